@@ -1,0 +1,55 @@
+"""svcflow: declarative YAML workflows, SLAs and escalation rules for customer service, run as
+durable state machines.
+
+The embedding API is :class:`Engine` with an injected clock (:class:`ManualClock` for tests and
+simulations, :class:`SystemClock` in production)."""
+
+from svcflow.clock import Clock, ManualClock, SystemClock
+from svcflow.engine import Engine, TimerFiring
+from svcflow.errors import (
+    CaseDataError,
+    CaseNotFound,
+    ConcurrencyConflict,
+    ConditionNotMet,
+    ExpressionError,
+    IdempotencyKeyReused,
+    StoreError,
+    SvcflowError,
+    TransitionNotAllowed,
+    UnknownTrigger,
+    UnknownWorkflow,
+    WorkflowDefinitionError,
+    WorkflowVersionConflict,
+)
+from svcflow.records import Case, HistoryEntry, Notification, Timer
+from svcflow.spec.loader import load_directory, load_workflow_file, load_workflow_text
+
+__all__ = [
+    "Case",
+    "CaseDataError",
+    "CaseNotFound",
+    "Clock",
+    "ConcurrencyConflict",
+    "ConditionNotMet",
+    "Engine",
+    "ExpressionError",
+    "HistoryEntry",
+    "IdempotencyKeyReused",
+    "ManualClock",
+    "Notification",
+    "StoreError",
+    "SvcflowError",
+    "SystemClock",
+    "Timer",
+    "TimerFiring",
+    "TransitionNotAllowed",
+    "UnknownTrigger",
+    "UnknownWorkflow",
+    "WorkflowDefinitionError",
+    "WorkflowVersionConflict",
+    "load_directory",
+    "load_workflow_file",
+    "load_workflow_text",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,51 @@
+"""What one step of a case decides, as data: the engine commits it, nothing here does I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = ["NotificationRequest", "StepResult", "TimerRequest"]
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRequest:
+    """Fire ``trigger`` at ``due_at``. ``keep`` timers survive the case leaving its state."""
+
+    trigger: str
+    due_at: datetime
+    keep: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRequest:
+    """A notification to queue in the outbox, delivered after the step commits."""
+
+    template: str
+    recipients: tuple[str, ...]
+    channel: str | None = None
+    urgent: bool = False
+
+
+@dataclass(slots=True)
+class StepResult:
+    """The outcome of starting a case or firing a trigger on it.
+
+    ``left_state`` is the state whose own timers must be cancelled (None for an internal
+    transition, which neither exits nor enters a state). ``changed`` holds only the fields whose
+    value the step set (from the payload or by actions); ``payload`` the validated payload;
+    ``data`` is the whole new data.
+    """
+
+    trigger: str | None
+    source: str | None
+    target: str
+    data: dict[str, Any]
+    changed: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
+    left_state: str | None = None
+    timers: list[TimerRequest] = field(default_factory=list)
+    cancel_triggers: list[str] = field(default_factory=list)
+    notifications: list[NotificationRequest] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)

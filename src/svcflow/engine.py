@@ -1,0 +1,429 @@
+"""The :class:`Engine`: the small API a host application embeds.
+
+The engine orchestrates; it holds no case state of its own. Each ``start``, ``fire`` and due
+timer is one unit of work: read the case, let the workflow's compiled machine decide (pure), then
+commit the case, its history entry, timer changes, queued notifications and the idempotency
+record in one store transaction. A retried event with the same idempotency key is answered with
+the first result; a stale writer gets ``ConcurrencyConflict``; a disallowed trigger leaves the
+case untouched.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import Any
+
+from svcflow.clock import Clock, SystemClock, as_utc
+from svcflow.effects import StepResult
+from svcflow.errors import (
+    CaseDataError,
+    CaseNotFound,
+    ConcurrencyConflict,
+    ExpressionError,
+    IdempotencyKeyReused,
+    TransitionNotAllowed,
+)
+from svcflow.machine import CompiledWorkflow
+from svcflow.records import Case, HistoryEntry, Notification, Timer
+from svcflow.registry import WorkflowRegistry
+from svcflow.spec.loader import LoadedWorkflow, load_directory
+from svcflow.store.base import (
+    CaseChange,
+    IdempotentReplay,
+    NewNotification,
+    NewTimer,
+    Store,
+    TimerGone,
+    open_store,
+)
+
+__all__ = ["Engine", "TimerFiring"]
+
+_TIMER_BATCH = 256
+_TIMER_RETRIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFiring:
+    """What ``advance`` did with one due timer: the history entry it wrote."""
+
+    timer: Timer
+    entry: HistoryEntry
+
+    @property
+    def late_by(self) -> timedelta:
+        return timedelta(seconds=float(self.entry.details.get("late_by_seconds", 0.0)))
+
+
+class Engine:
+    """Runs cases of loaded workflows against a store, on an injected clock.
+
+    Build one with :meth:`from_directory`; it is safe to share between threads. Close it (or use
+    it as a context manager) to release the store.
+    """
+
+    def __init__(
+        self,
+        workflows: Iterable[LoadedWorkflow],
+        store: Store | str = "memory://",
+        clock: Clock | None = None,
+        *,
+        id_factory: Callable[[], str] | None = None,
+    ) -> None:
+        self.store: Store = open_store(store) if isinstance(store, str) else store
+        self.clock: Clock = clock or SystemClock()
+        self.registry = WorkflowRegistry(workflows, self.store)
+        self.store.attach_codec(self.registry)
+        self._new_id = id_factory or (lambda: uuid.uuid4().hex)
+
+    @classmethod
+    def from_directory(
+        cls,
+        path: str | Path,
+        store: Store | str = "sqlite:///cases.db",
+        clock: Clock | None = None,
+        **options: Any,
+    ) -> Engine:
+        """Load every workflow file under ``path`` (all problems reported at once) and open
+        ``store`` (``"sqlite:///cases.db"`` by default, or ``"memory://"``)."""
+        return cls(load_directory(path), store, clock, **options)
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def workflows(self) -> dict[str, CompiledWorkflow]:
+        """The current (newest loaded) version of each workflow, by id."""
+        return self.registry.current
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def start(
+        self,
+        workflow: str,
+        data: Mapping[str, Any] | None = None,
+        actor: str = "system",
+        idempotency_key: str | None = None,
+    ) -> Case:
+        """Start a case of the newest version of ``workflow`` with ``data``; return it.
+
+        The data is validated against the workflow's ``data`` (``CaseDataError`` lists every
+        problem); the initial state's ``on_enter`` actions run.
+        """
+        compiled = self.registry.newest(workflow)
+        scope = f"start:{workflow}"
+        replayed = self._replayed(idempotency_key, scope)
+        if replayed is not None:
+            return replayed
+        now = as_utc(self.clock.now())
+        result = compiled.start(data, now)
+        case = Case(
+            id=self._new_id(),
+            workflow=compiled.workflow,
+            version=compiled.version,
+            state=result.target,
+            data=MappingProxyType(result.data),
+            revision=1,
+            created_at=now,
+            updated_at=now,
+        )
+        entry = self._entry(
+            case,
+            compiled,
+            now,
+            actor,
+            "started",
+            None,
+            None,
+            result,
+            payload=compiled.schema.to_jsonable(result.data),
+        )
+        change = self._change(case, None, entry, result, idempotency_key, scope)
+        return self._commit(change)
+
+    def fire(
+        self,
+        case_id: str,
+        trigger: str,
+        payload: Mapping[str, Any] | None = None,
+        actor: str = "system",
+        idempotency_key: str | None = None,
+        *,
+        expected_revision: int | None = None,
+    ) -> Case:
+        """Fire ``trigger`` on a case; return the case after the transition.
+
+        ``payload`` sets data fields (validated). ``expected_revision`` makes the call fail with
+        ``ConcurrencyConflict`` unless the case is still at that revision (for a person acting
+        on what they last saw). Raises ``TransitionNotAllowed`` (or its subclasses
+        ``UnknownTrigger``/``ConditionNotMet``) naming the triggers allowed now; in every error
+        case nothing is written.
+        """
+        scope = f"fire:{case_id}:{trigger}"
+        replayed = self._replayed(idempotency_key, scope)
+        if replayed is not None:
+            return replayed
+        case = self.get(case_id)
+        if expected_revision is not None and case.revision != expected_revision:
+            raise ConcurrencyConflict(case_id, expected_revision, case.revision)
+        compiled = self.registry.get(case.workflow, case.version)
+        now = max(as_utc(self.clock.now()), case.updated_at)
+        result = compiled.step(case.id, case.state, case.data, trigger, payload, now)
+        updated = self._advanced(case, result, now)
+        entry = self._entry(
+            updated,
+            compiled,
+            now,
+            actor,
+            "transition",
+            trigger,
+            case.state,
+            result,
+            payload=compiled.schema.fields_to_jsonable(result.payload) if payload else None,
+        )
+        change = self._change(updated, case.revision, entry, result, idempotency_key, scope)
+        return self._commit(change)
+
+    def advance(self, now: datetime | None = None) -> list[TimerFiring]:
+        """Fire every timer due at or before ``now`` (default: the clock's now), in due order.
+
+        Each timer fires once, as its own unit of work, at its due time (so chains of timers
+        replay correctly after downtime); the history entry records ``due_at``, when it actually
+        fired (``fired_at``) and ``late_by_seconds``. Timers scheduled by a firing that are
+        already due fire in the same call. Returns what was fired, in order.
+        """
+        horizon = as_utc(now or self.clock.now())
+        fired: list[TimerFiring] = []
+        while True:
+            batch = self.store.due_timers(horizon, _TIMER_BATCH)
+            if not batch:
+                return fired
+            for position, timer in enumerate(batch):
+                outcome = self._fire_timer(timer)
+                if outcome is None:
+                    continue
+                firing, scheduled = outcome
+                fired.append(firing)
+                following = batch[position + 1] if position + 1 < len(batch) else None
+                if following is not None and any(due < following.due_at for due in scheduled):
+                    break  # a new timer is due before the rest of this batch: re-read in order
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def get(self, case_id: str) -> Case:
+        """The case as last committed; ``CaseNotFound`` if there is none."""
+        case = self.store.load_case(case_id)
+        if case is None:
+            raise CaseNotFound(case_id)
+        return case
+
+    def history(self, case_id: str) -> list[HistoryEntry]:
+        """Every committed event of the case, oldest first."""
+        self.get(case_id)
+        return self.store.history(case_id)
+
+    def triggers(self, case_id: str) -> list[str]:
+        """The triggers that may fire now: a transition leaves the state and its condition holds."""
+        case = self.get(case_id)
+        compiled = self.registry.get(case.workflow, case.version)
+        return compiled.allowed_triggers(case.state, case.data, as_utc(self.clock.now()))
+
+    def find(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
+        """Cases of a workflow and/or in a state, oldest first."""
+        return self.store.find_cases(workflow=workflow, state=state)
+
+    def timers(self, case_id: str) -> list[Timer]:
+        """The case's pending timers, earliest first."""
+        return self.store.timers(case_id)
+
+    def notifications(
+        self, case_id: str | None = None, status: str | None = None
+    ) -> list[Notification]:
+        """Queued notifications (the outbox), optionally of one case or status."""
+        return self.store.notifications(case_id=case_id, status=status)
+
+    # -- units of work ----------------------------------------------------------------------------
+
+    def _replayed(self, key: str | None, scope: str) -> Case | None:
+        if key is None:
+            return None
+        record = self.store.idempotency(key)
+        if record is None:
+            return None
+        if record.scope != scope:
+            raise IdempotencyKeyReused(key, _describe_scope(record.scope), _describe_scope(scope))
+        return record.case
+
+    def _commit(self, change: CaseChange) -> Case:
+        try:
+            self.store.commit(change)
+        except IdempotentReplay as replay:
+            scope = change.idempotency_scope or ""
+            if replay.record.scope != scope:
+                raise IdempotencyKeyReused(
+                    replay.record.key,
+                    _describe_scope(replay.record.scope),
+                    _describe_scope(scope),
+                ) from None
+            return replay.record.case
+        return change.case
+
+    @staticmethod
+    def _advanced(case: Case, result: StepResult, now: datetime) -> Case:
+        return Case(
+            id=case.id,
+            workflow=case.workflow,
+            version=case.version,
+            state=result.target,
+            data=MappingProxyType(result.data),
+            revision=case.revision + 1,
+            created_at=case.created_at,
+            updated_at=now,
+        )
+
+    @staticmethod
+    def _entry(
+        case: Case,
+        compiled: CompiledWorkflow,
+        at: datetime,
+        actor: str,
+        kind: str,
+        trigger: str | None,
+        from_state: str | None,
+        result: StepResult,
+        payload: Any = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> HistoryEntry:
+        details: dict[str, Any] = {}
+        if result.changed and kind != "started":
+            details["set"] = compiled.schema.fields_to_jsonable(result.changed)
+        if result.timers:
+            details["timers"] = [
+                {"trigger": t.trigger, "due_at": t.due_at.isoformat(), "keep": t.keep}
+                for t in result.timers
+            ]
+        if result.left_state is not None:
+            details["left"] = result.left_state
+        if result.cancel_triggers:
+            details["cancelled"] = list(result.cancel_triggers)
+        if result.notifications:
+            details["notifications"] = [
+                {"template": n.template, "to": list(n.recipients)} for n in result.notifications
+            ]
+        if result.notes:
+            details["notes"] = list(result.notes)
+        if extra:
+            details.update(extra)
+        return HistoryEntry(
+            case_id=case.id,
+            seq=case.revision,
+            at=at,
+            actor=actor,
+            kind=kind,
+            trigger=trigger,
+            from_state=from_state,
+            to_state=case.state,
+            payload=payload,
+            version=compiled.version,
+            details=details,
+        )
+
+    @staticmethod
+    def _change(
+        case: Case,
+        expected_revision: int | None,
+        entry: HistoryEntry,
+        result: StepResult,
+        idempotency_key: str | None,
+        scope: str,
+        consume_timer: int | None = None,
+    ) -> CaseChange:
+        return CaseChange(
+            case=case,
+            expected_revision=expected_revision,
+            history=entry,
+            timers=[NewTimer(t.trigger, t.due_at, case.state, t.keep) for t in result.timers],
+            cancel_owned_by=result.left_state,
+            cancel_triggers=tuple(result.cancel_triggers),
+            consume_timer=consume_timer,
+            notifications=[
+                NewNotification(
+                    key=f"{case.id}:{case.revision}:{index}",
+                    template=n.template,
+                    recipients=n.recipients,
+                    channel=n.channel,
+                    urgent=n.urgent,
+                )
+                for index, n in enumerate(result.notifications, start=1)
+            ],
+            idempotency_key=idempotency_key,
+            idempotency_scope=scope if idempotency_key else None,
+        )
+
+    def _fire_timer(self, timer: Timer) -> tuple[TimerFiring, list[datetime]] | None:
+        for _ in range(_TIMER_RETRIES):
+            case = self.store.load_case(timer.case_id)
+            if case is None:
+                return None
+            compiled = self.registry.get(case.workflow, case.version)
+            at = max(timer.due_at, case.updated_at)
+            fired_at = as_utc(self.clock.now())
+            timing = {
+                "due_at": timer.due_at.isoformat(),
+                "fired_at": fired_at.isoformat(),
+                "late_by_seconds": max(0.0, (fired_at - timer.due_at).total_seconds()),
+            }
+            try:
+                result = compiled.step(case.id, case.state, case.data, timer.trigger, None, at)
+                kind = "timer"
+            except (TransitionNotAllowed, ExpressionError, CaseDataError) as error:
+                result = StepResult(timer.trigger, case.state, case.state, dict(case.data))
+                kind = "timer_ignored"
+                timing = {**timing, "reason": str(error)}
+            updated = self._advanced(case, result, at)
+            entry = self._entry(
+                updated,
+                compiled,
+                at,
+                "timer",
+                kind,
+                timer.trigger,
+                case.state,
+                result,
+                extra=timing,
+            )
+            change = self._change(
+                updated, case.revision, entry, result, None, "", consume_timer=timer.id
+            )
+            try:
+                self.store.commit(change)
+            except TimerGone:
+                return None
+            except ConcurrencyConflict:
+                continue
+            return TimerFiring(timer, entry), [t.due_at for t in result.timers]
+        return None
+
+
+def _describe_scope(scope: str) -> str:
+    kind, _, rest = scope.partition(":")
+    if kind == "start":
+        return f"starting a '{rest}' case"
+    case_id, _, trigger = rest.partition(":")
+    return f"trigger '{trigger}' on case {case_id}"

@@ -1,0 +1,196 @@
+"""The svcflow error hierarchy.
+
+Every error a caller can see derives from :class:`SvcflowError`, so an embedding application can
+catch one type. Each error keeps its context as attributes (the case, the state, the trigger, the
+problems) so callers never have to parse a message; ``str(error)`` is the text a person reads and
+says what was wrong, where, and what would be valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "CaseDataError",
+    "CaseNotFound",
+    "ConcurrencyConflict",
+    "ConditionNotMet",
+    "ExpressionError",
+    "IdempotencyKeyReused",
+    "Problem",
+    "ScenarioError",
+    "StoreError",
+    "SvcflowError",
+    "TransitionNotAllowed",
+    "UnknownTrigger",
+    "UnknownWorkflow",
+    "WorkflowDefinitionError",
+    "WorkflowVersionConflict",
+    "did_you_mean",
+]
+
+
+def did_you_mean(name: str, choices: Iterable[str], *, noun: str) -> str:
+    """Return ``"; did you mean 'x'? <noun>s: a, b, c"`` for a misspelled ``name``.
+
+    The list of valid choices is always given, so a reader learns what would be valid even when
+    nothing is close enough to suggest.
+    """
+    options = sorted(set(choices))
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    listing = ", ".join(options) if options else "(none)"
+    return f"{hint} {noun}s: {listing}" if hint else f"; {noun}s: {listing}"
+
+
+class SvcflowError(Exception):
+    """Root of every error svcflow raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a definition file, with its position (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+    key_path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.key_path}: " if self.key_path else ""
+        return f"{self.file}:{self.line}:{self.column}: {where}{self.message}"
+
+
+class WorkflowDefinitionError(SvcflowError):
+    """A workflow, scenario or rules file is invalid. Holds *all* problems found in it."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(
+            sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message))
+        )
+        count = len(self.problems)
+        files = sorted({p.file for p in self.problems})
+        header = f"{count} problem{'s' if count != 1 else ''} in {', '.join(files)}"
+        super().__init__(header + "\n" + "\n".join(str(p) for p in self.problems))
+
+
+class ScenarioError(WorkflowDefinitionError):
+    """A simulation scenario file is invalid."""
+
+
+class WorkflowVersionConflict(SvcflowError):
+    """A workflow file changed without a new ``version`` while cases of that version exist."""
+
+    def __init__(self, workflow: str, version: int, source: str, case_count: int) -> None:
+        self.workflow, self.version, self.source, self.case_count = (
+            workflow,
+            version,
+            source,
+            case_count,
+        )
+        super().__init__(
+            f"{source}: workflow '{workflow}' version {version} changed, but {case_count} "
+            f"case(s) already run on version {version}; running cases must keep the definition "
+            f"they started with. Raise 'version' to {version + 1} to publish the change "
+            f"(existing cases stay on {version}, new cases start on {version + 1})."
+        )
+
+
+class UnknownWorkflow(SvcflowError):
+    """No loaded workflow has this id (or this version)."""
+
+    def __init__(self, workflow: str, known: Iterable[str], version: int | None = None) -> None:
+        self.workflow, self.version = workflow, version
+        what = f"'{workflow}' version {version}" if version is not None else f"'{workflow}'"
+        super().__init__(f"unknown workflow {what}{did_you_mean(workflow, known, noun='workflow')}")
+
+
+class CaseNotFound(SvcflowError):
+    """No case with this id exists in the store."""
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"no case with id '{case_id}' in the store")
+
+
+class CaseDataError(SvcflowError):
+    """Case data or an event payload does not match the workflow's ``data`` declaration."""
+
+    def __init__(self, workflow: str, version: int, problems: Sequence[str]) -> None:
+        self.workflow, self.version, self.problems = workflow, version, tuple(problems)
+        super().__init__(
+            f"invalid case data for workflow '{workflow}' v{version}: " + "; ".join(problems)
+        )
+
+
+class TransitionNotAllowed(SvcflowError):
+    """A trigger was fired that the case's current state does not accept.
+
+    ``allowed`` lists the triggers that would be accepted now; the case is unchanged.
+    """
+
+    def __init__(
+        self, case_id: str, state: str, trigger: str, allowed: Sequence[str], reason: str = ""
+    ) -> None:
+        self.case_id, self.state, self.trigger, self.allowed = (
+            case_id,
+            state,
+            trigger,
+            tuple(allowed),
+        )
+        listing = ", ".join(allowed) if allowed else "(none)"
+        why = reason or f"state '{state}' has no transition for it"
+        super().__init__(
+            f"trigger '{trigger}' is not allowed for case {case_id} in state '{state}': {why}. "
+            f"Allowed now: {listing}"
+        )
+
+
+class UnknownTrigger(TransitionNotAllowed):
+    """The trigger is not defined anywhere in the case's workflow."""
+
+
+class ConditionNotMet(TransitionNotAllowed):
+    """The trigger exists from this state, but every ``when`` condition was false."""
+
+
+class ExpressionError(SvcflowError):
+    """A CEL expression failed while being evaluated (a type mismatch, a missing key...)."""
+
+    def __init__(self, source: str, where: str, cause: str) -> None:
+        self.source, self.where, self.cause = source, where, cause
+        super().__init__(f"{where}: expression `{source}` failed: {cause}")
+
+
+class ConcurrencyConflict(SvcflowError):
+    """Another writer changed the case after this one read it; nothing was written.
+
+    Re-read the case and decide again (or simply retry the ``fire``).
+    """
+
+    def __init__(self, case_id: str, expected_revision: int, actual_revision: int | None) -> None:
+        self.case_id = case_id
+        self.expected_revision, self.actual_revision = expected_revision, actual_revision
+        now = "deleted" if actual_revision is None else f"at revision {actual_revision}"
+        super().__init__(
+            f"case {case_id} was changed by another writer: expected revision "
+            f"{expected_revision}, store is {now}; nothing was written, re-read the case and retry"
+        )
+
+
+class IdempotencyKeyReused(SvcflowError):
+    """An idempotency key was sent again for a different case or trigger."""
+
+    def __init__(self, key: str, first: str, now: str) -> None:
+        self.key = key
+        super().__init__(
+            f"idempotency key '{key}' was first used for {first} and cannot be reused for {now}; "
+            "use a new key for a new event"
+        )
+
+
+class StoreError(SvcflowError):
+    """The store URL is invalid or the store cannot be opened or migrated."""

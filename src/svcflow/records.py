@@ -1,0 +1,88 @@
+"""The plain records svcflow stores and returns: cases, history entries, timers, notifications.
+
+They are immutable values. A :class:`Case` is data, not an object with behaviour: the workflow's
+compiled machine acts on it, the store keeps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = ["Case", "HistoryEntry", "Notification", "Timer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A case as stored after its latest committed event.
+
+    ``version`` is the *workflow* version the case runs on (fixed when it starts); ``revision``
+    counts committed changes and is what optimistic locking compares.
+    """
+
+    id: str
+    workflow: str
+    version: int
+    state: str
+    data: Mapping[str, Any]
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One committed event of a case, in order (``seq`` starts at 1).
+
+    ``kind`` is ``started``, ``transition`` (a fired trigger) or ``timer`` (a due timer; its
+    ``details`` hold ``due_at`` and ``late_by``), or ``timer_ignored`` when a due timer's trigger
+    no longer applied. ``details`` also lists what the event did: fields set, timers scheduled and
+    cancelled, notifications queued, notes.
+    """
+
+    case_id: str
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    trigger: str | None
+    from_state: str | None
+    to_state: str
+    payload: Mapping[str, Any] | None
+    version: int
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A durable timer: fire ``trigger`` on ``case_id`` at ``due_at``.
+
+    ``owner_state`` is the state it belongs to; unless ``keep`` it is cancelled when the case
+    leaves that state.
+    """
+
+    id: int
+    case_id: str
+    trigger: str
+    due_at: datetime
+    owner_state: str
+    keep: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A queued notification in the outbox. ``key`` is unique and stable: receivers dedupe on it."""
+
+    id: int
+    key: str
+    case_id: str
+    template: str
+    recipients: tuple[str, ...]
+    channel: str | None
+    urgent: bool
+    status: str
+    created_at: datetime
+    context: Mapping[str, Any] = field(default_factory=dict)

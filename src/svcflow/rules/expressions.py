@@ -1,0 +1,192 @@
+"""CEL expressions: compiled once at load, evaluated with only the variables they reference.
+
+CEL (Common Expression Language) is not Turing-complete and cannot reach Python, so a process
+owner's condition can never run arbitrary code. Each expression is compiled once when its
+workflow loads; the names it references are checked against the declared variables then, and at
+evaluation only those variables are converted and passed (conversion dominates the cost of a
+call, so passing the whole case would be several times slower for large cases).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cel
+
+from svcflow.errors import ExpressionError, did_you_mean
+
+__all__ = ["CEL_BUILTINS", "CompileProblem", "Expression", "compile_expression"]
+
+_CEL_ERROR_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*)")
+_COMPREHENSION_BINDER = r"\b(?:all|exists|exists_one|map|filter)\s*\(\s*{name}\s*,"
+
+
+@dataclass(frozen=True, slots=True)
+class CompileProblem:
+    """Why an expression did not compile; ``line``/``column`` are 1-based within its text."""
+
+    line: int
+    column: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    """A compiled CEL expression and the variables it reads.
+
+    ``where`` names the expression's origin (``file:line:col``) for runtime error messages.
+    """
+
+    source: str
+    names: tuple[str, ...]
+    where: str
+    _program: Any
+
+    def evaluate(
+        self,
+        variables: Mapping[str, Any],
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> Any:
+        """Evaluate with the referenced ``variables``; raise ``ExpressionError`` on failure."""
+        context: Any = {name: variables.get(name) for name in self.names}
+        if functions:
+            context = cel.Context(variables=context, functions=dict(functions))
+        try:
+            return self._program.execute(context)
+        except Exception as error:  # the binding raises several builtin types
+            raise ExpressionError(self.source, self.where, _first_line(error)) from None
+
+    def test(
+        self,
+        variables: Mapping[str, Any],
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> bool:
+        """Evaluate a condition; anything but a boolean result is an ``ExpressionError``."""
+        result = self.evaluate(variables, functions)
+        if not isinstance(result, bool):
+            raise ExpressionError(
+                self.source,
+                self.where,
+                f"a condition must be true or false, but it gave {result!r}",
+            )
+        return result
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def compile_expression(
+    source: str,
+    known_names: Collection[str],
+    where: str,
+    known_functions: Collection[str] = (),
+) -> Expression | list[CompileProblem]:
+    """Compile ``source``; return the expression or every problem found.
+
+    Problems are syntax errors (with CEL's own position) and references to names that are not in
+    ``known_names`` (positioned at the name's first occurrence).
+    """
+    if not isinstance(source, str) or not source.strip():
+        return [
+            CompileProblem(
+                1, 1, 'empty expression; write a CEL condition such as priority == "high"'
+            )
+        ]
+    try:
+        program = cel.compile(source)
+    except Exception as error:
+        return [_syntax_problem(source, error)]
+    referenced = [
+        name
+        for name in program.variables()
+        if not re.search(_COMPREHENSION_BINDER.format(name=re.escape(name)), source)
+    ]
+    problems = []
+    for name in referenced:
+        if name not in known_names:
+            line, column = _locate(source, name)
+            problems.append(
+                CompileProblem(
+                    line,
+                    column,
+                    f"unknown name '{name}' in expression `{source}`"
+                    + did_you_mean(name, known_names, noun="known name"),
+                )
+            )
+    unknown_functions = [
+        name
+        for name in program.functions()
+        if name.isidentifier() and name not in CEL_BUILTINS and name not in known_functions
+    ]
+    for name in unknown_functions:
+        line, column = _locate(source, name)
+        problems.append(
+            CompileProblem(
+                line,
+                column,
+                f"unknown function '{name}' in expression `{source}`"
+                + did_you_mean(name, [*CEL_BUILTINS, *known_functions], noun="function"),
+            )
+        )
+    if problems:
+        return problems
+    return Expression(source, tuple(referenced), where, program)
+
+
+def _syntax_problem(source: str, error: BaseException) -> CompileProblem:
+    text = str(error)
+    match = _CEL_ERROR_POSITION.search(text)
+    if match:
+        line, column, message = int(match.group(1)), int(match.group(2)), match.group(3)
+        return CompileProblem(line, column, f"invalid expression `{source}`: {message.strip()}")
+    return CompileProblem(1, 1, f"invalid expression `{source}`: {_first_line(error)}")
+
+
+def _locate(source: str, name: str) -> tuple[int, int]:
+    match = re.search(rf"\b{re.escape(name)}\b", source)
+    offset = match.start() if match else 0
+    line = source.count("\n", 0, offset) + 1
+    column = offset - (source.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+# The functions this CEL runtime provides (checked against it in tests/test_expressions.py).
+CEL_BUILTINS = frozenset(
+    {
+        "size",
+        "int",
+        "uint",
+        "double",
+        "string",
+        "bytes",
+        "type",
+        "dyn",
+        "duration",
+        "timestamp",
+        "matches",
+        "contains",
+        "startsWith",
+        "endsWith",
+        "getFullYear",
+        "getMonth",
+        "getDate",
+        "getDayOfMonth",
+        "getDayOfWeek",
+        "getDayOfYear",
+        "getHours",
+        "getMinutes",
+        "getSeconds",
+        "getMilliseconds",
+        "exists",
+        "all",
+        "exists_one",
+        "map",
+        "filter",
+        "has",
+    }
+)

@@ -1,0 +1,235 @@
+"""Meaning checks on a workflow whose shape is valid; pure, no I/O.
+
+Everything a process owner can get wrong by naming something is checked here, with a position
+and a "did you mean": states and triggers that do not exist, states nobody can reach or leave,
+transitions that can never be taken, fields that are not declared, values of the wrong type and
+CEL expressions that do not compile. Expressions are compiled once, here, and handed on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from svcflow.datamodel import value_problem
+from svcflow.errors import Problem, did_you_mean
+from svcflow.rules.expressions import Expression, compile_expression
+from svcflow.spec.models import Action, TransitionSpec, WorkflowSpec
+from svcflow.spec.yamlsource import KeyPath, SourceMap, format_key_path
+
+__all__ = ["RESERVED_NAMES", "check_workflow", "expand_sources"]
+
+RESERVED_NAMES = frozenset({"now", "state"})
+_CEL_KEYWORDS = frozenset(
+    [
+        "in",
+        "as",
+        "break",
+        "const",
+        "continue",
+        "else",
+        "for",
+        "function",
+        "if",
+        "import",
+        "let",
+        "loop",
+        "package",
+        "namespace",
+        "return",
+        "var",
+        "void",
+        "while",
+        "true",
+        "false",
+        "null",
+    ]
+)
+
+
+def expand_sources(transition: TransitionSpec, spec: WorkflowSpec) -> list[str]:
+    """The states a transition leaves from; ``*`` means every non-final state."""
+    if transition.is_wildcard:
+        return [name for name, state in spec.states.items() if not state.final]
+    return transition.sources
+
+
+class _Checker:
+    def __init__(self, spec: WorkflowSpec, source_map: SourceMap) -> None:
+        self.spec = spec
+        self.map = source_map
+        self.problems: list[Problem] = []
+        self.expressions: dict[KeyPath, Expression] = {}
+        self.states = list(spec.states)
+        self.triggers = sorted({t.trigger for t in spec.transitions})
+        self.variables = [*spec.data, *sorted(RESERVED_NAMES)]
+
+    def report(self, path: KeyPath, message: str, *, at_key: bool = False) -> None:
+        self.problems.append(self.map.problem(path, message, at_key=at_key))
+
+    def run(self) -> None:
+        self.check_fields()
+        self.check_initial()
+        for name, state in self.spec.states.items():
+            self.check_actions(("states", name, "on_enter"), state.on_enter)
+            self.check_actions(("states", name, "on_exit"), state.on_exit)
+        for index, transition in enumerate(self.spec.transitions):
+            self.check_transition(index, transition)
+        if not self.problems:
+            self.check_graph()
+            self.check_shadowed_transitions()
+
+    def check_fields(self) -> None:
+        for name, field in self.spec.data.items():
+            if name in RESERVED_NAMES or name in _CEL_KEYWORDS:
+                self.report(
+                    ("data", name),
+                    f"'{name}' is a reserved name in expressions; choose another field name",
+                    at_key=True,
+                )
+            if "default" in field.model_fields_set:
+                why = value_problem(field, field.default)
+                if why:
+                    self.report(("data", name, "default"), f"invalid default: {why}")
+
+    def check_initial(self) -> None:
+        initial = [name for name, state in self.spec.states.items() if state.initial]
+        if not initial:
+            self.report(
+                ("states",),
+                "no initial state; mark the state every case starts in with 'initial: true'",
+            )
+        for extra in initial[1:]:
+            self.report(
+                ("states", extra, "initial"),
+                f"more than one initial state ({', '.join(initial)}); exactly one state has "
+                "'initial: true'",
+            )
+
+    def check_state_name(self, path: KeyPath, name: str) -> bool:
+        if name in self.spec.states:
+            return True
+        self.report(path, f"unknown state '{name}'" + did_you_mean(name, self.states, noun="state"))
+        return False
+
+    def check_transition(self, index: int, transition: TransitionSpec) -> None:
+        base: KeyPath = ("transitions", index)
+        if not transition.is_wildcard:
+            listed = isinstance(transition.source, list)
+            for position, source in enumerate(transition.sources):
+                path = (*base, "from", position) if listed else (*base, "from")
+                if self.check_state_name(path, source) and self.spec.states[source].final:
+                    self.report(
+                        path,
+                        f"state '{source}' is final, so no transition may leave it; remove "
+                        "'final: true' from it or remove this transition",
+                    )
+        if transition.to is not None:
+            self.check_state_name((*base, "to"), transition.to)
+        if transition.when is not None:
+            self.compile((*base, "when"), transition.when)
+        self.check_actions((*base, "actions"), transition.actions)
+
+    def compile(self, path: KeyPath, source: str) -> None:
+        line, column = self.map.position(path)
+        result = compile_expression(source, self.variables, f"{self.map.file}:{line}:{column}")
+        if isinstance(result, Expression):
+            self.expressions[path] = result
+            return
+        for problem in result:
+            at_line, at_column = self.map.expression_position(path, problem.line, problem.column)
+            self.problems.append(
+                Problem(self.map.file, at_line, at_column, format_key_path(path), problem.message)
+            )
+
+    def check_actions(self, base: KeyPath, actions: Iterable[Action]) -> None:
+        for index, action in enumerate(actions):
+            path = (*base, index)
+            if action.set is not None:
+                self.check_set((*path, "set"), action.set)
+            elif action.schedule is not None:
+                self.check_trigger((*path, "schedule", "trigger"), action.schedule.trigger)
+            elif action.cancel is not None:
+                self.check_trigger((*path, "cancel"), action.cancel)
+
+    def check_trigger(self, path: KeyPath, trigger: str) -> None:
+        if trigger not in self.triggers:
+            self.report(
+                path,
+                f"unknown trigger '{trigger}'"
+                + did_you_mean(trigger, self.triggers, noun="trigger"),
+            )
+
+    def check_set(self, path: KeyPath, assignments: Mapping[str, Any]) -> None:
+        for name, value in assignments.items():
+            if name not in self.spec.data:
+                self.report(
+                    (*path, name),
+                    f"unknown field '{name}'" + did_you_mean(name, self.spec.data, noun="field"),
+                    at_key=True,
+                )
+                continue
+            if isinstance(value, dict) and set(value) == {"expr"}:
+                self.compile((*path, name, "expr"), value["expr"])
+                continue
+            why = value_problem(self.spec.data[name], value)
+            if why:
+                self.report((*path, name), f"invalid value for field '{name}': {why}")
+
+    def check_graph(self) -> None:
+        initial = next((n for n, s in self.spec.states.items() if s.initial), None)
+        if initial is None:
+            return
+        edges: dict[str, set[str]] = defaultdict(set)
+        for transition in self.spec.transitions:
+            for source in expand_sources(transition, self.spec):
+                edges[source].add(transition.to or source)
+        reached = {initial}
+        queue = deque([initial])
+        while queue:
+            for target in edges[queue.popleft()] - reached:
+                reached.add(target)
+                queue.append(target)
+        for name, state in self.spec.states.items():
+            if name not in reached:
+                self.report(
+                    ("states", name),
+                    f"state '{name}' cannot be reached from the initial state '{initial}'; add a "
+                    "transition to it or remove it",
+                    at_key=True,
+                )
+            elif not state.final and not (edges[name] - {name}):
+                self.report(
+                    ("states", name),
+                    f"state '{name}' is not final but no transition leaves it, so its cases "
+                    "would be stuck; add a transition out of it or mark it 'final: true'",
+                    at_key=True,
+                )
+
+    def check_shadowed_transitions(self) -> None:
+        unguarded: dict[tuple[str, str], int] = {}
+        for index, transition in enumerate(self.spec.transitions):
+            for source in expand_sources(transition, self.spec):
+                earlier = unguarded.get((transition.trigger, source))
+                if earlier is not None:
+                    first_line = self.map.position(("transitions", earlier))[0]
+                    kind = "also has no 'when'" if transition.when is None else "comes after it"
+                    self.report(
+                        ("transitions", index),
+                        f"trigger '{transition.trigger}' from state '{source}' is already "
+                        f"handled by transitions[{earlier}] (line {first_line}), which has no "
+                        f"'when' condition, and this transition {kind}, so it can never be "
+                        "taken; add a 'when' condition to the earlier one or remove this one",
+                    )
+                elif transition.when is None:
+                    unguarded[(transition.trigger, source)] = index
+
+
+def check_workflow(
+    spec: WorkflowSpec, source_map: SourceMap
+) -> tuple[dict[KeyPath, Expression], list[Problem]]:
+    """Check a shape-valid workflow; return its compiled expressions and every problem."""
+    checker = _Checker(spec, source_map)
+    checker.run()
+    return checker.expressions, checker.problems

@@ -1,0 +1,230 @@
+"""Safe YAML loading that remembers where every key and value came from.
+
+PyYAML's ``safe_load`` forgets positions, and YAML 1.1 turns ``on``/``off``/``yes``/``no`` into
+booleans (so a trigger named ``on`` would silently become ``True``). This module composes the
+node tree with a safe loader whose only booleans are ``true``/``false``, builds plain Python
+values from it, and records the 1-based line and column of each value and each mapping key by its
+key path. Anything that is not plain data (a ``!!python/...`` tag, duplicate keys, a syntax
+error) becomes a :class:`~svcflow.errors.Problem`, never an exception of PyYAML's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from svcflow.errors import Problem
+
+__all__ = ["KeyPath", "SourceMap", "YamlDocument", "format_key_path", "parse_yaml"]
+
+KeyPath = tuple[str | int, ...]
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_MAX_NODES = 200_000
+
+
+class _StrictBoolLoader(yaml.SafeLoader):
+    """SafeLoader where only true/false (any case) are booleans."""
+
+
+_StrictBoolLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictBoolLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def format_key_path(path: KeyPath) -> str:
+    """``("states", "new", "on_enter", 0)`` -> ``"states.new.on_enter[0]"``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+@dataclass
+class SourceMap:
+    """Positions of values and mapping keys, by key path; 1-based (line, column)."""
+
+    file: str
+    lines: list[str]
+    values: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
+    styles: dict[KeyPath, str | None] = field(default_factory=dict)
+
+    def position(self, path: KeyPath, *, prefer_key: bool = False) -> tuple[int, int]:
+        """The position of ``path``, or of its nearest known ancestor."""
+        probe = tuple(path)
+        while True:
+            table = (self.keys, self.values) if prefer_key else (self.values, self.keys)
+            for positions in table:
+                if probe in positions:
+                    return positions[probe]
+            if not probe:
+                return (1, 1)
+            probe = probe[:-1]
+
+    def problem(self, path: KeyPath, message: str, *, at_key: bool = False) -> Problem:
+        line, column = self.position(path, prefer_key=at_key)
+        return Problem(self.file, line, column, format_key_path(path), message)
+
+    def expression_position(
+        self, path: KeyPath, line_in_expr: int, col_in_expr: int
+    ) -> tuple[int, int]:
+        """Map a (1-based) position inside a scalar's text to a position in the file."""
+        line, column = self.position(path)
+        style = self.styles.get(path)
+        if style in ("|", ">"):
+            file_line = line + line_in_expr
+            text = self.lines[file_line - 1] if 0 < file_line <= len(self.lines) else ""
+            indent = len(text) - len(text.lstrip(" "))
+            return file_line, indent + col_in_expr
+        if line_in_expr > 1:
+            return line + line_in_expr - 1, col_in_expr
+        quote = 1 if style in ("'", '"') else 0
+        return line, column + quote + col_in_expr - 1
+
+
+@dataclass
+class YamlDocument:
+    """The result of :func:`parse_yaml`: plain data, positions, and syntax-level problems."""
+
+    data: Any
+    source_map: SourceMap
+    problems: list[Problem]
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    def __init__(self, loader: _StrictBoolLoader, source_map: SourceMap) -> None:
+        self.loader = loader
+        self.map = source_map
+        self.problems: list[Problem] = []
+        self.active: set[int] = set()
+        self.budget = _MAX_NODES
+
+    def build(self, node: yaml.Node, path: KeyPath) -> Any:
+        self.map.values[path] = _mark(node)
+        self.budget -= 1
+        if self.budget < 0 or id(node) in self.active:
+            if self.budget >= -1 or id(node) in self.active:
+                line, column = _mark(node)
+                why = (
+                    "an alias refers to a node that contains it (a recursive structure)"
+                    if id(node) in self.active
+                    else f"the document expands to more than {_MAX_NODES} values; "
+                    "are aliases multiplying it?"
+                )
+                self.problems.append(
+                    Problem(self.map.file, line, column, format_key_path(path), why)
+                )
+            return None
+        if isinstance(node, yaml.CollectionNode):
+            self.active.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, path)
+                return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
+            finally:
+                self.active.discard(id(node))
+        self.map.styles[path] = node.style
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as error:
+            line, column = _mark(node)
+            reason = getattr(error, "problem", None) or str(error)
+            self.problems.append(
+                Problem(
+                    self.map.file,
+                    line,
+                    column,
+                    format_key_path(path),
+                    f"{reason}; only plain data is allowed (strings, numbers, true/false, null, "
+                    "lists and mappings)",
+                )
+            )
+            return None
+
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                line, column = _mark(key_node)
+                self.problems.append(
+                    Problem(
+                        self.map.file,
+                        line,
+                        column,
+                        format_key_path(path),
+                        "merge keys ('<<') are not supported; write the keys out",
+                    )
+                )
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                line, column = _mark(key_node)
+                self.problems.append(
+                    Problem(
+                        self.map.file,
+                        line,
+                        column,
+                        format_key_path(path),
+                        "a mapping key must be a plain name, not a list or mapping",
+                    )
+                )
+                continue
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in result:
+                line, column = _mark(key_node)
+                first_line = self.map.keys[child][0]
+                self.problems.append(
+                    Problem(
+                        self.map.file,
+                        line,
+                        column,
+                        format_key_path(child),
+                        f"duplicate key '{key}' (first defined at line {first_line})",
+                    )
+                )
+                continue
+            self.map.keys[child] = _mark(key_node)
+            result[key] = self.build(value_node, child)
+        return result
+
+
+def parse_yaml(text: str, file: str) -> YamlDocument:
+    """Parse one YAML document safely; syntax errors become problems, not exceptions."""
+    source_map = SourceMap(file=file, lines=text.splitlines())
+    loader = _StrictBoolLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            message = error.problem or "invalid YAML"
+            if error.context:
+                message = f"{error.context}, {message}"
+            return YamlDocument(
+                None, source_map, [Problem(file, line, column, "", f"YAML syntax error: {message}")]
+            )
+        except yaml.YAMLError as error:
+            return YamlDocument(None, source_map, [Problem(file, 1, 1, "", f"YAML error: {error}")])
+        if root is None:
+            return YamlDocument(None, source_map, [])
+        builder = _Builder(loader, source_map)
+        data = builder.build(root, ())
+        return YamlDocument(data, source_map, builder.problems)
+    finally:
+        loader.dispose()

@@ -1,0 +1,157 @@
+"""The store contract: one atomic :class:`CaseChange` per event, and the reads the engine needs.
+
+A store knows records, not workflows: it never imports the machine. Everything one event
+changes (the case, its history entry, timers added and cancelled, queued notifications, the
+idempotency record) arrives as one :class:`CaseChange` and is committed all or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from svcflow.errors import StoreError
+from svcflow.records import Case, HistoryEntry, Notification, Timer
+
+__all__ = [
+    "CaseChange",
+    "DataCodec",
+    "IdempotencyRecord",
+    "IdempotentReplay",
+    "NewNotification",
+    "NewTimer",
+    "Store",
+    "TimerGone",
+    "open_store",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NewTimer:
+    trigger: str
+    due_at: datetime
+    owner_state: str
+    keep: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    key: str
+    template: str
+    recipients: tuple[str, ...]
+    channel: str | None
+    urgent: bool
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """The first result of an event sent with an idempotency key: the case right after it."""
+
+    key: str
+    scope: str
+    case: Case
+
+
+@dataclass(frozen=True, slots=True)
+class CaseChange:
+    """Everything one event writes. ``expected_revision`` None means the case is new.
+
+    ``consume_timer`` is the id of the due timer this event fires; it must still exist (another
+    runner may have fired it), and is deleted in the same transaction.
+    """
+
+    case: Case
+    expected_revision: int | None
+    history: HistoryEntry
+    timers: Sequence[NewTimer] = ()
+    cancel_owned_by: str | None = None
+    cancel_triggers: Sequence[str] = ()
+    consume_timer: int | None = None
+    notifications: Sequence[NewNotification] = ()
+    idempotency_key: str | None = None
+    idempotency_scope: str | None = None
+
+
+class IdempotentReplay(Exception):
+    """Raised by ``commit`` when the idempotency key was already committed; nothing was written."""
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        super().__init__(record.key)
+        self.record = record
+
+
+class TimerGone(Exception):
+    """Raised by ``commit`` when the timer to consume no longer exists; nothing was written."""
+
+
+class DataCodec(Protocol):
+    """Turns case data to and from JSON text for one workflow version (the engine provides it)."""
+
+    def encode(self, workflow: str, version: int, data: Mapping[str, Any]) -> str: ...
+
+    def decode(self, workflow: str, version: int, text: str) -> dict[str, Any]: ...
+
+
+class Store(Protocol):
+    """What every store provides. All datetimes are aware UTC."""
+
+    def attach_codec(self, codec: DataCodec) -> None: ...
+
+    def commit(self, change: CaseChange) -> None:
+        """Apply the change atomically or raise (``ConcurrencyConflict``, ``IdempotentReplay``,
+        ``TimerGone``) having written nothing."""
+
+    def load_case(self, case_id: str) -> Case | None: ...
+
+    def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]: ...
+
+    def history(self, case_id: str) -> list[HistoryEntry]: ...
+
+    def idempotency(self, key: str) -> IdempotencyRecord | None: ...
+
+    def due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        """Timers with ``due_at <= now``, earliest first (ties in creation order)."""
+
+    def timers(self, case_id: str) -> list[Timer]: ...
+
+    def notifications(
+        self, case_id: str | None = None, status: str | None = None
+    ) -> list[Notification]: ...
+
+    def register_workflow(
+        self, workflow: str, version: int, digest: str, source: str, file: str
+    ) -> None:
+        """Remember a workflow version's definition; raise ``WorkflowVersionConflict`` if the
+        stored definition differs and cases of that version exist."""
+
+    def workflow_source(self, workflow: str, version: int) -> tuple[str, str] | None:
+        """The stored (source text, file name) of a workflow version, if any."""
+
+    def close(self) -> None: ...
+
+
+def open_store(url: str) -> Store:
+    """Open a store from a URL: ``memory://`` or ``sqlite:///relative.db`` /
+    ``sqlite:////absolute/path.db`` (query options: ``synchronous=FULL|NORMAL``)."""
+    parts = urlsplit(url)
+    if parts.scheme == "memory":
+        from svcflow.store.memory import MemoryStore
+
+        return MemoryStore()
+    if parts.scheme == "sqlite":
+        from svcflow.store.sqlite import SqliteStore
+
+        path = parts.path[1:] if parts.path.startswith("/") else parts.path
+        if parts.netloc or not path:
+            raise StoreError(
+                f"invalid SQLite store URL {url!r}: write sqlite:///cases.db for a file relative "
+                "to the working directory or sqlite:////var/lib/svcflow/cases.db for an absolute "
+                "path"
+            )
+        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        return SqliteStore(path, **options)
+    raise StoreError(f"unknown store URL {url!r}: use 'memory://' or 'sqlite:///path/to/cases.db'")

@@ -1,0 +1,192 @@
+"""An in-process store for tests, simulations and dry runs; gone when the process ends.
+
+It keeps the same contract as the SQLite store: a change is checked completely before anything
+is applied, so it is all or nothing, and stale writers get ``ConcurrencyConflict``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections import defaultdict
+from dataclasses import replace
+from datetime import datetime
+from types import MappingProxyType
+
+from svcflow.errors import ConcurrencyConflict, WorkflowVersionConflict
+from svcflow.records import Case, HistoryEntry, Notification, Timer
+from svcflow.store.base import (
+    CaseChange,
+    DataCodec,
+    IdempotencyRecord,
+    IdempotentReplay,
+    TimerGone,
+)
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """Cases, history, timers and outbox in dictionaries, guarded by one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._cases: dict[str, Case] = {}
+        self._history: dict[str, list[HistoryEntry]] = defaultdict(list)
+        self._timers: dict[int, Timer] = {}
+        self._timers_by_case: dict[str, set[int]] = defaultdict(set)
+        self._due: list[tuple[datetime, int]] = []
+        self._notifications: dict[int, Notification] = {}
+        self._notification_keys: set[str] = set()
+        self._idempotency: dict[str, IdempotencyRecord] = {}
+        self._workflows: dict[tuple[str, int], tuple[str, str, str]] = {}
+        self._ids = itertools.count(1)
+
+    def attach_codec(self, codec: DataCodec) -> None:
+        """Data stays as Python objects here; no codec is needed."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def commit(self, change: CaseChange) -> None:
+        case = change.case
+        with self._lock:
+            if change.idempotency_key is not None:
+                record = self._idempotency.get(change.idempotency_key)
+                if record is not None:
+                    raise IdempotentReplay(record)
+            if change.consume_timer is not None and change.consume_timer not in self._timers:
+                raise TimerGone(change.consume_timer)
+            current = self._cases.get(case.id)
+            if change.expected_revision is None:
+                if current is not None:
+                    raise ConcurrencyConflict(case.id, 0, current.revision)
+            elif current is None or current.revision != change.expected_revision:
+                raise ConcurrencyConflict(
+                    case.id, change.expected_revision, None if current is None else current.revision
+                )
+            duplicate = next(
+                (n.key for n in change.notifications if n.key in self._notification_keys), None
+            )
+            if duplicate is not None:
+                raise ValueError(f"notification key {duplicate!r} already queued")
+            stored = replace(case, data=MappingProxyType(dict(case.data)))
+            self._cases[case.id] = stored
+            self._history[case.id].append(change.history)
+            if change.consume_timer is not None:
+                self._drop_timer(change.consume_timer)
+            owned = self._timers_by_case.get(case.id, set())
+            for timer_id in list(owned):
+                timer = self._timers[timer_id]
+                if (
+                    change.cancel_owned_by == timer.owner_state and not timer.keep
+                ) or timer.trigger in change.cancel_triggers:
+                    self._drop_timer(timer_id)
+            for new in change.timers:
+                timer = Timer(
+                    next(self._ids),
+                    case.id,
+                    new.trigger,
+                    new.due_at,
+                    new.owner_state,
+                    new.keep,
+                    case.updated_at,
+                )
+                self._timers[timer.id] = timer
+                self._timers_by_case[case.id].add(timer.id)
+                heapq.heappush(self._due, (timer.due_at, timer.id))
+            for note in change.notifications:
+                notification = Notification(
+                    next(self._ids),
+                    note.key,
+                    case.id,
+                    note.template,
+                    note.recipients,
+                    note.channel,
+                    note.urgent,
+                    "pending",
+                    case.updated_at,
+                    note.context,
+                )
+                self._notifications[notification.id] = notification
+                self._notification_keys.add(note.key)
+            if change.idempotency_key is not None:
+                self._idempotency[change.idempotency_key] = IdempotencyRecord(
+                    change.idempotency_key, change.idempotency_scope or "", stored
+                )
+
+    def _drop_timer(self, timer_id: int) -> None:
+        timer = self._timers.pop(timer_id)
+        self._timers_by_case[timer.case_id].discard(timer_id)
+        if not self._timers_by_case[timer.case_id]:
+            del self._timers_by_case[timer.case_id]
+
+    def register_workflow(
+        self, workflow: str, version: int, digest: str, source: str, file: str
+    ) -> None:
+        with self._lock:
+            known = self._workflows.get((workflow, version))
+            if known is not None and known[0] != digest:
+                count = sum(
+                    1
+                    for c in self._cases.values()
+                    if c.workflow == workflow and c.version == version
+                )
+                if count:
+                    raise WorkflowVersionConflict(workflow, version, file, count)
+            self._workflows[(workflow, version)] = (digest, source, file)
+
+    def workflow_source(self, workflow: str, version: int) -> tuple[str, str] | None:
+        known = self._workflows.get((workflow, version))
+        return (known[1], known[2]) if known else None
+
+    def load_case(self, case_id: str) -> Case | None:
+        return self._cases.get(case_id)
+
+    def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
+        with self._lock:
+            return [
+                case
+                for case in self._cases.values()
+                if (workflow is None or case.workflow == workflow)
+                and (state is None or case.state == state)
+            ]
+
+    def history(self, case_id: str) -> list[HistoryEntry]:
+        with self._lock:
+            return list(self._history.get(case_id, ()))
+
+    def idempotency(self, key: str) -> IdempotencyRecord | None:
+        return self._idempotency.get(key)
+
+    def due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        with self._lock:
+            while self._due and self._due[0][1] not in self._timers:
+                heapq.heappop(self._due)
+            found: list[Timer] = []
+            popped: list[tuple[datetime, int]] = []
+            while self._due and len(found) < limit and self._due[0][0] <= now:
+                entry = heapq.heappop(self._due)
+                if entry[1] in self._timers:
+                    popped.append(entry)
+                    found.append(self._timers[entry[1]])
+            for entry in popped:
+                heapq.heappush(self._due, entry)
+            return found
+
+    def timers(self, case_id: str) -> list[Timer]:
+        with self._lock:
+            ids = self._timers_by_case.get(case_id, ())
+            return sorted((self._timers[i] for i in ids), key=lambda t: (t.due_at, t.id))
+
+    def notifications(
+        self, case_id: str | None = None, status: str | None = None
+    ) -> list[Notification]:
+        with self._lock:
+            return [
+                n
+                for n in self._notifications.values()
+                if (case_id is None or n.case_id == case_id)
+                and (status is None or n.status == status)
+            ]

@@ -1,0 +1,543 @@
+"""The default store: one SQLite file in WAL mode, migrated automatically.
+
+Each :class:`~svcflow.store.base.CaseChange` is one ``BEGIN IMMEDIATE`` transaction, so a crash
+at any point leaves either all of an event or none of it. Concurrent writers (threads or
+processes) are told apart by the case revision: the ``UPDATE ... WHERE revision = ?`` of a stale
+writer matches no row and it gets :class:`~svcflow.errors.ConcurrencyConflict`. Due timers are
+read through an index on ``(due_at, id)``. Timestamps are stored as fixed-width UTC ISO-8601
+text, so text order is time order.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from svcflow.errors import ConcurrencyConflict, StoreError, WorkflowVersionConflict
+from svcflow.records import Case, HistoryEntry, Notification, Timer
+from svcflow.store.base import (
+    CaseChange,
+    DataCodec,
+    IdempotencyRecord,
+    IdempotentReplay,
+    TimerGone,
+)
+
+__all__ = ["SCHEMA_VERSION", "SqliteStore"]
+
+_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE cases (
+        id TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        data TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX cases_by_state ON cases (workflow, state);
+    CREATE INDEX cases_by_version ON cases (workflow, version);
+    CREATE TABLE history (
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        trigger TEXT,
+        from_state TEXT,
+        to_state TEXT NOT NULL,
+        payload TEXT,
+        version INTEGER NOT NULL,
+        details TEXT NOT NULL,
+        PRIMARY KEY (case_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE timers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        trigger TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        owner_state TEXT NOT NULL,
+        keep INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX timers_by_due ON timers (due_at, id);
+    CREATE INDEX timers_by_case ON timers (case_id, owner_state);
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE,
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        template TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        channel TEXT,
+        urgent INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        context TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX notifications_by_status ON notifications (status, id);
+    CREATE INDEX notifications_by_case ON notifications (case_id);
+    CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        result TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE workflow_versions (
+        workflow TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        source TEXT NOT NULL,
+        file TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        PRIMARY KEY (workflow, version)
+    );
+    """,
+]
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+_CASE_COLUMNS = "id, workflow, version, state, data, revision, created_at, updated_at"
+_TIMER_COLUMNS = "id, case_id, trigger, due_at, owner_state, keep, created_at"
+_HISTORY_COLUMNS = (
+    "case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, version, details"
+)
+_NOTIFICATION_COLUMNS = (
+    "id, key, case_id, template, recipients, channel, urgent, status, created_at, context"
+)
+
+
+def _ts(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class SqliteStore:
+    """A SQLite-file store; safe for several threads and processes on one machine.
+
+    ``synchronous`` is SQLite's durability setting: ``NORMAL`` (default) survives a crash of the
+    process at any point; ``FULL`` also survives power loss at the cost of an fsync per event.
+    """
+
+    def __init__(self, path: str | Path, synchronous: str = "NORMAL") -> None:
+        if synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
+            raise StoreError(
+                f"invalid synchronous={synchronous!r} for the SQLite store; use NORMAL or FULL"
+            )
+        self.path = Path(path)
+        self._synchronous = synchronous.upper()
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._codec: DataCodec | None = None
+        try:
+            self._migrate()
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open the SQLite store {self.path}: {error}") from None
+
+    # -- connections and schema -------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(f"PRAGMA synchronous={self._synchronous}")
+            connection.execute("PRAGMA foreign_keys=ON")
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._write() as connection:
+            connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+            row = connection.execute("SELECT version FROM schema_version").fetchone()
+            current = row[0] if row else 0
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store {self.path} has schema version {current}, newer than this "
+                    f"svcflow understands ({SCHEMA_VERSION}); upgrade svcflow"
+                )
+            for script in _MIGRATIONS[current:]:
+                for statement in filter(str.strip, script.split(";")):
+                    connection.execute(statement)
+            if row is None:
+                connection.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            else:
+                connection.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+
+    def schema_version(self) -> int:
+        return int(self._connection().execute("SELECT version FROM schema_version").fetchone()[0])
+
+    def attach_codec(self, codec: DataCodec) -> None:
+        self._codec = codec
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- writing --
+
+    def commit(self, change: CaseChange) -> None:
+        case = change.case
+        codec = self._require_codec()
+        data = codec.encode(case.workflow, case.version, case.data)
+        with self._write() as db:
+            if change.idempotency_key is not None:
+                record = self._idempotency(db, change.idempotency_key)
+                if record is not None:
+                    raise IdempotentReplay(record)
+            if change.consume_timer is not None:
+                gone = db.execute("DELETE FROM timers WHERE id = ?", (change.consume_timer,))
+                if gone.rowcount == 0:
+                    raise TimerGone(change.consume_timer)
+            if change.expected_revision is None:
+                db.execute(
+                    f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        case.id,
+                        case.workflow,
+                        case.version,
+                        case.state,
+                        data,
+                        case.revision,
+                        _ts(case.created_at),
+                        _ts(case.updated_at),
+                    ),
+                )
+            else:
+                updated = db.execute(
+                    "UPDATE cases SET state = ?, data = ?, revision = ?, updated_at = ? "
+                    "WHERE id = ? AND revision = ?",
+                    (
+                        case.state,
+                        data,
+                        case.revision,
+                        _ts(case.updated_at),
+                        case.id,
+                        change.expected_revision,
+                    ),
+                )
+                if updated.rowcount == 0:
+                    row = db.execute(
+                        "SELECT revision FROM cases WHERE id = ?", (case.id,)
+                    ).fetchone()
+                    raise ConcurrencyConflict(
+                        case.id, change.expected_revision, row[0] if row else None
+                    )
+            entry = change.history
+            db.execute(
+                f"INSERT INTO history ({_HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    entry.case_id,
+                    entry.seq,
+                    _ts(entry.at),
+                    entry.actor,
+                    entry.kind,
+                    entry.trigger,
+                    entry.from_state,
+                    entry.to_state,
+                    None if entry.payload is None else _json(entry.payload),
+                    entry.version,
+                    _json(entry.details),
+                ),
+            )
+            if change.cancel_owned_by is not None:
+                db.execute(
+                    "DELETE FROM timers WHERE case_id = ? AND owner_state = ? AND keep = 0",
+                    (case.id, change.cancel_owned_by),
+                )
+            for trigger in change.cancel_triggers:
+                db.execute(
+                    "DELETE FROM timers WHERE case_id = ? AND trigger = ?", (case.id, trigger)
+                )
+            if change.timers:
+                db.executemany(
+                    "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            case.id,
+                            t.trigger,
+                            _ts(t.due_at),
+                            t.owner_state,
+                            int(t.keep),
+                            _ts(case.updated_at),
+                        )
+                        for t in change.timers
+                    ],
+                )
+            if change.notifications:
+                db.executemany(
+                    "INSERT INTO notifications (key, case_id, template, recipients, channel, "
+                    "urgent, status, context, created_at) VALUES (?,?,?,?,?,?,'pending',?,?)",
+                    [
+                        (
+                            n.key,
+                            case.id,
+                            n.template,
+                            _json(list(n.recipients)),
+                            n.channel,
+                            int(n.urgent),
+                            _json(dict(n.context)),
+                            _ts(case.updated_at),
+                        )
+                        for n in change.notifications
+                    ],
+                )
+            if change.idempotency_key is not None:
+                db.execute(
+                    "INSERT INTO idempotency (key, scope, case_id, result, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        change.idempotency_key,
+                        change.idempotency_scope or "",
+                        case.id,
+                        _json(self._case_snapshot(case, data)),
+                        _ts(case.updated_at),
+                    ),
+                )
+
+    def register_workflow(
+        self, workflow: str, version: int, digest: str, source: str, file: str
+    ) -> None:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT digest FROM workflow_versions WHERE workflow = ? AND version = ?",
+                (workflow, version),
+            ).fetchone()
+            if row is not None and row[0] == digest:
+                return
+            if row is not None:
+                count = db.execute(
+                    "SELECT count(*) FROM cases WHERE workflow = ? AND version = ?",
+                    (workflow, version),
+                ).fetchone()[0]
+                if count:
+                    raise WorkflowVersionConflict(workflow, version, file, count)
+            db.execute(
+                "INSERT OR REPLACE INTO workflow_versions "
+                "(workflow, version, digest, source, file, registered_at) VALUES (?,?,?,?,?,?)",
+                (workflow, version, digest, source, file, _ts(datetime.now(UTC))),
+            )
+
+    # -- reading --
+
+    def workflow_source(self, workflow: str, version: int) -> tuple[str, str] | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT source, file FROM workflow_versions WHERE workflow = ? AND version = ?",
+                (workflow, version),
+            )
+            .fetchone()
+        )
+        return (row[0], row[1]) if row else None
+
+    def load_case(self, case_id: str) -> Case | None:
+        row = (
+            self._connection()
+            .execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
+            .fetchone()
+        )
+        return self._case(row) if row else None
+
+    def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
+        clauses, params = [], []
+        if workflow is not None:
+            clauses.append("workflow = ?")
+            params.append(workflow)
+        if state is not None:
+            clauses.append("state = ?")
+            params.append(state)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = (
+            self._connection()
+            .execute(f"SELECT {_CASE_COLUMNS} FROM cases{where} ORDER BY created_at, id", params)
+            .fetchall()
+        )
+        return [self._case(row) for row in rows]
+
+    def history(self, case_id: str) -> list[HistoryEntry]:
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {_HISTORY_COLUMNS} FROM history WHERE case_id = ? ORDER BY seq", (case_id,)
+            )
+            .fetchall()
+        )
+        return [
+            HistoryEntry(
+                case_id=r[0],
+                seq=r[1],
+                at=_dt(r[2]),
+                actor=r[3],
+                kind=r[4],
+                trigger=r[5],
+                from_state=r[6],
+                to_state=r[7],
+                payload=None if r[8] is None else json.loads(r[8]),
+                version=r[9],
+                details=json.loads(r[10]),
+            )
+            for r in rows
+        ]
+
+    def idempotency(self, key: str) -> IdempotencyRecord | None:
+        return self._idempotency(self._connection(), key)
+
+    def due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {_TIMER_COLUMNS} FROM timers WHERE due_at <= ? "
+                "ORDER BY due_at, id LIMIT ?",
+                (_ts(now), limit),
+            )
+            .fetchall()
+        )
+        return [self._timer(row) for row in rows]
+
+    def timers(self, case_id: str) -> list[Timer]:
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {_TIMER_COLUMNS} FROM timers WHERE case_id = ? ORDER BY due_at, id",
+                (case_id,),
+            )
+            .fetchall()
+        )
+        return [self._timer(row) for row in rows]
+
+    def notifications(
+        self, case_id: str | None = None, status: str | None = None
+    ) -> list[Notification]:
+        clauses, params = [], []
+        if case_id is not None:
+            clauses.append("case_id = ?")
+            params.append(case_id)
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications{where} ORDER BY id", params
+            )
+            .fetchall()
+        )
+        return [
+            Notification(
+                id=r[0],
+                key=r[1],
+                case_id=r[2],
+                template=r[3],
+                recipients=tuple(json.loads(r[4])),
+                channel=r[5],
+                urgent=bool(r[6]),
+                status=r[7],
+                created_at=_dt(r[8]),
+                context=json.loads(r[9]),
+            )
+            for r in rows
+        ]
+
+    # -- helpers --
+
+    def _require_codec(self) -> DataCodec:
+        if self._codec is None:
+            raise StoreError("the store has no data codec; open it through svcflow.Engine")
+        return self._codec
+
+    def _case(self, row: tuple[Any, ...]) -> Case:
+        data = self._require_codec().decode(row[1], row[2], row[4])
+        return Case(
+            id=row[0],
+            workflow=row[1],
+            version=row[2],
+            state=row[3],
+            data=data,
+            revision=row[5],
+            created_at=_dt(row[6]),
+            updated_at=_dt(row[7]),
+        )
+
+    @staticmethod
+    def _timer(row: tuple[Any, ...]) -> Timer:
+        return Timer(
+            id=row[0],
+            case_id=row[1],
+            trigger=row[2],
+            due_at=_dt(row[3]),
+            owner_state=row[4],
+            keep=bool(row[5]),
+            created_at=_dt(row[6]),
+        )
+
+    @staticmethod
+    def _case_snapshot(case: Case, data: str) -> Mapping[str, Any]:
+        return {
+            "id": case.id,
+            "workflow": case.workflow,
+            "version": case.version,
+            "state": case.state,
+            "data": data,
+            "revision": case.revision,
+            "created_at": _ts(case.created_at),
+            "updated_at": _ts(case.updated_at),
+        }
+
+    def _idempotency(self, db: sqlite3.Connection, key: str) -> IdempotencyRecord | None:
+        row = db.execute(
+            "SELECT key, scope, result FROM idempotency WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        snap = json.loads(row[2])
+        case = self._case(
+            (
+                snap["id"],
+                snap["workflow"],
+                snap["version"],
+                snap["state"],
+                snap["data"],
+                snap["revision"],
+                snap["created_at"],
+                snap["updated_at"],
+            )
+        )
+        return IdempotencyRecord(row[0], row[1], case)
