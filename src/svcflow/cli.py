@@ -1,0 +1,187 @@
+"""The ``svcflow`` command: validate, graph, schema, simulate, demo.
+
+This is the only module that prints. Exit codes: 0 success, 1 invalid input or a failed
+expectation, 2 wrong usage (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from svcflow.errors import SvcflowError, WorkflowDefinitionError
+from svcflow.graph import mermaid
+from svcflow.spec.loader import load_workflow_file, workflow_files
+from svcflow.spec.schema import workflow_json_schema_text
+
+__all__ = ["main"]
+
+
+def _validate(args: argparse.Namespace) -> int:
+    files = workflow_files(args.paths)
+    if not files:
+        print(f"no .yaml/.yml files found in {', '.join(args.paths)}", file=sys.stderr)
+        return 1
+    failed = 0
+    for file in files:
+        try:
+            loaded = load_workflow_file(file)
+        except WorkflowDefinitionError as error:
+            failed += 1
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+            continue
+        spec = loaded.spec
+        print(
+            f"ok  {file}: workflow '{spec.workflow}' v{spec.version}, {len(spec.states)} states, "
+            f"{len(spec.transitions)} transitions"
+        )
+    if failed:
+        print(f"{failed} of {len(files)} file(s) invalid", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    text = mermaid(load_workflow_file(args.file).spec)
+    _write(text, args.output)
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    _write(workflow_json_schema_text(), args.output)
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from svcflow.simulate import load_scenario, render_timeline, run_scenario
+
+    workflow = load_workflow_file(args.file)
+    status = 0
+    for scenario_file in args.scenario:
+        loaded = load_scenario(scenario_file, workflow)
+        title = loaded.scenario.title or Path(scenario_file).stem
+        print(f"== {title} ({scenario_file}) on {workflow.spec.workflow} v{workflow.spec.version}")
+        result = run_scenario(workflow, loaded, args.store)
+        for line in render_timeline(result):
+            print(line)
+        queued = len(result.notifications)
+        verdict = "passed" if result.passed else f"FAILED ({len(result.failures)})"
+        print(f"-- case {result.case_id}: {len(result.history)} events, {queued} notifications "
+              f"queued, expectations {verdict}\n")
+        if not result.passed:
+            status = 1
+    return status
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from svcflow.demo import run_demo
+
+    database = _fresh_sqlite(args.store)
+    began = time.perf_counter()
+    width = 40
+
+    interactive = sys.stdout.isatty()
+    shown = -1
+
+    def progress(done: int, total: int) -> None:
+        nonlocal shown
+        filled = width * done // total
+        if filled == shown and done != total:
+            return
+        shown = filled
+        bar = f"  complaints [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        if interactive:
+            sys.stdout.write("\r" + bar + ("\n" if done == total else ""))
+        elif filled % 10 == 0 or done == total:
+            sys.stdout.write(bar + "\n")
+        sys.stdout.flush()
+
+    print(f"svcflow demo: {args.cases} complaints over {args.days} days (seed {args.seed})")
+    summary = run_demo(args.workflows, args.store, cases=args.cases, days=args.days,
+                       seed=args.seed, progress=progress)
+    elapsed = time.perf_counter() - began
+    print(f"  {summary.events} events ({summary.timers_fired} by timers) in {elapsed:.1f} s "
+          f"= {summary.events / elapsed:,.0f} events/s; simulated until "
+          f"{summary.simulated_until:%Y-%m-%d %H:%M} UTC")
+    print("  cases by state: " + ", ".join(
+        f"{state} {count}" for state, count in summary.states.most_common()))
+    print(f"  notifications queued: {summary.notifications}")
+    if database:
+        print(f"  store: {database.resolve()} (inspect it with sqlite3, or open it with "
+              f"Engine.from_directory('{args.workflows}', store='{args.store}'))")
+    return 0
+
+
+def _fresh_sqlite(url: str) -> Path | None:
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite":
+        return None
+    path = Path(parts.path[1:])
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="svcflow", description="Customer-service workflows, SLAs and escalations."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    validate = commands.add_parser("validate", help="check workflow files; print every problem")
+    validate.add_argument("paths", nargs="+", help="files or directories")
+    validate.set_defaults(run=_validate)
+
+    graph = commands.add_parser("graph", help="print a Mermaid diagram of a workflow")
+    graph.add_argument("file")
+    graph.add_argument("-o", "--output", help="write to this file instead of stdout")
+    graph.set_defaults(run=_graph)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of workflow files")
+    schema.add_argument("-o", "--output", help="write to this file instead of stdout")
+    schema.set_defaults(run=_schema)
+
+    simulate = commands.add_parser("simulate", help="dry-run scenarios on a manual clock")
+    simulate.add_argument("file", help="the workflow file")
+    simulate.add_argument("--scenario", action="append", required=True,
+                          help="a scenario file (repeatable)")
+    simulate.add_argument("--store", default="memory://",
+                          help="store URL (default memory://, nothing is kept)")
+    simulate.set_defaults(run=_simulate)
+
+    demo = commands.add_parser("demo", help="simulate complaint traffic on a SQLite store")
+    demo.add_argument("--workflows", default="workflows", help="workflow directory")
+    demo.add_argument("--store", default="sqlite:///svcflow-demo.db",
+                      help="store URL; an existing SQLite demo file is replaced")
+    demo.add_argument("--cases", type=int, default=1000)
+    demo.add_argument("--days", type=int, default=5)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except SvcflowError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
