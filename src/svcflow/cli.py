@@ -70,8 +70,10 @@ def _simulate(args: argparse.Namespace) -> int:
             print(line)
         queued = len(result.notifications)
         verdict = "passed" if result.passed else f"FAILED ({len(result.failures)})"
-        print(f"-- case {result.case_id}: {len(result.history)} events, {queued} notifications "
-              f"queued, expectations {verdict}\n")
+        print(
+            f"-- case {result.case_id}: {len(result.history)} events, {queued} notifications "
+            f"queued, expectations {verdict}\n"
+        )
         if not result.passed:
             status = 1
     return status
@@ -101,18 +103,30 @@ def _demo(args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     print(f"svcflow demo: {args.cases} complaints over {args.days} days (seed {args.seed})")
-    summary = run_demo(args.workflows, args.store, cases=args.cases, days=args.days,
-                       seed=args.seed, progress=progress)
+    summary = run_demo(
+        args.workflows,
+        args.store,
+        cases=args.cases,
+        days=args.days,
+        seed=args.seed,
+        progress=progress,
+    )
     elapsed = time.perf_counter() - began
-    print(f"  {summary.events} events ({summary.timers_fired} by timers) in {elapsed:.1f} s "
-          f"= {summary.events / elapsed:,.0f} events/s; simulated until "
-          f"{summary.simulated_until:%Y-%m-%d %H:%M} UTC")
-    print("  cases by state: " + ", ".join(
-        f"{state} {count}" for state, count in summary.states.most_common()))
+    print(
+        f"  {summary.events} events ({summary.timers_fired} by timers) in {elapsed:.1f} s "
+        f"= {summary.events / elapsed:,.0f} events/s; simulated until "
+        f"{summary.simulated_until:%Y-%m-%d %H:%M} UTC"
+    )
+    print(
+        "  cases by state: "
+        + ", ".join(f"{state} {count}" for state, count in summary.states.most_common())
+    )
     print(f"  notifications queued: {summary.notifications}")
     if database:
-        print(f"  store: {database.resolve()} (inspect it with sqlite3, or open it with "
-              f"Engine.from_directory('{args.workflows}', store='{args.store}'))")
+        print(
+            f"  store: {database.resolve()} (inspect it with sqlite3, or open it with "
+            f"Engine.from_directory('{args.workflows}', store='{args.store}'))"
+        )
     return 0
 
 
@@ -154,16 +168,21 @@ def _parser() -> argparse.ArgumentParser:
 
     simulate = commands.add_parser("simulate", help="dry-run scenarios on a manual clock")
     simulate.add_argument("file", help="the workflow file")
-    simulate.add_argument("--scenario", action="append", required=True,
-                          help="a scenario file (repeatable)")
-    simulate.add_argument("--store", default="memory://",
-                          help="store URL (default memory://, nothing is kept)")
+    simulate.add_argument(
+        "--scenario", action="append", required=True, help="a scenario file (repeatable)"
+    )
+    simulate.add_argument(
+        "--store", default="memory://", help="store URL (default memory://, nothing is kept)"
+    )
     simulate.set_defaults(run=_simulate)
 
     demo = commands.add_parser("demo", help="simulate complaint traffic on a SQLite store")
     demo.add_argument("--workflows", default="workflows", help="workflow directory")
-    demo.add_argument("--store", default="sqlite:///svcflow-demo.db",
-                      help="store URL; an existing SQLite demo file is replaced")
+    demo.add_argument(
+        "--store",
+        default="sqlite:///svcflow-demo.db",
+        help="store URL; an existing SQLite demo file is replaced",
+    )
     demo.add_argument("--cases", type=int, default=1000)
     demo.add_argument("--days", type=int, default=5)
     demo.add_argument("--seed", type=int, default=7)

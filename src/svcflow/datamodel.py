@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, NotRequired, Required
 
 from pydantic import AfterValidator, ConfigDict, TypeAdapter, ValidationError
@@ -20,7 +20,7 @@ from svcflow.clock import as_utc
 from svcflow.errors import CaseDataError, did_you_mean
 from svcflow.spec.models import Duration, FieldSpec
 
-__all__ = ["CaseDataSchema", "field_annotation", "value_problem"]
+__all__ = ["CaseDataSchema", "field_annotation", "sample_value", "value_problem"]
 
 _UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 _SCALARS: dict[str, Any] = {
@@ -80,6 +80,32 @@ def value_problem(spec: FieldSpec, value: Any) -> str | None:
             for e in error.errors(include_url=False)
         )
     return None
+
+
+_SAMPLES: dict[str, Any] = {
+    "string": "text",
+    "integer": 1,
+    "number": 1.5,
+    "boolean": True,
+    "datetime": datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+    "duration": timedelta(minutes=15),
+    "list": [],
+}
+
+
+def sample_value(spec: FieldSpec, *, use_default: bool = True) -> Any:
+    """A typical value of the field's type (its default if it has one and ``use_default``),
+    used to type-check expressions at load."""
+    if use_default and spec.default is not None and value_problem(spec, spec.default) is None:
+        return TypeAdapter(field_annotation(spec)).validate_python(spec.default)
+    if spec.type == "enum":
+        return (spec.values or [""])[0]
+    if spec.type == "object":
+        return {
+            name: sample_value(field, use_default=use_default)
+            for name, field in (spec.fields or {}).items()
+        }
+    return _SAMPLES[spec.type]
 
 
 class CaseDataSchema:

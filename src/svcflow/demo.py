@@ -90,8 +90,9 @@ class _Simulation:
             self.later(case_id, "reopen", self.random.uniform(60, 20 * 60))
         elif state == "follow_up":
             satisfied = self.random.random() < 0.85
-            self.later(case_id, "callback_done", self.random.uniform(60, 240),
-                       {"satisfied": satisfied})
+            self.later(
+                case_id, "callback_done", self.random.uniform(60, 240), {"satisfied": satisfied}
+            )
 
 
 def _weighted(generator: random.Random, mix: dict[str, int]) -> str:
@@ -110,8 +111,9 @@ def run_demo(
     """Simulate ``cases`` complaints arriving over ``days`` days, then let everything settle."""
     clock = ManualClock(START)
     summary = DemoSummary(cases=cases, store=store)
-    with Engine.from_directory(workflows, store=store, clock=clock,
-                               id_factory=_ids(seed)) as engine:
+    with Engine.from_directory(
+        workflows, store=store, clock=clock, id_factory=_ids(seed)
+    ) as engine:
         sim = _Simulation(engine, clock, seed)
         arrivals = sorted(
             START + timedelta(minutes=sim.random.uniform(0, days * 24 * 60)) for _ in range(cases)
@@ -127,18 +129,23 @@ def run_demo(
                 summary.events += 1
                 sim.plan(firing.entry.case_id, firing.entry.to_state)
             if action.trigger == "start":
-                case = engine.start("complaint", {
-                    "customer": f"customer-{action.case_id[4:]}",
-                    "channel": _weighted(sim.random, CHANNEL_MIX),
-                    "category": _weighted(sim.random, CATEGORY_MIX),
-                }, actor="intake")
+                case = engine.start(
+                    "complaint",
+                    {
+                        "customer": f"customer-{action.case_id[4:]}",
+                        "channel": _weighted(sim.random, CHANNEL_MIX),
+                        "category": _weighted(sim.random, CATEGORY_MIX),
+                    },
+                    actor="intake",
+                )
                 done += 1
                 if progress:
                     progress(done, cases)
             else:
                 try:
-                    case = engine.fire(action.case_id, action.trigger, action.payload,
-                                       actor="agent")
+                    case = engine.fire(
+                        action.case_id, action.trigger, action.payload, actor="agent"
+                    )
                 except TransitionNotAllowed:
                     continue
             summary.events += 1

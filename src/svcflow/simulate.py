@@ -28,9 +28,9 @@ from svcflow.store.base import Store
 
 __all__ = [
     "Scenario",
-    "play_until",
     "SimulationResult",
     "load_scenario",
+    "play_until",
     "render_timeline",
     "run_scenario",
 ]
@@ -197,8 +197,9 @@ def run_scenario(
     start = as_utc(scenario.start)
     clock = ManualClock(start)
     with Engine([workflow], store, clock) as engine:
-        case = engine.start(scenario.workflow or workflow.spec.workflow, scenario.case,
-                            actor=scenario.actor)
+        case = engine.start(
+            scenario.workflow or workflow.spec.workflow, scenario.case, actor=scenario.actor
+        )
         checks: list[tuple[datetime, str, bool]] = []
         for index, (event, moment) in enumerate(zip(scenario.events, loaded.moments, strict=True)):
             play_until(engine, clock, moment)
@@ -212,8 +213,14 @@ def run_scenario(
                     checks.append((moment, f"{label}: {event.fire} failed: {error}", expected))
                 else:
                     if event.expect_error is not None:
-                        checks.append((moment, f"{label}: expected {event.fire} to fail with "
-                                       f"{event.expect_error}, but it succeeded", False))
+                        checks.append(
+                            (
+                                moment,
+                                f"{label}: expected {event.fire} to fail with "
+                                f"{event.expect_error}, but it succeeded",
+                                False,
+                            )
+                        )
             if event.expect is not None:
                 checks.extend(
                     (moment, text, ok) for text, ok in _check(engine, case.id, event.expect, label)
@@ -240,15 +247,19 @@ def play_until(engine: Engine, clock: ManualClock, moment: datetime) -> list[Any
     return fired
 
 
-def _check(engine: Engine, case_id: str, expect: Expectation, label: str) -> list[
-    tuple[str, bool]
-]:
+def _check(engine: Engine, case_id: str, expect: Expectation, label: str) -> list[tuple[str, bool]]:
     case = engine.get(case_id)
     results: list[tuple[str, bool]] = []
     if expect.state is not None:
         ok = case.state == expect.state
-        results.append((f"{label}: expected state '{expect.state}', case is in '{case.state}'"
-                        if not ok else f"{label}: state is '{case.state}'", ok))
+        results.append(
+            (
+                f"{label}: expected state '{expect.state}', case is in '{case.state}'"
+                if not ok
+                else f"{label}: state is '{case.state}'",
+                ok,
+            )
+        )
     if expect.data is not None:
         schema = engine.registry.get(case.workflow, case.version).schema
         actual = schema.to_jsonable(case.data)
@@ -256,18 +267,37 @@ def _check(engine: Engine, case_id: str, expect: Expectation, label: str) -> lis
         for name, value in wanted.items():
             got = actual.get(name, "<no such field>")
             ok = got == value
-            results.append((f"{label}: expected {name} = {value!r}, it is {got!r}" if not ok
-                            else f"{label}: {name} = {got!r}", ok))
+            results.append(
+                (
+                    f"{label}: expected {name} = {value!r}, it is {got!r}"
+                    if not ok
+                    else f"{label}: {name} = {got!r}",
+                    ok,
+                )
+            )
     if expect.notifications is not None:
         queued = [n.template for n in engine.notifications(case_id)]
         ok = queued == expect.notifications
-        results.append((f"{label}: expected notifications {expect.notifications}, queued "
-                        f"{queued}" if not ok else f"{label}: notifications {queued}", ok))
+        results.append(
+            (
+                f"{label}: expected notifications {expect.notifications}, queued {queued}"
+                if not ok
+                else f"{label}: notifications {queued}",
+                ok,
+            )
+        )
     if expect.timers is not None:
         pending = [t.trigger for t in engine.timers(case_id)]
         ok = sorted(pending) == sorted(expect.timers)
-        results.append((f"{label}: expected pending timers {sorted(expect.timers)}, pending "
-                        f"{sorted(pending)}" if not ok else f"{label}: timers {pending}", ok))
+        results.append(
+            (
+                f"{label}: expected pending timers {sorted(expect.timers)}, pending "
+                f"{sorted(pending)}"
+                if not ok
+                else f"{label}: timers {pending}",
+                ok,
+            )
+        )
     return results
 
 
@@ -318,4 +348,3 @@ def render_timeline(result: SimulationResult) -> list[str]:
     for _, text, ok in result.checks:
         lines.append(f"{'ok  ' if ok else 'FAIL'}  {text}")
     return lines
-

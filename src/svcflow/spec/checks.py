@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from svcflow.datamodel import value_problem
-from svcflow.errors import Problem, did_you_mean
+from svcflow.datamodel import sample_value, value_problem
+from svcflow.errors import ExpressionError, Problem, did_you_mean
 from svcflow.rules.expressions import Expression, compile_expression
 from svcflow.spec.models import Action, TransitionSpec, WorkflowSpec
 from svcflow.spec.yamlsource import KeyPath, SourceMap, format_key_path
@@ -21,6 +22,7 @@ from svcflow.spec.yamlsource import KeyPath, SourceMap, format_key_path
 __all__ = ["RESERVED_NAMES", "check_workflow", "expand_sources"]
 
 RESERVED_NAMES = frozenset({"now", "state"})
+_SAMPLE_NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 _CEL_KEYWORDS = frozenset(
     [
         "in",
@@ -128,19 +130,57 @@ class _Checker:
         if transition.to is not None:
             self.check_state_name((*base, "to"), transition.to)
         if transition.when is not None:
-            self.compile((*base, "when"), transition.when)
+            self.compile((*base, "when"), transition.when, condition=True)
         self.check_actions((*base, "actions"), transition.actions)
 
-    def compile(self, path: KeyPath, source: str) -> None:
+    def compile(self, path: KeyPath, source: str, *, condition: bool = False) -> None:
         line, column = self.map.position(path)
         result = compile_expression(source, self.variables, f"{self.map.file}:{line}:{column}")
         if isinstance(result, Expression):
             self.expressions[path] = result
+            self.probe(path, result, condition=condition)
             return
         for problem in result:
             at_line, at_column = self.map.expression_position(path, problem.line, problem.column)
             self.problems.append(
                 Problem(self.map.file, at_line, at_column, format_key_path(path), problem.message)
+            )
+
+    def probe(self, path: KeyPath, expression: Expression, *, condition: bool) -> None:
+        """Evaluate once on typical values of the declared types to catch type mismatches
+        (``priority > 3`` on an enum) at load rather than on a live case. Only type errors are
+        reported: a probe value may legitimately fail in other ways (a division by zero)."""
+        outcome: object = None
+        for use_default in (True, False):
+            variables = {
+                name: sample_value(spec, use_default=use_default)
+                for name, spec in self.spec.data.items()
+            }
+            variables |= {"now": _SAMPLE_NOW, "state": next(iter(self.spec.states))}
+            try:
+                outcome = expression.evaluate(variables)
+                break
+            except ExpressionError as error:
+                if "overload" not in error.cause:
+                    return
+                cause = error.cause
+        else:
+            reads = ", ".join(
+                f"{name} ({self.spec.data[name].type})" if name in self.spec.data else name
+                for name in expression.names
+            )
+            self.report(
+                path,
+                f"type mismatch in `{expression.source}`: {cause.split('. ')[0]}; CEL "
+                f"does not convert between types (write 3.0 for a number, quote strings); "
+                f"it reads: {reads}",
+            )
+            return
+        if condition and not isinstance(outcome, bool):
+            self.report(
+                path,
+                f"a condition must be true or false, but `{expression.source}` gives "
+                f"{_cel_type(outcome)}; compare it, e.g. `{expression.source} == ...`",
             )
 
     def check_actions(self, base: KeyPath, actions: Iterable[Action]) -> None:
@@ -224,6 +264,11 @@ class _Checker:
                     )
                 elif transition.when is None:
                     unguarded[(transition.trigger, source)] = index
+
+
+def _cel_type(value: object) -> str:
+    names = {str: "a string", int: "an int", float: "a double", list: "a list", dict: "a map"}
+    return names.get(type(value), f"a {type(value).__name__}")
 
 
 def check_workflow(

@@ -24,6 +24,7 @@ KeyPath = tuple[str | int, ...]
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _MAX_NODES = 200_000
+_PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 class _StrictBoolLoader(yaml.SafeLoader):
@@ -83,10 +84,9 @@ class SourceMap:
         line, column = self.position(path)
         style = self.styles.get(path)
         if style in ("|", ">"):
-            file_line = line + line_in_expr
-            text = self.lines[file_line - 1] if 0 < file_line <= len(self.lines) else ""
-            indent = len(text) - len(text.lstrip(" "))
-            return file_line, indent + col_in_expr
+            first = self.lines[line] if line < len(self.lines) else ""
+            indent = len(first) - len(first.lstrip(" "))
+            return line + line_in_expr, indent + col_in_expr
         if line_in_expr > 1:
             return line + line_in_expr - 1, col_in_expr
         quote = 1 if style in ("'", '"') else 0
@@ -131,6 +131,19 @@ class _Builder:
                 )
             return None
         if isinstance(node, yaml.CollectionNode):
+            if node.tag not in _PLAIN_COLLECTION_TAGS:
+                line, column = _mark(node)
+                self.problems.append(
+                    Problem(
+                        self.map.file,
+                        line,
+                        column,
+                        format_key_path(path),
+                        f"the tag {node.tag!r} is not allowed; only plain data is allowed "
+                        "(strings, numbers, true/false, null, lists and mappings)",
+                    )
+                )
+                return None
             self.active.add(id(node))
             try:
                 if isinstance(node, yaml.MappingNode):
