@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import MINIMAL
 
+from conftest import MINIMAL
 from svcflow import WorkflowDefinitionError, load_directory, load_workflow_file, load_workflow_text
 
 

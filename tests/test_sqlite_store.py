@@ -1,0 +1,90 @@
+"""The SQLite store as operators meet it: WAL, a schema version, automatic creation, an index
+for due timers, and refusal of a store written by a newer svcflow."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from conftest import MINIMAL
+from svcflow import Engine, ManualClock, StoreError, load_workflow_text
+from svcflow.store.base import open_store
+from svcflow.store.sqlite import SCHEMA_VERSION, SqliteStore
+
+
+def test_store_is_created_in_wal_mode_with_schema_version(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "cases.db"
+    store = SqliteStore(path)
+    assert store.schema_version() == SCHEMA_VERSION
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cases.db"
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE schema_version SET version = 99")
+    with pytest.raises(StoreError) as caught:
+        SqliteStore(path)
+    assert str(caught.value) == (
+        f"the store {path} has schema version 99, newer than this svcflow understands "
+        f"({SCHEMA_VERSION}); upgrade svcflow"
+    )
+
+
+def test_due_timers_are_found_through_the_due_index(tmp_path: Path) -> None:
+    path = tmp_path / "cases.db"
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as db:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM timers WHERE due_at <= ? ORDER BY due_at, id "
+            "LIMIT 10",
+            ("2026-01-01",),
+        ).fetchall()
+    [(_, _, _, detail)] = plan
+    assert detail == "SEARCH timers USING INDEX timers_by_due (due_at<?)"
+
+
+def test_cases_survive_reopening_the_file(tmp_path: Path, clock: ManualClock) -> None:
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    workflow = load_workflow_text(MINIMAL, "ticket.yaml")
+    with Engine([workflow], url, clock) as engine:
+        case = engine.fire(engine.start("ticket", {"customer": "Ann"}).id, "take")
+    with Engine([workflow], url, clock) as engine:
+        assert engine.get(case.id) == case
+        assert len(engine.history(case.id)) == 2
+        assert [t.trigger for t in engine.timers(case.id)] == ["expire"]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "postgres://db/cases",
+            "unknown store URL 'postgres://db/cases': use 'memory://' or "
+            "'sqlite:///path/to/cases.db'",
+        ),
+        (
+            "sqlite://host/cases.db",
+            "invalid SQLite store URL 'sqlite://host/cases.db': write "
+            "sqlite:///cases.db for a file relative to the working directory or "
+            "sqlite:////var/lib/svcflow/cases.db for an absolute path",
+        ),
+        (
+            "sqlite:///c.db?synchronous=SOMETIMES",
+            "invalid synchronous='SOMETIMES' for the SQLite store; use NORMAL or FULL",
+        ),
+    ],
+)
+def test_bad_store_urls(url: str, message: str) -> None:
+    with pytest.raises(StoreError) as caught:
+        open_store(url)
+    assert str(caught.value) == message
