@@ -1,0 +1,202 @@
+"""The ``svcflow`` command as a process owner and an operator use it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import MINIMAL, ROOT, WORKFLOWS
+from svcflow.cli import main
+from svcflow.spec.schema import workflow_json_schema_text
+
+SCENARIOS = ROOT / "tests" / "scenarios"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "validate", str(WORKFLOWS / "complaint.yaml"))
+    assert (code, err) == (0, "")
+    assert out == (
+        f"ok  {WORKFLOWS / 'complaint.yaml'}: workflow 'complaint' v1, 7 states, 12 transitions\n"
+    )
+
+
+def test_validate_prints_every_error_and_exits_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "a.yaml").write_text(MINIMAL.replace("to: answered", "to: answerd"))
+    (tmp_path / "b.yaml").write_text(MINIMAL.replace("title:", "tilte:"))
+    (tmp_path / "c.yaml").write_text(MINIMAL.replace("workflow: ticket", "workflow: other"))
+    code, out, err = run(capsys, "validate", str(tmp_path))
+    assert code == 1
+    assert out == f"ok  {tmp_path / 'c.yaml'}: workflow 'other' v1, 4 states, 6 transitions\n"
+    assert err == (
+        f"{tmp_path / 'a.yaml'}:25:9: transitions[2].to: unknown state 'answerd'; did you mean "
+        "'answered'? states: answered, closed, new, open\n"
+        f"{tmp_path / 'b.yaml'}:1:1: missing required key 'title'\n"
+        f"{tmp_path / 'b.yaml'}:3:1: tilte: unknown key 'tilte'; did you mean 'title'? valid "
+        "keys: data, description, states, title, transitions, version, workflow\n"
+        "2 of 3 file(s) invalid\n"
+    )
+
+
+def test_graph_prints_mermaid(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(MINIMAL)
+    code, out, _ = run(capsys, "graph", str(tmp_path / "t.yaml"))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[:4] == ["---", "Ticket (ticket v1)", "---", "stateDiagram-v2"]
+    for edge in [
+        "  new --> open: take",
+        "  new --> new: remind [internal]",
+        '  open --> answered: answer [answer != null && answer != ""]',
+        "  open --> closed: expire",
+        "  [*] --> new",
+        "  closed --> [*]",
+    ]:
+        assert edge in lines
+    assert "  answered --> closed: close | expire" in lines or (
+        "  answered --> closed: close" in lines
+    )
+
+
+def test_schema_matches_shipped_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "schema")
+    assert code == 0
+    shipped = ROOT / "src" / "svcflow" / "schema" / "workflow.schema.json"
+    assert out == shipped.read_text() == workflow_json_schema_text()
+    schema = json.loads(out)
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) == {"workflow", "version", "title", "states"}
+    assert schema["$defs"]["TransitionSpec"]["properties"]["from"]
+
+
+def test_simulate_prints_timeline(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "simulate",
+        str(WORKFLOWS / "complaint.yaml"),
+        "--scenario",
+        str(SCENARIOS / "complaint_overdue.yaml"),
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].split() == [
+        "+0s",
+        "Mon",
+        "09:00",
+        "start",
+        "by",
+        "intake",
+        "received",
+        "notify",
+        "complaint_received",
+        "->",
+        "customer;",
+        "timer",
+        "response_overdue",
+        "at",
+        "+15m",
+    ]
+    assert lines[2].split()[:6] == ["+15m", "Mon", "09:15", "timer", "response_overdue", "received"]
+    assert "set priority=high" in lines[2]
+    assert lines[-2].startswith("-- case ")
+    assert lines[-2].endswith("6 events, 4 notifications queued, expectations passed")
+
+
+def test_simulate_failed_expectation_exits_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "case: {customer: Ann}\nstart: 2026-03-02T09:00:00Z\n"
+        "events:\n  - at: 20m\n    expect: {state: acknowledged}\n"
+    )
+    code, out, _ = run(
+        capsys, "simulate", str(WORKFLOWS / "complaint.yaml"), "--scenario", str(scenario)
+    )
+    assert code == 1
+    assert "FAIL  +20m (line 4): expected state 'acknowledged', case is in 'received'" in out
+
+
+def test_simulate_bad_scenario_reports_positions(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "case: {customer: Ann}\nevents:\n  - at: 20m\n    fire: acknowlege\n"
+        "  - at: 10m\n    expect: {stat: received}\n"
+    )
+    code, _, err = run(
+        capsys, "simulate", str(WORKFLOWS / "complaint.yaml"), "--scenario", str(scenario)
+    )
+    assert code == 1
+    assert err == (
+        f"error: 1 problem in {scenario}\n"
+        f"{scenario}:6:14: events[1].expect.stat: unknown key 'stat'; did you mean 'state'? "
+        "valid keys: data, notifications, state, timers\n"
+    )
+    scenario.write_text(
+        "case: {customer: Ann}\nevents:\n  - at: 20m\n    fire: acknowlege\n"
+        "  - at: 10m\n    expect: {state: recieved}\n"
+    )
+    code, _, err = run(
+        capsys, "simulate", str(WORKFLOWS / "complaint.yaml"), "--scenario", str(scenario)
+    )
+    assert err.splitlines()[1:] == [
+        f"{scenario}:4:11: events[0].fire: unknown trigger 'acknowlege'; did you mean "
+        "'acknowledge'? triggers: acknowledge, ask_customer, callback_done, customer_replied, "
+        "customer_silent, follow_up_due, investigate, reopen, resolution_overdue, resolve, "
+        "response_overdue",
+        f"{scenario}:5:9: events[1].at: events must be in time order; this one is earlier "
+        "than the one before it",
+        f"{scenario}:6:21: events[1].expect.state: unknown state 'recieved'; did you mean "
+        "'received'? states: acknowledged, closed, follow_up, investigating, received, "
+        "resolved, waiting_on_customer",
+    ]
+
+
+def test_demo_runs_on_sqlite_and_reports_the_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    database = tmp_path / "demo.db"
+    code, out, _ = run(
+        capsys,
+        "demo",
+        "--workflows",
+        str(WORKFLOWS),
+        "--cases",
+        "40",
+        "--store",
+        f"sqlite:///{database}",
+    )
+    assert code == 0
+    assert database.exists()
+    assert f"store: {database}" in out
+    assert "cases by state: closed" in out
+    first = out
+    code, out, _ = run(
+        capsys,
+        "demo",
+        "--workflows",
+        str(WORKFLOWS),
+        "--cases",
+        "40",
+        "--store",
+        f"sqlite:///{database}",
+    )
+    strip = [line for line in out.splitlines() if " events/s" not in line]
+    assert strip == [line for line in first.splitlines() if " events/s" not in line]
+
+
+def test_missing_file_is_an_error_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "graph", "nope.yaml")
+    assert code == 1
+    assert err.startswith("error: 1 problem in nope.yaml\nnope.yaml:1:1: cannot read the file")
