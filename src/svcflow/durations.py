@@ -26,7 +26,10 @@ def parse_duration(text: str) -> timedelta:
             "or 1h30m"
         )
     seconds = sum(int(amount) * _UNITS[unit] for amount, unit in _PART.findall(compact))
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"duration {text!r} is too long; the longest is 999999 days") from None
 
 
 def format_duration(value: timedelta) -> str:

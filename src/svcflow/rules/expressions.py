@@ -20,6 +20,7 @@ from svcflow.errors import ExpressionError, did_you_mean
 
 __all__ = ["CEL_BUILTINS", "CompileProblem", "Expression", "compile_expression"]
 
+MAX_EXPRESSION_LENGTH = 4000
 _CEL_ERROR_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*)")
 _COMPREHENSION_BINDER = r"\b(?:all|exists|exists_one|map|filter)\s*\(\s*{name}\s*,"
 
@@ -56,7 +57,9 @@ class Expression:
             context = cel.Context(variables=context, functions=dict(functions))
         try:
             return self._program.execute(context)
-        except Exception as error:  # the binding raises several builtin types
+        except BaseException as error:  # several builtin types, or a Rust panic
+            if isinstance(error, KeyboardInterrupt | SystemExit):
+                raise
             raise ExpressionError(self.source, self.where, _first_line(error)) from None
 
     def test(
@@ -97,9 +100,20 @@ def compile_expression(
                 1, 1, 'empty expression; write a CEL condition such as priority == "high"'
             )
         ]
+    if len(source) > MAX_EXPRESSION_LENGTH:
+        return [
+            CompileProblem(
+                1,
+                1,
+                f"expression is {len(source)} characters long; the limit "
+                f"is {MAX_EXPRESSION_LENGTH} (use a decision table instead)",
+            )
+        ]
     try:
         program = cel.compile(source)
-    except Exception as error:
+    except BaseException as error:  # the binding can also raise a Rust panic
+        if isinstance(error, KeyboardInterrupt | SystemExit):
+            raise
         return [_syntax_problem(source, error)]
     referenced = [
         name

@@ -174,7 +174,7 @@ def _problem_from_pydantic(
 ) -> Problem:
     raw_loc = tuple(item["loc"])
     at_key = "[key]" in raw_loc
-    path: KeyPath = tuple(part for part in raw_loc if part != "[key]" and not _is_branch(part))
+    path = _file_path(root, raw_loc)
     kind = item["type"]
     if kind == "extra_forbidden":
         name = str(path[-1])
@@ -201,15 +201,50 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _is_branch(part: Any) -> bool:
-    """pydantic adds union-member tags (``str``, ``list[str]``...) into locations."""
-    return isinstance(part, str) and (
-        part in ("str", "int", "bool", "float")
-        or "[" in part
-        or part.startswith("literal[")
-        or part.startswith("constrained-str")
-        or part.startswith("function-")
-    )
+def _file_path(root: type[BaseModel], loc: tuple[Any, ...]) -> KeyPath:
+    """pydantic's location, minus the labels it inserts for union members (``str``,
+    ``list[constrained-str]``...), which a file's key path does not have. The model is walked
+    alongside, so a data field that happens to be called ``str`` is kept."""
+    path: list[str | int] = []
+    current: Any = root
+    for part in loc:
+        if part == "[key]":
+            continue
+        if current is not None and _is_union(current) and isinstance(part, str):
+            current = _member_for_label(current, part)
+            continue
+        path.append(part)
+        current = _step(current, part) if current is not None else None
+    return tuple(path)
+
+
+def _strip_annotated(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _is_union(annotation: Any) -> bool:
+    plain = _strip_annotated(annotation)
+    if typing.get_origin(plain) not in (typing.Union, types.UnionType):
+        return False
+    return len([a for a in typing.get_args(plain) if a is not type(None)]) > 1
+
+
+def _member_for_label(annotation: Any, label: str) -> Any:
+    members = [a for a in typing.get_args(_strip_annotated(annotation)) if a is not type(None)]
+    for member in members:
+        plain = _strip_annotated(member)
+        origin = typing.get_origin(plain)
+        if (label.startswith("list[") and origin is list) or (
+            label.startswith("literal[") and origin is typing.Literal
+        ):
+            return member
+        if label in ("str", "constrained-str") and plain is str:
+            return member
+        if isinstance(plain, type) and label == plain.__name__:
+            return member
+    return members[0]
 
 
 def _allowed_keys(root: type[BaseModel], path: KeyPath) -> list[str]:

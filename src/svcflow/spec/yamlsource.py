@@ -24,6 +24,7 @@ KeyPath = tuple[str | int, ...]
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _MAX_NODES = 200_000
+_MAX_DEPTH = 64
 _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
@@ -80,17 +81,27 @@ class SourceMap:
     def expression_position(
         self, path: KeyPath, line_in_expr: int, col_in_expr: int
     ) -> tuple[int, int]:
-        """Map a (1-based) position inside a scalar's text to a position in the file."""
-        line, column = self.position(path)
+        """Map a (1-based) position inside a scalar's text to a position in the file.
+
+        Exact for single-line plain or quoted scalars and for literal blocks (``|``); for folded
+        or multi-line flow scalars the text was reflowed by YAML, so the scalar's own start is
+        the honest answer.
+        """
+        start = self.position(path)
+        line, column = start
         style = self.styles.get(path)
-        if style in ("|", ">"):
+        if style == "|":
             first = self.lines[line] if line < len(self.lines) else ""
             indent = len(first) - len(first.lstrip(" "))
-            return line + line_in_expr, indent + col_in_expr
-        if line_in_expr > 1:
-            return line + line_in_expr - 1, col_in_expr
-        quote = 1 if style in ("'", '"') else 0
-        return line, column + quote + col_in_expr - 1
+            candidate = (line + line_in_expr, indent + col_in_expr)
+        elif style in (None, "'", '"') and line_in_expr == 1:
+            candidate = (line, column + (1 if style else 0) + col_in_expr - 1)
+        else:
+            return start
+        at_line, at_column = candidate
+        if at_line > len(self.lines) or at_column > len(self.lines[at_line - 1]) + 1:
+            return start
+        return candidate
 
 
 @dataclass
@@ -131,6 +142,18 @@ class _Builder:
                 )
             return None
         if isinstance(node, yaml.CollectionNode):
+            if len(path) > _MAX_DEPTH:
+                line, column = _mark(node)
+                self.problems.append(
+                    Problem(
+                        self.map.file,
+                        line,
+                        column,
+                        format_key_path(path[:3]) + "...",
+                        f"nested more than {_MAX_DEPTH} levels deep",
+                    )
+                )
+                return None
             if node.tag not in _PLAIN_COLLECTION_TAGS:
                 line, column = _mark(node)
                 self.problems.append(
@@ -154,9 +177,11 @@ class _Builder:
         self.map.styles[path] = node.style
         try:
             return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as error:
+        except (yaml.YAMLError, ValueError, LookupError, AttributeError, TypeError) as error:
             line, column = _mark(node)
-            reason = getattr(error, "problem", None) or str(error)
+            reason = getattr(error, "problem", None) or (
+                f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]} ({error})"
+            )
             self.problems.append(
                 Problem(
                     self.map.file,
@@ -217,27 +242,36 @@ class _Builder:
 
 
 def parse_yaml(text: str, file: str) -> YamlDocument:
-    """Parse one YAML document safely; syntax errors become problems, not exceptions."""
+    """Parse one YAML document safely; every failure becomes a problem, never an exception."""
     source_map = SourceMap(file=file, lines=text.splitlines())
-    loader = _StrictBoolLoader(text)
+
+    def failed(line: int, column: int, message: str) -> YamlDocument:
+        return YamlDocument(None, source_map, [Problem(file, line, column, "", message)])
+
+    loader: _StrictBoolLoader | None = None
     try:
-        try:
-            root = loader.get_single_node()
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            message = error.problem or "invalid YAML"
-            if error.context:
-                message = f"{error.context}, {message}"
-            return YamlDocument(
-                None, source_map, [Problem(file, line, column, "", f"YAML syntax error: {message}")]
-            )
-        except yaml.YAMLError as error:
-            return YamlDocument(None, source_map, [Problem(file, 1, 1, "", f"YAML error: {error}")])
+        loader = _StrictBoolLoader(text)
+        root = loader.get_single_node()
         if root is None:
             return YamlDocument(None, source_map, [])
         builder = _Builder(loader, source_map)
         data = builder.build(root, ())
         return YamlDocument(data, source_map, builder.problems)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = error.problem or "invalid YAML"
+        if error.context:
+            message = f"{error.context}, {message}"
+        return failed(line, column, f"YAML syntax error: {message}")
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        return failed(line, column, f"the character {error.character!r} is not allowed in YAML")
+    except yaml.YAMLError as error:
+        return failed(1, 1, f"YAML error: {error}")
+    except RecursionError:
+        return failed(1, 1, "the document is nested too deeply to be a workflow")
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
