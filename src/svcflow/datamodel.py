@@ -51,7 +51,7 @@ def _typed_dict(name: str, fields: Mapping[str, FieldSpec]) -> Any:
         key: (Required if spec.required else NotRequired)[_nullable(spec, key)]
         for key, spec in fields.items()
     }
-    shape = TypedDict(name, members)  # type: ignore[misc,operator]
+    shape = TypedDict(name, members)  # type: ignore[misc]
     shape.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
     return shape
 
@@ -140,7 +140,7 @@ class CaseDataSchema:
         """Validate the fields an event sets. ``origin`` names the source ("payload", "set ...")."""
         self._reject_unknown(changes, origin=origin)
         validated: dict[str, Any] = {}
-        problems = []
+        problems: list[str] = []
         for name, value in changes.items():
             try:
                 validated[name] = self._each[name].validate_python(value)

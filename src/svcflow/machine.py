@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from transitions import EventData, Machine, State
 
@@ -236,13 +236,17 @@ def _is_expr(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"expr"}
 
 
+def _step_of(event: EventData) -> _Step:
+    return cast(_Step, event.model)
+
+
 def _callback(run: _Runner) -> Callable[[EventData], None]:
-    return lambda event: run(event.model)
+    return lambda event: run(_step_of(event))
 
 
 def _taken(run: _Runner, *, external: bool) -> Callable[[EventData], None]:
     def callback(event: EventData) -> None:
-        step = event.model
+        step = _step_of(event)
         step.result.left_state = step.state if external else None
         run(step)
 
@@ -250,4 +254,4 @@ def _taken(run: _Runner, *, external: bool) -> Callable[[EventData], None]:
 
 
 def _condition(expression: Expression) -> Callable[[EventData], bool]:
-    return lambda event: expression.test(event.model)
+    return lambda event: expression.test(_step_of(event))

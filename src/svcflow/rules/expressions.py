@@ -12,17 +12,29 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import cel
 
 from svcflow.errors import ExpressionError, did_you_mean
 
-__all__ = ["CEL_BUILTINS", "CompileProblem", "Expression", "compile_expression"]
+__all__ = [
+    "CEL_BUILTINS",
+    "CompileProblem",
+    "Expression",
+    "Variables",
+    "compile_expression",
+]
 
 MAX_EXPRESSION_LENGTH = 4000
 _CEL_ERROR_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*)")
 _COMPREHENSION_BINDER = r"\b(?:all|exists|exists_one|map|filter)\s*\(\s*{name}\s*,"
+
+
+class Variables(Protocol):
+    """Where an expression reads its variables: a mapping, or anything with ``get``."""
+
+    def get(self, name: str, default: Any = None, /) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +60,7 @@ class Expression:
 
     def evaluate(
         self,
-        variables: Mapping[str, Any],
+        variables: Variables,
         functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> Any:
         """Evaluate with the referenced ``variables``; raise ``ExpressionError`` on failure."""
@@ -64,7 +76,7 @@ class Expression:
 
     def test(
         self,
-        variables: Mapping[str, Any],
+        variables: Variables,
         functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> bool:
         """Evaluate a condition; anything but a boolean result is an ``ExpressionError``."""

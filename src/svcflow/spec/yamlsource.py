@@ -28,7 +28,7 @@ _MAX_DEPTH = 64
 _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
-class _StrictBoolLoader(yaml.SafeLoader):
+class _StrictBoolLoader(yaml.SafeLoader):  # type: ignore[misc]
     """SafeLoader where only true/false (any case) are booleans."""
 
 

@@ -386,7 +386,7 @@ class SqliteStore:
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = (
             self._connection()
-            .execute(f"SELECT {_CASE_COLUMNS} FROM cases{where} ORDER BY created_at, id", params)
+            .execute(f"SELECT {_CASE_COLUMNS} FROM cases{where} ORDER BY created_at, rowid", params)
             .fetchall()
         )
         return [self._case(row) for row in rows]
