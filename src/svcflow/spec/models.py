@@ -47,7 +47,8 @@ Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 
 
 def _duration(value: Any) -> Any:
-    if isinstance(value, str):
+    """``15m``-style text; ISO 8601 (``PT15M``, how stored data is written) goes to pydantic."""
+    if isinstance(value, str) and not value.lstrip("-").startswith("P"):
         return parse_duration(value)
     return value
 
