@@ -25,6 +25,7 @@ KeyPath = tuple[str | int, ...]
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _MAX_NODES = 200_000
 _MAX_DEPTH = 64
+_PLAIN_DATA = "only plain data is allowed (strings, numbers, true/false, null, lists and mappings)"
 _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
@@ -125,115 +126,73 @@ class _Builder:
         self.active: set[int] = set()
         self.budget = _MAX_NODES
 
+    def report(self, node: yaml.Node, path: KeyPath, message: str) -> None:
+        line, column = _mark(node)
+        self.problems.append(Problem(self.map.file, line, column, format_key_path(path), message))
+
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
         self.map.values[path] = _mark(node)
         self.budget -= 1
-        if self.budget < 0 or id(node) in self.active:
-            if self.budget >= -1 or id(node) in self.active:
-                line, column = _mark(node)
-                why = (
-                    "an alias refers to a node that contains it (a recursive structure)"
-                    if id(node) in self.active
-                    else f"the document expands to more than {_MAX_NODES} values; "
-                    "are aliases multiplying it?"
-                )
-                self.problems.append(
-                    Problem(self.map.file, line, column, format_key_path(path), why)
+        if id(node) in self.active:
+            self.report(
+                node, path, "an alias refers to a node that contains it (a recursive structure)"
+            )
+            return None
+        if self.budget < 0:
+            if self.budget == -1:
+                self.report(
+                    node,
+                    path,
+                    f"the document expands to more than {_MAX_NODES} "
+                    "values; are aliases multiplying it?",
                 )
             return None
         if isinstance(node, yaml.CollectionNode):
-            if len(path) > _MAX_DEPTH:
-                line, column = _mark(node)
-                self.problems.append(
-                    Problem(
-                        self.map.file,
-                        line,
-                        column,
-                        format_key_path(path[:3]) + "...",
-                        f"nested more than {_MAX_DEPTH} levels deep",
-                    )
-                )
-                return None
-            if node.tag not in _PLAIN_COLLECTION_TAGS:
-                line, column = _mark(node)
-                self.problems.append(
-                    Problem(
-                        self.map.file,
-                        line,
-                        column,
-                        format_key_path(path),
-                        f"the tag {node.tag!r} is not allowed; only plain data is allowed "
-                        "(strings, numbers, true/false, null, lists and mappings)",
-                    )
-                )
-                return None
-            self.active.add(id(node))
-            try:
-                if isinstance(node, yaml.MappingNode):
-                    return self._mapping(node, path)
-                return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
-            finally:
-                self.active.discard(id(node))
+            return self._collection(node, path)
         self.map.styles[path] = node.style
         try:
             return self.loader.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, LookupError, AttributeError, TypeError) as error:
-            line, column = _mark(node)
             reason = getattr(error, "problem", None) or (
                 f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]} ({error})"
             )
-            self.problems.append(
-                Problem(
-                    self.map.file,
-                    line,
-                    column,
-                    format_key_path(path),
-                    f"{reason}; only plain data is allowed (strings, numbers, true/false, null, "
-                    "lists and mappings)",
-                )
-            )
+            self.report(node, path, f"{reason}; {_PLAIN_DATA}")
             return None
+
+    def _collection(self, node: yaml.CollectionNode, path: KeyPath) -> Any:
+        if len(path) > _MAX_DEPTH:
+            self.report(node, path[:3], f"nested more than {_MAX_DEPTH} levels deep")
+            return None
+        if node.tag not in _PLAIN_COLLECTION_TAGS:
+            self.report(node, path, f"the tag {node.tag!r} is not allowed; {_PLAIN_DATA}")
+            return None
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+            return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
+        finally:
+            self.active.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                line, column = _mark(key_node)
-                self.problems.append(
-                    Problem(
-                        self.map.file,
-                        line,
-                        column,
-                        format_key_path(path),
-                        "merge keys ('<<') are not supported; write the keys out",
-                    )
+                self.report(
+                    key_node, path, "merge keys ('<<') are not supported; write the keys out"
                 )
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                line, column = _mark(key_node)
-                self.problems.append(
-                    Problem(
-                        self.map.file,
-                        line,
-                        column,
-                        format_key_path(path),
-                        "a mapping key must be a plain name, not a list or mapping",
-                    )
+                self.report(
+                    key_node, path, "a mapping key must be a plain name, not a list or mapping"
                 )
                 continue
             key = str(key_node.value)
             child = (*path, key)
             if key in result:
-                line, column = _mark(key_node)
                 first_line = self.map.keys[child][0]
-                self.problems.append(
-                    Problem(
-                        self.map.file,
-                        line,
-                        column,
-                        format_key_path(child),
-                        f"duplicate key '{key}' (first defined at line {first_line})",
-                    )
+                self.report(
+                    key_node, child, f"duplicate key '{key}' (first defined at line {first_line})"
                 )
                 continue
             self.map.keys[child] = _mark(key_node)

@@ -122,6 +122,14 @@ def _dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _where(**filters: str | None) -> tuple[str, list[str]]:
+    """A WHERE clause matching every filter that is not None (column = value)."""
+    given = {column: value for column, value in filters.items() if value is not None}
+    if not given:
+        return "", []
+    return " WHERE " + " AND ".join(f"{column} = ?" for column in given), list(given.values())
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -376,14 +384,7 @@ class SqliteStore:
         return self._case(row) if row else None
 
     def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
-        clauses, params = [], []
-        if workflow is not None:
-            clauses.append("workflow = ?")
-            params.append(workflow)
-        if state is not None:
-            clauses.append("state = ?")
-            params.append(state)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _where(workflow=workflow, state=state)
         rows = (
             self._connection()
             .execute(f"SELECT {_CASE_COLUMNS} FROM cases{where} ORDER BY created_at, rowid", params)
@@ -445,14 +446,7 @@ class SqliteStore:
     def notifications(
         self, case_id: str | None = None, status: str | None = None
     ) -> list[Notification]:
-        clauses, params = [], []
-        if case_id is not None:
-            clauses.append("case_id = ?")
-            params.append(case_id)
-        if status is not None:
-            clauses.append("status = ?")
-            params.append(status)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _where(case_id=case_id, status=status)
         rows = (
             self._connection()
             .execute(
