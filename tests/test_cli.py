@@ -123,7 +123,7 @@ def test_simulate_failed_expectation_exits_1(
         capsys, "simulate", str(WORKFLOWS / "complaint.yaml"), "--scenario", str(scenario)
     )
     assert code == 1
-    assert "FAIL  +20m (line 4): expected state 'acknowledged', case is in 'received'" in out
+    assert "FAIL  +20m (line 4): expected state 'acknowledged', it is 'received'" in out
 
 
 def test_simulate_bad_scenario_reports_positions(

@@ -249,56 +249,30 @@ def play_until(engine: Engine, clock: ManualClock, moment: datetime) -> list[Any
 
 def _check(engine: Engine, case_id: str, expect: Expectation, label: str) -> list[tuple[str, bool]]:
     case = engine.get(case_id)
-    results: list[tuple[str, bool]] = []
+    compared: list[tuple[str, object, object]] = []
     if expect.state is not None:
-        ok = case.state == expect.state
-        results.append(
-            (
-                f"{label}: expected state '{expect.state}', case is in '{case.state}'"
-                if not ok
-                else f"{label}: state is '{case.state}'",
-                ok,
-            )
-        )
+        compared.append(("state", expect.state, case.state))
     if expect.data is not None:
-        schema = engine.registry.get(case.workflow, case.version).schema
-        actual = schema.to_jsonable(case.data)
-        wanted = _jsonable(expect.data)
-        for name, value in wanted.items():
-            got = actual.get(name, "<no such field>")
-            ok = got == value
-            results.append(
-                (
-                    f"{label}: expected {name} = {value!r}, it is {got!r}"
-                    if not ok
-                    else f"{label}: {name} = {got!r}",
-                    ok,
-                )
-            )
+        actual = engine.registry.get(case.workflow, case.version).schema.to_jsonable(case.data)
+        compared.extend(
+            (name, value, actual.get(name, "<no such field>"))
+            for name, value in _jsonable(expect.data).items()
+        )
     if expect.notifications is not None:
         queued = [n.template for n in engine.notifications(case_id)]
-        ok = queued == expect.notifications
-        results.append(
-            (
-                f"{label}: expected notifications {expect.notifications}, queued {queued}"
-                if not ok
-                else f"{label}: notifications {queued}",
-                ok,
-            )
-        )
+        compared.append(("notifications", expect.notifications, queued))
     if expect.timers is not None:
-        pending = [t.trigger for t in engine.timers(case_id)]
-        ok = sorted(pending) == sorted(expect.timers)
-        results.append(
-            (
-                f"{label}: expected pending timers {sorted(expect.timers)}, pending "
-                f"{sorted(pending)}"
-                if not ok
-                else f"{label}: timers {pending}",
-                ok,
-            )
+        pending = sorted(t.trigger for t in engine.timers(case_id))
+        compared.append(("pending timers", sorted(expect.timers), pending))
+    return [
+        (
+            f"{label}: {what} {actual!r}"
+            if wanted == actual
+            else f"{label}: expected {what} {wanted!r}, it is {actual!r}",
+            wanted == actual,
         )
-    return results
+        for what, wanted, actual in compared
+    ]
 
 
 def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
