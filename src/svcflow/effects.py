@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,7 +42,7 @@ class StepResult:
     trigger: str | None
     source: str | None
     target: str
-    data: dict[str, Any]
+    data: Mapping[str, Any]
     changed: dict[str, Any] = field(default_factory=dict)
     payload: dict[str, Any] = field(default_factory=dict)
     left_state: str | None = None

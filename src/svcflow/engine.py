@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
@@ -29,7 +29,7 @@ from svcflow.errors import (
     TransitionNotAllowed,
 )
 from svcflow.machine import CompiledWorkflow
-from svcflow.records import Case, HistoryEntry, Notification, Timer
+from svcflow.records import NO_DETAILS, Case, HistoryEntry, Notification, Timer, plain
 from svcflow.registry import WorkflowRegistry
 from svcflow.spec.loader import LoadedWorkflow, load_directory
 from svcflow.store.base import (
@@ -128,34 +128,25 @@ class Engine:
         """
         compiled = self.registry.newest(workflow)
         scope = f"start:{workflow}"
-        replayed = self._replayed(idempotency_key, scope)
-        if replayed is not None:
-            return replayed
-        now = as_utc(self.clock.now())
+        if idempotency_key is not None:
+            replayed = self._replayed(idempotency_key, scope)
+            if replayed is not None:
+                return replayed
+        now = self._now()
         result = compiled.start(data, now)
         case = Case(
-            id=self._new_id(),
-            workflow=compiled.workflow,
-            version=compiled.version,
-            state=result.target,
-            data=MappingProxyType(result.data),
-            revision=1,
-            created_at=now,
-            updated_at=now,
-        )
-        entry = self._entry(
-            case,
-            compiled,
+            self._new_id(),
+            compiled.workflow,
+            compiled.version,
+            result.target,
+            MappingProxyType(result.data),
+            1,
             now,
-            actor,
-            "started",
-            None,
-            None,
-            result,
-            payload=compiled.schema.to_jsonable(result.data),
+            now,
         )
-        change = self._change(case, None, entry, result, idempotency_key, scope)
-        return self._commit(change)
+        given = {name: plain(result.data[name]) for name in data} if data else None
+        entry = self._entry(case, now, actor, "started", None, None, result, given)
+        return self._commit(self._change(case, None, entry, result, idempotency_key, scope))
 
     def fire(
         self,
@@ -175,28 +166,23 @@ class Engine:
         ``UnknownTrigger``/``ConditionNotMet``) naming the triggers allowed now; in every error
         case nothing is written.
         """
-        scope = f"fire:{case_id}:{trigger}"
-        replayed = self._replayed(idempotency_key, scope)
-        if replayed is not None:
-            return replayed
+        scope = ""
+        if idempotency_key is not None:
+            scope = f"fire:{case_id}:{trigger}"
+            replayed = self._replayed(idempotency_key, scope)
+            if replayed is not None:
+                return replayed
         case = self.get(case_id)
         if expected_revision is not None and case.revision != expected_revision:
             raise ConcurrencyConflict(case_id, expected_revision, case.revision)
         compiled = self.registry.get(case.workflow, case.version)
-        now = max(as_utc(self.clock.now()), case.updated_at)
+        now = self._now()
+        if now < case.updated_at:
+            now = case.updated_at
         result = compiled.step(case.id, case.state, case.data, trigger, payload, now)
         updated = self._advanced(case, result, now)
-        entry = self._entry(
-            updated,
-            compiled,
-            now,
-            actor,
-            "transition",
-            trigger,
-            case.state,
-            result,
-            payload=compiled.schema.fields_to_jsonable(result.payload) if payload else None,
-        )
+        given = plain(result.payload) if payload else None
+        entry = self._entry(updated, now, actor, "transition", trigger, case.state, result, given)
         change = self._change(updated, case.revision, entry, result, idempotency_key, scope)
         return self._commit(change)
 
@@ -286,21 +272,25 @@ class Engine:
 
     @staticmethod
     def _advanced(case: Case, result: StepResult, now: datetime) -> Case:
+        data = MappingProxyType(result.data) if result.changed else case.data
         return Case(
-            id=case.id,
-            workflow=case.workflow,
-            version=case.version,
-            state=result.target,
-            data=MappingProxyType(result.data),
-            revision=case.revision + 1,
-            created_at=case.created_at,
-            updated_at=now,
+            case.id,
+            case.workflow,
+            case.version,
+            result.target,
+            data,
+            case.revision + 1,
+            case.created_at,
+            now,
         )
+
+    def _now(self) -> datetime:
+        moment = self.clock.now()
+        return moment if moment.tzinfo is UTC else as_utc(moment)
 
     @staticmethod
     def _entry(
         case: Case,
-        compiled: CompiledWorkflow,
         at: datetime,
         actor: str,
         kind: str,
@@ -312,7 +302,7 @@ class Engine:
     ) -> HistoryEntry:
         details: dict[str, Any] = {}
         if result.changed and kind != "started":
-            details["set"] = compiled.schema.fields_to_jsonable(result.changed)
+            details["set"] = plain(result.changed)
         if result.timers:
             details["timers"] = [
                 {"trigger": t.trigger, "due_at": t.due_at.isoformat(), "keep": t.keep}
@@ -331,17 +321,17 @@ class Engine:
         if extra:
             details.update(extra)
         return HistoryEntry(
-            case_id=case.id,
-            seq=case.revision,
-            at=at,
-            actor=actor,
-            kind=kind,
-            trigger=trigger,
-            from_state=from_state,
-            to_state=case.state,
-            payload=payload,
-            version=compiled.version,
-            details=details,
+            case.id,
+            case.revision,
+            at,
+            actor,
+            kind,
+            trigger,
+            from_state,
+            case.state,
+            payload,
+            case.version,
+            details or NO_DETAILS,
         )
 
     @staticmethod
@@ -354,26 +344,36 @@ class Engine:
         scope: str,
         consume_timer: int | None = None,
     ) -> CaseChange:
-        return CaseChange(
-            case=case,
-            expected_revision=expected_revision,
-            history=entry,
-            timers=[NewTimer(t.trigger, t.due_at, case.state, t.keep) for t in result.timers],
-            cancel_owned_by=result.left_state,
-            cancel_triggers=tuple(result.cancel_triggers),
-            consume_timer=consume_timer,
-            notifications=[
+        timers = (
+            [NewTimer(t.trigger, t.due_at, case.state, t.keep) for t in result.timers]
+            if result.timers
+            else ()
+        )
+        notifications = (
+            [
                 NewNotification(
-                    key=f"{case.id}:{case.revision}:{index}",
-                    template=n.template,
-                    recipients=n.recipients,
-                    channel=n.channel,
-                    urgent=n.urgent,
+                    f"{case.id}:{case.revision}:{index}",
+                    n.template,
+                    n.recipients,
+                    n.channel,
+                    n.urgent,
                 )
                 for index, n in enumerate(result.notifications, start=1)
-            ],
-            idempotency_key=idempotency_key,
-            idempotency_scope=scope if idempotency_key else None,
+            ]
+            if result.notifications
+            else ()
+        )
+        return CaseChange(
+            case,
+            expected_revision,
+            entry,
+            timers,
+            result.left_state,
+            result.cancel_triggers,
+            consume_timer,
+            notifications,
+            idempotency_key,
+            scope if idempotency_key else None,
         )
 
     def _fire_timer(self, timer: Timer) -> tuple[TimerFiring, list[datetime]] | None:
@@ -399,7 +399,6 @@ class Engine:
             updated = self._advanced(case, result, at)
             entry = self._entry(
                 updated,
-                compiled,
                 at,
                 "timer",
                 kind,

@@ -2,9 +2,9 @@
 
 There is exactly one :class:`transitions.Machine` per workflow version, never one per case. A
 step borrows the machine with a throw-away :class:`_Step` record as its model: the case's state
-and a copy of its data go in, ``transitions`` picks the transition (first whose ``when`` holds),
-runs the callbacks in its documented order (the transition's ``actions``, then the source
-state's ``on_exit``, then the target's ``on_enter``) and the step's effects come out as a
+and its data go in, ``transitions`` picks the transition (the first whose ``when`` holds) and
+moves the state; then the actions run in UML order (the source state's ``on_exit``, the
+transition's ``actions``, the target's ``on_enter``) and the step's effects come out as a
 :class:`~svcflow.effects.StepResult`. The case record itself is never touched, so a step that
 raises leaves nothing half-applied, and steps of different cases can run in parallel.
 """
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from transitions import EventData, Machine, State
+from transitions import EventData, Machine, State, Transition
 
 from svcflow.datamodel import CaseDataSchema
 from svcflow.effects import NotificationRequest, StepResult, TimerRequest
@@ -38,13 +38,23 @@ __all__ = ["CompiledWorkflow"]
 class _Step:
     """The model a shared machine works on during one step; also the variables of CEL."""
 
-    __slots__ = ("data", "now", "result", "state")
+    __slots__ = ("data", "now", "owned", "result", "state", "taken")
 
-    def __init__(self, state: str, data: dict[str, Any], now: datetime, result: StepResult):
+    def __init__(self, state: str, data: Mapping[str, Any], now: datetime, result: StepResult):
         self.state = state
         self.data = data
         self.now = now
         self.result = result
+        self.owned = False
+        self.taken: Transition | None = None
+
+    def write(self, values: Mapping[str, Any]) -> None:
+        """Set fields on a private copy of the data (copied on the first write only)."""
+        if not self.owned:
+            self.data = dict(self.data)
+            self.owned = True
+        self.data.update(values)  # type: ignore[attr-defined]
+        self.result.changed.update(values)
 
     def get(self, name: str, default: Any = None) -> Any:
         if name == "now":
@@ -66,26 +76,22 @@ class CompiledWorkflow:
         self.workflow, self.version = spec.workflow, spec.version
         self.schema = CaseDataSchema(spec.workflow, spec.version, spec.data)
         self.initial = next(name for name, state in spec.states.items() if state.initial)
-        self._enter: dict[str, _Runner] = {}
-        states = []
+        self._enter: dict[str, _Runner | None] = {}
+        self._exit: dict[str, _Runner | None] = {}
         for name, state in spec.states.items():
-            enter = self._runner(("states", name, "on_enter"), state.on_enter)
-            leave = self._runner(("states", name, "on_exit"), state.on_exit)
-            self._enter[name] = enter
-            states.append(
-                State(
-                    name, on_enter=[_callback(enter)], on_exit=[_callback(leave)], final=state.final
-                )
-            )
+            self._enter[name] = self._runner(("states", name, "on_enter"), state.on_enter)
+            self._exit[name] = self._runner(("states", name, "on_exit"), state.on_exit)
         self.machine = Machine(
             model=None,
-            states=states,
+            states=[State(name, final=state.final) for name, state in spec.states.items()],
             initial=self.initial,
             auto_transitions=False,
             send_event=True,
+            finalize_event=[_record_taken],
             name=f"{spec.workflow}@v{spec.version}",
         )
         self._conditions: dict[tuple[str, str], list[Expression | None]] = {}
+        self._actions: dict[int, _Runner | None] = {}
         for index, transition in enumerate(spec.transitions):
             condition = loaded.expressions.get(("transitions", index, "when"))
             actions = self._runner(("transitions", index, "actions"), transition.actions)
@@ -95,8 +101,9 @@ class CompiledWorkflow:
                     source,
                     transition.to,
                     conditions=[_condition(condition)] if condition else None,
-                    before=[_taken(actions, external=transition.to is not None)],
                 )
+                added = self.machine.events[transition.trigger].transitions[source][-1]
+                self._actions[id(added)] = actions
                 self._conditions.setdefault((transition.trigger, source), []).append(condition)
         self.triggers = sorted({t.trigger for t in spec.transitions})
 
@@ -106,7 +113,11 @@ class CompiledWorkflow:
         """Validate the initial data and run the initial state's ``on_enter`` actions."""
         validated = self.schema.initial(data)
         result = StepResult(None, None, self.initial, validated, changed=dict(validated))
-        self._enter[self.initial](_Step(self.initial, validated, now, result))
+        step = _Step(self.initial, validated, now, result)
+        step.owned = True
+        enter = self._enter[self.initial]
+        if enter is not None:
+            enter(step)
         return result
 
     def step(
@@ -137,13 +148,11 @@ class CompiledWorkflow:
             raise TransitionNotAllowed(
                 case_id, state, trigger, self.allowed_triggers(state, data, now)
             )
-        new_data = dict(data)
-        changed: dict[str, Any] = {}
+        result = StepResult(trigger, state, state, data)
+        step = _Step(state, data, now, result)
         if payload:
-            changed = self.schema.validate_changes(payload, origin="payload")
-            new_data.update(changed)
-        result = StepResult(trigger, state, state, new_data, changed=dict(changed), payload=changed)
-        step = _Step(state, new_data, now, result)
+            result.payload = self.schema.validate_changes(payload, origin="payload")
+            step.write(result.payload)
         if not event.trigger(step):
             conditions = " / ".join(
                 f"`{c.source}`" for c in self._conditions[(trigger, state)] if c is not None
@@ -152,10 +161,24 @@ class CompiledWorkflow:
                 case_id,
                 state,
                 trigger,
-                self.allowed_triggers(state, new_data, now),
+                self.allowed_triggers(state, step.data, now),
                 f"its condition {conditions} is false",
             )
+        taken = cast(Transition, step.taken)
+        if taken.dest is not None:
+            result.left_state = state
+            leave = self._exit[state]
+            if leave is not None:
+                leave(step)
+        actions = self._actions[id(taken)]
+        if actions is not None:
+            actions(step)
+        if taken.dest is not None:
+            enter = self._enter[step.state]
+            if enter is not None:
+                enter(step)
         result.target = step.state
+        result.data = step.data
         return result
 
     def allowed_triggers(self, state: str, data: Mapping[str, Any], now: datetime) -> list[str]:
@@ -178,7 +201,9 @@ class CompiledWorkflow:
 
     # -- compiling actions -------------------------------------------------------------------
 
-    def _runner(self, base: KeyPath, actions: Sequence[Action]) -> _Runner:
+    def _runner(self, base: KeyPath, actions: Sequence[Action]) -> _Runner | None:
+        if not actions:
+            return None
         runners = [self._action((*base, index), action) for index, action in enumerate(actions)]
 
         def run(step: _Step) -> None:
@@ -226,8 +251,7 @@ class CompiledWorkflow:
             if computed:
                 results = {name: expr.evaluate(step) for name, expr in computed.items()}
                 values.update(self.schema.validate_changes(results, origin=f"set at {where}"))
-            step.data.update(values)
-            step.result.changed.update(values)
+            step.write(values)
 
         return assign
 
@@ -240,17 +264,12 @@ def _step_of(event: EventData) -> _Step:
     return cast(_Step, event.model)
 
 
-def _callback(run: _Runner) -> Callable[[EventData], None]:
-    return lambda event: run(_step_of(event))
-
-
-def _taken(run: _Runner, *, external: bool) -> Callable[[EventData], None]:
-    def callback(event: EventData) -> None:
-        step = _step_of(event)
-        step.result.left_state = step.state if external else None
-        run(step)
-
-    return callback
+def _record_taken(event: EventData) -> None:
+    """Machine-wide ``finalize_event``: remember which transition the step took, so its
+    actions and the states' ``on_exit``/``on_enter`` run in svcflow's order, outside the
+    machine (one callback per step instead of one per action list)."""
+    if event.result:
+        _step_of(event).taken = event.transition
 
 
 def _condition(expression: Expression) -> Callable[[EventData], bool]:

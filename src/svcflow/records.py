@@ -1,21 +1,40 @@
 """The plain records svcflow stores and returns: cases, history entries, timers, notifications.
 
-They are immutable values. A :class:`Case` is data, not an object with behaviour: the workflow's
-compiled machine acts on it, the store keeps it.
+They are immutable values (named tuples: cheap to create, compact to keep, and invisible to the
+garbage collector when they hold only plain values). A :class:`Case` is data, not an object with
+behaviour: the workflow's compiled machine acts on it, the store keeps it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
-__all__ = ["Case", "HistoryEntry", "Notification", "Timer"]
+from svcflow.durations import format_duration
+
+__all__ = ["NO_DETAILS", "Case", "HistoryEntry", "Notification", "Timer", "plain"]
 
 
-@dataclass(frozen=True, slots=True)
-class Case:
+NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-ready data (what history entries hold, whatever the store):
+    datetimes as ISO 8601 text, durations as ``1h30m`` text, containers copied."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+class Case(NamedTuple):
     """A case as stored after its latest committed event.
 
     ``version`` is the *workflow* version the case runs on (fixed when it starts); ``revision``
@@ -32,8 +51,7 @@ class Case:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
+class HistoryEntry(NamedTuple):
     """One committed event of a case, in order (``seq`` starts at 1).
 
     ``kind`` is ``started``, ``transition`` (a fired trigger) or ``timer`` (a due timer; its
@@ -52,11 +70,10 @@ class HistoryEntry:
     to_state: str
     payload: Mapping[str, Any] | None
     version: int
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = NO_DETAILS
 
 
-@dataclass(frozen=True, slots=True)
-class Timer:
+class Timer(NamedTuple):
     """A durable timer: fire ``trigger`` on ``case_id`` at ``due_at``.
 
     ``owner_state`` is the state it belongs to; unless ``keep`` it is cancelled when the case
@@ -72,8 +89,7 @@ class Timer:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Notification:
+class Notification(NamedTuple):
     """A queued notification in the outbox. ``key`` is unique and stable: receivers dedupe on it."""
 
     id: int
@@ -85,4 +101,4 @@ class Notification:
     urgent: bool
     status: str
     created_at: datetime
-    context: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = NO_DETAILS

@@ -8,13 +8,12 @@ idempotency record) arrives as one :class:`CaseChange` and is committed all or n
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from svcflow.errors import StoreError
-from svcflow.records import Case, HistoryEntry, Notification, Timer
+from svcflow.records import NO_DETAILS, Case, HistoryEntry, Notification, Timer
 
 __all__ = [
     "CaseChange",
@@ -29,26 +28,23 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class NewTimer:
+class NewTimer(NamedTuple):
     trigger: str
     due_at: datetime
     owner_state: str
     keep: bool
 
 
-@dataclass(frozen=True, slots=True)
-class NewNotification:
+class NewNotification(NamedTuple):
     key: str
     template: str
     recipients: tuple[str, ...]
     channel: str | None
     urgent: bool
-    context: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = NO_DETAILS
 
 
-@dataclass(frozen=True, slots=True)
-class IdempotencyRecord:
+class IdempotencyRecord(NamedTuple):
     """The first result of an event sent with an idempotency key: the case right after it."""
 
     key: str
@@ -56,8 +52,7 @@ class IdempotencyRecord:
     case: Case
 
 
-@dataclass(frozen=True, slots=True)
-class CaseChange:
+class CaseChange(NamedTuple):
     """Everything one event writes. ``expected_revision`` None means the case is new.
 
     ``consume_timer`` is the id of the due timer this event fires; it must still exist (another

@@ -10,9 +10,7 @@ import heapq
 import itertools
 import threading
 from collections import defaultdict
-from dataclasses import replace
 from datetime import datetime
-from types import MappingProxyType
 
 from svcflow.errors import ConcurrencyConflict, WorkflowVersionConflict
 from svcflow.records import Case, HistoryEntry, Notification, Timer
@@ -35,7 +33,7 @@ class MemoryStore:
         self._cases: dict[str, Case] = {}
         self._history: dict[str, list[HistoryEntry]] = defaultdict(list)
         self._timers: dict[int, Timer] = {}
-        self._timers_by_case: dict[str, set[int]] = defaultdict(set)
+        self._timers_by_case: dict[str, list[int]] = defaultdict(list)
         self._due: list[tuple[datetime, int]] = []
         self._notifications: dict[int, Notification] = {}
         self._notification_keys: set[str] = set()
@@ -71,13 +69,13 @@ class MemoryStore:
             )
             if duplicate is not None:
                 raise ValueError(f"notification key {duplicate!r} already queued")
-            stored = replace(case, data=MappingProxyType(dict(case.data)))
-            self._cases[case.id] = stored
+            self._cases[case.id] = case
             self._history[case.id].append(change.history)
             if change.consume_timer is not None:
                 self._drop_timer(change.consume_timer)
-            owned = self._timers_by_case.get(case.id, set())
-            for timer_id in list(owned):
+            owned = self._timers_by_case.get(case.id, ())
+            cancelling = change.cancel_owned_by is not None or change.cancel_triggers
+            for timer_id in list(owned) if cancelling else ():
                 timer = self._timers[timer_id]
                 if (
                     change.cancel_owned_by == timer.owner_state and not timer.keep
@@ -94,7 +92,7 @@ class MemoryStore:
                     case.updated_at,
                 )
                 self._timers[timer.id] = timer
-                self._timers_by_case[case.id].add(timer.id)
+                self._timers_by_case[case.id].append(timer.id)
                 heapq.heappush(self._due, (timer.due_at, timer.id))
             for note in change.notifications:
                 notification = Notification(
@@ -113,12 +111,12 @@ class MemoryStore:
                 self._notification_keys.add(note.key)
             if change.idempotency_key is not None:
                 self._idempotency[change.idempotency_key] = IdempotencyRecord(
-                    change.idempotency_key, change.idempotency_scope or "", stored
+                    change.idempotency_key, change.idempotency_scope or "", case
                 )
 
     def _drop_timer(self, timer_id: int) -> None:
         timer = self._timers.pop(timer_id)
-        self._timers_by_case[timer.case_id].discard(timer_id)
+        self._timers_by_case[timer.case_id].remove(timer_id)
         if not self._timers_by_case[timer.case_id]:
             del self._timers_by_case[timer.case_id]
 
