@@ -3,7 +3,9 @@ for due timers, and refusal of a store written by a newer svcflow."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,39 @@ def test_bad_store_urls(url: str, message: str) -> None:
     with pytest.raises(StoreError) as caught:
         open_store(url)
     assert str(caught.value) == message
+
+
+def test_connections_of_finished_threads_are_closed(tmp_path: Path, clock: ManualClock) -> None:
+    workflow = load_workflow_text(MINIMAL, "ticket.yaml")
+    with Engine([workflow], f"sqlite:///{tmp_path / 'cases.db'}", clock) as engine:
+        case = engine.start("ticket", {"customer": "Ann"})
+        open_before = len(os.listdir("/proc/self/fd"))
+        for _ in range(60):
+            worker = threading.Thread(target=engine.get, args=(case.id,))
+            worker.start()
+            worker.join()
+        assert len(os.listdir("/proc/self/fd")) <= open_before + 3
+
+
+def test_a_failed_commit_is_rolled_back_and_the_store_stays_usable(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    workflow = load_workflow_text(MINIMAL, "ticket.yaml")
+    with Engine([workflow], f"sqlite:///{tmp_path / 'cases.db'}", clock) as engine:
+        store = engine.store
+        assert isinstance(store, SqliteStore)
+        connection = store._connection()
+        connection.execute("PRAGMA defer_foreign_keys = ON")
+        with pytest.raises(sqlite3.IntegrityError), store._write() as db:
+            # A history row for no case: the deferred foreign key fails at COMMIT itself.
+            db.execute(
+                "INSERT INTO history VALUES ('ghost', 1, 'x', 'a', 'started', NULL, NULL, 'new', "
+                "NULL, 1, '{}')"
+            )
+        assert not connection.in_transaction
+        case = engine.start("ticket", {"customer": "Ann"})
+        assert engine.history(case.id)[0].kind == "started"
+        with sqlite3.connect(tmp_path / "cases.db") as db:
+            assert db.execute(
+                "SELECT count(*) FROM history WHERE case_id = 'ghost'"
+            ).fetchone() == (0,)

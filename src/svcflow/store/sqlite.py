@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from svcflow.errors import ConcurrencyConflict, StoreError, WorkflowVersionConflict
@@ -71,7 +72,7 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX timers_by_due ON timers (due_at, id);
     CREATE INDEX timers_by_case ON timers (case_id, owner_state);
     CREATE TABLE notifications (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id INTEGER PRIMARY KEY,
         key TEXT NOT NULL UNIQUE,
         case_id TEXT NOT NULL REFERENCES cases (id),
         template TEXT NOT NULL,
@@ -83,7 +84,6 @@ _MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     CREATE INDEX notifications_by_status ON notifications (status, id);
-    CREATE INDEX notifications_by_case ON notifications (case_id);
     CREATE TABLE idempotency (
         key TEXT PRIMARY KEY,
         scope TEXT NOT NULL,
@@ -103,6 +103,8 @@ _MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
+_WAL_CHECKPOINT_PAGES = 4000
+_DECODED_CACHE_SIZE = 10_000
 
 _CASE_COLUMNS = "id, workflow, version, state, data, revision, created_at, updated_at"
 _TIMER_COLUMNS = "id, case_id, trigger, due_at, owner_state, keep, created_at"
@@ -149,9 +151,10 @@ class SqliteStore:
         self.path = Path(path)
         self._synchronous = synchronous.upper()
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         self._codec: DataCodec | None = None
+        self._decoded: dict[str, tuple[int, Mapping[str, Any]]] = {}
         try:
             self._migrate()
         except sqlite3.Error as error:
@@ -160,19 +163,26 @@ class SqliteStore:
     # -- connections and schema -------------------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
+        """This thread's connection. Connections of threads that have ended are closed when
+        a new one opens, so a host that runs a thread per request does not leak them."""
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            if self.path.parent and not self.path.parent.exists():
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-            )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(f"PRAGMA synchronous={self._synchronous}")
-            connection.execute("PRAGMA foreign_keys=ON")
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
+        if connection is not None:
+            return connection
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={self._synchronous}")
+        connection.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
+        connection.execute("PRAGMA foreign_keys=ON")
+        self._local.connection = connection
+        with self._lock:
+            for thread, other in list(self._connections.items()):
+                if not thread.is_alive():
+                    other.close()
+                    del self._connections[thread]
+            self._connections[threading.current_thread()] = connection
         return connection
 
     @contextmanager
@@ -181,10 +191,11 @@ class SqliteStore:
         connection.execute("BEGIN IMMEDIATE")
         try:
             yield connection
+            connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise
-        connection.execute("COMMIT")
 
     def _migrate(self) -> None:
         with self._write() as connection:
@@ -212,7 +223,7 @@ class SqliteStore:
 
     def close(self) -> None:
         with self._lock:
-            for connection in self._connections:
+            for connection in self._connections.values():
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
@@ -223,6 +234,7 @@ class SqliteStore:
         case = change.case
         codec = self._require_codec()
         data = codec.encode(case.workflow, case.version, case.data)
+        stamp = _ts(case.updated_at)
         with self._write() as db:
             if change.idempotency_key is not None:
                 record = self._idempotency(db, change.idempotency_key)
@@ -243,7 +255,7 @@ class SqliteStore:
                         data,
                         case.revision,
                         _ts(case.created_at),
-                        _ts(case.updated_at),
+                        stamp,
                     ),
                 )
             else:
@@ -254,7 +266,7 @@ class SqliteStore:
                         case.state,
                         data,
                         case.revision,
-                        _ts(case.updated_at),
+                        stamp,
                         case.id,
                         change.expected_revision,
                     ),
@@ -272,7 +284,7 @@ class SqliteStore:
                 (
                     entry.case_id,
                     entry.seq,
-                    _ts(entry.at),
+                    stamp,
                     entry.actor,
                     entry.kind,
                     entry.trigger,
@@ -303,7 +315,7 @@ class SqliteStore:
                             _ts(t.due_at),
                             t.owner_state,
                             int(t.keep),
-                            _ts(case.updated_at),
+                            stamp,
                         )
                         for t in change.timers
                     ],
@@ -321,7 +333,7 @@ class SqliteStore:
                             n.channel,
                             int(n.urgent),
                             _json(dict(n.context)),
-                            _ts(case.updated_at),
+                            stamp,
                         )
                         for n in change.notifications
                     ],
@@ -335,9 +347,10 @@ class SqliteStore:
                         change.idempotency_scope or "",
                         case.id,
                         _json(self._case_snapshot(case, data)),
-                        _ts(case.updated_at),
+                        stamp,
                     ),
                 )
+        self._remember(case.id, case.revision, case.data)
 
     def register_workflow(
         self, workflow: str, version: int, digest: str, source: str, file: str
@@ -447,6 +460,10 @@ class SqliteStore:
         self, case_id: str | None = None, status: str | None = None
     ) -> list[Notification]:
         where, params = _where(case_id=case_id, status=status)
+        if case_id is not None:
+            # Keys start with "<case id>:", so the unique key index finds a case's rows.
+            where += " AND key > ? AND key < ?"
+            params += [f"{case_id}:", f"{case_id};"]
         rows = (
             self._connection()
             .execute(
@@ -472,13 +489,25 @@ class SqliteStore:
 
     # -- helpers --
 
+    def _remember(self, case_id: str, revision: int, data: Mapping[str, Any]) -> None:
+        """Keep decoded data by case and revision: a case read again at the same revision
+        (the usual read before the next event) skips decoding. Bounded; cleared when full."""
+        if len(self._decoded) >= _DECODED_CACHE_SIZE:
+            self._decoded.clear()
+        self._decoded[case_id] = (revision, data)
+
     def _require_codec(self) -> DataCodec:
         if self._codec is None:
             raise StoreError("the store has no data codec; open it through svcflow.Engine")
         return self._codec
 
     def _case(self, row: tuple[Any, ...]) -> Case:
-        data = self._require_codec().decode(row[1], row[2], row[4])
+        cached = self._decoded.get(row[0])
+        if cached is not None and cached[0] == row[5]:
+            data = cached[1]
+        else:
+            data = MappingProxyType(self._require_codec().decode(row[1], row[2], row[4]))
+            self._remember(row[0], row[5], data)
         return Case(
             id=row[0],
             workflow=row[1],
