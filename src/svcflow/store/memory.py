@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import threading
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from svcflow.errors import ConcurrencyConflict, WorkflowVersionConflict
-from svcflow.records import Case, HistoryEntry, Notification, Timer
+from svcflow.records import NO_DETAILS, Case, HistoryEntry, Notification, Timer
 from svcflow.store.base import (
     CaseChange,
     DataCodec,
@@ -25,18 +27,35 @@ from svcflow.store.base import (
 __all__ = ["MemoryStore"]
 
 
+def _pack(entry: HistoryEntry) -> tuple[Any, ...]:
+    """History is kept with its payload and details as JSON text, as the SQLite store keeps
+    it: a few hundred bytes per entry instead of a tree of small containers, and the same
+    plain values (lists, strings) come back from either store."""
+    payload = None if entry.payload is None else json.dumps(entry.payload, separators=(",", ":"))
+    details = json.dumps(entry.details, separators=(",", ":")) if entry.details else None
+    return (*entry[:8], payload, entry.version, details)
+
+
+def _unpack(packed: tuple[Any, ...]) -> HistoryEntry:
+    payload = None if packed[8] is None else json.loads(packed[8])
+    details = NO_DETAILS if packed[10] is None else json.loads(packed[10])
+    case_id, seq, at, actor, kind, trigger, from_state, to_state = packed[:8]
+    return HistoryEntry(
+        case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, packed[9], details
+    )
+
+
 class MemoryStore:
     """Cases, history, timers and outbox in dictionaries, guarded by one lock."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._cases: dict[str, Case] = {}
-        self._history: dict[str, list[HistoryEntry]] = defaultdict(list)
+        self._history: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         self._timers: dict[int, Timer] = {}
-        self._timers_by_case: dict[str, list[int]] = defaultdict(list)
+        self._timers_by_case: dict[str, tuple[int, ...]] = {}
         self._due: list[tuple[datetime, int]] = []
-        self._notifications: dict[int, Notification] = {}
-        self._notification_keys: set[str] = set()
+        self._notifications: dict[str, Notification] = {}
         self._idempotency: dict[str, IdempotencyRecord] = {}
         self._workflows: dict[tuple[str, int], tuple[str, str, str]] = {}
         self._ids = itertools.count(1)
@@ -65,12 +84,12 @@ class MemoryStore:
                     case.id, change.expected_revision, None if current is None else current.revision
                 )
             duplicate = next(
-                (n.key for n in change.notifications if n.key in self._notification_keys), None
+                (n.key for n in change.notifications if n.key in self._notifications), None
             )
             if duplicate is not None:
                 raise ValueError(f"notification key {duplicate!r} already queued")
             self._cases[case.id] = case
-            self._history[case.id].append(change.history)
+            self._history[case.id].append(_pack(change.history))
             if change.consume_timer is not None:
                 self._drop_timer(change.consume_timer)
             owned = self._timers_by_case.get(case.id, ())
@@ -92,8 +111,11 @@ class MemoryStore:
                     case.updated_at,
                 )
                 self._timers[timer.id] = timer
-                self._timers_by_case[case.id].append(timer.id)
+                self._timers_by_case[case.id] = (*self._timers_by_case.get(case.id, ()), timer.id)
                 heapq.heappush(self._due, (timer.due_at, timer.id))
+            if len(self._due) > 2 * len(self._timers) + 64:
+                self._due = [(t.due_at, t.id) for t in self._timers.values()]
+                heapq.heapify(self._due)
             for note in change.notifications:
                 notification = Notification(
                     next(self._ids),
@@ -107,8 +129,7 @@ class MemoryStore:
                     case.updated_at,
                     note.context,
                 )
-                self._notifications[notification.id] = notification
-                self._notification_keys.add(note.key)
+                self._notifications[note.key] = notification
             if change.idempotency_key is not None:
                 self._idempotency[change.idempotency_key] = IdempotencyRecord(
                     change.idempotency_key, change.idempotency_scope or "", case
@@ -116,8 +137,10 @@ class MemoryStore:
 
     def _drop_timer(self, timer_id: int) -> None:
         timer = self._timers.pop(timer_id)
-        self._timers_by_case[timer.case_id].remove(timer_id)
-        if not self._timers_by_case[timer.case_id]:
+        remaining = tuple(i for i in self._timers_by_case[timer.case_id] if i != timer_id)
+        if remaining:
+            self._timers_by_case[timer.case_id] = remaining
+        else:
             del self._timers_by_case[timer.case_id]
 
     def register_workflow(
@@ -153,7 +176,7 @@ class MemoryStore:
 
     def history(self, case_id: str) -> list[HistoryEntry]:
         with self._lock:
-            return list(self._history.get(case_id, ()))
+            return [_unpack(packed) for packed in self._history.get(case_id, ())]
 
     def idempotency(self, key: str) -> IdempotencyRecord | None:
         return self._idempotency.get(key)
