@@ -27,12 +27,15 @@ from svcflow.store.base import (
 __all__ = ["MemoryStore"]
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _pack(entry: HistoryEntry) -> tuple[Any, ...]:
     """History is kept with its payload and details as JSON text, as the SQLite store keeps
     it: a few hundred bytes per entry instead of a tree of small containers, and the same
     plain values (lists, strings) come back from either store."""
-    payload = None if entry.payload is None else json.dumps(entry.payload, separators=(",", ":"))
-    details = json.dumps(entry.details, separators=(",", ":")) if entry.details else None
+    payload = None if entry.payload is None else _encode(entry.payload)
+    details = _encode(entry.details) if entry.details else None
     return (*entry[:8], payload, entry.version, details)
 
 

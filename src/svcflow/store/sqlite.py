@@ -132,8 +132,7 @@ def _where(**filters: str | None) -> tuple[str, list[str]]:
     return " WHERE " + " AND ".join(f"{column} = ?" for column in given), list(given.values())
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
 
 
 class SqliteStore:
