@@ -126,3 +126,20 @@ def test_a_failed_commit_is_rolled_back_and_the_store_stays_usable(
             assert db.execute(
                 "SELECT count(*) FROM history WHERE case_id = 'ghost'"
             ).fetchone() == (0,)
+
+
+def test_two_runners_never_fire_a_timer_twice(tmp_path: Path, clock: ManualClock) -> None:
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    workflow = load_workflow_text(MINIMAL, "ticket.yaml")
+    with Engine([workflow], url, clock) as first, Engine([workflow], url, clock) as second:
+        case = first.start("ticket", {"customer": "Ann"})
+        clock.advance("1h")
+        seen_by_second = second.store.due_timers(clock.now(), 10)
+        assert [t.trigger for t in seen_by_second] == ["remind"]
+        assert [f.timer.trigger for f in first.advance()] == ["remind"]
+        # The second runner read the timer before the first fired it: it must skip it.
+        stale = iter([seen_by_second])
+        second.store.due_timers = lambda now, limit: next(stale, [])  # type: ignore[method-assign]
+        assert second.advance() == []
+        assert [e.kind for e in first.history(case.id)] == ["started", "timer"]
+        assert first.get(case.id).data["priority"] == "high"

@@ -200,15 +200,19 @@ class Engine:
             batch = self.store.due_timers(horizon, _TIMER_BATCH)
             if not batch:
                 return fired
+            progressed = False
             for position, timer in enumerate(batch):
                 outcome = self._fire_timer(timer)
                 if outcome is None:
                     continue
+                progressed = True
                 firing, scheduled = outcome
                 fired.append(firing)
                 following = batch[position + 1] if position + 1 < len(batch) else None
                 if following is not None and any(due < following.due_at for due in scheduled):
                     break  # a new timer is due before the rest of this batch: re-read in order
+            if not progressed:
+                return fired  # every timer read was taken by another runner meanwhile
 
     # -- reads ------------------------------------------------------------------------------------
 
