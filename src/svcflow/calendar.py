@@ -43,10 +43,9 @@ from pydantic import (
     model_validator,
 )
 
-from svcflow.errors import Problem, SvcflowError, WorkflowDefinitionError, did_you_mean
-from svcflow.spec.loader import validate_shape
+from svcflow.errors import SvcflowError, did_you_mean
+from svcflow.spec.loader import parse_mapping, validate_shape
 from svcflow.spec.models import WORKFLOW_ID_PATTERN
-from svcflow.spec.yamlsource import parse_yaml
 
 __all__ = [
     "TWENTY_FOUR_SEVEN",
@@ -374,23 +373,12 @@ class CalendarSpec(_Strict):
 def load_calendar_text(text: str, file: str = "<string>") -> BusinessCalendar:
     """Load a calendar from YAML text; every problem is raised at once as a
     :class:`~svcflow.errors.WorkflowDefinitionError` with ``file:line:col`` positions."""
-    document = parse_yaml(text, file)
-    if document.problems:
-        raise WorkflowDefinitionError(document.problems)
-    if not isinstance(document.data, dict):
-        found = "an empty file" if document.data is None else type(document.data).__name__
-        raise WorkflowDefinitionError(
-            [
-                Problem(
-                    file,
-                    1,
-                    1,
-                    "",
-                    "a calendar file is a mapping with keys calendar, timezone, hours and "
-                    f"optionally holidays, country_holidays and working_days; found {found}",
-                )
-            ]
-        )
+    document = parse_mapping(
+        text,
+        file,
+        "a calendar file is a mapping with keys calendar, timezone, hours and optionally "
+        "holidays, country_holidays and working_days",
+    )
     return BusinessCalendar(validate_shape(CalendarSpec, document.data, document.source_map))
 
 

@@ -24,13 +24,14 @@ from svcflow.errors import Problem, WorkflowDefinitionError, did_you_mean
 from svcflow.rules.expressions import Expression
 from svcflow.spec.checks import check_workflow
 from svcflow.spec.models import NAME_PATTERN, WORKFLOW_ID_PATTERN, WorkflowSpec
-from svcflow.spec.yamlsource import KeyPath, SourceMap, parse_yaml
+from svcflow.spec.yamlsource import KeyPath, SourceMap, YamlDocument, parse_yaml
 
 __all__ = [
     "LoadedWorkflow",
     "load_directory",
     "load_workflow_file",
     "load_workflow_text",
+    "parse_mapping",
     "validate_shape",
     "workflow_files",
 ]
@@ -63,25 +64,26 @@ def spec_digest(spec: WorkflowSpec) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def load_workflow_text(text: str, file: str = "<string>") -> LoadedWorkflow:
-    """Load a workflow from YAML text; ``file`` is the name used in error positions."""
+def parse_mapping(text: str, file: str, shape: str) -> YamlDocument:
+    """Parse a definition file that must be one YAML mapping; ``shape`` describes it for the
+    error a person sees otherwise ("a workflow file is a mapping with keys ...")."""
     document = parse_yaml(text, file)
     if document.problems:
         raise WorkflowDefinitionError(document.problems)
     if not isinstance(document.data, dict):
         found = "an empty file" if document.data is None else type(document.data).__name__
-        raise WorkflowDefinitionError(
-            [
-                Problem(
-                    file,
-                    1,
-                    1,
-                    "",
-                    f"a workflow file is a mapping with keys workflow, version, "
-                    f"title, data, states and transitions; found {found}",
-                )
-            ]
-        )
+        raise WorkflowDefinitionError([Problem(file, 1, 1, "", f"{shape}; found {found}")])
+    return document
+
+
+def load_workflow_text(text: str, file: str = "<string>") -> LoadedWorkflow:
+    """Load a workflow from YAML text; ``file`` is the name used in error positions."""
+    document = parse_mapping(
+        text,
+        file,
+        "a workflow file is a mapping with keys workflow, version, title, data, states and "
+        "transitions",
+    )
     spec = validate_shape(WorkflowSpec, document.data, document.source_map)
     expressions, problems = check_workflow(spec, document.source_map)
     if problems:
