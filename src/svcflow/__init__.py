@@ -22,6 +22,7 @@ from svcflow.errors import (
     WorkflowVersionConflict,
 )
 from svcflow.records import Case, HistoryEntry, Notification, Timer
+from svcflow.runner import Runner
 from svcflow.spec.loader import load_directory, load_workflow_file, load_workflow_text
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "ManualClock",
     "Notification",
+    "Runner",
     "StoreError",
     "SvcflowError",
     "SystemClock",

@@ -64,7 +64,10 @@ class Engine:
     """Runs cases of loaded workflows against a store, on an injected clock.
 
     Build one with :meth:`from_directory`; it is safe to share between threads. Close it (or use
-    it as a context manager) to release the store.
+    it as a context manager) to release the store. ``timer_lease`` is how long this engine holds
+    the due timers it claims in ``advance``: several engines (or processes) advancing one store
+    share the due timers, and the timers of one that dies are claimed by another once its lease
+    runs out.
     """
 
     def __init__(
@@ -74,12 +77,15 @@ class Engine:
         clock: Clock | None = None,
         *,
         id_factory: Callable[[], str] | None = None,
+        timer_lease: timedelta = timedelta(minutes=1),
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
         self.registry = WorkflowRegistry(workflows, self.store)
         self.store.attach_codec(self.registry)
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
+        self.timer_lease = timer_lease
+        self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
 
     @classmethod
     def from_directory(
@@ -189,7 +195,8 @@ class Engine:
     def advance(self, now: datetime | None = None) -> list[TimerFiring]:
         """Fire every timer due at or before ``now`` (default: the clock's now), in due order.
 
-        Each timer fires once, as its own unit of work, at its due time (so chains of timers
+        Due timers are claimed with a lease first (see ``timer_lease``). Each timer fires once, as
+        its own unit of work, at its due time (so chains of timers
         replay correctly after downtime); the history entry records ``due_at``, when it actually
         fired (``fired_at``) and ``late_by_seconds``. Timers scheduled by a firing that are
         already due fire in the same call. Returns what was fired, in order.
@@ -197,7 +204,8 @@ class Engine:
         horizon = as_utc(now or self.clock.now())
         fired: list[TimerFiring] = []
         while True:
-            batch = self.store.due_timers(horizon, _TIMER_BATCH)
+            lease_until = self._now() + self.timer_lease
+            batch = self.store.claim_due_timers(horizon, _TIMER_BATCH, self.runner_id, lease_until)
             if not batch:
                 return fired
             progressed = False

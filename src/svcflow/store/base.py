@@ -111,6 +111,13 @@ class Store(Protocol):
     def due_timers(self, now: datetime, limit: int) -> list[Timer]:
         """Timers with ``due_at <= now``, earliest first (ties in creation order)."""
 
+    def claim_due_timers(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[Timer]:
+        """Like ``due_timers``, but only timers no other runner holds a live lease on (``owner``'s
+        own claims included), and lease them to ``owner`` until ``lease_until``. A runner that
+        dies holding a lease loses nothing: the lease runs out and another runner claims them."""
+
     def timers(self, case_id: str) -> list[Timer]: ...
 
     def notifications(

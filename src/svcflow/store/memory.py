@@ -62,6 +62,7 @@ class MemoryStore:
         self._idempotency: dict[str, IdempotencyRecord] = {}
         self._workflows: dict[tuple[str, int], tuple[str, str, str]] = {}
         self._ids = itertools.count(1)
+        self._leases: dict[int, tuple[str, datetime]] = {}
 
     def attach_codec(self, codec: DataCodec) -> None:
         """Data stays as Python objects here; no codec is needed."""
@@ -140,6 +141,7 @@ class MemoryStore:
 
     def _drop_timer(self, timer_id: int) -> None:
         timer = self._timers.pop(timer_id)
+        self._leases.pop(timer_id, None)
         remaining = tuple(i for i in self._timers_by_case[timer.case_id] if i != timer_id)
         if remaining:
             self._timers_by_case[timer.case_id] = remaining
@@ -183,6 +185,20 @@ class MemoryStore:
 
     def idempotency(self, key: str) -> IdempotencyRecord | None:
         return self._idempotency.get(key)
+
+    def claim_due_timers(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[Timer]:
+        with self._lock:
+            claimed = []
+            for timer in self.due_timers(now, len(self._timers)):
+                holder = self._leases.get(timer.id)
+                if holder is None or holder[1] <= now or holder[0] == owner:
+                    self._leases[timer.id] = (owner, lease_until)
+                    claimed.append(timer)
+                    if len(claimed) == limit:
+                        break
+            return claimed
 
     def due_timers(self, now: datetime, limit: int) -> list[Timer]:
         with self._lock:

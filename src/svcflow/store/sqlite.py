@@ -101,6 +101,11 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (workflow, version)
     );
     """,
+    # 2: leased claims, so several runners share due timers instead of racing for them.
+    """
+    ALTER TABLE timers ADD COLUMN claimed_by TEXT;
+    ALTER TABLE timers ADD COLUMN lease_until TEXT
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 _WAL_CHECKPOINT_PAGES = 4000
@@ -431,6 +436,23 @@ class SqliteStore:
 
     def idempotency(self, key: str) -> IdempotencyRecord | None:
         return self._idempotency(self._connection(), key)
+
+    def claim_due_timers(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[Timer]:
+        stamp = _ts(now)
+        with self._write() as db:
+            rows = db.execute(
+                f"SELECT {_TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND (lease_until IS NULL "
+                "OR lease_until <= ? OR claimed_by = ?) ORDER BY due_at, id LIMIT ?",
+                (stamp, stamp, owner, limit),
+            ).fetchall()
+            if rows:
+                db.executemany(
+                    "UPDATE timers SET claimed_by = ?, lease_until = ? WHERE id = ?",
+                    [(owner, _ts(lease_until), row[0]) for row in rows],
+                )
+        return [self._timer(row) for row in rows]
 
     def due_timers(self, now: datetime, limit: int) -> list[Timer]:
         rows = (
