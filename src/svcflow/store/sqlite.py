@@ -441,17 +441,19 @@ class SqliteStore:
         self, now: datetime, limit: int, owner: str, lease_until: datetime
     ) -> list[Timer]:
         stamp = _ts(now)
+        query = (
+            f"SELECT {_TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND (lease_until IS NULL "
+            "OR lease_until <= ? OR claimed_by = ?) ORDER BY due_at, id LIMIT ?"
+        )
+        params = (stamp, stamp, owner, limit)
+        if not self._connection().execute(query, params).fetchone():
+            return []  # the usual case for a runner's round: nothing due, no write lock taken
         with self._write() as db:
-            rows = db.execute(
-                f"SELECT {_TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND (lease_until IS NULL "
-                "OR lease_until <= ? OR claimed_by = ?) ORDER BY due_at, id LIMIT ?",
-                (stamp, stamp, owner, limit),
-            ).fetchall()
-            if rows:
-                db.executemany(
-                    "UPDATE timers SET claimed_by = ?, lease_until = ? WHERE id = ?",
-                    [(owner, _ts(lease_until), row[0]) for row in rows],
-                )
+            rows = db.execute(query, params).fetchall()
+            db.executemany(
+                "UPDATE timers SET claimed_by = ?, lease_until = ? WHERE id = ?",
+                [(owner, _ts(lease_until), row[0]) for row in rows],
+            )
         return [self._timer(row) for row in rows]
 
     def due_timers(self, now: datetime, limit: int) -> list[Timer]:
