@@ -167,10 +167,6 @@ class CaseDataSchema:
     def to_jsonable(self, data: Mapping[str, Any]) -> Any:
         return self._whole.dump_python(dict(data), mode="json")
 
-    def fields_to_jsonable(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """JSON-ready form of some fields (for history entries)."""
-        return {name: self._each[name].dump_python(v, mode="json") for name, v in values.items()}
-
     def _reject_unknown(self, data: Iterable[str], *, origin: str = "data") -> None:
         unknown = [name for name in data if name not in self.fields]
         if unknown:

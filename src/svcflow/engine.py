@@ -34,6 +34,7 @@ from svcflow.registry import WorkflowRegistry
 from svcflow.spec.loader import LoadedWorkflow, load_directory
 from svcflow.store.base import (
     CaseChange,
+    IdempotencyRecord,
     IdempotentReplay,
     NewNotification,
     NewTimer,
@@ -240,7 +241,7 @@ class Engine:
         """The triggers that may fire now: a transition leaves the state and its condition holds."""
         case = self.get(case_id)
         compiled = self.registry.get(case.workflow, case.version)
-        return compiled.allowed_triggers(case.state, case.data, as_utc(self.clock.now()))
+        return compiled.allowed_triggers(case.state, case.data, self._now())
 
     def find(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
         """Cases of a workflow and/or in a state, oldest first."""
@@ -258,28 +259,15 @@ class Engine:
 
     # -- units of work ----------------------------------------------------------------------------
 
-    def _replayed(self, key: str | None, scope: str) -> Case | None:
-        if key is None:
-            return None
+    def _replayed(self, key: str, scope: str) -> Case | None:
         record = self.store.idempotency(key)
-        if record is None:
-            return None
-        if record.scope != scope:
-            raise IdempotencyKeyReused(key, _describe_scope(record.scope), _describe_scope(scope))
-        return record.case
+        return None if record is None else _first_result(record, scope)
 
     def _commit(self, change: CaseChange) -> Case:
         try:
             self.store.commit(change)
-        except IdempotentReplay as replay:
-            scope = change.idempotency_scope or ""
-            if replay.record.scope != scope:
-                raise IdempotencyKeyReused(
-                    replay.record.key,
-                    _describe_scope(replay.record.scope),
-                    _describe_scope(scope),
-                ) from None
-            return replay.record.case
+        except IdempotentReplay as replay:  # the same key committed meanwhile (a racing retry)
+            return _first_result(replay.record, change.idempotency_scope or "")
         return change.case
 
     @staticmethod
@@ -395,7 +383,7 @@ class Engine:
                 return None
             compiled = self.registry.get(case.workflow, case.version)
             at = max(timer.due_at, case.updated_at)
-            fired_at = as_utc(self.clock.now())
+            fired_at = self._now()
             timing = {
                 "due_at": timer.due_at.isoformat(),
                 "fired_at": fired_at.isoformat(),
@@ -430,6 +418,15 @@ class Engine:
                 continue
             return TimerFiring(timer, entry), [t.due_at for t in result.timers]
         return None
+
+
+def _first_result(record: IdempotencyRecord, scope: str) -> Case:
+    """The first result of an idempotent event, unless the key was used for another event."""
+    if record.scope != scope:
+        raise IdempotencyKeyReused(
+            record.key, _describe_scope(record.scope), _describe_scope(scope)
+        )
+    return record.case
 
 
 def _describe_scope(scope: str) -> str:

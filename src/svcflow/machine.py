@@ -195,10 +195,6 @@ class CompiledWorkflow:
                     continue
         return allowed
 
-    def accepts(self, state: str, trigger: str) -> bool:
-        """Whether some transition for ``trigger`` leaves ``state`` (ignoring conditions)."""
-        return (trigger, state) in self._conditions
-
     # -- compiling actions -------------------------------------------------------------------
 
     def _runner(self, base: KeyPath, actions: Sequence[Action]) -> _Runner | None:
