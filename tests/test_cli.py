@@ -20,6 +20,18 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def simulate_text(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, scenario_text: str
+) -> tuple[int, str, str, Path]:
+    """Write a scenario file and simulate it against the shipped complaint workflow."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(scenario_text)
+    code, out, err = run(
+        capsys, "simulate", str(WORKFLOWS / "complaint.yaml"), "--scenario", str(scenario)
+    )
+    return code, out, err, scenario
+
+
 def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "validate", str(WORKFLOWS / "complaint.yaml"))
     assert (code, err) == (0, "")
@@ -114,13 +126,11 @@ def test_simulate_prints_timeline(capsys: pytest.CaptureFixture[str]) -> None:
 def test_simulate_failed_expectation_exits_1(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text(
+    code, out, _, _ = simulate_text(
+        capsys,
+        tmp_path,
         "case: {customer: Ann}\nstart: 2026-03-02T09:00:00Z\n"
-        "events:\n  - at: 20m\n    expect: {state: acknowledged}\n"
-    )
-    code, out, _ = run(
-        capsys, "simulate", str(WORKFLOWS / "complaint.yaml"), "--scenario", str(scenario)
+        "events:\n  - at: 20m\n    expect: {state: acknowledged}\n",
     )
     assert code == 1
     assert "FAIL  +20m (line 4): expected state 'acknowledged', it is 'received'" in out
@@ -129,13 +139,11 @@ def test_simulate_failed_expectation_exits_1(
 def test_simulate_bad_scenario_reports_positions(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text(
+    code, _, err, scenario = simulate_text(
+        capsys,
+        tmp_path,
         "case: {customer: Ann}\nevents:\n  - at: 20m\n    fire: acknowlege\n"
-        "  - at: 10m\n    expect: {stat: received}\n"
-    )
-    code, _, err = run(
-        capsys, "simulate", str(WORKFLOWS / "complaint.yaml"), "--scenario", str(scenario)
+        "  - at: 10m\n    expect: {stat: received}\n",
     )
     assert code == 1
     assert err == (
@@ -143,13 +151,13 @@ def test_simulate_bad_scenario_reports_positions(
         f"{scenario}:6:14: events[1].expect.stat: unknown key 'stat'; did you mean 'state'? "
         "valid keys: data, notifications, state, timers\n"
     )
-    scenario.write_text(
+    code, _, err, scenario = simulate_text(
+        capsys,
+        tmp_path,
         "case: {customer: Ann}\nevents:\n  - at: 20m\n    fire: acknowlege\n"
-        "  - at: 10m\n    expect: {state: recieved}\n"
+        "  - at: 10m\n    expect: {state: recieved}\n",
     )
-    code, _, err = run(
-        capsys, "simulate", str(WORKFLOWS / "complaint.yaml"), "--scenario", str(scenario)
-    )
+    assert code == 1
     assert err.splitlines()[1:] == [
         f"{scenario}:4:11: events[0].fire: unknown trigger 'acknowlege'; did you mean "
         "'acknowledge'? triggers: acknowledge, ask_customer, callback_done, customer_replied, "
