@@ -118,11 +118,13 @@ def test_a_version_1_store_is_migrated_and_keeps_its_timers(
     with sqlite3.connect(path) as db:  # turn the file back into a version 1 store
         db.execute("ALTER TABLE timers DROP COLUMN claimed_by")
         db.execute("ALTER TABLE timers DROP COLUMN lease_until")
+        db.execute("ALTER TABLE cases DROP COLUMN sla")
+        db.execute("ALTER TABLE notifications DROP COLUMN deliver_after")
         db.execute("UPDATE schema_version SET version = 1")
-    assert len(_MIGRATIONS) == SCHEMA_VERSION == 2
+    assert len(_MIGRATIONS) == SCHEMA_VERSION == 3
     [engine] = engines(f"sqlite:///{path}", clock, 1)
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     clock.advance("20m")
     assert [f.entry.case_id for f in engine.advance()] == [case.id]
     engine.close()

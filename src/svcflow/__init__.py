@@ -5,6 +5,7 @@ The embedding API is :class:`Engine` with an injected clock (:class:`ManualClock
 simulations, :class:`SystemClock` in production)."""
 
 from svcflow.clock import Clock, ManualClock, SystemClock
+from svcflow.definitions import load_definitions, load_directory
 from svcflow.engine import Engine, TimerFiring
 from svcflow.errors import (
     CaseDataError,
@@ -23,7 +24,7 @@ from svcflow.errors import (
 )
 from svcflow.records import Case, HistoryEntry, Notification, Timer
 from svcflow.runner import Runner
-from svcflow.spec.loader import load_directory, load_workflow_file, load_workflow_text
+from svcflow.spec.loader import load_workflow_file, load_workflow_text
 
 __all__ = [
     "Case",
@@ -49,6 +50,7 @@ __all__ = [
     "UnknownWorkflow",
     "WorkflowDefinitionError",
     "WorkflowVersionConflict",
+    "load_definitions",
     "load_directory",
     "load_workflow_file",
     "load_workflow_text",

@@ -21,12 +21,14 @@ class TimerRequest:
 
 @dataclass(frozen=True, slots=True)
 class NotificationRequest:
-    """A notification to queue in the outbox, delivered after the step commits."""
+    """A notification to queue in the outbox, delivered after the step commits (not before
+    ``hold_until``, set when quiet hours hold a non-urgent notice)."""
 
     template: str
     recipients: tuple[str, ...]
     channel: str | None = None
     urgent: bool = False
+    hold_until: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -36,7 +38,9 @@ class StepResult:
     ``left_state`` is the state whose own timers must be cancelled (None for an internal
     transition, which neither exits nor enters a state). ``changed`` holds only the fields whose
     value the step set (from the payload or by actions); ``payload`` the validated payload;
-    ``data`` is the whole new data.
+    ``data`` is the whole new data. ``service`` is the case's new SLA and escalation state
+    (None when the step did not change it) and ``service_events`` what happened to it; ``fire``
+    lists triggers an SLA action fires after its other actions.
     """
 
     trigger: str | None
@@ -50,3 +54,6 @@ class StepResult:
     cancel_triggers: list[str] = field(default_factory=list)
     notifications: list[NotificationRequest] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    fire: list[str] = field(default_factory=list)
+    service: Mapping[str, Any] | None = None
+    service_events: list[dict[str, Any]] = field(default_factory=list)

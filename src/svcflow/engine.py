@@ -18,7 +18,9 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
 
+from svcflow.calendar import BusinessCalendar
 from svcflow.clock import Clock, SystemClock, as_utc
+from svcflow.definitions import load_definitions
 from svcflow.effects import StepResult
 from svcflow.errors import (
     CaseDataError,
@@ -28,10 +30,12 @@ from svcflow.errors import (
     IdempotencyKeyReused,
     TransitionNotAllowed,
 )
+from svcflow.escalation import Chain
 from svcflow.machine import CompiledWorkflow
 from svcflow.records import NO_DETAILS, Case, HistoryEntry, Notification, Timer, plain
 from svcflow.registry import WorkflowRegistry
-from svcflow.spec.loader import LoadedWorkflow, load_directory
+from svcflow.slastatus import SlaStatus, sla_report
+from svcflow.spec.loader import LoadedWorkflow
 from svcflow.store.base import (
     CaseChange,
     IdempotencyRecord,
@@ -79,10 +83,16 @@ class Engine:
         *,
         id_factory: Callable[[], str] | None = None,
         timer_lease: timedelta = timedelta(minutes=1),
+        calendars: Iterable[BusinessCalendar] | Mapping[str, BusinessCalendar] = (),
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
-        self.registry = WorkflowRegistry(workflows, self.store)
+        by_id = (
+            dict(calendars)
+            if isinstance(calendars, Mapping)
+            else {calendar.id: calendar for calendar in calendars}
+        )
+        self.registry = WorkflowRegistry(workflows, self.store, by_id)
         self.store.attach_codec(self.registry)
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self.timer_lease = timer_lease
@@ -96,9 +106,10 @@ class Engine:
         clock: Clock | None = None,
         **options: Any,
     ) -> Engine:
-        """Load every workflow file under ``path`` (all problems reported at once) and open
-        ``store`` (``"sqlite:///cases.db"`` by default, or ``"memory://"``)."""
-        return cls(load_directory(path), store, clock, **options)
+        """Load every workflow and calendar file under ``path`` (all problems reported at once)
+        and open ``store`` (``"sqlite:///cases.db"`` by default, or ``"memory://"``)."""
+        found = load_definitions(path)
+        return cls(found.workflows, store, clock, calendars=found.calendars, **options)
 
     def __enter__(self) -> Engine:
         return self
@@ -150,6 +161,7 @@ class Engine:
             1,
             now,
             now,
+            MappingProxyType(result.service) if result.service else NO_DETAILS,
         )
         given = {name: plain(result.data[name]) for name in data} if data else None
         entry = self._entry(case, now, actor, "started", None, None, result, given)
@@ -184,9 +196,11 @@ class Engine:
             raise ConcurrencyConflict(case_id, expected_revision, case.revision)
         compiled = self.registry.get(case.workflow, case.version)
         now = self._now()
+        if _service_due(case, now):
+            case = self._catch_up(case, now)
         if now < case.updated_at:
             now = case.updated_at
-        result = compiled.step(case.id, case.state, case.data, trigger, payload, now)
+        result = compiled.step(case.id, case.state, case.data, trigger, payload, now, case.sla)
         updated = self._advanced(case, result, now)
         given = plain(result.payload) if payload else None
         entry = self._entry(updated, now, actor, "transition", trigger, case.state, result, given)
@@ -223,7 +237,62 @@ class Engine:
             if not progressed:
                 return fired  # every timer read was taken by another runner meanwhile
 
+    def _catch_up(self, case: Case, now: datetime) -> Case:
+        """Fire the case's overdue timers before an event, so that an SLA warning or breach
+        (or escalation) that fell due while no runner was advancing happens before the event
+        that follows it, exactly once, at its due time."""
+        for timer in self.store.timers(case.id):
+            if timer.due_at <= now:
+                self._fire_timer(timer)
+        return self.get(case.id)
+
+    def recompute_deadlines(self, workflow: str | None = None) -> int:
+        """Recompute the deadlines of running SLA clocks (after a calendar file changed),
+        keeping the business time each clock has used; returns how many cases moved. Each case
+        is one unit of work with a ``sla_recomputed`` history entry."""
+        moved = 0
+        now = self._now()
+        for case in self.store.find_cases(workflow=workflow):
+            for _ in range(_TIMER_RETRIES):
+                current = self.store.load_case(case.id)
+                if current is None or not current.sla:
+                    break
+                compiled = self.registry.get(current.workflow, current.version)
+                at = max(now, current.updated_at)
+                result = compiled.recompute_deadlines(current.state, current.data, current.sla, at)
+                if result is None:
+                    break
+                updated = self._advanced(current, result, at)
+                entry = self._entry(
+                    updated, at, "system", "sla_recomputed", None, current.state, result
+                )
+                try:
+                    self.store.commit(
+                        self._change(updated, current.revision, entry, result, None, "")
+                    )
+                except ConcurrencyConflict:
+                    continue
+                moved += 1
+                break
+        return moved
+
     # -- reads ------------------------------------------------------------------------------------
+
+    def sla(self, case_id: str) -> list[SlaStatus]:
+        """Each SLA metric of the case that has started: status (running, paused, met,
+        breached, cancelled), target, business time used and remaining, deadline, warnings."""
+        case = self.get(case_id)
+        compiled = self.registry.get(case.workflow, case.version)
+        if compiled.sla is None:
+            return []
+        return sla_report(compiled.sla, case.sla, self._now())
+
+    def escalations(self, case_id: str) -> dict[str, Chain]:
+        """The state of each escalation chain the case has started, by name."""
+        case = self.get(case_id)
+        return {
+            name: Chain.from_json(chain) for name, chain in case.sla.get("escalations", {}).items()
+        }
 
     def get(self, case_id: str) -> Case:
         """The case as last committed; ``CaseNotFound`` if there is none."""
@@ -273,6 +342,7 @@ class Engine:
     @staticmethod
     def _advanced(case: Case, result: StepResult, now: datetime) -> Case:
         data = MappingProxyType(result.data) if result.changed else case.data
+        service = case.sla if result.service is None else MappingProxyType(result.service)
         return Case(
             case.id,
             case.workflow,
@@ -282,6 +352,7 @@ class Engine:
             case.revision + 1,
             case.created_at,
             now,
+            service,
         )
 
     def _now(self) -> datetime:
@@ -318,6 +389,8 @@ class Engine:
             ]
         if result.notes:
             details["notes"] = list(result.notes)
+        if result.service_events:
+            details["sla"] = list(result.service_events)
         if extra:
             details.update(extra)
         return HistoryEntry(
@@ -357,6 +430,7 @@ class Engine:
                     n.recipients,
                     n.channel,
                     n.urgent,
+                    deliver_after=n.hold_until,
                 )
                 for index, n in enumerate(result.notifications, start=1)
             ]
@@ -390,9 +464,25 @@ class Engine:
                 "late_by_seconds": max(0.0, (fired_at - timer.due_at).total_seconds()),
             }
             try:
-                result = compiled.step(case.id, case.state, case.data, timer.trigger, None, at)
-                kind = "timer"
-            except (TransitionNotAllowed, ExpressionError, CaseDataError) as error:
+                if is_service_trigger(timer.trigger):
+                    kind = "sla" if timer.trigger.startswith("sla:") else "escalation"
+                    service = compiled.service_timer(
+                        case.id, case.state, case.data, case.sla, timer.trigger, timer.due_at, at
+                    )
+                    if service is None:
+                        raise StaleServiceTimer(timer.trigger)
+                    result = service
+                else:
+                    result = compiled.step(
+                        case.id, case.state, case.data, timer.trigger, None, at, case.sla
+                    )
+                    kind = "timer"
+            except (
+                TransitionNotAllowed,
+                ExpressionError,
+                CaseDataError,
+                StaleServiceTimer,
+            ) as error:
                 result = StepResult(timer.trigger, case.state, case.state, dict(case.data))
                 kind = "timer_ignored"
                 timing = {**timing, "reason": str(error)}
@@ -418,6 +508,30 @@ class Engine:
                 continue
             return TimerFiring(timer, entry), [t.due_at for t in result.timers]
         return None
+
+
+class StaleServiceTimer(Exception):
+    """An SLA or escalation timer whose clock moved on (normally cancelled in the same unit of
+    work that moved it; kept as a guard)."""
+
+    def __str__(self) -> str:
+        return f"the SLA/escalation timer {self.args[0]} no longer applies"
+
+
+def is_service_trigger(trigger: str) -> bool:
+    return trigger.startswith(("sla:", "esc:"))
+
+
+def _service_due(case: Case, now: datetime) -> bool:
+    """Whether an SLA clock or escalation chain of the case has a moment due by ``now``."""
+    if not case.sla:
+        return False
+    for group in case.sla.values():
+        for state in group.values():
+            due = state.get("next_due")
+            if due is not None and datetime.fromisoformat(due) <= now:
+                return True
+    return False
 
 
 def _first_result(record: IdempotencyRecord, scope: str) -> Case:

@@ -17,7 +17,9 @@ from typing import Any, cast
 
 from transitions import EventData, Machine, State, Transition
 
+from svcflow.calendar import BusinessCalendar
 from svcflow.datamodel import CaseDataSchema
+from svcflow.definitions import resolve_calendars
 from svcflow.effects import NotificationRequest, StepResult, TimerRequest
 from svcflow.errors import (
     ConditionNotMet,
@@ -26,7 +28,9 @@ from svcflow.errors import (
     UnknownTrigger,
     did_you_mean,
 )
+from svcflow.escalation import Chain, EscalationPolicy
 from svcflow.rules.expressions import Expression
+from svcflow.sla import Clock, SlaOutcome, SlaPolicy, StepFacts
 from svcflow.spec.checks import expand_sources
 from svcflow.spec.loader import LoadedWorkflow
 from svcflow.spec.models import Action
@@ -70,12 +74,24 @@ _Runner = Callable[[_Step], None]
 class CompiledWorkflow:
     """One workflow version, ready to run: data schema, expressions and the shared machine."""
 
-    def __init__(self, loaded: LoadedWorkflow) -> None:
+    def __init__(
+        self, loaded: LoadedWorkflow, calendars: Mapping[str, BusinessCalendar] | None = None
+    ) -> None:
         self.loaded = loaded
         self.spec = spec = loaded.spec
         self.workflow, self.version = spec.workflow, spec.version
         self.schema = CaseDataSchema(spec.workflow, spec.version, spec.data)
         self.initial = next(name for name, state in spec.states.items() if state.initial)
+        self.calendars = resolve_calendars(loaded, calendars or {})
+        self.sla = SlaPolicy(spec.sla, loaded.expressions, self.calendars) if spec.sla else None
+        self.escalations = (
+            EscalationPolicy(spec.escalations, loaded.expressions, self.calendars)
+            if spec.escalations
+            else None
+        )
+        self._quiet = (
+            self.calendars[spec.quiet_hours.calendar] if spec.quiet_hours is not None else None
+        )
         self._enter: dict[str, _Runner | None] = {}
         self._exit: dict[str, _Runner | None] = {}
         for name, state in spec.states.items():
@@ -106,6 +122,16 @@ class CompiledWorkflow:
                 self._actions[id(added)] = actions
                 self._conditions.setdefault((transition.trigger, source), []).append(condition)
         self.triggers = sorted({t.trigger for t in spec.transitions})
+        self._service_actions: dict[KeyPath, _Runner | None] = {}
+        if spec.sla is not None:
+            for name, metric in spec.sla.metrics.items():
+                base: KeyPath = ("sla", "metrics", name)
+                self._service_actions[(*base, "on_breach")] = self._runner(
+                    (*base, "on_breach"), metric.on_breach
+                )
+                for index, warning in enumerate(metric.warnings):
+                    path = (*base, "warnings", index, "actions")
+                    self._service_actions[path] = self._runner(path, warning.actions)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -118,6 +144,9 @@ class CompiledWorkflow:
         enter = self._enter[self.initial]
         if enter is not None:
             enter(step)
+        result.data = step.data
+        facts = StepFacts(None, None, self.initial, self.initial, None, step.data, now)
+        self._service_step(result, {}, facts)
         return result
 
     def step(
@@ -128,8 +157,12 @@ class CompiledWorkflow:
         trigger: str,
         payload: Mapping[str, Any] | None,
         now: datetime,
+        service: Mapping[str, Any] | None = None,
     ) -> StepResult:
         """Fire ``trigger`` on a case in ``state`` with ``data``; return the effects.
+
+        ``service`` is the case's SLA and escalation state; the step's effect on it (clocks
+        started, paused, stopped...) comes back in the result.
 
         Raises ``UnknownTrigger``, ``TransitionNotAllowed`` or ``ConditionNotMet`` (naming the
         triggers allowed now) without changing anything; ``CaseDataError`` for a bad payload.
@@ -179,7 +212,128 @@ class CompiledWorkflow:
                 enter(step)
         result.target = step.state
         result.data = step.data
+        entered = step.state if taken.dest is not None else None
+        facts = StepFacts(trigger, result.left_state, entered, step.state, data, step.data, now)
+        self._service_step(result, service or {}, facts)
         return result
+
+    # -- service levels -------------------------------------------------------------------------
+
+    @property
+    def has_service_levels(self) -> bool:
+        return self.sla is not None or self.escalations is not None
+
+    def _service_step(
+        self, result: StepResult, service: Mapping[str, Any], facts: StepFacts
+    ) -> None:
+        if not self.has_service_levels:
+            return
+        clocks, chains = _decode_service(service)
+        outcome = SlaOutcome()
+        if self.sla is not None:
+            outcome = self.sla.apply(clocks, facts)
+            clocks.update(outcome.clocks)
+        changed_chains: dict[str, Chain] = {}
+        if self.escalations is not None:
+            changed_chains = self.escalations.apply(chains, facts, outcome)
+            chains.update(changed_chains)
+        if outcome.clocks or changed_chains:
+            self._merge_service(result, clocks, chains, outcome)
+
+    @staticmethod
+    def _merge_service(
+        result: StepResult,
+        clocks: Mapping[str, Clock],
+        chains: Mapping[str, Chain],
+        outcome: SlaOutcome,
+    ) -> None:
+        result.service = _encode_service(clocks, chains)
+        result.service_events.extend(outcome.events)
+        result.cancel_triggers.extend(outcome.cancel)
+        cancelled = set(outcome.cancel)
+        result.timers[:] = [t for t in result.timers if t.trigger not in cancelled]
+        result.timers.extend(TimerRequest(t, due, keep=True) for t, due in outcome.schedule)
+
+    def recompute_deadlines(
+        self, state: str, data: Mapping[str, Any], service: Mapping[str, Any], now: datetime
+    ) -> StepResult | None:
+        """New deadlines for the running clocks after a calendar changed (None if none moved)."""
+        if self.sla is None:
+            return None
+        clocks, chains = _decode_service(service)
+        outcome = self.sla.recompute(clocks, now)
+        if not outcome.clocks:
+            return None
+        clocks.update(outcome.clocks)
+        result = StepResult(None, state, state, data)
+        self._merge_service(result, clocks, chains, outcome)
+        return result
+
+    def service_timer(
+        self,
+        case_id: str,
+        state: str,
+        data: Mapping[str, Any],
+        service: Mapping[str, Any],
+        trigger: str,
+        due_at: datetime,
+        now: datetime,
+    ) -> StepResult | None:
+        """A due SLA warning or breach (``sla:...``) or escalation level (``esc:...``): run its
+        actions and any trigger it fires; None when the timer no longer applies."""
+        clocks, chains = _decode_service(service)
+        result = StepResult(trigger, state, state, data)
+        step = _Step(state, data, now, result)
+        if trigger.startswith("sla:") and self.sla is not None:
+            hit = self.sla.on_timer(clocks, trigger, due_at)
+            if hit is None:
+                return None
+            clocks[hit.metric] = hit.clock
+            result.service_events.append(hit.event)
+            actions = self._service_actions.get(hit.base)
+            if actions is not None:
+                actions(step)
+        elif trigger.startswith("esc:") and self.escalations is not None:
+            reached = self.escalations.on_timer(chains, trigger, due_at)
+            if reached is None:
+                return None
+            chains[reached.name] = reached.chain
+            result.service_events.append(reached.event)
+            if reached.schedule is not None:
+                result.timers.append(TimerRequest(*reached.schedule, keep=True))
+            level = reached.level
+            if level is not None:
+                result.notifications.append(
+                    self._notification(level.template, tuple(level.notify), None, level.urgent, now)
+                )
+                if level.fire is not None:
+                    result.fire.append(level.fire)
+        else:
+            return None
+        result.data = step.data
+        result.service = _encode_service(clocks, chains)
+        for fired in list(result.fire):
+            try:
+                nested = self.step(case_id, state, result.data, fired, None, now, result.service)
+            except TransitionNotAllowed as error:
+                result.notes.append(f"could not fire '{fired}': {error}")
+                continue
+            _absorb(result, nested)
+            state = nested.target
+        return result
+
+    def _notification(
+        self,
+        template: str,
+        recipients: tuple[str, ...],
+        channel: str | None,
+        urgent: bool,
+        now: datetime,
+    ) -> NotificationRequest:
+        hold = None
+        if self._quiet is not None and not urgent and not self._quiet.is_open(now):
+            hold = self._quiet.next_open(now)
+        return NotificationRequest(template, recipients, channel, urgent, hold)
 
     def allowed_triggers(self, state: str, data: Mapping[str, Any], now: datetime) -> list[str]:
         """Triggers that would succeed now: a transition from ``state`` whose condition holds."""
@@ -215,7 +369,16 @@ class CompiledWorkflow:
         if action.notify is not None:
             spec = action.notify
             request = NotificationRequest(spec.template, tuple(spec.to), spec.channel, spec.urgent)
-            return lambda step: step.result.notifications.append(request)
+            if self._quiet is None or spec.urgent:
+                return lambda step: step.result.notifications.append(request)
+            return lambda step: step.result.notifications.append(
+                self._notification(
+                    request.template, request.recipients, spec.channel, False, step.now
+                )
+            )
+        if action.fire is not None:
+            fired = action.fire
+            return lambda step: step.result.fire.append(fired)
         if action.schedule is not None:
             schedule = action.schedule
             return lambda step: step.result.timers.append(
@@ -250,6 +413,37 @@ class CompiledWorkflow:
             step.write(values)
 
         return assign
+
+
+def _decode_service(service: Mapping[str, Any]) -> tuple[dict[str, Clock], dict[str, Chain]]:
+    clocks = {name: Clock.from_json(v) for name, v in service.get("metrics", {}).items()}
+    chains = {name: Chain.from_json(v) for name, v in service.get("escalations", {}).items()}
+    return clocks, chains
+
+
+def _encode_service(clocks: Mapping[str, Clock], chains: Mapping[str, Chain]) -> dict[str, Any]:
+    encoded: dict[str, Any] = {}
+    if clocks:
+        encoded["metrics"] = {name: clock.to_json() for name, clock in clocks.items()}
+    if chains:
+        encoded["escalations"] = {name: chain.to_json() for name, chain in chains.items()}
+    return encoded
+
+
+def _absorb(result: StepResult, nested: StepResult) -> None:
+    """Fold a trigger fired by an SLA action into the timer's result."""
+    result.target = nested.target
+    result.left_state = nested.left_state or result.left_state
+    result.data = nested.data
+    result.changed.update(nested.changed)
+    result.timers.extend(nested.timers)
+    result.cancel_triggers.extend(nested.cancel_triggers)
+    result.notifications.extend(nested.notifications)
+    result.notes.extend(nested.notes)
+    result.service_events.extend(nested.service_events)
+    if nested.service is not None:
+        result.service = nested.service
+    result.notes.append(f"fired '{nested.trigger}'")
 
 
 def _is_expr(value: Any) -> bool:

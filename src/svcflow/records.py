@@ -38,7 +38,8 @@ class Case(NamedTuple):
     """A case as stored after its latest committed event.
 
     ``version`` is the *workflow* version the case runs on (fixed when it starts); ``revision``
-    counts committed changes and is what optimistic locking compares.
+    counts committed changes and is what optimistic locking compares. ``sla`` is the state of
+    its SLA clocks and escalation chains as plain JSON (read it through ``Engine.sla``).
     """
 
     id: str
@@ -49,6 +50,7 @@ class Case(NamedTuple):
     revision: int
     created_at: datetime
     updated_at: datetime
+    sla: Mapping[str, Any] = NO_DETAILS
 
 
 class HistoryEntry(NamedTuple):
@@ -90,7 +92,8 @@ class Timer(NamedTuple):
 
 
 class Notification(NamedTuple):
-    """A queued notification in the outbox. ``key`` is unique and stable: receivers dedupe on it."""
+    """A queued notification in the outbox. ``key`` is unique and stable: receivers dedupe on it.
+    ``deliver_after`` is set when quiet hours hold a non-urgent notice until the calendar opens."""
 
     id: int
     key: str
@@ -102,3 +105,4 @@ class Notification(NamedTuple):
     status: str
     created_at: datetime
     context: Mapping[str, Any] = NO_DETAILS
+    deliver_after: datetime | None = None

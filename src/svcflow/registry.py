@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from svcflow.calendar import BusinessCalendar
 from svcflow.errors import UnknownWorkflow
 from svcflow.machine import CompiledWorkflow
 from svcflow.spec.loader import LoadedWorkflow, load_workflow_text
@@ -23,8 +24,14 @@ __all__ = ["WorkflowRegistry"]
 class WorkflowRegistry:
     """Compiled workflows by (id, version); also the store's data codec."""
 
-    def __init__(self, workflows: Iterable[LoadedWorkflow], store: Store) -> None:
+    def __init__(
+        self,
+        workflows: Iterable[LoadedWorkflow],
+        store: Store,
+        calendars: Mapping[str, BusinessCalendar] | None = None,
+    ) -> None:
         self._store = store
+        self.calendars = dict(calendars or {})
         self._lock = threading.Lock()
         self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
         self.current: dict[str, CompiledWorkflow] = {}
@@ -32,7 +39,7 @@ class WorkflowRegistry:
             store.register_workflow(
                 loaded.spec.workflow, loaded.spec.version, loaded.digest, loaded.text, loaded.file
             )
-            compiled = CompiledWorkflow(loaded)
+            compiled = CompiledWorkflow(loaded, self.calendars)
             self._compiled[loaded.key] = compiled
             self.current[loaded.spec.workflow] = compiled
 
@@ -56,7 +63,7 @@ class WorkflowRegistry:
                     raise UnknownWorkflow(workflow, self.current, version)
                 source, file = stored
                 compiled = CompiledWorkflow(
-                    load_workflow_text(source, f"{file} (stored v{version})")
+                    load_workflow_text(source, f"{file} (stored v{version})"), self.calendars
                 )
                 self._compiled[(workflow, version)] = compiled
             return compiled

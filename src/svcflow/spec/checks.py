@@ -17,6 +17,7 @@ from svcflow.datamodel import sample_value, value_problem
 from svcflow.errors import ExpressionError, Problem, did_you_mean
 from svcflow.rules.expressions import Expression, compile_expression
 from svcflow.spec.models import Action, TransitionSpec, WorkflowSpec
+from svcflow.spec.sla import ConditionSpec, EscalationSpec, MetricSpec
 from svcflow.spec.yamlsource import KeyPath, SourceMap, format_key_path
 
 __all__ = ["RESERVED_NAMES", "check_workflow", "expand_sources"]
@@ -78,6 +79,11 @@ class _Checker:
             self.check_actions(("states", name, "on_exit"), state.on_exit)
         for index, transition in enumerate(self.spec.transitions):
             self.check_transition(index, transition)
+        if self.spec.sla is not None:
+            for name, metric in self.spec.sla.metrics.items():
+                self.check_metric(("sla", "metrics", name), metric)
+        for name, chain in self.spec.escalations.items():
+            self.check_escalation(("escalations", name), chain)
         if not self.problems:
             self.check_graph()
             self.check_shadowed_transitions()
@@ -183,10 +189,81 @@ class _Checker:
                 f"{_cel_type(outcome)}; compare it, e.g. `{expression.source} == ...`",
             )
 
-    def check_actions(self, base: KeyPath, actions: Iterable[Action]) -> None:
+    def check_metric(self, base: KeyPath, metric: MetricSpec) -> None:
+        for kind in ("start", "stop", "pause", "resume", "cancel", "reset"):
+            self.check_conditions((*base, kind), getattr(metric, kind))
+        default: int | None = None
+        for index, target in enumerate(metric.targets):
+            path = (*base, "targets", index)
+            if default is not None:
+                self.report(
+                    path,
+                    f"targets[{default}] has no 'when', so it applies to every case and this "
+                    "target is never chosen; targets are tried in order, put the catch-all last",
+                )
+            if target.when is None:
+                default = index if default is None else default
+            else:
+                self.compile((*path, "when"), target.when, condition=True)
+        if default is None:
+            self.report(
+                (*base, "targets"),
+                "no target applies when none of the 'when' conditions hold; end the list with "
+                "a target without 'when' (the default)",
+            )
+        for index, warning in enumerate(metric.warnings):
+            self.check_actions((*base, "warnings", index, "actions"), warning.actions, fire=True)
+        self.check_actions((*base, "on_breach"), metric.on_breach, fire=True)
+
+    def check_escalation(self, base: KeyPath, chain: EscalationSpec) -> None:
+        for kind in ("start", "stop", "cancel"):
+            self.check_conditions((*base, kind), getattr(chain, kind))
+        for index, level in enumerate(chain.levels):
+            if level.fire is not None:
+                self.check_trigger((*base, "levels", index, "fire"), level.fire)
+
+    def written(self, path: KeyPath) -> KeyPath:
+        """``path``, or without its list index where the file wrote one item without a list
+        (``stop: {leave: received}`` for ``stop: [{leave: [received]}]``)."""
+        if path in self.map.values or path in self.map.keys:
+            return path
+        return path[:-1]
+
+    def check_conditions(self, base: KeyPath, conditions: list[ConditionSpec]) -> None:
+        for index, condition in enumerate(conditions):
+            path = self.written((*base, index))
+            for kind in ("enter", "leave"):
+                names = getattr(condition, kind)
+                for position, state in enumerate(names or ()):
+                    self.check_state_name(self.written((*path, kind, position)), state)
+            for position, trigger in enumerate(condition.trigger or ()):
+                self.check_trigger(self.written((*path, "trigger", position)), trigger)
+            if condition.when is not None:
+                self.compile((*path, "when"), condition.when, condition=True)
+
+    def check_actions(
+        self, base: KeyPath, actions: Iterable[Action], *, fire: bool = False
+    ) -> None:
         for index, action in enumerate(actions):
             path = (*base, index)
-            if action.set is not None:
+            if action.fire is not None:
+                if fire:
+                    self.check_trigger((*path, "fire"), action.fire)
+                else:
+                    self.report(
+                        (*path, "fire"),
+                        "'fire' is only for SLA warnings and breaches; in a transition, move "
+                        "the case with 'to' or schedule the trigger with 'schedule'",
+                        at_key=True,
+                    )
+            elif action.schedule is not None and fire:
+                self.report(
+                    (*path, "schedule"),
+                    "SLA actions are set, notify, note and fire; 'schedule' belongs to states "
+                    "and transitions",
+                    at_key=True,
+                )
+            elif action.set is not None:
                 self.check_set((*path, "set"), action.set)
             elif action.schedule is not None:
                 self.check_trigger((*path, "schedule", "trigger"), action.schedule.trigger)

@@ -28,7 +28,7 @@ from svcflow.spec.yamlsource import KeyPath, SourceMap, YamlDocument, parse_yaml
 
 __all__ = [
     "LoadedWorkflow",
-    "load_directory",
+    "duplicate_problems",
     "load_workflow_file",
     "load_workflow_text",
     "parse_mapping",
@@ -114,17 +114,11 @@ def workflow_files(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def load_directory(path: str | Path) -> list[LoadedWorkflow]:
-    """Load every workflow file under ``path``; all problems of all files in one error."""
+def duplicate_problems(workflows: Iterable[LoadedWorkflow]) -> list[Problem]:
+    """A problem for every workflow id and version defined in more than one file."""
     problems: list[Problem] = []
-    loaded: list[LoadedWorkflow] = []
-    for file in workflow_files([path]):
-        try:
-            loaded.append(load_workflow_file(file))
-        except WorkflowDefinitionError as error:
-            problems.extend(error.problems)
     seen: dict[tuple[str, int], LoadedWorkflow] = {}
-    for workflow in loaded:
+    for workflow in workflows:
         if workflow.key in seen:
             first = seen[workflow.key]
             line, column = workflow.source_map.position(("workflow",))
@@ -139,9 +133,7 @@ def load_directory(path: str | Path) -> list[LoadedWorkflow]:
                 )
             )
         seen[workflow.key] = workflow
-    if problems:
-        raise WorkflowDefinitionError(problems)
-    return loaded
+    return problems
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -8,24 +8,27 @@ They check *shape* only; cross-references (states, triggers, fields, expressions
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
-from svcflow.durations import DURATION_PATTERN, parse_duration
+from svcflow.spec.actions import (
+    ACTION_KINDS,
+    NAME_PATTERN,
+    WORKFLOW_ID_PATTERN,
+    Action,
+    Duration,
+    Name,
+    NotifySpec,
+    ScheduleSpec,
+    Strict,
+)
+from svcflow.spec.sla import EscalationSpec, QuietHoursSpec, SlaSpec
 
 __all__ = [
+    "ACTION_KINDS",
     "NAME_PATTERN",
+    "WORKFLOW_ID_PATTERN",
     "Action",
     "Duration",
     "FieldSpec",
@@ -38,37 +41,12 @@ __all__ = [
     "WorkflowSpec",
 ]
 
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-WORKFLOW_ID_PATTERN = r"^[a-z][a-z0-9_-]*$"
-
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
-"""States, triggers and data fields: letters, digits and underscores, not starting with a digit
-(so that every name can be used in a CEL expression)."""
-
-
-def _duration(value: Any) -> Any:
-    """``15m``-style text; ISO 8601 (``PT15M``, how stored data is written) goes to pydantic."""
-    if isinstance(value, str) and not value.lstrip("-").startswith("P"):
-        return parse_duration(value)
-    return value
-
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(_duration),
-    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["15m", "24h"]}),
-]
-
 FieldType = Literal[
     "string", "integer", "number", "boolean", "enum", "datetime", "duration", "list", "object"
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class FieldSpec(_Strict):
+class FieldSpec(Strict):
     """One typed field of a case's data. ``priority: string`` is short for ``{type: string}``."""
 
     type: FieldType
@@ -101,75 +79,11 @@ class FieldSpec(_Strict):
         return self
 
 
-class NotifySpec(_Strict):
-    """Queue a notification: a template rendered for recipients, delivered after commit."""
-
-    template: str = Field(min_length=1)
-    to: list[str] = Field(min_length=1, description="Recipients: 'customer', 'assignee', a role.")
-    channel: str | None = None
-    urgent: bool = False
-
-    @field_validator("to", mode="before")
-    @classmethod
-    def _one_recipient(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-
-class ScheduleSpec(_Strict):
-    """Fire ``trigger`` after ``after``; a durable timer kept in the store.
-
-    The timer belongs to the state the case is in after the step that scheduled it and is
-    cancelled when the case leaves that state, unless ``keep: true``.
-    """
-
-    trigger: Name
-    after: Duration
-    keep: bool = False
-
-    @field_validator("after")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("a timer needs a positive delay, e.g. 15m")
-        return value
-
-
-class Action(_Strict):
-    """Exactly one of: ``set``, ``notify``, ``schedule``, ``cancel``, ``note``."""
-
-    set: dict[Name, Any] | None = Field(
-        default=None,
-        description="Field values; a value written {expr: '<CEL>'} is computed from the case.",
-    )
-    notify: NotifySpec | None = None
-    schedule: ScheduleSpec | None = None
-    cancel: Name | None = Field(default=None, description="Cancel pending timers of a trigger.")
-    note: str | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Action:
-        chosen = [name for name in ACTION_KINDS if getattr(self, name) is not None]
-        if len(chosen) != 1:
-            raise ValueError(
-                "an action has exactly one of: "
-                + ", ".join(ACTION_KINDS)
-                + (f" (this one has {', '.join(chosen)})" if chosen else "")
-            )
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(name for name in ACTION_KINDS if getattr(self, name) is not None)
-
-
-ACTION_KINDS = ("set", "notify", "schedule", "cancel", "note")
-
-
 def _empty_mapping(value: Any) -> Any:
     return {} if value is None else value
 
 
-class StateSpec(_Strict):
+class StateSpec(Strict):
     """A state. ``received: {initial: true}``; an empty ``acknowledged:`` is a plain state."""
 
     initial: bool = False
@@ -180,7 +94,7 @@ class StateSpec(_Strict):
     description: str = ""
 
 
-class TransitionSpec(_Strict):
+class TransitionSpec(Strict):
     """``trigger`` moves a case ``from`` one or more states ``to`` another when ``when`` holds.
 
     ``from: '*'`` means every non-final state. Without ``to`` the transition is internal: the
@@ -203,7 +117,7 @@ class TransitionSpec(_Strict):
         return self.source == "*"
 
 
-class WorkflowSpec(_Strict):
+class WorkflowSpec(Strict):
     """A whole workflow file."""
 
     workflow: Annotated[str, StringConstraints(pattern=WORKFLOW_ID_PATTERN)] = Field(
@@ -217,3 +131,6 @@ class WorkflowSpec(_Strict):
     )
     states: dict[Name, Annotated[StateSpec, BeforeValidator(_empty_mapping)]] = Field(min_length=1)
     transitions: list[TransitionSpec] = Field(default_factory=list)
+    sla: SlaSpec | None = Field(default=None, description="Service-level clocks of the cases.")
+    escalations: dict[Name, EscalationSpec] = Field(default_factory=dict)
+    quiet_hours: QuietHoursSpec | None = None

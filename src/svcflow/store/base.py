@@ -42,6 +42,7 @@ class NewNotification(NamedTuple):
     channel: str | None
     urgent: bool
     context: Mapping[str, Any] = NO_DETAILS
+    deliver_after: datetime | None = None
 
 
 class IdempotencyRecord(NamedTuple):

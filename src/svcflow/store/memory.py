@@ -132,6 +132,7 @@ class MemoryStore:
                     "pending",
                     case.updated_at,
                     note.context,
+                    note.deliver_after,
                 )
                 self._notifications[note.key] = notification
             if change.idempotency_key is not None:
@@ -191,13 +192,18 @@ class MemoryStore:
     ) -> list[Timer]:
         with self._lock:
             claimed = []
+            held_cases: set[str] = set()  # an earlier timer is another runner's: keep order
             for timer in self.due_timers(now, len(self._timers)):
                 holder = self._leases.get(timer.id)
-                if holder is None or holder[1] <= now or holder[0] == owner:
-                    self._leases[timer.id] = (owner, lease_until)
-                    claimed.append(timer)
-                    if len(claimed) == limit:
-                        break
+                if timer.case_id in held_cases:
+                    continue
+                if holder is not None and holder[1] > now and holder[0] != owner:
+                    held_cases.add(timer.case_id)
+                    continue
+                self._leases[timer.id] = (owner, lease_until)
+                claimed.append(timer)
+                if len(claimed) == limit:
+                    break
             return claimed
 
     def due_timers(self, now: datetime, limit: int) -> list[Timer]:

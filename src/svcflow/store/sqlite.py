@@ -106,18 +106,25 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE timers ADD COLUMN claimed_by TEXT;
     ALTER TABLE timers ADD COLUMN lease_until TEXT
     """,
+    # 3: SLA clocks and escalation chains kept with the case; quiet hours hold notifications.
+    """
+    ALTER TABLE cases ADD COLUMN sla TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE notifications ADD COLUMN deliver_after TEXT
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
+_NO_SLA: Mapping[str, Any] = MappingProxyType({})
 _WAL_CHECKPOINT_PAGES = 4000
 _DECODED_CACHE_SIZE = 10_000
 
-_CASE_COLUMNS = "id, workflow, version, state, data, revision, created_at, updated_at"
+_CASE_COLUMNS = "id, workflow, version, state, data, revision, created_at, updated_at, sla"
 _TIMER_COLUMNS = "id, case_id, trigger, due_at, owner_state, keep, created_at"
 _HISTORY_COLUMNS = (
     "case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, version, details"
 )
 _NOTIFICATION_COLUMNS = (
-    "id, key, case_id, template, recipients, channel, urgent, status, created_at, context"
+    "id, key, case_id, template, recipients, channel, urgent, status, created_at, context, "
+    "deliver_after"
 )
 
 
@@ -239,6 +246,7 @@ class SqliteStore:
         codec = self._require_codec()
         data = codec.encode(case.workflow, case.version, case.data)
         stamp = _ts(case.updated_at)
+        sla = _json(dict(case.sla)) if case.sla else "{}"
         with self._write() as db:
             if change.idempotency_key is not None:
                 record = self._idempotency(db, change.idempotency_key)
@@ -250,7 +258,7 @@ class SqliteStore:
                     raise TimerGone(change.consume_timer)
             if change.expected_revision is None:
                 db.execute(
-                    f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         case.id,
                         case.workflow,
@@ -260,17 +268,19 @@ class SqliteStore:
                         case.revision,
                         _ts(case.created_at),
                         stamp,
+                        sla,
                     ),
                 )
             else:
                 updated = db.execute(
-                    "UPDATE cases SET state = ?, data = ?, revision = ?, updated_at = ? "
+                    "UPDATE cases SET state = ?, data = ?, revision = ?, updated_at = ?, sla = ? "
                     "WHERE id = ? AND revision = ?",
                     (
                         case.state,
                         data,
                         case.revision,
                         stamp,
+                        sla,
                         case.id,
                         change.expected_revision,
                     ),
@@ -327,7 +337,8 @@ class SqliteStore:
             if change.notifications:
                 db.executemany(
                     "INSERT INTO notifications (key, case_id, template, recipients, channel, "
-                    "urgent, status, context, created_at) VALUES (?,?,?,?,?,?,'pending',?,?)",
+                    "urgent, status, context, created_at, deliver_after) "
+                    "VALUES (?,?,?,?,?,?,'pending',?,?,?)",
                     [
                         (
                             n.key,
@@ -338,6 +349,7 @@ class SqliteStore:
                             int(n.urgent),
                             _json(dict(n.context)),
                             stamp,
+                            None if n.deliver_after is None else _ts(n.deliver_after),
                         )
                         for n in change.notifications
                     ],
@@ -443,9 +455,12 @@ class SqliteStore:
         stamp = _ts(now)
         query = (
             f"SELECT {_TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND (lease_until IS NULL "
-            "OR lease_until <= ? OR claimed_by = ?) ORDER BY due_at, id LIMIT ?"
+            "OR lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 FROM timers AS held "
+            "WHERE held.case_id = timers.case_id AND held.lease_until > ? AND held.claimed_by != ? "
+            "AND (held.due_at < timers.due_at OR (held.due_at = timers.due_at AND held.id < "
+            "timers.id))) ORDER BY due_at, id LIMIT ?"
         )
-        params = (stamp, stamp, owner, limit)
+        params = (stamp, stamp, owner, stamp, owner, limit)
         if not self._connection().execute(query, params).fetchone():
             return []  # the usual case for a runner's round: nothing due, no write lock taken
         with self._write() as db:
@@ -506,6 +521,7 @@ class SqliteStore:
                 status=r[7],
                 created_at=_dt(r[8]),
                 context=json.loads(r[9]),
+                deliver_after=None if r[10] is None else _dt(r[10]),
             )
             for r in rows
         ]
@@ -540,6 +556,7 @@ class SqliteStore:
             revision=row[5],
             created_at=_dt(row[6]),
             updated_at=_dt(row[7]),
+            sla=_NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(row[8])),
         )
 
     @staticmethod
@@ -565,6 +582,7 @@ class SqliteStore:
             "revision": case.revision,
             "created_at": _ts(case.created_at),
             "updated_at": _ts(case.updated_at),
+            "sla": dict(case.sla),
         }
 
     def _idempotency(self, db: sqlite3.Connection, key: str) -> IdempotencyRecord | None:
@@ -584,6 +602,7 @@ class SqliteStore:
                 snap["revision"],
                 snap["created_at"],
                 snap["updated_at"],
+                _json(snap.get("sla", {})),
             )
         )
         return IdempotencyRecord(row[0], row[1], case)
