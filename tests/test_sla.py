@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from svcflow import Engine, ManualClock, WorkflowDefinitionError, load_workflow_text
 from svcflow.calendar import load_calendar_text
+from svcflow.cli import main
 
 OFFICE = """\
 calendar: office
@@ -476,3 +478,45 @@ def test_sla_definition_errors_name_the_place_and_the_fix(old: str, new: str, me
     with pytest.raises(WorkflowDefinitionError) as raised:
         load_workflow_text(SUPPORT.replace(old, new, 1), "support.yaml")
     assert str(raised.value) == f"1 problem in support.yaml\n{message}"
+
+
+SCENARIO = """\
+title: Friday evening complaint answered on Monday
+workflow: support
+start: 2026-03-06T17:50:00Z
+case: {customer: c1}
+events:
+  - at: 1m
+    expect: {sla: {first_response: running, resolution: running}}
+  - at: 2d15h
+    fire: respond
+    expect: {state: open, sla: {first_response: met}}
+  - at: 3d
+    expect: {sla: {first_response: met, resolution: breached}}
+"""
+
+
+def test_a_definitions_directory_holds_workflows_and_the_calendars_they_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "office.yaml").write_text(OFFICE, encoding="utf-8")
+    (tmp_path / "support.yaml").write_text(SUPPORT, encoding="utf-8")
+    scenario = tmp_path / "friday.scenario"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    clock = ManualClock("2026-03-06T17:50:00+00:00")
+    with Engine.from_directory(tmp_path, "memory://", clock) as engine:
+        case = engine.start("support", {"customer": "c1"})
+        assert status(engine, case.id, "first_response")["deadline"] == at(
+            "2026-03-09T12:50:00+00:00"
+        )
+    assert main(["validate", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"ok  {tmp_path / 'office.yaml'}: calendar 'office' (Europe/London)" in out
+    assert "workflow 'support' v1, 5 states, 8 transitions, 3 SLA metrics" in out
+    assert main(["simulate", str(tmp_path / "support.yaml"), "--scenario", str(scenario)]) == 0
+    assert "expectations passed" in capsys.readouterr().out
+    (tmp_path / "office.yaml").unlink()
+    assert main(["validate", str(tmp_path)]) == 1
+    assert "unknown calendar 'office'" in capsys.readouterr().err
+    with pytest.raises(WorkflowDefinitionError, match="unknown calendar 'office'"):
+        Engine.from_directory(tmp_path, "memory://", clock)

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from svcflow.calendar import BusinessCalendar, load_calendar_text
+from svcflow.definitions import calendars_beside, is_calendar_text, resolve_calendars
 from svcflow.errors import SvcflowError, WorkflowDefinitionError
 from svcflow.graph import mermaid
-from svcflow.spec.loader import load_workflow_file, workflow_files
+from svcflow.spec.loader import LoadedWorkflow, load_workflow_file, workflow_files
 from svcflow.spec.schema import workflow_json_schema_text
 
 __all__ = ["main"]
@@ -27,9 +29,26 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"no .yaml/.yml files found in {', '.join(args.paths)}", file=sys.stderr)
         return 1
     failed = 0
+    calendars: dict[str, BusinessCalendar] = {}
+    workflows: list[LoadedWorkflow] = []
     for file in files:
         try:
+            text = file.read_text(encoding="utf-8") if file.is_file() else ""
+            if is_calendar_text(text):
+                calendar = load_calendar_text(text, str(file))
+                calendars[calendar.id] = calendar
+                print(f"ok  {file}: calendar '{calendar.id}' ({calendar.spec.timezone})")
+                continue
             loaded = load_workflow_file(file)
+        except WorkflowDefinitionError as error:
+            failed += 1
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+            continue
+        workflows.append(loaded)
+    for loaded in workflows:
+        try:
+            resolve_calendars(loaded, calendars)
         except WorkflowDefinitionError as error:
             failed += 1
             for problem in error.problems:
@@ -37,8 +56,9 @@ def _validate(args: argparse.Namespace) -> int:
             continue
         spec = loaded.spec
         print(
-            f"ok  {file}: workflow '{spec.workflow}' v{spec.version}, {len(spec.states)} states, "
-            f"{len(spec.transitions)} transitions"
+            f"ok  {loaded.file}: workflow '{spec.workflow}' v{spec.version}, "
+            f"{len(spec.states)} states, {len(spec.transitions)} transitions"
+            + (f", {len(spec.sla.metrics)} SLA metrics" if spec.sla else "")
         )
     if failed:
         print(f"{failed} of {len(files)} file(s) invalid", file=sys.stderr)
@@ -60,12 +80,13 @@ def _simulate(args: argparse.Namespace) -> int:
     from svcflow.simulate import load_scenario, render_timeline, run_scenario
 
     workflow = load_workflow_file(args.file)
+    calendars = calendars_beside(Path(args.file))
     status = 0
     for scenario_file in args.scenario:
         loaded = load_scenario(scenario_file, workflow)
         title = loaded.scenario.title or Path(scenario_file).stem
         print(f"== {title} ({scenario_file}) on {workflow.spec.workflow} v{workflow.spec.version}")
-        result = run_scenario(workflow, loaded, args.store)
+        result = run_scenario(workflow, loaded, args.store, calendars)
         for line in render_timeline(result):
             print(line)
         queued = len(result.notifications)

@@ -26,6 +26,7 @@ from svcflow.spec.yamlsource import KeyPath
 
 __all__ = [
     "Definitions",
+    "calendars_beside",
     "is_calendar_text",
     "load_definitions",
     "load_directory",
@@ -90,6 +91,17 @@ def load_definitions(*paths: str | Path) -> Definitions:
             problems.extend(error.problems)
     if problems:
         raise WorkflowDefinitionError(problems)
+    return found
+
+
+def calendars_beside(workflow_file: Path) -> dict[str, BusinessCalendar]:
+    """The calendars in a workflow file's directory (and below), for tools given one file."""
+    found: dict[str, BusinessCalendar] = {}
+    for file in workflow_files([workflow_file.parent]):
+        text = file.read_text(encoding="utf-8")
+        if is_calendar_text(text):
+            calendar = load_calendar_text(text, str(file))
+            found[calendar.id] = calendar
     return found
 
 

@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from svcflow.calendar import BusinessCalendar
 from svcflow.clock import ManualClock, as_utc
 from svcflow.durations import format_duration, parse_duration
 from svcflow.engine import Engine
@@ -50,7 +51,12 @@ class Expectation(_Strict):
     notifications: list[str] | None = Field(
         default=None, description="Templates queued so far, in order."
     )
-    timers: list[Name] | None = Field(default=None, description="Pending timer triggers.")
+    timers: list[Name | str] | None = Field(
+        default=None, description="Pending timer triggers (SLA ones as sla:<metric>:breach)."
+    )
+    sla: dict[Name, Literal["running", "paused", "met", "breached", "cancelled"]] | None = Field(
+        default=None, description="Status of SLA metrics, by metric: running, met, breached..."
+    )
 
 
 class ScenarioEvent(_Strict):
@@ -189,14 +195,17 @@ def load_scenario(path: str | Path, workflow: LoadedWorkflow) -> LoadedScenario:
 
 
 def run_scenario(
-    workflow: LoadedWorkflow, loaded: LoadedScenario, store: Store | str = "memory://"
+    workflow: LoadedWorkflow,
+    loaded: LoadedScenario,
+    store: Store | str = "memory://",
+    calendars: Mapping[str, BusinessCalendar] | None = None,
 ) -> SimulationResult:
     """Play the scenario on a fresh manual clock; expectations that fail are recorded, not
-    raised, so the whole timeline is always shown."""
+    raised, so the whole timeline is always shown. ``calendars`` are those the workflow names."""
     scenario = loaded.scenario
     start = as_utc(scenario.start)
     clock = ManualClock(start)
-    with Engine([workflow], store, clock) as engine:
+    with Engine([workflow], store, clock, calendars=calendars or {}) as engine:
         case = engine.start(
             scenario.workflow or workflow.spec.workflow, scenario.case, actor=scenario.actor
         )
@@ -264,6 +273,10 @@ def _check(engine: Engine, case_id: str, expect: Expectation, label: str) -> lis
     if expect.timers is not None:
         pending = sorted(t.trigger for t in engine.timers(case_id))
         compared.append(("pending timers", sorted(expect.timers), pending))
+    if expect.sla is not None:
+        statuses = {s.metric: s.status for s in engine.sla(case_id)}
+        actual = {metric: statuses.get(metric, "not started") for metric in expect.sla}
+        compared.append(("SLA", dict(expect.sla), actual))
     return [
         (
             f"{label}: {what} {actual!r}"
