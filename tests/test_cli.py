@@ -150,7 +150,7 @@ def test_simulate_bad_scenario_reports_positions(
     assert err == (
         f"error: 1 problem in {scenario}\n"
         f"{scenario}:6:14: events[1].expect.stat: unknown key 'stat'; did you mean 'state'? "
-        "valid keys: data, notifications, state, timers\n"
+        "valid keys: data, notifications, sla, state, timers\n"
     )
     code, _, err, scenario = simulate_text(
         capsys,
