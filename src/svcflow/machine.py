@@ -238,7 +238,7 @@ class CompiledWorkflow:
             changed_chains = self.escalations.apply(chains, facts, outcome)
             chains.update(changed_chains)
         if outcome.clocks or changed_chains:
-            self._merge_service(result, clocks, chains, outcome)
+            self._merge_service(result, outcome.clocks, changed_chains, outcome, service)
 
     @staticmethod
     def _merge_service(
@@ -246,8 +246,10 @@ class CompiledWorkflow:
         clocks: Mapping[str, Clock],
         chains: Mapping[str, Chain],
         outcome: SlaOutcome,
+        service: Mapping[str, Any] | None = None,
     ) -> None:
-        result.service = _encode_service(clocks, chains)
+        """Fold the outcome into the result; only changed clocks and chains are re-encoded."""
+        result.service = _encode_service(clocks, chains, service)
         result.service_events.extend(outcome.events)
         result.cancel_triggers.extend(outcome.cancel)
         cancelled = set(outcome.cancel)
@@ -260,13 +262,12 @@ class CompiledWorkflow:
         """New deadlines for the running clocks after a calendar changed (None if none moved)."""
         if self.sla is None:
             return None
-        clocks, chains = _decode_service(service)
+        clocks, _ = _decode_service(service)
         outcome = self.sla.recompute(clocks, now)
         if not outcome.clocks:
             return None
-        clocks.update(outcome.clocks)
         result = StepResult(None, state, state, data)
-        self._merge_service(result, clocks, chains, outcome)
+        self._merge_service(result, outcome.clocks, {}, outcome, service)
         return result
 
     def service_timer(
@@ -421,12 +422,23 @@ def _decode_service(service: Mapping[str, Any]) -> tuple[dict[str, Clock], dict[
     return clocks, chains
 
 
-def _encode_service(clocks: Mapping[str, Clock], chains: Mapping[str, Chain]) -> dict[str, Any]:
-    encoded: dict[str, Any] = {}
+def _encode_service(
+    clocks: Mapping[str, Clock],
+    chains: Mapping[str, Chain],
+    previous: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The case's service state: ``previous`` with ``clocks`` and ``chains`` replaced."""
+    encoded: dict[str, Any] = dict(previous or {})
     if clocks:
-        encoded["metrics"] = {name: clock.to_json() for name, clock in clocks.items()}
+        encoded["metrics"] = {
+            **encoded.get("metrics", {}),
+            **{name: clock.to_json() for name, clock in clocks.items()},
+        }
     if chains:
-        encoded["escalations"] = {name: chain.to_json() for name, chain in chains.items()}
+        encoded["escalations"] = {
+            **encoded.get("escalations", {}),
+            **{name: chain.to_json() for name, chain in chains.items()},
+        }
     return encoded
 
 

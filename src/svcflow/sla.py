@@ -429,12 +429,16 @@ class SlaPolicy:
         calendar = self.calendars[clock.calendar]
         deadline = calendar.add(clock.since, clock.budget - clock.used)
         clock = replace(clock, deadline=deadline)
+        moments = []
         for index, trigger in enumerate(metric.warning_triggers):
             if index not in clock.warned:
-                outcome.schedule.append((trigger, self._warning_moment(metric, clock, index)))
+                moment = self._warning_moment(metric, clock, index)
+                outcome.schedule.append((trigger, moment))
+                moments.append(moment)
         if clock.breached_at is None:
             outcome.schedule.append((metric.breach_trigger, deadline))
-        return replace(clock, next_due=self._next_due(metric, clock))
+            moments.append(deadline)
+        return replace(clock, next_due=min(moments, default=None))
 
     def _warning_moment(self, metric: _Metric, clock: Clock, index: int) -> datetime:
         warning = metric.spec.warnings[index]
