@@ -169,3 +169,18 @@ def test_delays_count_business_time_on_the_chains_calendar(clock: ManualClock) -
     ) as engine:
         case = engine.start("escalating", {"customer": "c1"})
         assert engine.escalations(case.id)["unanswered"].next_due == at("2026-03-09T09:05:00+00:00")
+
+
+def test_an_event_after_an_outage_first_fires_every_overdue_level_in_turn(
+    engine: Engine, clock: ManualClock
+) -> None:
+    case = engine.start("escalating", {"customer": "c1"})
+    clock.set("2026-03-02T10:40:00+00:00")  # no runner advanced meanwhile
+    engine.fire(case.id, "acknowledge")
+    assert escalations_fired(engine, case.id) == [
+        ("09:15", 0, 0),
+        ("09:45", 1, 0),
+        ("10:00", 0, 1),
+        ("10:30", 1, 1),
+    ]
+    assert engine.history(case.id)[-1].trigger == "acknowledge"

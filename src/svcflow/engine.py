@@ -241,9 +241,10 @@ class Engine:
         """Fire the case's overdue timers before an event, so that an SLA warning or breach
         (or escalation) that fell due while no runner was advancing happens before the event
         that follows it, exactly once, at its due time."""
-        for timer in self.store.timers(case.id):
-            if timer.due_at <= now:
-                self._fire_timer(timer)
+        for _ in range(_TIMER_BATCH):  # a firing may schedule a timer that is overdue too
+            due = [timer for timer in self.store.timers(case.id) if timer.due_at <= now]
+            if not due or self._fire_timer(due[0]) is None:
+                break
         return self.get(case.id)
 
     def recompute_deadlines(self, workflow: str | None = None) -> int:

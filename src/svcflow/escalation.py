@@ -132,7 +132,7 @@ class EscalationPolicy:
         levels = compiled.spec.levels
         if chain.status == "acknowledged":
             due = self._after(compiled, due_at, levels[0].after)
-            restarted = Chain("running", chain.round, 0, due)
+            restarted = Chain("running", 0, 0, due)  # a fresh chain, repeats included
             event = _event(name, "reescalated", due_at, restarted)
             return LevelReached(name, restarted, event, None, (compiled.trigger, due))
         if chain.status != "running":

@@ -374,6 +374,7 @@ class SlaPolicy:
             actions = metric.spec.warnings[index].actions
             event = self._event(metric, clock, "warned", due_at, warning=index)
             base = (*metric.base, "warnings", index, "actions")
+        event["used"] = format_duration(self.used(clock, due_at))
         clock = replace(clock, next_due=self._next_due(metric, clock))
         return TimerAction(name, clock, event, actions, base)
 

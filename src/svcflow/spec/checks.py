@@ -256,11 +256,11 @@ class _Checker:
                         "the case with 'to' or schedule the trigger with 'schedule'",
                         at_key=True,
                     )
-            elif action.schedule is not None and fire:
+            elif (action.schedule is not None or action.cancel is not None) and fire:
                 self.report(
-                    (*path, "schedule"),
-                    "SLA actions are set, notify, note and fire; 'schedule' belongs to states "
-                    "and transitions",
+                    (*path, action.kind),
+                    f"SLA actions are set, notify, note and fire; '{action.kind}' belongs to "
+                    "states and transitions",
                     at_key=True,
                 )
             elif action.set is not None:
