@@ -9,17 +9,7 @@ import pytest
 
 from svcflow import Engine, ManualClock, load_workflow_text
 from svcflow.calendar import load_calendar_text
-
-OFFICE = """\
-calendar: office
-timezone: Europe/London
-hours:
-  mon: &day ["09:00-18:00"]
-  tue: *day
-  wed: *day
-  thu: *day
-  fri: *day
-"""
+from test_sla import OFFICE
 
 CHAIN = """\
 workflow: escalating
