@@ -29,7 +29,7 @@ from svcflow.errors import (
     did_you_mean,
 )
 from svcflow.escalation import Chain, EscalationPolicy
-from svcflow.rules.expressions import Expression
+from svcflow.rules.expressions import CaseVariables, Expression
 from svcflow.sla import Clock, SlaOutcome, SlaPolicy, StepFacts
 from svcflow.spec.checks import expand_sources
 from svcflow.spec.loader import LoadedWorkflow
@@ -39,15 +39,13 @@ from svcflow.spec.yamlsource import KeyPath
 __all__ = ["CompiledWorkflow"]
 
 
-class _Step:
+class _Step(CaseVariables):
     """The model a shared machine works on during one step; also the variables of CEL."""
 
-    __slots__ = ("data", "now", "owned", "result", "state", "taken")
+    __slots__ = ("owned", "result", "taken")
 
     def __init__(self, state: str, data: Mapping[str, Any], now: datetime, result: StepResult):
-        self.state = state
-        self.data = data
-        self.now = now
+        super().__init__(data, state, now)
         self.result = result
         self.owned = False
         self.taken: Transition | None = None
@@ -59,13 +57,6 @@ class _Step:
             self.owned = True
         self.data.update(values)  # type: ignore[attr-defined]
         self.result.changed.update(values)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        if name == "now":
-            return self.now
-        if name == "state":
-            return self.state
-        return self.data.get(name, default)
 
 
 _Runner = Callable[[_Step], None]

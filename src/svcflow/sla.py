@@ -25,7 +25,7 @@ from typing import Any
 from svcflow.calendar import BusinessCalendar
 from svcflow.durations import format_duration
 from svcflow.errors import ExpressionError
-from svcflow.rules.expressions import Expression
+from svcflow.rules.expressions import CaseVariables, Expression
 from svcflow.spec.actions import Action
 from svcflow.spec.sla import ConditionSpec, MetricSpec, SlaSpec, TargetSpec
 from svcflow.spec.yamlsource import KeyPath
@@ -54,27 +54,11 @@ class StepFacts:
     now: datetime
 
 
-class _Variables:
-    """Case data plus ``state`` and ``now``, as CEL reads them."""
-
-    __slots__ = ("data", "now", "state")
-
-    def __init__(self, data: Mapping[str, Any], state: str, now: datetime) -> None:
-        self.data, self.state, self.now = data, state, now
-
-    def get(self, name: str, default: Any = None) -> Any:
-        if name == "now":
-            return self.now
-        if name == "state":
-            return self.state
-        return self.data.get(name, default)
-
-
 def holds(expression: Expression, data: Mapping[str, Any], state: str, now: datetime) -> bool:
     """Whether a condition holds on ``data``; one that cannot be evaluated (a field still null)
     does not hold."""
     try:
-        return expression.test(_Variables(data, state, now))
+        return expression.test(CaseVariables(data, state, now))
     except ExpressionError:
         return False
 
@@ -377,9 +361,6 @@ class SlaPolicy:
         event["used"] = format_duration(self.used(clock, due_at))
         clock = replace(clock, next_due=self._next_due(metric, clock))
         return TimerAction(name, clock, event, actions, base)
-
-    def is_sla_trigger(self, trigger: str) -> bool:
-        return trigger.startswith("sla:")
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import cel
@@ -20,6 +21,7 @@ from svcflow.errors import ExpressionError, did_you_mean
 
 __all__ = [
     "CEL_BUILTINS",
+    "CaseVariables",
     "CompileProblem",
     "Expression",
     "Variables",
@@ -35,6 +37,22 @@ class Variables(Protocol):
     """Where an expression reads its variables: a mapping, or anything with ``get``."""
 
     def get(self, name: str, default: Any = None, /) -> Any: ...
+
+
+class CaseVariables:
+    """A case's data plus ``state`` and ``now``: the variables every workflow expression reads."""
+
+    __slots__ = ("data", "now", "state")
+
+    def __init__(self, data: Mapping[str, Any], state: str, now: datetime) -> None:
+        self.data, self.state, self.now = data, state, now
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name == "now":
+            return self.now
+        if name == "state":
+            return self.state
+        return self.data.get(name, default)
 
 
 @dataclass(frozen=True, slots=True)
