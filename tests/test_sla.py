@@ -10,28 +10,11 @@ import pytest
 from svcflow import Engine, ManualClock, WorkflowDefinitionError, load_workflow_text
 from svcflow.calendar import load_calendar_text
 from svcflow.cli import main
+from test_calendar import CALENDARS, WEEKDAYS_9_TO_6
 
-OFFICE = """\
-calendar: office
-timezone: Europe/London
-hours:
-  mon: &day ["09:00-18:00"]
-  tue: *day
-  wed: *day
-  thu: *day
-  fri: *day
-"""
-OFFICE_MONDAY_OFF = OFFICE + "holidays: [2026-03-09]\n"
-LUNCH = """\
-calendar: office
-timezone: Asia/Shanghai
-hours:
-  mon: &day ["09:00-12:00", "13:00-18:00"]
-  tue: *day
-  wed: *day
-  thu: *day
-  fri: *day
-"""
+OFFICE = WEEKDAYS_9_TO_6
+OFFICE_MONDAY_OFF = CALENDARS["office-monday-off"]
+LUNCH = CALENDARS["lunch"].replace("calendar: lunch", "calendar: office")
 
 SUPPORT = """\
 workflow: support
