@@ -32,7 +32,8 @@ def test_misspelled_top_level_key_is_unknown_with_suggestion() -> None:
         "2 problems in ticket.yaml\n"
         "ticket.yaml:1:1: missing required key 'title'\n"
         "ticket.yaml:3:1: titel: unknown key 'titel'; did you mean 'title'? valid keys: data, "
-        "description, escalations, quiet_hours, sla, states, title, transitions, version, workflow"
+        "description, escalations, intake, quiet_hours, sla, states, tables, title, transitions, "
+        "version, workflow"
     )
 
 
@@ -41,7 +42,7 @@ def test_unknown_action_kind_suggests_the_real_one() -> None:
     assert problems(text) == (
         "1 problem in ticket.yaml\n"
         "ticket.yaml:13:9: states.new.on_enter[0].notfy: unknown key 'notfy'; did you mean "
-        "'notify'? valid keys: cancel, fire, note, notify, schedule, set"
+        "'notify'? valid keys: call, cancel, fire, note, notify, schedule, set"
     )
 
 

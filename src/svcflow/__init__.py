@@ -22,6 +22,7 @@ from svcflow.errors import (
     WorkflowDefinitionError,
     WorkflowVersionConflict,
 )
+from svcflow.hookspecs import hookimpl
 from svcflow.records import Case, HistoryEntry, Notification, Timer
 from svcflow.runner import Runner
 from svcflow.spec.loader import load_workflow_file, load_workflow_text
@@ -50,6 +51,7 @@ __all__ = [
     "UnknownWorkflow",
     "WorkflowDefinitionError",
     "WorkflowVersionConflict",
+    "hookimpl",
     "load_definitions",
     "load_directory",
     "load_workflow_file",

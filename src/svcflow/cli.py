@@ -1,4 +1,4 @@
-"""The ``svcflow`` command: validate, graph, schema, simulate, demo.
+"""The ``svcflow`` command: validate, graph, decide, schema, simulate, demo, plugins.
 
 This is the only module that prints. Exit codes: 0 success, 1 invalid input or a failed
 expectation, 2 wrong usage (argparse).
@@ -17,7 +17,9 @@ from svcflow.calendar import BusinessCalendar, load_calendar_text
 from svcflow.definitions import calendars_beside, is_calendar_text, resolve_calendars
 from svcflow.errors import SvcflowError, WorkflowDefinitionError
 from svcflow.graph import mermaid
+from svcflow.rules.tools import decide_from_pairs, find_table, markdown_for, table_warnings
 from svcflow.spec.loader import LoadedWorkflow, load_workflow_file, workflow_files
+from svcflow.spec.rulesfile import is_rules_text, load_rules_text
 from svcflow.spec.schema import workflow_json_schema_text
 
 __all__ = ["main"]
@@ -39,6 +41,12 @@ def _validate(args: argparse.Namespace) -> int:
                 calendars[calendar.id] = calendar
                 print(f"ok  {file}: calendar '{calendar.id}' ({calendar.spec.timezone})")
                 continue
+            if is_rules_text(text):
+                rules = load_rules_text(text, str(file))
+                print(f"ok  {file}: rules, tables {', '.join(rules.tables)}")
+                for warning in rules.warnings:
+                    print(f"warning: {warning}", file=sys.stderr)
+                continue
             loaded = load_workflow_file(file)
         except WorkflowDefinitionError as error:
             failed += 1
@@ -59,15 +67,24 @@ def _validate(args: argparse.Namespace) -> int:
             f"ok  {loaded.file}: workflow '{spec.workflow}' v{spec.version}, "
             f"{len(spec.states)} states, {len(spec.transitions)} transitions"
             + (f", {len(spec.sla.metrics)} SLA metrics" if spec.sla else "")
+            + (f", tables {', '.join(spec.tables)}" if spec.tables else "")
         )
+        for warning in table_warnings(loaded):
+            print(f"warning: {warning}", file=sys.stderr)
     if failed:
         print(f"{failed} of {len(files)} file(s) invalid", file=sys.stderr)
     return 1 if failed else 0
 
 
 def _graph(args: argparse.Namespace) -> int:
-    text = mermaid(load_workflow_file(args.file).spec)
+    text = markdown_for(args.file, args.table) or mermaid(load_workflow_file(args.file).spec)
     _write(text, args.output)
+    return 0
+
+
+def _decide(args: argparse.Namespace) -> int:
+    decision = decide_from_pairs(find_table(args.table, [args.rules]), args.input or [])
+    print("\n".join(decision.explain()))
     return 0
 
 
@@ -178,10 +195,23 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="+", help="files or directories")
     validate.set_defaults(run=_validate)
 
-    graph = commands.add_parser("graph", help="print a Mermaid diagram of a workflow")
+    graph = commands.add_parser(
+        "graph", help="print a Mermaid diagram of a workflow, or a rules file's tables as Markdown"
+    )
     graph.add_argument("file")
+    graph.add_argument("--table", help="print this table of the file as Markdown")
     graph.add_argument("-o", "--output", help="write to this file instead of stdout")
     graph.set_defaults(run=_graph)
+
+    decide = commands.add_parser("decide", help="evaluate a decision table and say why")
+    decide.add_argument("table", help="the table's name")
+    decide.add_argument(
+        "--input", nargs="+", action="extend", metavar="NAME=VALUE", help="a value it reads"
+    )
+    decide.add_argument(
+        "--rules", default="workflows", help="a rules or workflow file, or a directory of them"
+    )
+    decide.set_defaults(run=_decide)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of workflow files")
     schema.add_argument("-o", "--output", help="write to this file instead of stdout")
@@ -208,12 +238,44 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=5)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(run=_demo)
+
+    plugins = commands.add_parser(
+        "plugins", help="list the loaded plugins, the hooks each implements and their channels"
+    )
+    plugins.add_argument("--plugins-dir", help="also load the *.py plugins in this directory")
+    plugins.set_defaults(run=_plugins)
     return parser
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from svcflow.engine import build_plugin_host
+
+    host = build_plugin_host(plugins_dir=args.plugins_dir)
+    try:
+        for info in host.plugins():
+            print(f"{info.name}  ({info.source})")
+            print(f"  hooks: {', '.join(info.hooks)}")
+            for channel in info.channels:
+                ways = [way for way in ("inbound", "outbound") if getattr(channel, way)]
+                print(f"  channel {channel.name} ({', '.join(ways)}): {channel.description}")
+        if host.blocked:
+            print(f"blocked: {', '.join(sorted(host.blocked))}")
+        print(f"inbound channels: {', '.join(host.inbound_channels) or '(none)'}")
+        print(f"outbound channels: {', '.join(host.outbound_channels) or '(none)'}")
+    finally:
+        host.close()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command in ("validate", "simulate"):  # workflows may use plugin extensions
+            from svcflow.engine import build_plugin_host
+            from svcflow.spec.extensions import using_extensions
+
+            with using_extensions(build_plugin_host().extensions()):
+                return int(args.run(args))
         return int(args.run(args))
     except SvcflowError as error:
         print(f"error: {error}", file=sys.stderr)

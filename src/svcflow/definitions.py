@@ -1,9 +1,10 @@
 """A directory of definitions: workflow files and the calendar files they name.
 
 Process owners keep both in one folder (``workflows/``); a file whose top-level key is
-``calendar:`` is a calendar, any other is a workflow. Workflows name calendars (SLA targets,
-escalation delays, quiet hours), and the names are checked here against the calendar files, with
-the position of the reference, since a workflow file alone cannot know them.
+``calendar:`` is a calendar, one whose top-level key is ``tables:`` (and no ``workflow:``) is a
+rules file of shared decision tables, any other is a workflow. Workflows name calendars (SLA
+targets, escalation delays, quiet hours), and the names are checked here against the calendar
+files, with the position of the reference, since a workflow file alone cannot know them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from svcflow.spec.loader import (
     duplicate_problems,
     load_workflow_text,
     workflow_files,
+)
+from svcflow.spec.rulesfile import (
+    LoadedRules,
+    duplicate_table_problems,
+    is_rules_text,
+    load_rules_text,
 )
 from svcflow.spec.sla import ALWAYS_OPEN
 from svcflow.spec.yamlsource import KeyPath
@@ -43,6 +50,7 @@ class Definitions:
 
     workflows: list[LoadedWorkflow] = field(default_factory=list)
     calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
+    rules: list[LoadedRules] = field(default_factory=list)
 
 
 def is_calendar_text(text: str) -> bool:
@@ -79,11 +87,14 @@ def load_definitions(*paths: str | Path) -> Definitions:
                     )
                 calendar_files[calendar.id] = str(file)
                 found.calendars[calendar.id] = calendar
+            elif is_rules_text(text):
+                found.rules.append(load_rules_text(text, str(file)))
             else:
                 found.workflows.append(load_workflow_text(text, str(file)))
         except WorkflowDefinitionError as error:
             problems.extend(error.problems)
     problems.extend(duplicate_problems(found.workflows))
+    problems.extend(duplicate_table_problems(found.rules))
     for workflow in found.workflows:
         try:
             resolve_calendars(workflow, found.calendars)

@@ -19,8 +19,10 @@ from types import MappingProxyType, TracebackType
 from typing import Any
 
 from svcflow.calendar import BusinessCalendar
+from svcflow.classify import KeywordClassifier
 from svcflow.clock import Clock, SystemClock, as_utc
 from svcflow.definitions import load_definitions
+from svcflow.directory import Directory, DirectoryEntry
 from svcflow.effects import StepResult
 from svcflow.errors import (
     CaseDataError,
@@ -28,26 +30,61 @@ from svcflow.errors import (
     ConcurrencyConflict,
     ExpressionError,
     IdempotencyKeyReused,
+    MessageParseError,
+    MessageRejected,
+    PluginError,
+    Problem,
     TransitionNotAllowed,
+    UnknownChannel,
+    WorkflowDefinitionError,
 )
 from svcflow.escalation import Chain
+from svcflow.intake import (
+    Intake,
+    StoreLookup,
+    dead_letter_text,
+    intake_values,
+    payload_of,
+    restore_raw,
+)
 from svcflow.machine import CompiledWorkflow
-from svcflow.records import NO_DETAILS, Case, HistoryEntry, Notification, Timer, plain
+from svcflow.matching import ThreadMatcher
+from svcflow.messages import InboundMessage
+from svcflow.notifier import Notifier
+from svcflow.outbox import Dispatcher, DispatchReport, RetryPolicy
+from svcflow.pluginhost import PluginHost
+from svcflow.records import (
+    NO_DETAILS,
+    Case,
+    DeadLetter,
+    HistoryEntry,
+    Notification,
+    OutboxEntry,
+    Timer,
+    plain,
+)
 from svcflow.registry import WorkflowRegistry
 from svcflow.slastatus import SlaStatus, sla_report
+from svcflow.spec.extensions import using_extensions
 from svcflow.spec.loader import LoadedWorkflow
+from svcflow.spec.walk import referenced_templates
+from svcflow.spec.yamlsource import format_key_path
 from svcflow.store.base import (
     CaseChange,
+    DuplicateMessage,
     IdempotencyRecord,
     IdempotentReplay,
+    NewDelivery,
+    NewMessage,
     NewNotification,
     NewTimer,
     Store,
     TimerGone,
     open_store,
 )
+from svcflow.templates import TemplateRenderer
 
-__all__ = ["Engine", "TimerFiring"]
+__all__ = ["DIRECTORY_PLUGIN", "Engine", "TimerFiring", "build_plugin_host"]
 
 _TIMER_BATCH = 256
 _TIMER_RETRIES = 5
@@ -84,6 +121,14 @@ class Engine:
         id_factory: Callable[[], str] | None = None,
         timer_lease: timedelta = timedelta(minutes=1),
         calendars: Iterable[BusinessCalendar] | Mapping[str, BusinessCalendar] = (),
+        plugins: Iterable[object | tuple[str, object]] = (),
+        plugin_host: PluginHost | None = None,
+        load_plugins: bool = True,
+        plugins_dir: str | Path | None = None,
+        directory: Mapping[str, DirectoryEntry | Iterable[DirectoryEntry]] | None = None,
+        templates: str | Path | Iterable[str | Path] | None = None,
+        default_locale: str = "en",
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
@@ -92,8 +137,20 @@ class Engine:
             if isinstance(calendars, Mapping)
             else {calendar.id: calendar for calendar in calendars}
         )
-        self.registry = WorkflowRegistry(workflows, self.store, by_id)
+        self.plugins = plugin_host or build_plugin_host(
+            plugins, load_plugins=load_plugins, plugins_dir=plugins_dir, directory=directory
+        )
+        found = self.plugins.get(DIRECTORY_PLUGIN)
+        if isinstance(found, Directory):
+            found.attach(self.store.case_messages)
+        workflows = list(workflows)
+        self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
+        folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
+        self.templates = TemplateRenderer(folders, default_locale)
+        _check_templates(workflows, self.templates)
+        self.notifier = Notifier(self.plugins, self.templates)
+        self.dispatcher = Dispatcher(self.store, self.plugins, self.clock, retry=retry)
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self.timer_lease = timer_lease
         self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
@@ -107,9 +164,26 @@ class Engine:
         **options: Any,
     ) -> Engine:
         """Load every workflow and calendar file under ``path`` (all problems reported at once)
-        and open ``store`` (``"sqlite:///cases.db"`` by default, or ``"memory://"``)."""
-        found = load_definitions(path)
-        return cls(found.workflows, store, clock, calendars=found.calendars, **options)
+        and open ``store`` (``"sqlite:///cases.db"`` by default, or ``"memory://"``).
+
+        Plugins are loaded first (so workflows may use their CEL functions and actions); a
+        ``templates`` folder beside the workflows holds the notification templates, and every
+        template a workflow names must exist in it (checked now, with the file position).
+        """
+        host = options.pop("plugin_host", None) or build_plugin_host(
+            options.pop("plugins", ()),
+            load_plugins=options.pop("load_plugins", True),
+            plugins_dir=options.pop("plugins_dir", None),
+            directory=options.pop("directory", None),
+        )
+        with using_extensions(host.extensions()):
+            found = load_definitions(path)
+        beside = Path(path) / "templates"
+        if "templates" not in options and beside.is_dir():
+            options["templates"] = beside
+        return cls(
+            found.workflows, store, clock, calendars=found.calendars, plugin_host=host, **options
+        )
 
     def __enter__(self) -> Engine:
         return self
@@ -123,6 +197,7 @@ class Engine:
         self.close()
 
     def close(self) -> None:
+        self.plugins.close()
         self.store.close()
 
     @property
@@ -144,6 +219,16 @@ class Engine:
         The data is validated against the workflow's ``data`` (``CaseDataError`` lists every
         problem); the initial state's ``on_enter`` actions run.
         """
+        return self._start(workflow, data, actor, idempotency_key)
+
+    def _start(
+        self,
+        workflow: str,
+        data: Mapping[str, Any] | None,
+        actor: str,
+        idempotency_key: str | None,
+        messages: tuple[NewMessage, ...] = (),
+    ) -> Case:
         compiled = self.registry.newest(workflow)
         scope = f"start:{workflow}"
         if idempotency_key is not None:
@@ -151,9 +236,10 @@ class Engine:
             if replayed is not None:
                 return replayed
         now = self._now()
-        result = compiled.start(data, now)
+        case_id = self._new_id()
+        result = compiled.start(data, now, case_id)
         case = Case(
-            self._new_id(),
+            case_id,
             compiled.workflow,
             compiled.version,
             result.target,
@@ -165,7 +251,8 @@ class Engine:
         )
         given = {name: plain(result.data[name]) for name in data} if data else None
         entry = self._entry(case, now, actor, "started", None, None, result, given)
-        return self._commit(self._change(case, None, entry, result, idempotency_key, scope))
+        change = self._change(case, None, entry, result, idempotency_key, scope, messages=messages)
+        return self._commit(change)
 
     def fire(
         self,
@@ -185,6 +272,18 @@ class Engine:
         ``UnknownTrigger``/``ConditionNotMet``) naming the triggers allowed now; in every error
         case nothing is written.
         """
+        return self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
+
+    def _fire(
+        self,
+        case_id: str,
+        trigger: str,
+        payload: Mapping[str, Any] | None,
+        actor: str,
+        idempotency_key: str | None = None,
+        expected_revision: int | None = None,
+        messages: tuple[NewMessage, ...] = (),
+    ) -> Case:
         scope = ""
         if idempotency_key is not None:
             scope = f"fire:{case_id}:{trigger}"
@@ -204,7 +303,9 @@ class Engine:
         updated = self._advanced(case, result, now)
         given = plain(result.payload) if payload else None
         entry = self._entry(updated, now, actor, "transition", trigger, case.state, result, given)
-        change = self._change(updated, case.revision, entry, result, idempotency_key, scope)
+        change = self._change(
+            updated, case.revision, entry, result, idempotency_key, scope, messages=messages
+        )
         return self._commit(change)
 
     def advance(self, now: datetime | None = None) -> list[TimerFiring]:
@@ -267,15 +368,188 @@ class Engine:
                 entry = self._entry(
                     updated, at, "system", "sla_recomputed", None, current.state, result
                 )
+                change = self._change(updated, current.revision, entry, result, None, "")
                 try:
-                    self.store.commit(
-                        self._change(updated, current.revision, entry, result, None, "")
-                    )
+                    self.store.commit(change)
                 except ConcurrencyConflict:
                     continue
+                self._committed(change)
                 moved += 1
                 break
         return moved
+
+    # -- intake -----------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        channel: str,
+        raw: Any,
+        *,
+        workflow: str | None = None,
+        actor: str | None = None,
+    ) -> Intake:
+        """Take an inbound message: parse it, find or start its case, fire the workflow's trigger.
+
+        The channel's plugin parses ``raw``; a message seen before (same channel and message
+        id) is answered with its case and nothing changes. The matcher plugins find an existing
+        case (a case id in the message, then reply threading); the classifiers add kind,
+        category and sentiment. On an open case the workflow's ``intake.reply`` trigger fires
+        (when the state does not accept it, the message is still recorded on the case, kind
+        ``message``); a reply to a case in a final state, or a message matching nothing, starts
+        a case of ``workflow`` or of the first workflow whose ``intake.start`` lists the
+        message's kind. The message is recorded in the same transaction as the case change.
+
+        Raises ``MessageRejected`` when the payload cannot be parsed, no workflow takes it or
+        its data is invalid; the payload and the reason are kept as a dead letter first.
+        """
+        return self._ingest(channel, raw, workflow, actor, keep_dead_letter=True)
+
+    def _ingest(
+        self,
+        channel: str,
+        raw: Any,
+        workflow: str | None,
+        actor: str | None,
+        *,
+        keep_dead_letter: bool,
+    ) -> Intake:
+        now = self._now()
+
+        def reject(reason: str) -> MessageRejected:
+            if not keep_dead_letter:
+                return MessageRejected(channel, reason, 0)
+            text, encoding = dead_letter_text(raw)
+            letter = self.store.add_dead_letter(channel, text, encoding, reason, now)
+            return MessageRejected(channel, reason, letter)
+
+        try:
+            message = self.plugins.parse(channel, raw)
+        except (MessageParseError, UnknownChannel) as error:
+            raise reject(str(error)) from None
+        except Exception as error:
+            raise reject(f"the channel plugin failed: {type(error).__name__}: {error}") from error
+        earlier = self.store.message_case(channel, message.message_id)
+        if earlier is not None:
+            return Intake(self.get(earlier), message, "duplicate")
+        lookup = StoreLookup(self.store, self.registry)
+        matched = self.plugins.match_case(message, lookup)
+        message = self.plugins.classify(message)
+        record = NewMessage(
+            channel,
+            message.message_id,
+            message.sender,
+            tuple(dict.fromkeys((message.message_id, *message.thread_refs))),
+            message.received_at or now,
+            plain(message.as_variables()),
+        )
+        who = actor or f"{channel}:{message.sender}"
+        try:
+            if matched is not None:
+                answered = self._answer(matched, message, record, who, now)
+                if answered is not None:
+                    return answered
+            return self._open_case(message, record, workflow, who, reject)
+        except DuplicateMessage as duplicate:  # the same message, ingested concurrently
+            return Intake(self.get(duplicate.case_id), message, "duplicate")
+
+    def _answer(
+        self, case_id: str, message: InboundMessage, record: NewMessage, actor: str, now: datetime
+    ) -> Intake | None:
+        """A message on an existing case: its reply trigger, or recorded as is; None when the
+        case is closed and the workflow cannot take the message there (a new case starts)."""
+        case = self.get(case_id)
+        compiled = self.registry.get(case.workflow, case.version)
+        intake = compiled.loaded.spec.intake
+        reason = "the workflow has no intake.reply trigger"
+        if intake is not None and intake.reply is not None:
+            payload = payload_of(compiled.loaded, "payload", message, now)
+            try:
+                updated = self._fire(case.id, intake.reply, payload, actor, messages=(record,))
+            except TransitionNotAllowed as refused:
+                reason = str(refused)
+            else:
+                return Intake(updated, message, "replied", intake.reply)
+        if compiled.spec.states[case.state].final:
+            return None
+        result = StepResult(None, case.state, case.state, dict(case.data))
+        updated = self._advanced(case, result, max(now, case.updated_at))
+        entry = self._entry(
+            updated,
+            updated.updated_at,
+            actor,
+            "message",
+            None,
+            case.state,
+            result,
+            extra={"channel": message.channel, "message_id": message.message_id, "note": reason},
+        )
+        change = self._change(updated, case.revision, entry, result, None, "", messages=(record,))
+        return Intake(self._commit(change), message, "recorded")
+
+    def _open_case(
+        self,
+        message: InboundMessage,
+        record: NewMessage,
+        workflow: str | None,
+        actor: str,
+        reject: Callable[[str], MessageRejected],
+    ) -> Intake:
+        chosen = workflow or next(
+            (
+                name
+                for name, compiled in sorted(self.registry.current.items())
+                if compiled.spec.intake is not None and message.kind in compiled.spec.intake.start
+            ),
+            None,
+        )
+        if chosen is None:
+            takers = sorted(
+                f"{name} ({', '.join(c.spec.intake.start) or 'none'})"
+                for name, c in self.registry.current.items()
+                if c.spec.intake is not None
+            )
+            raise reject(
+                f"no workflow starts cases from '{message.kind}' messages; workflows and the "
+                f"kinds they start from: {', '.join(takers) or '(none declares intake)'}"
+            )
+        compiled = self.registry.newest(chosen)
+        try:
+            data = intake_values(compiled, message, self.plugins, record.received_at)
+            case = self._start(chosen, data, actor, None, messages=(record,))
+        except (CaseDataError, ExpressionError, PluginError) as error:
+            raise reject(f"cannot start a '{chosen}' case from the message: {error}") from None
+        return Intake(case, message, "started")
+
+    def dead_letters(self, status: str | None = "open") -> list[DeadLetter]:
+        """Inbound payloads ``ingest`` could not take (``open``), or all of them (``None``)."""
+        return self.store.dead_letters(status)
+
+    def replay_dead_letter(self, dead_letter_id: int, *, workflow: str | None = None) -> Intake:
+        """Ingest a dead letter again (after fixing its cause: a plugin, a workflow); on
+        success it is marked ``replayed`` with its case. A failure raises ``MessageRejected``
+        and leaves it open."""
+        letter = next((d for d in self.store.dead_letters() if d.id == dead_letter_id), None)
+        if letter is None:
+            raise MessageRejected("?", f"there is no dead letter #{dead_letter_id}", 0)
+        raw = restore_raw(letter.raw, letter.encoding)
+        try:
+            taken = self._ingest(letter.channel, raw, workflow, None, keep_dead_letter=False)
+        except MessageRejected as again:
+            raise MessageRejected(letter.channel, again.reason, letter.id) from None
+        self.store.close_dead_letter(letter.id, taken.case.id)
+        return taken
+
+    # -- the outbox -------------------------------------------------------------------------------
+
+    def dispatch(self, now: datetime | None = None, limit: int | None = None) -> DispatchReport:
+        """Deliver the outbox entries due by ``now`` through the delivery plugins (see
+        :class:`~svcflow.outbox.Dispatcher`): delivered, retried with backoff, or dead."""
+        return self.dispatcher.dispatch(now, limit)
+
+    def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
+        """Rendered notifications per recipient and their delivery state (``pending``,
+        ``delivered``, ``dead``), in the order they were queued."""
+        return self.store.outbox(case_id=case_id, status=status)
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -338,7 +612,13 @@ class Engine:
             self.store.commit(change)
         except IdempotentReplay as replay:  # the same key committed meanwhile (a racing retry)
             return _first_result(replay.record, change.idempotency_scope or "")
+        self._committed(change)
         return change.case
+
+    def _committed(self, change: CaseChange) -> None:
+        """After a commit: tell listener plugins (their failures are logged, never raised)."""
+        if self.plugins.has_listeners():
+            self.plugins.case_changed(change.case, change.history)
 
     @staticmethod
     def _advanced(case: Case, result: StepResult, now: datetime) -> Case:
@@ -408,8 +688,8 @@ class Engine:
             details or NO_DETAILS,
         )
 
-    @staticmethod
     def _change(
+        self,
         case: Case,
         expected_revision: int | None,
         entry: HistoryEntry,
@@ -417,6 +697,7 @@ class Engine:
         idempotency_key: str | None,
         scope: str,
         consume_timer: int | None = None,
+        messages: tuple[NewMessage, ...] = (),
     ) -> CaseChange:
         timers = (
             [NewTimer(t.trigger, t.due_at, case.state, t.keep) for t in result.timers]
@@ -438,6 +719,11 @@ class Engine:
             if result.notifications
             else ()
         )
+        deliveries: list[NewDelivery] = []
+        for notification, request in zip(notifications, result.notifications, strict=True):
+            deliveries.extend(
+                self.notifier.deliveries(case, notification.key, request, case.updated_at)
+            )
         return CaseChange(
             case,
             expected_revision,
@@ -449,6 +735,8 @@ class Engine:
             notifications,
             idempotency_key,
             scope if idempotency_key else None,
+            deliveries,
+            messages,
         )
 
     def _fire_timer(self, timer: Timer) -> tuple[TimerFiring, list[datetime]] | None:
@@ -507,8 +795,60 @@ class Engine:
                 return None
             except ConcurrencyConflict:
                 continue
+            self._committed(change)
             return TimerFiring(timer, entry), [t.due_at for t in result.timers]
         return None
+
+
+DIRECTORY_PLUGIN = "svcflow.directory"
+
+
+def build_plugin_host(
+    plugins: Iterable[object | tuple[str, object]] = (),
+    *,
+    load_plugins: bool = True,
+    plugins_dir: str | Path | None = None,
+    directory: Mapping[str, DirectoryEntry | Iterable[DirectoryEntry]] | None = None,
+) -> PluginHost:
+    """The plugin host an engine uses: svcflow's built-ins (the six channels, the thread
+    matcher, the keyword classifier, the directory of roles), installed plugins (unless
+    ``load_plugins`` is false), a plugins directory and the host's own ``plugins``."""
+    from svcflow.channels import BUILTIN_CHANNELS
+
+    builtins: list[tuple[str, object]] = [(name, kind()) for name, kind in BUILTIN_CHANNELS]
+    builtins += [
+        ("svcflow.matcher", ThreadMatcher()),
+        ("svcflow.classifier", KeywordClassifier()),
+        (DIRECTORY_PLUGIN, Directory(directory or {})),
+    ]
+    return PluginHost(
+        plugins, builtins=builtins, entry_points=load_plugins, plugins_dir=plugins_dir
+    )
+
+
+def _check_templates(workflows: Iterable[LoadedWorkflow], renderer: TemplateRenderer) -> None:
+    """Every template a workflow names must exist (in the default locale) when the engine has
+    a templates folder; reported with the position of the reference."""
+    if not renderer.strict:
+        return
+    problems = []
+    for loaded in workflows:
+        for template, path in referenced_templates(loaded.spec):
+            if renderer.missing([template]):
+                line, column = loaded.source_map.position(path)
+                problems.append(
+                    Problem(
+                        loaded.file,
+                        line,
+                        column,
+                        format_key_path(path),
+                        f"no template '{template}' in "
+                        + ", ".join(str(d / renderer.default_locale) for d in renderer.directories)
+                        + f"; write {renderer.default_locale}/{template}.j2 there",
+                    )
+                )
+    if problems:
+        raise WorkflowDefinitionError(problems)
 
 
 class StaleServiceTimer(Exception):

@@ -17,13 +17,19 @@ __all__ = [
     "CaseNotFound",
     "ConcurrencyConflict",
     "ConditionNotMet",
+    "DeliveryFailed",
     "ExpressionError",
     "IdempotencyKeyReused",
+    "MessageParseError",
+    "MessageRejected",
+    "PermanentDeliveryError",
+    "PluginError",
     "Problem",
     "ScenarioError",
     "StoreError",
     "SvcflowError",
     "TransitionNotAllowed",
+    "UnknownChannel",
     "UnknownTrigger",
     "UnknownWorkflow",
     "WorkflowDefinitionError",
@@ -194,3 +200,48 @@ class IdempotencyKeyReused(SvcflowError):
 
 class StoreError(SvcflowError):
     """The store URL is invalid or the store cannot be opened or migrated."""
+
+
+class PluginError(SvcflowError):
+    """A plugin could not be loaded or is invalid (a misspelled hook, a wrong signature, two
+    plugins owning one channel), or a plugin's workflow action failed inside a step."""
+
+
+class UnknownChannel(SvcflowError):
+    """No loaded plugin reads (inbound) or delivers to (outbound) this channel."""
+
+    def __init__(self, channel: str, known: Iterable[str], direction: str) -> None:
+        self.channel, self.direction = channel, direction
+        super().__init__(
+            f"no plugin {'reads' if direction == 'inbound' else 'delivers to'} channel "
+            f"'{channel}'" + did_you_mean(channel, known, noun=f"{direction} channel")
+        )
+
+
+class MessageParseError(SvcflowError):
+    """A channel could not read a raw payload. Channel plugins raise it with ``reason`` saying
+    what was wrong and what a valid payload looks like."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class MessageRejected(SvcflowError):
+    """``Engine.ingest`` could not take a message; the raw payload and the reason are kept in
+    the dead-letter table (``dead_letter_id``), so nothing is lost and it can be replayed."""
+
+    def __init__(self, channel: str, reason: str, dead_letter_id: int) -> None:
+        self.channel, self.reason, self.dead_letter_id = channel, reason, dead_letter_id
+        super().__init__(
+            f"{channel} message rejected: {reason} (kept as dead letter #{dead_letter_id}; "
+            "fix the cause and replay it with Engine.replay_dead_letter)"
+        )
+
+
+class DeliveryFailed(SvcflowError):
+    """A delivery failed but may succeed later (a timeout, a 5xx, a refused connection)."""
+
+
+class PermanentDeliveryError(DeliveryFailed):
+    """A delivery can never succeed as it is (a rejected address, a 4xx): dead-letter it now."""

@@ -24,6 +24,7 @@ from svcflow.effects import NotificationRequest, StepResult, TimerRequest
 from svcflow.errors import (
     ConditionNotMet,
     ExpressionError,
+    PluginError,
     TransitionNotAllowed,
     UnknownTrigger,
     did_you_mean,
@@ -31,10 +32,13 @@ from svcflow.errors import (
 from svcflow.escalation import Chain, EscalationPolicy
 from svcflow.rules.expressions import CaseVariables, Expression
 from svcflow.sla import Clock, SlaOutcome, SlaPolicy, StepFacts
+from svcflow.spec.actions import CallSpec
 from svcflow.spec.checks import expand_sources
+from svcflow.spec.extensions import current_extensions
 from svcflow.spec.loader import LoadedWorkflow
 from svcflow.spec.models import Action
 from svcflow.spec.yamlsource import KeyPath
+from svcflow.workflowactions import ActionCall
 
 __all__ = ["CompiledWorkflow"]
 
@@ -42,10 +46,18 @@ __all__ = ["CompiledWorkflow"]
 class _Step(CaseVariables):
     """The model a shared machine works on during one step; also the variables of CEL."""
 
-    __slots__ = ("owned", "result", "taken")
+    __slots__ = ("case_id", "owned", "result", "taken")
 
-    def __init__(self, state: str, data: Mapping[str, Any], now: datetime, result: StepResult):
+    def __init__(
+        self,
+        state: str,
+        data: Mapping[str, Any],
+        now: datetime,
+        result: StepResult,
+        case_id: str = "",
+    ):
         super().__init__(data, state, now)
+        self.case_id = case_id
         self.result = result
         self.owned = False
         self.taken: Transition | None = None
@@ -126,11 +138,11 @@ class CompiledWorkflow:
 
     # -- running ------------------------------------------------------------------------------
 
-    def start(self, data: Mapping[str, Any] | None, now: datetime) -> StepResult:
+    def start(self, data: Mapping[str, Any] | None, now: datetime, case_id: str = "") -> StepResult:
         """Validate the initial data and run the initial state's ``on_enter`` actions."""
         validated = self.schema.initial(data)
         result = StepResult(None, None, self.initial, validated, changed=dict(validated))
-        step = _Step(self.initial, validated, now, result)
+        step = _Step(self.initial, validated, now, result, case_id)
         step.owned = True
         enter = self._enter[self.initial]
         if enter is not None:
@@ -173,7 +185,7 @@ class CompiledWorkflow:
                 case_id, state, trigger, self.allowed_triggers(state, data, now)
             )
         result = StepResult(trigger, state, state, data)
-        step = _Step(state, data, now, result)
+        step = _Step(state, data, now, result, case_id)
         if payload:
             result.payload = self.schema.validate_changes(payload, origin="payload")
             step.write(result.payload)
@@ -275,7 +287,7 @@ class CompiledWorkflow:
         actions and any trigger it fires; None when the timer no longer applies."""
         clocks, chains = _decode_service(service)
         result = StepResult(trigger, state, state, data)
-        step = _Step(state, data, now, result)
+        step = _Step(state, data, now, result, case_id)
         if trigger.startswith("sla:") and self.sla is not None:
             hit = self.sla.on_timer(clocks, trigger, due_at)
             if hit is None:
@@ -384,8 +396,46 @@ class CompiledWorkflow:
                 step.result.timers[:] = [t for t in step.result.timers if t.trigger != cancelled]
 
             return cancel
+        if action.call is not None:
+            return self._call_action(path, action.call, where)
         note = action.note or ""
         return lambda step: step.result.notes.append(note)
+
+    def _call_action(self, path: KeyPath, call: CallSpec, where: str) -> _Runner:
+        """A plugin action: arguments evaluated from the case, returned fields validated and
+        set like a ``set``; a plugin exception fails the step (nothing is written)."""
+        function = current_extensions().actions.get(call.action)
+        computed = {
+            name: self.loaded.expressions[(*path, "call", "with", name, "expr")]
+            for name, value in call.arguments.items()
+            if _is_expr(value)
+        }
+        literals = {k: v for k, v in call.arguments.items() if not _is_expr(v)}
+
+        def run_call(step: _Step) -> None:
+            if function is None:
+                raise PluginError(
+                    f"{where}: action '{call.action}' is not provided by any loaded plugin"
+                )
+            arguments = {**literals, **{n: e.evaluate(step) for n, e in computed.items()}}
+            request = ActionCall(
+                call.action, step.case_id, step.state, step.data, arguments, step.now
+            )
+            try:
+                returned = function(request)
+            except Exception as error:
+                raise PluginError(
+                    f"{where}: plugin action '{call.action}' failed: {type(error).__name__}: "
+                    f"{error}; nothing was written"
+                ) from error
+            if returned:
+                step.write(
+                    self.schema.validate_changes(
+                        dict(returned), origin=f"action '{call.action}' at {where}"
+                    )
+                )
+
+        return run_call
 
     def _set_action(self, path: KeyPath, assignments: Mapping[str, Any], where: str) -> _Runner:
         literals = self.schema.validate_changes(

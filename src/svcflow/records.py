@@ -14,7 +14,16 @@ from typing import Any, NamedTuple
 
 from svcflow.durations import format_duration
 
-__all__ = ["NO_DETAILS", "Case", "HistoryEntry", "Notification", "Timer", "plain"]
+__all__ = [
+    "NO_DETAILS",
+    "Case",
+    "DeadLetter",
+    "HistoryEntry",
+    "Notification",
+    "OutboxEntry",
+    "Timer",
+    "plain",
+]
 
 
 NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
@@ -106,3 +115,51 @@ class Notification(NamedTuple):
     created_at: datetime
     context: Mapping[str, Any] = NO_DETAILS
     deliver_after: datetime | None = None
+
+
+class OutboxEntry(NamedTuple):
+    """One rendered notification for one recipient in the outbox, and how its delivery went.
+
+    ``status`` is ``pending`` (waiting for its first or next attempt at ``next_attempt_at``),
+    ``delivered`` or ``dead`` (retries exhausted, a permanent failure, or nothing to deliver:
+    ``last_error`` says why). ``key`` is the idempotency key receivers see; it is
+    ``<notification key>:<recipient number>``.
+    """
+
+    id: int
+    key: str
+    notification_key: str
+    case_id: str
+    template: str
+    channel: str
+    address: str
+    name: str | None
+    role: str | None
+    locale: str
+    subject: str
+    body: str
+    urgent: bool
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    last_error: str | None = None
+    reference: str | None = None
+    delivered_at: datetime | None = None
+
+
+class DeadLetter(NamedTuple):
+    """An inbound payload ``Engine.ingest`` could not take, kept with the reason.
+
+    ``raw`` is the payload as text (bytes that are not UTF-8 are kept as base64, ``encoding``
+    says which). ``status`` is ``open`` until it is replayed (``replayed``, with ``case_id``).
+    """
+
+    id: int
+    channel: str
+    raw: str
+    encoding: str
+    error: str
+    received_at: datetime
+    status: str = "open"
+    case_id: str | None = None

@@ -15,6 +15,7 @@ from typing import Any
 from svcflow.calendar import BusinessCalendar
 from svcflow.errors import UnknownWorkflow
 from svcflow.machine import CompiledWorkflow
+from svcflow.spec.extensions import Extensions, using_extensions
 from svcflow.spec.loader import LoadedWorkflow, load_workflow_text
 from svcflow.store.base import Store
 
@@ -29,9 +30,11 @@ class WorkflowRegistry:
         workflows: Iterable[LoadedWorkflow],
         store: Store,
         calendars: Mapping[str, BusinessCalendar] | None = None,
+        extensions: Extensions | None = None,
     ) -> None:
         self._store = store
         self.calendars = dict(calendars or {})
+        self.extensions = extensions or Extensions()
         self._lock = threading.Lock()
         self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
         self.current: dict[str, CompiledWorkflow] = {}
@@ -39,7 +42,8 @@ class WorkflowRegistry:
             store.register_workflow(
                 loaded.spec.workflow, loaded.spec.version, loaded.digest, loaded.text, loaded.file
             )
-            compiled = CompiledWorkflow(loaded, self.calendars)
+            with using_extensions(self.extensions):
+                compiled = CompiledWorkflow(loaded, self.calendars)
             self._compiled[loaded.key] = compiled
             self.current[loaded.spec.workflow] = compiled
 
@@ -62,9 +66,10 @@ class WorkflowRegistry:
                 if stored is None:
                     raise UnknownWorkflow(workflow, self.current, version)
                 source, file = stored
-                compiled = CompiledWorkflow(
-                    load_workflow_text(source, f"{file} (stored v{version})"), self.calendars
-                )
+                with using_extensions(self.extensions):
+                    compiled = CompiledWorkflow(
+                        load_workflow_text(source, f"{file} (stored v{version})"), self.calendars
+                    )
                 self._compiled[(workflow, version)] = compiled
             return compiled
 

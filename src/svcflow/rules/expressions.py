@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import cel
 
 from svcflow.errors import ExpressionError, did_you_mean
+from svcflow.spec.extensions import current_extensions
 
 __all__ = [
     "CEL_BUILTINS",
@@ -75,6 +76,7 @@ class Expression:
     names: tuple[str, ...]
     where: str
     _program: Any
+    functions: Mapping[str, Callable[..., Any]] | None = None
 
     def evaluate(
         self,
@@ -83,6 +85,7 @@ class Expression:
     ) -> Any:
         """Evaluate with the referenced ``variables``; raise ``ExpressionError`` on failure."""
         context: Any = {name: variables.get(name) for name in self.names}
+        functions = functions or self.functions
         if functions:
             context = cel.Context(variables=context, functions=dict(functions))
         try:
@@ -150,6 +153,8 @@ def compile_expression(
         for name in program.variables()
         if not re.search(_COMPREHENSION_BINDER.format(name=re.escape(name)), source)
     ]
+    plugin_functions = current_extensions().functions
+    known_functions = [*known_functions, *plugin_functions]
     problems = []
     for name in referenced:
         if name not in known_names:
@@ -179,7 +184,10 @@ def compile_expression(
         )
     if problems:
         return problems
-    return Expression(source, tuple(referenced), where, program)
+    called = {
+        name: plugin_functions[name] for name in program.functions() if name in plugin_functions
+    }
+    return Expression(source, tuple(referenced), where, program, called or None)
 
 
 def _syntax_problem(source: str, error: BaseException) -> CompileProblem:

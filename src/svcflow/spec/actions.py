@@ -27,6 +27,7 @@ __all__ = [
     "NAME_PATTERN",
     "WORKFLOW_ID_PATTERN",
     "Action",
+    "CallSpec",
     "Duration",
     "Name",
     "NotifySpec",
@@ -93,8 +94,19 @@ class ScheduleSpec(Strict):
         return value
 
 
+class CallSpec(Strict):
+    """Run a plugin's workflow action; the fields it returns are set on the case.
+
+    ``with`` holds its arguments: literals, or ``{expr: '<CEL>'}`` computed from the case.
+    """
+
+    action: Name
+    arguments: dict[Name, Any] = Field(default_factory=dict, alias="with")
+
+
 class Action(Strict):
-    """Exactly one of: ``set``, ``notify``, ``schedule``, ``cancel``, ``note``, ``fire``.
+    """Exactly one of: ``set``, ``notify``, ``schedule``, ``cancel``, ``note``, ``fire``,
+    ``call``.
 
     ``fire`` (fire a trigger on the case) is only for SLA warnings and breaches, where no
     transition is already running; the checks refuse it elsewhere.
@@ -109,6 +121,7 @@ class Action(Strict):
     cancel: Name | None = Field(default=None, description="Cancel pending timers of a trigger.")
     note: str | None = None
     fire: Name | None = Field(default=None, description="SLA actions only: fire a trigger.")
+    call: CallSpec | None = Field(default=None, description="Run a plugin's workflow action.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Action:
@@ -126,4 +139,4 @@ class Action(Strict):
         return next(name for name in ACTION_KINDS if getattr(self, name) is not None)
 
 
-ACTION_KINDS = ("set", "notify", "schedule", "cancel", "note", "fire")
+ACTION_KINDS = ("set", "notify", "schedule", "cancel", "note", "fire", "call")

@@ -9,14 +9,17 @@ CEL expressions that do not compile. Expressions are compiled once, here, and ha
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from svcflow.datamodel import sample_value, value_problem
 from svcflow.errors import ExpressionError, Problem, did_you_mean
 from svcflow.rules.expressions import Expression, compile_expression
-from svcflow.spec.models import Action, TransitionSpec, WorkflowSpec
+from svcflow.rules.tables import workflow_tables
+from svcflow.spec.actions import CallSpec
+from svcflow.spec.extensions import current_extensions
+from svcflow.spec.models import Action, IntakeSpec, TransitionSpec, WorkflowSpec
 from svcflow.spec.sla import ConditionSpec, EscalationSpec, MetricSpec
 from svcflow.spec.yamlsource import KeyPath, SourceMap, format_key_path
 
@@ -67,6 +70,9 @@ class _Checker:
         self.states = list(spec.states)
         self.triggers = sorted({t.trigger for t in spec.transitions})
         self.variables = [*spec.data, *sorted(RESERVED_NAMES)]
+        self.tables = workflow_tables(spec, source_map)  # each table is a variable too
+        self.problems.extend(self.tables.problems)
+        self.variables.extend(self.tables.tables)
 
     def report(self, path: KeyPath, message: str, *, at_key: bool = False) -> None:
         self.problems.append(self.map.problem(path, message, at_key=at_key))
@@ -84,6 +90,8 @@ class _Checker:
                 self.check_metric(("sla", "metrics", name), metric)
         for name, chain in self.spec.escalations.items():
             self.check_escalation(("escalations", name), chain)
+        if self.spec.intake is not None:
+            self.check_intake(self.spec.intake)
         if not self.problems:
             self.check_graph()
             self.check_shadowed_transitions()
@@ -140,17 +148,23 @@ class _Checker:
         self.check_actions((*base, "actions"), transition.actions)
 
     def compile(self, path: KeyPath, source: str, *, condition: bool = False) -> None:
-        line, column = self.map.position(path)
-        result = compile_expression(source, self.variables, f"{self.map.file}:{line}:{column}")
-        if isinstance(result, Expression):
-            self.expressions[path] = result
+        result = self.compile_with(path, source, self.variables)
+        if result is not None:
             self.probe(path, result, condition=condition)
-            return
+
+    def compile_with(self, path: KeyPath, source: str, names: Sequence[str]) -> Expression | None:
+        """Compile an expression reading ``names``; keep it by path, or report its problems."""
+        line, column = self.map.position(path)
+        result = compile_expression(source, names, f"{self.map.file}:{line}:{column}")
+        if isinstance(result, Expression):
+            self.expressions[path] = self.tables.bind(result)
+            return result
         for problem in result:
             at_line, at_column = self.map.expression_position(path, problem.line, problem.column)
             self.problems.append(
                 Problem(self.map.file, at_line, at_column, format_key_path(path), problem.message)
             )
+        return None
 
     def probe(self, path: KeyPath, expression: Expression, *, condition: bool) -> None:
         """Evaluate once on typical values of the declared types to catch type mismatches
@@ -163,6 +177,7 @@ class _Checker:
                 for name, spec in self.spec.data.items()
             }
             variables |= {"now": _SAMPLE_NOW, "state": next(iter(self.spec.states))}
+            variables |= self.tables.samples()
             try:
                 outcome = expression.evaluate(variables)
                 break
@@ -265,10 +280,42 @@ class _Checker:
                 )
             elif action.set is not None:
                 self.check_set((*path, "set"), action.set)
+            elif action.call is not None:
+                self.check_call((*path, "call"), action.call)
             elif action.schedule is not None:
                 self.check_trigger((*path, "schedule", "trigger"), action.schedule.trigger)
             elif action.cancel is not None:
                 self.check_trigger((*path, "cancel"), action.cancel)
+
+    def check_call(self, path: KeyPath, call: CallSpec) -> None:
+        known = current_extensions().actions
+        if call.action not in known:
+            self.report(
+                (*path, "action"),
+                f"unknown action '{call.action}'"
+                + did_you_mean(call.action, known, noun="plugin action")
+                + " (actions come from plugins: install or register the plugin that provides it)",
+            )
+        for name, value in call.arguments.items():
+            if isinstance(value, dict) and set(value) == {"expr"}:
+                self.compile((*path, "with", name, "expr"), value["expr"])
+
+    def check_intake(self, intake: IntakeSpec) -> None:
+        """Intake fields must be declared, the reply trigger must exist, and the expressions
+        read the inbound ``message`` (and ``now``), not case fields."""
+        for section in ("data", "payload"):
+            for name, source in getattr(intake, section).items():
+                path: KeyPath = ("intake", section, name)
+                if name not in self.spec.data:
+                    self.report(
+                        path,
+                        f"unknown field '{name}'"
+                        + did_you_mean(name, self.spec.data, noun="declared field"),
+                        at_key=True,
+                    )
+                self.compile_with(path, source, ("message", "now"))
+        if intake.reply is not None:
+            self.check_trigger(("intake", "reply"), intake.reply)
 
     def check_trigger(self, path: KeyPath, trigger: str) -> None:
         if trigger not in self.triggers:

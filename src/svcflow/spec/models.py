@@ -24,6 +24,7 @@ from svcflow.spec.actions import (
     Strict,
 )
 from svcflow.spec.sla import EscalationSpec, QuietHoursSpec, SlaSpec
+from svcflow.spec.tables import TableSpec
 
 __all__ = [
     "ACTION_KINDS",
@@ -33,6 +34,7 @@ __all__ = [
     "Duration",
     "FieldSpec",
     "FieldType",
+    "IntakeSpec",
     "Name",
     "NotifySpec",
     "ScheduleSpec",
@@ -117,6 +119,21 @@ class TransitionSpec(Strict):
         return self.source == "*"
 
 
+class IntakeSpec(Strict):
+    """How inbound messages (``Engine.ingest``) start and advance cases of this workflow.
+
+    ``start`` lists the message kinds that start a new case (``message``, ``complaint``...);
+    ``data`` fills its fields from the message with CEL expressions over ``message`` and
+    ``now``; ``reply`` is the trigger fired when a further message arrives on an open case, with
+    ``payload`` computed the same way.
+    """
+
+    start: list[Name] = Field(default_factory=list)
+    data: dict[Name, str] = Field(default_factory=dict)
+    reply: Name | None = None
+    payload: dict[Name, str] = Field(default_factory=dict)
+
+
 class WorkflowSpec(Strict):
     """A whole workflow file."""
 
@@ -134,3 +151,10 @@ class WorkflowSpec(Strict):
     sla: SlaSpec | None = Field(default=None, description="Service-level clocks of the cases.")
     escalations: dict[Name, EscalationSpec] = Field(default_factory=dict)
     quiet_hours: QuietHoursSpec | None = None
+    intake: IntakeSpec | None = Field(
+        default=None, description="How inbound messages start and advance cases."
+    )
+    tables: dict[Name, TableSpec] = Field(
+        default_factory=dict,
+        description="Decision tables; each is a variable in expressions: its output map.",
+    )

@@ -13,13 +13,24 @@ from typing import Any, NamedTuple, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from svcflow.errors import StoreError
-from svcflow.records import NO_DETAILS, Case, HistoryEntry, Notification, Timer
+from svcflow.records import (
+    NO_DETAILS,
+    Case,
+    DeadLetter,
+    HistoryEntry,
+    Notification,
+    OutboxEntry,
+    Timer,
+)
 
 __all__ = [
     "CaseChange",
     "DataCodec",
+    "DuplicateMessage",
     "IdempotencyRecord",
     "IdempotentReplay",
+    "NewDelivery",
+    "NewMessage",
     "NewNotification",
     "NewTimer",
     "Store",
@@ -43,6 +54,39 @@ class NewNotification(NamedTuple):
     urgent: bool
     context: Mapping[str, Any] = NO_DETAILS
     deliver_after: datetime | None = None
+
+
+class NewDelivery(NamedTuple):
+    """A rendered notification for one recipient, written to the outbox with the case change.
+    ``status`` is ``pending``, or ``dead`` with ``error`` when rendering or resolving failed."""
+
+    key: str
+    notification_key: str
+    template: str
+    channel: str
+    address: str
+    name: str | None
+    role: str | None
+    locale: str
+    subject: str
+    body: str
+    urgent: bool
+    next_attempt_at: datetime
+    status: str = "pending"
+    error: str | None = None
+
+
+class NewMessage(NamedTuple):
+    """An inbound message recorded with the change it caused: the dedupe and threading index.
+    ``thread_keys`` are the message id and its thread references; a later message whose
+    references include one of them belongs to the same case."""
+
+    channel: str
+    message_id: str
+    sender: str
+    thread_keys: tuple[str, ...]
+    received_at: datetime
+    message: Mapping[str, Any]
 
 
 class IdempotencyRecord(NamedTuple):
@@ -70,6 +114,8 @@ class CaseChange(NamedTuple):
     notifications: Sequence[NewNotification] = ()
     idempotency_key: str | None = None
     idempotency_scope: str | None = None
+    deliveries: Sequence[NewDelivery] = ()
+    messages: Sequence[NewMessage] = ()
 
 
 class IdempotentReplay(Exception):
@@ -78,6 +124,15 @@ class IdempotentReplay(Exception):
     def __init__(self, record: IdempotencyRecord) -> None:
         super().__init__(record.key)
         self.record = record
+
+
+class DuplicateMessage(Exception):
+    """Raised by ``commit`` when an inbound message of the change was already recorded (two
+    deliveries of one message raced); nothing was written. ``case_id`` is where it went."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(case_id)
+        self.case_id = case_id
 
 
 class TimerGone(Exception):
@@ -124,6 +179,55 @@ class Store(Protocol):
     def notifications(
         self, case_id: str | None = None, status: str | None = None
     ) -> list[Notification]: ...
+
+    # -- the outbox --
+
+    def claim_deliveries(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[OutboxEntry]:
+        """Pending outbox entries due by ``now`` (``next_attempt_at <= now``) that no other
+        dispatcher holds a live lease on, oldest first, leased to ``owner``. A dispatcher that
+        dies mid-delivery loses nothing: the lease runs out and the entry is claimed again."""
+
+    def record_attempt(
+        self,
+        entry_id: int,
+        status: str,
+        attempts: int,
+        at: datetime,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+        reference: str | None = None,
+    ) -> None:
+        """Record a delivery attempt's outcome (``delivered``, ``pending`` to retry at
+        ``next_attempt_at``, or ``dead``) and release the lease."""
+
+    def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
+        """Outbox entries, optionally of one case or status, in the order they were queued."""
+
+    # -- inbound messages --
+
+    def message_case(self, channel: str, message_id: str) -> str | None:
+        """The case an earlier message of ``channel`` with this id went to."""
+
+    def thread_case(self, keys: Sequence[str]) -> str | None:
+        """The case of the most recent message whose thread keys include one of ``keys``."""
+
+    def sender_cases(self, sender: str) -> list[str]:
+        """Ids of the cases messages from ``sender`` went to, most recent first."""
+
+    def case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
+        """The inbound messages recorded for a case, oldest first (as plain data)."""
+
+    def add_dead_letter(
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+    ) -> int:
+        """Keep an inbound payload that could not be taken; return its id."""
+
+    def dead_letters(self, status: str | None = None) -> list[DeadLetter]: ...
+
+    def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
+        """Mark a dead letter replayed into ``case_id``."""
 
     def register_workflow(
         self, workflow: str, version: int, digest: str, source: str, file: str

@@ -11,14 +11,24 @@ import itertools
 import json
 import threading
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from svcflow.errors import ConcurrencyConflict, WorkflowVersionConflict
-from svcflow.records import NO_DETAILS, Case, HistoryEntry, Notification, Timer
+from svcflow.records import (
+    NO_DETAILS,
+    Case,
+    DeadLetter,
+    HistoryEntry,
+    Notification,
+    OutboxEntry,
+    Timer,
+)
 from svcflow.store.base import (
     CaseChange,
     DataCodec,
+    DuplicateMessage,
     IdempotencyRecord,
     IdempotentReplay,
     TimerGone,
@@ -63,6 +73,11 @@ class MemoryStore:
         self._workflows: dict[tuple[str, int], tuple[str, str, str]] = {}
         self._ids = itertools.count(1)
         self._leases: dict[int, tuple[str, datetime]] = {}
+        self._outbox: dict[int, OutboxEntry] = {}
+        self._outbox_leases: dict[int, tuple[str, datetime]] = {}
+        self._messages: dict[tuple[str, str], tuple[str, str, datetime, Mapping[str, Any]]] = {}
+        self._threads: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
+        self._dead_letters: dict[int, DeadLetter] = {}
 
     def attach_codec(self, codec: DataCodec) -> None:
         """Data stays as Python objects here; no codec is needed."""
@@ -87,6 +102,10 @@ class MemoryStore:
                 raise ConcurrencyConflict(
                     case.id, change.expected_revision, None if current is None else current.revision
                 )
+            for message in change.messages:
+                earlier = self._messages.get((message.channel, message.message_id))
+                if earlier is not None:
+                    raise DuplicateMessage(earlier[0])
             duplicate = next(
                 (n.key for n in change.notifications if n.key in self._notifications), None
             )
@@ -135,6 +154,38 @@ class MemoryStore:
                     note.deliver_after,
                 )
                 self._notifications[note.key] = notification
+            for queued in change.deliveries:
+                entry_id = next(self._ids)
+                self._outbox[entry_id] = OutboxEntry(
+                    entry_id,
+                    queued.key,
+                    queued.notification_key,
+                    case.id,
+                    queued.template,
+                    queued.channel,
+                    queued.address,
+                    queued.name,
+                    queued.role,
+                    queued.locale,
+                    queued.subject,
+                    queued.body,
+                    queued.urgent,
+                    queued.status,
+                    0,
+                    queued.next_attempt_at,
+                    case.updated_at,
+                    queued.error,
+                )
+            for message in change.messages:
+                self._messages[(message.channel, message.message_id)] = (
+                    case.id,
+                    message.sender,
+                    message.received_at,
+                    dict(message.message),
+                )
+                order = next(self._ids)
+                for key in message.thread_keys:
+                    self._threads[key].append((message.received_at, order, case.id))
             if change.idempotency_key is not None:
                 self._idempotency[change.idempotency_key] = IdempotencyRecord(
                     change.idempotency_key, change.idempotency_scope or "", case
@@ -236,3 +287,117 @@ class MemoryStore:
                 if (case_id is None or n.case_id == case_id)
                 and (status is None or n.status == status)
             ]
+
+    # -- the outbox --
+
+    def claim_deliveries(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[OutboxEntry]:
+        with self._lock:
+            due = sorted(
+                (
+                    entry
+                    for entry in self._outbox.values()
+                    if entry.status == "pending"
+                    and entry.next_attempt_at <= now
+                    and self._lease_free(entry.id, now, owner)
+                ),
+                key=lambda entry: (entry.next_attempt_at, entry.id),
+            )[:limit]
+            for entry in due:
+                self._outbox_leases[entry.id] = (owner, lease_until)
+            return due
+
+    def _lease_free(self, entry_id: int, now: datetime, owner: str) -> bool:
+        lease = self._outbox_leases.get(entry_id)
+        return lease is None or lease[1] <= now or lease[0] == owner
+
+    def record_attempt(
+        self,
+        entry_id: int,
+        status: str,
+        attempts: int,
+        at: datetime,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+        reference: str | None = None,
+    ) -> None:
+        with self._lock:
+            entry = self._outbox[entry_id]
+            self._outbox[entry_id] = entry._replace(
+                status=status,
+                attempts=attempts,
+                next_attempt_at=next_attempt_at or entry.next_attempt_at,
+                last_error=error,
+                reference=reference,
+                delivered_at=at if status == "delivered" else None,
+            )
+            self._outbox_leases.pop(entry_id, None)
+            siblings = [
+                e.status
+                for e in self._outbox.values()
+                if e.notification_key == entry.notification_key
+            ]
+            overall = (
+                "pending"
+                if "pending" in siblings
+                else "dead"
+                if "dead" in siblings
+                else "delivered"
+            )
+            notification = self._notifications.get(entry.notification_key)
+            if notification is not None:
+                self._notifications[entry.notification_key] = notification._replace(status=overall)
+
+    def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
+        with self._lock:
+            return [
+                entry
+                for entry in self._outbox.values()
+                if (case_id is None or entry.case_id == case_id)
+                and (status is None or entry.status == status)
+            ]
+
+    # -- inbound messages --
+
+    def message_case(self, channel: str, message_id: str) -> str | None:
+        with self._lock:
+            found = self._messages.get((channel, message_id))
+            return None if found is None else found[0]
+
+    def thread_case(self, keys: Sequence[str]) -> str | None:
+        with self._lock:
+            candidates = [item for key in keys for item in self._threads.get(key, ())]
+            return max(candidates)[2] if candidates else None
+
+    def sender_cases(self, sender: str) -> list[str]:
+        with self._lock:
+            latest: dict[str, datetime] = {}
+            for case_id, who, at, _ in self._messages.values():
+                if who == sender and (case_id not in latest or at > latest[case_id]):
+                    latest[case_id] = at
+            return sorted(latest, key=lambda case_id: latest[case_id], reverse=True)
+
+    def case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
+        with self._lock:
+            found = [
+                (at, message) for cid, _, at, message in self._messages.values() if cid == case_id
+            ]
+            return [message for _, message in sorted(found, key=lambda item: item[0])]
+
+    def add_dead_letter(
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+    ) -> int:
+        with self._lock:
+            letter = DeadLetter(next(self._ids), channel, raw, encoding, error, at)
+            self._dead_letters[letter.id] = letter
+            return letter.id
+
+    def dead_letters(self, status: str | None = None) -> list[DeadLetter]:
+        with self._lock:
+            return [d for d in self._dead_letters.values() if status is None or d.status == status]
+
+    def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
+        with self._lock:
+            letter = self._dead_letters[dead_letter_id]
+            self._dead_letters[dead_letter_id] = letter._replace(status="replayed", case_id=case_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,10 +21,11 @@ from types import MappingProxyType
 from typing import Any
 
 from svcflow.errors import ConcurrencyConflict, StoreError, WorkflowVersionConflict
-from svcflow.records import Case, HistoryEntry, Notification, Timer
+from svcflow.records import Case, DeadLetter, HistoryEntry, Notification, OutboxEntry, Timer
 from svcflow.store.base import (
     CaseChange,
     DataCodec,
+    DuplicateMessage,
     IdempotencyRecord,
     IdempotentReplay,
     TimerGone,
@@ -111,6 +112,63 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE cases ADD COLUMN sla TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE notifications ADD COLUMN deliver_after TEXT
     """,
+    # 4: the outbox of rendered deliveries, inbound messages (dedupe and threading), and the
+    # dead letters of inbound payloads that could not be taken.
+    """
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        notification_key TEXT NOT NULL,
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        template TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        name TEXT,
+        role TEXT,
+        locale TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        urgent INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_error TEXT,
+        reference TEXT,
+        delivered_at TEXT,
+        claimed_by TEXT,
+        lease_until TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at, id);
+    CREATE INDEX deliveries_by_case ON deliveries (case_id, id);
+    CREATE TABLE messages (
+        channel TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        sender TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (channel, message_id)
+    );
+    CREATE INDEX messages_by_sender ON messages (sender, received_at);
+    CREATE INDEX messages_by_case ON messages (case_id, received_at);
+    CREATE TABLE message_threads (
+        thread_key TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX message_threads_by_key ON message_threads (thread_key, received_at);
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        raw TEXT NOT NULL,
+        encoding TEXT NOT NULL,
+        error TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        case_id TEXT
+    )
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 _NO_SLA: Mapping[str, Any] = MappingProxyType({})
@@ -122,6 +180,12 @@ _TIMER_COLUMNS = "id, case_id, trigger, due_at, owner_state, keep, created_at"
 _HISTORY_COLUMNS = (
     "case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, version, details"
 )
+_OUTBOX_COLUMNS = (
+    "id, key, notification_key, case_id, template, channel, address, name, role, locale, "
+    "subject, body, urgent, status, attempts, next_attempt_at, created_at, last_error, "
+    "reference, delivered_at"
+)
+_DEAD_LETTER_COLUMNS = "id, channel, raw, encoding, error, received_at, status, case_id"
 _NOTIFICATION_COLUMNS = (
     "id, key, case_id, template, recipients, channel, urgent, status, created_at, context, "
     "deliver_after"
@@ -354,6 +418,57 @@ class SqliteStore:
                         for n in change.notifications
                     ],
                 )
+            if change.deliveries:
+                db.executemany(
+                    f"INSERT INTO deliveries ({_OUTBOX_COLUMNS}) "
+                    "VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,NULL)",
+                    [
+                        (
+                            d.key,
+                            d.notification_key,
+                            case.id,
+                            d.template,
+                            d.channel,
+                            d.address,
+                            d.name,
+                            d.role,
+                            d.locale,
+                            d.subject,
+                            d.body,
+                            int(d.urgent),
+                            d.status,
+                            _ts(d.next_attempt_at),
+                            stamp,
+                            d.error,
+                        )
+                        for d in change.deliveries
+                    ],
+                )
+            for message in change.messages:
+                earlier = db.execute(
+                    "SELECT case_id FROM messages WHERE channel = ? AND message_id = ?",
+                    (message.channel, message.message_id),
+                ).fetchone()
+                if earlier is not None:
+                    raise DuplicateMessage(earlier[0])
+                received = _ts(message.received_at)
+                db.execute(
+                    "INSERT INTO messages (channel, message_id, case_id, sender, received_at, "
+                    "message) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        message.channel,
+                        message.message_id,
+                        case.id,
+                        message.sender,
+                        received,
+                        _json(dict(message.message)),
+                    ),
+                )
+                db.executemany(
+                    "INSERT INTO message_threads (thread_key, case_id, received_at) "
+                    "VALUES (?, ?, ?)",
+                    [(key, case.id, received) for key in message.thread_keys],
+                )
             if change.idempotency_key is not None:
                 db.execute(
                     "INSERT INTO idempotency (key, scope, case_id, result, created_at) "
@@ -526,6 +641,148 @@ class SqliteStore:
             for r in rows
         ]
 
+    # -- the outbox --
+
+    def claim_deliveries(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[OutboxEntry]:
+        stamp = _ts(now)
+        query = (
+            f"SELECT {_OUTBOX_COLUMNS} FROM deliveries WHERE status = 'pending' AND "
+            "next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ? OR claimed_by = ?) "
+            "ORDER BY next_attempt_at, id LIMIT ?"
+        )
+        params = (stamp, stamp, owner, limit)
+        if not self._connection().execute(query, params).fetchone():
+            return []
+        with self._write() as db:
+            rows = db.execute(query, params).fetchall()
+            db.executemany(
+                "UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id = ?",
+                [(owner, _ts(lease_until), row[0]) for row in rows],
+            )
+        return [_outbox_entry(row) for row in rows]
+
+    def record_attempt(
+        self,
+        entry_id: int,
+        status: str,
+        attempts: int,
+        at: datetime,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+        reference: str | None = None,
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = "
+                "coalesce(?, next_attempt_at), last_error = ?, reference = ?, delivered_at = ?, "
+                "claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                (
+                    status,
+                    attempts,
+                    None if next_attempt_at is None else _ts(next_attempt_at),
+                    error,
+                    reference,
+                    _ts(at) if status == "delivered" else None,
+                    entry_id,
+                ),
+            )
+            db.execute(
+                "UPDATE notifications SET status = (SELECT CASE WHEN sum(status = 'pending') > 0 "
+                "THEN 'pending' WHEN sum(status = 'dead') > 0 THEN 'dead' ELSE 'delivered' END "
+                "FROM deliveries WHERE notification_key = notifications.key) WHERE key = "
+                "(SELECT notification_key FROM deliveries WHERE id = ?)",
+                (entry_id,),
+            )
+
+    def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
+        where, params = _where(case_id=case_id, status=status)
+        rows = (
+            self._connection()
+            .execute(f"SELECT {_OUTBOX_COLUMNS} FROM deliveries{where} ORDER BY id", params)
+            .fetchall()
+        )
+        return [_outbox_entry(row) for row in rows]
+
+    # -- inbound messages --
+
+    def message_case(self, channel: str, message_id: str) -> str | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT case_id FROM messages WHERE channel = ? AND message_id = ?",
+                (channel, message_id),
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def thread_case(self, keys: Sequence[str]) -> str | None:
+        if not keys:
+            return None
+        marks = ",".join("?" * len(keys))
+        row = (
+            self._connection()
+            .execute(
+                f"SELECT case_id FROM message_threads WHERE thread_key IN ({marks}) "
+                "ORDER BY received_at DESC, rowid DESC LIMIT 1",
+                list(keys),
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def sender_cases(self, sender: str) -> list[str]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT case_id FROM messages WHERE sender = ? GROUP BY case_id "
+                "ORDER BY max(received_at) DESC",
+                (sender,),
+            )
+            .fetchall()
+        )
+        return [str(row[0]) for row in rows]
+
+    def case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT message FROM messages WHERE case_id = ? ORDER BY received_at, rowid",
+                (case_id,),
+            )
+            .fetchall()
+        )
+        return [json.loads(row[0]) for row in rows]
+
+    def add_dead_letter(
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+    ) -> int:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO dead_letters (channel, raw, encoding, error, received_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (channel, raw, encoding, error, _ts(at)),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def dead_letters(self, status: str | None = None) -> list[DeadLetter]:
+        where, params = _where(status=status)
+        rows = (
+            self._connection()
+            .execute(f"SELECT {_DEAD_LETTER_COLUMNS} FROM dead_letters{where} ORDER BY id", params)
+            .fetchall()
+        )
+        return [DeadLetter(r[0], r[1], r[2], r[3], r[4], _dt(r[5]), r[6], r[7]) for r in rows]
+
+    def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE dead_letters SET status = 'replayed', case_id = ? WHERE id = ?",
+                (case_id, dead_letter_id),
+            )
+
     # -- helpers --
 
     def _remember(self, case_id: str, revision: int, data: Mapping[str, Any]) -> None:
@@ -606,3 +863,28 @@ class SqliteStore:
             )
         )
         return IdempotencyRecord(row[0], row[1], case)
+
+
+def _outbox_entry(row: tuple[Any, ...]) -> OutboxEntry:
+    return OutboxEntry(
+        id=row[0],
+        key=row[1],
+        notification_key=row[2],
+        case_id=row[3],
+        template=row[4],
+        channel=row[5],
+        address=row[6],
+        name=row[7],
+        role=row[8],
+        locale=row[9],
+        subject=row[10],
+        body=row[11],
+        urgent=bool(row[12]),
+        status=row[13],
+        attempts=row[14],
+        next_attempt_at=_dt(row[15]),
+        created_at=_dt(row[16]),
+        last_error=row[17],
+        reference=row[18],
+        delivered_at=None if row[19] is None else _dt(row[19]),
+    )
