@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from svcflow import Engine, hookimpl
 from svcflow.clock import ManualClock
+from svcflow.definitions import load_definitions
 from svcflow.delivery import Delivery, Recipient
 from svcflow.errors import PermanentDeliveryError, WorkflowDefinitionError
 from svcflow.outbox import RetryPolicy
 from svcflow.records import Case
+from svcflow.spec.walk import referenced_templates
+from svcflow.templates import TemplateRenderer
 from svcflow.testing import CapturedDeliveries, EngineFactory, InlinePlugins
 from test_calendar import WEEKDAYS_9_TO_6
 
@@ -327,3 +331,54 @@ def test_outbox_rows_survive_reopening_the_sqlite_file(
         assert {d.case_id for d in captured.deliveries} == {case.id}
     finally:
         reopened.close()
+
+
+SHIPPED_TEMPLATES = ROOT / "workflows" / "templates"
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+@pytest.mark.parametrize("channel", ["email", "sms"])
+def test_every_template_the_shipped_workflows_name_renders_in_both_locales(
+    locale: str, channel: str
+) -> None:
+    renderer = TemplateRenderer([SHIPPED_TEMPLATES])
+    workflows = load_definitions(ROOT / "workflows").workflows
+    names = {
+        template for loaded in workflows for template, _ in referenced_templates(loaded.spec)
+    }
+    assert names and renderer.missing(names) == []
+    declared = {field: None for loaded in workflows for field in loaded.spec.data}
+    context = {
+        "case": {
+            "id": "C-1",
+            "workflow": "complaint",
+            "state": "investigating",
+            "data": declared | {"category": "logistics", "priority": "high", "channel": "app"},
+        },
+        "recipient": {"name": None, "role": "customer", "address": "x"},
+        "template": "",
+        "urgent": False,
+        "now": None,
+    }
+    for name in sorted(names):
+        rendered = renderer.render(name, channel, locale, context)
+        assert rendered.locale == locale
+        assert "C-1" in rendered.subject + rendered.body
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in rendered.body) == (locale == "zh-CN")
+
+
+def test_the_shipped_complaint_workflow_greets_a_chinese_customer_in_chinese(
+    svcflow_engine: EngineFactory, svcflow_captured: CapturedDeliveries
+) -> None:
+    engine = svcflow_engine(
+        ROOT / "workflows",
+        directory={
+            "customer": {"address": "wang@example.cn", "channel": "email", "locale": "zh-CN"}
+        },
+    )
+    case = engine.start("complaint", {"customer": "王芳", "summary": "快递三天没到"})
+    [row] = engine.outbox(case.id)
+    assert row.subject == f"我们已收到您的投诉 [case:{case.id}]"
+    assert "（“快递三天没到”）" in row.body
+    engine.dispatch()
+    assert [d.locale for d in svcflow_captured.deliveries] == ["zh-CN"]

@@ -12,6 +12,7 @@ import pytest
 from conftest import MINIMAL
 from svcflow import Engine, ManualClock, Runner, TimerFiring, load_workflow_text
 from svcflow.store.sqlite import _MIGRATIONS, SCHEMA_VERSION
+from svcflow.testing import CapturedDeliveries, EngineFactory
 
 
 def engines(url: str, clock: ManualClock, count: int) -> list[Engine]:
@@ -130,3 +131,19 @@ def test_a_version_1_store_is_migrated_and_keeps_its_timers(
     clock.advance("20m")
     assert [f.entry.case_id for f in engine.advance()] == [case.id]
     engine.close()
+
+
+def test_a_runner_round_delivers_the_outbox_after_firing_timers(
+    svcflow_engine: EngineFactory,
+    svcflow_clock: ManualClock,
+    svcflow_captured: CapturedDeliveries,
+) -> None:
+    engine = svcflow_engine(MINIMAL, directory={"customer": "ann@example.com"})
+    case = engine.start("ticket", {"customer": "Ann"})
+    svcflow_clock.advance("15m")
+    runner = Runner(engine)
+    [fired] = runner.tick()
+    assert fired.timer.trigger == "remind"
+    assert [d.case_id for d in svcflow_captured.deliveries] == [case.id]
+    assert [r.status for r in engine.outbox(case.id)] == ["delivered"]
+    assert Runner(engine, dispatch=False).tick() == []

@@ -90,7 +90,7 @@ class Directory:
     @hookimpl(trylast=True)
     def svcflow_resolve_recipients(self, role: str, case: Case) -> list[Recipient] | None:
         if role == "customer":
-            return self._customer(case)
+            return self._customer(case) or self._named(role, role) or []
         if role == "assignee":
             person = case.data.get("assignee")
             if not person:

@@ -1,4 +1,5 @@
-"""Run due timers in a host process: a thread that calls :meth:`Engine.advance` on a cadence.
+"""Run due timers and deliver the outbox in a host process: a thread that calls
+:meth:`Engine.advance` and :meth:`Engine.dispatch` on a cadence.
 
 Time for the timers themselves still comes from the engine's clock; the cadence is only how often
 the runner looks. Several runners (threads or processes) may share one store: each claims the
@@ -22,7 +23,8 @@ _LOG = logging.getLogger(__name__)
 
 
 class Runner:
-    """Calls ``engine.advance()`` every ``every`` (default one second) until stopped.
+    """Calls ``engine.advance()`` (due timers) then ``engine.dispatch()`` (due outbox
+    deliveries, unless ``dispatch=False``) every ``every`` (default one second) until stopped.
 
     ``tick()`` does one round now and is what tests and schedulers call directly. ``start()``
     runs rounds in a daemon thread; ``stop()`` (or leaving a ``with`` block) lets the current
@@ -37,8 +39,10 @@ class Runner:
         *,
         on_tick: Callable[[list[TimerFiring]], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
+        dispatch: bool = True,
     ) -> None:
         self.engine = engine
+        self.dispatch = dispatch
         self.interval = every.total_seconds() if isinstance(every, timedelta) else float(every)
         if self.interval <= 0:
             raise ValueError(f"a runner needs a positive interval, got {every!r}")
@@ -49,8 +53,11 @@ class Runner:
         self.rounds = 0
 
     def tick(self) -> list[TimerFiring]:
-        """Fire every timer that is due now; return what was fired."""
+        """Fire every timer that is due now, then deliver what is due in the outbox; return
+        the timers fired."""
         fired = self.engine.advance()
+        if self.dispatch:
+            self.engine.dispatch()
         self.rounds += 1
         if self._on_tick is not None:
             self._on_tick(fired)
