@@ -15,7 +15,7 @@ from typing import Any
 
 from svcflow.errors import MessageParseError
 
-__all__ = ["Classification", "InboundMessage", "MessageParseError"]
+__all__ = ["MESSAGE_FIELDS", "Classification", "InboundMessage", "MessageParseError"]
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 
@@ -90,3 +90,21 @@ class Classification:
     category: str | None = None
     sentiment: float | None = None
     tags: tuple[str, ...] = ()
+
+
+MESSAGE_FIELDS = (
+    "channel",
+    "message_id",
+    "sender",
+    "sender_name",
+    "subject",
+    "body",
+    "kind",
+    "category",
+    "sentiment",
+    "tags",
+    "locale",
+    "received_at",
+    "fields",
+)
+"""The keys of ``InboundMessage.as_variables()``: what intake expressions may read."""
