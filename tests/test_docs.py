@@ -59,6 +59,25 @@ def test_reference_error_example_shows_the_exact_message() -> None:
         assert str(caught.value) == expected.rstrip("\n")
 
 
+def test_rules_page_examples_load_and_show_the_exact_messages() -> None:
+    from svcflow.spec.rulesfile import load_rules_text
+
+    found = blocks("rules.md")
+    assert len(found) >= 8
+    for index, (lang, kind, body) in enumerate(found):
+        if (lang, kind) == ("yaml", "rules"):
+            assert load_rules_text(body, "rules.yaml").warnings == ()
+        elif (lang, kind) == ("yaml", "workflow"):
+            load_workflow_text(body, "example.yaml")
+        elif (lang, kind) == ("yaml", "invalid"):
+            with pytest.raises(WorkflowDefinitionError) as caught:
+                load_rules_text(body, "rules.yaml")
+            assert str(caught.value) == found[index + 1][2].rstrip("\n")
+        elif (lang, kind) == ("yaml", "warning"):
+            shown = "\n".join(map(str, load_rules_text(body, "rules.yaml").warnings))
+            assert shown == found[index + 1][2].rstrip("\n")
+
+
 def test_reference_scenario_passes(tmp_path: Path) -> None:
     found = blocks("workflow-reference.md")
     workflow = load_workflow_text(

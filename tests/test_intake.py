@@ -15,7 +15,7 @@ from svcflow.clock import ManualClock
 from svcflow.errors import MessageRejected
 from svcflow.intake import Assignment, CaseLookup
 from svcflow.messages import Classification, InboundMessage
-from svcflow.testing import EngineFactory, InlinePlugins
+from svcflow.testing import CapturedDeliveries, EngineFactory, InlinePlugins
 
 INTAKE = """\
 workflow: complaint_intake
@@ -316,3 +316,39 @@ def test_ingest_on_a_manual_clock_stamps_the_case(desk: Engine, svcflow_clock: M
     assert case.created_at.isoformat() == "2026-03-02T10:00:00+00:00"
     messages = desk.store.case_messages(case.id)
     assert json.dumps(messages[0]["received_at"]) == '"2026-03-02T08:55:00+00:00"'
+
+
+def test_a_case_started_from_a_message_answers_its_sender_on_that_channel(
+    svcflow_engine: EngineFactory, svcflow_captured: CapturedDeliveries
+) -> None:
+    greeting = INTAKE.replace(
+        "  received: {initial: true}",
+        "  received:\n    initial: true\n"
+        "    on_enter: [{notify: {template: complaint_received, to: customer}}]",
+    )
+    desk = svcflow_engine(greeting)
+    by_mail = desk.ingest("email", FIRST_EMAIL).case
+    by_sms = desk.ingest("sms", {"id": "S9", "from": "+8613800138000", "text": "坏了"}).case
+    desk.dispatch()
+    sent = {d.case_id: (d.channel, d.recipient.address) for d in svcflow_captured.deliveries}
+    assert sent == {
+        by_mail.id: ("email", "ann@example.com"),
+        by_sms.id: ("sms", "+8613800138000"),
+    }
+
+
+def test_a_plugin_failing_during_intake_leaves_a_dead_letter(
+    svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins
+) -> None:
+    class Flaky:
+        @hookimpl(specname="svcflow_classify_message")
+        def classify(self, message: InboundMessage) -> Classification:
+            raise ConnectionError("sentiment service down")
+
+    svcflow_plugin(Flaky(), "flaky")
+    desk = svcflow_engine(INTAKE)
+    with pytest.raises(MessageRejected) as caught:
+        desk.ingest("email", FIRST_EMAIL)
+    assert caught.value.reason == "a plugin failed: ConnectionError: sentiment service down"
+    [letter] = desk.dead_letters()
+    assert letter.error == caught.value.reason and desk.find() == []

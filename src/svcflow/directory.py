@@ -1,10 +1,11 @@
 """The built-in recipient directory: who ``customer``, ``assignee`` and named roles are.
 
-A workflow notifies roles; people and addresses change without touching it. This directory is
-the fallback every other ``svcflow_resolve_recipients`` plugin (an on-call rota, a CRM lookup
-of a VIP's account manager) is asked before: it answers ``customer`` from the case (its
-``customer_email`` / ``customer_phone`` fields, else the channel and sender of its latest
-inbound message: a customer is answered where they wrote), ``assignee`` from the case's
+A workflow notifies roles; people and addresses change without touching it. This directory is the
+fallback every other ``svcflow_resolve_recipients`` plugin (an on-call rota, a CRM lookup of a VIP's
+account manager) is asked before: it answers ``customer`` from the case (its ``customer_email`` /
+``customer_phone`` fields, else the channel and sender of its latest inbound message: a customer is
+answered where they wrote, on that very channel when a plugin delivers to it, else by
+``REPLY_CHANNELS``; else the directory's own ``customer`` entry), ``assignee`` from the case's
 ``assignee`` field, and any other role from ``Engine(directory={...})``.
 """
 
@@ -82,10 +83,15 @@ class Directory:
             for name, value in entries.items()
         }
         self._messages = messages or (lambda case_id: [])
+        self._outbound: Iterable[str] = ()
 
-    def attach(self, messages: Callable[[str], list[Mapping[str, Any]]]) -> None:
-        """Read customers' messages from here (the engine attaches its store)."""
+    def attach(
+        self, messages: Callable[[str], list[Mapping[str, Any]]], outbound: Iterable[str] = ()
+    ) -> None:
+        """Read customers' messages from here (the engine attaches its store, including the
+        message being committed), and reply on these channels when a customer wrote on one."""
         self._messages = messages
+        self._outbound = frozenset(outbound)
 
     @hookimpl(trylast=True)
     def svcflow_resolve_recipients(self, role: str, case: Case) -> list[Recipient] | None:
@@ -114,7 +120,10 @@ class Directory:
             return []
         latest = messages[-1]
         sender = str(latest["sender"])
-        channel = REPLY_CHANNELS.get(latest["channel"]) or _channel_of(sender)
+        wrote_on = latest["channel"]
+        channel = (
+            wrote_on if wrote_on in self._outbound else REPLY_CHANNELS.get(wrote_on)
+        ) or _channel_of(sender)
         return [
             Recipient(
                 sender,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -140,9 +141,12 @@ class Engine:
         self.plugins = plugin_host or build_plugin_host(
             plugins, load_plugins=load_plugins, plugins_dir=plugins_dir, directory=directory
         )
+        self._committing: ContextVar[tuple[NewMessage, ...]] = ContextVar(
+            "svcflow_committing_messages", default=()
+        )
         found = self.plugins.get(DIRECTORY_PLUGIN)
         if isinstance(found, Directory):
-            found.attach(self.store.case_messages)
+            found.attach(self._case_messages, self.plugins.outbound_channels)
         workflows = list(workflows)
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
@@ -432,8 +436,11 @@ class Engine:
         if earlier is not None:
             return Intake(self.get(earlier), message, "duplicate")
         lookup = StoreLookup(self.store, self.registry)
-        matched = self.plugins.match_case(message, lookup)
-        message = self.plugins.classify(message)
+        try:
+            matched = self.plugins.match_case(message, lookup)
+            message = self.plugins.classify(message)
+        except Exception as error:
+            raise reject(f"a plugin failed: {type(error).__name__}: {error}") from error
         record = NewMessage(
             channel,
             message.message_id,
@@ -445,7 +452,7 @@ class Engine:
         who = actor or f"{channel}:{message.sender}"
         try:
             if matched is not None:
-                answered = self._answer(matched, message, record, who, now)
+                answered = self._answer(matched, message, record, who, now, reject)
                 if answered is not None:
                     return answered
             return self._open_case(message, record, workflow, who, reject)
@@ -453,7 +460,13 @@ class Engine:
             return Intake(self.get(duplicate.case_id), message, "duplicate")
 
     def _answer(
-        self, case_id: str, message: InboundMessage, record: NewMessage, actor: str, now: datetime
+        self,
+        case_id: str,
+        message: InboundMessage,
+        record: NewMessage,
+        actor: str,
+        now: datetime,
+        reject: Callable[[str], MessageRejected],
     ) -> Intake | None:
         """A message on an existing case: its reply trigger, or recorded as is; None when the
         case is closed and the workflow cannot take the message there (a new case starts)."""
@@ -462,11 +475,13 @@ class Engine:
         intake = compiled.loaded.spec.intake
         reason = "the workflow has no intake.reply trigger"
         if intake is not None and intake.reply is not None:
-            payload = payload_of(compiled.loaded, "payload", message, now)
             try:
+                payload = payload_of(compiled.loaded, "payload", message, now)
                 updated = self._fire(case.id, intake.reply, payload, actor, messages=(record,))
             except TransitionNotAllowed as refused:
                 reason = str(refused)
+            except (CaseDataError, ExpressionError, PluginError) as error:
+                raise reject(f"cannot fire '{intake.reply}' on case {case.id}: {error}") from None
             else:
                 return Intake(updated, message, "replied", intake.reply)
         if compiled.spec.states[case.state].final:
@@ -636,6 +651,11 @@ class Engine:
             service,
         )
 
+    def _case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
+        """A case's inbound messages, including the one being committed with this change (so
+        a case started from a message can answer its sender at once)."""
+        return [*self.store.case_messages(case_id), *(m.message for m in self._committing.get())]
+
     def _now(self) -> datetime:
         moment = self.clock.now()
         return moment if moment.tzinfo is UTC else as_utc(moment)
@@ -720,10 +740,14 @@ class Engine:
             else ()
         )
         deliveries: list[NewDelivery] = []
-        for notification, request in zip(notifications, result.notifications, strict=True):
-            deliveries.extend(
-                self.notifier.deliveries(case, notification.key, request, case.updated_at)
-            )
+        token = self._committing.set(messages)
+        try:
+            for notification, request in zip(notifications, result.notifications, strict=True):
+                deliveries.extend(
+                    self.notifier.deliveries(case, notification.key, request, case.updated_at)
+                )
+        finally:
+            self._committing.reset(token)
         return CaseChange(
             case,
             expected_revision,

@@ -52,8 +52,9 @@ def svcflow_register_channels() -> Iterable[ChannelInfo]:
 def svcflow_cel_functions() -> Mapping[str, Callable[..., Any]]:
     """Extra functions for workflow CEL expressions, by name.
 
-    Called once when the plugin host starts; the names are known when workflows load, so an
-    expression calling an unknown function is a load error. Functions must be pure and quick
+    Called once when the plugin host starts. Returns a mapping of function name to callable;
+    the names are known when workflows load, so an expression calling an unknown function is a
+    load error. Functions must be pure and quick
     (they run inside a step, which may be retried); arguments and results are CEL values
     (``bool``, ``int``, ``float``, ``str``, ``list``, ``dict``, ``datetime``). A name defined
     twice is a start-up error.
@@ -88,8 +89,8 @@ def svcflow_parse_message(channel: str, raw: Any) -> InboundMessage | None:
 
     Called by ``Engine.ingest`` on the plugin that registered ``channel`` as inbound. ``raw`` is
     what the host received (``bytes`` or ``str`` for e-mail, a ``dict`` or JSON text for the
-    others). Raise ``MessageParseError`` saying what is wrong; the payload and the error are
-    kept in the dead-letter table. First result.
+    others). Returns the ``InboundMessage``. Raise ``MessageParseError`` saying what is wrong;
+    the payload and the error are kept in the dead-letter table. First result.
 
     Added in 0.2.
     """
@@ -114,8 +115,9 @@ def svcflow_match_case(message: InboundMessage, lookup: CaseLookup) -> str | Non
 def svcflow_classify_message(message: InboundMessage) -> Classification | None:
     """Say what a message is: its kind, category, sentiment, tags.
 
-    Called by ``Engine.ingest`` for every message, after matching. Every implementation is
-    asked; for each part (kind, category, sentiment) the first plugin that sets it wins, tags
+    Called by ``Engine.ingest`` for every ``message``, after matching. Returns a
+    ``Classification`` (or ``None`` to say nothing). Every implementation is asked; for each
+    part (kind, category, sentiment) the first plugin that sets it wins, tags
     are combined. Negative sentiment (below zero) can drive a workflow's escalation through
     ``message.sentiment`` in intake expressions.
 
@@ -128,9 +130,9 @@ def svcflow_classify_message(message: InboundMessage) -> Classification | None:
 def svcflow_choose_assignee(message: InboundMessage, workflow: str) -> Assignment | None:
     """Choose the queue and/or person a new case goes to.
 
-    Called by ``Engine.ingest`` before a case of ``workflow`` starts from ``message``. The
-    result fills the case's ``queue`` and ``assignee`` fields when the workflow declares them
-    (and the intake mapping did not set them). First result.
+    Called by ``Engine.ingest`` before a case of ``workflow`` starts from ``message``. Returns an
+    ``Assignment`` (or ``None``), which fills the case's ``queue`` and ``assignee`` fields when
+    the workflow declares them (and the intake mapping did not set them). First result.
 
     Added in 0.2.
     """
@@ -189,9 +191,9 @@ def svcflow_case_transition(case: Case, entry: HistoryEntry) -> None:
 def svcflow_sla_warning(case: Case, event: Mapping[str, Any]) -> None:
     """An SLA warning fired (a share of the budget used, or a lead time before the deadline).
 
-    Called after the commit. ``event`` is the history detail: ``metric``, ``event`` (``warned``),
-    ``deadline``, ``used`` and the warning's position. Exceptions are logged. May be
-    ``async def``.
+    Called after the commit, with the ``case`` as committed. ``event`` is the history detail:
+    ``metric``, ``event`` (``warned``), ``at``, ``cycle``, ``target``, ``calendar``, ``used``
+    and ``warning`` (the warning's position). Exceptions are logged. May be ``async def``.
 
     Added in 0.2.
     """
@@ -199,10 +201,11 @@ def svcflow_sla_warning(case: Case, event: Mapping[str, Any]) -> None:
 
 @hookspec
 def svcflow_sla_breach(case: Case, event: Mapping[str, Any]) -> None:
-    """An SLA deadline passed with the clock still running.
+    """An SLA deadline passed with the clock still running (once per breach).
 
-    Called after the commit. ``event`` is the history detail: ``metric``, ``event``
-    (``breached``), ``deadline``, ``used``. Exceptions are logged. May be ``async def``.
+    Called after the commit of the breach, with the ``case`` as committed. ``event`` is the
+    history detail: ``metric``, ``event`` (``breached``), ``at``, ``cycle``, ``target``,
+    ``calendar``, ``used``. Exceptions are logged. May be ``async def``.
 
     Added in 0.2.
     """

@@ -1,15 +1,16 @@
 """The plugin host: a typed facade over pluggy, so engine code never calls hooks loosely.
 
-Plugins come from four places, registered in this order (pluggy asks the most recently
-registered first, so a host's own plugin overrides an installed one, which overrides a
-built-in): svcflow's built-ins, the ``svcflow`` entry-point group of installed packages, a
-plugins directory (``SVCFLOW_PLUGINS_DIR`` or ``plugins_dir=``: each ``*.py`` file is a
-plugin, its module-level ``plugin`` object if it has one, else the module itself), and plugin
-objects the host passes in. ``SVCFLOW_DISABLE_PLUGINS=name,name`` (or
-``blocked=``) blocks plugins by name, built-ins included. Everything is checked at start-up: a
-hook implementation no hook spec matches (a misspelling), a parameter the spec does not have, an
-``async def`` where svcflow cannot await it, two plugins owning one channel, a CEL function or
-action defined twice -- each a :class:`~svcflow.errors.PluginError` that names the plugin.
+Plugins come from four places, registered in this order (pluggy asks the most recently registered
+first, so for first-result hooks a host's own plugin wins over an installed one, which wins over a
+built-in; a channel, though, has one owner, and a second is an error): svcflow's built-ins, the
+``svcflow`` entry-point group of installed packages, a plugins directory (``SVCFLOW_PLUGINS_DIR`` or
+``plugins_dir=``: each ``*.py`` file is a plugin, its module-level ``plugin`` object if it has one,
+else the module itself), and plugin objects the host passes in.
+``SVCFLOW_DISABLE_PLUGINS=name,name`` (or ``blocked=``) blocks plugins by name, built-ins included.
+Everything is checked at start-up: a hook implementation no hook spec matches (a misspelling), a
+parameter the spec does not have, an ``async def`` where svcflow cannot await it, two plugins owning
+one channel, a CEL function or action defined twice -- each a :class:`~svcflow.errors.PluginError`
+that names the plugin.
 
 Async plugins: pluggy calls hooks synchronously and does not await. ``svcflow_deliver`` and the
 listener hooks may be ``async def``; the host runs their coroutines on its own event-loop thread
@@ -367,6 +368,8 @@ class PluginHost:
         """Tell listeners about a committed change: the transition, then each SLA warning and
         breach it recorded. A listener that raises is logged; the others still hear of it."""
         self._notify_listeners("svcflow_case_transition", case=case, entry=entry)
+        if entry.kind != "sla":  # warnings and breaches happen when their timer fires; a
+            return  # later stop repeats "breached" as the clock's outcome
         for event in entry.details.get("sla", ()):
             kind = event.get("event")
             if kind == "warned":
@@ -449,8 +452,9 @@ def _hook_like_names(plugin: object) -> list[str]:
             value = getattr(plugin, attribute)
         except Exception:
             continue
-        if getattr(value, f"{PROJECT}_impl", None) is not None:
-            names.append(attribute)
+        options = getattr(value, f"{PROJECT}_impl", None)
+        if options is not None:
+            names.append((options or {}).get("specname") or attribute)
     return names
 
 

@@ -41,13 +41,16 @@ def policy_sentence(table: CompiledTable) -> str:
     return f"**collect {table.aggregate}**: each output is {what} the matching rules' values."
 
 
-def table_markdown(table: CompiledTable, level: int = 3) -> str:
-    """One table as a Markdown section: heading, title, hit policy, the rules, defaults."""
+def table_markdown(table: CompiledTable, level: int = 3, source: str | None = None) -> str:
+    """One table as a Markdown section: heading, title, hit policy, the rules, defaults;
+    ``source`` names the file it comes from."""
     spec = table.spec
     lines = [f"{'#' * level} `{table.name}`", ""]
     if spec.title or spec.description:
         title = f"**{spec.title.rstrip('.')}.** " if spec.title else ""
         lines += [(title + spec.description.strip()).strip(), ""]
+    if source:
+        lines += [f"From `{source}`.", ""]
     lines += [f"Hit policy {policy_sentence(table)}", ""]
     notes = any(row.note for row in table.rows)
     header = ["rule"]
@@ -62,22 +65,28 @@ def table_markdown(table: CompiledTable, level: int = 3) -> str:
     for index, row in enumerate(table.rows):
         cells = [str(index)]
         cells += [_escape(item.cells[index].text) for item in table.inputs]
+        raw = spec.rules[index]
         for name in table.outputs:
             computed = row.computed.get(name)
-            written = f"`{computed.source}`" if computed else _written(row.outputs[name])
+            if computed is not None:
+                written = f"`{computed.source}`"
+            else:  # as the file writes it (24h stays 24h), or the output's default
+                written = _written(raw[name] if name in raw else spec.outputs[name].default)
             cells.append(_escape(written))
         if notes:
             cells.append(_escape(row.note))
         lines.append("| " + " | ".join(cells) + " |")
-    defaults = [f"{name} = {_written(value)}" for name, value in table.defaults.items()]
+    defaults = [f"{name} = {_written(output.default)}" for name, output in spec.outputs.items()]
     if table.warnings:  # only a table that leaves cases uncovered can fall back to these
         lines += ["", "When no rule matches: " + ", ".join(defaults) + "."]
     return "\n".join(lines) + "\n"
 
 
-def tables_markdown(tables: Mapping[str, CompiledTable], level: int = 3) -> str:
+def tables_markdown(
+    tables: Mapping[str, CompiledTable], level: int = 3, source: str | None = None
+) -> str:
     """Every table, one section each, in file order."""
-    return "\n".join(table_markdown(table, level) for table in tables.values())
+    return "\n".join(table_markdown(table, level, source) for table in tables.values())
 
 
 def _written(value: Any) -> str:

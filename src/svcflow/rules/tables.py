@@ -31,10 +31,12 @@ from svcflow.datamodel import field_annotation, sample_value, value_problem
 from svcflow.durations import format_duration
 from svcflow.errors import ExpressionError, Problem, did_you_mean
 from svcflow.rules.expressions import (
+    CompileProblem,
     Expression,
     Variables,
     compile_expression,
 )
+from svcflow.rules.validation import analyse
 from svcflow.spec.models import FieldSpec
 from svcflow.spec.tables import NOTE_COLUMN, InputSpec, OutputSpec, TableSpec, ValueType
 from svcflow.spec.yamlsource import KeyPath, SourceMap, format_key_path
@@ -319,19 +321,24 @@ class CompiledInput:
             if cell.null or cell.expression is not None:
                 self.null_mask |= bit
             for interval in cell.intervals:
-                for segment in range(segments):
-                    if masks[segment] & bit:
-                        continue
-                    position, is_point = divmod(segment, 2)
-                    if is_point:
-                        held = interval.contains(self.bounds[position])
-                    else:
-                        after = self.bounds[position - 1] if position else None
-                        before = self.bounds[position] if position < len(self.bounds) else None
-                        held = interval.contains_between(after, before)
-                    if held:
-                        masks[segment] |= bit
+                first, last = self._span(interval)
+                for segment in range(first, last + 1):
+                    masks[segment] |= bit
         self.masks = masks
+
+    def _span(self, interval: Interval) -> tuple[int, int]:
+        """The first and last segment an interval holds (end points are among the bounds)."""
+        if interval.low is None:
+            first = 0
+        else:
+            position = bisect_left(self.bounds, interval.low)
+            first = 2 * position + (1 if interval.low_closed else 2)
+        if interval.high is None:
+            last = len(self.bounds) * 2
+        else:
+            position = bisect_left(self.bounds, interval.high)
+            last = 2 * position + (1 if interval.high_closed else 0)
+        return first, last
 
     def read(self, variables: Variables) -> Any:
         if self.read_name is not None:
@@ -605,14 +612,23 @@ class CompiledTable:
 
     def sample(self) -> dict[str, Any]:
         """Typical outputs, for type-checking the expressions that read the table at load."""
-        typical = {name: sample_value(output) for name, output in self.outputs.items()}
-        if self.hit != "collect":
-            return typical
-        if self.aggregate is None:
-            return {name: [value] for name, value in typical.items()}
-        if self.aggregate == "count":
-            return dict.fromkeys(typical, 1)
+        return table_sample(self.spec)
+
+
+def table_sample(spec: TableSpec) -> dict[str, Any]:
+    """Typical outputs of a table (also of one with mistakes in its rules, so expressions
+    that read it are checked without echoes)."""
+    typical = {
+        name: sample_value(FieldSpec(type=output.type, values=output.values))
+        for name, output in spec.outputs.items()
+    }
+    if spec.hit != "collect":
         return typical
+    if spec.aggregate is None:
+        return {name: [value] for name, value in typical.items()}
+    if spec.aggregate == "count":
+        return dict.fromkeys(typical, 1)
+    return typical
 
 
 def _default(spec: OutputSpec, output: FieldSpec) -> Any:
@@ -668,13 +684,39 @@ class TableSet:
     tables: dict[str, CompiledTable] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    """Every declared table, compiled or not: expressions may name a table with a mistake in
+    it without an echo of that mistake."""
 
-    @property
-    def names(self) -> list[str]:
-        return list(self.tables)
+    specs: dict[str, TableSpec] = field(default_factory=dict)
 
     def samples(self) -> dict[str, Any]:
-        return {name: table.sample() for name, table in self.tables.items()}
+        return {name: table_sample(spec) for name, spec in self.specs.items()}
+
+    def unknown_outputs(self, expression: Expression) -> list[CompileProblem]:
+        """A problem for every ``table.output`` in ``expression`` that names no output (the
+        probe cannot tell: a missing key is not a type error)."""
+        problems = []
+        for name in expression.names:
+            table = self.tables.get(name)
+            if table is None:
+                continue
+            pattern = rf"\b{re.escape(name)}\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)"
+            for match in re.finditer(pattern, expression.source):
+                output = match.group(1)
+                if output not in table.outputs:
+                    offset = match.start(1)
+                    line = expression.source.count("\n", 0, offset) + 1
+                    column = offset - (expression.source.rfind("\n", 0, offset) + 1) + 1
+                    problems.append(
+                        CompileProblem(
+                            line,
+                            column,
+                            f"table '{name}' has no output '{output}'"
+                            + did_you_mean(output, table.outputs, noun="output"),
+                        )
+                    )
+        return problems
 
     def bind(self, expression: Expression) -> Expression:
         """``expression``, made to decide the tables it names when it is evaluated."""
@@ -697,7 +739,7 @@ def compile_tables(
 ) -> TableSet:
     """Compile and check every table; ``scope`` is what inputs may read (the case's fields,
     ``now``...), ``samples`` typical values of it for type checks."""
-    found = TableSet()
+    found = TableSet(names=list(specs), specs=dict(specs))
     for name, spec in specs.items():
         compiler = _TableCompiler(name, spec, scope, samples, source_map, (*base, name))
         table = compiler.run()
@@ -748,6 +790,7 @@ class _TableCompiler:
         self.name, self.spec, self.scope, self.samples = name, spec, scope, samples
         self.map, self.base = source_map, base
         self.problems: list[Problem] = []
+        self.adapters: dict[str, TypeAdapter[Any]] = {}
 
     def report(self, path: KeyPath, message: str, *, at_key: bool = False) -> None:
         self.problems.append(self.map.problem(path, message, at_key=at_key))
@@ -798,8 +841,6 @@ class _TableCompiler:
             outputs,
             [row for row in rows if row is not None],
         )
-        from svcflow.rules.validation import analyse
-
         findings = analyse(table)
         for index, message in findings.errors:
             self.report(self.row_path(index), message)
@@ -824,11 +865,12 @@ class _TableCompiler:
         return None
 
     def probe(self, path: KeyPath, expression: Expression, samples: dict[str, Any]) -> Any:
-        """Evaluate on typical values; report a type mismatch ("no such overload") only."""
+        """Evaluate on typical values; report a type mismatch ("no such overload", "Unsupported
+        operation") only: a probe value may fail in other ways (a division by zero)."""
         try:
             return expression.evaluate(samples)
         except ExpressionError as error:
-            if "overload" in error.cause:
+            if "overload" in error.cause or "Unsupported operation" in error.cause:
                 self.report(
                     path,
                     f"type mismatch in `{expression.source}`: {error.cause.split('. ')[0]}; CEL "
@@ -1009,12 +1051,14 @@ class _TableCompiler:
             return
         if isinstance(value, date) and not isinstance(value, datetime):
             value = value.isoformat()
-        why = value_problem(output, value)
-        if why:
+        if name not in self.adapters:
+            self.adapters[name] = TypeAdapter(field_annotation(output))
+        try:
+            result.outputs[name] = self.adapters[name].validate_python(value)
+        except ValidationError:
             allowed = f"; values: {', '.join(output.values or [])}" if output.type == "enum" else ""
+            why = value_problem(output, value)
             self.report(path, f"invalid value for output '{name}' ({output.type}): {why}{allowed}")
-            return
-        result.outputs[name] = TypeAdapter(field_annotation(output)).validate_python(value)
 
 
 _UNKNOWN = object()
@@ -1037,6 +1081,8 @@ def _cel_kind(value: Any) -> str:
         if isinstance(value, kind):
             return name
     return f"a {type(value).__name__}"
+
+
 _VALUE_TYPES = frozenset({"string", "integer", "number", "boolean", "enum", "datetime", "duration"})
 _PYTHON_TYPES: dict[type, ValueType] = {
     bool: "boolean",

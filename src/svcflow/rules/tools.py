@@ -122,9 +122,7 @@ def decide_from_pairs(found: FoundTable, pairs: Sequence[str]) -> Decision:
             problems.append(f"'{pair}' is not name=value")
             continue
         if name not in fields:
-            problems.append(
-                f"unknown input '{name}'" + did_you_mean(name, reads, noun="field")
-            )
+            problems.append(f"unknown input '{name}'" + did_you_mean(name, reads, noun="field"))
             continue
         document = parse_yaml(text, "--input")
         raw = text if document.problems else document.data
@@ -152,9 +150,9 @@ def markdown_for(file: str | Path, table: str | None) -> str | None:
         return None
     tables, _ = _tables_in(path)
     if table is None:
-        return tables_markdown(tables)
+        return tables_markdown(tables, source=path.as_posix())
     if table not in tables:
         raise UnknownTable(
             f"{file} has no table '{table}'" + did_you_mean(table, tables, noun="table")
         )
-    return table_markdown(tables[table])
+    return table_markdown(tables[table], source=path.as_posix())

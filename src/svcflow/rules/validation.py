@@ -236,8 +236,13 @@ def _count(box: Box) -> int:
 
 
 def _intersect(first: Box, second: Box) -> Box | None:
-    common = tuple(a & b for a, b in zip(first, second, strict=True))
-    return None if 0 in common else common
+    common = []
+    for mine, theirs in zip(first, second, strict=True):
+        both = mine & theirs
+        if not both:
+            return None
+        common.append(both)
+    return tuple(common)
 
 
 def _subtract(box: Box, cut: Box) -> list[Box]:

@@ -8,6 +8,7 @@ CEL expressions that do not compile. Expressions are compiled once, here, and ha
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from typing import Any
 
 from svcflow.datamodel import sample_value, value_problem
 from svcflow.errors import ExpressionError, Problem, did_you_mean
+from svcflow.messages import MESSAGE_FIELDS
 from svcflow.rules.expressions import Expression, compile_expression
 from svcflow.rules.tables import workflow_tables
 from svcflow.spec.actions import CallSpec
@@ -72,7 +74,7 @@ class _Checker:
         self.variables = [*spec.data, *sorted(RESERVED_NAMES)]
         self.tables = workflow_tables(spec, source_map)  # each table is a variable too
         self.problems.extend(self.tables.problems)
-        self.variables.extend(self.tables.tables)
+        self.variables.extend(self.tables.names)
 
     def report(self, path: KeyPath, message: str, *, at_key: bool = False) -> None:
         self.problems.append(self.map.problem(path, message, at_key=at_key))
@@ -157,8 +159,11 @@ class _Checker:
         line, column = self.map.position(path)
         result = compile_expression(source, names, f"{self.map.file}:{line}:{column}")
         if isinstance(result, Expression):
-            self.expressions[path] = self.tables.bind(result)
-            return result
+            unknown = self.tables.unknown_outputs(result)
+            if not unknown:
+                self.expressions[path] = self.tables.bind(result)
+                return result
+            result = unknown
         for problem in result:
             at_line, at_column = self.map.expression_position(path, problem.line, problem.column)
             self.problems.append(
@@ -182,7 +187,7 @@ class _Checker:
                 outcome = expression.evaluate(variables)
                 break
             except ExpressionError as error:
-                if "overload" not in error.cause:
+                if "overload" not in error.cause and "Unsupported operation" not in error.cause:
                     return
                 cause = error.cause
         else:
@@ -313,9 +318,31 @@ class _Checker:
                         + did_you_mean(name, self.spec.data, noun="declared field"),
                         at_key=True,
                     )
-                self.compile_with(path, source, ("message", "now"))
+                if self.compile_with(path, source, ("message", "now")) is not None:
+                    self.check_message_fields(path, source)
         if intake.reply is not None:
             self.check_trigger(("intake", "reply"), intake.reply)
+
+    def check_message_fields(self, path: KeyPath, source: str) -> None:
+        """``message`` is a map, so CEL cannot catch ``message.sendr``; check it here."""
+        for match in re.finditer(r"\bmessage\.([A-Za-z_]\w*)", source):
+            name = match.group(1)
+            if name in MESSAGE_FIELDS:
+                continue
+            offset = match.start(1)
+            line = source.count("\n", 0, offset) + 1
+            column = offset - (source.rfind("\n", 0, offset) + 1) + 1
+            at_line, at_column = self.map.expression_position(path, line, column)
+            self.problems.append(
+                Problem(
+                    self.map.file,
+                    at_line,
+                    at_column,
+                    format_key_path(path),
+                    f"unknown message field '{name}'"
+                    + did_you_mean(name, MESSAGE_FIELDS, noun="message field"),
+                )
+            )
 
     def check_trigger(self, path: KeyPath, trigger: str) -> None:
         if trigger not in self.triggers:

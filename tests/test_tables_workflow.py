@@ -1,0 +1,308 @@
+"""Tables inside workflows (``set``, ``when``, SLA targets) and on the command line
+(``svcflow validate``, ``decide``, ``graph``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import WORKFLOWS
+from svcflow import Engine, ManualClock, WorkflowDefinitionError, load_workflow_text
+from svcflow.cli import main
+from svcflow.rules.tables import TableExpression
+
+TRIAGE = """\
+workflow: triage
+version: 1
+title: Triage with a priority table
+data:
+  impact: {type: enum, values: [high, medium, low], default: medium}
+  urgency: {type: enum, values: [high, medium, low], default: medium}
+  segment: {type: enum, values: [vip, standard], default: standard}
+  priority: {type: enum, values: [urgent, high, normal, low]}
+states:
+  new: {initial: true}
+  escalated: {}
+  queued: {}
+  done: {final: true}
+transitions:
+  - trigger: triage
+    from: new
+    to: escalated
+    when: priority_matrix.priority == "urgent"
+    actions:
+      - set: {priority: {expr: priority_matrix.priority}}
+  - trigger: triage
+    from: new
+    to: queued
+    actions:
+      - set: {priority: {expr: priority_matrix.priority}}
+  - {trigger: close, from: [escalated, queued], to: done}
+sla:
+  metrics:
+    response:
+      start: {enter: new}
+      stop: {enter: done}
+      targets:
+        - {when: 'priority_matrix.priority == "urgent"', within: 15m, name: urgent}
+        - {when: 'priority_matrix.priority == "high"', within: 1h, name: high}
+        - {within: 4h, name: normal}
+tables:
+  priority_matrix:
+    hit: first
+    inputs:
+      vip: segment == "vip"
+      impact: impact
+      urgency: urgency
+    outputs:
+      priority: {type: enum, values: [urgent, high, normal, low]}
+    rules:
+      - {vip: true, impact: high, priority: urgent}
+      - {impact: high, urgency: high, priority: urgent}
+      - {impact: high, priority: high}
+      - {impact: medium, urgency: high, priority: high}
+      - {impact: medium, priority: normal}
+      - {priority: low}
+"""
+
+
+@pytest.fixture
+def triage(store_url: str, clock: ManualClock) -> Engine:
+    return Engine([load_workflow_text(TRIAGE, "triage.yaml")], store_url, clock)
+
+
+@pytest.mark.parametrize(
+    ("case", "state", "priority", "target", "within"),
+    [
+        (
+            {"impact": "high", "urgency": "low", "segment": "vip"},
+            "escalated",
+            "urgent",
+            "urgent",
+            timedelta(minutes=15),
+        ),
+        ({"impact": "high", "urgency": "low"}, "queued", "high", "high", timedelta(hours=1)),
+        ({"impact": "low", "urgency": "high"}, "queued", "low", "normal", timedelta(hours=4)),
+    ],
+)
+def test_a_table_decides_the_transition_the_value_set_and_the_sla_target(
+    triage: Engine,
+    case: dict[str, str],
+    state: str,
+    priority: str,
+    target: str,
+    within: timedelta,
+) -> None:
+    started = triage.start("triage", case)
+    [clock] = triage.sla(started.id)
+    assert (clock.target, clock.budget) == (target, within)
+    fired = triage.fire(started.id, "triage")
+    assert (fired.state, fired.data["priority"]) == (state, priority)
+
+
+def test_the_sla_target_follows_the_table_when_the_data_changes(triage: Engine) -> None:
+    started = triage.start("triage", {"impact": "low"})
+    assert triage.sla(started.id)[0].target == "normal"
+    triage.fire(started.id, "triage", {"impact": "high", "segment": "vip"})
+    assert triage.sla(started.id)[0].target == "urgent"
+
+
+def test_expressions_that_name_a_table_decide_it_only_when_evaluated() -> None:
+    loaded = load_workflow_text(TRIAGE, "triage.yaml")
+    when = loaded.expressions[("transitions", 0, "when")]
+    assert isinstance(when, TableExpression)
+    assert list(when.tables) == ["priority_matrix"]
+    variables = {"impact": "high", "urgency": "high", "segment": "standard"}
+    assert when.evaluate(variables) is True
+    assert when.evaluate(variables | {"impact": "low"}) is False
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ('when: priority_matrix.priority == "urgent"', "when: priority_matrix.prio == 1"),
+            "triage.yaml:18:27: transitions[0].when: table 'priority_matrix' has no output "
+            "'prio'; did you mean 'priority'? outputs: priority",
+        ),
+        (
+            ('when: priority_matrix.priority == "urgent"', "when: priority_matrix.priority > 3"),
+            "triage.yaml:18:11: transitions[0].when: type mismatch in `priority_matrix.priority "
+            "> 3`: No such overload: the operation is not defined for the given operand types; "
+            "CEL does not convert between types (write 3.0 for a number, quote strings); it "
+            "reads: priority_matrix",
+        ),
+        (
+            ("  priority_matrix:\n    hit: first", "  priority:\n    hit: first"),
+            "triage.yaml:37:3: tables.priority: 'priority' is a field; a table's name is a "
+            "variable in expressions, so give the table another name",
+        ),
+        (
+            ("{impact: medium, priority: normal}", "{impact: medum, priority: normal}"),
+            'triage.yaml:50:18: tables.priority_matrix.rules[4].impact: "medum" is not a value '
+            "of input 'impact'; did you mean 'medium'? values: high, low, medium",
+        ),
+    ],
+)
+def test_workflow_tables_are_checked_with_positions(change: tuple[str, str], expected: str) -> None:
+    text = TRIAGE.replace(*change)
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        load_workflow_text(text, "triage.yaml")
+    assert expected in str(caught.value).splitlines()
+
+
+def test_unknown_table_name_is_an_unknown_name() -> None:
+    text = TRIAGE.replace('when: priority_matrix.priority == "urgent"', "when: prority_matrix")
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        load_workflow_text(text, "triage.yaml")
+    assert (
+        "triage.yaml:18:11: transitions[0].when: unknown name 'prority_matrix' in expression "
+        "`prority_matrix`; did you mean 'priority_matrix'? known names: impact, now, priority, "
+        "priority_matrix, segment, state, urgency"
+    ) in str(caught.value).splitlines()
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_reads_rules_files_and_prints_warnings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "triage.yaml").write_text(TRIAGE.replace("      - {priority: low}\n", ""))
+    (tmp_path / "rules.yaml").write_text(
+        "data: {amount: {type: number, required: true}}\n"
+        "tables:\n"
+        "  fee:\n"
+        "    inputs: {amount: amount}\n"
+        "    outputs: {fee: number}\n"
+        "    rules:\n"
+        "      - {amount: '< 10', fee: 1}\n"
+    )
+    code, out, err = run(capsys, "validate", str(tmp_path))
+    assert code == 0
+    assert out == (
+        f"ok  {tmp_path / 'rules.yaml'}: rules, tables fee\n"
+        f"ok  {tmp_path / 'triage.yaml'}: workflow 'triage' v1, 4 states, 3 transitions, "
+        "1 SLA metrics, tables priority_matrix\n"
+    )
+    assert err == (
+        f"warning: {tmp_path / 'rules.yaml'}:6:5: tables.fee.rules: no rule matches amount = "
+        "10.0; such a case gets the outputs' defaults (fee = null); add a rule for it\n"
+        f"warning: {tmp_path / 'triage.yaml'}:45:5: tables.priority_matrix.rules: no rule "
+        'matches vip = false, impact = "low", urgency = "high" (and 3 other uncovered '
+        "combinations); such a case gets the outputs' defaults (priority = null); add a rule "
+        "for it, or end the table with a catch-all rule that leaves every input out\n"
+    )
+
+
+def test_validate_shipped_directory_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "validate", str(WORKFLOWS))
+    assert (code, err) == (0, "")
+    assert f"ok  {WORKFLOWS / 'rules' / 'priority.yaml'}: rules, tables priority_matrix\n" in out
+
+
+def test_decide_shows_the_matched_rules_and_why(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys,
+        "decide",
+        "delegated_authority",
+        "--rules",
+        str(WORKFLOWS),
+        "--input",
+        "compensation_percent=20",
+    )
+    assert (code, err) == (0, "")
+    assert out == (
+        f"table delegated_authority ({WORKFLOWS / 'rules' / 'authority.yaml'}:12:3), hit policy "
+        "unique\n"
+        "  input percent = 20.0  (compensation_percent)\n"
+        "  input standard = true  (standard_remedy)\n"
+        "rules[1] (line 25) chosen: percent = 20.0 matches (5..20]; standard = true matches true\n"
+        "  note: e.g. the 20% compensation alternative\n"
+        'result: approver = "team_lead", needs_approval = true, case_report_within = null\n'
+    )
+
+
+def test_decide_a_workflow_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "triage.yaml").write_text(TRIAGE)
+    code, out, _ = run(
+        capsys,
+        "decide",
+        "priority_matrix",
+        "--rules",
+        str(tmp_path),
+        "--input",
+        "impact=high",
+        "--input",
+        "segment=vip",
+    )
+    assert code == 0
+    assert out.splitlines()[-1] == 'result: priority = "urgent"'
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["priority_matrx"],
+            "error: no table 'priority_matrx'; did you mean 'priority_matrix'? "
+            "tables: complaint_category, contact_channel, crisis_response, crisis_team, "
+            "crisis_tier, delegated_authority, priority_matrix, routing\n",
+        ),
+        (
+            ["priority_matrix", "--input", "impct=high"],
+            "error: unknown input 'impct'; did you "
+            "mean 'impact'? fields: impact, segment, urgency\n",
+        ),
+        (
+            ["priority_matrix", "--input", "impact=huge"],
+            "error: impact=huge: Input should be 'high', 'medium' or 'low'\n",
+        ),
+        (["priority_matrix", "--input", "impact"], "error: 'impact' is not name=value\n"),
+    ],
+)
+def test_decide_errors(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    code, out, err = run(capsys, "decide", *argv, "--rules", str(WORKFLOWS))
+    assert (code, out, err) == (1, "", message)
+
+
+def test_graph_renders_a_rules_file_and_a_workflow_table_as_markdown(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = run(capsys, "graph", str(WORKFLOWS / "rules" / "authority.yaml"))
+    assert code == 0
+    assert out.splitlines()[:10] == [
+        "### `delegated_authority`",
+        "",
+        "**Who may grant a compensation.**",
+        "",
+        f"From `{(WORKFLOWS / 'rules' / 'authority.yaml').as_posix()}`.",
+        "",
+        "Hit policy **unique**: at most one rule matches a case (checked when the file loads).",
+        "",
+        "| rule | percent = `compensation_percent` | standard = `standard_remedy` | → approver "
+        "| → needs_approval | → case_report_within | note |",
+        "|---:|---|---|---|---|---|---|",
+    ]
+    (tmp_path / "triage.yaml").write_text(TRIAGE)
+    code, out, _ = run(capsys, "graph", str(tmp_path / "triage.yaml"), "--table", "priority_matrix")
+    assert code == 0
+    assert "| 0 | true | high | - | urgent |" in out.splitlines()
+    code, out, _ = run(capsys, "graph", str(tmp_path / "triage.yaml"))
+    assert out.startswith("---\nTriage with a priority table (triage v1)\n")
+
+
+def test_engine_from_directory_skips_rules_files(
+    make_engine: Callable[..., Engine], tmp_path: Path, store_url: str, clock: ManualClock
+) -> None:
+    with Engine.from_directory(WORKFLOWS, store_url, clock) as engine:
+        assert engine.start("complaint", {"customer": "Ann"}).state == "received"
