@@ -141,6 +141,7 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at, id);
     CREATE INDEX deliveries_by_case ON deliveries (case_id, id);
+    CREATE INDEX deliveries_by_notification ON deliveries (notification_key);
     CREATE TABLE messages (
         channel TEXT NOT NULL,
         message_id TEXT NOT NULL,
