@@ -33,7 +33,7 @@ import pytest
 from svcflow.channels.base import ChannelInfo
 from svcflow.clock import ManualClock
 from svcflow.delivery import Delivery, DeliveryReceipt
-from svcflow.engine import Engine
+from svcflow.engine import Engine, build_plugin_host
 from svcflow.errors import DeliveryFailed
 from svcflow.hookspecs import hookimpl
 from svcflow.spec.extensions import using_extensions
@@ -106,8 +106,6 @@ class EngineFactory:
             path = Path(workflows)
             engine = Engine.from_directory(path, store, self._clock, plugins=plugins, **options)
         else:
-            from svcflow.engine import build_plugin_host
-
             host = build_plugin_host(
                 plugins,
                 load_plugins=options.pop("load_plugins"),
