@@ -855,22 +855,28 @@ def _check_templates(workflows: Iterable[LoadedWorkflow], renderer: TemplateRend
     a templates folder; reported with the position of the reference."""
     if not renderer.strict:
         return
+    references = [
+        (loaded, template, path)
+        for loaded in workflows
+        for template, path in referenced_templates(loaded.spec)
+    ]
+    missing = set(renderer.missing(template for _, template, _ in references))
     problems = []
-    for loaded in workflows:
-        for template, path in referenced_templates(loaded.spec):
-            if renderer.missing([template]):
-                line, column = loaded.source_map.position(path)
-                problems.append(
-                    Problem(
-                        loaded.file,
-                        line,
-                        column,
-                        format_key_path(path),
-                        f"no template '{template}' in "
-                        + ", ".join(str(d / renderer.default_locale) for d in renderer.directories)
-                        + f"; write {renderer.default_locale}/{template}.j2 there",
-                    )
-                )
+    for loaded, template, path in references:
+        if template not in missing:
+            continue
+        line, column = loaded.source_map.position(path)
+        problems.append(
+            Problem(
+                loaded.file,
+                line,
+                column,
+                format_key_path(path),
+                f"no template '{template}' in "
+                + ", ".join(str(d / renderer.default_locale) for d in renderer.directories)
+                + f"; write {renderer.default_locale}/{template}.j2 there",
+            )
+        )
     if problems:
         raise WorkflowDefinitionError(problems)
 

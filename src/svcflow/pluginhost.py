@@ -135,6 +135,11 @@ class PluginHost:
         self._actions: dict[str, WorkflowAction] = self._named(
             "svcflow_workflow_actions", "workflow action"
         )
+        self._owned: dict[tuple[str, str], Callable[..., Any] | None] = {}
+        self._listening = any(
+            self._caller(name).get_hookimpls()
+            for name in ("svcflow_case_transition", "svcflow_sla_warning", "svcflow_sla_breach")
+        )
         self._loop: _LoopThread | None = None
         self._loop_lock = threading.Lock()
 
@@ -359,10 +364,9 @@ class PluginHost:
     # -- listeners --------------------------------------------------------------------------------
 
     def has_listeners(self) -> bool:
-        return any(
-            self._caller(name).get_hookimpls()
-            for name in ("svcflow_case_transition", "svcflow_sla_warning", "svcflow_sla_breach")
-        )
+        """Whether any plugin listens (plugins are fixed once the host starts, so this is
+        decided once; the engine asks after every commit)."""
+        return self._listening
 
     def case_changed(self, case: Case, entry: HistoryEntry) -> None:
         """Tell listeners about a committed change: the transition, then each SLA warning and
@@ -392,11 +396,17 @@ class PluginHost:
         owner = owners.get(channel)
         if owner is None:
             return None
-        for impl in self._caller(hook_name).get_hookimpls():
-            if impl.plugin_name == owner:
-                function: Callable[..., Any] = impl.function
-                return function
-        return None
+        key = (hook_name, owner)
+        if key not in self._owned:
+            self._owned[key] = next(
+                (
+                    impl.function
+                    for impl in self._caller(hook_name).get_hookimpls()
+                    if impl.plugin_name == owner
+                ),
+                None,
+            )
+        return self._owned[key]
 
     def _settle(self, result: Any, timeout: float) -> Any:
         if not inspect.iscoroutine(result):
