@@ -39,6 +39,7 @@ escalations:
     levels:
       - {after: 15m, notify: team_lead, template: escalation_team_lead}
       - after: 30m
+        name: manager
         notify: [service_manager, duty_executive]
         template: escalation_manager
         urgent: true
@@ -81,6 +82,13 @@ def test_levels_fire_in_turn_and_the_chain_repeats(engine: Engine, clock: Manual
     case = engine.start("escalating", {"customer": "c1"})
     clock.set("2026-03-02T12:00:00+00:00")
     engine.advance()
+    level_names = [
+        event["level_name"]
+        for h in engine.history(case.id)
+        for event in h.details.get("sla", ())
+        if event.get("event") == "escalated"
+    ]
+    assert level_names == ["team_lead", "manager", "team_lead", "manager"]
     assert escalations_fired(engine, case.id) == [
         ("09:15", 0, 0),
         ("09:45", 1, 0),

@@ -146,7 +146,15 @@ class EscalationPolicy:
             updated = Chain("running", round_, following, due)
         else:
             updated = Chain("running", round_, following, None)
-        event = _event(name, "escalated", due_at, updated, level=chain.level, round=chain.round)
+        event = _event(
+            name,
+            "escalated",
+            due_at,
+            updated,
+            level=chain.level,
+            level_name=level.name or level.notify[0],
+            round=chain.round,
+        )
         schedule = None if updated.next_due is None else (compiled.trigger, updated.next_due)
         return LevelReached(name, updated, event, level, schedule)
 

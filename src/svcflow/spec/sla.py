@@ -194,6 +194,10 @@ class EscalationLevel(Strict):
     ``notify`` with ``template`` and optionally fire ``fire``."""
 
     after: Duration
+    name: Name | None = Field(
+        default=None,
+        description="A label for history and reports (default: the first recipient notified).",
+    )
     notify: list[str] = Field(min_length=1, description="Roles or named recipients.")
     template: str = Field(min_length=1)
     urgent: bool = False
