@@ -1,0 +1,5 @@
+"""``svcflow demo``: a seeded week of multi-channel service traffic through the shipped workflows."""
+
+from svcflow.demo.run import DemoSummary, run_demo
+
+__all__ = ["DemoSummary", "run_demo"]

@@ -1,0 +1,43 @@
+"""How the demo's simulated people act on a case: one plan function per workflow.
+
+A plan function is called each time a case of its workflow starts or enters a state (after a
+person's event or a timer). It returns what simulated people do next, each step after a delay.
+The demo fires the steps in time order on the simulated clock; a step whose trigger the case no
+longer accepts by then (a timer moved it on) is skipped. Plans are pure: they read the state, the
+case's data and the seeded random generator, so a seed reproduces the whole week.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+__all__ = ["Plan", "Step", "minutes"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """Something a simulated person does ``after`` the case entered its state.
+
+    Either fire ``trigger`` (with ``payload``) on the case, or, with ``start``, start a new case
+    of that workflow with ``data`` (an escalation or crisis case raised from this one).
+    """
+
+    after: timedelta
+    trigger: str | None = None
+    payload: Mapping[str, Any] | None = None
+    actor: str = "agent"
+    start: str | None = None
+    data: Mapping[str, Any] | None = None
+
+
+Plan = Callable[[str, Mapping[str, Any], random.Random], list[Step]]
+"""``plan(state, data, rng)``: the steps people take after a case entered ``state``."""
+
+
+def minutes(value: float) -> timedelta:
+    """A delay of ``value`` minutes (at least one second), for plans drawing random delays."""
+    return timedelta(minutes=max(value, 1 / 60))
