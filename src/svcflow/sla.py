@@ -285,7 +285,9 @@ class SlaPolicy:
                 return clock
             if matched["reset"]:
                 clock = self._new_cycle(metric, clock.cycle + 1, facts)
-                events.append(self._event(metric, clock, "reset", now))
+                events.append(
+                    self._event(metric, clock, "reset", now, budget=format_duration(clock.budget))
+                )
                 fresh = True
         elif matched["start"] and not matched["cancel"]:
             if clock is not None and clock.status == "stopped" and metric.spec.reopen == "continue":
@@ -293,7 +295,9 @@ class SlaPolicy:
                 events.append(self._event(metric, clock, "continued", now))
             else:
                 clock = self._new_cycle(metric, 1 if clock is None else clock.cycle + 1, facts)
-                events.append(self._event(metric, clock, "started", now))
+                events.append(
+                    self._event(metric, clock, "started", now, budget=format_duration(clock.budget))
+                )
             fresh = True
         if clock is None:
             return None
