@@ -682,8 +682,10 @@ class Engine:
             ]
         if result.left_state is not None:
             details["left"] = result.left_state
-        if result.cancel_triggers:
-            details["cancelled"] = list(result.cancel_triggers)
+        replaced = {t.trigger for t in result.timers}
+        cancelled = [t for t in dict.fromkeys(result.cancel_triggers) if t not in replaced]
+        if cancelled:
+            details["cancelled"] = cancelled
         if result.notifications:
             details["notifications"] = [
                 {"template": n.template, "to": list(n.recipients)} for n in result.notifications

@@ -2,7 +2,9 @@
 
 A throw-away ``GraphMachine`` is built from the spec with each ``when`` condition's CEL text as
 the edge label, so the picture shows exactly what the file says. Final states get the
-``state --> [*]`` edge Mermaid uses for an end.
+``state --> [*]`` edge Mermaid uses for an end. An internal transition allowed in every state
+(``from: "*"`` without ``to``) would draw a loop on every state; it is listed once, in a note
+on the initial state, instead.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ def mermaid(spec: WorkflowSpec) -> str:
     """Return a Mermaid ``stateDiagram-v2`` of the workflow."""
     initial = next(name for name, state in spec.states.items() if state.initial)
     canvas = _Canvas()
+    everywhere = [t for t in spec.transitions if t.is_wildcard and t.to is None]
     transitions = [
         {
             "trigger": transition.trigger,
@@ -34,6 +37,7 @@ def mermaid(spec: WorkflowSpec) -> str:
             "conditions": [transition.when] if transition.when else [],
         }
         for transition in spec.transitions
+        if transition not in everywhere
         for source in expand_sources(transition, spec)
     ]
     GraphMachine(
@@ -52,4 +56,9 @@ def mermaid(spec: WorkflowSpec) -> str:
         for line in drawing.rstrip().splitlines()
     ]
     lines.extend(f"  {name} --> [*]" for name, state in spec.states.items() if state.final)
+    if everywhere:
+        lines.append(f"  note right of {initial}")
+        lines.append("    in every state (internal):")
+        lines.extend(f"    {t.trigger}" + (f" [{t.when}]" if t.when else "") for t in everywhere)
+        lines.append("  end note")
     return "\n".join(lines) + "\n"
