@@ -1,6 +1,6 @@
 """Events per second for one complaint case run, by svcflow and by two bare state-machine libraries.
 
-Every variant runs the same 8-event life of a complaint (``benches/workflows/complaint_v1.yaml``,
+Every variant runs the same 8-event life of a complaint (``tests/fixtures/complaint_v1/``,
 the first shipped complaint workflow, frozen so figures stay comparable across releases), case after
 case: create the case, ``acknowledge``, ``investigate``, ``ask_customer``, ``customer_replied``,
 ``resolve`` (payload ``resolution="refund"``, guarded by "resolution is non-empty"),
@@ -49,7 +49,9 @@ from transitions import EventData, Machine
 
 from svcflow import Engine, ManualClock
 
-WORKFLOW_FILE = Path(__file__).resolve().parent / "workflows" / "complaint_v1.yaml"
+WORKFLOW_FILE = (
+    Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "complaint_v1" / "complaint.yaml"
+)
 CLOCK_START = "2026-03-02T09:00:00+00:00"
 START_DATA: dict[str, Any] = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
 STEPS: list[tuple[str, dict[str, Any] | None]] = [

@@ -63,7 +63,9 @@ def main() -> None:
     directory = Path(tempfile.mkdtemp(prefix="svcflow-timers-"))
     clock = ManualClock(START)
     url = f"sqlite:///{directory / 'timers.db'}"
-    with Engine.from_directory(ROOT / "benches" / "workflows", store=url, clock=clock) as engine:
+    with Engine.from_directory(
+        ROOT / "tests" / "fixtures" / "complaint_v1", store=url, clock=clock
+    ) as engine:
         anchor = engine.start("complaint", {"customer": "anchor"})
         engine.fire(anchor.id, "acknowledge")
         cases = [engine.start("complaint", {"customer": f"c{i}"}).id for i in range(args.due)]
@@ -76,7 +78,9 @@ def main() -> None:
         f"{args.pending:,} pending timers written in {time.perf_counter() - began:.1f} s; "
         f"2 x {args.due:,} cases with a timer due at +15m and +25m"
     )
-    with Engine.from_directory(ROOT / "benches" / "workflows", store=url, clock=clock) as engine:
+    with Engine.from_directory(
+        ROOT / "tests" / "fixtures" / "complaint_v1", store=url, clock=clock
+    ) as engine:
         clock.set(START + timedelta(minutes=12))
         idle = best_of(20, engine.advance)
         print(f"advance() with nothing due: {idle * 1e3:.3f} ms (best of 20)")

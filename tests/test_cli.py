@@ -116,14 +116,47 @@ def test_simulate_prints_timeline(capsys: pytest.CaptureFixture[str]) -> None:
         "->",
         "customer;",
         "timer",
-        "response_overdue",
+        "sla:first_response:breach",
+        "at",
+        "+15m;",
+        "timer",
+        "sla:resolution:warning:0",
+        "at",
+        "+18h;",
+        "timer",
+        "sla:resolution:breach",
+        "at",
+        "+1d;",
+        "timer",
+        "esc:unacknowledged",
         "at",
         "+15m",
     ]
-    assert lines[2].split()[:6] == ["+15m", "Mon", "09:15", "timer", "response_overdue", "received"]
+    assert lines[2].split()[:6] == [
+        "+15m",
+        "Mon",
+        "09:15",
+        "sla:first_response:breach",
+        "by",
+        "timer",
+    ]
     assert "set priority=high" in lines[2]
+    assert lines[3].split()[3:] == [
+        "esc:unacknowledged",
+        "by",
+        "timer",
+        "received",
+        "notify",
+        "response_overdue",
+        "->",
+        "team_lead;",
+        "timer",
+        "esc:unacknowledged",
+        "at",
+        "+30m",
+    ]
     assert lines[-2].startswith("-- case ")
-    assert lines[-2].endswith("6 events, 4 notifications queued, expectations passed")
+    assert lines[-2].endswith("9 events, 7 notifications queued, expectations passed")
 
 
 def test_simulate_failed_expectation_exits_1(
@@ -163,48 +196,15 @@ def test_simulate_bad_scenario_reports_positions(
     assert code == 1
     assert err.splitlines()[1:] == [
         f"{scenario}:4:11: events[0].fire: unknown trigger 'acknowlege'; did you mean "
-        "'acknowledge'? triggers: acknowledge, ask_customer, callback_done, customer_replied, "
-        "customer_silent, follow_up_due, investigate, reopen, resolution_overdue, resolve, "
-        "response_overdue",
+        "'acknowledge'? triggers: acknowledge, approve, ask_customer, assess, callback_done, "
+        "choose, customer_replied, customer_silent, file_exception_report, flag_exception, "
+        "follow_up_due, investigate, propose, refuse, reopen, resolve",
         f"{scenario}:5:9: events[1].at: events must be in time order; this one is earlier "
         "than the one before it",
         f"{scenario}:6:21: events[1].expect.state: unknown state 'recieved'; did you mean "
-        "'received'? states: acknowledged, closed, follow_up, investigating, received, "
-        "resolved, waiting_on_customer",
+        "'received'? states: acknowledged, assessed, awaiting_approval, closed, follow_up, "
+        "investigating, received, resolved, solution_proposed, waiting_on_customer",
     ]
-
-
-def test_demo_runs_on_sqlite_and_reports_the_store(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    database = tmp_path / "demo.db"
-    code, out, _ = run(
-        capsys,
-        "demo",
-        "--workflows",
-        str(WORKFLOWS),
-        "--cases",
-        "40",
-        "--store",
-        f"sqlite:///{database}",
-    )
-    assert code == 0
-    assert database.exists()
-    assert f"store: {database}" in out
-    assert "cases by state: closed" in out
-    first = out
-    code, out, _ = run(
-        capsys,
-        "demo",
-        "--workflows",
-        str(WORKFLOWS),
-        "--cases",
-        "40",
-        "--store",
-        f"sqlite:///{database}",
-    )
-    strip = [line for line in out.splitlines() if " events/s" not in line]
-    assert strip == [line for line in first.splitlines() if " events/s" not in line]
 
 
 def test_missing_file_is_an_error_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:

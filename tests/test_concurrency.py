@@ -26,7 +26,7 @@ from svcflow import (
     ManualClock,
 )
 
-WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+WORKFLOWS = Path(__file__).resolve().parent / "fixtures" / "complaint_v1"  # frozen v1
 NOW = "2026-03-02T09:00:00+00:00"
 STORE_KINDS = ["sqlite", "memory"]
 

@@ -40,7 +40,7 @@ from svcflow import Case, Engine, HistoryEntry, ManualClock
 
 HERE = Path(__file__).resolve().parent
 WORKER_PATH = HERE / "crash_worker.py"
-WORKFLOWS = HERE.parent / "workflows"
+WORKFLOWS = HERE / "fixtures" / "complaint_v1"  # frozen: the crash script fits its triggers
 CYCLES = 8
 BASE_SEED = 20260302
 WAIT_LIMIT_SECONDS = 20.0

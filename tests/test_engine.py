@@ -52,6 +52,7 @@ def test_start_returns_a_plain_case_record(engine: Engine) -> None:
     )
     assert entry.at == T0
     assert entry.details == {
+        "set": {"priority": "normal", "attempts": 0},  # the defaults: history alone has the data
         "timers": [{"trigger": "remind", "due_at": "2026-03-02T09:15:00+00:00", "keep": False}],
         "notifications": [{"template": "ticket_opened", "to": ["customer"]}],
     }

@@ -343,9 +343,7 @@ def test_every_template_the_shipped_workflows_name_renders_in_both_locales(
 ) -> None:
     renderer = TemplateRenderer([SHIPPED_TEMPLATES])
     workflows = load_definitions(ROOT / "workflows").workflows
-    names = {
-        template for loaded in workflows for template, _ in referenced_templates(loaded.spec)
-    }
+    names = {template for loaded in workflows for template, _ in referenced_templates(loaded.spec)}
     assert names and renderer.missing(names) == []
     declared = {field: None for loaded in workflows for field in loaded.spec.data}
     context = {

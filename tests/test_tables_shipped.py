@@ -1,43 +1,59 @@
-"""The shipped decision tables (``workflows/rules/``) decide as the domain brief says."""
+"""The shipped decision tables (in ``workflows/rules/`` and in the workflows' own ``tables:``)
+decide as the domain brief says."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import pytest
 
 from conftest import WORKFLOWS
 from svcflow.definitions import load_definitions
-from svcflow.rules.tables import CompiledTable
-from svcflow.spec.rulesfile import load_rules_file
+from svcflow.rules.tables import CompiledTable, workflow_tables
+from svcflow.rules.tools import table_warnings
 
-RULES = WORKFLOWS / "rules"
+
+@cache
+def shipped_tables() -> dict[str, CompiledTable]:
+    """Every table under ``workflows/`` by name: rules files' and each workflow's own."""
+    found = load_definitions(WORKFLOWS)
+    tables = {name: table for rules in found.rules for name, table in rules.tables.items()}
+    for workflow in found.workflows:
+        if workflow.spec.tables:
+            tables.update(workflow_tables(workflow.spec, workflow.source_map).tables)
+    return tables
 
 
 def shipped(name: str) -> CompiledTable:
-    for path in sorted(RULES.glob("*.yaml")):
-        tables = load_rules_file(path).tables
-        if name in tables:
-            return tables[name]
-    raise KeyError(name)
+    return shipped_tables()[name]
 
 
-def test_every_rules_file_loads_without_warnings_next_to_the_workflows() -> None:
+def test_every_shipped_table_loads_without_warnings_next_to_the_workflows() -> None:
     found = load_definitions(WORKFLOWS)
-    assert {w.spec.workflow for w in found.workflows} >= {"complaint"}
-    tables = {name for rules in found.rules for name in rules.tables}
-    assert tables == {
+    assert {w.spec.workflow for w in found.workflows} >= {"complaint", "escalation", "crisis"}
+    assert set(shipped_tables()) >= {
         "complaint_category",
         "priority_matrix",
         "crisis_tier",
         "crisis_response",
         "crisis_team",
+        "crisis_approvers",
+        "crisis_repair",
         "routing",
         "contact_channel",
         "delegated_authority",
     }
-    assert [str(w) for rules in found.rules for w in rules.warnings] == []
+    warnings = [w for rules in found.rules for w in rules.warnings]
+    warnings += [w for workflow in found.workflows for w in table_warnings(workflow)]
+    assert [str(w) for w in warnings] == []
+
+
+def test_the_crisis_tables_belong_to_the_crisis_workflow() -> None:
+    crisis = next(w for w in load_definitions(WORKFLOWS).workflows if w.spec.workflow == "crisis")
+    assert {"crisis_tier", "crisis_response", "crisis_team"} <= set(crisis.spec.tables)
+    assert not (WORKFLOWS / "rules" / "crisis.yaml").exists()
 
 
 CATEGORY = [
@@ -124,6 +140,34 @@ def test_crisis_team_collects_every_team_called_in() -> None:
     }
     quiet = {"tier": 3, "event": "service_interruption", "media": "none"}
     assert team.evaluate(quiet) == {"team": ["customer service"]}
+
+
+APPROVERS = [
+    # external statements: tier 1 legal + PR + executive, tier 2 legal + PR, tier 3 PR duty officer
+    (1, ["legal", "pr", "executive"]),
+    (2, ["legal", "pr"]),
+    (3, ["pr_duty_officer"]),
+]
+
+
+@pytest.mark.parametrize(("tier", "approvers"), APPROVERS)
+def test_each_tier_fixes_the_approval_chain_of_statements(tier: int, approvers: list[str]) -> None:
+    assert shipped("crisis_approvers").evaluate({"tier": tier}) == {"approver": approvers}
+
+
+REPAIR = [
+    # tiered compensation (cash, rate discounts, added services); a 6-12 month care plan
+    (1, "cash", 12),
+    (2, "rate_discount", 9),
+    (3, "added_services", 6),
+]
+
+
+@pytest.mark.parametrize(("tier", "compensation", "months"), REPAIR)
+def test_relationship_repair_by_tier(tier: int, compensation: str, months: int) -> None:
+    decided = shipped("crisis_repair").evaluate({"tier": tier})
+    assert (decided["compensation"], decided["care_months"]) == (compensation, months)
+    assert 6 <= decided["care_months"] <= 12
 
 
 ROUTING = [

@@ -207,7 +207,10 @@ def test_validate_reads_rules_files_and_prints_warnings(
 def test_validate_shipped_directory_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "validate", str(WORKFLOWS))
     assert (code, err) == (0, "")
-    assert f"ok  {WORKFLOWS / 'rules' / 'priority.yaml'}: rules, tables priority_matrix\n" in out
+    assert (
+        f"ok  {WORKFLOWS / 'rules' / 'routing.yaml'}: rules, tables routing, contact_channel\n"
+        in out
+    )
 
 
 def test_decide_shows_the_matched_rules_and_why(capsys: pytest.CaptureFixture[str]) -> None:
@@ -222,11 +225,10 @@ def test_decide_shows_the_matched_rules_and_why(capsys: pytest.CaptureFixture[st
     )
     assert (code, err) == (0, "")
     assert out == (
-        f"table delegated_authority ({WORKFLOWS / 'rules' / 'authority.yaml'}:12:3), hit policy "
-        "unique\n"
+        f"table delegated_authority ({WORKFLOWS / 'complaint.yaml'}:88:3), hit policy unique\n"
         "  input percent = 20.0  (compensation_percent)\n"
         "  input standard = true  (standard_remedy)\n"
-        "rules[1] (line 25) chosen: percent = 20.0 matches (5..20]; standard = true matches true\n"
+        "rules[1] (line 104) chosen: percent = 20.0 matches (5..20]; standard = true matches true\n"
         "  note: e.g. the 20% compensation alternative\n"
         'result: approver = "team_lead", needs_approval = true, case_report_within = null\n'
     )
@@ -255,8 +257,9 @@ def test_decide_a_workflow_table(capsys: pytest.CaptureFixture[str], tmp_path: P
         (
             ["priority_matrx"],
             "error: no table 'priority_matrx'; did you mean 'priority_matrix'? "
-            "tables: complaint_category, contact_channel, crisis_response, crisis_team, "
-            "crisis_tier, delegated_authority, priority_matrix, routing\n",
+            "tables: complaint_category, contact_channel, crisis_approvers, crisis_repair, "
+            "crisis_response, crisis_team, crisis_tier, delegated_authority, knowledge_base, "
+            "priority_matrix, routing\n",
         ),
         (
             ["priority_matrix", "--input", "impct=high"],
@@ -278,19 +281,18 @@ def test_decide_errors(capsys: pytest.CaptureFixture[str], argv: list[str], mess
 def test_graph_renders_a_rules_file_and_a_workflow_table_as_markdown(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, out, _ = run(capsys, "graph", str(WORKFLOWS / "rules" / "authority.yaml"))
+    code, out, _ = run(capsys, "graph", str(WORKFLOWS / "rules" / "routing.yaml"))
     assert code == 0
     assert out.splitlines()[:10] == [
-        "### `delegated_authority`",
+        "### `routing`",
         "",
-        "**Who may grant a compensation.**",
+        "**Queue and owner by segment, channel and category.**",
         "",
-        f"From `{(WORKFLOWS / 'rules' / 'authority.yaml').as_posix()}`.",
+        f"From `{(WORKFLOWS / 'rules' / 'routing.yaml').as_posix()}`.",
         "",
-        "Hit policy **unique**: at most one rule matches a case (checked when the file loads).",
+        "Hit policy **first**: the first matching rule, from the top, wins.",
         "",
-        "| rule | percent = `compensation_percent` | standard = `standard_remedy` | → approver "
-        "| → needs_approval | → case_report_within | note |",
+        "| rule | segment | channel | category | → queue | → owner | note |",
         "|---:|---|---|---|---|---|---|",
     ]
     (tmp_path / "triage.yaml").write_text(TRIAGE)

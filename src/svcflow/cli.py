@@ -1,4 +1,4 @@
-"""The ``svcflow`` command: validate, graph, decide, schema, simulate, demo, plugins.
+"""The ``svcflow`` command: validate, graph, decide, schema, simulate, demo, report, plugins.
 
 This is the only module that prints. Exit codes: 0 success, 1 invalid input or a failed
 expectation, 2 wrong usage (argparse).
@@ -10,7 +10,9 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import urlsplit
 
 from svcflow.calendar import BusinessCalendar, load_calendar_text
@@ -119,53 +121,115 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from svcflow.demo import run_demo
+    from svcflow.report import build_report, render_html, render_text
 
+    try:
+        from svcflow_console import ConsoleNotifier
+    except ImportError:
+        print(
+            "error: the demo prints notifications with the console notifier; install it with "
+            "pip install -e plugins/svcflow-console",
+            file=sys.stderr,
+        )
+        return 1
     database = _fresh_sqlite(args.store)
+    base = (database or Path("svcflow-demo")).with_suffix("")
+    log_path = base.with_name(base.name + "-notifications.log")
     began = time.perf_counter()
+    print(
+        f"svcflow demo: a week of service traffic, {args.contacts:,} contacts on every channel "
+        f"and one crisis, through the workflows in {args.workflows}/ (seed {args.seed})"
+    )
+    bar = _ProgressBar(sys.stdout)
+    with log_path.open("w", encoding="utf-8") as log:
+        summary = run_demo(
+            args.workflows,
+            args.store,
+            contacts=args.contacts,
+            days=args.days,
+            seed=args.seed,
+            plugins=[ConsoleNotifier(log, channels=DEMO_CHANNELS)],
+            directory=DEMO_DIRECTORY,
+            progress=bar.show,
+        )
+    bar.finish()
+    elapsed = time.perf_counter() - began
+    started = ", ".join(f"{count:,} {name}" for name, count in sorted(summary.cases.items()))
+    print(
+        f"  {summary.events:,} events ({summary.timers_fired:,} fired by timers) in "
+        f"{elapsed:.1f} s; simulated {summary.simulated_from:%a %d %b} to "
+        f"{summary.simulated_until:%a %d %b %Y}"
+    )
+    print(f"  cases started: {started}")
+    print(
+        f"  notifications: {summary.delivered:,} delivered by the console notifier"
+        + (f", {summary.undelivered:,} undelivered" if summary.undelivered else "")
+    )
+    report = build_report(args.store)
+    print()
+    print(render_text(report))
+    html_path = base.with_name(base.name + "-report.html")
+    json_path = base.with_name(base.name + "-report.json")
+    html_path.write_text(render_html(report), encoding="utf-8")
+    json_path.write_text(report.to_json(), encoding="utf-8")
+    print("Files:")
+    if database:
+        print(f"  store         {database.resolve()}  (svcflow report --store {args.store})")
+    print(f"  report        {html_path.resolve()}  (open in a browser)")
+    print(f"  report data   {json_path.resolve()}")
+    print(f"  notifications {log_path.resolve()}")
+    return 0
+
+
+DEMO_CHANNELS = ("console", "sms", "email", "chat", "social", "app", "vip_line")
+"""The channels the demo's console notifier stands in for: nothing leaves the machine."""
+
+DEMO_DIRECTORY = {
+    role: f"console:{role}"
+    for role in (
+        "customer",
+        "team_lead",
+        "service_manager",
+        "director",
+        "executive",
+        "account_manager",
+        "crisis_team",
+        "legal",
+        "pr",
+    )
+}
+"""Every role the shipped workflows notify, printed under its own name."""
+
+
+class _ProgressBar:
+    """A one-line progress bar on a terminal; ten plain lines when output is not a terminal."""
+
     width = 40
 
-    interactive = sys.stdout.isatty()
-    shown = -1
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.interactive = stream.isatty()
+        self.shown = -1
 
-    def progress(done: int, total: int) -> None:
-        nonlocal shown
-        filled = width * done // total
-        if filled == shown and done != total:
+    def show(self, done: float, now: datetime, cases: int) -> None:
+        filled = int(self.width * done)
+        if filled == self.shown:
             return
-        shown = filled
-        bar = f"  complaints [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
-        if interactive:
-            sys.stdout.write("\r" + bar + ("\n" if done == total else ""))
-        elif filled % 10 == 0 or done == total:
-            sys.stdout.write(bar + "\n")
-        sys.stdout.flush()
-
-    print(f"svcflow demo: {args.cases} complaints over {args.days} days (seed {args.seed})")
-    summary = run_demo(
-        args.workflows,
-        args.store,
-        cases=args.cases,
-        days=args.days,
-        seed=args.seed,
-        progress=progress,
-    )
-    elapsed = time.perf_counter() - began
-    print(
-        f"  {summary.events} events ({summary.timers_fired} by timers) in {elapsed:.1f} s "
-        f"= {summary.events / elapsed:,.0f} events/s; simulated until "
-        f"{summary.simulated_until:%Y-%m-%d %H:%M} UTC"
-    )
-    print(
-        "  cases by state: "
-        + ", ".join(f"{state} {count}" for state, count in summary.states.most_common())
-    )
-    print(f"  notifications queued: {summary.notifications}")
-    if database:
-        print(
-            f"  store: {database.resolve()} (inspect it with sqlite3, or open it with "
-            f"Engine.from_directory('{args.workflows}', store='{args.store}'))"
+        self.shown = filled
+        line = (
+            f"  [{'#' * filled}{'.' * (self.width - filled)}] {done:4.0%}  "
+            f"{now:%a %d %b %H:%M} UTC  {cases:,} cases"
         )
-    return 0
+        if self.interactive:
+            self.stream.write("\r" + line)
+        elif filled % 4 == 0:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def _fresh_sqlite(url: str) -> Path | None:
@@ -227,17 +291,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.set_defaults(run=_simulate)
 
-    demo = commands.add_parser("demo", help="simulate complaint traffic on a SQLite store")
+    demo = commands.add_parser(
+        "demo", help="simulate a week of service traffic on a SQLite store, then report on it"
+    )
     demo.add_argument("--workflows", default="workflows", help="workflow directory")
     demo.add_argument(
         "--store",
         default="sqlite:///svcflow-demo.db",
         help="store URL; an existing SQLite demo file is replaced",
     )
-    demo.add_argument("--cases", type=int, default=1000)
-    demo.add_argument("--days", type=int, default=5)
+    demo.add_argument("--contacts", type=int, default=3000, help="contacts in the week")
+    demo.add_argument("--days", type=int, default=7)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(run=_demo)
+
+    report = commands.add_parser(
+        "report", help="KPI report from a store's history: terminal table, JSON or HTML"
+    )
+    report.add_argument(
+        "--store",
+        default="sqlite:///svcflow-demo.db",
+        help="store URL (default sqlite:///svcflow-demo.db, what svcflow demo writes)",
+    )
+    report.add_argument("--format", choices=("text", "json", "html"), default="text")
+    report.add_argument("-o", "--output", help="write to this file instead of stdout")
+    report.set_defaults(run=_report)
 
     plugins = commands.add_parser(
         "plugins", help="list the loaded plugins, the hooks each implements and their channels"
@@ -245,6 +323,20 @@ def _parser() -> argparse.ArgumentParser:
     plugins.add_argument("--plugins-dir", help="also load the *.py plugins in this directory")
     plugins.set_defaults(run=_plugins)
     return parser
+
+
+def _report(args: argparse.Namespace) -> int:
+    from svcflow.report import build_report, render_html, render_text
+
+    report = build_report(args.store)
+    if args.format == "json":
+        text = report.to_json()
+    else:
+        text = render_html(report) if args.format == "html" else render_text(report)
+    _write(text, args.output)
+    if args.output:
+        print(f"{args.format} report of {report.cases} cases written to {args.output}")
+    return 0
 
 
 def _plugins(args: argparse.Namespace) -> int:

@@ -675,6 +675,15 @@ class Engine:
         details: dict[str, Any] = {}
         if result.changed and kind != "started":
             details["set"] = plain(result.changed)
+        elif result.changed:
+            given = payload if isinstance(payload, Mapping) else {}
+            derived = {
+                name: value
+                for name, value in plain(result.changed).items()
+                if value is not None and given.get(name) != value
+            }
+            if derived:
+                details["set"] = derived  # defaults and on_enter values: history alone tells all
         if result.timers:
             details["timers"] = [
                 {"trigger": t.trigger, "due_at": t.due_at.isoformat(), "keep": t.keep}

@@ -327,8 +327,9 @@ def render_timeline(result: SimulationResult) -> list[str]:
             effects.append(f"timer {item['trigger']} at +{format_duration(due - result.start)}")
         for name in entry.details.get("cancelled", ()):
             effects.append(f"cancel {name}")
-        for name, value in entry.details.get("set", {}).items():
-            effects.append(f"set {name}={value}")
+        if entry.kind != "started":  # a start's "set" lists the defaults: noise in a timeline
+            for name, value in entry.details.get("set", {}).items():
+                effects.append(f"set {name}={value}")
         for note in entry.details.get("notes", ()):
             effects.append(f"note: {note}")
         lines.append(f"{offset:>8}  {when}  {what:<34} {move:<40} {'; '.join(effects)}".rstrip())

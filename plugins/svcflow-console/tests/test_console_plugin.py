@@ -85,6 +85,20 @@ def test_registers_console_as_outbound() -> None:
     ]
 
 
+def test_stands_in_for_other_channels_it_is_given() -> None:
+    stream = io.StringIO()
+    notifier = ConsoleNotifier(stream, channels=("console", "sms", "email"))
+    assert [info.name for info in notifier.svcflow_register_channels()] == [
+        "console",
+        "sms",
+        "email",
+    ]
+    receipt = notifier.svcflow_deliver(make_delivery(channel="sms"))
+    assert isinstance(receipt, DeliveryReceipt)
+    assert "Subject: Your complaint is being escalated" in stream.getvalue()
+    assert notifier.svcflow_deliver(make_delivery(channel="chat")) is None
+
+
 def test_closed_stream_is_a_retryable_failure() -> None:
     stream = io.StringIO()
     stream.close()

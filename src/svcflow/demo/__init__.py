@@ -1,4 +1,4 @@
-"""``svcflow demo``: a seeded week of multi-channel service traffic through the shipped workflows."""
+"""``svcflow demo``: a seeded week of multi-channel traffic through the shipped workflows."""
 
 from svcflow.demo.run import DemoSummary, run_demo
 

@@ -1,10 +1,13 @@
-"""A seeded, reproducible simulation of complaint traffic through the shipped workflow.
+"""A seeded, reproducible week of service traffic through the shipped workflows.
 
-Agents and customers are simulated by a small policy per state (how long until an agent
-acknowledges, how often a customer goes silent or is unhappy at the follow-up call); the
-workflow's own timers (15-minute response, 24-hour resolution, 48-hour follow-up, 7-day silence)
-fire through :meth:`Engine.advance` on a manual clock, as the runner would fire them in
-production. Everything is committed to the store, so the history can be inspected afterwards.
+Contacts arrive on every channel (:mod:`svcflow.demo.traffic`); simulated people act on each
+case by its workflow's plan (:mod:`svcflow.demo.policy`), and the workflows' own timers (SLA
+warnings and breaches, escalation levels, follow-ups, silence) fire at their due times on a
+manual clock, as a runner would fire them in production. Every event is committed to the store
+and the outbox is dispatched as the week goes on, so the history and the deliveries can be
+inspected and reported on afterwards. The simulation is sequential and draws every random
+number from one generator seeded with ``seed``: the same seed gives the same store content and
+the same report.
 """
 
 from __future__ import annotations
@@ -12,153 +15,195 @@ from __future__ import annotations
 import heapq
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from svcflow.clock import ManualClock
+from svcflow.demo import complaint, crisis, escalation, im
+from svcflow.demo.policy import Plan, Step
+from svcflow.demo.traffic import WEEK_START, week_of_traffic
 from svcflow.engine import Engine
-from svcflow.errors import TransitionNotAllowed
+from svcflow.errors import ConditionNotMet, TransitionNotAllowed
+from svcflow.records import Case
 from svcflow.simulate import play_until
 
-__all__ = ["DemoSummary", "run_demo"]
+__all__ = ["PLANS", "DemoSummary", "run_demo"]
 
-CATEGORY_MIX = {
-    "product_quality": 30,
-    "service_attitude": 24,
-    "logistics": 15,
-    "after_sales": 12,
-    "other": 9,
+PLANS: Mapping[str, Plan] = {
+    "complaint": complaint.PLAN,
+    "escalation": escalation.PLAN,
+    "crisis": crisis.PLAN,
+    "im_first_response": im.PLAN,
 }
-CHANNEL_MIX = {"phone": 30, "email": 15, "chat": 20, "app": 15, "web": 10, "social": 10}
-START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+"""The plan of each shipped workflow, by workflow id."""
+
+DISPATCH_EVERY = timedelta(minutes=30)
+SETTLE = timedelta(days=8)
+"""After the week, timers run on this long so waiting cases close (7 days of silence...)."""
+
+Progress = Callable[[float, datetime, int], None]
+"""``progress(share_done, simulated_now, cases_started)``."""
 
 
 @dataclass
 class DemoSummary:
-    """What a demo run did."""
+    """What a demo run did: cases started per workflow, events, timers, deliveries."""
 
-    cases: int
+    store: str
+    seed: int
+    cases: Counter[str] = field(default_factory=Counter)
     events: int = 0
     timers_fired: int = 0
-    states: Counter[str] = field(default_factory=Counter)
-    notifications: int = 0
-    store: str = ""
-    simulated_until: datetime = START
+    steps_skipped: int = 0
+    delivered: int = 0
+    undelivered: int = 0
+    states: Counter[tuple[str, str]] = field(default_factory=Counter)
+    simulated_from: datetime = WEEK_START
+    simulated_until: datetime = WEEK_START
 
 
 @dataclass(order=True)
-class _Action:
+class _Due:
     at: datetime
     seq: int
-    case_id: str = field(compare=False)
-    trigger: str = field(compare=False)
-    payload: dict[str, Any] | None = field(compare=False, default=None)
+    case_id: str | None = field(compare=False)
+    state: str | None = field(compare=False)
+    step: Step | None = field(compare=False, default=None)
+    workflow: str | None = field(compare=False, default=None)
+    data: Mapping[str, Any] | None = field(compare=False, default=None)
 
 
-class _Simulation:
-    def __init__(self, engine: Engine, clock: ManualClock, seed: int) -> None:
-        self.engine, self.clock = engine, clock
-        self.random = random.Random(seed)
-        self.queue: list[_Action] = []
+class _Week:
+    """The simulation's agenda: people's steps and new contacts, in time order."""
+
+    def __init__(self, engine: Engine, clock: ManualClock, rng: random.Random) -> None:
+        self.engine, self.clock, self.rng = engine, clock, rng
+        self.agenda: list[_Due] = []
+        self.state: dict[str, str] = {}
         self.seq = 0
 
-    def later(self, case_id: str, trigger: str, minutes: float, payload: Any = None) -> None:
+    def add(self, due: _Due) -> None:
         self.seq += 1
-        at = self.clock.now() + timedelta(minutes=max(1.0, minutes))
-        heapq.heappush(self.queue, _Action(at, self.seq, case_id, trigger, payload))
+        due.seq = self.seq
+        heapq.heappush(self.agenda, due)
 
-    def plan(self, case_id: str, state: str) -> None:
-        """Decide what a person does next with a case that just entered ``state``."""
-        chance = self.random.random()
-        if state == "received":
-            self.later(case_id, "acknowledge", self.random.lognormvariate(2.0, 0.7))
-        elif state == "acknowledged":
-            trigger = "investigate" if chance < 0.7 else "ask_customer"
-            self.later(case_id, trigger, self.random.uniform(10, 60))
-        elif state == "investigating":
-            if chance < 0.1:
-                self.later(case_id, "ask_customer", self.random.uniform(30, 240))
+    def planned(self, case: Case) -> None:
+        """Remember ``case``'s state and schedule what people do next in it."""
+        self.state[case.id] = case.state
+        plan = PLANS.get(case.workflow)
+        if plan is None:
+            return
+        for step in plan(case.state, case.data, self.rng):
+            at = self.clock.now() + step.after
+            if step.start is not None:
+                data = {**(step.data or {}), "parent_case": case.id}
+                self.add(_Due(at, 0, None, None, workflow=step.start, data=data))
             else:
-                hours = self.random.uniform(1, 30)
-                self.later(case_id, "resolve", hours * 60, {"resolution": "replacement offered"})
-        elif state == "waiting_on_customer" and chance < 0.8:
-            self.later(case_id, "customer_replied", self.random.uniform(60, 30 * 60))
-        elif state == "resolved" and chance < 0.05:
-            self.later(case_id, "reopen", self.random.uniform(60, 20 * 60))
-        elif state == "follow_up":
-            satisfied = self.random.random() < 0.85
-            self.later(
-                case_id, "callback_done", self.random.uniform(60, 240), {"satisfied": satisfied}
-            )
+                self.add(_Due(at, 0, case.id, case.state, step))
 
-
-def _weighted(generator: random.Random, mix: dict[str, int]) -> str:
-    return generator.choices(list(mix), weights=list(mix.values()))[0]
+    def moved(self, case_id: str, state: str) -> None:
+        """A timer moved a case: plan for its new state."""
+        if self.state.get(case_id) != state:
+            self.planned(self.engine.get(case_id))
 
 
 def run_demo(
     workflows: str | Path,
     store: str,
     *,
-    cases: int = 500,
-    days: int = 5,
+    contacts: int = 3000,
+    days: int = 7,
     seed: int = 7,
-    progress: Callable[[int, int], None] | None = None,
+    plugins: Iterable[object] = (),
+    directory: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> DemoSummary:
-    """Simulate ``cases`` complaints arriving over ``days`` days, then let everything settle."""
-    clock = ManualClock(START)
-    summary = DemoSummary(cases=cases, store=store)
+    """Simulate ``days`` days of ``contacts`` contacts (plus the crisis) on ``store``.
+
+    ``plugins`` are passed to the engine (the CLI gives the console notifier); installed plugins
+    are not loaded, so the demo behaves the same on every machine. ``directory`` maps roles to
+    recipients. Returns what happened; the store holds the rest.
+    """
+    rng = random.Random(seed)
+    clock = ManualClock(WEEK_START)
+    summary = DemoSummary(store=store, seed=seed)
+    arrivals = week_of_traffic(rng, contacts, days)
     with Engine.from_directory(
-        workflows, store=store, clock=clock, id_factory=_ids(seed)
+        workflows,
+        store=store,
+        clock=clock,
+        id_factory=_ids(),
+        plugins=list(plugins),
+        load_plugins=False,
+        directory=directory,
     ) as engine:
-        sim = _Simulation(engine, clock, seed)
-        arrivals = sorted(
-            START + timedelta(minutes=sim.random.uniform(0, days * 24 * 60)) for _ in range(cases)
-        )
-        for index, arrival in enumerate(arrivals):
-            sim.seq += 1
-            heapq.heappush(sim.queue, _Action(arrival, sim.seq, f"new:{index}", "start"))
-        done = 0
-        while sim.queue:
-            action = heapq.heappop(sim.queue)
-            for firing in play_until(engine, clock, action.at):
-                summary.timers_fired += 1
-                summary.events += 1
-                sim.plan(firing.entry.case_id, firing.entry.to_state)
-            if action.trigger == "start":
-                case = engine.start(
-                    "complaint",
-                    {
-                        "customer": f"customer-{action.case_id[4:]}",
-                        "channel": _weighted(sim.random, CHANNEL_MIX),
-                        "category": _weighted(sim.random, CATEGORY_MIX),
-                    },
-                    actor="intake",
+        week = _Week(engine, clock, rng)
+        for arrival in arrivals:
+            week.add(_Due(arrival.at, 0, None, None, workflow=arrival.workflow, data=arrival.data))
+        end = WEEK_START + timedelta(days=days)
+        next_dispatch = WEEK_START + DISPATCH_EVERY
+        while week.agenda:
+            due = heapq.heappop(week.agenda)
+            if due.at > end + SETTLE:
+                break
+            while next_dispatch <= due.at:
+                _advance(engine, clock, week, summary, next_dispatch)
+                _dispatch(engine, summary)
+                next_dispatch += DISPATCH_EVERY
+            _advance(engine, clock, week, summary, due.at)
+            _act(engine, week, summary, due)
+            if progress is not None and due.case_id is None:
+                progress(
+                    min(1.0, (due.at - WEEK_START) / (end - WEEK_START)), due.at, len(week.state)
                 )
-                done += 1
-                if progress:
-                    progress(done, cases)
-            else:
-                try:
-                    case = engine.fire(
-                        action.case_id, action.trigger, action.payload, actor="agent"
-                    )
-                except TransitionNotAllowed:
-                    continue
-            summary.events += 1
-            sim.plan(case.id, case.state)
-        for _ in play_until(engine, clock, clock.now() + timedelta(days=8)):
-            summary.timers_fired += 1
-            summary.events += 1
+        _advance(engine, clock, week, summary, end + SETTLE)
+        _dispatch(engine, summary)
         summary.simulated_until = clock.now()
-        summary.states = Counter(case.state for case in engine.find(workflow="complaint"))
-        summary.notifications = len(engine.notifications())
+        summary.states = Counter((case.workflow, case.state) for case in engine.find())
     return summary
 
 
-def _ids(seed: int) -> Callable[[], str]:
+def _advance(
+    engine: Engine, clock: ManualClock, week: _Week, summary: DemoSummary, moment: datetime
+) -> None:
+    for firing in play_until(engine, clock, moment):
+        summary.timers_fired += 1
+        summary.events += 1
+        week.moved(firing.entry.case_id, firing.entry.to_state)
+
+
+def _act(engine: Engine, week: _Week, summary: DemoSummary, due: _Due) -> None:
+    if due.case_id is None:
+        assert due.workflow is not None
+        case = engine.start(due.workflow, dict(due.data or {}), actor="intake")
+        summary.cases[due.workflow] += 1
+    else:
+        step = due.step
+        assert step is not None and step.trigger is not None
+        if week.state.get(due.case_id) != due.state:
+            summary.steps_skipped += 1  # the case moved on (a timer) before the person acted
+            return
+        try:
+            case = engine.fire(due.case_id, step.trigger, step.payload, actor=step.actor)
+        except (TransitionNotAllowed, ConditionNotMet):
+            summary.steps_skipped += 1
+            return
+        if case.state == due.state:
+            summary.events += 1
+            return
+    summary.events += 1
+    week.planned(case)
+
+
+def _dispatch(engine: Engine, summary: DemoSummary) -> None:
+    report = engine.dispatch()
+    summary.delivered += len(report.delivered)
+    summary.undelivered += len(report.dead)
+
+
+def _ids() -> Callable[[], str]:
     counter = iter(range(1, 10**9))
-    return lambda: f"C{seed:02d}-{next(counter):06d}"
+    return lambda: f"SF-{next(counter):06d}"

@@ -7,7 +7,7 @@ idempotency record) arrives as one :class:`CaseChange` and is committed all or n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +25,7 @@ from svcflow.records import (
 
 __all__ = [
     "CaseChange",
+    "CaseHistory",
     "DataCodec",
     "DuplicateMessage",
     "IdempotencyRecord",
@@ -87,6 +88,14 @@ class NewMessage(NamedTuple):
     thread_keys: tuple[str, ...]
     received_at: datetime
     message: Mapping[str, Any]
+
+
+class CaseHistory(NamedTuple):
+    """One case's history with the workflow it runs: what reports read (``Store.histories``)."""
+
+    case_id: str
+    workflow: str
+    entries: list[HistoryEntry]
 
 
 class IdempotencyRecord(NamedTuple):
@@ -161,6 +170,11 @@ class Store(Protocol):
     def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]: ...
 
     def history(self, case_id: str) -> list[HistoryEntry]: ...
+
+    def histories(self) -> Iterator[CaseHistory]:
+        """Every case's history (entries in ``seq`` order), case by case in case-id order, read
+        in one pass: a report over thousands of cases without a query per case. Needs no data
+        codec, so it works on a store opened without an engine."""
 
     def idempotency(self, key: str) -> IdempotencyRecord | None: ...
 

@@ -11,7 +11,7 @@ import itertools
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from svcflow.records import (
 )
 from svcflow.store.base import (
     CaseChange,
+    CaseHistory,
     DataCodec,
     DuplicateMessage,
     IdempotencyRecord,
@@ -234,6 +235,15 @@ class MemoryStore:
     def history(self, case_id: str) -> list[HistoryEntry]:
         with self._lock:
             return [_unpack(packed) for packed in self._history.get(case_id, ())]
+
+    def histories(self) -> Iterator[CaseHistory]:
+        with self._lock:
+            taken = [
+                (case_id, self._cases[case_id].workflow, list(self._history[case_id]))
+                for case_id in sorted(self._history)
+            ]
+        for case_id, workflow, packed in taken:
+            yield CaseHistory(case_id, workflow, [_unpack(entry) for entry in packed])
 
     def idempotency(self, key: str) -> IdempotencyRecord | None:
         return self._idempotency.get(key)

@@ -21,9 +21,18 @@ from types import MappingProxyType
 from typing import Any
 
 from svcflow.errors import ConcurrencyConflict, StoreError, WorkflowVersionConflict
-from svcflow.records import Case, DeadLetter, HistoryEntry, Notification, OutboxEntry, Timer
+from svcflow.records import (
+    NO_DETAILS,
+    Case,
+    DeadLetter,
+    HistoryEntry,
+    Notification,
+    OutboxEntry,
+    Timer,
+)
 from svcflow.store.base import (
     CaseChange,
+    CaseHistory,
     DataCodec,
     DuplicateMessage,
     IdempotencyRecord,
@@ -371,7 +380,7 @@ class SqliteStore:
                     entry.to_state,
                     None if entry.payload is None else _json(entry.payload),
                     entry.version,
-                    _json(entry.details),
+                    _json(dict(entry.details)),  # a mappingproxy would be encoded as its str()
                 ),
             )
             if change.cancel_owned_by is not None:
@@ -545,22 +554,24 @@ class SqliteStore:
             )
             .fetchall()
         )
-        return [
-            HistoryEntry(
-                case_id=r[0],
-                seq=r[1],
-                at=_dt(r[2]),
-                actor=r[3],
-                kind=r[4],
-                trigger=r[5],
-                from_state=r[6],
-                to_state=r[7],
-                payload=None if r[8] is None else json.loads(r[8]),
-                version=r[9],
-                details=json.loads(r[10]),
-            )
-            for r in rows
-        ]
+        return [_history_entry(r) for r in rows]
+
+    def histories(self) -> Iterator[CaseHistory]:
+        connection = self._connection()
+        workflows = dict(connection.execute("SELECT id, workflow FROM cases").fetchall())
+        rows = connection.execute(
+            f"SELECT {_HISTORY_COLUMNS} FROM history ORDER BY case_id, seq"  # the primary key
+        )
+        case_id: str | None = None
+        entries: list[HistoryEntry] = []
+        for row in rows:
+            if row[0] != case_id:
+                if case_id is not None:
+                    yield CaseHistory(case_id, workflows[case_id], entries)
+                case_id, entries = row[0], []
+            entries.append(_history_entry(row))
+        if case_id is not None:
+            yield CaseHistory(case_id, workflows[case_id], entries)
 
     def idempotency(self, key: str) -> IdempotencyRecord | None:
         return self._idempotency(self._connection(), key)
@@ -864,6 +875,28 @@ class SqliteStore:
             )
         )
         return IdempotencyRecord(row[0], row[1], case)
+
+
+def _history_entry(r: tuple[Any, ...]) -> HistoryEntry:
+    return HistoryEntry(
+        case_id=r[0],
+        seq=r[1],
+        at=_dt(r[2]),
+        actor=r[3],
+        kind=r[4],
+        trigger=r[5],
+        from_state=r[6],
+        to_state=r[7],
+        payload=None if r[8] is None else json.loads(r[8]),
+        version=r[9],
+        details=_details(r[10]),
+    )
+
+
+def _details(text: str) -> Mapping[str, Any]:
+    """Details as stored; older files kept an entry without details as the JSON text "{}"."""
+    found = json.loads(text)
+    return found if isinstance(found, dict) and found else NO_DETAILS
 
 
 def _outbox_entry(row: tuple[Any, ...]) -> OutboxEntry:

@@ -8,6 +8,7 @@ or deduplicated beyond what the dispatcher does.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import TextIO
 
 from svcflow import hookimpl
@@ -31,8 +32,12 @@ class ConsoleNotifier:
     still reaches the right place. Safe to share between threads as far as the stream is.
     """
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, channels: Iterable[str] = (CHANNEL,)) -> None:
+        """``channels`` are the outbound channels it claims: ``console`` by default; a demo or
+        a test may add ``sms``, ``email``... so their notifications are printed instead of sent
+        (a host then must not also load a plugin that delivers those channels)."""
         self._stream = stream
+        self.channels = tuple(dict.fromkeys(channels))
 
     @property
     def stream(self) -> TextIO:
@@ -41,9 +46,10 @@ class ConsoleNotifier:
 
     @hookimpl
     def svcflow_register_channels(self) -> list[ChannelInfo]:
-        """Claim the ``console`` channel as outbound."""
+        """Claim the ``console`` channel (and any others it was given) as outbound."""
         return [
-            ChannelInfo(CHANNEL, outbound=True, description="prints notifications to a terminal")
+            ChannelInfo(name, outbound=True, description="prints notifications to a terminal")
+            for name in self.channels
         ]
 
     @hookimpl
@@ -53,7 +59,7 @@ class ConsoleNotifier:
         A stream that cannot be written (closed, broken pipe) raises ``DeliveryFailed`` so the
         dispatcher retries later rather than losing the notification.
         """
-        if delivery.channel != CHANNEL:
+        if delivery.channel not in self.channels:
             return None
         stream = self.stream
         name = str(getattr(stream, "name", type(stream).__name__))

@@ -1,0 +1,63 @@
+"""How report values read: durations, shares, moments, labels. Shared by the text and HTML
+renderings so both say the same thing the same way."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+__all__ = ["GROUPING_TITLES", "duration", "history_span", "moment", "offset", "percent"]
+
+GROUPING_TITLES = {
+    "workflow": "by workflow",
+    "channel": "by channel",
+    "category": "by category",
+    "segment": "by segment",
+}
+
+
+def duration(seconds: float | None) -> str:
+    """``45s``, ``4m05s``, ``5m``, ``2h03m``, ``1h``, ``1d02h``; ``-`` for no value. Rounded to
+    the second (under 10 s one decimal is kept: ``2.5s``); a zero last part is left out."""
+    if seconds is None:
+        return "-"
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    if seconds < 10 and seconds != int(seconds):
+        return f"{sign}{seconds:.1f}s"
+    whole = round(seconds)
+    for size, unit, small, small_unit in (
+        (86400, "d", 3600, "h"),
+        (3600, "h", 60, "m"),
+        (60, "m", 1, "s"),
+    ):
+        if whole >= size:
+            rest = whole % size // small
+            return f"{sign}{whole // size}{unit}" + (f"{rest:02d}{small_unit}" if rest else "")
+    return f"{sign}{whole}s"
+
+
+def percent(rate: float | None) -> str:
+    """``87.5%``; ``-`` when there is nothing to divide."""
+    return "-" if rate is None else f"{rate * 100:.1f}%"
+
+
+def moment(text: str | None) -> str:
+    """An ISO moment as ``2026-03-02 09:15 UTC`` (seconds shown only when not zero)."""
+    if text is None:
+        return "-"
+    value = datetime.fromisoformat(text)
+    shape = (
+        "%Y-%m-%d %H:%M" if value.second == 0 and value.microsecond == 0 else "%Y-%m-%d %H:%M:%S"
+    )
+    return value.strftime(shape) + " UTC"
+
+
+def offset(seconds: float | None) -> str:
+    """A moment relative to a crisis start: ``+30m``, ``+1h02m``."""
+    return "-" if seconds is None else "+" + duration(seconds)
+
+
+def history_span(history_until: str | None) -> str:
+    """``history up to 2026-03-03 12:00 UTC``, or ``no history yet``: how far the figures
+    reach (never when the report was made, so equal histories give equal reports)."""
+    return "no history yet" if history_until is None else f"history up to {moment(history_until)}"

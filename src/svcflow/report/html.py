@@ -1,0 +1,491 @@
+"""The report as one self-contained HTML page: inline CSS and inline SVG charts, no script and
+no external file, so it can be mailed, archived or opened offline.
+
+Charts (each ``<svg data-chart="...">``): ``first-response``, ``sla-attainment``,
+``resolution-24h``, ``fcr``, ``csat``, ``escalations`` and ``crisis-timeline``. The tables
+below them hold every number the charts show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from html import escape
+
+from svcflow.report.figures import CRISIS_MARKS, Figures, Rate, Report
+from svcflow.report.format import (
+    GROUPING_TITLES,
+    duration,
+    history_span,
+    moment,
+    offset,
+    percent,
+)
+from svcflow.report.svg import (
+    COLORS,
+    Bar,
+    BarRow,
+    GanttRow,
+    Section,
+    bar_chart,
+    count_ticks,
+    duration_ticks,
+    gantt_chart,
+)
+
+__all__ = ["CHARTS", "render_html"]
+
+CHARTS = (
+    "first-response",
+    "sla-attainment",
+    "resolution-24h",
+    "fcr",
+    "csat",
+    "escalations",
+    "crisis-timeline",
+)
+"""The ``data-chart`` names of the charts a non-empty report draws, in page order."""
+
+_RATE_TICKS = [0.0, 0.25, 0.5, 0.75, 1.0]
+_BREAKDOWN = ("channel", "category", "segment")
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
+       margin: 24px auto; max-width: 900px; padding: 0 16px; line-height: 1.4; }
+h1 { font-size: 1.6em; margin-bottom: 0; }
+h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+.subtitle { color: #555; margin-top: 4px; }
+.tiles { display: flex; flex-wrap: wrap; gap: 10px; margin: 16px 0; }
+.tile { border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; min-width: 120px; }
+.tile .value { font-size: 1.5em; font-weight: 700; }
+.tile .label, .tile .target { color: #555; font-size: 0.85em; }
+.short .value { color: #b45309; }
+.good .value { color: #2e7d32; }
+figure { margin: 12px 0 24px; }
+figcaption { color: #444; font-size: 0.9em; margin-bottom: 6px; }
+svg { max-width: 100%; height: auto; }
+table { border-collapse: collapse; font-size: 0.8em; margin: 8px 0 16px; width: 100%; }
+caption { text-align: left; }
+th, td { border-bottom: 1px solid #e5e5e5; padding: 3px 6px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+thead th { border-bottom: 2px solid #bbb; }
+tr.section td { font-weight: 700; background: #f6f6f6; }
+.note { color: #555; font-size: 0.85em; }
+@media print { h2 { break-before: auto; } figure { break-inside: avoid; } }
+"""
+
+
+def render_html(report: Report) -> str:
+    """The whole page as text (UTF-8, ``<!doctype html>``). Equal reports give equal text."""
+    body = [
+        "<h1>Customer service KPI report</h1>",
+        f'<p class="subtitle">{_cases(report.cases)}, '
+        f"{escape(history_span(report.history_until))}. Every figure is computed from the "
+        "cases' history alone.</p>",
+    ]
+    if not report.cases:
+        body.append(
+            "<p>No cases: the store holds no history yet, so there is nothing to report.</p>"
+        )
+    else:
+        body += [
+            _tiles(report),
+            *_section(
+                "First response",
+                "Median (dark) and 90th percentile (light) of the time to the first response; "
+                "the circle is the mean.",
+                _first_response_chart(report),
+            ),
+            *_section(
+                "SLA attainment",
+                "Share of finished SLA cycles that met their target, per workflow and metric.",
+                _sla_chart(report),
+            ),
+            *_section(
+                "Resolved within 24 hours",
+                "Share of resolved cases whose first resolution came within 24 hours of the "
+                "case's start.",
+                _rate_chart(
+                    report,
+                    "resolution-24h",
+                    "Resolved within 24 hours",
+                    lambda f: f.resolved_within_24h,
+                    "resolved_within_24h",
+                ),
+            ),
+            *_section(
+                "First-contact resolution",
+                "Share of resolved cases never reopened, escalated or put on hold for the "
+                "customer.",
+                _rate_chart(
+                    report,
+                    "fcr",
+                    "First-contact resolution",
+                    lambda f: f.first_contact_resolution,
+                    "first_contact_resolution",
+                ),
+            ),
+            *_section(
+                "Customer satisfaction",
+                "Share of satisfied answers among the cases whose satisfaction was recorded.",
+                _rate_chart(
+                    report, "csat", "Customer satisfaction (CSAT)", lambda f: f.csat, "csat"
+                ),
+            ),
+            *_section("Escalations", "Escalation events by level.", _escalation_chart(report)),
+            *_section(
+                "Crisis timelines",
+                "Each crisis case's clocks from the crisis start, against the 30-minute and "
+                "1-hour marks.",
+                _crisis_chart(report),
+            ),
+            "<h2>The figures</h2>",
+            _kpi_table(report),
+            _sla_table(report),
+            _crisis_tables(report),
+        ]
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>svcflow KPI report, {escape(history_span(report.history_until))}"
+        f"</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def _whole_percent(rate: float) -> str:
+    return f"{rate * 100:.0f}%"
+
+
+def _cases(count: int) -> str:
+    return f"{count} case" + ("" if count == 1 else "s")
+
+
+def _section(title: str, caption: str, chart: str) -> list[str]:
+    return [
+        f"<h2>{escape(title)}</h2>",
+        f"<figure>\n<figcaption>{escape(caption)}</figcaption>\n{chart}\n</figure>",
+    ]
+
+
+def _tiles(report: Report) -> str:
+    overall, targets = report.overall, report.targets
+    tiles = [
+        ("cases", str(report.cases), "", None),
+        ("first response, median", duration(overall.first_response.median), "", None),
+        (
+            "first response, average",
+            duration(overall.first_response.mean),
+            f"target {duration(targets['first_response_mean_seconds'])}",
+            None
+            if overall.first_response.mean is None
+            else overall.first_response.mean <= targets["first_response_mean_seconds"],
+        ),
+        *(
+            (
+                label,
+                percent(rate.rate),
+                f"target {_whole_percent(targets[key])}",
+                None if rate.rate is None else rate.rate >= targets[key],
+            )
+            for label, rate, key in (
+                (
+                    "first-contact resolution",
+                    overall.first_contact_resolution,
+                    "first_contact_resolution",
+                ),
+                ("resolved within 24 h", overall.resolved_within_24h, "resolved_within_24h"),
+                ("CSAT", overall.csat, "csat"),
+            )
+        ),
+        ("SLA breaches", str(overall.breaches), f"{overall.warnings} warnings", None),
+        ("escalated cases", str(overall.escalated_cases), "", None),
+    ]
+    cells = []
+    for label, value, target, met in tiles:
+        kind = "" if met is None else (" good" if met else " short")
+        cells.append(
+            f'<div class="tile{kind}"><div class="value">{escape(value)}</div>'
+            f'<div class="label">{escape(label)}</div>'
+            + (f'<div class="target">{escape(target)}</div>' if target else "")
+            + "</div>"
+        )
+    return '<div class="tiles">' + "".join(cells) + "</div>"
+
+
+def _first_response_chart(report: Report) -> str:
+    sections = [Section("", [_response_row("all cases", report.overall)])]
+    for grouping in ("workflow", "channel"):
+        rows = [
+            _response_row(name, figures)
+            for name, figures in report.groups.get(grouping, {}).items()
+            if figures.first_response.count
+        ]
+        if rows:
+            sections.append(Section(GROUPING_TITLES[grouping], rows))
+    longest = max(
+        (bar.value for section in sections for row in section.rows for bar in row.bars),
+        default=0.0,
+    )
+    target = report.targets["first_response_mean_seconds"]
+    scale, ticks = duration_ticks(max(longest, target))
+    return bar_chart(
+        "first-response",
+        "First response time: median and 90th percentile",
+        "Per workflow and per channel: the median and the 90th percentile (nearest rank) of the "
+        "time from the first_response clock's start to its first stop; the dashed line is the "
+        f"{duration(target)} target for the average.",
+        sections,
+        scale,
+        ticks,
+        duration,
+        targets=[(target, f"average target {duration(target)}")],
+        legend=[
+            (COLORS["bar"], "median"),
+            (COLORS["light"], "90th percentile"),
+            ("circle", "mean"),
+        ],
+    )
+
+
+def _response_row(label: str, figures: Figures) -> BarRow:
+    found = figures.first_response
+    if not found.count or found.median is None or found.p90 is None:
+        return BarRow(label, [], "no first response")
+    return BarRow(
+        label,
+        [Bar(found.p90, "p90", COLORS["light"]), Bar(found.median, "median", COLORS["bar"])],
+        f"{duration(found.median)} / {duration(found.p90)} (n={found.count})",
+        dot=found.mean,
+    )
+
+
+def _rate_bar(label: str, rate: Rate, target: float) -> BarRow:
+    if rate.rate is None:
+        return BarRow(label, [], "none yet")
+    color = COLORS["good"] if rate.rate >= target else COLORS["short"]
+    return BarRow(
+        label, [Bar(rate.rate, "rate", color)], f"{percent(rate.rate)} ({rate.count}/{rate.total})"
+    )
+
+
+def _sla_chart(report: Report) -> str:
+    target = report.targets["sla_attainment"]
+    rows = []
+    for row in report.sla:
+        counts = row.counts
+        finished = counts.met + counts.breached
+        rate = Rate(counts.met, finished, counts.attainment)
+        rows.append(_rate_bar(f"{row.workflow} / {row.metric}", rate, target))
+    return bar_chart(
+        "sla-attainment",
+        "SLA attainment per metric",
+        "Met cycles as a share of finished cycles (met or breached) for each workflow's SLA "
+        f"metric; the dashed line is the {percent(target)} target.",
+        [Section("", rows)],
+        1.0,
+        _RATE_TICKS,
+        _whole_percent,
+        targets=[(target, f"target {_whole_percent(target)}")],
+        legend=[(COLORS["good"], "at target"), (COLORS["short"], "below target")],
+    )
+
+
+def _rate_chart(
+    report: Report, name: str, title: str, pick: Callable[[Figures], Rate], key: str
+) -> str:
+    target = report.targets[key]
+    sections = [Section("", [_rate_bar("all cases", pick(report.overall), target)])]
+    for grouping in _BREAKDOWN:
+        rows = [
+            _rate_bar(group, pick(figures), target)
+            for group, figures in report.groups.get(grouping, {}).items()
+        ]
+        sections.append(Section(GROUPING_TITLES[grouping], rows))
+    return bar_chart(
+        name,
+        f"{title} by channel, category and segment",
+        f"{title} overall and per channel, category and segment; the dashed line is the "
+        f"{percent(target)} target.",
+        sections,
+        1.0,
+        _RATE_TICKS,
+        _whole_percent,
+        targets=[(target, f"target {_whole_percent(target)}")],
+        legend=[(COLORS["good"], "at target"), (COLORS["short"], "below target")],
+    )
+
+
+def _escalation_chart(report: Report) -> str:
+    levels = report.escalations.by_level
+    rows = [
+        BarRow(
+            level.level_name,
+            [Bar(float(level.count), "count", COLORS["bar"])],
+            f"{level.count} event" + ("" if level.count == 1 else "s"),
+        )
+        for level in levels
+    ]
+    scale, ticks = count_ticks(max((level.count for level in levels), default=1))
+    return bar_chart(
+        "escalations",
+        "Escalations by level",
+        "How many times cases were escalated to each level of their escalation chains, in "
+        f"level order; {report.escalations.escalated_cases} cases escalated.",
+        [Section("", rows)],
+        scale,
+        ticks,
+        lambda value: str(int(value)),
+    )
+
+
+def _crisis_chart(report: Report) -> str:
+    sections: list[tuple[str, Sequence[GanttRow]]] = []
+    longest = float(max(CRISIS_MARKS.values()))
+    for crisis in report.crises:
+        rows = []
+        for metric in crisis.metrics:
+            end = crisis.last_offset if metric.stop_offset is None else metric.stop_offset
+            longest = max(longest, end, metric.deadline_offset or 0.0)
+            rows.append(
+                GanttRow(
+                    metric.metric,
+                    metric.start_offset,
+                    end,
+                    metric.deadline_offset,
+                    metric.outcome,
+                    metric.outcome
+                    + (
+                        ""
+                        if metric.elapsed_seconds is None
+                        else f" in {duration(metric.elapsed_seconds)}"
+                    ),
+                )
+            )
+        sections.append(
+            (
+                f"{crisis.case_id}: tier {crisis.tier}, {crisis.event}, "
+                f"{moment(crisis.started_at)}",
+                rows,
+            )
+        )
+    scale, ticks = duration_ticks(longest)
+    return gantt_chart(
+        "crisis-timeline",
+        "Crisis timelines against the 30-minute and 1-hour marks",
+        "For each crisis case, each SLA clock from its start to its stop (or to the latest "
+        "history entry while open), coloured by outcome, with its deadline; dashed lines mark "
+        "30 minutes and 1 hour after the crisis started.",
+        sections,
+        scale,
+        ticks,
+        lambda value: offset(value) if value else "start",
+        [(at, f"{name} {offset(at)}") for name, at in CRISIS_MARKS.items()],
+    )
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[str] | str], caption: str) -> str:
+    lines = [
+        f'<table>\n<caption class="note">{escape(caption)}</caption>\n<thead><tr>'
+        + "".join(f'<th scope="col">{escape(cell)}</th>' for cell in head)
+        + "</tr></thead>\n<tbody>"
+    ]
+    for row in rows:
+        if isinstance(row, str):
+            lines.append(f'<tr class="section"><td colspan="{len(head)}">{escape(row)}</td></tr>')
+        else:
+            lines.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>")
+    lines.append("</tbody>\n</table>")
+    return "\n".join(lines)
+
+
+def _kpi_cells(name: str, figures: Figures) -> list[str]:
+    response = figures.first_response
+    return [
+        name,
+        str(figures.cases),
+        str(figures.resolved),
+        duration(response.median),
+        duration(response.p90),
+        duration(response.mean),
+        percent(figures.first_contact_resolution.rate),
+        percent(figures.resolved_within_24h.rate),
+        percent(figures.csat.rate),
+        str(figures.breaches),
+        str(figures.warnings),
+        str(figures.escalated_cases),
+    ]
+
+
+def _kpi_table(report: Report) -> str:
+    rows: list[Sequence[str] | str] = [_kpi_cells("overall", report.overall)]
+    for grouping, groups in report.groups.items():
+        rows.append(GROUPING_TITLES.get(grouping, grouping))
+        rows += [_kpi_cells(name, figures) for name, figures in groups.items()]
+    return _table(
+        [
+            "group",
+            "cases",
+            "resolved",
+            "FR median",
+            "FR p90",
+            "FR mean",
+            "FCR",
+            "in 24 h",
+            "CSAT",
+            "breaches",
+            "warnings",
+            "escalated",
+        ],
+        rows,
+        "KPIs overall and by group. FR: first response; FCR and in 24 h are shares of resolved "
+        "cases.",
+    )
+
+
+def _sla_table(report: Report) -> str:
+    rows = [
+        [
+            f"{row.workflow} / {row.metric}",
+            str(row.counts.met),
+            str(row.counts.breached),
+            str(row.counts.open),
+            str(row.counts.cancelled),
+            percent(row.counts.attainment),
+            str(row.counts.warnings),
+        ]
+        for row in report.sla
+    ]
+    return _table(
+        ["workflow / metric", "met", "breached", "open", "cancelled", "attainment", "warnings"],
+        rows,
+        "SLA cycles by outcome; attainment = met / (met + breached).",
+    )
+
+
+def _crisis_tables(report: Report) -> str:
+    rows: list[Sequence[str] | str] = []
+    for crisis in report.crises:
+        rows.append(
+            f"{crisis.case_id}: tier {crisis.tier}, {crisis.event}, via "
+            f"{crisis.channel}, started {moment(crisis.started_at)}"
+        )
+        rows += [
+            [
+                metric.metric,
+                offset(metric.start_offset),
+                duration(metric.budget_seconds),
+                offset(metric.deadline_offset),
+                offset(metric.stop_offset),
+                duration(metric.elapsed_seconds),
+                metric.outcome,
+            ]
+            for metric in crisis.metrics
+        ]
+    if not rows:
+        return '<p class="note">No crisis cases in this history.</p>'
+    return _table(
+        ["crisis clock", "start", "budget", "deadline", "stopped", "elapsed", "outcome"],
+        rows,
+        "Crisis clocks, as offsets from the crisis start.",
+    )
