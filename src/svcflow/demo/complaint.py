@@ -114,7 +114,8 @@ def _raised(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _report(rng: random.Random) -> Step:
     text = "Outside the standard path: reviewed with the team lead, root cause logged (5-Why)."
-    return Step(minutes(_hours(rng, 1, 30)), "file_exception_report", {"exception_report": text})
+    payload = {"exception_report": text}
+    return Step(minutes(_hours(rng, 1, 28)), "file_exception_report", payload, anytime=True)
 
 
 def _waiting(data: Mapping[str, Any], rng: random.Random) -> list[Step]:

@@ -23,7 +23,9 @@ class Step:
     """Something a simulated person does ``after`` the case entered its state.
 
     Either fire ``trigger`` (with ``payload``) on the case, or, with ``start``, start a new case
-    of that workflow with ``data`` (an escalation or crisis case raised from this one).
+    of that workflow with ``data`` (an escalation or crisis case raised from this one). A step
+    is dropped when the case has left the state it was planned in, unless ``anytime`` (work done
+    alongside the case, such as filing a report).
     """
 
     after: timedelta
@@ -32,6 +34,7 @@ class Step:
     actor: str = "agent"
     start: str | None = None
     data: Mapping[str, Any] | None = None
+    anytime: bool = False
 
 
 Plan = Callable[[str, Mapping[str, Any], random.Random], list[Step]]

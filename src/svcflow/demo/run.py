@@ -183,7 +183,7 @@ def _act(engine: Engine, week: _Week, summary: DemoSummary, due: _Due) -> None:
     else:
         step = due.step
         assert step is not None and step.trigger is not None
-        if week.state.get(due.case_id) != due.state:
+        if not step.anytime and week.state.get(due.case_id) != due.state:
             summary.steps_skipped += 1  # the case moved on (a timer) before the person acted
             return
         try:
