@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-__all__ = ["GROUPING_TITLES", "duration", "history_span", "moment", "offset", "percent"]
+from svcflow.report.figures import Figures
+
+__all__ = [
+    "GROUPING_TITLES",
+    "duration",
+    "history_span",
+    "kpi_cells",
+    "moment",
+    "offset",
+    "percent",
+]
 
 GROUPING_TITLES = {
     "workflow": "by workflow",
@@ -61,3 +71,22 @@ def history_span(history_until: str | None) -> str:
     """``history up to 2026-03-03 12:00 UTC``, or ``no history yet``: how far the figures
     reach (never when the report was made, so equal histories give equal reports)."""
     return "no history yet" if history_until is None else f"history up to {moment(history_until)}"
+
+
+def kpi_cells(figures: Figures) -> tuple[str, ...]:
+    """One KPI row's cells, after the name: cases, resolved, first response (median, p90,
+    mean), FCR, within 24 h, CSAT, breaches, warnings, escalated cases; text and HTML alike."""
+    response = figures.first_response
+    return (
+        str(figures.cases),
+        str(figures.resolved),
+        duration(response.median),
+        duration(response.p90),
+        duration(response.mean),
+        percent(figures.first_contact_resolution.rate),
+        percent(figures.resolved_within_24h.rate),
+        percent(figures.csat.rate),
+        str(figures.breaches),
+        str(figures.warnings),
+        str(figures.escalated_cases),
+    )

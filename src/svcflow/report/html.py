@@ -16,6 +16,7 @@ from svcflow.report.format import (
     GROUPING_TITLES,
     duration,
     history_span,
+    kpi_cells,
     moment,
     offset,
     percent,
@@ -400,21 +401,7 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str] | str], caption: st
 
 
 def _kpi_cells(name: str, figures: Figures) -> list[str]:
-    response = figures.first_response
-    return [
-        name,
-        str(figures.cases),
-        str(figures.resolved),
-        duration(response.median),
-        duration(response.p90),
-        duration(response.mean),
-        percent(figures.first_contact_resolution.rate),
-        percent(figures.resolved_within_24h.rate),
-        percent(figures.csat.rate),
-        str(figures.breaches),
-        str(figures.warnings),
-        str(figures.escalated_cases),
-    ]
+    return [name, *kpi_cells(figures)]
 
 
 def _kpi_table(report: Report) -> str:

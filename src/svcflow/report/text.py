@@ -10,6 +10,7 @@ from svcflow.report.format import (
     GROUPING_TITLES,
     duration,
     history_span,
+    kpi_cells,
     moment,
     offset,
     percent,
@@ -88,20 +89,7 @@ def _kpi_table(report: Report) -> list[str]:
 
 
 def _kpi_row(name: str, figures: Figures) -> str:
-    response = figures.first_response
-    cells = (
-        str(figures.cases),
-        str(figures.resolved),
-        duration(response.median),
-        duration(response.p90),
-        duration(response.mean),
-        percent(figures.first_contact_resolution.rate),
-        percent(figures.resolved_within_24h.rate),
-        percent(figures.csat.rate),
-        str(figures.breaches),
-        str(figures.warnings),
-        str(figures.escalated_cases),
-    )
+    cells = kpi_cells(figures)
     return _fit(name, _NAME) + "".join(
         cell.rjust(width) for cell, (_, width) in zip(cells, _KPI_COLUMNS, strict=True)
     )
