@@ -12,7 +12,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from svcflow.demo.policy import Plan, Step, minutes
+from svcflow.demo.policy import Plan, Step, by_state, minutes
 
 __all__ = ["PLAN", "plan"]
 
@@ -170,10 +170,7 @@ _BY_STATE = {
 }
 
 
-def plan(state: str, data: Mapping[str, Any], rng: random.Random) -> list[Step]:
-    """The complaint's next steps after entering ``state`` (see the module docstring)."""
-    act = _BY_STATE.get(state)
-    return act(data, rng) if act else []
-
+plan = by_state(_BY_STATE)
+"""The complaint's next steps after entering a state (see the module docstring)."""
 
 PLAN: Plan = plan

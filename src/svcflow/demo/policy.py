@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-__all__ = ["Plan", "Step", "minutes"]
+__all__ = ["Plan", "StatePlan", "Step", "by_state", "minutes"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,20 @@ class Step:
 
 Plan = Callable[[str, Mapping[str, Any], random.Random], list[Step]]
 """``plan(state, data, rng)``: the steps people take after a case entered ``state``."""
+
+
+StatePlan = Callable[[Mapping[str, Any], random.Random], list[Step]]
+"""What people do in one state: ``act(data, rng)``."""
+
+
+def by_state(acts: Mapping[str, StatePlan]) -> Plan:
+    """A plan that looks up what people do by the state entered; nothing in other states."""
+
+    def plan(state: str, data: Mapping[str, Any], rng: random.Random) -> list[Step]:
+        act = acts.get(state)
+        return act(data, rng) if act else []
+
+    return plan
 
 
 def minutes(value: float) -> timedelta:
