@@ -14,7 +14,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from svcflow.calendar import BusinessCalendar, load_calendar_text
+from svcflow.definitions.calendars import load_calendar_text
+from svcflow.sla.calendar import BusinessCalendar
 
 TEXT = """\
 calendar: lunch

@@ -17,7 +17,7 @@ import tracemalloc
 from pathlib import Path
 
 from svcflow import Engine, ManualClock, load_workflow_text
-from svcflow.calendar import load_calendar_text
+from svcflow.definitions.calendars import load_calendar_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_sla import OFFICE, SUPPORT

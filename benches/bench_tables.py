@@ -25,9 +25,9 @@ from typing import Any
 
 import cel
 
+from svcflow.definitions.rulesfile import LoadedRules, load_rules_text
 from svcflow.rules.expressions import CaseVariables, compile_expression
-from svcflow.rules.tables import TableSet
-from svcflow.spec.rulesfile import LoadedRules, load_rules_text
+from svcflow.rules.tables.binding import TableSet
 
 SEGMENTS = ["vip", "potential", "standard", "churn_risk"]
 CHANNELS = ["phone", "email", "chat", "app", "web", "social", "branch"]

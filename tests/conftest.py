@@ -1,4 +1,5 @@
-"""Shared fixtures: a manual clock and engines on each real store kind."""
+"""Shared fixtures: a manual clock and engines on each real store kind (helpers and texts the
+tests import live in ``tests/support/``)."""
 
 from __future__ import annotations
 
@@ -7,42 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, load_workflow_text
-
-ROOT = Path(__file__).resolve().parent.parent
-WORKFLOWS = ROOT / "workflows"
-
-MINIMAL = """\
-workflow: ticket
-version: 1
-title: Ticket
-data:
-  customer: {type: string, required: true}
-  priority: {type: enum, values: [low, normal, high], default: normal}
-  answer: string
-  attempts: {type: integer, default: 0}
-states:
-  new:
-    initial: true
-    on_enter:
-      - notify: {template: ticket_opened, to: customer}
-      - schedule: {trigger: remind, after: 15m}
-  open:
-    on_enter:
-      - schedule: {trigger: expire, after: 2h, keep: true}
-  answered: {}
-  closed: {final: true}
-transitions:
-  - {trigger: take, from: new, to: open}
-  - {trigger: remind, from: new, actions: [{set: {priority: high}}, {note: reminded}]}
-  - trigger: answer
-    from: open
-    to: answered
-    when: answer != null && answer != ""
-  - {trigger: retry, from: answered, to: open, actions: [{set: {attempts: {expr: attempts + 1}}}]}
-  - {trigger: close, from: answered, to: closed}
-  - {trigger: expire, from: "*", to: closed}
-"""
 
 
 @pytest.fixture

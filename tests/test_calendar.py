@@ -12,15 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from svcflow.calendar import (
-    TWENTY_FOUR_SEVEN,
-    BusinessCalendar,
-    CalendarError,
-    load_calendar_text,
-    parse_interval,
-)
+from svcflow.definitions.calendars import load_calendar_text
 from svcflow.durations import parse_duration
 from svcflow.errors import WorkflowDefinitionError
+from svcflow.sla.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar, CalendarError
+from svcflow.spec.calendar import parse_interval
 
 WEEKDAYS_9_TO_6 = """\
 calendar: office

@@ -13,8 +13,10 @@ from urllib.parse import urlencode
 import pluggy
 import pytest
 
-import svcflow.hookspecs
-from svcflow.channels import (
+from svcflow.errors import MessageParseError
+from svcflow.hooks import specs as hookspecs
+from svcflow.hooks.types import ChannelInfo, InboundMessage
+from svcflow.messaging.channels import (
     BUILTIN_CHANNELS,
     ChatChannel,
     EmailChannel,
@@ -23,9 +25,7 @@ from svcflow.channels import (
     SocialChannel,
     WebFormChannel,
 )
-from svcflow.channels.base import ChannelInfo
-from svcflow.channels.email import html_to_text
-from svcflow.messages import InboundMessage, MessageParseError
+from svcflow.messaging.channels.email import html_to_text
 
 PLUGINS: dict[str, Any] = {
     "email": EmailChannel(),
@@ -84,7 +84,7 @@ def test_each_plugin_leaves_other_channels_alone(channel: str) -> None:
 
 def test_builtin_channels_register_in_one_plugin_manager() -> None:
     pm = pluggy.PluginManager("svcflow")
-    pm.add_hookspecs(svcflow.hookspecs)
+    pm.add_hookspecs(hookspecs)
     for name, plugin_class in BUILTIN_CHANNELS:
         pm.register(plugin_class(), name=name)
     pm.check_pending()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL, ROOT, WORKFLOWS
+from support.workflows import MINIMAL, ROOT, WORKFLOWS
 from svcflow.cli import main
 from svcflow.spec.schema import workflow_json_schema_text
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from svcflow import CaseDataError, ManualClock
-from svcflow.datamodel import CaseDataSchema
 from svcflow.durations import format_duration, parse_duration
+from svcflow.spec.datamodel import CaseDataSchema
 from svcflow.spec.models import FieldSpec
 
 FIELDS = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import WORKFLOWS
+from support.workflows import WORKFLOWS
 from svcflow import Engine
 from svcflow.cli import main
 from svcflow.demo.traffic import CATEGORY_MIX, CHANNEL_MIX, CRISIS, WEEK_START, week_of_traffic

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, WORKFLOWS
+from support.workflows import ROOT, WORKFLOWS
 from svcflow import WorkflowDefinitionError, load_workflow_text
 from svcflow.simulate import load_scenario, run_scenario
 from svcflow.spec.yamlsource import parse_yaml
@@ -60,7 +60,7 @@ def test_reference_error_example_shows_the_exact_message() -> None:
 
 
 def test_rules_page_examples_load_and_show_the_exact_messages() -> None:
-    from svcflow.spec.rulesfile import load_rules_text
+    from svcflow.definitions.rulesfile import load_rules_text
 
     found = blocks("rules.md")
     assert len(found) >= 8

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import MINIMAL
+from support.workflows import MINIMAL
 from svcflow import (
     CaseDataError,
     CaseNotFound,

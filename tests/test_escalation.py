@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from svcflow import Engine, ManualClock, load_workflow_text
-from svcflow.calendar import load_calendar_text
+from svcflow.definitions.calendars import load_calendar_text
 from test_sla import OFFICE
 
 CHAIN = """\

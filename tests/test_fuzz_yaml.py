@@ -30,8 +30,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from svcflow import WorkflowDefinitionError, load_workflow_text
+from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.errors import Problem
-from svcflow.spec.loader import LoadedWorkflow
 from svcflow.spec.models import (
     Action,
     FieldSpec,

@@ -20,14 +20,14 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import ROOT, WORKFLOWS
+from support.workflows import ROOT, WORKFLOWS
 from svcflow import Engine, ManualClock, load_workflow_file
 from svcflow.cli import main
 from svcflow.demo.im import PLAN
 from svcflow.demo.policy import Step
 from svcflow.errors import ConditionNotMet, TransitionNotAllowed
+from svcflow.messaging.templates import TemplateRenderer
 from svcflow.simulate import play_until
-from svcflow.templates import TemplateRenderer
 
 IM = WORKFLOWS / "im_first_response.yaml"
 TEMPLATES = WORKFLOWS / "templates"

@@ -13,8 +13,7 @@ import pytest
 from svcflow import Engine, hookimpl
 from svcflow.clock import ManualClock
 from svcflow.errors import MessageRejected
-from svcflow.intake import Assignment, CaseLookup
-from svcflow.messages import Classification, InboundMessage
+from svcflow.hooks.types import Assignment, CaseLookup, Classification, InboundMessage
 from svcflow.testing import CapturedDeliveries, EngineFactory, InlinePlugins
 
 INTAKE = """\

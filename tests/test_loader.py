@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL
+from support.workflows import MINIMAL
 from svcflow import WorkflowDefinitionError, load_directory, load_workflow_file, load_workflow_text
 
 

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from support.workflows import ROOT
 from svcflow import Engine, hookimpl
 from svcflow.clock import ManualClock
 from svcflow.definitions import load_definitions
-from svcflow.delivery import Delivery, Recipient
 from svcflow.errors import PermanentDeliveryError, WorkflowDefinitionError
-from svcflow.outbox import RetryPolicy
+from svcflow.hooks.types import Delivery, Recipient
+from svcflow.messaging.outbox import RetryPolicy
+from svcflow.messaging.templates import TemplateRenderer
 from svcflow.records import Case
 from svcflow.spec.walk import referenced_templates
-from svcflow.templates import TemplateRenderer
 from svcflow.testing import CapturedDeliveries, EngineFactory, InlinePlugins
 from test_calendar import WEEKDAYS_9_TO_6
 
@@ -175,7 +175,7 @@ def test_a_plugin_that_raises_is_retried_then_dead_lettered_and_the_case_moves_o
 
         @hookimpl
         def svcflow_register_channels(self) -> list[object]:
-            from svcflow.channels.base import ChannelInfo
+            from svcflow.hooks.types import ChannelInfo
 
             return [ChannelInfo("pager", outbound=True)]
 

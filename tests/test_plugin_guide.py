@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from support.workflows import ROOT
 from svcflow.cli import main
 
 GUIDE = ROOT / "docs" / "plugin-guide.md"

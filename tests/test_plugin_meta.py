@@ -1,4 +1,4 @@
-"""Meta-tests of the plugin hooks: every hook in ``svcflow.hookspecs`` has a test that implements
+"""Meta-tests of the plugin hooks: every hook in ``svcflow.hooks.specs`` has a test that implements
 or calls it, a section in ``docs/plugins.md`` with its exact signature and an example, and a
 docstring with the parts the conventions ask for; and ``docs/plugins.md`` runs.
 
@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
-from svcflow import Engine, ManualClock, hookspecs
-from svcflow.hookspecs import ASYNC_HOOKS, PROJECT
+from support.workflows import ROOT
+from svcflow import Engine, ManualClock
+from svcflow.hooks import specs as hookspecs
+from svcflow.hooks.specs import ASYNC_HOOKS, PROJECT
 from svcflow.testing import START, CapturedDeliveries, EngineFactory, InlinePlugins
 
 PLUGIN_DOCS = ROOT / "docs" / "plugins.md"
@@ -60,7 +61,7 @@ def code_blocks(text: str, first_line: int = 1) -> list[Block]:
 
 
 def hook_specs() -> dict[str, Callable[..., Any]]:
-    """Every hook spec, by name, in the order ``hookspecs.py`` defines them (by phase)."""
+    """Every hook spec, by name, in the order ``hooks/specs.py`` defines them (by phase)."""
     found = {
         name: value
         for name, value in vars(hookspecs).items()
@@ -99,7 +100,7 @@ def test_the_hook_specs_are_found() -> None:
     stray = sorted(
         name for name in vars(hookspecs) if name.startswith("svcflow_") and name not in HOOKS
     )
-    assert stray == [], f"svcflow_* names in hookspecs.py without @hookspec: {stray}"
+    assert stray == [], f"svcflow_* names in hooks/specs.py without @hookspec: {stray}"
     assert all(name.startswith("svcflow_") for name in HOOKS)
 
 
@@ -269,7 +270,7 @@ def test_every_hook_has_a_docs_section_with_its_exact_signature_and_an_example()
 def test_the_hook_sections_are_in_the_order_of_hookspecs() -> None:
     documented = [name for name in hook_sections() if name in HOOKS]
     assert documented == [name for name in HOOKS if name in documented], (
-        "docs/plugins.md documents the hooks in another order than hookspecs.py (by phase): "
+        "docs/plugins.md documents the hooks in another order than hooks/specs.py (by phase): "
         f"{documented}"
     )
 
@@ -308,7 +309,7 @@ def docstring_problems(name: str) -> list[str]:
 @pytest.mark.parametrize("name", list(HOOKS))
 def test_every_hook_docstring_has_the_conventional_parts(name: str) -> None:
     missing = docstring_problems(name)
-    assert missing == [], f"the docstring of {name} in hookspecs.py lacks: " + ", ".join(missing)
+    assert missing == [], f"the docstring of {name} in hooks/specs.py lacks: " + ", ".join(missing)
 
 
 # -- (d) the async hooks exist ---------------------------------------------------------------------
@@ -317,7 +318,7 @@ def test_every_hook_docstring_has_the_conventional_parts(name: str) -> None:
 def test_every_async_hook_exists() -> None:
     assert ASYNC_HOOKS, "ASYNC_HOOKS is empty"
     unknown = sorted(ASYNC_HOOKS - set(HOOKS))
-    assert unknown == [], f"ASYNC_HOOKS names hooks hookspecs.py does not define: {unknown}"
+    assert unknown == [], f"ASYNC_HOOKS names hooks hooks/specs.py does not define: {unknown}"
 
 
 # -- docs/plugins.md runs --------------------------------------------------------------------------

@@ -14,16 +14,15 @@ from typing import Any
 import pytest
 
 from svcflow import Engine, hookimpl
-from svcflow.channels.base import ChannelInfo
 from svcflow.cli import main
 from svcflow.clock import ManualClock
-from svcflow.delivery import Delivery, DeliveryReceipt
 from svcflow.engine import build_plugin_host
 from svcflow.errors import PluginError, WorkflowDefinitionError
-from svcflow.pluginhost import PluginHost
+from svcflow.hooks.host import PluginHost
+from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
 from svcflow.records import Case, HistoryEntry
+from svcflow.spec.extensions import ActionCall
 from svcflow.testing import EngineFactory, InlinePlugins
-from svcflow.workflowactions import ActionCall
 
 BUILTINS = [
     "svcflow.channels.email",
@@ -181,7 +180,7 @@ def fake_distribution(root: Path, module: str, body: str, *, broken: bool = Fals
 
 PAGER_PLUGIN = """\
 from svcflow import hookimpl
-from svcflow.channels.base import ChannelInfo
+from svcflow.hooks.types import ChannelInfo
 
 
 class Pager:

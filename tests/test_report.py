@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
 from support.report_scenario import run_scenario, scenario_engine
+from support.workflows import ROOT
 from svcflow import StoreError
 from svcflow.cli import main
 from svcflow.report import Report, build_report, render_html, render_text
 from svcflow.report.figures import nearest_rank
 from svcflow.report.text import WIDTH
-from svcflow.store.base import open_store
+from svcflow.store.registry import open_store
 
 
 def scenario_store(path: Path) -> str:

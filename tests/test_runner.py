@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL
+from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, Runner, TimerFiring, load_workflow_text
-from svcflow.store.sqlite import _MIGRATIONS, SCHEMA_VERSION
+from svcflow.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from svcflow.testing import CapturedDeliveries, EngineFactory
 
 
@@ -124,7 +124,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_timers(
         for table in ("deliveries", "messages", "message_threads", "dead_letters"):
             db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE schema_version SET version = 1")
-    assert len(_MIGRATIONS) == SCHEMA_VERSION == 4
+    assert len(MIGRATIONS) == SCHEMA_VERSION == 4
     [engine] = engines(f"sqlite:///{path}", clock, 1)
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT version FROM schema_version").fetchall() == [(4,)]

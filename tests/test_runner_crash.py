@@ -1,6 +1,6 @@
 """Timer runners as real processes on one SQLite file: SIGKILL one mid-claim, or run two at once.
 
-The guarantee under test is the one ``svcflow.runner`` documents: several runners may share a
+The guarantee under test is the one ``svcflow.engine.runner`` documents: several runners may share a
 store, none fires a timer twice, and a runner killed while it holds claims loses nothing,
 because its leases run out and another runner takes its timers over.
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, WORKFLOWS
+from support.workflows import ROOT, WORKFLOWS
 from svcflow import load_workflow_file
 from svcflow.graph import mermaid
 from svcflow.simulate import load_scenario, run_scenario

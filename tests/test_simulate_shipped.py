@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, WORKFLOWS
+from support.workflows import ROOT, WORKFLOWS
 from svcflow import Engine, ManualClock, load_workflow_file
 from svcflow.cli import main
 from svcflow.errors import SvcflowError

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from svcflow import Engine, ManualClock, WorkflowDefinitionError, load_workflow_text
-from svcflow.calendar import load_calendar_text
 from svcflow.cli import main
+from svcflow.definitions.calendars import load_calendar_text
 from test_calendar import CALENDARS, WEEKDAYS_9_TO_6
 
 OFFICE = WEEKDAYS_9_TO_6

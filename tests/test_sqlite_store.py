@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL
+from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, StoreError, load_workflow_text
-from svcflow.store.base import open_store
+from svcflow.store.registry import open_store
 from svcflow.store.sqlite import SCHEMA_VERSION, SqliteStore
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from svcflow.definitions.rulesfile import LoadedRules, is_rules_text, load_rules_text
 from svcflow.errors import ExpressionError, WorkflowDefinitionError
-from svcflow.rules.tables import CompiledTable, DecisionError
-from svcflow.spec.rulesfile import LoadedRules, is_rules_text, load_rules_text
+from svcflow.rules.tables.cells import DecisionError
+from svcflow.rules.tables.table import CompiledTable
 
 HEAD = """\
 data:

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, WORKFLOWS
+from support.workflows import ROOT, WORKFLOWS
 from svcflow.cli import main
 from svcflow.definitions import is_calendar_text
+from svcflow.definitions.rulesfile import is_rules_text, load_rules_text
+from svcflow.definitions.workflow import load_workflow_text
 from svcflow.rules.render import tables_markdown
-from svcflow.rules.tables import CompiledTable, workflow_tables
-from svcflow.spec.loader import load_workflow_text
-from svcflow.spec.rulesfile import is_rules_text, load_rules_text
+from svcflow.rules.tables.compiler import workflow_tables
+from svcflow.rules.tables.table import CompiledTable
 
 PAGE = ROOT / "docs" / "rules.md"
 BEGIN = "<!-- BEGIN shipped tables"

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from conftest import WORKFLOWS
+from support.workflows import WORKFLOWS
 from svcflow.definitions import load_definitions
-from svcflow.rules.tables import CompiledTable, workflow_tables
-from svcflow.rules.tools import table_warnings
+from svcflow.definitions.decide import table_warnings
+from svcflow.rules.tables.compiler import workflow_tables
+from svcflow.rules.tables.table import CompiledTable
 
 
 @cache

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import WORKFLOWS
+from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock, WorkflowDefinitionError, load_workflow_text
 from svcflow.cli import main
-from svcflow.rules.tables import TableExpression
+from svcflow.rules.tables.binding import TableExpression
 
 TRIAGE = """\
 workflow: triage

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL
+from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, WorkflowVersionConflict
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, WORKFLOWS
+from support.workflows import ROOT, WORKFLOWS
 from svcflow import load_workflow_file
 from svcflow.cli import main
 from svcflow.graph import mermaid

@@ -4,9 +4,12 @@ durable state machines.
 The embedding API is :class:`Engine` with an injected clock (:class:`ManualClock` for tests and
 simulations, :class:`SystemClock` in production)."""
 
+from svcflow import _moved
 from svcflow.clock import Clock, ManualClock, SystemClock
 from svcflow.definitions import load_definitions, load_directory
+from svcflow.definitions.workflow import load_workflow_file, load_workflow_text
 from svcflow.engine import Engine, TimerFiring
+from svcflow.engine.runner import Runner
 from svcflow.errors import (
     CaseDataError,
     CaseNotFound,
@@ -22,10 +25,8 @@ from svcflow.errors import (
     WorkflowDefinitionError,
     WorkflowVersionConflict,
 )
-from svcflow.hookspecs import hookimpl
+from svcflow.hooks.specs import hookimpl
 from svcflow.records import Case, HistoryEntry, Notification, Timer
-from svcflow.runner import Runner
-from svcflow.spec.loader import load_workflow_file, load_workflow_text
 
 __all__ = [
     "Case",
@@ -59,3 +60,5 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+_moved.install()

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from svcflow.calendar import BusinessCalendar, load_calendar_text
 from svcflow.definitions import calendars_beside, is_calendar_text, resolve_calendars
+from svcflow.definitions.calendars import load_calendar_text
+from svcflow.definitions.decide import decide_from_pairs, find_table, markdown_for, table_warnings
+from svcflow.definitions.rulesfile import is_rules_text, load_rules_text
+from svcflow.definitions.workflow import LoadedWorkflow, load_workflow_file, workflow_files
 from svcflow.errors import SvcflowError, WorkflowDefinitionError
 from svcflow.graph import mermaid
-from svcflow.rules.tools import decide_from_pairs, find_table, markdown_for, table_warnings
-from svcflow.spec.loader import LoadedWorkflow, load_workflow_file, workflow_files
-from svcflow.spec.rulesfile import is_rules_text, load_rules_text
+from svcflow.sla.calendar import BusinessCalendar
 from svcflow.spec.schema import workflow_json_schema_text
 
 __all__ = ["main"]

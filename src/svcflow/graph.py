@@ -12,7 +12,7 @@ from __future__ import annotations
 from transitions import State
 from transitions.extensions import GraphMachine
 
-from svcflow.spec.checks import expand_sources
+from svcflow.definitions.checks import expand_sources
 from svcflow.spec.models import WorkflowSpec
 
 __all__ = ["mermaid"]

@@ -16,14 +16,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from svcflow.calendar import BusinessCalendar
 from svcflow.clock import ManualClock, as_utc
+from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.durations import format_duration, parse_duration
 from svcflow.engine import Engine
 from svcflow.errors import Problem, ScenarioError, SvcflowError, did_you_mean
 from svcflow.records import HistoryEntry
-from svcflow.spec.loader import LoadedWorkflow, validate_shape
+from svcflow.sla.calendar import BusinessCalendar
 from svcflow.spec.models import Name
+from svcflow.spec.shape import validate_shape
 from svcflow.spec.yamlsource import SourceMap, parse_yaml
 from svcflow.store.base import Store
 

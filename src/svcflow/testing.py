@@ -7,7 +7,7 @@ available in any project's tests without imports:
     A :class:`~svcflow.ManualClock` at Monday 2026-03-02 09:00 UTC. Move it with ``advance``.
 ``svcflow_captured``
     A delivery plugin that owns the outbound channels ``email``, ``sms``, ``chat``, ``social``,
-    ``webhook`` and ``console`` and keeps every :class:`~svcflow.delivery.Delivery` in
+    ``webhook`` and ``console`` and keeps every :class:`~svcflow.hooks.types.Delivery` in
     ``.deliveries`` instead of sending it. ``fail_next(n)`` makes the next ``n`` deliveries
     raise, to test retries.
 ``svcflow_plugin``
@@ -30,14 +30,13 @@ from typing import Any
 
 import pytest
 
-from svcflow.channels.base import ChannelInfo
 from svcflow.clock import ManualClock
-from svcflow.delivery import Delivery, DeliveryReceipt
+from svcflow.definitions.workflow import LoadedWorkflow, load_workflow_text
 from svcflow.engine import Engine, build_plugin_host
 from svcflow.errors import DeliveryFailed
-from svcflow.hookspecs import hookimpl
+from svcflow.hooks.specs import hookimpl
+from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
 from svcflow.spec.extensions import using_extensions
-from svcflow.spec.loader import LoadedWorkflow, load_workflow_text
 
 __all__ = ["START", "CapturedDeliveries", "EngineFactory", "InlinePlugins"]
 

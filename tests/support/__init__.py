@@ -1,1 +1,2 @@
-"""Helpers shared by tests that need more than the library: a real browser, PNG decoding."""
+"""Helpers the tests import (``conftest.py`` keeps only fixtures): shared workflow texts and
+paths, a real browser, PNG decoding, the report scenario."""

@@ -10,9 +10,9 @@ import pytest
 import svcflow_console
 from svcflow_console import ConsoleNotifier
 
-from svcflow import hookspecs
-from svcflow.channels.base import ChannelInfo
-from svcflow.delivery import Delivery, DeliveryFailed, DeliveryReceipt, Recipient
+from svcflow.errors import DeliveryFailed
+from svcflow.hooks import specs as hookspecs
+from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt, Recipient
 
 
 def make_delivery(

@@ -22,15 +22,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from svcflow_smtp import SmtpNotifier, message_id_for
 
-from svcflow import hookspecs
-from svcflow.channels.base import ChannelInfo
-from svcflow.delivery import (
-    Delivery,
-    DeliveryFailed,
-    DeliveryReceipt,
-    PermanentDeliveryError,
-    Recipient,
-)
+from svcflow.errors import DeliveryFailed, PermanentDeliveryError
+from svcflow.hooks import specs as hookspecs
+from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt, Recipient
 
 SENDER = "客服 Support <support@example.com>"
 SUBJECT = "您的投诉 C-17 已升级"

@@ -19,16 +19,9 @@ import svcflow_webhook
 import trustme
 from svcflow_webhook import InvalidSignature, WebhookNotifier, payload, sign, verify
 
-from svcflow import hookspecs
-from svcflow.channels.base import ChannelInfo
-from svcflow.delivery import (
-    Delivery,
-    DeliveryFailed,
-    DeliveryReceipt,
-    PermanentDeliveryError,
-    Recipient,
-)
-from svcflow.errors import SvcflowError
+from svcflow.errors import DeliveryFailed, PermanentDeliveryError, SvcflowError
+from svcflow.hooks import specs as hookspecs
+from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt, Recipient
 
 SECRET = "whsec_test"
 NOW = 1_772_443_200.0  # 2026-03-02 09:20:00 UTC

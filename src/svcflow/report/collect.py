@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from svcflow.errors import StoreError
 from svcflow.report.figures import CRISIS_WORKFLOW, Report, compute_report
-from svcflow.store.base import Store, open_store
+from svcflow.store.base import Store
+from svcflow.store.registry import open_store
 
 __all__ = ["build_report", "open_existing_store"]
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from svcflow.durations import format_duration
-from svcflow.rules.tables import CompiledTable
+from svcflow.rules.tables.table import CompiledTable
 
 __all__ = ["policy_sentence", "table_markdown", "tables_markdown"]
 

@@ -4,6 +4,8 @@ Loading a workflow is pure and knows nothing of plugins, yet an expression calli
 function, or a ``call`` action naming a plugin's action, must be checked when the file loads
 (with its line and column), not when a case first runs into it. The engine (or any caller)
 loads workflows inside ``using_extensions(...)``; outside it only CEL's own functions exist.
+:class:`ActionCall` is what a plugin's workflow action receives (``- call: {action: NAME,
+with: {...}}``).
 """
 
 from __future__ import annotations
@@ -12,10 +14,24 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Extensions", "current_extensions", "using_extensions"]
+__all__ = ["ActionCall", "Extensions", "current_extensions", "using_extensions"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionCall:
+    """One call of a plugin action inside a step: the case as the step sees it so far, the
+    action's evaluated ``with`` arguments, and the step's time."""
+
+    action: str
+    case_id: str
+    state: str
+    data: Mapping[str, Any]
+    arguments: Mapping[str, Any]
+    now: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 These models are the single definition of what a workflow file may contain: the loader validates
 against them, ``svcflow schema`` exports their JSON Schema for editors, and the docs describe them.
 They check *shape* only; cross-references (states, triggers, fields, expressions) are checked by
-:mod:`svcflow.spec.checks`, which knows positions in the file.
+:mod:`svcflow.definitions.checks`, which knows positions in the file.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from svcflow.spec.tables import TableSpec
 
 __all__ = [
     "ACTION_KINDS",
+    "MESSAGE_FIELDS",
     "NAME_PATTERN",
     "WORKFLOW_ID_PATTERN",
     "Action",
@@ -117,6 +118,25 @@ class TransitionSpec(Strict):
     @property
     def is_wildcard(self) -> bool:
         return self.source == "*"
+
+
+MESSAGE_FIELDS = (
+    "channel",
+    "message_id",
+    "sender",
+    "sender_name",
+    "subject",
+    "body",
+    "kind",
+    "category",
+    "sentiment",
+    "tags",
+    "locale",
+    "received_at",
+    "fields",
+)
+"""What intake expressions may read of ``message``: the keys of ``InboundMessage.as_variables()``
+(``svcflow.hooks.types``), which a test keeps equal."""
 
 
 class IntakeSpec(Strict):

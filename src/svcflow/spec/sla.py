@@ -1,7 +1,7 @@
 """Pydantic models of a workflow's service levels: SLA metrics, escalation chains, quiet hours.
 
 Shape only, like :mod:`svcflow.spec.models`; names of states, triggers, fields and calendars and
-the CEL inside are checked by :mod:`svcflow.spec.checks` (and calendars by the engine, which
+the CEL inside are checked by :mod:`svcflow.definitions.checks` (and calendars by the engine, which
 knows the calendar files).
 """
 

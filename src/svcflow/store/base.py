@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
-from urllib.parse import parse_qs, urlsplit
 
-from svcflow.errors import StoreError
 from svcflow.records import (
     NO_DETAILS,
     Case,
@@ -36,7 +34,6 @@ __all__ = [
     "NewTimer",
     "Store",
     "TimerGone",
-    "open_store",
 ]
 
 
@@ -253,26 +250,3 @@ class Store(Protocol):
         """The stored (source text, file name) of a workflow version, if any."""
 
     def close(self) -> None: ...
-
-
-def open_store(url: str) -> Store:
-    """Open a store from a URL: ``memory://`` or ``sqlite:///relative.db`` /
-    ``sqlite:////absolute/path.db`` (query options: ``synchronous=FULL|NORMAL``)."""
-    parts = urlsplit(url)
-    if parts.scheme == "memory":
-        from svcflow.store.memory import MemoryStore
-
-        return MemoryStore()
-    if parts.scheme == "sqlite":
-        from svcflow.store.sqlite import SqliteStore
-
-        path = parts.path[1:] if parts.path.startswith("/") else parts.path
-        if parts.netloc or not path:
-            raise StoreError(
-                f"invalid SQLite store URL {url!r}: write sqlite:///cases.db for a file relative "
-                "to the working directory or sqlite:////var/lib/svcflow/cases.db for an absolute "
-                "path"
-            )
-        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        return SqliteStore(path, **options)
-    raise StoreError(f"unknown store URL {url!r}: use 'memory://' or 'sqlite:///path/to/cases.db'")

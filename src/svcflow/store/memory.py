@@ -32,6 +32,9 @@ from svcflow.store.base import (
     DuplicateMessage,
     IdempotencyRecord,
     IdempotentReplay,
+    NewDelivery,
+    NewMessage,
+    NewNotification,
     TimerGone,
 )
 
@@ -55,7 +58,17 @@ def _unpack(packed: tuple[Any, ...]) -> HistoryEntry:
     details = NO_DETAILS if packed[10] is None else json.loads(packed[10])
     case_id, seq, at, actor, kind, trigger, from_state, to_state = packed[:8]
     return HistoryEntry(
-        case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, packed[9], details
+        case_id=case_id,
+        seq=seq,
+        at=at,
+        actor=actor,
+        kind=kind,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        payload=payload,
+        version=packed[9],
+        details=details,
     )
 
 
@@ -87,110 +100,128 @@ class MemoryStore:
         """Nothing to release."""
 
     def commit(self, change: CaseChange) -> None:
-        case = change.case
         with self._lock:
-            if change.idempotency_key is not None:
-                record = self._idempotency.get(change.idempotency_key)
-                if record is not None:
-                    raise IdempotentReplay(record)
-            if change.consume_timer is not None and change.consume_timer not in self._timers:
-                raise TimerGone(change.consume_timer)
-            current = self._cases.get(case.id)
-            if change.expected_revision is None:
-                if current is not None:
-                    raise ConcurrencyConflict(case.id, 0, current.revision)
-            elif current is None or current.revision != change.expected_revision:
-                raise ConcurrencyConflict(
-                    case.id, change.expected_revision, None if current is None else current.revision
-                )
-            for message in change.messages:
-                earlier = self._messages.get((message.channel, message.message_id))
-                if earlier is not None:
-                    raise DuplicateMessage(earlier[0])
-            duplicate = next(
-                (n.key for n in change.notifications if n.key in self._notifications), None
-            )
-            if duplicate is not None:
-                raise ValueError(f"notification key {duplicate!r} already queued")
+            self._check(change)
+            case = change.case
             self._cases[case.id] = case
             self._history[case.id].append(_pack(change.history))
-            if change.consume_timer is not None:
-                self._drop_timer(change.consume_timer)
-            owned = self._timers_by_case.get(case.id, ())
-            cancelling = change.cancel_owned_by is not None or change.cancel_triggers
-            for timer_id in list(owned) if cancelling else ():
-                timer = self._timers[timer_id]
-                if (
-                    change.cancel_owned_by == timer.owner_state and not timer.keep
-                ) or timer.trigger in change.cancel_triggers:
-                    self._drop_timer(timer_id)
-            for new in change.timers:
-                timer = Timer(
-                    next(self._ids),
-                    case.id,
-                    new.trigger,
-                    new.due_at,
-                    new.owner_state,
-                    new.keep,
-                    case.updated_at,
-                )
-                self._timers[timer.id] = timer
-                self._timers_by_case[case.id] = (*self._timers_by_case.get(case.id, ()), timer.id)
-                heapq.heappush(self._due, (timer.due_at, timer.id))
-            if len(self._due) > 2 * len(self._timers) + 64:
-                self._due = [(t.due_at, t.id) for t in self._timers.values()]
-                heapq.heapify(self._due)
-            for note in change.notifications:
-                notification = Notification(
-                    next(self._ids),
-                    note.key,
-                    case.id,
-                    note.template,
-                    note.recipients,
-                    note.channel,
-                    note.urgent,
-                    "pending",
-                    case.updated_at,
-                    note.context,
-                    note.deliver_after,
-                )
-                self._notifications[note.key] = notification
-            for queued in change.deliveries:
-                entry_id = next(self._ids)
-                self._outbox[entry_id] = OutboxEntry(
-                    entry_id,
-                    queued.key,
-                    queued.notification_key,
-                    case.id,
-                    queued.template,
-                    queued.channel,
-                    queued.address,
-                    queued.name,
-                    queued.role,
-                    queued.locale,
-                    queued.subject,
-                    queued.body,
-                    queued.urgent,
-                    queued.status,
-                    0,
-                    queued.next_attempt_at,
-                    case.updated_at,
-                    queued.error,
-                )
-            for message in change.messages:
-                self._messages[(message.channel, message.message_id)] = (
-                    case.id,
-                    message.sender,
-                    message.received_at,
-                    dict(message.message),
-                )
-                order = next(self._ids)
-                for key in message.thread_keys:
-                    self._threads[key].append((message.received_at, order, case.id))
+            self._apply_timers(change)
+            self._add_notifications(case, change.notifications)
+            self._add_deliveries(case, change.deliveries)
+            self._add_messages(case.id, change.messages)
             if change.idempotency_key is not None:
                 self._idempotency[change.idempotency_key] = IdempotencyRecord(
-                    change.idempotency_key, change.idempotency_scope or "", case
+                    key=change.idempotency_key, scope=change.idempotency_scope or "", case=case
                 )
+
+    def _check(self, change: CaseChange) -> None:
+        """Every refusal a change can meet, raised before anything is applied."""
+        case = change.case
+        if change.idempotency_key is not None:
+            record = self._idempotency.get(change.idempotency_key)
+            if record is not None:
+                raise IdempotentReplay(record)
+        if change.consume_timer is not None and change.consume_timer not in self._timers:
+            raise TimerGone(change.consume_timer)
+        current = self._cases.get(case.id)
+        if change.expected_revision is None:
+            if current is not None:
+                raise ConcurrencyConflict(case.id, 0, current.revision)
+        elif current is None or current.revision != change.expected_revision:
+            raise ConcurrencyConflict(
+                case.id, change.expected_revision, None if current is None else current.revision
+            )
+        for message in change.messages:
+            earlier = self._messages.get((message.channel, message.message_id))
+            if earlier is not None:
+                raise DuplicateMessage(earlier[0])
+        duplicate = next(
+            (n.key for n in change.notifications if n.key in self._notifications), None
+        )
+        if duplicate is not None:
+            raise ValueError(f"notification key {duplicate!r} already queued")
+
+    def _apply_timers(self, change: CaseChange) -> None:
+        """Consume the fired timer, cancel the ones the change ends, add the new ones."""
+        case = change.case
+        if change.consume_timer is not None:
+            self._drop_timer(change.consume_timer)
+        owned = self._timers_by_case.get(case.id, ())
+        cancelling = change.cancel_owned_by is not None or change.cancel_triggers
+        for timer_id in list(owned) if cancelling else ():
+            timer = self._timers[timer_id]
+            if (
+                change.cancel_owned_by == timer.owner_state and not timer.keep
+            ) or timer.trigger in change.cancel_triggers:
+                self._drop_timer(timer_id)
+        for new in change.timers:
+            timer = Timer(
+                id=next(self._ids),
+                case_id=case.id,
+                trigger=new.trigger,
+                due_at=new.due_at,
+                owner_state=new.owner_state,
+                keep=new.keep,
+                created_at=case.updated_at,
+            )
+            self._timers[timer.id] = timer
+            self._timers_by_case[case.id] = (*self._timers_by_case.get(case.id, ()), timer.id)
+            heapq.heappush(self._due, (timer.due_at, timer.id))
+        if len(self._due) > 2 * len(self._timers) + 64:
+            self._due = [(t.due_at, t.id) for t in self._timers.values()]
+            heapq.heapify(self._due)
+
+    def _add_notifications(self, case: Case, notifications: Sequence[NewNotification]) -> None:
+        for note in notifications:
+            self._notifications[note.key] = Notification(
+                id=next(self._ids),
+                key=note.key,
+                case_id=case.id,
+                template=note.template,
+                recipients=note.recipients,
+                channel=note.channel,
+                urgent=note.urgent,
+                status="pending",
+                created_at=case.updated_at,
+                context=note.context,
+                deliver_after=note.deliver_after,
+            )
+
+    def _add_deliveries(self, case: Case, deliveries: Sequence[NewDelivery]) -> None:
+        for queued in deliveries:
+            entry_id = next(self._ids)
+            self._outbox[entry_id] = OutboxEntry(
+                id=entry_id,
+                key=queued.key,
+                notification_key=queued.notification_key,
+                case_id=case.id,
+                template=queued.template,
+                channel=queued.channel,
+                address=queued.address,
+                name=queued.name,
+                role=queued.role,
+                locale=queued.locale,
+                subject=queued.subject,
+                body=queued.body,
+                urgent=queued.urgent,
+                status=queued.status,
+                attempts=0,
+                next_attempt_at=queued.next_attempt_at,
+                created_at=case.updated_at,
+                last_error=queued.error,
+            )
+
+    def _add_messages(self, case_id: str, messages: Sequence[NewMessage]) -> None:
+        for message in messages:
+            self._messages[(message.channel, message.message_id)] = (
+                case_id,
+                message.sender,
+                message.received_at,
+                dict(message.message),
+            )
+            order = next(self._ids)
+            for key in message.thread_keys:
+                self._threads[key].append((message.received_at, order, case_id))
 
     def _drop_timer(self, timer_id: int) -> None:
         timer = self._timers.pop(timer_id)

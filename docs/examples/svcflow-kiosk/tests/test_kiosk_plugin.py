@@ -19,10 +19,9 @@ from svcflow_kiosk import CHANNEL, SPOOL_ENV, KioskChannel
 from svcflow import Engine, hookimpl
 from svcflow.cli import main
 from svcflow.clock import ManualClock
-from svcflow.delivery import Delivery, DeliveryFailed, DeliveryReceipt
 from svcflow.engine import build_plugin_host
-from svcflow.errors import MessageRejected, PluginError
-from svcflow.messages import InboundMessage
+from svcflow.errors import DeliveryFailed, MessageRejected, PluginError
+from svcflow.hooks.types import Delivery, DeliveryReceipt, InboundMessage
 from svcflow.testing import CapturedDeliveries, EngineFactory, InlinePlugins
 
 FEEDBACK = """\

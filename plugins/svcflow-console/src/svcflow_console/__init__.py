@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from svcflow import hookimpl
-from svcflow.channels.base import ChannelInfo
-from svcflow.delivery import Delivery, DeliveryFailed, DeliveryReceipt
+from svcflow.errors import DeliveryFailed
+from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
 
 __all__ = ["CHANNEL", "ConsoleNotifier", "plugin"]
 __version__ = "0.1.0"

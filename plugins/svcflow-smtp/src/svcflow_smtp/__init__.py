@@ -1,10 +1,10 @@
 """Send svcflow notifications as e-mail over SMTP: the ``email`` outbound channel.
 
-:class:`SmtpNotifier` turns one :class:`~svcflow.delivery.Delivery` into one message to one
+:class:`SmtpNotifier` turns one :class:`~svcflow.hooks.types.Delivery` into one message to one
 recipient and hands it to a submission server with :mod:`smtplib`. Failures are sorted into
-the two kinds the dispatcher understands: :class:`~svcflow.delivery.DeliveryFailed` (try again
+the two kinds the dispatcher understands: :class:`~svcflow.hooks.types.DeliveryFailed` (try again
 later: 4xx replies, refused connections, timeouts, TLS trouble) and
-:class:`~svcflow.delivery.PermanentDeliveryError` (retrying cannot help: 5xx replies, a refused
+:class:`~svcflow.hooks.types.PermanentDeliveryError` (retrying cannot help: 5xx replies, a refused
 recipient, a rejected login, missing configuration). Every message names the server.
 
 The module-level :data:`plugin` is what the ``svcflow`` entry point registers; it reads the
@@ -26,8 +26,8 @@ from email.utils import format_datetime, parseaddr
 from typing import Literal, NoReturn, cast, get_args
 
 from svcflow import hookimpl
-from svcflow.channels.base import ChannelInfo
-from svcflow.delivery import Delivery, DeliveryFailed, DeliveryReceipt, PermanentDeliveryError
+from svcflow.errors import DeliveryFailed, PermanentDeliveryError
+from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
 
 __all__ = ["CHANNEL", "Security", "SmtpNotifier", "build_message", "message_id_for", "plugin"]
 __version__ = "0.1.0"

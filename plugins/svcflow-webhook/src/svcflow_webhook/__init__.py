@@ -25,8 +25,8 @@ from typing import Any, NoReturn, Protocol
 from urllib.parse import unquote, urlsplit
 
 from svcflow import hookimpl
-from svcflow.channels.base import ChannelInfo
-from svcflow.delivery import Delivery, DeliveryFailed, DeliveryReceipt, PermanentDeliveryError
+from svcflow.errors import DeliveryFailed, PermanentDeliveryError
+from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
 from svcflow_webhook.signing import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,

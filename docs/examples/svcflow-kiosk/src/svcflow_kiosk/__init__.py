@@ -1,7 +1,7 @@
 """Self-service feedback kiosks in branches as an svcflow channel: ``kiosk``, in and out.
 
 A kiosk in a branch posts what a customer typed, and the stars they gave, as a JSON object;
-:class:`KioskChannel` turns it into an :class:`~svcflow.messages.InboundMessage`, so it starts
+:class:`KioskChannel` turns it into an :class:`~svcflow.hooks.types.InboundMessage`, so it starts
 or continues a case like an e-mail or an SMS does. Replies go back where the customer wrote:
 the next time they scan their ticket at a kiosk, the screen shows what the branch answered.
 svcflow writes each reply as one JSON file into the *kiosk display queue*, a directory the
@@ -25,16 +25,22 @@ from typing import Any
 from urllib.parse import quote
 
 from svcflow import hookimpl
-from svcflow.channels.base import (
-    PHONE_RULE,
+from svcflow.hooks.types import (
     ChannelInfo,
+    Delivery,
+    DeliveryFailed,
+    DeliveryReceipt,
+    InboundMessage,
+    MessageParseError,
+    PermanentDeliveryError,
+)
+from svcflow.messaging.channels.base import (
+    PHONE_RULE,
     PayloadReader,
     json_payload,
     normalize_phone,
     type_name,
 )
-from svcflow.delivery import Delivery, DeliveryFailed, DeliveryReceipt, PermanentDeliveryError
-from svcflow.messages import InboundMessage, MessageParseError
 
 __all__ = [
     "CHANNEL",

@@ -1,0 +1,518 @@
+"""A workflow version compiled into one shared ``transitions`` machine; ``step`` returns effects.
+
+There is exactly one :class:`transitions.Machine` per workflow version, never one per case. A
+step borrows the machine with a throw-away :class:`_Step` record as its model: the case's state
+and its data go in, ``transitions`` picks the transition (the first whose ``when`` holds) and
+moves the state; then the actions run in UML order (the source state's ``on_exit``, the
+transition's ``actions``, the target's ``on_enter``) and the step's effects come out as a
+:class:`~svcflow.core.effects.StepResult`. The case record itself is never touched, so a step that
+raises leaves nothing half-applied, and steps of different cases can run in parallel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from transitions import EventData, Machine, State, Transition
+
+from svcflow.core.effects import NotificationRequest, StepResult, TimerRequest
+from svcflow.definitions import resolve_calendars
+from svcflow.definitions.checks import expand_sources
+from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.errors import (
+    ConditionNotMet,
+    ExpressionError,
+    PluginError,
+    TransitionNotAllowed,
+    UnknownTrigger,
+    did_you_mean,
+)
+from svcflow.rules.expressions import CaseVariables, Expression
+from svcflow.sla.calendar import BusinessCalendar
+from svcflow.sla.clocks import Clock, SlaOutcome, SlaPolicy, StepFacts
+from svcflow.sla.escalation import Chain, EscalationPolicy
+from svcflow.spec.actions import CallSpec
+from svcflow.spec.datamodel import CaseDataSchema
+from svcflow.spec.extensions import ActionCall, current_extensions
+from svcflow.spec.models import Action
+from svcflow.spec.yamlsource import KeyPath
+
+__all__ = ["CompiledWorkflow"]
+
+
+class _Step(CaseVariables):
+    """The model a shared machine works on during one step; also the variables of CEL."""
+
+    __slots__ = ("case_id", "owned", "result", "taken")
+
+    def __init__(
+        self,
+        state: str,
+        data: Mapping[str, Any],
+        now: datetime,
+        result: StepResult,
+        case_id: str = "",
+    ):
+        super().__init__(data, state, now)
+        self.case_id = case_id
+        self.result = result
+        self.owned = False
+        self.taken: Transition | None = None
+
+    def write(self, values: Mapping[str, Any]) -> None:
+        """Set fields on a private copy of the data (copied on the first write only)."""
+        if not self.owned:
+            self.data = dict(self.data)
+            self.owned = True
+        self.data.update(values)  # type: ignore[attr-defined]
+        self.result.changed.update(values)
+
+
+_Runner = Callable[[_Step], None]
+
+
+class CompiledWorkflow:
+    """One workflow version, ready to run: data schema, expressions and the shared machine."""
+
+    def __init__(
+        self, loaded: LoadedWorkflow, calendars: Mapping[str, BusinessCalendar] | None = None
+    ) -> None:
+        self.loaded = loaded
+        self.spec = spec = loaded.spec
+        self.workflow, self.version = spec.workflow, spec.version
+        self.schema = CaseDataSchema(spec.workflow, spec.version, spec.data)
+        self.initial = next(name for name, state in spec.states.items() if state.initial)
+        self.calendars = resolve_calendars(loaded, calendars or {})
+        self.sla = SlaPolicy(spec.sla, loaded.expressions, self.calendars) if spec.sla else None
+        self.escalations = (
+            EscalationPolicy(spec.escalations, loaded.expressions, self.calendars)
+            if spec.escalations
+            else None
+        )
+        self._quiet = (
+            self.calendars[spec.quiet_hours.calendar] if spec.quiet_hours is not None else None
+        )
+        self._enter: dict[str, _Runner | None] = {}
+        self._exit: dict[str, _Runner | None] = {}
+        for name, state in spec.states.items():
+            self._enter[name] = self._runner(("states", name, "on_enter"), state.on_enter)
+            self._exit[name] = self._runner(("states", name, "on_exit"), state.on_exit)
+        self.machine = Machine(
+            model=None,
+            states=[State(name, final=state.final) for name, state in spec.states.items()],
+            initial=self.initial,
+            auto_transitions=False,
+            send_event=True,
+            finalize_event=[_record_taken],
+            name=f"{spec.workflow}@v{spec.version}",
+        )
+        self._conditions: dict[tuple[str, str], list[Expression | None]] = {}
+        self._actions: dict[int, _Runner | None] = {}
+        for index, transition in enumerate(spec.transitions):
+            condition = loaded.expressions.get(("transitions", index, "when"))
+            actions = self._runner(("transitions", index, "actions"), transition.actions)
+            for source in expand_sources(transition, spec):
+                self.machine.add_transition(
+                    transition.trigger,
+                    source,
+                    transition.to,
+                    conditions=[_condition(condition)] if condition else None,
+                )
+                added = self.machine.events[transition.trigger].transitions[source][-1]
+                self._actions[id(added)] = actions
+                self._conditions.setdefault((transition.trigger, source), []).append(condition)
+        self.triggers = sorted({t.trigger for t in spec.transitions})
+        self._service_actions: dict[KeyPath, _Runner | None] = {}
+        if spec.sla is not None:
+            for name, metric in spec.sla.metrics.items():
+                base: KeyPath = ("sla", "metrics", name)
+                self._service_actions[(*base, "on_breach")] = self._runner(
+                    (*base, "on_breach"), metric.on_breach
+                )
+                for index, warning in enumerate(metric.warnings):
+                    path = (*base, "warnings", index, "actions")
+                    self._service_actions[path] = self._runner(path, warning.actions)
+
+    # -- running ------------------------------------------------------------------------------
+
+    def start(self, data: Mapping[str, Any] | None, now: datetime, case_id: str = "") -> StepResult:
+        """Validate the initial data and run the initial state's ``on_enter`` actions."""
+        validated = self.schema.initial(data)
+        result = StepResult(None, None, self.initial, validated, changed=dict(validated))
+        step = _Step(self.initial, validated, now, result, case_id)
+        step.owned = True
+        enter = self._enter[self.initial]
+        if enter is not None:
+            enter(step)
+        result.data = step.data
+        facts = StepFacts(None, None, self.initial, self.initial, None, step.data, now)
+        self._service_step(result, {}, facts)
+        return result
+
+    def step(
+        self,
+        case_id: str,
+        state: str,
+        data: Mapping[str, Any],
+        trigger: str,
+        payload: Mapping[str, Any] | None,
+        now: datetime,
+        service: Mapping[str, Any] | None = None,
+    ) -> StepResult:
+        """Fire ``trigger`` on a case in ``state`` with ``data``; return the effects.
+
+        ``service`` is the case's SLA and escalation state; the step's effect on it (clocks
+        started, paused, stopped...) comes back in the result.
+
+        Raises ``UnknownTrigger``, ``TransitionNotAllowed`` or ``ConditionNotMet`` (naming the
+        triggers allowed now) without changing anything; ``CaseDataError`` for a bad payload.
+        """
+        event = self.machine.events.get(trigger)
+        if event is None:
+            raise UnknownTrigger(
+                case_id,
+                state,
+                trigger,
+                self.allowed_triggers(state, data, now),
+                f"the workflow '{self.workflow}' v{self.version} has no trigger '{trigger}'"
+                + did_you_mean(trigger, self.triggers, noun="trigger"),
+            )
+        if state not in event.transitions:
+            raise TransitionNotAllowed(
+                case_id, state, trigger, self.allowed_triggers(state, data, now)
+            )
+        result = StepResult(trigger, state, state, data)
+        step = _Step(state, data, now, result, case_id)
+        if payload:
+            result.payload = self.schema.validate_changes(payload, origin="payload")
+            step.write(result.payload)
+        if not event.trigger(step):
+            conditions = " / ".join(
+                f"`{c.source}`" for c in self._conditions[(trigger, state)] if c is not None
+            )
+            raise ConditionNotMet(
+                case_id,
+                state,
+                trigger,
+                self.allowed_triggers(state, step.data, now),
+                f"its condition {conditions} is false",
+            )
+        taken = cast(Transition, step.taken)
+        if taken.dest is not None:
+            result.left_state = state
+            leave = self._exit[state]
+            if leave is not None:
+                leave(step)
+        actions = self._actions[id(taken)]
+        if actions is not None:
+            actions(step)
+        if taken.dest is not None:
+            enter = self._enter[step.state]
+            if enter is not None:
+                enter(step)
+        result.target = step.state
+        result.data = step.data
+        entered = step.state if taken.dest is not None else None
+        facts = StepFacts(trigger, result.left_state, entered, step.state, data, step.data, now)
+        self._service_step(result, service or {}, facts)
+        return result
+
+    # -- service levels -------------------------------------------------------------------------
+
+    @property
+    def has_service_levels(self) -> bool:
+        return self.sla is not None or self.escalations is not None
+
+    def _service_step(
+        self, result: StepResult, service: Mapping[str, Any], facts: StepFacts
+    ) -> None:
+        if not self.has_service_levels:
+            return
+        clocks, chains = _decode_service(service)
+        outcome = SlaOutcome()
+        if self.sla is not None:
+            outcome = self.sla.apply(clocks, facts)
+            clocks.update(outcome.clocks)
+        changed_chains: dict[str, Chain] = {}
+        if self.escalations is not None:
+            changed_chains = self.escalations.apply(chains, facts, outcome)
+            chains.update(changed_chains)
+        if outcome.clocks or changed_chains:
+            self._merge_service(result, outcome.clocks, changed_chains, outcome, service)
+
+    @staticmethod
+    def _merge_service(
+        result: StepResult,
+        clocks: Mapping[str, Clock],
+        chains: Mapping[str, Chain],
+        outcome: SlaOutcome,
+        service: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Fold the outcome into the result; only changed clocks and chains are re-encoded."""
+        result.service = _encode_service(clocks, chains, service)
+        result.service_events.extend(outcome.events)
+        result.cancel_triggers.extend(outcome.cancel)
+        cancelled = set(outcome.cancel)
+        result.timers[:] = [t for t in result.timers if t.trigger not in cancelled]
+        result.timers.extend(TimerRequest(t, due, keep=True) for t, due in outcome.schedule)
+
+    def recompute_deadlines(
+        self, state: str, data: Mapping[str, Any], service: Mapping[str, Any], now: datetime
+    ) -> StepResult | None:
+        """New deadlines for the running clocks after a calendar changed (None if none moved)."""
+        if self.sla is None:
+            return None
+        clocks, _ = _decode_service(service)
+        outcome = self.sla.recompute(clocks, now)
+        if not outcome.clocks:
+            return None
+        result = StepResult(None, state, state, data)
+        self._merge_service(result, outcome.clocks, {}, outcome, service)
+        return result
+
+    def service_timer(
+        self,
+        case_id: str,
+        state: str,
+        data: Mapping[str, Any],
+        service: Mapping[str, Any],
+        trigger: str,
+        due_at: datetime,
+        now: datetime,
+    ) -> StepResult | None:
+        """A due SLA warning or breach (``sla:...``) or escalation level (``esc:...``): run its
+        actions and any trigger it fires; None when the timer no longer applies."""
+        clocks, chains = _decode_service(service)
+        result = StepResult(trigger, state, state, data)
+        step = _Step(state, data, now, result, case_id)
+        if trigger.startswith("sla:") and self.sla is not None:
+            hit = self.sla.on_timer(clocks, trigger, due_at)
+            if hit is None:
+                return None
+            clocks[hit.metric] = hit.clock
+            result.service_events.append(hit.event)
+            actions = self._service_actions.get(hit.base)
+            if actions is not None:
+                actions(step)
+        elif trigger.startswith("esc:") and self.escalations is not None:
+            reached = self.escalations.on_timer(chains, trigger, due_at)
+            if reached is None:
+                return None
+            chains[reached.name] = reached.chain
+            result.service_events.append(reached.event)
+            if reached.schedule is not None:
+                result.timers.append(TimerRequest(*reached.schedule, keep=True))
+            level = reached.level
+            if level is not None:
+                result.notifications.append(
+                    self._notification(level.template, tuple(level.notify), None, level.urgent, now)
+                )
+                if level.fire is not None:
+                    result.fire.append(level.fire)
+        else:
+            return None
+        result.data = step.data
+        result.service = _encode_service(clocks, chains)
+        for fired in list(result.fire):
+            try:
+                nested = self.step(case_id, state, result.data, fired, None, now, result.service)
+            except TransitionNotAllowed as error:
+                result.notes.append(f"could not fire '{fired}': {error}")
+                continue
+            _absorb(result, nested)
+            state = nested.target
+        return result
+
+    def _notification(
+        self,
+        template: str,
+        recipients: tuple[str, ...],
+        channel: str | None,
+        urgent: bool,
+        now: datetime,
+    ) -> NotificationRequest:
+        hold = None
+        if self._quiet is not None and not urgent and not self._quiet.is_open(now):
+            hold = self._quiet.next_open(now)
+        return NotificationRequest(template, recipients, channel, urgent, hold)
+
+    def allowed_triggers(self, state: str, data: Mapping[str, Any], now: datetime) -> list[str]:
+        """Triggers that would succeed now: a transition from ``state`` whose condition holds."""
+        probe = _Step(state, dict(data), now, StepResult(None, state, state, {}))
+        allowed = []
+        for trigger in self.triggers:
+            for condition in self._conditions.get((trigger, state), ()):
+                try:
+                    if condition is None or condition.test(probe):
+                        allowed.append(trigger)
+                        break
+                except ExpressionError:
+                    continue
+        return allowed
+
+    # -- compiling actions -------------------------------------------------------------------
+
+    def _runner(self, base: KeyPath, actions: Sequence[Action]) -> _Runner | None:
+        if not actions:
+            return None
+        runners = [self._action((*base, index), action) for index, action in enumerate(actions)]
+
+        def run(step: _Step) -> None:
+            for runner in runners:
+                runner(step)
+
+        return run
+
+    def _action(self, path: KeyPath, action: Action) -> _Runner:
+        where = "{}:{}:{}".format(self.loaded.file, *self.loaded.source_map.position(path))
+        if action.set is not None:
+            return self._set_action(path, action.set, where)
+        if action.notify is not None:
+            spec = action.notify
+            request = NotificationRequest(spec.template, tuple(spec.to), spec.channel, spec.urgent)
+            if self._quiet is None or spec.urgent:
+                return lambda step: step.result.notifications.append(request)
+            return lambda step: step.result.notifications.append(
+                self._notification(
+                    request.template, request.recipients, spec.channel, False, step.now
+                )
+            )
+        if action.fire is not None:
+            fired = action.fire
+            return lambda step: step.result.fire.append(fired)
+        if action.schedule is not None:
+            schedule = action.schedule
+            return lambda step: step.result.timers.append(
+                TimerRequest(schedule.trigger, step.now + schedule.after, schedule.keep)
+            )
+        if action.cancel is not None:
+            cancelled = action.cancel
+
+            def cancel(step: _Step) -> None:
+                step.result.cancel_triggers.append(cancelled)
+                step.result.timers[:] = [t for t in step.result.timers if t.trigger != cancelled]
+
+            return cancel
+        if action.call is not None:
+            return self._call_action(path, action.call, where)
+        note = action.note or ""
+        return lambda step: step.result.notes.append(note)
+
+    def _call_action(self, path: KeyPath, call: CallSpec, where: str) -> _Runner:
+        """A plugin action: arguments evaluated from the case, returned fields validated and
+        set like a ``set``; a plugin exception fails the step (nothing is written)."""
+        function = current_extensions().actions.get(call.action)
+        computed = {
+            name: self.loaded.expressions[(*path, "call", "with", name, "expr")]
+            for name, value in call.arguments.items()
+            if _is_expr(value)
+        }
+        literals = {k: v for k, v in call.arguments.items() if not _is_expr(v)}
+
+        def run_call(step: _Step) -> None:
+            if function is None:
+                raise PluginError(
+                    f"{where}: action '{call.action}' is not provided by any loaded plugin"
+                )
+            arguments = {**literals, **{n: e.evaluate(step) for n, e in computed.items()}}
+            request = ActionCall(
+                call.action, step.case_id, step.state, step.data, arguments, step.now
+            )
+            try:
+                returned = function(request)
+            except Exception as error:
+                raise PluginError(
+                    f"{where}: plugin action '{call.action}' failed: {type(error).__name__}: "
+                    f"{error}; nothing was written"
+                ) from error
+            if returned:
+                step.write(
+                    self.schema.validate_changes(
+                        dict(returned), origin=f"action '{call.action}' at {where}"
+                    )
+                )
+
+        return run_call
+
+    def _set_action(self, path: KeyPath, assignments: Mapping[str, Any], where: str) -> _Runner:
+        literals = self.schema.validate_changes(
+            {k: v for k, v in assignments.items() if not _is_expr(v)}, origin=f"set at {where}"
+        )
+        computed = {
+            name: self.loaded.expressions[(*path, "set", name, "expr")]
+            for name, value in assignments.items()
+            if _is_expr(value)
+        }
+
+        def assign(step: _Step) -> None:
+            values = dict(literals)
+            if computed:
+                results = {name: expr.evaluate(step) for name, expr in computed.items()}
+                values.update(self.schema.validate_changes(results, origin=f"set at {where}"))
+            step.write(values)
+
+        return assign
+
+
+def _decode_service(service: Mapping[str, Any]) -> tuple[dict[str, Clock], dict[str, Chain]]:
+    clocks = {name: Clock.from_json(v) for name, v in service.get("metrics", {}).items()}
+    chains = {name: Chain.from_json(v) for name, v in service.get("escalations", {}).items()}
+    return clocks, chains
+
+
+def _encode_service(
+    clocks: Mapping[str, Clock],
+    chains: Mapping[str, Chain],
+    previous: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The case's service state: ``previous`` with ``clocks`` and ``chains`` replaced."""
+    encoded: dict[str, Any] = dict(previous or {})
+    if clocks:
+        encoded["metrics"] = {
+            **encoded.get("metrics", {}),
+            **{name: clock.to_json() for name, clock in clocks.items()},
+        }
+    if chains:
+        encoded["escalations"] = {
+            **encoded.get("escalations", {}),
+            **{name: chain.to_json() for name, chain in chains.items()},
+        }
+    return encoded
+
+
+def _absorb(result: StepResult, nested: StepResult) -> None:
+    """Fold a trigger fired by an SLA action into the timer's result."""
+    result.target = nested.target
+    result.left_state = nested.left_state or result.left_state
+    result.data = nested.data
+    result.changed.update(nested.changed)
+    result.timers.extend(nested.timers)
+    result.cancel_triggers.extend(nested.cancel_triggers)
+    result.notifications.extend(nested.notifications)
+    result.notes.extend(nested.notes)
+    result.service_events.extend(nested.service_events)
+    if nested.service is not None:
+        result.service = nested.service
+    result.notes.append(f"fired '{nested.trigger}'")
+
+
+def _is_expr(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"expr"}
+
+
+def _step_of(event: EventData) -> _Step:
+    return cast(_Step, event.model)
+
+
+def _record_taken(event: EventData) -> None:
+    """Machine-wide ``finalize_event``: remember which transition the step took, so its
+    actions and the states' ``on_exit``/``on_enter`` run in svcflow's order, outside the
+    machine (one callback per step instead of one per action list)."""
+    if event.result:
+        _step_of(event).taken = event.transition
+
+
+def _condition(expression: Expression) -> Callable[[EventData], bool]:
+    return lambda event: expression.test(_step_of(event))

@@ -1,0 +1,456 @@
+"""The :class:`Engine` facade: the small API a host application embeds.
+
+The engine orchestrates; it holds no case state of its own. Each ``start``, ``fire`` and due
+timer is one unit of work: read the case, let the workflow's compiled machine decide (pure), then
+commit the case, its history entry, timer changes, queued notifications and the idempotency
+record in one store transaction. A retried event with the same idempotency key is answered with
+the first result; a stale writer gets ``ConcurrencyConflict``; a disallowed trigger leaves the
+case untouched.
+
+The facade only wires and delegates: units of work are built and committed by
+:mod:`svcflow.engine.units`, due timers are fired by :mod:`svcflow.engine.timers`, workflow
+versions are kept by :mod:`svcflow.engine.registry` and inbound messages are taken by
+:class:`~svcflow.messaging.intake.MessageIntake`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import Any
+
+from svcflow.clock import Clock, SystemClock
+from svcflow.core.effects import StepResult
+from svcflow.core.machine import CompiledWorkflow
+from svcflow.definitions import load_definitions
+from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
+from svcflow.engine.registry import WorkflowRegistry
+from svcflow.engine.timers import TimerFiring, TimerService, service_due
+from svcflow.engine.units import CaseWriter, Event, advanced, history_entry
+from svcflow.errors import ConcurrencyConflict, Problem, WorkflowDefinitionError
+from svcflow.hooks.host import PluginHost
+from svcflow.messaging.directory import Directory, DirectoryEntry
+from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
+from svcflow.messaging.notifier import Notifier
+from svcflow.messaging.outbox import Dispatcher, DispatchReport, RetryPolicy
+from svcflow.messaging.templates import TemplateRenderer
+from svcflow.records import (
+    NO_DETAILS,
+    Case,
+    DeadLetter,
+    HistoryEntry,
+    Notification,
+    OutboxEntry,
+    Timer,
+    plain,
+)
+from svcflow.sla.calendar import BusinessCalendar
+from svcflow.sla.escalation import Chain
+from svcflow.sla.status import SlaStatus, sla_report
+from svcflow.spec.extensions import using_extensions
+from svcflow.spec.walk import referenced_templates
+from svcflow.spec.yamlsource import format_key_path
+from svcflow.store.base import NewMessage, Store
+from svcflow.store.registry import open_store
+
+__all__ = ["Engine"]
+
+
+class Engine:
+    """Runs cases of loaded workflows against a store, on an injected clock.
+
+    Build one with :meth:`from_directory`; it is safe to share between threads. Close it (or use
+    it as a context manager) to release the store. ``timer_lease`` is how long this engine holds
+    the due timers it claims in ``advance``: several engines (or processes) advancing one store
+    share the due timers, and the timers of one that dies are claimed by another once its lease
+    runs out.
+    """
+
+    def __init__(
+        self,
+        workflows: Iterable[LoadedWorkflow],
+        store: Store | str = "memory://",
+        clock: Clock | None = None,
+        *,
+        id_factory: Callable[[], str] | None = None,
+        timer_lease: timedelta = timedelta(minutes=1),
+        calendars: Iterable[BusinessCalendar] | Mapping[str, BusinessCalendar] = (),
+        plugins: Iterable[object | tuple[str, object]] = (),
+        plugin_host: PluginHost | None = None,
+        load_plugins: bool = True,
+        plugins_dir: str | Path | None = None,
+        directory: Mapping[str, DirectoryEntry | Iterable[DirectoryEntry]] | None = None,
+        templates: str | Path | Iterable[str | Path] | None = None,
+        default_locale: str = "en",
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.store: Store = open_store(store) if isinstance(store, str) else store
+        self.clock: Clock = clock or SystemClock()
+        by_id = (
+            dict(calendars)
+            if isinstance(calendars, Mapping)
+            else {calendar.id: calendar for calendar in calendars}
+        )
+        self.plugins = plugin_host or build_plugin_host(
+            plugins, load_plugins=load_plugins, plugins_dir=plugins_dir, directory=directory
+        )
+        found = self.plugins.get(DIRECTORY_PLUGIN)
+        if isinstance(found, Directory):
+            found.attach(self._case_messages, self.plugins.outbound_channels)
+        workflows = list(workflows)
+        self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
+        self.store.attach_codec(self.registry)
+        folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
+        self.templates = TemplateRenderer(folders, default_locale)
+        _check_templates(workflows, self.templates)
+        self.notifier = Notifier(self.plugins, self.templates)
+        self.dispatcher = Dispatcher(self.store, self.plugins, self.clock, retry=retry)
+        self._new_id = id_factory or (lambda: uuid.uuid4().hex)
+        self.timer_lease = timer_lease
+        self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
+        self._writer = CaseWriter(self.store, self.clock, self.plugins, self.notifier)
+        self._timers = TimerService(self._writer, self.registry, timer_lease, self.runner_id)
+        operations = CaseOperations(
+            now=self._writer.now,
+            get=self.get,
+            start=lambda workflow, data, actor, messages: self._start(
+                workflow, data, actor, None, messages
+            ),
+            fire=lambda case_id, trigger, payload, actor, messages: self._fire(
+                case_id, trigger, payload, actor, messages=messages
+            ),
+            record=self._record_message,
+        )
+        self._intake = MessageIntake(self.store, self.plugins, self.registry, operations)
+
+    @classmethod
+    def from_directory(
+        cls,
+        path: str | Path,
+        store: Store | str = "sqlite:///cases.db",
+        clock: Clock | None = None,
+        **options: Any,
+    ) -> Engine:
+        """Load every workflow and calendar file under ``path`` (all problems reported at once)
+        and open ``store`` (``"sqlite:///cases.db"`` by default, or ``"memory://"``).
+
+        Plugins are loaded first (so workflows may use their CEL functions and actions); a
+        ``templates`` folder beside the workflows holds the notification templates, and every
+        template a workflow names must exist in it (checked now, with the file position).
+        """
+        host = options.pop("plugin_host", None) or build_plugin_host(
+            options.pop("plugins", ()),
+            load_plugins=options.pop("load_plugins", True),
+            plugins_dir=options.pop("plugins_dir", None),
+            directory=options.pop("directory", None),
+        )
+        with using_extensions(host.extensions()):
+            found = load_definitions(path)
+        beside = Path(path) / "templates"
+        if "templates" not in options and beside.is_dir():
+            options["templates"] = beside
+        return cls(
+            found.workflows, store, clock, calendars=found.calendars, plugin_host=host, **options
+        )
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.plugins.close()
+        self.store.close()
+
+    @property
+    def workflows(self) -> dict[str, CompiledWorkflow]:
+        """The current (newest loaded) version of each workflow, by id."""
+        return self.registry.current
+
+    # -- events -----------------------------------------------------------------------------------
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def start(
+        self,
+        workflow: str,
+        data: Mapping[str, Any] | None = None,
+        actor: str = "system",
+        idempotency_key: str | None = None,
+    ) -> Case:
+        """Start a case of the newest version of ``workflow`` with ``data``; return it.
+
+        The data is validated against the workflow's ``data`` (``CaseDataError`` lists every
+        problem); the initial state's ``on_enter`` actions run.
+        """
+        return self._start(workflow, data, actor, idempotency_key)
+
+    def _start(
+        self,
+        workflow: str,
+        data: Mapping[str, Any] | None,
+        actor: str,
+        idempotency_key: str | None,
+        messages: tuple[NewMessage, ...] = (),
+    ) -> Case:
+        compiled = self.registry.newest(workflow)
+        scope = f"start:{workflow}"
+        if idempotency_key is not None:
+            replayed = self._writer.replayed(idempotency_key, scope)
+            if replayed is not None:
+                return replayed
+        now = self._writer.now()
+        case_id = self._new_id()
+        result = compiled.start(data, now, case_id)
+        case = Case(
+            id=case_id,
+            workflow=compiled.workflow,
+            version=compiled.version,
+            state=result.target,
+            data=MappingProxyType(result.data),
+            revision=1,
+            created_at=now,
+            updated_at=now,
+            sla=MappingProxyType(result.service) if result.service else NO_DETAILS,
+        )
+        given = {name: plain(result.data[name]) for name in data} if data else None
+        entry = history_entry(case, now, Event(actor, "started", payload=given), result)
+        change = self._writer.change(
+            case, None, entry, result, idempotency=(idempotency_key, scope), messages=messages
+        )
+        return self._writer.commit(change)
+
+    def fire(
+        self,
+        case_id: str,
+        trigger: str,
+        payload: Mapping[str, Any] | None = None,
+        actor: str = "system",
+        idempotency_key: str | None = None,
+        *,
+        expected_revision: int | None = None,
+    ) -> Case:
+        """Fire ``trigger`` on a case; return the case after the transition.
+
+        ``payload`` sets data fields (validated). ``expected_revision`` makes the call fail with
+        ``ConcurrencyConflict`` unless the case is still at that revision (for a person acting
+        on what they last saw). Raises ``TransitionNotAllowed`` (or its subclasses
+        ``UnknownTrigger``/``ConditionNotMet``) naming the triggers allowed now; in every error
+        case nothing is written.
+        """
+        return self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
+
+    def _fire(
+        self,
+        case_id: str,
+        trigger: str,
+        payload: Mapping[str, Any] | None,
+        actor: str,
+        idempotency_key: str | None = None,
+        expected_revision: int | None = None,
+        messages: tuple[NewMessage, ...] = (),
+    ) -> Case:
+        scope = ""
+        if idempotency_key is not None:
+            scope = f"fire:{case_id}:{trigger}"
+            replayed = self._writer.replayed(idempotency_key, scope)
+            if replayed is not None:
+                return replayed
+        case = self.get(case_id)
+        if expected_revision is not None and case.revision != expected_revision:
+            raise ConcurrencyConflict(case_id, expected_revision, case.revision)
+        compiled = self.registry.get(case.workflow, case.version)
+        now = self._writer.now()
+        if service_due(case, now):
+            case = self._timers.catch_up(case, now)
+        now = max(now, case.updated_at)
+        result = compiled.step(case.id, case.state, case.data, trigger, payload, now, case.sla)
+        updated = advanced(case, result, now)
+        given = plain(result.payload) if payload else None
+        event = Event(actor, "transition", trigger, case.state, payload=given)
+        entry = history_entry(updated, now, event, result)
+        change = self._writer.change(
+            updated,
+            case.revision,
+            entry,
+            result,
+            idempotency=(idempotency_key, scope),
+            messages=messages,
+        )
+        return self._writer.commit(change)
+
+    def _record_message(
+        self, case: Case, record: NewMessage, actor: str, now: datetime, details: Mapping[str, Any]
+    ) -> Case:
+        """Keep an inbound message on a case whose state does not take the reply trigger."""
+        result = StepResult(
+            trigger=None, source=case.state, target=case.state, data=dict(case.data)
+        )
+        updated = advanced(case, result, max(now, case.updated_at))
+        event = Event(actor, "message", from_state=case.state, extra=details)
+        entry = history_entry(updated, updated.updated_at, event, result)
+        change = self._writer.change(updated, case.revision, entry, result, messages=(record,))
+        return self._writer.commit(change)
+
+    # -- timers -----------------------------------------------------------------------------------
+
+    def advance(self, now: datetime | None = None) -> list[TimerFiring]:
+        """Fire every timer due at or before ``now`` (default: the clock's now), in due order.
+
+        Due timers are claimed with a lease first (see ``timer_lease``). Each timer fires once, as
+        its own unit of work, at its due time (so chains of timers
+        replay correctly after downtime); the history entry records ``due_at``, when it actually
+        fired (``fired_at``) and ``late_by_seconds``. Timers scheduled by a firing that are
+        already due fire in the same call. Returns what was fired, in order.
+        """
+        return self._timers.advance(now)
+
+    def recompute_deadlines(self, workflow: str | None = None) -> int:
+        """Recompute the deadlines of running SLA clocks (after a calendar file changed),
+        keeping the business time each clock has used; returns how many cases moved. Each case
+        is one unit of work with a ``sla_recomputed`` history entry."""
+        return self._timers.recompute_deadlines(workflow)
+
+    # -- intake -----------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        channel: str,
+        raw: Any,
+        *,
+        workflow: str | None = None,
+        actor: str | None = None,
+    ) -> Intake:
+        """Take an inbound message: parse it, find or start its case, fire the workflow's trigger.
+
+        The channel's plugin parses ``raw``; a message seen before (same channel and message
+        id) is answered with its case and nothing changes. The matcher plugins find an existing
+        case (a case id in the message, then reply threading); the classifiers add kind,
+        category and sentiment. On an open case the workflow's ``intake.reply`` trigger fires
+        (when the state does not accept it, the message is still recorded on the case, kind
+        ``message``); a reply to a case in a final state, or a message matching nothing, starts
+        a case of ``workflow`` or of the first workflow whose ``intake.start`` lists the
+        message's kind. The message is recorded in the same transaction as the case change.
+
+        Raises ``MessageRejected`` when the payload cannot be parsed, no workflow takes it or
+        its data is invalid; the payload and the reason are kept as a dead letter first.
+        """
+        return self._intake.ingest(channel, raw, workflow, actor)
+
+    def dead_letters(self, status: str | None = "open") -> list[DeadLetter]:
+        """Inbound payloads ``ingest`` could not take (``open``), or all of them (``None``)."""
+        return self.store.dead_letters(status)
+
+    def replay_dead_letter(self, dead_letter_id: int, *, workflow: str | None = None) -> Intake:
+        """Ingest a dead letter again (after fixing its cause: a plugin, a workflow); on
+        success it is marked ``replayed`` with its case. A failure raises ``MessageRejected``
+        and leaves it open."""
+        return self._intake.replay_dead_letter(dead_letter_id, workflow)
+
+    # -- the outbox -------------------------------------------------------------------------------
+
+    def dispatch(self, now: datetime | None = None, limit: int | None = None) -> DispatchReport:
+        """Deliver the outbox entries due by ``now`` through the delivery plugins (see
+        :class:`~svcflow.messaging.outbox.Dispatcher`): delivered, retried with backoff, or dead."""
+        return self.dispatcher.dispatch(now, limit)
+
+    def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
+        """Rendered notifications per recipient and their delivery state (``pending``,
+        ``delivered``, ``dead``), in the order they were queued."""
+        return self.store.outbox(case_id=case_id, status=status)
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def sla(self, case_id: str) -> list[SlaStatus]:
+        """Each SLA metric of the case that has started: status (running, paused, met,
+        breached, cancelled), target, business time used and remaining, deadline, warnings."""
+        case = self.get(case_id)
+        compiled = self.registry.get(case.workflow, case.version)
+        if compiled.sla is None:
+            return []
+        return sla_report(compiled.sla, case.sla, self._writer.now())
+
+    def escalations(self, case_id: str) -> dict[str, Chain]:
+        """The state of each escalation chain the case has started, by name."""
+        case = self.get(case_id)
+        return {
+            name: Chain.from_json(chain) for name, chain in case.sla.get("escalations", {}).items()
+        }
+
+    def get(self, case_id: str) -> Case:
+        """The case as last committed; ``CaseNotFound`` if there is none."""
+        return self._writer.get(case_id)
+
+    def history(self, case_id: str) -> list[HistoryEntry]:
+        """Every committed event of the case, oldest first."""
+        self.get(case_id)
+        return self.store.history(case_id)
+
+    def triggers(self, case_id: str) -> list[str]:
+        """The triggers that may fire now: a transition leaves the state and its condition holds."""
+        case = self.get(case_id)
+        compiled = self.registry.get(case.workflow, case.version)
+        return compiled.allowed_triggers(case.state, case.data, self._writer.now())
+
+    def find(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
+        """Cases of a workflow and/or in a state, oldest first."""
+        return self.store.find_cases(workflow=workflow, state=state)
+
+    def timers(self, case_id: str) -> list[Timer]:
+        """The case's pending timers, earliest first."""
+        return self.store.timers(case_id)
+
+    def notifications(
+        self, case_id: str | None = None, status: str | None = None
+    ) -> list[Notification]:
+        """Queued notifications (the outbox), optionally of one case or status."""
+        return self.store.notifications(case_id=case_id, status=status)
+
+    def _case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
+        """A case's inbound messages, including the one being committed with this change (so
+        a case started from a message can answer its sender at once)."""
+        return [
+            *self.store.case_messages(case_id),
+            *(m.message for m in self._writer.pending_messages()),
+        ]
+
+
+def _check_templates(workflows: Iterable[LoadedWorkflow], renderer: TemplateRenderer) -> None:
+    """Every template a workflow names must exist (in the default locale) when the engine has
+    a templates folder; reported with the position of the reference."""
+    if not renderer.strict:
+        return
+    references = [
+        (loaded, template, path)
+        for loaded in workflows
+        for template, path in referenced_templates(loaded.spec)
+    ]
+    missing = set(renderer.missing(template for _, template, _ in references))
+    problems = []
+    for loaded, template, path in references:
+        if template not in missing:
+            continue
+        line, column = loaded.source_map.position(path)
+        problems.append(
+            Problem(
+                loaded.file,
+                line,
+                column,
+                format_key_path(path),
+                f"no template '{template}' in "
+                + ", ".join(str(d / renderer.default_locale) for d in renderer.directories)
+                + f"; write {renderer.default_locale}/{template}.j2 there",
+            )
+        )
+    if problems:
+        raise WorkflowDefinitionError(problems)

@@ -1,0 +1,103 @@
+"""Run due timers and deliver the outbox in a host process: a thread that calls
+:meth:`Engine.advance` and :meth:`Engine.dispatch` on a cadence.
+
+Time for the timers themselves still comes from the engine's clock; the cadence is only how often
+the runner looks. Several runners (threads or processes) may share one store: each claims the
+due timers it fires with a lease, so none is fired twice, and a runner that is killed while it
+holds claims loses nothing, because its leases run out and another runner takes them over.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from types import TracebackType
+
+from svcflow.engine import Engine, TimerFiring
+
+__all__ = ["Runner"]
+
+_LOG = logging.getLogger("svcflow.runner")
+
+
+class Runner:
+    """Calls ``engine.advance()`` (due timers) then ``engine.dispatch()`` (due outbox
+    deliveries, unless ``dispatch=False``) every ``every`` (default one second) until stopped.
+
+    ``tick()`` does one round now and is what tests and schedulers call directly. ``start()``
+    runs rounds in a daemon thread; ``stop()`` (or leaving a ``with`` block) lets the current
+    round finish and joins the thread. An error in a round is logged and passed to ``on_error``;
+    the runner keeps going (the timers it held are retried when their leases run out).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        every: timedelta | float = 1.0,
+        *,
+        on_tick: Callable[[list[TimerFiring]], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+        dispatch: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.dispatch = dispatch
+        self.interval = every.total_seconds() if isinstance(every, timedelta) else float(every)
+        if self.interval <= 0:
+            raise ValueError(f"a runner needs a positive interval, got {every!r}")
+        self._on_tick = on_tick
+        self._on_error = on_error
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.rounds = 0
+
+    def tick(self) -> list[TimerFiring]:
+        """Fire every timer that is due now, then deliver what is due in the outbox; return
+        the timers fired."""
+        fired = self.engine.advance()
+        if self.dispatch:
+            self.engine.dispatch()
+        self.rounds += 1
+        if self._on_tick is not None:
+            self._on_tick(fired)
+        return fired
+
+    def start(self) -> Runner:
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("this runner is already running")
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._loop, name="svcflow-runner", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the thread to stop after its current round and wait for it."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.tick()
+            except Exception as error:  # a round must never kill the runner
+                _LOG.exception("svcflow runner round failed")
+                if self._on_error is not None:
+                    self._on_error(error)
+            self._stopping.wait(self.interval)
+
+    def __enter__(self) -> Runner:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()

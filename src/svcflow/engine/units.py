@@ -1,0 +1,251 @@
+"""Units of work: the one :class:`~svcflow.store.base.CaseChange` each event commits.
+
+Every event (start, fire, a due timer, a recorded message, a deadline recomputation) ends the
+same way: the case after the step, its history entry, the timers, notifications and outbox rows
+the step asked for, the inbound messages it consumed and the idempotency record, committed in
+one store transaction. :class:`CaseWriter` builds that change from a
+:class:`~svcflow.core.effects.StepResult` and commits it; after a commit it tells the listener
+plugins. A retried event with the same idempotency key is answered with the first result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from svcflow.clock import Clock, as_utc
+from svcflow.core.effects import StepResult
+from svcflow.errors import CaseNotFound, IdempotencyKeyReused
+from svcflow.hooks.host import PluginHost
+from svcflow.messaging.notifier import Notifier
+from svcflow.records import NO_DETAILS, Case, HistoryEntry, plain
+from svcflow.store.base import (
+    CaseChange,
+    IdempotencyRecord,
+    IdempotentReplay,
+    NewDelivery,
+    NewMessage,
+    NewNotification,
+    NewTimer,
+    Store,
+)
+
+__all__ = ["CaseWriter", "Event", "advanced", "history_entry"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Who did what to a case, for its history entry: ``kind`` is ``started``, ``transition``,
+    ``timer``, ``message``...; ``payload`` what the caller gave; ``extra`` more details."""
+
+    actor: str
+    kind: str
+    trigger: str | None = None
+    from_state: str | None = None
+    payload: Any = None
+    extra: Mapping[str, Any] | None = None
+
+
+def advanced(case: Case, result: StepResult, now: datetime) -> Case:
+    """The case after a step: new state, data and SLA state, one revision on, updated ``now``."""
+    return Case(
+        id=case.id,
+        workflow=case.workflow,
+        version=case.version,
+        state=result.target,
+        data=MappingProxyType(result.data) if result.changed else case.data,
+        revision=case.revision + 1,
+        created_at=case.created_at,
+        updated_at=now,
+        sla=case.sla if result.service is None else MappingProxyType(result.service),
+    )
+
+
+def history_entry(case: Case, at: datetime, event: Event, result: StepResult) -> HistoryEntry:
+    """The history entry of a step: what it set, scheduled, cancelled, notified and noted, so
+    that the history alone tells everything that happened to the case."""
+    details = {**_data_details(event, result), **_effect_details(result), **(event.extra or {})}
+    return HistoryEntry(
+        case_id=case.id,
+        seq=case.revision,
+        at=at,
+        actor=event.actor,
+        kind=event.kind,
+        trigger=event.trigger,
+        from_state=event.from_state,
+        to_state=case.state,
+        payload=event.payload,
+        version=case.version,
+        details=details or NO_DETAILS,
+    )
+
+
+def _data_details(event: Event, result: StepResult) -> dict[str, Any]:
+    if not result.changed:
+        return {}
+    if event.kind != "started":
+        return {"set": plain(result.changed)}
+    given = event.payload if isinstance(event.payload, Mapping) else {}
+    derived = {
+        name: value
+        for name, value in plain(result.changed).items()
+        if value is not None and given.get(name) != value
+    }
+    return {"set": derived} if derived else {}  # defaults and on_enter values
+
+
+def _effect_details(result: StepResult) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if result.timers:
+        details["timers"] = [
+            {"trigger": t.trigger, "due_at": t.due_at.isoformat(), "keep": t.keep}
+            for t in result.timers
+        ]
+    if result.left_state is not None:
+        details["left"] = result.left_state
+    replaced = {t.trigger for t in result.timers}
+    cancelled = [t for t in dict.fromkeys(result.cancel_triggers) if t not in replaced]
+    if cancelled:
+        details["cancelled"] = cancelled
+    if result.notifications:
+        details["notifications"] = [
+            {"template": n.template, "to": list(n.recipients)} for n in result.notifications
+        ]
+    if result.notes:
+        details["notes"] = list(result.notes)
+    if result.service_events:
+        details["sla"] = list(result.service_events)
+    return details
+
+
+class CaseWriter:
+    """Builds and commits the change of each event; shared by every part of the engine.
+
+    ``pending_messages`` lets the directory plugin see the inbound messages being committed
+    with a change while its notifications are rendered (a case started from a message can
+    answer its sender at once).
+    """
+
+    def __init__(self, store: Store, clock: Clock, plugins: PluginHost, notifier: Notifier):
+        self.store, self.clock, self.plugins, self.notifier = store, clock, plugins, notifier
+        self._committing: ContextVar[tuple[NewMessage, ...]] = ContextVar(
+            "svcflow_committing_messages", default=()
+        )
+
+    def now(self) -> datetime:
+        moment = self.clock.now()
+        return moment if moment.tzinfo is UTC else as_utc(moment)
+
+    def get(self, case_id: str) -> Case:
+        case = self.store.load_case(case_id)
+        if case is None:
+            raise CaseNotFound(case_id)
+        return case
+
+    def pending_messages(self) -> tuple[NewMessage, ...]:
+        return self._committing.get()
+
+    def replayed(self, key: str, scope: str) -> Case | None:
+        """The first result of an event already committed with this idempotency key."""
+        record = self.store.idempotency(key)
+        return None if record is None else first_result(record, scope)
+
+    def change(
+        self,
+        case: Case,
+        expected_revision: int | None,
+        entry: HistoryEntry,
+        result: StepResult,
+        *,
+        idempotency: tuple[str | None, str] = (None, ""),
+        consume_timer: int | None = None,
+        messages: tuple[NewMessage, ...] = (),
+    ) -> CaseChange:
+        """The change a step makes; ``idempotency`` is the event's key and scope."""
+        key, scope = idempotency
+        notifications = _notifications(case, result)
+        return CaseChange(
+            case=case,
+            expected_revision=expected_revision,
+            history=entry,
+            timers=[
+                NewTimer(trigger=t.trigger, due_at=t.due_at, owner_state=case.state, keep=t.keep)
+                for t in result.timers
+            ],
+            cancel_owned_by=result.left_state,
+            cancel_triggers=result.cancel_triggers,
+            consume_timer=consume_timer,
+            notifications=notifications,
+            idempotency_key=key,
+            idempotency_scope=scope if key else None,
+            deliveries=self._deliveries(case, notifications, result, messages),
+            messages=messages,
+        )
+
+    def commit(self, change: CaseChange) -> Case:
+        """Commit an event's change and tell the listeners; a racing retry with the same
+        idempotency key is answered with its first result."""
+        try:
+            self.store.commit(change)
+        except IdempotentReplay as replay:
+            return first_result(replay.record, change.idempotency_scope or "")
+        self.committed(change)
+        return change.case
+
+    def committed(self, change: CaseChange) -> None:
+        """After a commit: tell listener plugins (their failures are logged, never raised)."""
+        if self.plugins.has_listeners():
+            self.plugins.case_changed(change.case, change.history)
+
+    def _deliveries(
+        self,
+        case: Case,
+        notifications: Sequence[NewNotification],
+        result: StepResult,
+        messages: tuple[NewMessage, ...],
+    ) -> list[NewDelivery]:
+        deliveries: list[NewDelivery] = []
+        token = self._committing.set(messages)
+        try:
+            for notification, request in zip(notifications, result.notifications, strict=True):
+                deliveries.extend(
+                    self.notifier.deliveries(case, notification.key, request, case.updated_at)
+                )
+        finally:
+            self._committing.reset(token)
+        return deliveries
+
+
+def _notifications(case: Case, result: StepResult) -> list[NewNotification]:
+    return [
+        NewNotification(
+            key=f"{case.id}:{case.revision}:{index}",
+            template=n.template,
+            recipients=n.recipients,
+            channel=n.channel,
+            urgent=n.urgent,
+            deliver_after=n.hold_until,
+        )
+        for index, n in enumerate(result.notifications, start=1)
+    ]
+
+
+def first_result(record: IdempotencyRecord, scope: str) -> Case:
+    """The first result of an idempotent event, unless the key was used for another event."""
+    if record.scope != scope:
+        raise IdempotencyKeyReused(
+            record.key, _describe_scope(record.scope), _describe_scope(scope)
+        )
+    return record.case
+
+
+def _describe_scope(scope: str) -> str:
+    kind, _, rest = scope.partition(":")
+    if kind == "start":
+        return f"starting a '{rest}' case"
+    case_id, _, trigger = rest.partition(":")
+    return f"trigger '{trigger}' on case {case_id}"

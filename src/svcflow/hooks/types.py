@@ -1,0 +1,205 @@
+"""Every type a hook signature names: what plugins receive and return.
+
+This module is the plugin contract's vocabulary. A channel plugin turns its raw payload (an RFC
+5322 e-mail, an SMS gateway's JSON, a web form's fields...) into one :class:`InboundMessage`;
+everything after that (threading, classification, routing, starting or advancing a case) is the
+same whatever the channel. Outbound, the engine renders a notification for each resolved
+:class:`Recipient` into the outbox in the same transaction as the case change, and the dispatcher
+hands each row to the plugin that owns its channel as a :class:`Delivery`. Raising
+:class:`DeliveryFailed` (or any exception) means "try again later";
+:class:`PermanentDeliveryError` means "retrying cannot help" and dead-letters the row at once;
+a parser raises :class:`MessageParseError` with a reason a person can act on.
+
+It imports nothing of the engine, so a plugin that needs only these types pulls in no machinery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from svcflow.errors import DeliveryFailed, MessageParseError, PermanentDeliveryError
+from svcflow.records import Case, HistoryEntry
+from svcflow.spec.extensions import ActionCall
+from svcflow.spec.models import MESSAGE_FIELDS
+
+__all__ = [
+    "MESSAGE_FIELDS",
+    "ActionCall",
+    "Assignment",
+    "Case",
+    "CaseLookup",
+    "ChannelInfo",
+    "Classification",
+    "Delivery",
+    "DeliveryFailed",
+    "DeliveryReceipt",
+    "HistoryEntry",
+    "InboundMessage",
+    "MessageParseError",
+    "PermanentDeliveryError",
+    "Recipient",
+]
+
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+# -- inbound ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A normalized inbound message.
+
+    ``message_id`` is unique within its channel (an e-mail's Message-ID, a gateway's message
+    id): a message ingested twice is recognised by it and handled once. ``thread_refs`` are the
+    ids of earlier messages this one answers (In-Reply-To and References, a chat's conversation
+    id, a post's parent) and ``case_ref`` a case id the payload names outright; both are how a
+    reply finds its case. ``kind`` says what the message is for routing (``message`` unless the
+    channel or a classifier knows better, e.g. ``complaint``); ``category`` and ``sentiment``
+    (-1.0 very negative .. 1.0 very positive) are filled by classifier plugins. ``fields`` holds
+    what is specific to the channel (form fields, call duration, a post's audience).
+    """
+
+    channel: str
+    message_id: str
+    sender: str
+    body: str
+    received_at: datetime | None = None
+    subject: str | None = None
+    sender_name: str | None = None
+    kind: str = "message"
+    thread_refs: tuple[str, ...] = ()
+    case_ref: str | None = None
+    locale: str | None = None
+    category: str | None = None
+    sentiment: float | None = None
+    tags: tuple[str, ...] = ()
+    fields: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
+
+    def classified(self, verdict: Classification) -> InboundMessage:
+        """This message with what a classifier found (only the parts it set)."""
+        changes: dict[str, Any] = {}
+        if verdict.kind is not None:
+            changes["kind"] = verdict.kind
+        if verdict.category is not None:
+            changes["category"] = verdict.category
+        if verdict.sentiment is not None:
+            changes["sentiment"] = verdict.sentiment
+        if verdict.tags:
+            changes["tags"] = tuple(dict.fromkeys((*self.tags, *verdict.tags)))
+        return replace(self, **changes) if changes else self
+
+    def as_variables(self) -> dict[str, Any]:
+        """The message as plain data: what intake expressions see as ``message``."""
+        return {
+            "channel": self.channel,
+            "message_id": self.message_id,
+            "sender": self.sender,
+            "sender_name": self.sender_name or "",
+            "subject": self.subject or "",
+            "body": self.body,
+            "kind": self.kind,
+            "category": self.category or "",
+            "sentiment": 0.0 if self.sentiment is None else float(self.sentiment),
+            "tags": list(self.tags),
+            "locale": self.locale or "",
+            "received_at": self.received_at,
+            "fields": dict(self.fields),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What a classifier plugin says about a message; ``None`` parts are left to others."""
+
+    kind: str | None = None
+    category: str | None = None
+    sentiment: float | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    """A channel a plugin owns: ``inbound`` when it parses messages of the channel,
+    ``outbound`` when it delivers notifications to it."""
+
+    name: str
+    inbound: bool = False
+    outbound: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Where a new case goes: a queue (team) and/or a person; ``None`` parts stay unset."""
+
+    queue: str | None = None
+    assignee: str | None = None
+
+
+class CaseLookup(Protocol):
+    """Read-only questions a ``svcflow_match_case`` implementation may ask the store."""
+
+    def case_of_message(self, channel: str, message_id: str) -> str | None:
+        """The case an earlier message of ``channel`` with this id went to."""
+
+    def case_of_thread(self, refs: Iterable[str]) -> str | None:
+        """The case of the most recent earlier message whose id (on any channel) is in
+        ``refs``: how a reply finds its case through In-Reply-To / References."""
+
+    def open_cases_of(self, sender: str) -> list[Case]:
+        """Cases not in a final state whose messages came from ``sender``, newest first."""
+
+    def get(self, case_id: str) -> Case | None:
+        """The case with this id, if it exists."""
+
+
+# -- outbound --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who receives a notification, and on which channel (``email``, ``sms``, ``webhook``,
+    ``console``...). ``role`` is the name the workflow used (``customer``, ``team_lead``)."""
+
+    address: str
+    channel: str
+    name: str | None = None
+    locale: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One rendered notification for one recipient, as handed to ``svcflow_deliver``.
+
+    ``key`` is unique and stable across retries and restarts: receivers dedupe on it (delivery
+    is at least once). ``attempt`` starts at 1.
+    """
+
+    key: str
+    case_id: str
+    template: str
+    recipient: Recipient
+    subject: str
+    body: str
+    locale: str
+    urgent: bool
+    attempt: int
+    created_at: datetime
+    metadata: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
+
+    @property
+    def channel(self) -> str:
+        return self.recipient.channel
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReceipt:
+    """What a plugin returns on success: the receiver's own id for the message, if any."""
+
+    reference: str | None = None
+    detail: str | None = None

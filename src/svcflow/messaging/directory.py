@@ -1,0 +1,135 @@
+"""The built-in recipient directory: who ``customer``, ``assignee`` and named roles are.
+
+A workflow notifies roles; people and addresses change without touching it. This directory is the
+fallback every other ``svcflow_resolve_recipients`` plugin (an on-call rota, a CRM lookup of a VIP's
+account manager) is asked before: it answers ``customer`` from the case (its ``customer_email`` /
+``customer_phone`` fields, else the channel and sender of its latest inbound message: a customer is
+answered where they wrote, on that very channel when a plugin delivers to it, else by
+``REPLY_CHANNELS``; else the directory's own ``customer`` entry), ``assignee`` from the case's
+``assignee`` field, and any other role from ``Engine(directory={...})``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from svcflow.hooks.specs import hookimpl
+from svcflow.hooks.types import Recipient
+from svcflow.records import Case
+
+__all__ = ["REPLY_CHANNELS", "Directory", "recipient_from"]
+
+REPLY_CHANNELS: Mapping[str, str] = {
+    "email": "email",
+    "sms": "sms",
+    "chat": "chat",
+    "phone": "sms",
+    "social": "social",
+}
+"""The channel a customer is answered on, by the channel they wrote on (a phone caller gets an
+SMS; a web form is answered by e-mail or SMS, whichever address it gave)."""
+
+DirectoryEntry = str | Recipient | Mapping[str, Any]
+
+
+def recipient_from(entry: DirectoryEntry, role: str | None = None) -> Recipient:
+    """A recipient from a directory entry: a ``Recipient``, a mapping with ``address`` and
+    ``channel`` (and optionally ``name``, ``locale``), or an address whose form says its
+    channel (``x@y`` e-mail, ``+86...`` SMS, ``https://...`` webhook, ``console:name``)."""
+    if isinstance(entry, Recipient):
+        return entry if entry.role or role is None else _with_role(entry, role)
+    if isinstance(entry, Mapping):
+        return Recipient(
+            str(entry["address"]),
+            str(entry.get("channel") or _channel_of(str(entry["address"]))),
+            entry.get("name"),
+            entry.get("locale"),
+            role,
+        )
+    return Recipient(entry.removeprefix("console:"), _channel_of(entry), None, None, role)
+
+
+def _with_role(recipient: Recipient, role: str) -> Recipient:
+    return Recipient(recipient.address, recipient.channel, recipient.name, recipient.locale, role)
+
+
+def _channel_of(address: str) -> str:
+    if address.startswith(("http://", "https://")):
+        return "webhook"
+    if address.startswith("console:"):
+        return "console"
+    if "@" in address:
+        return "email"
+    if address.lstrip("+").replace(" ", "").isdigit():
+        return "sms"
+    return "console"
+
+
+class Directory:
+    """Roles to recipients from host configuration and the case itself (see module docs).
+
+    ``entries`` maps a role or a person's name to one entry or a list; ``messages`` returns a
+    case's inbound messages, oldest first (the engine attaches its store's).
+    """
+
+    def __init__(
+        self,
+        entries: Mapping[str, DirectoryEntry | Iterable[DirectoryEntry]],
+        messages: Callable[[str], list[Mapping[str, Any]]] | None = None,
+    ) -> None:
+        self.entries = {
+            name: [value] if isinstance(value, str | Recipient | Mapping) else list(value)
+            for name, value in entries.items()
+        }
+        self._messages = messages or (lambda case_id: [])
+        self._outbound: Iterable[str] = ()
+
+    def attach(
+        self, messages: Callable[[str], list[Mapping[str, Any]]], outbound: Iterable[str] = ()
+    ) -> None:
+        """Read customers' messages from here (the engine attaches its store, including the
+        message being committed), and reply on these channels when a customer wrote on one."""
+        self._messages = messages
+        self._outbound = frozenset(outbound)
+
+    @hookimpl(trylast=True)
+    def svcflow_resolve_recipients(self, role: str, case: Case) -> list[Recipient] | None:
+        if role == "customer":
+            return self._customer(case) or self._named(role, role) or []
+        if role == "assignee":
+            person = case.data.get("assignee")
+            if not person:
+                return []
+            return self._named(str(person), role) or [recipient_from(str(person), role)]
+        return self._named(role, role)
+
+    def _named(self, name: str, role: str) -> list[Recipient] | None:
+        found = self.entries.get(name)
+        return None if found is None else [recipient_from(entry, role) for entry in found]
+
+    def _customer(self, case: Case) -> list[Recipient]:
+        name = case.data.get("customer_name")
+        locale = case.data.get("locale")
+        for field, channel in (("customer_email", "email"), ("customer_phone", "sms")):
+            address = case.data.get(field)
+            if address:
+                return [Recipient(str(address), channel, name, locale, "customer")]
+        messages = self._messages(case.id)
+        if not messages:
+            return []
+        latest = messages[-1]
+        sender = str(latest["sender"])
+        wrote_on = latest["channel"]
+        channel = (
+            wrote_on if wrote_on in self._outbound else REPLY_CHANNELS.get(wrote_on)
+        ) or _channel_of(sender)
+        return [
+            Recipient(
+                sender,
+                channel,
+                latest.get("sender_name") or name,
+                latest.get("locale") or locale,
+                "customer",
+            )
+        ]

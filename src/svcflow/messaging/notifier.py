@@ -1,0 +1,130 @@
+"""From a step's notification requests to outbox rows: resolve roles, render per recipient.
+
+Runs while a change is being committed, so the rows go into the outbox in the same
+transaction as the case change. Nothing here may block the case: a role no plugin resolves, a
+resolver plugin that raises, a template that fails -- each becomes a ``dead`` outbox row that
+says why (visible in ``Engine.outbox(status="dead")``), and the case change commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from svcflow.core.effects import NotificationRequest
+from svcflow.hooks.host import PluginHost
+from svcflow.hooks.types import Recipient
+from svcflow.messaging.templates import TemplateError, TemplateRenderer
+from svcflow.records import Case, plain
+from svcflow.store.base import NewDelivery
+
+__all__ = ["Notifier"]
+
+
+class Notifier:
+    """Turns one notification request of a committed step into outbox rows."""
+
+    def __init__(self, plugins: PluginHost, renderer: TemplateRenderer) -> None:
+        self.plugins = plugins
+        self.renderer = renderer
+
+    def deliveries(
+        self, case: Case, key: str, request: NotificationRequest, now: datetime
+    ) -> list[NewDelivery]:
+        """One row per recipient, keyed ``<key>:<n>``; unresolved roles get a dead row."""
+        rows: list[NewDelivery] = []
+        due = request.hold_until or now
+        recipients, problems = self._recipients(case, request)
+        for number, recipient in enumerate(recipients, start=1):
+            channel = request.channel or recipient.channel
+            locale = recipient.locale or case.data.get("locale") or self.renderer.default_locale
+            row = NewDelivery(
+                f"{key}:{number}",
+                key,
+                request.template,
+                channel,
+                recipient.address,
+                recipient.name,
+                recipient.role,
+                str(locale),
+                "",
+                "",
+                request.urgent,
+                due,
+            )
+            try:
+                rendered = self.renderer.render(
+                    request.template, channel, str(locale), _context(case, recipient, request, now)
+                )
+            except TemplateError as error:
+                rows.append(row._replace(status="dead", error=f"template failed: {error}"))
+                continue
+            rows.append(
+                row._replace(subject=rendered.subject, body=rendered.body, locale=rendered.locale)
+            )
+        for role, problem in problems:
+            rows.append(
+                NewDelivery(
+                    f"{key}:{role}",
+                    key,
+                    request.template,
+                    request.channel or "",
+                    "",
+                    None,
+                    role,
+                    self.renderer.default_locale,
+                    "",
+                    "",
+                    request.urgent,
+                    due,
+                    "dead",
+                    problem,
+                )
+            )
+        return rows
+
+    def _recipients(
+        self, case: Case, request: NotificationRequest
+    ) -> tuple[list[Recipient], list[tuple[str, str]]]:
+        found: list[Recipient] = []
+        problems: list[tuple[str, str]] = []
+        for role in request.recipients:
+            try:
+                resolved = self.plugins.resolve_recipients(role, case)
+            except Exception as error:
+                problems.append(
+                    (role, f"resolving role '{role}' failed: {type(error).__name__}: {error}")
+                )
+                continue
+            if resolved is None:
+                problems.append(
+                    (
+                        role,
+                        f"no recipient for role '{role}': name it in Engine(directory=...) or "
+                        "install a plugin that resolves it",
+                    )
+                )
+                continue
+            found.extend(
+                r if r.role else Recipient(r.address, r.channel, r.name, r.locale, role)
+                for r in resolved
+            )
+        return found, problems
+
+
+def _context(
+    case: Case, recipient: Recipient, request: NotificationRequest, now: datetime
+) -> Mapping[str, Any]:
+    return {
+        "case": {
+            "id": case.id,
+            "workflow": case.workflow,
+            "state": case.state,
+            "data": plain(case.data),
+        },
+        "recipient": {"name": recipient.name, "role": recipient.role, "address": recipient.address},
+        "template": request.template,
+        "urgent": request.urgent,
+        "now": now,
+    }

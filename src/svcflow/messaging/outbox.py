@@ -1,0 +1,147 @@
+"""The outbox dispatcher: delivers what committed steps queued, after the commit, at least once.
+
+A step writes its rendered notifications into the outbox in the same transaction as the case
+change, so a notification exists exactly when the change does. The dispatcher then claims due
+entries with a lease (like due timers), hands each to the plugin owning its channel and records
+the outcome: ``delivered``; a failure retried with exponential backoff; ``dead`` after
+``max_attempts`` or a permanent failure. A dispatcher killed mid-delivery loses nothing: its
+lease runs out and the entry is delivered again (receivers dedupe on the entry's key). A
+failing plugin never touches the case.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from svcflow.clock import Clock, as_utc
+from svcflow.errors import PermanentDeliveryError
+from svcflow.hooks.host import PluginHost
+from svcflow.hooks.types import Delivery, Recipient
+from svcflow.records import OutboxEntry
+from svcflow.store.base import Store
+
+__all__ = ["DispatchReport", "Dispatcher", "RetryPolicy"]
+
+_log = logging.getLogger("svcflow.outbox")
+_BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When a failed delivery is tried again: ``first_delay`` after the first failure, then
+    multiplied by ``factor`` each time, at most ``max_delay``; dead after ``max_attempts``."""
+
+    max_attempts: int = 6
+    first_delay: timedelta = timedelta(seconds=30)
+    factor: float = 2.0
+    max_delay: timedelta = timedelta(hours=1)
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait after the ``attempts``-th failed attempt (1-based)."""
+        return min(self.first_delay * self.factor ** (attempts - 1), self.max_delay)
+
+
+@dataclass(slots=True)
+class DispatchReport:
+    """What one ``dispatch`` round did, by outbox entry."""
+
+    delivered: list[OutboxEntry] = field(default_factory=list)
+    retrying: list[OutboxEntry] = field(default_factory=list)
+    dead: list[OutboxEntry] = field(default_factory=list)
+
+    @property
+    def attempted(self) -> int:
+        return len(self.delivered) + len(self.retrying) + len(self.dead)
+
+
+class Dispatcher:
+    """Delivers due outbox entries of ``store`` through ``plugins``.
+
+    Several dispatchers (threads or processes) may share a store: each claims disjoint entries.
+    ``timeout`` bounds an async plugin's delivery; a synchronous plugin is expected to bound its
+    own network calls.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        plugins: PluginHost,
+        clock: Clock,
+        *,
+        retry: RetryPolicy | None = None,
+        lease: timedelta = timedelta(minutes=2),
+        timeout: float = 30.0,
+    ) -> None:
+        self.store, self.plugins, self.clock = store, plugins, clock
+        self.retry = retry or RetryPolicy()
+        self.lease = lease
+        self.timeout = timeout
+        self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
+
+    def dispatch(self, now: datetime | None = None, limit: int | None = None) -> DispatchReport:
+        """Attempt every entry due by ``now`` (default: the clock's now), oldest first."""
+        report = DispatchReport()
+        horizon = as_utc(now or self.clock.now())
+        while limit is None or report.attempted < limit:
+            size = _BATCH if limit is None else min(_BATCH, limit - report.attempted)
+            batch = self.store.claim_deliveries(
+                horizon, size, self.owner, as_utc(self.clock.now()) + self.lease
+            )
+            if not batch:
+                break
+            for entry in batch:
+                self._attempt(entry, report)
+        return report
+
+    def _attempt(self, entry: OutboxEntry, report: DispatchReport) -> None:
+        attempts = entry.attempts + 1
+        delivery = Delivery(
+            key=entry.key,
+            case_id=entry.case_id,
+            template=entry.template,
+            recipient=Recipient(entry.address, entry.channel, entry.name, entry.locale, entry.role),
+            subject=entry.subject,
+            body=entry.body,
+            locale=entry.locale,
+            urgent=entry.urgent,
+            attempt=attempts,
+            created_at=entry.created_at,
+        )
+        try:
+            receipt = self.plugins.deliver(delivery, self.timeout)
+        except Exception as error:
+            now = as_utc(self.clock.now())
+            reason = f"{type(error).__name__}: {error}"
+            final = isinstance(error, PermanentDeliveryError) or (
+                attempts >= self.retry.max_attempts
+            )
+            if final:
+                why = (
+                    "permanent failure"
+                    if isinstance(error, PermanentDeliveryError)
+                    else (f"gave up after {attempts} attempts")
+                )
+                self.store.record_attempt(entry.id, "dead", attempts, now, error=f"{why}: {reason}")
+                report.dead.append(entry)
+                _log.error("notification %s dead-lettered: %s: %s", entry.key, why, reason)
+            else:
+                retry_at = now + self.retry.delay(attempts)
+                self.store.record_attempt(
+                    entry.id, "pending", attempts, now, next_attempt_at=retry_at, error=reason
+                )
+                report.retrying.append(entry)
+                _log.warning(
+                    "notification %s failed (attempt %d), retrying at %s: %s",
+                    entry.key,
+                    attempts,
+                    retry_at.isoformat(),
+                    reason,
+                )
+            return
+        self.store.record_attempt(
+            entry.id, "delivered", attempts, as_utc(self.clock.now()), reference=receipt.reference
+        )
+        report.delivered.append(entry)

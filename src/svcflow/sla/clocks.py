@@ -1,0 +1,468 @@
+"""SLA clocks: pure logic that turns what a step did into clock changes, events and timers.
+
+A workflow's ``sla.metrics`` are compiled once into a :class:`SlaPolicy`. After every step the
+engine asks :meth:`SlaPolicy.apply` what the step means for each clock (start, pause, resume,
+stop, cancel, reset, re-target) and gets back the new clock states (plain JSON kept with the
+case), the events to write into the step's history entry, and the warning and breach timers to
+cancel and schedule; a due warning or breach timer comes back through :meth:`SlaPolicy.on_timer`.
+Nothing here does I/O or reads a clock: ``now`` comes with the step.
+
+The model (``docs/sla.md`` has diagrams and worked examples): a clock has a *budget* of
+business time on its target's calendar and counts the business time *used* while it runs. A
+pause keeps what was used; resuming continues with what remained. The deadline is always
+``calendar.add(since, budget - used)``, so re-targeting (a priority change) keeps the time used
+and only changes the budget, and a changed calendar moves open deadlines. Each warning and the
+breach happen at most once per cycle; a reset or a new cycle re-arms them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from svcflow.durations import format_duration
+from svcflow.errors import ExpressionError
+from svcflow.rules.expressions import CaseVariables, Expression
+from svcflow.sla.calendar import BusinessCalendar
+from svcflow.spec.actions import Action
+from svcflow.spec.sla import ConditionSpec, MetricSpec, SlaSpec, TargetSpec
+from svcflow.spec.yamlsource import KeyPath
+
+__all__ = [
+    "Clock",
+    "ClockStatus",
+    "ConditionSet",
+    "SlaOutcome",
+    "SlaPolicy",
+    "StepFacts",
+    "TimerAction",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StepFacts:
+    """What one step did, as conditions see it. ``before`` is None when the case starts."""
+
+    trigger: str | None
+    left: str | None
+    entered: str | None
+    state: str
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any]
+    now: datetime
+
+
+def holds(expression: Expression, data: Mapping[str, Any], state: str, now: datetime) -> bool:
+    """Whether a condition holds on ``data``; one that cannot be evaluated (a field still null)
+    does not hold."""
+    try:
+        return expression.test(CaseVariables(data, state, now))
+    except ExpressionError:
+        return False
+
+
+class ConditionSet:
+    """Compiled conditions of one kind (``start``, ``pause``...): any of them matching counts."""
+
+    def __init__(
+        self,
+        conditions: Sequence[ConditionSpec],
+        expressions: Mapping[KeyPath, Expression],
+        base: KeyPath,
+    ) -> None:
+        self.enter = frozenset(s for c in conditions for s in c.enter or ())
+        self.leave = frozenset(s for c in conditions for s in c.leave or ())
+        self.trigger = frozenset(t for c in conditions for t in c.trigger or ())
+        self.when = [
+            expressions.get((*base, index, "when")) or expressions[(*base, "when")]
+            for index, c in enumerate(conditions)
+            if c.when is not None
+        ]  # keyed as written: a single condition may be written without a list
+
+    def matches(self, facts: StepFacts) -> bool:
+        if facts.entered is not None and facts.entered in self.enter:
+            return True
+        if facts.left is not None and facts.left in self.leave:
+            return True
+        if facts.trigger is not None and facts.trigger in self.trigger:
+            return True
+        for expression in self.when:
+            if holds(expression, facts.after, facts.state, facts.now) and not (
+                facts.before is not None and holds(expression, facts.before, facts.state, facts.now)
+            ):
+                return True
+        return False
+
+
+ClockStatus = str
+"""``running``, ``paused``, ``stopped`` or ``cancelled`` (stored); :meth:`Clock.outcome` turns a
+stopped clock into ``met`` or ``breached``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """One metric's clock in its current cycle, as kept with the case.
+
+    ``used`` is business time used before ``since``; while running, time counts from ``since``
+    on ``calendar``. ``deadline`` and ``next_due`` (the earliest pending warning or breach) are
+    kept for reads and for the engine's "is anything overdue on this case" check.
+    """
+
+    status: ClockStatus
+    cycle: int
+    started_at: datetime
+    target: int
+    budget: timedelta
+    calendar: str
+    used: timedelta
+    since: datetime
+    warned: tuple[int, ...] = ()
+    breached_at: datetime | None = None
+    deadline: datetime | None = None
+    next_due: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("running", "paused")
+
+    def outcome(self) -> str:
+        """The status a person reads: running, paused, met, breached or cancelled."""
+        if self.status == "cancelled":
+            return "cancelled"
+        if self.breached_at is not None:
+            return "breached"
+        return "met" if self.status == "stopped" else self.status
+
+    def to_json(self) -> dict[str, Any]:
+        def moment(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat()
+
+        return {
+            "status": self.status,
+            "cycle": self.cycle,
+            "started_at": self.started_at.isoformat(),
+            "target": self.target,
+            "budget": self.budget.total_seconds(),
+            "calendar": self.calendar,
+            "used": self.used.total_seconds(),
+            "since": self.since.isoformat(),
+            "warned": list(self.warned),
+            "breached_at": moment(self.breached_at),
+            "deadline": moment(self.deadline),
+            "next_due": moment(self.next_due),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Clock:
+        def moment(value: str | None) -> datetime | None:
+            return None if value is None else datetime.fromisoformat(value)
+
+        return cls(
+            status=data["status"],
+            cycle=data["cycle"],
+            started_at=datetime.fromisoformat(data["started_at"]),
+            target=data["target"],
+            budget=timedelta(seconds=data["budget"]),
+            calendar=data["calendar"],
+            used=timedelta(seconds=data["used"]),
+            since=datetime.fromisoformat(data["since"]),
+            warned=tuple(data["warned"]),
+            breached_at=moment(data["breached_at"]),
+            deadline=moment(data["deadline"]),
+            next_due=moment(data["next_due"]),
+        )
+
+
+@dataclass(slots=True)
+class SlaOutcome:
+    """What a step or timer did to the clocks: new states (only of changed metrics), history
+    events, and timers to cancel (by trigger) and schedule (trigger, due)."""
+
+    clocks: dict[str, Clock] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    cancel: list[str] = field(default_factory=list)
+    schedule: list[tuple[str, datetime]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TimerAction:
+    """A due warning or breach: the clock after it, its event and the actions to run."""
+
+    metric: str
+    clock: Clock
+    event: dict[str, Any]
+    actions: Sequence[Action]
+    base: KeyPath
+
+
+class _Metric:
+    def __init__(
+        self,
+        name: str,
+        spec: MetricSpec,
+        expressions: Mapping[KeyPath, Expression],
+        default_calendar: str,
+    ) -> None:
+        base: KeyPath = ("sla", "metrics", name)
+        self.name, self.spec, self.base = name, spec, base
+        self.conditions = {
+            kind: ConditionSet(getattr(spec, kind), expressions, (*base, kind))
+            for kind in ("start", "stop", "pause", "resume", "cancel", "reset")
+        }
+        self.targets = spec.targets
+        self.target_conditions = [
+            None if t.when is None else expressions[(*base, "targets", i, "when")]
+            for i, t in enumerate(spec.targets)
+        ]
+        self.calendars = [t.calendar or default_calendar for t in spec.targets]
+        self.breach_trigger = f"sla:{name}:breach"
+        self.warning_triggers = [f"sla:{name}:warning:{i}" for i in range(len(spec.warnings))]
+
+    @property
+    def triggers(self) -> list[str]:
+        return [self.breach_trigger, *self.warning_triggers]
+
+    def choose_target(self, facts: StepFacts) -> int:
+        for index, condition in enumerate(self.target_conditions):
+            if condition is None or holds(condition, facts.after, facts.state, facts.now):
+                return index
+        return len(self.targets) - 1  # unreachable: the checks demand a catch-all last
+
+
+class SlaPolicy:
+    """The compiled ``sla`` section of one workflow version."""
+
+    def __init__(
+        self,
+        spec: SlaSpec,
+        expressions: Mapping[KeyPath, Expression],
+        calendars: Mapping[str, BusinessCalendar],
+    ) -> None:
+        self.spec = spec
+        self.calendars = calendars
+        self.metrics = {
+            name: _Metric(name, metric, expressions, spec.calendar)
+            for name, metric in spec.metrics.items()
+        }
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def apply(self, clocks: Mapping[str, Clock], facts: StepFacts) -> SlaOutcome:
+        """What ``facts`` does to every clock. Order within a step: cancel, stop, reset, start,
+        resume, pause, then re-targeting (so re-entering a pausing state stays paused)."""
+        outcome = SlaOutcome()
+        for name, metric in self.metrics.items():
+            before = clocks.get(name)
+            clock = self._step(metric, before, facts, outcome.events)
+            if clock is not before and clock is not None:
+                outcome.clocks[name] = self._rearm(metric, clock, facts.now, outcome)
+        return outcome
+
+    def _step(
+        self,
+        metric: _Metric,
+        clock: Clock | None,
+        facts: StepFacts,
+        events: list[dict[str, Any]],
+    ) -> Clock | None:
+        now = facts.now
+        matched = {kind: c.matches(facts) for kind, c in metric.conditions.items()}
+        fresh = False
+        if clock is not None and clock.active:
+            if matched["cancel"]:
+                clock = self._halt(clock, "cancelled", now)
+                events.append(self._event(metric, clock, "cancelled", now))
+                return clock
+            if matched["stop"]:
+                clock = self._halt(clock, "stopped", now)
+                missed = clock.deadline
+                if clock.breached_at is None and missed is not None and missed < now:
+                    clock = replace(clock, breached_at=missed)
+                    events.append(self._event(metric, clock, "breached", missed))
+                events.append(self._event(metric, clock, clock.outcome(), now))
+                return clock
+            if matched["reset"]:
+                clock = self._new_cycle(metric, clock.cycle + 1, facts)
+                events.append(
+                    self._event(metric, clock, "reset", now, budget=format_duration(clock.budget))
+                )
+                fresh = True
+        elif matched["start"] and not matched["cancel"]:
+            if clock is not None and clock.status == "stopped" and metric.spec.reopen == "continue":
+                clock = replace(clock, status="running", since=now)
+                events.append(self._event(metric, clock, "continued", now))
+            else:
+                clock = self._new_cycle(metric, 1 if clock is None else clock.cycle + 1, facts)
+                events.append(
+                    self._event(metric, clock, "started", now, budget=format_duration(clock.budget))
+                )
+            fresh = True
+        if clock is None:
+            return None
+        if clock.status == "paused" and matched["resume"]:
+            clock = replace(clock, status="running", since=now)
+            events.append(self._event(metric, clock, "resumed", now))
+        if clock.status == "running" and matched["pause"]:
+            clock = self._halt(clock, "paused", now)
+            events.append(self._event(metric, clock, "paused", now))
+        if clock.active and not fresh:
+            target = metric.choose_target(facts)
+            if target != clock.target:
+                retargeted = self._retarget(metric, clock, target, now)
+                events.append(
+                    self._event(metric, retargeted, "retargeted", now, previous=clock.target)
+                )
+                clock = retargeted
+        return clock
+
+    def recompute(self, clocks: Mapping[str, Clock], now: datetime) -> SlaOutcome:
+        """New deadlines for every running clock (after a calendar changed), keeping the time
+        used so far; returns only the clocks whose deadline moved."""
+        outcome = SlaOutcome()
+        for name, clock in clocks.items():
+            metric = self.metrics.get(name)
+            if metric is None or clock.status != "running":
+                continue
+            moved = self._rearm(metric, clock, now, SlaOutcome())
+            if moved.deadline != clock.deadline or moved.next_due != clock.next_due:
+                outcome.clocks[name] = self._rearm(metric, clock, now, outcome)
+                outcome.events.append(
+                    self._event(
+                        metric, moved, "recomputed", now, previous_deadline=_iso(clock.deadline)
+                    )
+                )
+        return outcome
+
+    # -- timers --------------------------------------------------------------------------------
+
+    def on_timer(
+        self, clocks: Mapping[str, Clock], trigger: str, due_at: datetime
+    ) -> TimerAction | None:
+        """The warning or breach a due SLA timer stands for, or None when it no longer applies
+        (the clock paused, stopped or moved meanwhile; such timers are normally cancelled)."""
+        _, name, kind, *rest = [*trigger.split(":"), ""]
+        metric = self.metrics.get(name)
+        clock = clocks.get(name)
+        if metric is None or clock is None or clock.status != "running":
+            return None
+        if kind == "breach":
+            if clock.breached_at is not None or clock.deadline != due_at:
+                return None
+            clock = replace(clock, breached_at=due_at)
+            actions: Sequence[Action] = metric.spec.on_breach
+            event = self._event(metric, clock, "breached", due_at)
+            base: KeyPath = (*metric.base, "on_breach")
+        else:
+            index = int(rest[0]) if rest[0].isdigit() else -1
+            if not 0 <= index < len(metric.spec.warnings) or index in clock.warned:
+                return None
+            clock = replace(clock, warned=(*clock.warned, index))
+            actions = metric.spec.warnings[index].actions
+            event = self._event(metric, clock, "warned", due_at, warning=index)
+            base = (*metric.base, "warnings", index, "actions")
+        event["used"] = format_duration(self.used(clock, due_at))
+        clock = replace(clock, next_due=self._next_due(metric, clock))
+        return TimerAction(name, clock, event, actions, base)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def used(self, clock: Clock, now: datetime) -> timedelta:
+        """Business time used in the cycle up to ``now``."""
+        if clock.status != "running":
+            return clock.used
+        return clock.used + self.calendars[clock.calendar].elapsed(
+            clock.since, max(now, clock.since)
+        )
+
+    def target_of(self, name: str, clock: Clock) -> TargetSpec:
+        return self.metrics[name].targets[clock.target]
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _budget(self, metric: _Metric, target: int, start: datetime) -> tuple[timedelta, str]:
+        spec = metric.targets[target]
+        calendar_id = metric.calendars[target]
+        calendar = self.calendars[calendar_id]
+        within = spec.within
+        if isinstance(within.amount, timedelta):
+            return within.amount, calendar_id
+        if within.unit == "business_days":
+            end = calendar.add_business_days(start, within.amount)
+        else:
+            end = calendar.add_calendar_days(start, within.amount)
+        return calendar.elapsed(start, end), calendar_id
+
+    def _new_cycle(self, metric: _Metric, cycle: int, facts: StepFacts) -> Clock:
+        target = metric.choose_target(facts)
+        budget, calendar = self._budget(metric, target, facts.now)
+        return Clock("running", cycle, facts.now, target, budget, calendar, timedelta(0), facts.now)
+
+    def _halt(self, clock: Clock, status: ClockStatus, now: datetime) -> Clock:
+        return replace(clock, status=status, used=self.used(clock, now), since=now, next_due=None)
+
+    def _retarget(self, metric: _Metric, clock: Clock, target: int, now: datetime) -> Clock:
+        used = self.used(clock, now)
+        budget, calendar = self._budget(metric, target, clock.started_at)
+        return replace(clock, target=target, budget=budget, calendar=calendar, used=used, since=now)
+
+    def _rearm(self, metric: _Metric, clock: Clock, now: datetime, outcome: SlaOutcome) -> Clock:
+        """Cancel the metric's timers and schedule the ones the clock now needs."""
+        outcome.cancel.extend(metric.triggers)
+        if clock.status != "running":
+            return replace(clock, deadline=None, next_due=None)
+        calendar = self.calendars[clock.calendar]
+        deadline = calendar.add(clock.since, clock.budget - clock.used)
+        clock = replace(clock, deadline=deadline)
+        moments = []
+        for index, trigger in enumerate(metric.warning_triggers):
+            if index not in clock.warned:
+                moment = self._warning_moment(metric, clock, index)
+                outcome.schedule.append((trigger, moment))
+                moments.append(moment)
+        if clock.breached_at is None:
+            outcome.schedule.append((metric.breach_trigger, deadline))
+            moments.append(deadline)
+        return replace(clock, next_due=min(moments, default=None))
+
+    def _warning_moment(self, metric: _Metric, clock: Clock, index: int) -> datetime:
+        warning = metric.spec.warnings[index]
+        if warning.at is not None:
+            threshold = clock.budget * warning.at
+        else:
+            threshold = clock.budget - (warning.before or timedelta(0))
+        moment = self.calendars[clock.calendar].add(clock.since, threshold - clock.used)
+        return max(moment, clock.since)  # a threshold already passed is due at once, not before
+
+    def _next_due(self, metric: _Metric, clock: Clock) -> datetime | None:
+        if clock.status != "running" or clock.deadline is None:
+            return None
+        moments = [
+            self._warning_moment(metric, clock, index)
+            for index in range(len(metric.spec.warnings))
+            if index not in clock.warned
+        ]
+        if clock.breached_at is None:
+            moments.append(clock.deadline)
+        return min(moments, default=None)
+
+    def _event(
+        self, metric: _Metric, clock: Clock, event: str, at: datetime, **extra: Any
+    ) -> dict[str, Any]:
+        target = metric.targets[clock.target]
+        record: dict[str, Any] = {
+            "metric": metric.name,
+            "event": event,
+            "at": at.isoformat(),
+            "cycle": clock.cycle,
+            "target": target.name or target.within.describe(),
+            "calendar": clock.calendar,
+            "used": format_duration(clock.used),
+        }
+        record.update(extra)
+        return record
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

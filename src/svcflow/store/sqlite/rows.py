@@ -1,0 +1,118 @@
+"""Values to SQLite text and rows back to records.
+
+Timestamps are stored as fixed-width UTC ISO-8601 text, so text order is time order; JSON is
+compact and keeps non-ASCII text as is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from svcflow.records import NO_DETAILS, HistoryEntry, Notification, OutboxEntry, Timer
+
+__all__ = [
+    "from_ts",
+    "history_entry_of",
+    "notification_of",
+    "outbox_entry_of",
+    "timer_of",
+    "to_json",
+    "ts",
+    "where_clause",
+]
+
+to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
+def ts(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_ts(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def where_clause(**filters: str | None) -> tuple[str, list[str]]:
+    """A WHERE clause matching every filter that is not None (column = value)."""
+    given = {column: value for column, value in filters.items() if value is not None}
+    if not given:
+        return "", []
+    return " WHERE " + " AND ".join(f"{column} = ?" for column in given), list(given.values())
+
+
+def timer_of(row: tuple[Any, ...]) -> Timer:
+    return Timer(
+        id=row[0],
+        case_id=row[1],
+        trigger=row[2],
+        due_at=from_ts(row[3]),
+        owner_state=row[4],
+        keep=bool(row[5]),
+        created_at=from_ts(row[6]),
+    )
+
+
+def notification_of(r: tuple[Any, ...]) -> Notification:
+    return Notification(
+        id=r[0],
+        key=r[1],
+        case_id=r[2],
+        template=r[3],
+        recipients=tuple(json.loads(r[4])),
+        channel=r[5],
+        urgent=bool(r[6]),
+        status=r[7],
+        created_at=from_ts(r[8]),
+        context=json.loads(r[9]),
+        deliver_after=None if r[10] is None else from_ts(r[10]),
+    )
+
+
+def history_entry_of(r: tuple[Any, ...]) -> HistoryEntry:
+    return HistoryEntry(
+        case_id=r[0],
+        seq=r[1],
+        at=from_ts(r[2]),
+        actor=r[3],
+        kind=r[4],
+        trigger=r[5],
+        from_state=r[6],
+        to_state=r[7],
+        payload=None if r[8] is None else json.loads(r[8]),
+        version=r[9],
+        details=_details(r[10]),
+    )
+
+
+def _details(text: str) -> Mapping[str, Any]:
+    """Details as stored; older files kept an entry without details as the JSON text "{}"."""
+    found = json.loads(text)
+    return found if isinstance(found, dict) and found else NO_DETAILS
+
+
+def outbox_entry_of(row: tuple[Any, ...]) -> OutboxEntry:
+    return OutboxEntry(
+        id=row[0],
+        key=row[1],
+        notification_key=row[2],
+        case_id=row[3],
+        template=row[4],
+        channel=row[5],
+        address=row[6],
+        name=row[7],
+        role=row[8],
+        locale=row[9],
+        subject=row[10],
+        body=row[11],
+        urgent=bool(row[12]),
+        status=row[13],
+        attempts=row[14],
+        next_attempt_at=from_ts(row[15]),
+        created_at=from_ts(row[16]),
+        last_error=row[17],
+        reference=row[18],
+        delivered_at=None if row[19] is None else from_ts(row[19]),
+    )

@@ -1,0 +1,199 @@
+"""The SQLite store's tables, and the migrations that bring any older file up to date.
+
+Each entry of :data:`MIGRATIONS` is a script run once, in order; the file records how many have
+run (``schema_version``), so opening an older file upgrades it and a newer file is refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from svcflow.errors import StoreError
+
+__all__ = [
+    "CASE_COLUMNS",
+    "DEAD_LETTER_COLUMNS",
+    "HISTORY_COLUMNS",
+    "MIGRATIONS",
+    "NOTIFICATION_COLUMNS",
+    "OUTBOX_COLUMNS",
+    "SCHEMA_VERSION",
+    "TIMER_COLUMNS",
+    "migrate",
+]
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE cases (
+        id TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        data TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX cases_by_state ON cases (workflow, state);
+    CREATE INDEX cases_by_version ON cases (workflow, version);
+    CREATE TABLE history (
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        trigger TEXT,
+        from_state TEXT,
+        to_state TEXT NOT NULL,
+        payload TEXT,
+        version INTEGER NOT NULL,
+        details TEXT NOT NULL,
+        PRIMARY KEY (case_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE timers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        trigger TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        owner_state TEXT NOT NULL,
+        keep INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX timers_by_due ON timers (due_at, id);
+    CREATE INDEX timers_by_case ON timers (case_id, owner_state);
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        template TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        channel TEXT,
+        urgent INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        context TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX notifications_by_status ON notifications (status, id);
+    CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        result TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE workflow_versions (
+        workflow TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        source TEXT NOT NULL,
+        file TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        PRIMARY KEY (workflow, version)
+    );
+    """,
+    # 2: leased claims, so several runners share due timers instead of racing for them.
+    """
+    ALTER TABLE timers ADD COLUMN claimed_by TEXT;
+    ALTER TABLE timers ADD COLUMN lease_until TEXT
+    """,
+    # 3: SLA clocks and escalation chains kept with the case; quiet hours hold notifications.
+    """
+    ALTER TABLE cases ADD COLUMN sla TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE notifications ADD COLUMN deliver_after TEXT
+    """,
+    # 4: the outbox of rendered deliveries, inbound messages (dedupe and threading), and the
+    # dead letters of inbound payloads that could not be taken.
+    """
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        notification_key TEXT NOT NULL,
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        template TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        name TEXT,
+        role TEXT,
+        locale TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        urgent INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_error TEXT,
+        reference TEXT,
+        delivered_at TEXT,
+        claimed_by TEXT,
+        lease_until TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at, id);
+    CREATE INDEX deliveries_by_case ON deliveries (case_id, id);
+    CREATE INDEX deliveries_by_notification ON deliveries (notification_key);
+    CREATE TABLE messages (
+        channel TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        sender TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (channel, message_id)
+    );
+    CREATE INDEX messages_by_sender ON messages (sender, received_at);
+    CREATE INDEX messages_by_case ON messages (case_id, received_at);
+    CREATE TABLE message_threads (
+        thread_key TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX message_threads_by_key ON message_threads (thread_key, received_at);
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        raw TEXT NOT NULL,
+        encoding TEXT NOT NULL,
+        error TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        case_id TEXT
+    )
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+CASE_COLUMNS = "id, workflow, version, state, data, revision, created_at, updated_at, sla"
+TIMER_COLUMNS = "id, case_id, trigger, due_at, owner_state, keep, created_at"
+HISTORY_COLUMNS = (
+    "case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, version, details"
+)
+OUTBOX_COLUMNS = (
+    "id, key, notification_key, case_id, template, channel, address, name, role, locale, "
+    "subject, body, urgent, status, attempts, next_attempt_at, created_at, last_error, "
+    "reference, delivered_at"
+)
+DEAD_LETTER_COLUMNS = "id, channel, raw, encoding, error, received_at, status, case_id"
+NOTIFICATION_COLUMNS = (
+    "id, key, case_id, template, recipients, channel, urgent, status, created_at, context, "
+    "deliver_after"
+)
+
+
+def migrate(connection: sqlite3.Connection, path: Path) -> None:
+    """Run the migrations the file at ``path`` has not had, inside the caller's transaction."""
+    connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+    row = connection.execute("SELECT version FROM schema_version").fetchone()
+    current = row[0] if row else 0
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store {path} has schema version {current}, newer than this "
+            f"svcflow understands ({SCHEMA_VERSION}); upgrade svcflow"
+        )
+    for script in MIGRATIONS[current:]:
+        for statement in filter(str.strip, script.split(";")):
+            connection.execute(statement)
+    if row is None:
+        connection.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+    else:
+        connection.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))

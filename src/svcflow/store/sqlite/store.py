@@ -1,0 +1,514 @@
+"""The SQLite store: connections, transactions and the reads; one SQLite file in WAL mode.
+
+Each :class:`~svcflow.store.base.CaseChange` is one ``BEGIN IMMEDIATE`` transaction, so a crash
+at any point leaves either all of an event or none of it. Concurrent writers (threads or
+processes) are told apart by the case revision: the ``UPDATE ... WHERE revision = ?`` of a stale
+writer matches no row and it gets :class:`~svcflow.errors.ConcurrencyConflict`. Due timers are
+read through an index on ``(due_at, id)``. Timestamps are stored as fixed-width UTC ISO-8601
+text, so text order is time order.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from svcflow.errors import StoreError, WorkflowVersionConflict
+from svcflow.records import (
+    Case,
+    DeadLetter,
+    HistoryEntry,
+    Notification,
+    OutboxEntry,
+    Timer,
+)
+from svcflow.store.base import (
+    CaseChange,
+    CaseHistory,
+    DataCodec,
+    IdempotencyRecord,
+    IdempotentReplay,
+)
+from svcflow.store.sqlite.rows import (
+    from_ts,
+    history_entry_of,
+    notification_of,
+    outbox_entry_of,
+    timer_of,
+    to_json,
+    ts,
+    where_clause,
+)
+from svcflow.store.sqlite.schema import (
+    CASE_COLUMNS,
+    DEAD_LETTER_COLUMNS,
+    HISTORY_COLUMNS,
+    NOTIFICATION_COLUMNS,
+    OUTBOX_COLUMNS,
+    TIMER_COLUMNS,
+    migrate,
+)
+from svcflow.store.sqlite.writes import (
+    consume_timer,
+    write_case,
+    write_deliveries,
+    write_history,
+    write_idempotency,
+    write_messages,
+    write_notifications,
+    write_timers,
+)
+
+__all__ = ["SqliteStore"]
+
+_NO_SLA: Mapping[str, Any] = MappingProxyType({})
+_WAL_CHECKPOINT_PAGES = 4000
+_DECODED_CACHE_SIZE = 10_000
+
+
+class SqliteStore:
+    """A SQLite-file store; safe for several threads and processes on one machine.
+
+    ``synchronous`` is SQLite's durability setting: ``NORMAL`` (default) survives a crash of the
+    process at any point; ``FULL`` also survives power loss at the cost of an fsync per event.
+    """
+
+    def __init__(self, path: str | Path, synchronous: str = "NORMAL") -> None:
+        if synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
+            raise StoreError(
+                f"invalid synchronous={synchronous!r} for the SQLite store; use NORMAL or FULL"
+            )
+        self.path = Path(path)
+        self._synchronous = synchronous.upper()
+        self._local = threading.local()
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
+        self._lock = threading.Lock()
+        self._codec: DataCodec | None = None
+        self._decoded: dict[str, tuple[int, Mapping[str, Any]]] = {}
+        try:
+            self._migrate()
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open the SQLite store {self.path}: {error}") from None
+
+    # -- connections and schema -------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection. Connections of threads that have ended are closed when
+        a new one opens, so a host that runs a thread per request does not leak them."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={self._synchronous}")
+        connection.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
+        connection.execute("PRAGMA foreign_keys=ON")
+        self._local.connection = connection
+        with self._lock:
+            for thread, other in list(self._connections.items()):
+                if not thread.is_alive():
+                    other.close()
+                    del self._connections[thread]
+            self._connections[threading.current_thread()] = connection
+        return connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+
+    def _migrate(self) -> None:
+        with self._write() as connection:
+            migrate(connection, self.path)
+
+    def schema_version(self) -> int:
+        return int(self._connection().execute("SELECT version FROM schema_version").fetchone()[0])
+
+    def attach_codec(self, codec: DataCodec) -> None:
+        self._codec = codec
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections.values():
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- writing --
+
+    def commit(self, change: CaseChange) -> None:
+        case = change.case
+        data = self._require_codec().encode(case.workflow, case.version, case.data)
+        stamp = ts(case.updated_at)
+        with self._write() as db:
+            if change.idempotency_key is not None:
+                record = self._idempotency(db, change.idempotency_key)
+                if record is not None:
+                    raise IdempotentReplay(record)
+            if change.consume_timer is not None:
+                consume_timer(db, change.consume_timer)
+            write_case(db, change, data, stamp)
+            write_history(db, change.history, stamp)
+            write_timers(db, change, stamp)
+            write_notifications(db, case.id, change.notifications, stamp)
+            write_deliveries(db, case.id, change.deliveries, stamp)
+            write_messages(db, case.id, change.messages)
+            if change.idempotency_key is not None:
+                write_idempotency(db, change, data, stamp)
+        self._remember(case.id, case.revision, case.data)
+
+    def register_workflow(
+        self, workflow: str, version: int, digest: str, source: str, file: str
+    ) -> None:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT digest FROM workflow_versions WHERE workflow = ? AND version = ?",
+                (workflow, version),
+            ).fetchone()
+            if row is not None and row[0] == digest:
+                return
+            if row is not None:
+                count = db.execute(
+                    "SELECT count(*) FROM cases WHERE workflow = ? AND version = ?",
+                    (workflow, version),
+                ).fetchone()[0]
+                if count:
+                    raise WorkflowVersionConflict(workflow, version, file, count)
+            db.execute(
+                "INSERT OR REPLACE INTO workflow_versions "
+                "(workflow, version, digest, source, file, registered_at) VALUES (?,?,?,?,?,?)",
+                (workflow, version, digest, source, file, ts(datetime.now(UTC))),
+            )
+
+    # -- reading --
+
+    def workflow_source(self, workflow: str, version: int) -> tuple[str, str] | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT source, file FROM workflow_versions WHERE workflow = ? AND version = ?",
+                (workflow, version),
+            )
+            .fetchone()
+        )
+        return (row[0], row[1]) if row else None
+
+    def load_case(self, case_id: str) -> Case | None:
+        row = (
+            self._connection()
+            .execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
+            .fetchone()
+        )
+        return self._case(row) if row else None
+
+    def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
+        where, params = where_clause(workflow=workflow, state=state)
+        rows = (
+            self._connection()
+            .execute(f"SELECT {CASE_COLUMNS} FROM cases{where} ORDER BY created_at, rowid", params)
+            .fetchall()
+        )
+        return [self._case(row) for row in rows]
+
+    def history(self, case_id: str) -> list[HistoryEntry]:
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {HISTORY_COLUMNS} FROM history WHERE case_id = ? ORDER BY seq", (case_id,)
+            )
+            .fetchall()
+        )
+        return [history_entry_of(r) for r in rows]
+
+    def histories(self) -> Iterator[CaseHistory]:
+        connection = self._connection()
+        workflows = dict(connection.execute("SELECT id, workflow FROM cases").fetchall())
+        rows = connection.execute(
+            f"SELECT {HISTORY_COLUMNS} FROM history ORDER BY case_id, seq"  # the primary key
+        )
+        case_id: str | None = None
+        entries: list[HistoryEntry] = []
+        for row in rows:
+            if row[0] != case_id:
+                if case_id is not None:
+                    yield CaseHistory(case_id, workflows[case_id], entries)
+                case_id, entries = row[0], []
+            entries.append(history_entry_of(row))
+        if case_id is not None:
+            yield CaseHistory(case_id, workflows[case_id], entries)
+
+    def idempotency(self, key: str) -> IdempotencyRecord | None:
+        return self._idempotency(self._connection(), key)
+
+    def claim_due_timers(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[Timer]:
+        stamp = ts(now)
+        query = (
+            f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND (lease_until IS NULL "
+            "OR lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 FROM timers AS held "
+            "WHERE held.case_id = timers.case_id AND held.lease_until > ? AND held.claimed_by != ? "
+            "AND (held.due_at < timers.due_at OR (held.due_at = timers.due_at AND held.id < "
+            "timers.id))) ORDER BY due_at, id LIMIT ?"
+        )
+        params = (stamp, stamp, owner, stamp, owner, limit)
+        if not self._connection().execute(query, params).fetchone():
+            return []  # the usual case for a runner's round: nothing due, no write lock taken
+        with self._write() as db:
+            rows = db.execute(query, params).fetchall()
+            db.executemany(
+                "UPDATE timers SET claimed_by = ?, lease_until = ? WHERE id = ?",
+                [(owner, ts(lease_until), row[0]) for row in rows],
+            )
+        return [timer_of(row) for row in rows]
+
+    def due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
+                (ts(now), limit),
+            )
+            .fetchall()
+        )
+        return [timer_of(row) for row in rows]
+
+    def timers(self, case_id: str) -> list[Timer]:
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id = ? ORDER BY due_at, id",
+                (case_id,),
+            )
+            .fetchall()
+        )
+        return [timer_of(row) for row in rows]
+
+    def notifications(
+        self, case_id: str | None = None, status: str | None = None
+    ) -> list[Notification]:
+        where, params = where_clause(case_id=case_id, status=status)
+        if case_id is not None:
+            # Keys start with "<case id>:", so the unique key index finds a case's rows.
+            where += " AND key > ? AND key < ?"
+            params += [f"{case_id}:", f"{case_id};"]
+        rows = (
+            self._connection()
+            .execute(f"SELECT {NOTIFICATION_COLUMNS} FROM notifications{where} ORDER BY id", params)
+            .fetchall()
+        )
+        return [notification_of(r) for r in rows]
+
+    # -- the outbox --
+
+    def claim_deliveries(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[OutboxEntry]:
+        stamp = ts(now)
+        query = (
+            f"SELECT {OUTBOX_COLUMNS} FROM deliveries WHERE status = 'pending' AND "
+            "next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ? OR claimed_by = ?) "
+            "ORDER BY next_attempt_at, id LIMIT ?"
+        )
+        params = (stamp, stamp, owner, limit)
+        if not self._connection().execute(query, params).fetchone():
+            return []
+        with self._write() as db:
+            rows = db.execute(query, params).fetchall()
+            db.executemany(
+                "UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id = ?",
+                [(owner, ts(lease_until), row[0]) for row in rows],
+            )
+        return [outbox_entry_of(row) for row in rows]
+
+    def record_attempt(
+        self,
+        entry_id: int,
+        status: str,
+        attempts: int,
+        at: datetime,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+        reference: str | None = None,
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = "
+                "coalesce(?, next_attempt_at), last_error = ?, reference = ?, delivered_at = ?, "
+                "claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                (
+                    status,
+                    attempts,
+                    None if next_attempt_at is None else ts(next_attempt_at),
+                    error,
+                    reference,
+                    ts(at) if status == "delivered" else None,
+                    entry_id,
+                ),
+            )
+            db.execute(
+                "UPDATE notifications SET status = (SELECT CASE WHEN sum(status = 'pending') > 0 "
+                "THEN 'pending' WHEN sum(status = 'dead') > 0 THEN 'dead' ELSE 'delivered' END "
+                "FROM deliveries WHERE notification_key = notifications.key) WHERE key = "
+                "(SELECT notification_key FROM deliveries WHERE id = ?)",
+                (entry_id,),
+            )
+
+    def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
+        where, params = where_clause(case_id=case_id, status=status)
+        rows = (
+            self._connection()
+            .execute(f"SELECT {OUTBOX_COLUMNS} FROM deliveries{where} ORDER BY id", params)
+            .fetchall()
+        )
+        return [outbox_entry_of(row) for row in rows]
+
+    # -- inbound messages --
+
+    def message_case(self, channel: str, message_id: str) -> str | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT case_id FROM messages WHERE channel = ? AND message_id = ?",
+                (channel, message_id),
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def thread_case(self, keys: Sequence[str]) -> str | None:
+        if not keys:
+            return None
+        marks = ",".join("?" * len(keys))
+        row = (
+            self._connection()
+            .execute(
+                f"SELECT case_id FROM message_threads WHERE thread_key IN ({marks}) "
+                "ORDER BY received_at DESC, rowid DESC LIMIT 1",
+                list(keys),
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def sender_cases(self, sender: str) -> list[str]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT case_id FROM messages WHERE sender = ? GROUP BY case_id "
+                "ORDER BY max(received_at) DESC",
+                (sender,),
+            )
+            .fetchall()
+        )
+        return [str(row[0]) for row in rows]
+
+    def case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT message FROM messages WHERE case_id = ? ORDER BY received_at, rowid",
+                (case_id,),
+            )
+            .fetchall()
+        )
+        return [json.loads(row[0]) for row in rows]
+
+    def add_dead_letter(
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+    ) -> int:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO dead_letters (channel, raw, encoding, error, received_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (channel, raw, encoding, error, ts(at)),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def dead_letters(self, status: str | None = None) -> list[DeadLetter]:
+        where, params = where_clause(status=status)
+        rows = (
+            self._connection()
+            .execute(f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters{where} ORDER BY id", params)
+            .fetchall()
+        )
+        return [DeadLetter(r[0], r[1], r[2], r[3], r[4], from_ts(r[5]), r[6], r[7]) for r in rows]
+
+    def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE dead_letters SET status = 'replayed', case_id = ? WHERE id = ?",
+                (case_id, dead_letter_id),
+            )
+
+    # -- helpers --
+
+    def _remember(self, case_id: str, revision: int, data: Mapping[str, Any]) -> None:
+        """Keep decoded data by case and revision: a case read again at the same revision
+        (the usual read before the next event) skips decoding. Bounded; cleared when full."""
+        if len(self._decoded) >= _DECODED_CACHE_SIZE:
+            self._decoded.clear()
+        self._decoded[case_id] = (revision, data)
+
+    def _require_codec(self) -> DataCodec:
+        if self._codec is None:
+            raise StoreError("the store has no data codec; open it through svcflow.Engine")
+        return self._codec
+
+    def _case(self, row: tuple[Any, ...]) -> Case:
+        cached = self._decoded.get(row[0])
+        if cached is not None and cached[0] == row[5]:
+            data = cached[1]
+        else:
+            data = MappingProxyType(self._require_codec().decode(row[1], row[2], row[4]))
+            self._remember(row[0], row[5], data)
+        return Case(
+            id=row[0],
+            workflow=row[1],
+            version=row[2],
+            state=row[3],
+            data=data,
+            revision=row[5],
+            created_at=from_ts(row[6]),
+            updated_at=from_ts(row[7]),
+            sla=_NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(row[8])),
+        )
+
+    def _idempotency(self, db: sqlite3.Connection, key: str) -> IdempotencyRecord | None:
+        row = db.execute(
+            "SELECT key, scope, result FROM idempotency WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        snap = json.loads(row[2])
+        case = self._case(
+            (
+                snap["id"],
+                snap["workflow"],
+                snap["version"],
+                snap["state"],
+                snap["data"],
+                snap["revision"],
+                snap["created_at"],
+                snap["updated_at"],
+                to_json(snap.get("sla", {})),
+            )
+        )
+        return IdempotencyRecord(row[0], row[1], case)

@@ -1,0 +1,232 @@
+"""One helper per table for committing a :class:`~svcflow.store.base.CaseChange`.
+
+:meth:`SqliteStore.commit <svcflow.store.sqlite.store.SqliteStore.commit>` calls them in order
+inside one ``BEGIN IMMEDIATE`` transaction, so a crash at any point leaves either all of an
+event or none of it. Each takes the open connection and the parts of the change its table
+needs; a refusal (a stale revision, a timer already fired, a message already taken) raises
+before anything is committed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from svcflow.errors import ConcurrencyConflict
+from svcflow.records import Case, HistoryEntry
+from svcflow.store.base import (
+    CaseChange,
+    DuplicateMessage,
+    NewDelivery,
+    NewMessage,
+    NewNotification,
+    TimerGone,
+)
+from svcflow.store.sqlite.rows import to_json, ts
+from svcflow.store.sqlite.schema import CASE_COLUMNS, HISTORY_COLUMNS, OUTBOX_COLUMNS
+
+__all__ = [
+    "case_snapshot",
+    "consume_timer",
+    "write_case",
+    "write_deliveries",
+    "write_history",
+    "write_idempotency",
+    "write_messages",
+    "write_notifications",
+    "write_timers",
+]
+
+
+def consume_timer(db: sqlite3.Connection, timer_id: int) -> None:
+    """Delete the timer a firing consumes; ``TimerGone`` when another runner fired it."""
+    gone = db.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
+    if gone.rowcount == 0:
+        raise TimerGone(timer_id)
+
+
+def write_case(db: sqlite3.Connection, change: CaseChange, data: str, stamp: str) -> None:
+    """Insert a new case, or update it if it is still at ``expected_revision``
+    (``ConcurrencyConflict`` otherwise)."""
+    case = change.case
+    sla = to_json(dict(case.sla)) if case.sla else "{}"
+    if change.expected_revision is None:
+        db.execute(
+            f"INSERT INTO cases ({CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                case.id,
+                case.workflow,
+                case.version,
+                case.state,
+                data,
+                case.revision,
+                ts(case.created_at),
+                stamp,
+                sla,
+            ),
+        )
+        return
+    updated = db.execute(
+        "UPDATE cases SET state = ?, data = ?, revision = ?, updated_at = ?, sla = ? "
+        "WHERE id = ? AND revision = ?",
+        (case.state, data, case.revision, stamp, sla, case.id, change.expected_revision),
+    )
+    if updated.rowcount == 0:
+        row = db.execute("SELECT revision FROM cases WHERE id = ?", (case.id,)).fetchone()
+        raise ConcurrencyConflict(case.id, change.expected_revision, row[0] if row else None)
+
+
+def write_history(db: sqlite3.Connection, entry: HistoryEntry, stamp: str) -> None:
+    db.execute(
+        f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            entry.case_id,
+            entry.seq,
+            stamp,
+            entry.actor,
+            entry.kind,
+            entry.trigger,
+            entry.from_state,
+            entry.to_state,
+            None if entry.payload is None else to_json(entry.payload),
+            entry.version,
+            to_json(dict(entry.details)),  # a mappingproxy would be encoded as its str()
+        ),
+    )
+
+
+def write_timers(db: sqlite3.Connection, change: CaseChange, stamp: str) -> None:
+    """Cancel the timers the change ends (the state left, named triggers), then add new ones."""
+    case_id = change.case.id
+    if change.cancel_owned_by is not None:
+        db.execute(
+            "DELETE FROM timers WHERE case_id = ? AND owner_state = ? AND keep = 0",
+            (case_id, change.cancel_owned_by),
+        )
+    for trigger in change.cancel_triggers:
+        db.execute("DELETE FROM timers WHERE case_id = ? AND trigger = ?", (case_id, trigger))
+    if change.timers:
+        db.executemany(
+            "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (case_id, t.trigger, ts(t.due_at), t.owner_state, int(t.keep), stamp)
+                for t in change.timers
+            ],
+        )
+
+
+def write_notifications(
+    db: sqlite3.Connection, case_id: str, notifications: Sequence[NewNotification], stamp: str
+) -> None:
+    if not notifications:
+        return
+    db.executemany(
+        "INSERT INTO notifications (key, case_id, template, recipients, channel, "
+        "urgent, status, context, created_at, deliver_after) "
+        "VALUES (?,?,?,?,?,?,'pending',?,?,?)",
+        [
+            (
+                n.key,
+                case_id,
+                n.template,
+                to_json(list(n.recipients)),
+                n.channel,
+                int(n.urgent),
+                to_json(dict(n.context)),
+                stamp,
+                None if n.deliver_after is None else ts(n.deliver_after),
+            )
+            for n in notifications
+        ],
+    )
+
+
+def write_deliveries(
+    db: sqlite3.Connection, case_id: str, deliveries: Sequence[NewDelivery], stamp: str
+) -> None:
+    if not deliveries:
+        return
+    db.executemany(
+        f"INSERT INTO deliveries ({OUTBOX_COLUMNS}) "
+        "VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,NULL)",
+        [
+            (
+                d.key,
+                d.notification_key,
+                case_id,
+                d.template,
+                d.channel,
+                d.address,
+                d.name,
+                d.role,
+                d.locale,
+                d.subject,
+                d.body,
+                int(d.urgent),
+                d.status,
+                ts(d.next_attempt_at),
+                stamp,
+                d.error,
+            )
+            for d in deliveries
+        ],
+    )
+
+
+def write_messages(db: sqlite3.Connection, case_id: str, messages: Sequence[NewMessage]) -> None:
+    """Record inbound messages and their thread keys; ``DuplicateMessage`` names the case a
+    message of the same channel and id already went to."""
+    for message in messages:
+        earlier = db.execute(
+            "SELECT case_id FROM messages WHERE channel = ? AND message_id = ?",
+            (message.channel, message.message_id),
+        ).fetchone()
+        if earlier is not None:
+            raise DuplicateMessage(earlier[0])
+        received = ts(message.received_at)
+        db.execute(
+            "INSERT INTO messages (channel, message_id, case_id, sender, received_at, "
+            "message) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                message.channel,
+                message.message_id,
+                case_id,
+                message.sender,
+                received,
+                to_json(dict(message.message)),
+            ),
+        )
+        db.executemany(
+            "INSERT INTO message_threads (thread_key, case_id, received_at) VALUES (?, ?, ?)",
+            [(key, case_id, received) for key in message.thread_keys],
+        )
+
+
+def write_idempotency(db: sqlite3.Connection, change: CaseChange, data: str, stamp: str) -> None:
+    """Keep the event's result under its idempotency key (a retry is answered with it)."""
+    db.execute(
+        "INSERT INTO idempotency (key, scope, case_id, result, created_at) VALUES (?, ?, ?, ?, ?)",
+        (
+            change.idempotency_key,
+            change.idempotency_scope or "",
+            change.case.id,
+            to_json(case_snapshot(change.case, data)),
+            stamp,
+        ),
+    )
+
+
+def case_snapshot(case: Case, data: str) -> dict[str, object]:
+    """The case as an idempotency record keeps it (data encoded as the cases table has it)."""
+    return {
+        "id": case.id,
+        "workflow": case.workflow,
+        "version": case.version,
+        "state": case.state,
+        "data": data,
+        "revision": case.revision,
+        "created_at": ts(case.created_at),
+        "updated_at": ts(case.updated_at),
+        "sla": dict(case.sla),
+    }
