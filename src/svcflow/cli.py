@@ -255,7 +255,16 @@ def _parser() -> argparse.ArgumentParser:
         prog="svcflow", description="Customer-service workflows, SLAs and escalations."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    _definition_commands(commands)
+    _running_commands(commands)
+    return parser
 
+
+Commands = argparse._SubParsersAction  # the type add_subparsers returns
+
+
+def _definition_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """validate, graph, decide, schema: commands that read definition files."""
     validate = commands.add_parser("validate", help="check workflow files; print every problem")
     validate.add_argument("paths", nargs="+", help="files or directories")
     validate.set_defaults(run=_validate)
@@ -282,6 +291,9 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("-o", "--output", help="write to this file instead of stdout")
     schema.set_defaults(run=_schema)
 
+
+def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """simulate, demo, report, plugins: commands that run cases or read a store."""
     simulate = commands.add_parser("simulate", help="dry-run scenarios on a manual clock")
     simulate.add_argument("file", help="the workflow file")
     simulate.add_argument(
@@ -323,7 +335,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     plugins.add_argument("--plugins-dir", help="also load the *.py plugins in this directory")
     plugins.set_defaults(run=_plugins)
-    return parser
 
 
 def _report(args: argparse.Namespace) -> int:

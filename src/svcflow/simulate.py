@@ -23,7 +23,7 @@ from svcflow.engine import Engine
 from svcflow.errors import Problem, ScenarioError, SvcflowError, did_you_mean
 from svcflow.records import HistoryEntry
 from svcflow.sla.calendar import BusinessCalendar
-from svcflow.spec.models import Name
+from svcflow.spec.models import Name, WorkflowSpec
 from svcflow.spec.shape import validate_shape
 from svcflow.spec.yamlsource import SourceMap, parse_yaml
 from svcflow.store.base import Store
@@ -151,9 +151,30 @@ def load_scenario(path: str | Path, workflow: LoadedWorkflow) -> LoadedScenario:
                 f"defines '{spec.workflow}'",
             )
         )
+    start = as_utc(scenario.start)
+    moments = _check_events(scenario, spec, start, source_map, problems)
+    until = None
+    if scenario.until is not None:
+        try:
+            until = _moment(scenario.until, start)
+        except ValueError as error:
+            problems.append(source_map.problem(("until",), str(error)))
+    if problems:
+        raise ScenarioError(problems)
+    return LoadedScenario(scenario, file, source_map, moments, until)
+
+
+def _check_events(
+    scenario: Scenario,
+    spec: WorkflowSpec,
+    start: datetime,
+    source_map: SourceMap,
+    problems: list[Problem],
+) -> list[datetime]:
+    """When each event happens; each event's problems (an unreadable or out-of-order ``at``, a
+    trigger or expected state the workflow lacks) are added to ``problems`` in file order."""
     triggers = sorted({t.trigger for t in spec.transitions})
     moments: list[datetime] = []
-    start = as_utc(scenario.start)
     for index, event in enumerate(scenario.events):
         try:
             moment = _moment(event.at, start)
@@ -168,31 +189,32 @@ def load_scenario(path: str | Path, workflow: LoadedWorkflow) -> LoadedScenario:
                 )
             )
         moments.append(moment)
-        if event.fire is not None and event.fire not in triggers:
-            problems.append(
-                source_map.problem(
-                    ("events", index, "fire"),
-                    f"unknown trigger '{event.fire}'"
-                    + did_you_mean(event.fire, triggers, noun="trigger"),
-                )
+        problems += _event_name_problems(index, event, spec, triggers, source_map)
+    return moments
+
+
+def _event_name_problems(
+    index: int, event: ScenarioEvent, spec: WorkflowSpec, triggers: list[str], source_map: SourceMap
+) -> list[Problem]:
+    """The event's trigger and expected state, if the workflow does not have them."""
+    problems: list[Problem] = []
+    if event.fire is not None and event.fire not in triggers:
+        problems.append(
+            source_map.problem(
+                ("events", index, "fire"),
+                f"unknown trigger '{event.fire}'"
+                + did_you_mean(event.fire, triggers, noun="trigger"),
             )
-        if event.expect and event.expect.state and event.expect.state not in spec.states:
-            problems.append(
-                source_map.problem(
-                    ("events", index, "expect", "state"),
-                    f"unknown state '{event.expect.state}'"
-                    + did_you_mean(event.expect.state, spec.states, noun="state"),
-                )
+        )
+    if event.expect and event.expect.state and event.expect.state not in spec.states:
+        problems.append(
+            source_map.problem(
+                ("events", index, "expect", "state"),
+                f"unknown state '{event.expect.state}'"
+                + did_you_mean(event.expect.state, spec.states, noun="state"),
             )
-    until = None
-    if scenario.until is not None:
-        try:
-            until = _moment(scenario.until, start)
-        except ValueError as error:
-            problems.append(source_map.problem(("until",), str(error)))
-    if problems:
-        raise ScenarioError(problems)
-    return LoadedScenario(scenario, file, source_map, moments, until)
+        )
+    return problems
 
 
 def run_scenario(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from transitions import EventData, Machine, State, Transition
+from transitions import Event, EventData, Machine, State, Transition
 
 from svcflow.core.effects import NotificationRequest, StepResult, TimerRequest
 from svcflow.definitions import resolve_calendars
@@ -169,20 +169,7 @@ class CompiledWorkflow:
         Raises ``UnknownTrigger``, ``TransitionNotAllowed`` or ``ConditionNotMet`` (naming the
         triggers allowed now) without changing anything; ``CaseDataError`` for a bad payload.
         """
-        event = self.machine.events.get(trigger)
-        if event is None:
-            raise UnknownTrigger(
-                case_id,
-                state,
-                trigger,
-                self.allowed_triggers(state, data, now),
-                f"the workflow '{self.workflow}' v{self.version} has no trigger '{trigger}'"
-                + did_you_mean(trigger, self.triggers, noun="trigger"),
-            )
-        if state not in event.transitions:
-            raise TransitionNotAllowed(
-                case_id, state, trigger, self.allowed_triggers(state, data, now)
-            )
+        event = self._event_from(case_id, state, data, trigger, now)
         result = StepResult(trigger, state, state, data)
         step = _Step(state, data, now, result, case_id)
         if payload:
@@ -200,8 +187,40 @@ class CompiledWorkflow:
                 f"its condition {conditions} is false",
             )
         taken = cast(Transition, step.taken)
+        self._run_transition(step, taken, state)
+        result.target = step.state
+        result.data = step.data
+        entered = step.state if taken.dest is not None else None
+        facts = StepFacts(trigger, result.left_state, entered, step.state, data, step.data, now)
+        self._service_step(result, service or {}, facts)
+        return result
+
+    def _event_from(
+        self, case_id: str, state: str, data: Mapping[str, Any], trigger: str, now: datetime
+    ) -> Event:
+        """The machine's event for ``trigger``, if it may fire in ``state`` (else the error
+        that names the triggers allowed now)."""
+        event = self.machine.events.get(trigger)
+        if event is None:
+            raise UnknownTrigger(
+                case_id,
+                state,
+                trigger,
+                self.allowed_triggers(state, data, now),
+                f"the workflow '{self.workflow}' v{self.version} has no trigger '{trigger}'"
+                + did_you_mean(trigger, self.triggers, noun="trigger"),
+            )
+        if state not in event.transitions:
+            raise TransitionNotAllowed(
+                case_id, state, trigger, self.allowed_triggers(state, data, now)
+            )
+        return event
+
+    def _run_transition(self, step: _Step, taken: Transition, state: str) -> None:
+        """Exit actions of the state left, the transition's actions, entry actions of the state
+        entered (an internal transition neither exits nor enters)."""
         if taken.dest is not None:
-            result.left_state = state
+            step.result.left_state = state
             leave = self._exit[state]
             if leave is not None:
                 leave(step)
@@ -212,12 +231,6 @@ class CompiledWorkflow:
             enter = self._enter[step.state]
             if enter is not None:
                 enter(step)
-        result.target = step.state
-        result.data = step.data
-        entered = step.state if taken.dest is not None else None
-        facts = StepFacts(trigger, result.left_state, entered, step.state, data, step.data, now)
-        self._service_step(result, service or {}, facts)
-        return result
 
     # -- service levels -------------------------------------------------------------------------
 

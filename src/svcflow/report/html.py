@@ -90,55 +90,7 @@ def render_html(report: Report) -> str:
     else:
         body += [
             _tiles(report),
-            *_section(
-                "First response",
-                "Median (dark) and 90th percentile (light) of the time to the first response; "
-                "the circle is the mean.",
-                _first_response_chart(report),
-            ),
-            *_section(
-                "SLA attainment",
-                "Share of finished SLA cycles that met their target, per workflow and metric.",
-                _sla_chart(report),
-            ),
-            *_section(
-                "Resolved within 24 hours",
-                "Share of resolved cases whose first resolution came within 24 hours of the "
-                "case's start.",
-                _rate_chart(
-                    report,
-                    "resolution-24h",
-                    "Resolved within 24 hours",
-                    lambda f: f.resolved_within_24h,
-                    "resolved_within_24h",
-                ),
-            ),
-            *_section(
-                "First-contact resolution",
-                "Share of resolved cases never reopened, escalated or put on hold for the "
-                "customer.",
-                _rate_chart(
-                    report,
-                    "fcr",
-                    "First-contact resolution",
-                    lambda f: f.first_contact_resolution,
-                    "first_contact_resolution",
-                ),
-            ),
-            *_section(
-                "Customer satisfaction",
-                "Share of satisfied answers among the cases whose satisfaction was recorded.",
-                _rate_chart(
-                    report, "csat", "Customer satisfaction (CSAT)", lambda f: f.csat, "csat"
-                ),
-            ),
-            *_section("Escalations", "Escalation events by level.", _escalation_chart(report)),
-            *_section(
-                "Crisis timelines",
-                "Each crisis case's clocks from the crisis start, against the 30-minute and "
-                "1-hour marks.",
-                _crisis_chart(report),
-            ),
+            *_chart_sections(report),
             "<h2>The figures</h2>",
             _kpi_table(report),
             _sla_table(report),
@@ -152,6 +104,58 @@ def render_html(report: Report) -> str:
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )
+
+
+def _chart_sections(report: Report) -> list[str]:
+    """Each chart with its heading and a sentence on what it shows, in page order."""
+    return [
+        *_section(
+            "First response",
+            "Median (dark) and 90th percentile (light) of the time to the first response; "
+            "the circle is the mean.",
+            _first_response_chart(report),
+        ),
+        *_section(
+            "SLA attainment",
+            "Share of finished SLA cycles that met their target, per workflow and metric.",
+            _sla_chart(report),
+        ),
+        *_section(
+            "Resolved within 24 hours",
+            "Share of resolved cases whose first resolution came within 24 hours of the "
+            "case's start.",
+            _rate_chart(
+                report,
+                "resolution-24h",
+                "Resolved within 24 hours",
+                lambda f: f.resolved_within_24h,
+                "resolved_within_24h",
+            ),
+        ),
+        *_section(
+            "First-contact resolution",
+            "Share of resolved cases never reopened, escalated or put on hold for the customer.",
+            _rate_chart(
+                report,
+                "fcr",
+                "First-contact resolution",
+                lambda f: f.first_contact_resolution,
+                "first_contact_resolution",
+            ),
+        ),
+        *_section(
+            "Customer satisfaction",
+            "Share of satisfied answers among the cases whose satisfaction was recorded.",
+            _rate_chart(report, "csat", "Customer satisfaction (CSAT)", lambda f: f.csat, "csat"),
+        ),
+        *_section("Escalations", "Escalation events by level.", _escalation_chart(report)),
+        *_section(
+            "Crisis timelines",
+            "Each crisis case's clocks from the crisis start, against the 30-minute and "
+            "1-hour marks.",
+            _crisis_chart(report),
+        ),
+    ]
 
 
 def _whole_percent(rate: float) -> str:

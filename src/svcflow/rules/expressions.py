@@ -127,21 +127,9 @@ def compile_expression(
     Problems are syntax errors (with CEL's own position) and references to names that are not in
     ``known_names`` (positioned at the name's first occurrence).
     """
-    if not isinstance(source, str) or not source.strip():
-        return [
-            CompileProblem(
-                1, 1, 'empty expression; write a CEL condition such as priority == "high"'
-            )
-        ]
-    if len(source) > MAX_EXPRESSION_LENGTH:
-        return [
-            CompileProblem(
-                1,
-                1,
-                f"expression is {len(source)} characters long; the limit "
-                f"is {MAX_EXPRESSION_LENGTH} (use a decision table instead)",
-            )
-        ]
+    refused = _size_problem(source)
+    if refused is not None:
+        return [refused]
     try:
         program = cel.compile(source)
     except BaseException as error:  # the binding can also raise a Rust panic
@@ -155,6 +143,35 @@ def compile_expression(
     ]
     plugin_functions = current_extensions().functions
     known_functions = [*known_functions, *plugin_functions]
+    problems = _unknown_names(source, referenced, known_names) + _unknown_functions(
+        source, program.functions(), known_functions
+    )
+    if problems:
+        return problems
+    called = {
+        name: plugin_functions[name] for name in program.functions() if name in plugin_functions
+    }
+    return Expression(source, tuple(referenced), where, program, called or None)
+
+
+def _size_problem(source: str) -> CompileProblem | None:
+    if not isinstance(source, str) or not source.strip():
+        return CompileProblem(
+            1, 1, 'empty expression; write a CEL condition such as priority == "high"'
+        )
+    if len(source) > MAX_EXPRESSION_LENGTH:
+        return CompileProblem(
+            1,
+            1,
+            f"expression is {len(source)} characters long; the limit "
+            f"is {MAX_EXPRESSION_LENGTH} (use a decision table instead)",
+        )
+    return None
+
+
+def _unknown_names(
+    source: str, referenced: Collection[str], known_names: Collection[str]
+) -> list[CompileProblem]:
     problems = []
     for name in referenced:
         if name not in known_names:
@@ -167,27 +184,25 @@ def compile_expression(
                     + did_you_mean(name, known_names, noun="known name"),
                 )
             )
-    unknown_functions = [
-        name
-        for name in program.functions()
-        if name.isidentifier() and name not in CEL_BUILTINS and name not in known_functions
-    ]
-    for name in unknown_functions:
-        line, column = _locate(source, name)
-        problems.append(
-            CompileProblem(
-                line,
-                column,
-                f"unknown function '{name}' in expression `{source}`"
-                + did_you_mean(name, [*CEL_BUILTINS, *known_functions], noun="function"),
+    return problems
+
+
+def _unknown_functions(
+    source: str, called: Collection[str], known_functions: Collection[str]
+) -> list[CompileProblem]:
+    problems = []
+    for name in called:
+        if name.isidentifier() and name not in CEL_BUILTINS and name not in known_functions:
+            line, column = _locate(source, name)
+            problems.append(
+                CompileProblem(
+                    line,
+                    column,
+                    f"unknown function '{name}' in expression `{source}`"
+                    + did_you_mean(name, [*CEL_BUILTINS, *known_functions], noun="function"),
+                )
             )
-        )
-    if problems:
-        return problems
-    called = {
-        name: plugin_functions[name] for name in program.functions() if name in plugin_functions
-    }
-    return Expression(source, tuple(referenced), where, program, called or None)
+    return problems
 
 
 def _syntax_problem(source: str, error: BaseException) -> CompileProblem:
