@@ -13,7 +13,13 @@ import pytest
 from svcflow import Engine, hookimpl
 from svcflow.clock import ManualClock
 from svcflow.errors import MessageRejected
-from svcflow.hooks.types import Assignment, CaseLookup, Classification, InboundMessage
+from svcflow.hooks.types import (
+    MESSAGE_FIELDS,
+    Assignment,
+    CaseLookup,
+    Classification,
+    InboundMessage,
+)
 from svcflow.testing import CapturedDeliveries, EngineFactory, InlinePlugins
 
 INTAKE = """\
@@ -351,3 +357,9 @@ def test_a_plugin_failing_during_intake_leaves_a_dead_letter(
     assert caught.value.reason == "a plugin failed: ConnectionError: sentiment service down"
     [letter] = desk.dead_letters()
     assert letter.error == caught.value.reason and desk.find() == []
+
+
+def test_intake_expressions_may_read_every_field_of_a_message() -> None:
+    """The names workflow files are checked against are the keys intake expressions get."""
+    message = InboundMessage(channel="email", message_id="m1", sender="a@example.com", body="hi")
+    assert list(message.as_variables()) == list(MESSAGE_FIELDS)

@@ -140,14 +140,24 @@ class CompiledWorkflow:
     def start(self, data: Mapping[str, Any] | None, now: datetime, case_id: str = "") -> StepResult:
         """Validate the initial data and run the initial state's ``on_enter`` actions."""
         validated = self.schema.initial(data)
-        result = StepResult(None, None, self.initial, validated, changed=dict(validated))
+        result = StepResult(
+            trigger=None, source=None, target=self.initial, data=validated, changed=dict(validated)
+        )
         step = _Step(self.initial, validated, now, result, case_id)
         step.owned = True
         enter = self._enter[self.initial]
         if enter is not None:
             enter(step)
         result.data = step.data
-        facts = StepFacts(None, None, self.initial, self.initial, None, step.data, now)
+        facts = StepFacts(
+            trigger=None,
+            left=None,
+            entered=self.initial,
+            state=self.initial,
+            before=None,
+            after=step.data,
+            now=now,
+        )
         self._service_step(result, {}, facts)
         return result
 
@@ -170,7 +180,7 @@ class CompiledWorkflow:
         triggers allowed now) without changing anything; ``CaseDataError`` for a bad payload.
         """
         event = self._event_from(case_id, state, data, trigger, now)
-        result = StepResult(trigger, state, state, data)
+        result = StepResult(trigger=trigger, source=state, target=state, data=data)
         step = _Step(state, data, now, result, case_id)
         if payload:
             result.payload = self.schema.validate_changes(payload, origin="payload")
@@ -191,7 +201,15 @@ class CompiledWorkflow:
         result.target = step.state
         result.data = step.data
         entered = step.state if taken.dest is not None else None
-        facts = StepFacts(trigger, result.left_state, entered, step.state, data, step.data, now)
+        facts = StepFacts(
+            trigger=trigger,
+            left=result.left_state,
+            entered=entered,
+            state=step.state,
+            before=data,
+            after=step.data,
+            now=now,
+        )
         self._service_step(result, service or {}, facts)
         return result
 
@@ -281,7 +299,7 @@ class CompiledWorkflow:
         outcome = self.sla.recompute(clocks, now)
         if not outcome.clocks:
             return None
-        result = StepResult(None, state, state, data)
+        result = StepResult(trigger=None, source=state, target=state, data=data)
         self._merge_service(result, outcome.clocks, {}, outcome, service)
         return result
 
@@ -298,7 +316,7 @@ class CompiledWorkflow:
         """A due SLA warning or breach (``sla:...``) or escalation level (``esc:...``): run its
         actions and any trigger it fires; None when the timer no longer applies."""
         clocks, chains = _decode_service(service)
-        result = StepResult(trigger, state, state, data)
+        result = StepResult(trigger=trigger, source=state, target=state, data=data)
         step = _Step(state, data, now, result, case_id)
         if trigger.startswith("sla:") and self.sla is not None:
             hit = self.sla.on_timer(clocks, trigger, due_at)
@@ -353,7 +371,9 @@ class CompiledWorkflow:
 
     def allowed_triggers(self, state: str, data: Mapping[str, Any], now: datetime) -> list[str]:
         """Triggers that would succeed now: a transition from ``state`` whose condition holds."""
-        probe = _Step(state, dict(data), now, StepResult(None, state, state, {}))
+        probe = _Step(
+            state, dict(data), now, StepResult(trigger=None, source=state, target=state, data={})
+        )
         allowed = []
         for trigger in self.triggers:
             for condition in self._conditions.get((trigger, state), ()):
@@ -431,7 +451,12 @@ class CompiledWorkflow:
                 )
             arguments = {**literals, **{n: e.evaluate(step) for n, e in computed.items()}}
             request = ActionCall(
-                call.action, step.case_id, step.state, step.data, arguments, step.now
+                action=call.action,
+                case_id=step.case_id,
+                state=step.state,
+                data=step.data,
+                arguments=arguments,
+                now=step.now,
             )
             try:
                 returned = function(request)

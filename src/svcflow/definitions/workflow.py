@@ -72,7 +72,14 @@ def load_workflow_text(text: str, file: str = "<string>") -> LoadedWorkflow:
     expressions, problems = check_workflow(spec, document.source_map)
     if problems:
         raise WorkflowDefinitionError(problems)
-    return LoadedWorkflow(spec, file, text, document.source_map, expressions, spec_digest(spec))
+    return LoadedWorkflow(
+        spec=spec,
+        file=file,
+        text=text,
+        source_map=document.source_map,
+        expressions=expressions,
+        digest=spec_digest(spec),
+    )
 
 
 def load_workflow_file(path: str | Path) -> LoadedWorkflow:

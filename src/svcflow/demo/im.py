@@ -118,21 +118,38 @@ def _with_agent(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
     )
     if data.get("is_complaint") or rng.random() < TURNS_OUT_A_COMPLAINT:
         summary = str(data.get("question") or "Complaint raised in chat")[:120]
-        logged = Step(minutes(rng.uniform(3, 8)), "log_complaint", {"summary": summary}, agent)
+        logged = Step(
+            after=minutes(rng.uniform(3, 8)),
+            trigger="log_complaint",
+            payload={"summary": summary},
+            actor=agent,
+        )
         return [reply, logged]
     resolution = "Answered in the chat"
-    done = Step(minutes(rng.uniform(4, 9)), "resolve", {"resolution": resolution}, agent)
+    done = Step(
+        after=minutes(rng.uniform(4, 9)),
+        trigger="resolve",
+        payload={"resolution": resolution},
+        actor=agent,
+    )
     return [reply, done]
 
 
 def _complaint_open(agent: str, rng: random.Random) -> list[Step]:
     hours = rng.lognormvariate(math.log(COMPLAINT_MEDIAN_HOURS), COMPLAINT_SPREAD)
     steps = [
-        Step(minutes(hours * 60 * share), "progress", {"progress_note": note}, agent)
+        Step(
+            after=minutes(hours * 60 * share),
+            trigger="progress",
+            payload={"progress_note": note},
+            actor=agent,
+        )
         for share, note in ((0.3, "We are checking your order"), (0.7, "A solution is on its way"))
     ]
     resolution = {"resolution": rng.choice(("Replacement sent", "Refund issued", "Repair booked"))}
-    steps.append(Step(minutes(hours * 60), "resolve", resolution, agent))
+    steps.append(
+        Step(after=minutes(hours * 60), trigger="resolve", payload=resolution, actor=agent)
+    )
     return steps
 
 

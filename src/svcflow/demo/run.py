@@ -100,9 +100,11 @@ class _Week:
             at = self.clock.now() + step.after
             if step.start is not None:
                 data = {**(step.data or {}), "parent_case": case.id}
-                self.add(_Due(at, 0, None, None, workflow=step.start, data=data))
+                self.add(
+                    _Due(at=at, seq=0, case_id=None, state=None, workflow=step.start, data=data)
+                )
             else:
-                self.add(_Due(at, 0, case.id, case.state, step))
+                self.add(_Due(at=at, seq=0, case_id=case.id, state=case.state, step=step))
 
     def moved(self, case_id: str, state: str) -> None:
         """A timer moved a case: plan for its new state."""
@@ -142,28 +144,48 @@ def run_demo(
     ) as engine:
         week = _Week(engine, clock, rng)
         for arrival in arrivals:
-            week.add(_Due(arrival.at, 0, None, None, workflow=arrival.workflow, data=arrival.data))
-        end = WEEK_START + timedelta(days=days)
-        next_dispatch = WEEK_START + DISPATCH_EVERY
-        while week.agenda:
-            due = heapq.heappop(week.agenda)
-            if due.at > end + SETTLE:
-                break
-            while next_dispatch <= due.at:
-                _advance(engine, clock, week, summary, next_dispatch)
-                _dispatch(engine, summary)
-                next_dispatch += DISPATCH_EVERY
-            _advance(engine, clock, week, summary, due.at)
-            _act(engine, week, summary, due)
-            if progress is not None and due.case_id is None:
-                progress(
-                    min(1.0, (due.at - WEEK_START) / (end - WEEK_START)), due.at, len(week.state)
+            week.add(
+                _Due(
+                    at=arrival.at,
+                    seq=0,
+                    case_id=None,
+                    state=None,
+                    workflow=arrival.workflow,
+                    data=arrival.data,
                 )
-        _advance(engine, clock, week, summary, end + SETTLE)
-        _dispatch(engine, summary)
+            )
+        end = WEEK_START + timedelta(days=days)
+        _play_week(engine, clock, week, summary, end, progress)
         summary.simulated_until = clock.now()
         summary.states = Counter((case.workflow, case.state) for case in engine.find())
     return summary
+
+
+def _play_week(
+    engine: Engine,
+    clock: ManualClock,
+    week: _Week,
+    summary: DemoSummary,
+    end: datetime,
+    progress: Progress | None,
+) -> None:
+    """Act on the agenda in time order until ``end`` (and the settling time after it),
+    advancing timers and dispatching the outbox on the way."""
+    next_dispatch = WEEK_START + DISPATCH_EVERY
+    while week.agenda:
+        due = heapq.heappop(week.agenda)
+        if due.at > end + SETTLE:
+            break
+        while next_dispatch <= due.at:
+            _advance(engine, clock, week, summary, next_dispatch)
+            _dispatch(engine, summary)
+            next_dispatch += DISPATCH_EVERY
+        _advance(engine, clock, week, summary, due.at)
+        _act(engine, week, summary, due)
+        if progress is not None and due.case_id is None:
+            progress(min(1.0, (due.at - WEEK_START) / (end - WEEK_START)), due.at, len(week.state))
+    _advance(engine, clock, week, summary, end + SETTLE)
+    _dispatch(engine, summary)
 
 
 def _advance(

@@ -277,7 +277,9 @@ class Engine:
         result = compiled.step(case.id, case.state, case.data, trigger, payload, now, case.sla)
         updated = advanced(case, result, now)
         given = plain(result.payload) if payload else None
-        event = Event(actor, "transition", trigger, case.state, payload=given)
+        event = Event(
+            actor=actor, kind="transition", trigger=trigger, from_state=case.state, payload=given
+        )
         entry = history_entry(updated, now, event, result)
         change = self._writer.change(
             updated,

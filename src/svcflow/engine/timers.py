@@ -146,7 +146,9 @@ class TimerService:
             if reason is not None:
                 timing = {**timing, "reason": reason}
             updated = advanced(case, result, at)
-            event = Event("timer", kind, timer.trigger, case.state, extra=timing)
+            event = Event(
+                actor="timer", kind=kind, trigger=timer.trigger, from_state=case.state, extra=timing
+            )
             entry = history_entry(updated, at, event, result)
             change = self.writer.change(
                 updated, case.revision, entry, result, consume_timer=timer.id

@@ -40,18 +40,18 @@ class Notifier:
             channel = request.channel or recipient.channel
             locale = recipient.locale or case.data.get("locale") or self.renderer.default_locale
             row = NewDelivery(
-                f"{key}:{number}",
-                key,
-                request.template,
-                channel,
-                recipient.address,
-                recipient.name,
-                recipient.role,
-                str(locale),
-                "",
-                "",
-                request.urgent,
-                due,
+                key=f"{key}:{number}",
+                notification_key=key,
+                template=request.template,
+                channel=channel,
+                address=recipient.address,
+                name=recipient.name,
+                role=recipient.role,
+                locale=str(locale),
+                subject="",
+                body="",
+                urgent=request.urgent,
+                next_attempt_at=due,
             )
             try:
                 rendered = self.renderer.render(
@@ -66,20 +66,20 @@ class Notifier:
         for role, problem in problems:
             rows.append(
                 NewDelivery(
-                    f"{key}:{role}",
-                    key,
-                    request.template,
-                    request.channel or "",
-                    "",
-                    None,
-                    role,
-                    self.renderer.default_locale,
-                    "",
-                    "",
-                    request.urgent,
-                    due,
-                    "dead",
-                    problem,
+                    key=f"{key}:{role}",
+                    notification_key=key,
+                    template=request.template,
+                    channel=request.channel or "",
+                    address="",
+                    name=None,
+                    role=role,
+                    locale=self.renderer.default_locale,
+                    subject="",
+                    body="",
+                    urgent=request.urgent,
+                    next_attempt_at=due,
+                    status="dead",
+                    error=problem,
                 )
             )
         return rows

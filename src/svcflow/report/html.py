@@ -354,12 +354,12 @@ def _crisis_chart(report: Report) -> str:
             longest = max(longest, end, metric.deadline_offset or 0.0)
             rows.append(
                 GanttRow(
-                    metric.metric,
-                    metric.start_offset,
-                    end,
-                    metric.deadline_offset,
-                    metric.outcome,
-                    metric.outcome
+                    label=metric.metric,
+                    start=metric.start_offset,
+                    end=end,
+                    deadline=metric.deadline_offset,
+                    outcome=metric.outcome,
+                    note=metric.outcome
                     + (
                         ""
                         if metric.elapsed_seconds is None

@@ -305,7 +305,16 @@ class BusinessCalendar:
             before.append(total)
             total += span_end - span_start
             after.append(total)
-        cached = self._years[year] = _Year(begin, end, starts, ends, before, after, total, business)
+        cached = self._years[year] = _Year(
+            begin=begin,
+            end=end,
+            starts=starts,
+            ends=ends,
+            before=before,
+            after=after,
+            total=total,
+            business_days=business,
+        )
         return cached
 
     def _year_of(self, moment: int) -> int:

@@ -397,7 +397,16 @@ class SlaPolicy:
     def _new_cycle(self, metric: _Metric, cycle: int, facts: StepFacts) -> Clock:
         target = metric.choose_target(facts)
         budget, calendar = self._budget(metric, target, facts.now)
-        return Clock("running", cycle, facts.now, target, budget, calendar, timedelta(0), facts.now)
+        return Clock(
+            status="running",
+            cycle=cycle,
+            started_at=facts.now,
+            target=target,
+            budget=budget,
+            calendar=calendar,
+            used=timedelta(0),
+            since=facts.now,
+        )
 
     def _halt(self, clock: Clock, status: ClockStatus, now: datetime) -> Clock:
         return replace(clock, status=status, used=self.used(clock, now), since=now, next_due=None)

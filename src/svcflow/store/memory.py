@@ -430,7 +430,14 @@ class MemoryStore:
         self, channel: str, raw: str, encoding: str, error: str, at: datetime
     ) -> int:
         with self._lock:
-            letter = DeadLetter(next(self._ids), channel, raw, encoding, error, at)
+            letter = DeadLetter(
+                id=next(self._ids),
+                channel=channel,
+                raw=raw,
+                encoding=encoding,
+                error=error,
+                received_at=at,
+            )
             self._dead_letters[letter.id] = letter
             return letter.id
 

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from svcflow.records import NO_DETAILS, HistoryEntry, Notification, OutboxEntry, Timer
+from svcflow.records import NO_DETAILS, DeadLetter, HistoryEntry, Notification, OutboxEntry, Timer
 
 __all__ = [
+    "dead_letter_of",
     "from_ts",
     "history_entry_of",
     "notification_of",
@@ -91,6 +92,19 @@ def _details(text: str) -> Mapping[str, Any]:
     """Details as stored; older files kept an entry without details as the JSON text "{}"."""
     found = json.loads(text)
     return found if isinstance(found, dict) and found else NO_DETAILS
+
+
+def dead_letter_of(row: tuple[Any, ...]) -> DeadLetter:
+    return DeadLetter(
+        id=row[0],
+        channel=row[1],
+        raw=row[2],
+        encoding=row[3],
+        error=row[4],
+        received_at=from_ts(row[5]),
+        status=row[6],
+        case_id=row[7],
+    )
 
 
 def outbox_entry_of(row: tuple[Any, ...]) -> OutboxEntry:

@@ -37,6 +37,7 @@ from svcflow.store.base import (
     IdempotentReplay,
 )
 from svcflow.store.sqlite.rows import (
+    dead_letter_of,
     from_ts,
     history_entry_of,
     notification_of,
@@ -449,7 +450,7 @@ class SqliteStore:
             .execute(f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters{where} ORDER BY id", params)
             .fetchall()
         )
-        return [DeadLetter(r[0], r[1], r[2], r[3], r[4], from_ts(r[5]), r[6], r[7]) for r in rows]
+        return [dead_letter_of(row) for row in rows]
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         with self._write() as db:
