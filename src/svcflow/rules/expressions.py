@@ -143,8 +143,15 @@ def compile_expression(
     ]
     plugin_functions = current_extensions().functions
     known_functions = [*known_functions, *plugin_functions]
-    problems = _unknown_names(source, referenced, known_names) + _unknown_functions(
-        source, program.functions(), known_functions
+    unknown_functions = [
+        name
+        for name in program.functions()
+        if name.isidentifier() and name not in CEL_BUILTINS and name not in known_functions
+    ]
+    problems = _unknown(
+        source, [n for n in referenced if n not in known_names], "name", known_names, "known name"
+    ) + _unknown(
+        source, unknown_functions, "function", [*CEL_BUILTINS, *known_functions], "function"
     )
     if problems:
         return problems
@@ -169,39 +176,21 @@ def _size_problem(source: str) -> CompileProblem | None:
     return None
 
 
-def _unknown_names(
-    source: str, referenced: Collection[str], known_names: Collection[str]
+def _unknown(
+    source: str, unknown: Collection[str], kind: str, choices: Collection[str], noun: str
 ) -> list[CompileProblem]:
+    """A problem for each unknown name (or function), at its first occurrence."""
     problems = []
-    for name in referenced:
-        if name not in known_names:
-            line, column = _locate(source, name)
-            problems.append(
-                CompileProblem(
-                    line,
-                    column,
-                    f"unknown name '{name}' in expression `{source}`"
-                    + did_you_mean(name, known_names, noun="known name"),
-                )
+    for name in unknown:
+        line, column = _locate(source, name)
+        problems.append(
+            CompileProblem(
+                line,
+                column,
+                f"unknown {kind} '{name}' in expression `{source}`"
+                + did_you_mean(name, choices, noun=noun),
             )
-    return problems
-
-
-def _unknown_functions(
-    source: str, called: Collection[str], known_functions: Collection[str]
-) -> list[CompileProblem]:
-    problems = []
-    for name in called:
-        if name.isidentifier() and name not in CEL_BUILTINS and name not in known_functions:
-            line, column = _locate(source, name)
-            problems.append(
-                CompileProblem(
-                    line,
-                    column,
-                    f"unknown function '{name}' in expression `{source}`"
-                    + did_you_mean(name, [*CEL_BUILTINS, *known_functions], noun="function"),
-                )
-            )
+        )
     return problems
 
 
