@@ -1,4 +1,5 @@
-"""Shared fixtures: a manual clock and engines on each real store kind."""
+"""Shared fixtures: a manual clock, engines on each real store kind, a throwaway PostgreSQL
+server."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from support.postgres import TemporaryCluster
 from svcflow import Engine, ManualClock, load_workflow_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,3 +76,40 @@ def make_engine(store_url: str, clock: ManualClock) -> Iterator[Callable[..., En
 @pytest.fixture
 def engine(make_engine: Callable[..., Engine]) -> Engine:
     return make_engine()
+
+
+def terminal_announcer(config: pytest.Config, label: str) -> Callable[[str], None]:
+    """A function that prints a line on the terminal even while pytest captures output, for
+    news a person waiting on the suite should see (a package being installed)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+
+    def announce(line: str) -> None:
+        if capture is None:  # output capture is off: print goes straight to the terminal
+            print(f"\n[{label}] {line}", flush=True)
+            return
+        with capture.global_and_fixture_disabled():
+            print(f"\n[{label}] {line}", flush=True)
+
+    return announce
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(pytestconfig: pytest.Config) -> Iterator[TemporaryCluster]:
+    """The session's own PostgreSQL server, started when a test first asks for it (installing
+    Debian's package first when missing and allowed) and stopped at the end of the session."""
+    with TemporaryCluster(terminal_announcer(pytestconfig, "postgres")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_cluster: TemporaryCluster) -> str:
+    """``postgresql://svcflow@127.0.0.1:PORT/svcflow``: a database shared by the whole session."""
+    return postgres_cluster.url
+
+
+@pytest.fixture
+def postgres_database_url(postgres_cluster: TemporaryCluster) -> Iterator[str]:
+    """A new empty database for this test alone, dropped (connections and all) after it."""
+    url = postgres_cluster.create_database()
+    yield url
+    postgres_cluster.drop_database(url)
