@@ -1,5 +1,5 @@
-"""Shared fixtures: a manual clock and engines on each real store kind (helpers and texts the
-tests import live in ``tests/support/``)."""
+"""Shared fixtures: a manual clock, engines on each real store kind, a throwaway PostgreSQL
+server (helpers and texts the tests import live in ``tests/support/``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from support.apt import terminal_announcer
+from support.postgres import TemporaryCluster
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, load_workflow_text
 
@@ -41,3 +43,25 @@ def make_engine(store_url: str, clock: ManualClock) -> Iterator[Callable[..., En
 @pytest.fixture
 def engine(make_engine: Callable[..., Engine]) -> Engine:
     return make_engine()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(pytestconfig: pytest.Config) -> Iterator[TemporaryCluster]:
+    """The session's own PostgreSQL server, started when a test first asks for it (installing
+    Debian's package first when missing and allowed) and stopped at the end of the session."""
+    with TemporaryCluster(terminal_announcer(pytestconfig, "postgres")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_cluster: TemporaryCluster) -> str:
+    """``postgresql://svcflow@127.0.0.1:PORT/svcflow``: a database shared by the whole session."""
+    return postgres_cluster.url
+
+
+@pytest.fixture
+def postgres_database_url(postgres_cluster: TemporaryCluster) -> Iterator[str]:
+    """A new empty database for this test alone, dropped (connections and all) after it."""
+    url = postgres_cluster.create_database()
+    yield url
+    postgres_cluster.drop_database(url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from support.apt import terminal_announcer
 from support.browser import chromium, run_chromium
 from support.png import read_png
 from support.report_scenario import run_scenario, scenario_engine
@@ -56,16 +58,7 @@ MEASURE = """
 def browser(pytestconfig: pytest.Config) -> Path:
     """Chromium, installed first when missing and allowed (said on the terminal, not hidden by
     output capture)."""
-    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-
-    def announce(line: str) -> None:
-        if capture is None:  # output capture is off: print goes straight to the terminal
-            print(f"\n[test_report_browser] {line}", flush=True)
-            return
-        with capture.global_and_fixture_disabled():
-            print(f"\n[test_report_browser] {line}", flush=True)
-
-    return chromium(announce)
+    return chromium(terminal_announcer(pytestconfig, "test_report_browser"))
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +169,6 @@ def test_without_chromium_and_without_root_the_helper_says_how_to_install_it(
     import support.browser as helper
 
     monkeypatch.setattr(helper, "CHROMIUM", tmp_path / "no-chromium")
-    monkeypatch.setattr(helper.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(helper.BrowserUnavailable, match="apt-get install -y --no-install-rec"):
         helper.chromium()

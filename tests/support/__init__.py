@@ -1,2 +1,3 @@
 """Helpers the tests import (``conftest.py`` keeps only fixtures): shared workflow texts and
-paths, a real browser, PNG decoding, the report scenario."""
+paths, a real browser, a throwaway PostgreSQL server, installing the Debian packages they come
+from, PNG decoding, the report scenario."""
