@@ -57,6 +57,14 @@ MODULES: dict[str, Module] = {
     ),
 }
 
+# Tests that show a known bug (reported, not yet fixed): mutmut needs a green run to start, so
+# they are left out of mutation runs until the fix lands. Empty this list when it does.
+KNOWN_FAILURES = (
+    "tests/test_durations_format.py::test_the_longest_duration_is_named_in_the_error",
+    "tests/test_calendar_year_end.py::"
+    "test_a_24x7_calendar_past_its_last_holiday_does_not_claim_to_be_closed",
+)
+
 KILLED = {1, 3}
 TIMEOUT = {36, 24, -24, 152, 255}
 SURVIVED = {0}
@@ -117,6 +125,10 @@ def child(name: str, max_children: int, tests: list[str]) -> None:
     settings = configuration.config()
     settings.only_mutate = [MODULES[name].source]
     settings.pytest_add_cli_args_test_selection = tests
+    settings.pytest_add_cli_args = [
+        *settings.pytest_add_cli_args,
+        *(f"--deselect={test}" for test in KNOWN_FAILURES),
+    ]
     cli(["run", "--max-children", str(max_children)], standalone_mode=False)
 
 

@@ -10,9 +10,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from support.calendars import OFFICE_LONDON, at, calendar_from, daily
 from svcflow.calendar import CalendarError, parse_interval
 from svcflow.errors import WorkflowDefinitionError
-from support.calendars import OFFICE_LONDON, at, calendar_from, daily
 
 # -- New Year ---------------------------------------------------------------------------------
 
@@ -86,12 +86,8 @@ def test_a_deadline_more_than_a_year_out_crosses_two_year_ends() -> None:
     assert cal.elapsed(start, end) == budget
     assert cal.add(start, budget) == end
     assert cal.add(end, -budget) == start
-    assert cal.add_business_days(at("2026-12-31T10:00+08:00"), 366) == at(
-        "2028-01-01T10:00+08:00"
-    )
-    assert cal.add_business_days(at("2028-01-01T10:00+08:00"), -366) == at(
-        "2026-12-31T10:00+08:00"
-    )
+    assert cal.add_business_days(at("2026-12-31T10:00+08:00"), 366) == at("2028-01-01T10:00+08:00")
+    assert cal.add_business_days(at("2028-01-01T10:00+08:00"), -366) == at("2026-12-31T10:00+08:00")
 
 
 # Mon-Fri 22:00-06:00 in Shanghai, closed on 1 January: Thursday's shift still runs into the
@@ -115,9 +111,7 @@ def test_an_overnight_shift_runs_from_new_years_eve_into_new_years_day() -> None
         hours=8
     )
     # 7 h until 06:00 on 1 January, then Monday's shift.
-    assert cal.add(at("2026-12-31T23:00+08:00"), timedelta(hours=8)) == at(
-        "2027-01-04T23:00+08:00"
-    )
+    assert cal.add(at("2026-12-31T23:00+08:00"), timedelta(hours=8)) == at("2027-01-04T23:00+08:00")
     assert cal.add_business_days(at("2026-12-30T10:00+08:00"), 1, end_of_day=True) == at(
         "2027-01-01T06:00+08:00"
     )
@@ -187,8 +181,7 @@ def test_a_local_time_the_clock_skips_maps_to_the_change() -> None:
 # -- 24x7 with holidays -----------------------------------------------------------------------
 
 ALWAYS_BUT_HOLIDAYS = calendar_from(
-    "calendar: always\ntimezone: Europe/London\nhours: 24x7\n"
-    'holidays: [2026-12-25, "--01-01"]\n'
+    'calendar: always\ntimezone: Europe/London\nhours: 24x7\nholidays: [2026-12-25, "--01-01"]\n'
 )
 
 
@@ -198,12 +191,8 @@ def test_a_24x7_calendar_closes_on_its_holidays() -> None:
     assert not cal.is_open(at("2026-12-25T12:00+00:00"))
     assert cal.next_open(at("2026-12-25T12:00+00:00")) == at("2026-12-26T00:00+00:00")
     assert cal.next_close(at("2026-12-20T10:00+00:00")) == at("2026-12-25T00:00+00:00")
-    assert cal.add(at("2026-12-24T22:00+00:00"), timedelta(hours=4)) == at(
-        "2026-12-26T02:00+00:00"
-    )
-    assert cal.add(at("2026-12-31T22:00+00:00"), timedelta(hours=4)) == at(
-        "2027-01-02T02:00+00:00"
-    )
+    assert cal.add(at("2026-12-24T22:00+00:00"), timedelta(hours=4)) == at("2026-12-26T02:00+00:00")
+    assert cal.add(at("2026-12-31T22:00+00:00"), timedelta(hours=4)) == at("2027-01-02T02:00+00:00")
     assert cal.elapsed(at("2026-12-24T00:00+00:00"), at("2026-12-27T00:00+00:00")) == timedelta(
         hours=48
     )
@@ -249,9 +238,7 @@ def test_a_working_day_like_friday_has_the_friday_hours() -> None:
     cal = SHORT_FRIDAYS
     assert cal.hours_on(date(2026, 9, 19)) == ((540, 900),)
     # Friday 14:00: 1 h until 15:00, then Saturday (like Friday) from 09:00.
-    assert cal.add(at("2026-09-18T14:00+01:00"), timedelta(hours=2)) == at(
-        "2026-09-19T10:00+01:00"
-    )
+    assert cal.add(at("2026-09-18T14:00+01:00"), timedelta(hours=2)) == at("2026-09-19T10:00+01:00")
     assert cal.next_close(at("2026-09-19T10:00+01:00")) == at("2026-09-19T15:00+01:00")
     # A working day without hours or 'like' has the Monday hours.
     assert cal.hours_on(date(2026, 9, 20)) == ((540, 1080),)
@@ -268,9 +255,7 @@ def test_a_working_day_without_hours_takes_the_first_open_weekday_when_monday_is
     )
     assert cal.hours_on(date(2026, 3, 9)) == ((600, 960),)  # a Monday, open like Tuesday
     assert cal.hours_on(date(2026, 3, 16)) == ()
-    assert cal.add(at("2026-03-07T12:00+00:00"), timedelta(hours=2)) == at(
-        "2026-03-09T11:00+00:00"
-    )
+    assert cal.add(at("2026-03-07T12:00+00:00"), timedelta(hours=2)) == at("2026-03-09T11:00+00:00")
 
 
 def test_a_working_day_on_a_holiday_opens_with_its_own_hours() -> None:
@@ -358,9 +343,7 @@ def test_a_yearly_29_february_closes_leap_days_only(written: str) -> None:
     assert cal.is_business_day(date(2027, 3, 1))  # no 29 February in 2027: nothing moves
     assert cal.is_business_day(date(2027, 2, 26))
     # Monday 28 February 2028 at 17:00: 1 h Monday, Tuesday closed, 1 h Wednesday 1 March.
-    assert cal.add(at("2028-02-28T17:00+00:00"), timedelta(hours=2)) == at(
-        "2028-03-01T10:00+00:00"
-    )
+    assert cal.add(at("2028-02-28T17:00+00:00"), timedelta(hours=2)) == at("2028-03-01T10:00+00:00")
 
 
 @pytest.mark.parametrize("written", ['"--02-30"', '{yearly: "13-01"}', "{month: 4, day: 31}"])

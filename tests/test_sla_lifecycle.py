@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from support.calendars import OFFICE_LONDON, at, calendar_from
 from svcflow import Engine, ManualClock, load_workflow_text
 from svcflow.sla import Clock, SlaPolicy, StepFacts
-from support.calendars import OFFICE_LONDON, at, calendar_from
 
 HANDLING = """\
 workflow: handling
@@ -117,9 +117,7 @@ def test_started_then_paused_and_resumed_with_what_was_used(
     engine: Engine, clock: ManualClock
 ) -> None:
     case = engine.start("handling", {"customer": "c1"})
-    assert events(engine, case.id) == [
-        record("started", "2026-03-02T09:00:00+00:00", budget="4h")
-    ]
+    assert events(engine, case.id) == [record("started", "2026-03-02T09:00:00+00:00", budget="4h")]
     assert handling_timers(engine, case.id) == [
         ("sla:handling:breach", "2026-03-02T13:00:00+00:00"),
         ("sla:handling:warning:0", "2026-03-02T11:00:00+00:00"),
@@ -160,7 +158,11 @@ def test_cancelled_clock_records_the_event_and_never_breaches(
     ]
     assert handling_timers(engine, case.id) == []
     [found] = [s for s in engine.sla(case.id) if s.metric == "handling"]
-    assert (found.status, found.elapsed, found.deadline) == ("cancelled", timedelta(minutes=30), None)
+    assert (found.status, found.elapsed, found.deadline) == (
+        "cancelled",
+        timedelta(minutes=30),
+        None,
+    )
     clock.set("2026-03-09T09:00:00+00:00")
     assert engine.advance() == []
     assert engine.get(case.id).data["late"] is False
@@ -250,9 +252,7 @@ def test_a_condition_starts_a_clock_when_it_becomes_true_not_while_it_stays_true
     assert events(engine, case.id, "urgent") == []
     clock.set("2026-03-02T09:10:00+00:00")
     engine.fire(case.id, "reprioritise", {"priority": "urgent"})
-    assert [(e["event"], e["cycle"]) for e in events(engine, case.id, "urgent")] == [
-        ("started", 1)
-    ]
+    assert [(e["event"], e["cycle"]) for e in events(engine, case.id, "urgent")] == [("started", 1)]
     clock.set("2026-03-02T09:20:00+00:00")
     engine.fire(case.id, "finish")
     clock.set("2026-03-02T09:30:00+00:00")
