@@ -4,7 +4,7 @@ Run from the repository root, after ``pip install -e '.[test,mutation]'``::
 
     python benches/mutation.py                  # every module, then the score table
     python benches/mutation.py calendar sla     # some of them
-    python benches/mutation.py --survivors outbox   # also list the surviving mutants
+    python benches/mutation.py --survivors outbox   # also show each surviving mutant's diff
 
 A module's mutants are tested only against the test files listed for it in ``MODULES`` (the
 one place to update when modules or tests move), so a module takes minutes, not the length of
@@ -88,7 +88,19 @@ class Score:
         return 100.0 * (self.killed + self.timeout) / self.total if self.total else 0.0
 
 
-def run_module(name: str, max_children: int) -> Score:
+def show(mutant: str) -> str:
+    """The diff of one mutant, while its module's ``mutants/`` folder is still there."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mutmut", "show", mutant],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return "\n".join(line for line in done.stdout.splitlines() if line.startswith(("-", "+")))
+
+
+def run_module(name: str, max_children: int, diffs: bool = False) -> Score:
     """Run mutmut on one module in a child process (mutmut keeps global state) and count."""
     module = MODULES[name]
     missing = [test for test in module.tests if not (ROOT / test).exists()]
@@ -102,7 +114,7 @@ def run_module(name: str, max_children: int) -> Score:
         raise SystemExit(f"{name}: mutmut failed with exit code {done.returncode}")
     meta = json.loads((MUTANTS / f"{module.source}.meta").read_text(encoding="utf-8"))
     codes: dict[str, int | None] = meta["exit_code_by_key"]
-    return Score(
+    score = Score(
         module=name,
         killed=sum(code in KILLED for code in codes.values()),
         timeout=sum(code in TIMEOUT for code in codes.values()),
@@ -115,6 +127,9 @@ def run_module(name: str, max_children: int) -> Score:
             )
         ),
     )
+    for mutant in (*score.survived, *score.other) if diffs else ():
+        print(f"{name}: {mutant}\n{show(mutant.split()[0])}\n", flush=True)
+    return score
 
 
 def child(name: str, max_children: int, tests: list[str]) -> None:
@@ -149,7 +164,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help=f"any of {', '.join(MODULES)} (default: all)")
     parser.add_argument("--max-children", type=int, default=2, help="test processes at a time")
-    parser.add_argument("--survivors", action="store_true", help="list the surviving mutants")
+    parser.add_argument(
+        "--survivors", action="store_true", help="list the surviving mutants with their diffs"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
@@ -160,11 +177,7 @@ def main() -> None:
         parser.error(f"unknown module {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     scores = []
     for name in arguments.modules or list(MODULES):
-        score = run_module(name, arguments.max_children)
-        scores.append(score)
-        if arguments.survivors:
-            for mutant in (*score.survived, *score.other):
-                print(f"{name}: {mutant}")
+        scores.append(run_module(name, arguments.max_children, arguments.survivors))
     print(table(scores))
 
 

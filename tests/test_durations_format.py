@@ -76,3 +76,8 @@ def test_the_longest_duration_is_named_in_the_error() -> None:
     with pytest.raises(ValueError) as caught:
         parse_duration("1000000000d")
     assert str(caught.value) == "duration '1000000000d' is too long; the longest is 999999999 days"
+
+
+def test_a_duration_too_long_for_a_timedelta_is_a_value_error_that_says_so() -> None:
+    with pytest.raises(ValueError, match=r"^duration '1000000000d' is too long; the longest is "):
+        parse_duration("1000000000d")
