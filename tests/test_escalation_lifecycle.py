@@ -274,6 +274,43 @@ def test_a_reescalation_restarts_the_chain_from_its_first_level(policy: Escalati
     }
 
 
+VIP_CHAIN = (
+    CHAIN.replace(
+        "  bumps: {type: integer, default: 0}\n",
+        "  bumps: {type: integer, default: 0}\n  vip: {type: boolean, default: false}\n",
+    ).replace(
+        '  - {trigger: drop, from: "*"}\n',
+        '  - {trigger: drop, from: "*"}\n  - {trigger: flag, from: "*"}\n',
+    )
+    + """\
+  vip:
+    start: {when: vip == true}
+    stop: {trigger: acknowledge}
+    cancel: {when: vip == false}
+    levels: [{after: 5m, notify: vip_desk, template: escalation_vip}]
+"""
+)
+
+
+def test_a_second_chain_starts_on_a_condition_while_the_first_stays_as_it_is(
+    clock: ManualClock,
+) -> None:
+    with build(VIP_CHAIN, clock, "memory://") as engine:
+        case = engine.start("chained", {"customer": "c1"})
+        assert set(engine.escalations(case.id)) == {"unanswered"}
+        clock.set("2026-03-02T09:05:00+00:00")
+        engine.fire(case.id, "flag", {"vip": True})
+        chains = engine.escalations(case.id)
+        assert chains["unanswered"] == Chain("running", 0, 0, at("2026-03-02T09:15:00+00:00"))
+        assert chains["vip"] == Chain("running", 0, 0, at("2026-03-02T09:10:00+00:00"))
+        engine.fire(case.id, "flag", {"vip": True})  # already true: nothing restarts
+        assert engine.escalations(case.id)["vip"].next_due == at("2026-03-02T09:10:00+00:00")
+        clock.set("2026-03-02T09:07:00+00:00")
+        engine.fire(case.id, "flag", {"vip": False})
+        assert engine.escalations(case.id)["vip"] == Chain("stopped", 0, 0, None)
+        assert timers(engine, case.id) == [("esc:unanswered", "2026-03-02T09:15:00+00:00")]
+
+
 @pytest.mark.parametrize(
     "chain",
     [Chain("running", 1, 0, at("2026-03-02T09:15:00+00:00")), Chain("stopped", 0, 2, None)],
