@@ -29,7 +29,7 @@ def parse_duration(text: str) -> timedelta:
     try:
         return timedelta(seconds=seconds)
     except OverflowError:
-        raise ValueError(f"duration {text!r} is too long; the longest is 999999 days") from None
+        raise ValueError(f"duration {text!r} is too long; the longest is 999999999 days") from None
 
 
 def format_duration(value: timedelta) -> str:

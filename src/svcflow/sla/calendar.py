@@ -325,11 +325,15 @@ class BusinessCalendar:
             return year + 1
         return year
 
-    def _advance(self, year: int, step: int, start_year: int) -> int:
+    def _advance(
+        self, year: int, step: int, start_year: int, looking_for: str = "has no open time"
+    ) -> int:
+        """The next year to search; gives up (saying what was not found) after
+        ``_MAX_YEARS_SEARCHED`` years."""
         year += step
         if abs(year - start_year) > _MAX_YEARS_SEARCHED:
             raise CalendarError(
-                f"calendar '{self.id}' has no open time within {_MAX_YEARS_SEARCHED} years"
+                f"calendar '{self.id}' {looking_for} within {_MAX_YEARS_SEARCHED} years"
             )
         return year
 
@@ -374,7 +378,7 @@ class BusinessCalendar:
             at = year.ends[index]
             if at < year.end:
                 return _from_us(at)
-            number = self._advance(number, 1, first)
+            number = self._advance(number, 1, first, "does not close")
 
     def open_intervals(
         self, start: dt.datetime, end: dt.datetime

@@ -1,0 +1,249 @@
+"""The outbox dispatcher as an operator relies on it: the retry schedule read from the recorded
+attempts, how much one ``dispatch`` call takes on, the lease that keeps two dispatchers off the
+same notification, and the delivery timeout reaching an async plugin."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import pytest
+
+from svcflow import Engine, hookimpl
+from svcflow.clock import ManualClock
+from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
+from svcflow.messaging.outbox import Dispatcher, RetryPolicy
+from svcflow.records import Case
+from svcflow.testing import CapturedDeliveries, EngineFactory, InlinePlugins
+
+NOTICE = """\
+workflow: notice
+version: 1
+title: A notice to the customer
+data:
+  customer_email: {type: string, default: ""}
+  customer_name: {type: string, default: ""}
+states:
+  sent:
+    initial: true
+    on_enter:
+      - notify: {template: notice, to: customer}
+  done: {final: true}
+transitions:
+  - {trigger: finish, from: sent, to: done}
+"""
+
+
+def start(engine: Engine, number: int = 1) -> Case:
+    email = f"c{number}@example.com"
+    return engine.start("notice", {"customer_email": email, "customer_name": f"C{number}"})
+
+
+def test_the_retry_delay_doubles_from_the_first_and_stops_at_the_maximum() -> None:
+    policy = RetryPolicy()
+    assert (policy.max_attempts, policy.first_delay, policy.factor, policy.max_delay) == (
+        6,
+        timedelta(seconds=30),
+        2.0,
+        timedelta(hours=1),
+    )
+    assert [policy.delay(n) for n in range(1, 9)] == [
+        timedelta(seconds=30),
+        timedelta(minutes=1),
+        timedelta(minutes=2),
+        timedelta(minutes=4),
+        timedelta(minutes=8),
+        timedelta(minutes=16),
+        timedelta(minutes=32),
+        timedelta(hours=1),
+    ]
+    tripling = RetryPolicy(first_delay=timedelta(seconds=10), factor=3.0)
+    assert [tripling.delay(n) for n in (1, 2, 3)] == [
+        timedelta(seconds=10),
+        timedelta(seconds=30),
+        timedelta(seconds=90),
+    ]
+
+
+def test_each_failure_schedules_the_next_attempt_further_out(
+    svcflow_engine: EngineFactory,
+    svcflow_captured: CapturedDeliveries,
+    svcflow_clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    retry = RetryPolicy(
+        max_attempts=5, first_delay=timedelta(minutes=1), max_delay=timedelta(minutes=5)
+    )
+    engine = svcflow_engine(NOTICE, retry=retry)
+    case = start(engine)
+    svcflow_captured.fail_next(10)
+    waits = []
+    with caplog.at_level(logging.WARNING, logger="svcflow.outbox"):
+        for attempt in range(1, 5):
+            attempted_at = svcflow_clock.now()
+            assert engine.dispatch().attempted == 1
+            [row] = engine.outbox(case.id)
+            assert (row.status, row.attempts) == ("pending", attempt)
+            waits.append(row.next_attempt_at - attempted_at)
+            # Due again only at the recorded moment: a second before it, nothing is attempted.
+            assert engine.dispatch(row.next_attempt_at - timedelta(seconds=1)).attempted == 0
+            svcflow_clock.set(row.next_attempt_at)
+        assert waits == [
+            timedelta(minutes=1),
+            timedelta(minutes=2),
+            timedelta(minutes=4),
+            timedelta(minutes=5),
+        ]
+        assert engine.dispatch().dead
+    [row] = engine.outbox(case.id)
+    assert (row.status, row.attempts) == ("dead", 5)
+    assert row.last_error == (
+        "gave up after 5 attempts: DeliveryFailed: captured delivery told to fail"
+    )
+    first_retry = caplog.records[0].getMessage()
+    assert first_retry == (
+        f"notification {row.key} failed (attempt 1), retrying at 2026-03-02T09:01:00+00:00: "
+        "DeliveryFailed: captured delivery told to fail"
+    )
+    assert caplog.records[-1].levelno == logging.ERROR
+    assert caplog.records[-1].getMessage() == (
+        f"notification {row.key} dead-lettered: gave up after 5 attempts: "
+        "DeliveryFailed: captured delivery told to fail"
+    )
+
+
+def test_a_delivered_notification_records_the_receipt_and_what_the_plugin_saw(
+    svcflow_engine: EngineFactory, svcflow_captured: CapturedDeliveries, svcflow_clock: ManualClock
+) -> None:
+    engine = svcflow_engine(NOTICE)
+    case = start(engine)
+    svcflow_clock.advance("5m")
+    report = engine.dispatch()
+    [row] = engine.outbox(case.id)
+    assert [entry.key for entry in report.delivered] == [row.key]
+    assert (report.retrying, report.dead, report.attempted) == ([], [], 1)
+    assert (row.status, row.attempts, row.reference) == ("delivered", 1, "captured-1")
+    assert row.delivered_at == svcflow_clock.now()
+    [sent] = svcflow_captured.deliveries
+    assert sent == Delivery(
+        key=row.key,
+        case_id=case.id,
+        template="notice",
+        recipient=sent.recipient,
+        subject=row.subject,
+        body=row.body,
+        locale="en",
+        urgent=False,
+        attempt=1,
+        created_at=row.created_at,
+    )
+    recipient = sent.recipient
+    assert (recipient.address, recipient.channel, recipient.name, recipient.locale) == (
+        "c1@example.com",
+        "email",
+        "C1",
+        "en",
+    )
+    assert recipient.role == "customer"
+
+
+def test_dispatch_attempts_at_most_limit_entries_oldest_first(
+    svcflow_engine: EngineFactory, svcflow_captured: CapturedDeliveries, svcflow_clock: ManualClock
+) -> None:
+    engine = svcflow_engine(NOTICE, store="memory://")
+    cases = []
+    for number in range(1, 6):
+        cases.append(start(engine, number))
+        svcflow_clock.advance("1s")
+    assert engine.dispatch(limit=0).attempted == 0
+    assert len(engine.dispatch(limit=2).delivered) == 2
+    assert [d.case_id for d in svcflow_captured.deliveries] == [c.id for c in cases[:2]]
+    assert engine.dispatch(limit=1).attempted == 1
+    assert engine.dispatch(limit=10).attempted == 2
+    assert [d.case_id for d in svcflow_captured.deliveries] == [c.id for c in cases]
+    assert engine.dispatch(limit=10).attempted == 0
+
+
+def test_dispatch_works_through_more_than_one_batch(
+    svcflow_engine: EngineFactory, svcflow_captured: CapturedDeliveries
+) -> None:
+    engine = svcflow_engine(NOTICE, store="memory://")
+    for number in range(230):
+        start(engine, number)
+    assert engine.dispatch(limit=150).attempted == 150
+    assert engine.dispatch().attempted == 80
+    assert len({d.key for d in svcflow_captured.deliveries}) == 230
+
+
+class ProcessKilled(BaseException):
+    """Stands for the dispatcher's process dying mid-delivery (nothing catches it)."""
+
+
+def test_a_claim_is_leased_for_the_dispatchers_lease_and_no_longer(
+    svcflow_engine: EngineFactory,
+    svcflow_captured: CapturedDeliveries,
+    svcflow_plugin: InlinePlugins,
+    svcflow_clock: ManualClock,
+) -> None:
+    class DiesOnce:
+        died = False
+
+        @hookimpl
+        def svcflow_register_channels(self) -> list[ChannelInfo]:
+            return [ChannelInfo("pager", outbound=True)]
+
+        @hookimpl
+        def svcflow_deliver(self, delivery: Delivery) -> DeliveryReceipt:
+            if not DiesOnce.died:
+                DiesOnce.died = True
+                raise ProcessKilled
+            return DeliveryReceipt("paged")
+
+    svcflow_plugin(DiesOnce(), "dies-once")
+    engine = svcflow_engine(
+        NOTICE.replace("to: customer", "to: oncall"),
+        directory={"oncall": {"address": "7001", "channel": "pager"}},
+    )
+    case = start(engine)
+    dying = Dispatcher(engine.store, engine.plugins, svcflow_clock, lease=timedelta(minutes=10))
+    with pytest.raises(ProcessKilled):
+        dying.dispatch()
+    survivor = Dispatcher(engine.store, engine.plugins, svcflow_clock)
+    svcflow_clock.advance("9m59s")
+    assert survivor.dispatch().attempted == 0  # still leased by the dead dispatcher
+    svcflow_clock.advance("1s")
+    assert len(survivor.dispatch().delivered) == 1
+    [row] = engine.outbox(case.id)
+    assert (row.status, row.attempts, row.reference) == ("delivered", 1, "paged")
+
+
+def test_the_delivery_timeout_bounds_an_async_plugin(
+    svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins, svcflow_clock: ManualClock
+) -> None:
+    class AnswersTheSecondTime:
+        @hookimpl
+        def svcflow_register_channels(self) -> list[ChannelInfo]:
+            return [ChannelInfo("pager", outbound=True)]
+
+        @hookimpl
+        async def svcflow_deliver(self, delivery: Delivery) -> DeliveryReceipt:
+            if delivery.attempt == 1:
+                await asyncio.Event().wait()  # a gateway that never answers
+            return DeliveryReceipt(f"paged-{delivery.attempt}")
+
+    svcflow_plugin(AnswersTheSecondTime(), "answers-the-second-time")
+    engine = svcflow_engine(
+        NOTICE.replace("to: customer", "to: oncall"),
+        directory={"oncall": {"address": "7001", "channel": "pager"}},
+    )
+    case = start(engine)
+    dispatcher = Dispatcher(engine.store, engine.plugins, svcflow_clock, timeout=0.05)
+    assert dispatcher.timeout == 0.05
+    assert len(dispatcher.dispatch().retrying) == 1
+    [row] = engine.outbox(case.id)
+    assert row.last_error == "DeliveryFailed: an async plugin did not finish within 0.05 s"
+    assert row.next_attempt_at == svcflow_clock.now() + timedelta(seconds=30)
+    svcflow_clock.advance("30s")
+    assert len(dispatcher.dispatch().delivered) == 1
+    assert engine.outbox(case.id)[0].reference == "paged-2"
