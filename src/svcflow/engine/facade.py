@@ -33,6 +33,7 @@ from svcflow.engine.timers import TimerFiring, TimerService, service_due
 from svcflow.engine.units import CaseWriter, Event, advanced, history_entry
 from svcflow.errors import ConcurrencyConflict, Problem, WorkflowDefinitionError
 from svcflow.hooks.host import PluginHost
+from svcflow.messaging.customers import Customers
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
 from svcflow.messaging.notifier import Notifier
@@ -41,6 +42,7 @@ from svcflow.messaging.templates import TemplateRenderer
 from svcflow.records import (
     NO_DETAILS,
     Case,
+    Customer,
     DeadLetter,
     HistoryEntry,
     Notification,
@@ -67,7 +69,8 @@ class Engine:
     it as a context manager) to release the store. ``timer_lease`` is how long this engine holds
     the due timers it claims in ``advance``: several engines (or processes) advancing one store
     share the due timers, and the timers of one that dies are claimed by another once its lease
-    runs out.
+    runs out. ``content_dedupe_window`` is how long a message without an id of its own (a web
+    form without ``submission_id``) sent again by the same sender counts as a duplicate.
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class Engine:
         templates: str | Path | Iterable[str | Path] | None = None,
         default_locale: str = "en",
         retry: RetryPolicy | None = None,
+        content_dedupe_window: timedelta = timedelta(minutes=10),
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
@@ -100,7 +104,11 @@ class Engine:
         )
         found = self.plugins.get(DIRECTORY_PLUGIN)
         if isinstance(found, Directory):
-            found.attach(self._case_messages, self.plugins.outbound_channels)
+            found.attach(
+                self._case_messages, self.plugins.outbound_channels, self.plugins.reply_channel
+            )
+        self.customers = Customers(self.store)
+        """The customers of this engine's store: ``add``, ``get``, ``identify``, ``of_case``."""
         workflows = list(workflows)
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
@@ -114,18 +122,29 @@ class Engine:
         self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
         self._writer = CaseWriter(self.store, self.clock, self.plugins, self.notifier)
         self._timers = TimerService(self._writer, self.registry, timer_lease, self.runner_id)
+        self._intake = self._message_intake(content_dedupe_window)
+
+    def _message_intake(self, content_window: timedelta) -> MessageIntake:
+        """Intake, handed the engine's units of work (it never reaches into the engine)."""
         operations = CaseOperations(
             now=self._writer.now,
             get=self.get,
-            start=lambda workflow, data, actor, messages: self._start(
-                workflow, data, actor, None, messages
+            start=lambda workflow, data, actor, messages, customer: self._start(
+                workflow, data, actor, None, messages, customer
             ),
             fire=lambda case_id, trigger, payload, actor, messages: self._fire(
                 case_id, trigger, payload, actor, messages=messages
             ),
             record=self._record_message,
         )
-        self._intake = MessageIntake(self.store, self.plugins, self.registry, operations)
+        return MessageIntake(
+            self.store,
+            self.plugins,
+            self.registry,
+            operations,
+            customers=self.customers,
+            content_window=content_window,
+        )
 
     @classmethod
     def from_directory(
@@ -187,13 +206,21 @@ class Engine:
         data: Mapping[str, Any] | None = None,
         actor: str = "system",
         idempotency_key: str | None = None,
+        *,
+        customer: str | Customer | None = None,
     ) -> Case:
         """Start a case of the newest version of ``workflow`` with ``data``; return it.
 
         The data is validated against the workflow's ``data`` (``CaseDataError`` lists every
-        problem); the initial state's ``on_enter`` actions run.
+        problem); the initial state's ``on_enter`` actions run. ``customer`` (a customer or its
+        id, see ``engine.customers``) owns the case: notices to ``customer`` reach their
+        contact points and only their messages join the case (``UnknownCustomer`` if the store
+        has no such customer).
         """
-        return self._start(workflow, data, actor, idempotency_key)
+        owner = customer.id if isinstance(customer, Customer) else customer
+        if owner is not None:
+            self.customers.get(owner)
+        return self._start(workflow, data, actor, idempotency_key, customer_id=owner)
 
     def _start(
         self,
@@ -202,6 +229,7 @@ class Engine:
         actor: str,
         idempotency_key: str | None,
         messages: tuple[NewMessage, ...] = (),
+        customer_id: str | None = None,
     ) -> Case:
         compiled = self.registry.newest(workflow)
         scope = f"start:{workflow}"
@@ -226,7 +254,13 @@ class Engine:
         given = {name: plain(result.data[name]) for name in data} if data else None
         entry = history_entry(case, now, Event(actor, "started", payload=given), result)
         change = self._writer.change(
-            case, None, entry, result, idempotency=(idempotency_key, scope), messages=messages
+            case,
+            None,
+            entry,
+            result,
+            idempotency=(idempotency_key, scope),
+            messages=messages,
+            customer_id=customer_id,
         )
         return self._writer.commit(change)
 

@@ -65,6 +65,10 @@ def write_case(db: sqlite3.Connection, change: CaseChange, data: str, stamp: str
                 sla,
             ),
         )
+        if change.customer_id is not None:
+            db.execute(
+                "UPDATE cases SET customer_id = ? WHERE id = ?", (change.customer_id, case.id)
+            )
         return
     updated = db.execute(
         "UPDATE cases SET state = ?, data = ?, revision = ?, updated_at = ?, sla = ? "
@@ -124,7 +128,7 @@ def write_notifications(
     db.executemany(
         "INSERT INTO notifications (key, case_id, template, recipients, channel, "
         "urgent, status, context, created_at, deliver_after) "
-        "VALUES (?,?,?,?,?,?,'pending',?,?,?)",
+        "VALUES (?,?,?,?,?,?,?,?,?,?)",
         [
             (
                 n.key,
@@ -133,6 +137,7 @@ def write_notifications(
                 to_json(list(n.recipients)),
                 n.channel,
                 int(n.urgent),
+                n.status,
                 to_json(dict(n.context)),
                 stamp,
                 None if n.deliver_after is None else ts(n.deliver_after),
