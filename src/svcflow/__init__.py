@@ -8,7 +8,7 @@ from svcflow import _moved
 from svcflow.clock import Clock, ManualClock, SystemClock
 from svcflow.definitions import load_definitions, load_directory
 from svcflow.definitions.workflow import load_workflow_file, load_workflow_text
-from svcflow.engine import Engine, TimerFiring
+from svcflow.engine import AdvanceReport, Engine, TimerFiring
 from svcflow.engine.runner import Runner
 from svcflow.errors import (
     CaseDataError,
@@ -19,6 +19,7 @@ from svcflow.errors import (
     IdempotencyKeyReused,
     StoreError,
     SvcflowError,
+    TimerNotFailed,
     TransitionNotAllowed,
     UnknownTrigger,
     UnknownWorkflow,
@@ -29,6 +30,7 @@ from svcflow.hooks.specs import hookimpl
 from svcflow.records import Case, HistoryEntry, Notification, Timer
 
 __all__ = [
+    "AdvanceReport",
     "Case",
     "CaseDataError",
     "CaseNotFound",
@@ -47,6 +49,7 @@ __all__ = [
     "SystemClock",
     "Timer",
     "TimerFiring",
+    "TimerNotFailed",
     "TransitionNotAllowed",
     "UnknownTrigger",
     "UnknownWorkflow",

@@ -1,4 +1,5 @@
-"""The ``svcflow`` command: validate, graph, decide, schema, simulate, demo, report, plugins.
+"""The ``svcflow`` command: validate, graph, decide, schema, simulate, demo, report, plugins,
+timers.
 
 This is the only module that prints. Exit codes: 0 success, 1 invalid input or a failed
 expectation, 2 wrong usage (argparse).
@@ -257,6 +258,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _definition_commands(commands)
     _running_commands(commands)
+    _store_commands(commands)
     return parser
 
 
@@ -335,6 +337,50 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     plugins.add_argument("--plugins-dir", help="also load the *.py plugins in this directory")
     plugins.set_defaults(run=_plugins)
+
+
+def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """timers: commands that look after a running store."""
+    timers = commands.add_parser(
+        "timers", help="list the timers parked as failed; release them after fixing the cause"
+    )
+    timers.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
+    chosen = timers.add_mutually_exclusive_group()
+    chosen.add_argument("--retry", type=int, metavar="ID", help="release this failed timer")
+    chosen.add_argument("--retry-all", action="store_true", help="release every failed timer")
+    timers.set_defaults(run=_timers)
+
+
+def _timers(args: argparse.Namespace) -> int:
+    from svcflow.engine.timers import release_failed, release_failed_timers
+    from svcflow.store.registry import open_store
+
+    store = open_store(args.store)
+    try:
+        if args.retry is not None or args.retry_all:
+            released = (
+                [release_failed(store, args.retry)]
+                if args.retry is not None
+                else release_failed_timers(store)
+            )
+            print(f"released {_count(len(released), 'failed timer')}")
+            return 0
+        failed = store.failed_timers()
+        for timer in failed:
+            print(
+                f"{timer.id}  case {timer.case_id}  {timer.trigger}  "
+                f"due {timer.due_at.isoformat()}  attempts {timer.attempts}"
+            )
+            print(f"    {timer.last_error}")
+        hint = "; release with --retry ID or --retry-all after fixing the cause" if failed else ""
+        print(f"{_count(len(failed), 'failed timer')}{hint}")
+        return 0
+    finally:
+        store.close()
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _report(args: argparse.Namespace) -> int:
