@@ -113,10 +113,16 @@ def test_a_thousand_cases_with_poisoned_ones_fire_on_schedule_and_recover(
     assert {engine.get(case_id).state for case_id in poisoned_plugin} == {"checked"}
 
 
+STORES = pytest.mark.parametrize("store", ["memory://", None], ids=["memory", "sqlite"])
+
+
+@STORES
 def test_a_parked_timer_does_not_stop_the_same_engines_later_timers(
-    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, store: str | None
 ) -> None:
-    engine = svcflow_engine(CHECKED, plugins=[("crm", Crm())], directory={"customer": "a@x.org"})
+    engine = svcflow_engine(
+        CHECKED, store=store, plugins=[("crm", Crm())], directory={"customer": "a@x.org"}
+    )
     broken = engine.start("ticket", {"customer": "broken"})
     svcflow_clock.advance("30m")
     later = engine.start("ticket", {"customer": "fine"})
@@ -145,11 +151,13 @@ def test_an_event_on_a_case_goes_on_when_its_overdue_timer_fails(
     assert [e.kind for e in engine.history(case.id)] == ["started", "transition"]
 
 
+@STORES
 def test_retrying_a_timer_that_is_not_failed_names_the_failed_ones(
-    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, store: str | None
 ) -> None:
     engine = svcflow_engine(
         CHECKED,
+        store=store,
         plugins=[("crm", Crm())],
         directory={"customer": "a@x.org"},
         timer_retry=RetryPolicy(max_attempts=1),
@@ -164,6 +172,11 @@ def test_retrying_a_timer_that_is_not_failed_names_the_failed_ones(
     )
     assert engine.retry_timer(parked.id).case_id == case.id
     assert engine.failed_timers() == []
+    [released] = engine.timers(case.id)
+    assert (released.status, released.attempts, released.retry_at) == ("pending", 0, None)
+    assert released.last_error is not None
+    [again] = engine.advance().failed
+    assert again.id == parked.id
 
 
 def test_the_timers_command_lists_and_releases_failed_timers(
