@@ -24,10 +24,17 @@ StoreFactory = Callable[[str], Store]
 """Opens a store from its whole URL (scheme included)."""
 
 
+SQLITE_OPTIONS = {"synchronous": ("NORMAL", "FULL")}
+"""The query options a ``sqlite:`` URL may carry, with their values."""
+
+
 def open_memory(url: str) -> Store:
     """``memory://``: a store that lives as long as the process (tests, simulations)."""
     from svcflow.store.memory import MemoryStore
 
+    parts = urlsplit(url)
+    if parts.netloc or parts.path or parts.query:
+        raise StoreError(f"invalid memory store URL {url!r}: write memory:// (it takes no options)")
     return MemoryStore()
 
 
@@ -45,6 +52,16 @@ def open_sqlite(url: str) -> Store:
             "path"
         )
     options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    for key, value in options.items():
+        allowed = SQLITE_OPTIONS.get(key)
+        if allowed is None or value.upper() not in allowed:
+            valid = "; ".join(
+                f"{name}={'|'.join(values)}" for name, values in SQLITE_OPTIONS.items()
+            )
+            what = "unknown option" if allowed is None else "invalid value for option"
+            raise StoreError(
+                f"{what} {key}={value!r} in store URL {url!r}; the SQLite store takes: {valid}"
+            )
     return SqliteStore(path, **options)
 
 
