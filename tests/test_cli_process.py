@@ -52,9 +52,7 @@ def test_a_reader_that_stops_early_ends_the_command_quietly_with_zero() -> None:
         ),
         (
             "sqlite:///{dir}/cases.db?synchronous=sometimes",
-            "error: invalid value for option synchronous='sometimes' in store URL "
-            "'sqlite:///{dir}/cases.db?synchronous=sometimes'; the SQLite store takes: "
-            "synchronous=NORMAL|FULL\n",
+            "error: invalid synchronous='sometimes' for the SQLite store; use NORMAL or FULL\n",
         ),
         (
             "memory://?size=5",

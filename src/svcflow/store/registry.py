@@ -52,16 +52,13 @@ def open_sqlite(url: str) -> Store:
             "path"
         )
     options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    for key, value in options.items():
-        allowed = SQLITE_OPTIONS.get(key)
-        if allowed is None or value.upper() not in allowed:
-            valid = "; ".join(
-                f"{name}={'|'.join(values)}" for name, values in SQLITE_OPTIONS.items()
-            )
-            what = "unknown option" if allowed is None else "invalid value for option"
-            raise StoreError(
-                f"{what} {key}={value!r} in store URL {url!r}; the SQLite store takes: {valid}"
-            )
+    unknown = sorted(set(options) - set(SQLITE_OPTIONS))
+    if unknown:
+        valid = "; ".join(f"{name}={'|'.join(vals)}" for name, vals in SQLITE_OPTIONS.items())
+        raise StoreError(
+            f"unknown option {unknown[0]}={options[unknown[0]]!r} in store URL {url!r}; "
+            f"the SQLite store takes: {valid}"
+        )
     return SqliteStore(path, **options)
 
 
