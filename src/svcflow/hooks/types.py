@@ -181,7 +181,7 @@ class CaseLookup(Protocol):
     def may_join(self, case_id: str) -> bool:
         """Whether the message's sender may join this case: they are a contact point of the
         customer who owns it (for a case without an owner: they wrote on it before, on the same
-        channel). Added in 0.3."""
+        channel)."""
 
     def open_cases_of(self, sender: str) -> list[Case]:
         """Cases not in a final state whose messages came from ``sender``, newest first."""
