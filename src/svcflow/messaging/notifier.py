@@ -94,26 +94,40 @@ class Notifier:
             rows.append(
                 row._replace(subject=rendered.subject, body=rendered.body, locale=rendered.locale)
             )
-        for role, status, problem in problems:
-            rows.append(
-                NewDelivery(
-                    key=f"{key}:{role}",
-                    notification_key=key,
-                    template=request.template,
-                    channel=request.channel or "",
-                    address="",
-                    name=None,
-                    role=role,
-                    locale=self.renderer.default_locale,
-                    subject="",
-                    body="",
-                    urgent=request.urgent,
-                    next_attempt_at=due,
-                    status=status,
-                    error=problem,
-                )
-            )
+        rows.extend(self._problem_rows(key, request, problems, due))
         return rows
+
+    def _problem_rows(
+        self,
+        key: str,
+        request: NotificationRequest,
+        problems: list[tuple[str, str, str]],
+        due: datetime,
+    ) -> list[NewDelivery]:
+        """One ``dead`` or ``undeliverable`` row per role that reached nobody, keyed
+        ``<key>:<role>``, saying why."""
+        first: dict[str, tuple[str, str]] = {}
+        for role, status, problem in problems:
+            first.setdefault(role, (status, problem))
+        return [
+            NewDelivery(
+                key=f"{key}:{role}",
+                notification_key=key,
+                template=request.template,
+                channel=request.channel or "",
+                address="",
+                name=None,
+                role=role,
+                locale=self.renderer.default_locale,
+                subject="",
+                body="",
+                urgent=request.urgent,
+                next_attempt_at=due,
+                status=status,
+                error=problem,
+            )
+            for role, (status, problem) in first.items()
+        ]
 
     def _recipients(
         self, case: Case, request: NotificationRequest, audience: Audience
