@@ -159,7 +159,7 @@ def svcflow_actor_roles(actor: str) -> Iterable[str] | None:
     the built-in directory (``Engine(roles={"agent-7": ["agent"]})``) is asked last, and an
     actor nobody knows holds no roles. An exception refuses the event (nothing is written).
 
-    Added in 0.3.
+    Added in 0.1.0.
     """
     raise NotImplementedError
 
