@@ -23,6 +23,7 @@ __all__ = [
     "HistoryEntry",
     "Notification",
     "OutboxEntry",
+    "Refusal",
     "Timer",
     "plain",
 ]
@@ -210,3 +211,18 @@ class Customer(NamedTuple):
     def owns(self, channel: str, address: str) -> bool:
         """Whether ``address`` on ``channel`` is one of this customer's contact points."""
         return any(p.channel == channel and p.address == address for p in self.contact_points)
+
+
+class Refusal(NamedTuple):
+    """An event the engine refused because the actor lacked the authority (``NotAuthorized``):
+    who tried what, on which case and state, the roles they held and those that would have done.
+    The case itself is unchanged; refusals are kept apart from its history."""
+
+    case_id: str
+    at: datetime
+    actor: str
+    trigger: str
+    state: str
+    reason: str
+    roles: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()

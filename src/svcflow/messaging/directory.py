@@ -8,6 +8,10 @@ contact point they last wrote from when verified, else their preferred one: see
 ``customer_phone`` fields, else (for a case without an owner) the sender of its first inbound
 message, else the directory's own ``customer`` entry; ``assignee`` from the case's ``assignee``
 field, and any other role from ``Engine(directory={...})``. Never "whoever wrote last".
+
+It is also the default identity system: ``svcflow_actor_roles`` answers the roles a person holds
+from ``Engine(roles={"agent-7": ["agent"], ...})`` (other plugins, such as an LDAP or SSO lookup,
+are asked first).
 """
 
 from __future__ import annotations
@@ -69,7 +73,9 @@ class Directory:
         self,
         entries: Mapping[str, DirectoryEntry | Iterable[DirectoryEntry]],
         messages: Callable[[str], list[Mapping[str, Any]]] | None = None,
+        roles: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
+        self.roles = {person: tuple(held) for person, held in (roles or {}).items()}
         self.entries = {
             name: [value] if isinstance(value, str | Recipient | Mapping) else list(value)
             for name, value in entries.items()
@@ -90,6 +96,10 @@ class Directory:
         self._messages = messages
         self._outbound = frozenset(outbound)
         self._reply_channel = reply_channel or self._reply_channel
+
+    @hookimpl(trylast=True)
+    def svcflow_actor_roles(self, actor: str) -> Iterable[str] | None:
+        return self.roles.get(actor)
 
     @hookimpl(trylast=True)
     def svcflow_resolve_recipients(

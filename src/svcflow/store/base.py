@@ -19,6 +19,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    Refusal,
     Timer,
 )
 
@@ -293,6 +294,13 @@ class Store(Protocol):
 
     def case_customer(self, case_id: str) -> str | None:
         """The id of the customer who owns the case (``None`` when it was started without)."""
+
+    def add_refusal(self, refusal: Refusal) -> None:
+        """Keep an event refused for lack of authority (its own small transaction)."""
+
+    def refusals(self, case_id: str | None = None) -> list[Refusal]:
+        """Refused events, of one case or all, oldest first."""
+        ...
 
     def register_workflow(
         self, workflow: str, version: int, digest: str, source: str, file: str
