@@ -67,7 +67,8 @@ class Engine:
     it as a context manager) to release the store. ``timer_lease`` is how long this engine holds
     the due timers it claims in ``advance``: several engines (or processes) advancing one store
     share the due timers, and the timers of one that dies are claimed by another once its lease
-    runs out.
+    runs out. ``delivery_timeout`` (seconds, default 30) bounds each notification delivery
+    attempt, synchronous and async plugins alike; ``retry`` says when a failed one is retried.
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class Engine:
         templates: str | Path | Iterable[str | Path] | None = None,
         default_locale: str = "en",
         retry: RetryPolicy | None = None,
+        delivery_timeout: float = 30.0,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
@@ -108,7 +110,9 @@ class Engine:
         self.templates = TemplateRenderer(folders, default_locale)
         _check_templates(workflows, self.templates)
         self.notifier = Notifier(self.plugins, self.templates)
-        self.dispatcher = Dispatcher(self.store, self.plugins, self.clock, retry=retry)
+        self.dispatcher = Dispatcher(
+            self.store, self.plugins, self.clock, retry=retry, timeout=delivery_timeout
+        )
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self.timer_lease = timer_lease
         self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
