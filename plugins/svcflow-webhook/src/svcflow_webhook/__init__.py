@@ -25,10 +25,15 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import NoReturn, Protocol
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
-from svcflow import hookimpl
-from svcflow.errors import DeliveryFailed, PermanentDeliveryError
-from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
-from svcflow.privacy import strip_url_credentials
+from svcflow.plugin import (
+    ChannelInfo,
+    Delivery,
+    DeliveryFailed,
+    DeliveryReceipt,
+    PermanentDeliveryError,
+    hookimpl,
+    strip_url_credentials,
+)
 from svcflow_webhook.signing import (
     ID_HEADER,
     SIGNATURE_HEADER,

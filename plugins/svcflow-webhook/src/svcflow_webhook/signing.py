@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Mapping
 
-from svcflow.errors import SvcflowError
+from svcflow.plugin import SvcflowError
 
 __all__ = [
     "ID_HEADER",
