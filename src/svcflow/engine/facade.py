@@ -106,11 +106,7 @@ class Engine:
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
-        by_id = (
-            dict(calendars)
-            if isinstance(calendars, Mapping)
-            else {calendar.id: calendar for calendar in calendars}
-        )
+        by_id = _by_id(calendars)
         self.plugins = plugin_host or build_plugin_host(
             plugins, load_plugins=load_plugins, plugins_dir=plugins_dir, directory=directory
         )
@@ -464,6 +460,14 @@ class Engine:
             *self.store.case_messages(case_id),
             *(m.message for m in self._writer.pending_messages()),
         ]
+
+
+def _by_id(
+    calendars: Iterable[BusinessCalendar] | Mapping[str, BusinessCalendar],
+) -> dict[str, BusinessCalendar]:
+    if isinstance(calendars, Mapping):
+        return dict(calendars)
+    return {calendar.id: calendar for calendar in calendars}
 
 
 def _check_templates(workflows: Iterable[LoadedWorkflow], renderer: TemplateRenderer) -> None:
