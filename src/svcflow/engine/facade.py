@@ -133,6 +133,10 @@ class Engine:
         self._timers = TimerService(
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry
         )
+        self._intake = self._message_intake()
+
+    def _message_intake(self) -> MessageIntake:
+        """Intake, handed the few case operations it needs (it never sees the engine)."""
         operations = CaseOperations(
             now=self._writer.now,
             get=self.get,
@@ -144,7 +148,7 @@ class Engine:
             ),
             record=self._record_message,
         )
-        self._intake = MessageIntake(self.store, self.plugins, self.registry, operations)
+        return MessageIntake(self.store, self.plugins, self.registry, operations)
 
     @classmethod
     def from_directory(
