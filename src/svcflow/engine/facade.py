@@ -27,7 +27,9 @@ from svcflow.core.authority import Actor
 from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions import load_definitions
+from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.engine.migrations import CaseMigrator, MigrationReport
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.registry import WorkflowRegistry
 from svcflow.engine.timers import (
@@ -80,6 +82,8 @@ class Engine:
     share the due timers, and the timers of one that dies are claimed by another once its lease
     runs out. ``retry`` is the outbox's delivery retry policy; ``timer_retry`` how a timer whose
     firing raised is retried before it is parked as failed (see :meth:`failed_timers`).
+    ``delivery_timeout`` (seconds, default 30) bounds each notification delivery attempt,
+    synchronous and async plugins alike.
     ``content_dedupe_window`` is how long a message without an id of its own (a web form without
     ``submission_id``) sent again by the same sender counts as a duplicate.
     """
@@ -102,6 +106,7 @@ class Engine:
         templates: str | Path | Iterable[str | Path] | None = None,
         default_locale: str = "en",
         retry: RetryPolicy | None = None,
+        delivery_timeout: float = 30.0,
         timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
         content_dedupe_window: timedelta = timedelta(minutes=10),
     ) -> None:
@@ -129,7 +134,9 @@ class Engine:
         self.templates = TemplateRenderer(folders, default_locale)
         _check_templates(workflows, self.templates)
         self.notifier = Notifier(self.plugins, self.templates)
-        self.dispatcher = Dispatcher(self.store, self.plugins, self.clock, retry=retry)
+        self.dispatcher = Dispatcher(
+            self.store, self.plugins, self.clock, retry=retry, timeout=delivery_timeout
+        )
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self.timer_lease = timer_lease
         self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
@@ -420,6 +427,27 @@ class Engine:
         keeping the business time each clock has used; returns how many cases moved. Each case
         is one unit of work with a ``sla_recomputed`` history entry."""
         return self._timers.recompute_deadlines(workflow)
+
+    # -- versions ---------------------------------------------------------------------------------
+
+    def migrate_cases(
+        self,
+        plan: str | Path | MigrationText | LoadedMigration,
+        *,
+        dry_run: bool = False,
+        actor: str = "system",
+    ) -> MigrationReport:
+        """Move the running cases of a workflow version to another version, as a migration
+        plan says (see ``docs/migrations.md``).
+
+        The plan is checked against both versions first (``WorkflowDefinitionError`` with
+        positions, nothing moved). Each case then moves in its own transaction with a
+        ``migrated`` history entry by ``actor``, its timers planned again; a case that cannot
+        move is listed in the report with the reason and left untouched. ``dry_run`` plans
+        every move (states, SLA deadlines) and writes nothing.
+        """
+        migrator = CaseMigrator(self._writer, self.registry, self.store)
+        return migrator.run(migrator.load(plan), dry_run=dry_run, actor=actor)
 
     # -- intake -----------------------------------------------------------------------------------
 

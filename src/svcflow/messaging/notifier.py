@@ -3,8 +3,10 @@
 Runs while a change is being committed, so the rows go into the outbox in the same
 transaction as the case change. Nothing here may block the case: a role no plugin resolves, a
 resolver plugin that raises, a template that fails -- each becomes a ``dead`` outbox row that
-says why (visible in ``Engine.outbox(status="dead")``), and the case change commits. A role
-that resolves to nobody (a customer with no contact point, an empty rota) becomes an
+says why (visible in ``Engine.outbox(status="dead")``), and the case change commits.
+A recipient address that is a URL with ``user:password@`` is stored and shown to templates
+without them: secrets belong in the delivering plugin's configuration, not in the outbox.
+A role that resolves to nobody (a customer with no contact point, an empty rota) becomes an
 ``undeliverable`` row whose error is the :class:`~svcflow.errors.NoRecipient` text, and the
 engine adds it to the step's history entry as a warning: never a notice pending for ever.
 """
@@ -21,6 +23,7 @@ from svcflow.errors import NoRecipient
 from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import InboundMessage, Recipient
 from svcflow.messaging.templates import TemplateError, TemplateRenderer
+from svcflow.privacy import strip_url_credentials
 from svcflow.records import Case, Customer, plain
 from svcflow.store.base import NewDelivery
 
@@ -71,7 +74,7 @@ class Notifier:
                 notification_key=key,
                 template=request.template,
                 channel=channel,
-                address=recipient.address,
+                address=strip_url_credentials(recipient.address),
                 name=recipient.name,
                 role=recipient.role,
                 locale=str(locale),
@@ -212,7 +215,11 @@ def _context(
             "state": case.state,
             "data": plain(case.data),
         },
-        "recipient": {"name": recipient.name, "role": recipient.role, "address": recipient.address},
+        "recipient": {
+            "name": recipient.name,
+            "role": recipient.role,
+            "address": strip_url_credentials(recipient.address),
+        },
         "template": request.template,
         "urgent": request.urgent,
         "now": now,
