@@ -12,23 +12,28 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
-from svcflow.definitions import calendars_beside, is_calendar_text, resolve_calendars
-from svcflow.definitions.calendars import load_calendar_text
-from svcflow.definitions.decide import decide_from_pairs, find_table, markdown_for, table_warnings
-from svcflow.definitions.rulesfile import is_rules_text, load_rules_text
-from svcflow.definitions.workflow import LoadedWorkflow, load_workflow_file, workflow_files
 from svcflow.errors import SvcflowError, WorkflowDefinitionError
-from svcflow.graph import mermaid
-from svcflow.sla.calendar import BusinessCalendar
-from svcflow.spec.schema import workflow_json_schema_text
+
+if TYPE_CHECKING:
+    from svcflow.definitions.workflow import LoadedWorkflow
+    from svcflow.sla.calendar import BusinessCalendar
+
+# Each command imports what it needs when it runs, so that `svcflow --help` (and a command that
+# needs no workflow) does not load pydantic, CEL and the engine.
 
 __all__ = ["main"]
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from svcflow.definitions import is_calendar_text, resolve_calendars
+    from svcflow.definitions.calendars import load_calendar_text
+    from svcflow.definitions.decide import table_warnings
+    from svcflow.definitions.rulesfile import is_rules_text, load_rules_text
+    from svcflow.definitions.workflow import load_workflow_file, workflow_files
+
     files = workflow_files(args.paths)
     if not files:
         print(f"no .yaml/.yml files found in {', '.join(args.paths)}", file=sys.stderr)
@@ -80,23 +85,33 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
+    from svcflow.definitions.decide import markdown_for
+    from svcflow.definitions.workflow import load_workflow_file
+    from svcflow.graph import mermaid
+
     text = markdown_for(args.file, args.table) or mermaid(load_workflow_file(args.file).spec)
     _write(text, args.output)
     return 0
 
 
 def _decide(args: argparse.Namespace) -> int:
+    from svcflow.definitions.decide import decide_from_pairs, find_table
+
     decision = decide_from_pairs(find_table(args.table, [args.rules]), args.input or [])
     print("\n".join(decision.explain()))
     return 0
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from svcflow.spec.schema import workflow_json_schema_text
+
     _write(workflow_json_schema_text(), args.output)
     return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from svcflow.definitions import calendars_beside
+    from svcflow.definitions.workflow import load_workflow_file
     from svcflow.simulate import load_scenario, render_timeline, run_scenario
 
     workflow = load_workflow_file(args.file)

@@ -1,0 +1,54 @@
+"""Start-up cost: ``import svcflow`` and ``svcflow --help`` load neither the engine nor its heavy
+dependencies; the public names still resolve (imported at first use)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("cel", "pydantic", "transitions", "yaml", "jinja2", "pluggy", "svcflow.engine")
+
+
+def loaded_after(code: str) -> list[str]:
+    probe = (
+        f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return list(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_import_svcflow_loads_no_heavy_dependency() -> None:
+    assert loaded_after("import svcflow") == []
+
+
+def test_svcflow_help_loads_no_heavy_dependency() -> None:
+    code = "from svcflow.cli import _parser\nprint(_parser().format_help())"
+    assert loaded_after(code) == []
+
+
+def test_the_public_names_resolve_at_first_use() -> None:
+    import svcflow
+
+    assert sorted(name for name in svcflow.__all__ if getattr(svcflow, name) is None) == []
+    assert "Engine" in dir(svcflow)
+    assert svcflow.engine.Engine is svcflow.Engine  # a subpackage, as before
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    import svcflow
+
+    with pytest.raises(AttributeError) as raised:
+        svcflow.Engin  # type: ignore[attr-defined]  # noqa: B018
+    assert str(raised.value) == "module 'svcflow' has no attribute 'Engin'"
+
+
+def test_cel_is_imported_at_the_first_compile() -> None:
+    code = (
+        "from svcflow.rules.expressions import compile_expression\n"
+        "import sys\nassert 'cel' not in sys.modules\n"
+        "compile_expression('a == 1', ['a'], 'here')"
+    )
+    assert "cel" in loaded_after(code)
