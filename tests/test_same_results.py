@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import tempfile
 from pathlib import Path
-sys.path.insert(0, str(Path(__file__).parent))
 
-from support.workflows import WORKFLOWS  # noqa: E402
-from svcflow import Engine  # noqa: E402
-from svcflow.demo.run import run_demo  # noqa: E402
-from svcflow.records import plain  # noqa: E402
-from svcflow.report import build_report  # noqa: E402
-from svcflow.store.base import Store  # noqa: E402
+from support.workflows import WORKFLOWS
+from svcflow import Engine
+from svcflow.demo.run import run_demo
+from svcflow.records import plain
+from svcflow.report import build_report
+from svcflow.store.base import Store
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden"
 CONTACTS, DAYS, SEED = 300, 2, 7
