@@ -23,7 +23,7 @@ def test_import_svcflow_loads_no_heavy_dependency() -> None:
 
 
 def test_svcflow_help_loads_no_heavy_dependency() -> None:
-    code = "from svcflow.cli import _parser\nprint(_parser().format_help())"
+    code = "from svcflow.cli.parser import build_parser\nprint(build_parser().format_help())"
     assert loaded_after(code) == []
 
 
