@@ -89,28 +89,8 @@ def harness(variant: str, tmp: Path, tag: str = "") -> bench_events.Harness:
         return bench_events.statemachine_harness()
     store, which = variant.split("_")
     url = "memory://" if store == "memory" else f"sqlite:///{tmp}/cases-{variant}{tag}.db"
-    return svcflow_harness(url, workflow_dir(tmp, which))
-
-
-def svcflow_harness(store: str, workflows: Path) -> bench_events.Harness:
-    """``bench_events``'s svcflow run, without installed plugins (they would add their own
-    work to every event, and differ from machine to machine)."""
-    from svcflow import Engine, ManualClock
-
-    clock = ManualClock(bench_events.CLOCK_START)
-    engine = Engine.from_directory(workflows, store=store, clock=clock, load_plugins=False)
-    steps, data = bench_events.STEPS, bench_events.START_DATA
-
-    def run(n: int) -> int:
-        start, fire, closed = engine.start, engine.fire, 0
-        for _ in range(n):
-            case = start("complaint", data, actor="bench")
-            for trigger, payload in steps:
-                case = fire(case.id, trigger, payload, actor="bench")
-            closed += case.state == "closed"
-        return closed
-
-    return bench_events.Harness(run, engine.close)
+    # without installed plugins: they add their own work and differ from machine to machine
+    return bench_events.svcflow_harness(url, workflow_dir(tmp, which), load_plugins=False)
 
 
 # -- the child: one process that runs N cases after the common start-up --------------------------
