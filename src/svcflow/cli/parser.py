@@ -7,6 +7,7 @@ import importlib
 from collections.abc import Callable
 
 from svcflow import __version__
+from svcflow.shipped import shipped_workflows
 
 __all__ = ["build_parser"]
 
@@ -16,6 +17,7 @@ _MODULES = {
     "run_decide": "definitions",
     "run_schema": "definitions",
     "run_demo_command": "demo",
+    "run_init": "init",
     "run_simulate": "running",
     "run_report": "running",
     "run_plugins": "running",
@@ -73,6 +75,12 @@ def _definition_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     decide.set_defaults(run=_command("run_decide"))
 
+    init = commands.add_parser(
+        "init", help="write the shipped workflows, templates, calendar and a scenario to DIR"
+    )
+    init.add_argument("directory", metavar="DIR", help="a new or empty directory")
+    init.set_defaults(run=_command("run_init"))
+
     schema = commands.add_parser("schema", help="print the JSON Schema of workflow files")
     schema.add_argument("-o", "--output", help="write to this file instead of stdout")
     schema.set_defaults(run=_command("run_schema"))
@@ -93,7 +101,11 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo", help="simulate a week of service traffic on a SQLite store, then report on it"
     )
-    demo.add_argument("--workflows", default="workflows", help="workflow directory")
+    demo.add_argument(
+        "--workflows",
+        default=str(shipped_workflows()),
+        help="workflow directory (default: the workflows that ship with svcflow)",
+    )
     demo.add_argument(
         "--store",
         default="sqlite:///svcflow-demo.db",
