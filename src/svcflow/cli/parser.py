@@ -22,6 +22,7 @@ _MODULES = {
     "run_report": "running",
     "run_plugins": "running",
     "run_timers": "store",
+    "run_migrate_cases": "store",
 }
 
 
@@ -136,7 +137,7 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
-    """timers: commands that look after a running store."""
+    """timers, migrate-cases: commands that look after a running store."""
     timers = commands.add_parser(
         "timers", help="list the timers parked as failed; release them after fixing the cause"
     )
@@ -145,3 +146,13 @@ def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     chosen.add_argument("--retry", type=int, metavar="ID", help="release this failed timer")
     chosen.add_argument("--retry-all", action="store_true", help="release every failed timer")
     timers.set_defaults(run=_command("run_timers"))
+
+    migrate = commands.add_parser(
+        "migrate-cases", help="move running cases to another version of their workflow"
+    )
+    migrate.add_argument("plan", help="the migration plan (YAML, see docs/migrations.md)")
+    migrate.add_argument("--workflows", default="workflows", help="workflow directory")
+    migrate.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
+    migrate.add_argument("--actor", default="svcflow-cli", help="who runs it, for the history")
+    migrate.add_argument("--dry-run", action="store_true", help="show the moves; write nothing")
+    migrate.set_defaults(run=_command("run_migrate_cases"))

@@ -42,7 +42,7 @@ from svcflow.spec.extensions import ActionCall, current_extensions
 from svcflow.spec.models import Action
 from svcflow.spec.yamlsource import KeyPath
 
-__all__ = ["CompiledWorkflow"]
+__all__ = ["CompiledWorkflow", "decode_service", "encode_service"]
 
 
 class _Step(CaseVariables):
@@ -324,7 +324,7 @@ class CompiledWorkflow:
     ) -> None:
         if not self.has_service_levels:
             return
-        clocks, chains = _decode_service(service)
+        clocks, chains = decode_service(service)
         outcome = SlaOutcome()
         if self.sla is not None:
             outcome = self.sla.apply(clocks, facts)
@@ -343,7 +343,7 @@ class CompiledWorkflow:
         service: Mapping[str, Any] | None = None,
     ) -> None:
         """Fold the outcome into the result; only changed clocks and chains are re-encoded."""
-        result.service = _encode_service(clocks, chains, service)
+        result.service = encode_service(clocks, chains, service)
         result.service_events.extend(outcome.events)
         result.cancel_triggers.extend(outcome.cancel)
         cancelled = set(outcome.cancel)
@@ -356,7 +356,7 @@ class CompiledWorkflow:
         """New deadlines for the running clocks after a calendar changed (None if none moved)."""
         if self.sla is None:
             return None
-        clocks, _ = _decode_service(service)
+        clocks, _ = decode_service(service)
         outcome = self.sla.recompute(clocks, now)
         if not outcome.clocks:
             return None
@@ -376,7 +376,7 @@ class CompiledWorkflow:
     ) -> StepResult | None:
         """A due SLA warning or breach (``sla:...``) or escalation level (``esc:...``): run its
         actions and any trigger it fires; None when the timer no longer applies."""
-        clocks, chains = _decode_service(service)
+        clocks, chains = decode_service(service)
         result = StepResult(trigger=trigger, source=state, target=state, data=data)
         step = _Step(state, data, now, result, case_id)
         changed_clocks: dict[str, Clock] = {}
@@ -566,8 +566,9 @@ class CompiledWorkflow:
         return assign
 
 
-def _decode_service(service: Mapping[str, Any]) -> tuple[Encoded[Clock], Encoded[Chain]]:
-    """The case's clocks and chains, each decoded from its JSON when first read."""
+def decode_service(service: Mapping[str, Any]) -> tuple[Encoded[Clock], Encoded[Chain]]:
+    """A case's SLA clocks and escalation chains, from the JSON kept with it, each decoded when
+    first read (a step usually touches one or two of them)."""
     clocks = Encoded(service.get("metrics", {}), Clock.from_json)
     chains = Encoded(service.get("escalations", {}), Chain.from_json)
     return clocks, chains
@@ -586,7 +587,7 @@ def _reencode_service(
     return encoded
 
 
-def _encode_service(
+def encode_service(
     clocks: Mapping[str, Clock],
     chains: Mapping[str, Chain],
     previous: Mapping[str, Any] | None = None,

@@ -100,7 +100,7 @@ class SqliteStore:
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         self._codec: DataCodec | None = None
-        self._decoded: dict[str, tuple[int, Mapping[str, Any], Mapping[str, Any]]] = {}
+        self._decoded: dict[str, tuple[int, int, Mapping[str, Any], Mapping[str, Any]]] = {}
         try:
             self._migrate()
         except sqlite3.Error as error:
@@ -181,7 +181,7 @@ class SqliteStore:
             write_messages(db, case.id, change.messages)
             if change.idempotency_key is not None:
                 write_idempotency(db, change, data or self._encode_data(case), stamp)
-        self._remember(case.id, case.revision, case.data, case.sla)
+        self._remember(case.id, (case.revision, case.version, case.data, case.sla))
 
     def _encoded(self, change: CaseChange) -> tuple[str | None, str | None]:
         """The case's data and SLA state as stored, each None when it is the very object read
@@ -189,10 +189,10 @@ class SqliteStore:
         happens here, before the write lock is taken."""
         case = change.case
         cached = self._decoded.get(case.id)
-        if cached is None or cached[0] != change.expected_revision:
-            cached = None
-        data = None if cached and cached[1] is case.data else self._encode_data(case)
-        if cached and cached[2] is case.sla:
+        if cached is None or cached[:2] != (change.expected_revision, case.version):
+            cached = None  # (data is encoded by its workflow version)
+        data = None if cached and cached[2] is case.data else self._encode_data(case)
+        if cached and cached[3] is case.sla:
             return data, None
         return data, to_json(dict(case.sla)) if case.sla else "{}"
 
@@ -540,14 +540,14 @@ class SqliteStore:
     # -- helpers --
 
     def _remember(
-        self, case_id: str, revision: int, data: Mapping[str, Any], sla: Mapping[str, Any]
+        self, case_id: str, decoded: tuple[int, int, Mapping[str, Any], Mapping[str, Any]]
     ) -> None:
         """Keep decoded data and SLA state by case and revision: a case read again at the same
         revision (the usual read before the next event) skips decoding, and the next commit
         skips encoding what it did not change. Bounded; cleared when full."""
         if len(self._decoded) >= _DECODED_CACHE_SIZE:
             self._decoded.clear()
-        self._decoded[case_id] = (revision, data, sla)
+        self._decoded[case_id] = decoded  # revision, workflow version, data, SLA state
 
     def _require_codec(self) -> DataCodec:
         if self._codec is None:
@@ -557,11 +557,11 @@ class SqliteStore:
     def _case(self, row: tuple[Any, ...]) -> Case:
         cached = self._decoded.get(row[0])
         if cached is not None and cached[0] == row[5]:
-            data, sla = cached[1], cached[2]
+            data, sla = cached[2], cached[3]
         else:
             data = MappingProxyType(self._require_codec().decode(row[1], row[2], row[4]))
             sla = _NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(row[8]))
-            self._remember(row[0], row[5], data, sla)
+            self._remember(row[0], (row[5], row[2], data, sla))
         return Case(
             id=row[0],
             workflow=row[1],

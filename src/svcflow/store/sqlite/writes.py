@@ -70,6 +70,7 @@ def write_case(
     updated = db.execute(
         _UPDATE_CASE[data is None, sla is None],
         (
+            case.version,
             case.state,
             case.revision,
             stamp,
@@ -85,7 +86,7 @@ def write_case(
 
 
 _UPDATE_CASE = {
-    (same_data, same_sla): "UPDATE cases SET state = ?, revision = ?, updated_at = ?"
+    (same_data, same_sla): "UPDATE cases SET version = ?, state = ?, revision = ?, updated_at = ?"
     + ("" if same_data else ", data = ?")
     + ("" if same_sla else ", sla = ?")
     + " WHERE id = ? AND revision = ?"
