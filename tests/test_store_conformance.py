@@ -278,6 +278,33 @@ def test_claimed_timers_are_leased_and_claimed_again_when_the_lease_runs_out(
     ]
 
 
+def test_a_failing_timer_is_retried_later_then_parked_until_released(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    first.commit(_change(_case(), timers=[_timer("check", 0)]))
+    [timer] = first.timers("c1")
+    retry_at = T0 + timedelta(minutes=1)
+    retrying = second.timer_failed(timer.id, "TimeoutError: CRM", retry_at)
+    assert retrying is not None
+    assert (retrying.status, retrying.attempts, retrying.retry_at) == ("retrying", 1, retry_at)
+    assert first.due_timers(T0, 10) == []
+    assert first.claim_due_timers(T0, 10, "one", retry_at) == []
+    assert [t.id for t in first.claim_due_timers(retry_at, 10, "one", retry_at)] == [timer.id]
+    parked = second.timer_failed(timer.id, "TimeoutError: CRM again", None)
+    assert parked is not None and (parked.status, parked.attempts) == ("failed", 2)
+    assert first.due_timers(T0 + timedelta(days=1), 10) == []
+    assert first.claim_due_timers(T0 + timedelta(days=1), 10, "two", T0) == []
+    assert [t.last_error for t in first.failed_timers()] == ["TimeoutError: CRM again"]
+    assert second.release_timer(timer.id) is True
+    assert second.release_timer(timer.id) is False
+    [released] = first.timers("c1")
+    assert (released.status, released.attempts, released.retry_at) == ("pending", 0, None)
+    assert released.last_error == "TimeoutError: CRM again"
+    assert [t.id for t in first.due_timers(T0, 10)] == [timer.id]
+    assert first.timer_failed(timer.id + 100, "gone", None) is None
+
+
 # -- the outbox -----------------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from svcflow.errors import (
     IdempotencyKeyReused,
     StoreError,
     SvcflowError,
+    TimerNotFailed,
     TransitionNotAllowed,
     UnknownTrigger,
     UnknownWorkflow,
@@ -36,10 +37,11 @@ from svcflow.records import Case, HistoryEntry, Notification, Timer
 if TYPE_CHECKING:
     from svcflow.definitions import load_definitions, load_directory
     from svcflow.definitions.workflow import load_workflow_file, load_workflow_text
-    from svcflow.engine import Engine, TimerFiring
+    from svcflow.engine import AdvanceReport, Engine, TimerFiring
     from svcflow.engine.runner import Runner
 
 __all__ = [
+    "AdvanceReport",
     "Case",
     "CaseDataError",
     "CaseNotFound",
@@ -58,6 +60,7 @@ __all__ = [
     "SystemClock",
     "Timer",
     "TimerFiring",
+    "TimerNotFailed",
     "TransitionNotAllowed",
     "UnknownTrigger",
     "UnknownWorkflow",
@@ -75,6 +78,7 @@ __version__ = "0.1.0"
 """The one place the version is written: ``pyproject.toml`` and the plugin packages read it."""
 
 _LAZY = {
+    "AdvanceReport": "svcflow.engine",
     "Engine": "svcflow.engine",
     "TimerFiring": "svcflow.engine",
     "Runner": "svcflow.engine.runner",

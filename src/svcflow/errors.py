@@ -28,6 +28,7 @@ __all__ = [
     "ScenarioError",
     "StoreError",
     "SvcflowError",
+    "TimerNotFailed",
     "TransitionNotAllowed",
     "UnknownChannel",
     "UnknownTrigger",
@@ -196,6 +197,15 @@ class IdempotencyKeyReused(SvcflowError):
             f"idempotency key '{key}' was first used for {first} and cannot be reused for {now}; "
             "use a new key for a new event"
         )
+
+
+class TimerNotFailed(SvcflowError):
+    """``retry_timer`` was given an id that is not a timer parked as failed."""
+
+    def __init__(self, timer_id: int, failed: Sequence[int]) -> None:
+        self.timer_id, self.failed = timer_id, tuple(failed)
+        listing = ", ".join(str(i) for i in self.failed) if self.failed else "(none)"
+        super().__init__(f"timer {timer_id} is not parked as failed; failed timers: {listing}")
 
 
 class StoreError(SvcflowError):

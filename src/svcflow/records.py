@@ -88,7 +88,10 @@ class Timer(NamedTuple):
     """A durable timer: fire ``trigger`` on ``case_id`` at ``due_at``.
 
     ``owner_state`` is the state it belongs to; unless ``keep`` it is cancelled when the case
-    leaves that state.
+    leaves that state. A timer whose firing raised is ``retrying`` (tried again at
+    ``retry_at``) and, after the engine's ``timer_retry`` policy gives up, ``failed``: parked
+    with ``last_error`` until ``Engine.retry_timer`` releases it. ``attempts`` counts the
+    failed firings.
     """
 
     id: int
@@ -98,6 +101,10 @@ class Timer(NamedTuple):
     owner_state: str
     keep: bool
     created_at: datetime
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    retry_at: datetime | None = None
 
 
 class Notification(NamedTuple):

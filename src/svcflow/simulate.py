@@ -268,12 +268,12 @@ def play_until(engine: Engine, clock: ManualClock, moment: datetime) -> list[Any
     """Move a manual clock to ``moment`` the way time passes for a runner that never sleeps:
     each timer fires at its own due time (so none is late), then the clock reaches ``moment``.
     Returns the timer firings, in order."""
-    fired = []
+    fired: list[Any] = []
     while True:
         due = engine.store.due_timers(moment, 1)
         if not due:
             break
-        clock.set(max(due[0].due_at, clock.now()))
+        clock.set(max(due[0].retry_at or due[0].due_at, clock.now()))
         fired.extend(engine.advance())
     clock.set(max(moment, clock.now()))
     return fired

@@ -29,9 +29,20 @@ from svcflow.definitions import load_definitions
 from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.registry import WorkflowRegistry
-from svcflow.engine.timers import TimerFiring, TimerService, service_due
+from svcflow.engine.timers import (
+    DEFAULT_TIMER_RETRY,
+    AdvanceReport,
+    TimerService,
+    release_failed,
+    release_failed_timers,
+    service_due,
+)
 from svcflow.engine.units import CaseWriter, Event, advanced, history_entry
-from svcflow.errors import ConcurrencyConflict, Problem, WorkflowDefinitionError
+from svcflow.errors import (
+    ConcurrencyConflict,
+    Problem,
+    WorkflowDefinitionError,
+)
 from svcflow.hooks.host import PluginHost
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
@@ -67,7 +78,8 @@ class Engine:
     it as a context manager) to release the store. ``timer_lease`` is how long this engine holds
     the due timers it claims in ``advance``: several engines (or processes) advancing one store
     share the due timers, and the timers of one that dies are claimed by another once its lease
-    runs out.
+    runs out. ``retry`` is the outbox's delivery retry policy; ``timer_retry`` how a timer whose
+    firing raised is retried before it is parked as failed (see :meth:`failed_timers`).
     """
 
     def __init__(
@@ -87,6 +99,7 @@ class Engine:
         templates: str | Path | Iterable[str | Path] | None = None,
         default_locale: str = "en",
         retry: RetryPolicy | None = None,
+        timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
@@ -113,7 +126,9 @@ class Engine:
         self.timer_lease = timer_lease
         self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
         self._writer = CaseWriter(self.store, self.clock, self.plugins, self.notifier)
-        self._timers = TimerService(self._writer, self.registry, timer_lease, self.runner_id)
+        self._timers = TimerService(
+            self._writer, self.registry, timer_lease, self.runner_id, timer_retry
+        )
         operations = CaseOperations(
             now=self._writer.now,
             get=self.get,
@@ -306,16 +321,34 @@ class Engine:
 
     # -- timers -----------------------------------------------------------------------------------
 
-    def advance(self, now: datetime | None = None) -> list[TimerFiring]:
+    def advance(self, now: datetime | None = None) -> AdvanceReport:
         """Fire every timer due at or before ``now`` (default: the clock's now), in due order.
 
         Due timers are claimed with a lease first (see ``timer_lease``). Each timer fires once, as
         its own unit of work, at its due time (so chains of timers
         replay correctly after downtime); the history entry records ``due_at``, when it actually
         fired (``fired_at``) and ``late_by_seconds``. Timers scheduled by a firing that are
-        already due fire in the same call. Returns what was fired, in order.
+        already due fire in the same call. Returns what was fired, in order (a list), with the
+        timers whose firing raised in ``.retrying`` and ``.failed``: such a failure is contained
+        to its case (nothing of that firing is written), retried with ``timer_retry``'s backoff
+        and then parked as failed; the other cases' timers fire on time.
         """
         return self._timers.advance(now)
+
+    def failed_timers(self) -> list[Timer]:
+        """Timers parked as failed, earliest due first, each with ``attempts`` and
+        ``last_error`` (what the last firing raised)."""
+        return self.store.failed_timers()
+
+    def retry_timer(self, timer_id: int) -> Timer:
+        """Release a failed timer (after fixing its cause: a plugin, a workflow, a template):
+        it is due at once and fires on the next ``advance``. Returns it as it was parked;
+        ``TimerNotFailed`` when no failed timer has this id."""
+        return release_failed(self.store, timer_id)
+
+    def retry_timers(self) -> list[Timer]:
+        """Release every failed timer (see :meth:`retry_timer`); returns those released."""
+        return release_failed_timers(self.store)
 
     def recompute_deadlines(self, workflow: str | None = None) -> int:
         """Recompute the deadlines of running SLA clocks (after a calendar file changed),
@@ -409,7 +442,8 @@ class Engine:
         return self.store.find_cases(workflow=workflow, state=state)
 
     def timers(self, case_id: str) -> list[Timer]:
-        """The case's pending timers, earliest first."""
+        """The case's timers, earliest first: pending, ``retrying`` after a failed firing, or
+        parked as ``failed`` (see :meth:`failed_timers`)."""
         return self.store.timers(case_id)
 
     def notifications(

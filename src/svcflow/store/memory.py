@@ -72,6 +72,13 @@ def _unpack(packed: tuple[Any, ...]) -> HistoryEntry:
     )
 
 
+def _ready(timer: Timer, now: datetime) -> bool:
+    """Whether a due timer may fire: not parked, and past its retry moment if it failed."""
+    if timer.status == "failed":
+        return False
+    return timer.retry_at is None or timer.retry_at <= now
+
+
 class MemoryStore:
     """Cases, history, timers and outbox in dictionaries, guarded by one lock."""
 
@@ -306,9 +313,11 @@ class MemoryStore:
             popped: list[tuple[datetime, int]] = []
             while self._due and len(found) < limit and self._due[0][0] <= now:
                 entry = heapq.heappop(self._due)
-                if entry[1] in self._timers:
+                timer = self._timers.get(entry[1])
+                if timer is not None:
                     popped.append(entry)
-                    found.append(self._timers[entry[1]])
+                    if _ready(timer, now):
+                        found.append(timer)
             for entry in popped:
                 heapq.heappush(self._due, entry)
             return found
@@ -317,6 +326,34 @@ class MemoryStore:
         with self._lock:
             ids = self._timers_by_case.get(case_id, ())
             return sorted((self._timers[i] for i in ids), key=lambda t: (t.due_at, t.id))
+
+    def timer_failed(self, timer_id: int, error: str, retry_at: datetime | None) -> Timer | None:
+        with self._lock:
+            timer = self._timers.get(timer_id)
+            if timer is None:
+                return None
+            self._leases.pop(timer_id, None)
+            updated = timer._replace(
+                status="failed" if retry_at is None else "retrying",
+                attempts=timer.attempts + 1,
+                last_error=error,
+                retry_at=retry_at,
+            )
+            self._timers[timer_id] = updated
+            return updated
+
+    def failed_timers(self) -> list[Timer]:
+        with self._lock:
+            failed = (t for t in self._timers.values() if t.status == "failed")
+            return sorted(failed, key=lambda t: (t.due_at, t.id))
+
+    def release_timer(self, timer_id: int) -> bool:
+        with self._lock:
+            timer = self._timers.get(timer_id)
+            if timer is None or timer.status != "failed":
+                return False
+            self._timers[timer_id] = timer._replace(status="pending", attempts=0, retry_at=None)
+            return True
 
     def notifications(
         self, case_id: str | None = None, status: str | None = None

@@ -153,6 +153,15 @@ MIGRATIONS: list[str] = [
         case_id text
     )
     """,
+    # 2 (SQLite's 5): fault isolation: a timer whose firing raised is retried with backoff,
+    # then parked as failed with its error until someone releases it.
+    """
+    ALTER TABLE timers ADD COLUMN status text NOT NULL DEFAULT 'pending';
+    ALTER TABLE timers ADD COLUMN attempts integer NOT NULL DEFAULT 0;
+    ALTER TABLE timers ADD COLUMN last_error text;
+    ALTER TABLE timers ADD COLUMN retry_at timestamptz;
+    CREATE INDEX timers_by_status ON timers (status, due_at, id)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

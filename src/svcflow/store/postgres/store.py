@@ -43,7 +43,7 @@ from svcflow.store.postgres.connection import Reader, Row, Transaction
 from svcflow.store.postgres.schema import migrate, schema_version
 from svcflow.store.sqlite.rows import outbox_entry_of, timer_of, ts
 from svcflow.store.sqlite.schema import OUTBOX_COLUMNS, TIMER_COLUMNS
-from svcflow.store.sqlite.store import SqliteStore
+from svcflow.store.sqlite.store import _READY, SqliteStore
 
 __all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "open_postgres"]
 
@@ -51,8 +51,8 @@ DEFAULT_POOL_SIZE = 10
 CONNECT_TIMEOUT = 30.0
 
 _CLAIM_TIMERS = (
-    f"WITH picked AS (SELECT id FROM timers WHERE due_at <= ? AND (lease_until IS NULL OR "
-    "lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 FROM timers AS held "
+    f"WITH picked AS (SELECT id FROM timers WHERE due_at <= ? AND {_READY} AND (lease_until "
+    "IS NULL OR lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 FROM timers AS held "
     "WHERE held.case_id = timers.case_id AND held.lease_until > ? AND held.claimed_by <> ? "
     "AND (held.due_at < timers.due_at OR (held.due_at = timers.due_at AND held.id < "
     "timers.id))) ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED) "
@@ -188,7 +188,7 @@ class PostgresStore(SqliteStore):
         stamp, until = ts(now), ts(lease_until)
         with self._write() as db:
             rows = db.execute(
-                _CLAIM_TIMERS, (stamp, stamp, owner, stamp, owner, limit, owner, until)
+                _CLAIM_TIMERS, (stamp, stamp, stamp, owner, stamp, owner, limit, owner, until)
             ).fetchall()
         return sorted((timer_of(row) for row in rows), key=lambda t: (t.due_at, t.id))
 

@@ -54,6 +54,10 @@ def timer_of(row: tuple[Any, ...]) -> Timer:
         owner_state=row[4],
         keep=bool(row[5]),
         created_at=from_ts(row[6]),
+        status=row[7],
+        attempts=row[8],
+        last_error=row[9],
+        retry_at=None if row[10] is None else from_ts(row[10]),
     )
 
 

@@ -160,11 +160,23 @@ MIGRATIONS: list[str] = [
         case_id TEXT
     )
     """,
+    # 5: fault isolation: a timer whose firing raised is retried with backoff, then parked as
+    # failed with its error until someone releases it.
+    """
+    ALTER TABLE timers ADD COLUMN status TEXT NOT NULL DEFAULT 'pending';
+    ALTER TABLE timers ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE timers ADD COLUMN last_error TEXT;
+    ALTER TABLE timers ADD COLUMN retry_at TEXT;
+    CREATE INDEX timers_by_status ON timers (status, due_at, id)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 CASE_COLUMNS = "id, workflow, version, state, data, revision, created_at, updated_at, sla"
-TIMER_COLUMNS = "id, case_id, trigger, due_at, owner_state, keep, created_at"
+TIMER_COLUMNS = (
+    "id, case_id, trigger, due_at, owner_state, keep, created_at, status, attempts, last_error, "
+    "retry_at"
+)
 HISTORY_COLUMNS = (
     "case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, version, details"
 )

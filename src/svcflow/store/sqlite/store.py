@@ -74,6 +74,10 @@ _WAL_CHECKPOINT_PAGES = 4000
 _DECODED_CACHE_SIZE = 10_000
 
 
+_READY = "status != 'failed' AND (retry_at IS NULL OR retry_at <= ?)"
+"""Timers that may fire: not parked, and past their retry moment when one failed before."""
+
+
 class SqliteStore:
     """A SQLite-file store; safe for several threads and processes on one machine.
 
@@ -265,13 +269,14 @@ class SqliteStore:
     ) -> list[Timer]:
         stamp = ts(now)
         query = (
-            f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND (lease_until IS NULL "
-            "OR lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 FROM timers AS held "
+            f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND {_READY} AND (lease_until "
+            "IS NULL OR lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 FROM timers "
+            "AS held "
             "WHERE held.case_id = timers.case_id AND held.lease_until > ? AND held.claimed_by != ? "
             "AND (held.due_at < timers.due_at OR (held.due_at = timers.due_at AND held.id < "
             "timers.id))) ORDER BY due_at, id LIMIT ?"
         )
-        params = (stamp, stamp, owner, stamp, owner, limit)
+        params = (stamp, stamp, stamp, owner, stamp, owner, limit)
         if not self._connection().execute(query, params).fetchone():
             return []  # the usual case for a runner's round: nothing due, no write lock taken
         with self._write() as db:
@@ -286,8 +291,9 @@ class SqliteStore:
         rows = (
             self._connection()
             .execute(
-                f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
-                (ts(now), limit),
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND {_READY} "
+                "ORDER BY due_at, id LIMIT ?",
+                (ts(now), ts(now), limit),
             )
             .fetchall()
         )
@@ -303,6 +309,42 @@ class SqliteStore:
             .fetchall()
         )
         return [timer_of(row) for row in rows]
+
+    def timer_failed(self, timer_id: int, error: str, retry_at: datetime | None) -> Timer | None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE timers SET attempts = attempts + 1, last_error = ?, retry_at = ?, "
+                "status = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                (
+                    error,
+                    None if retry_at is None else ts(retry_at),
+                    "failed" if retry_at is None else "retrying",
+                    timer_id,
+                ),
+            )
+            row = db.execute(
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE id = ?", (timer_id,)
+            ).fetchone()
+        return None if row is None else timer_of(row)
+
+    def failed_timers(self) -> list[Timer]:
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE status = 'failed' ORDER BY due_at, id"
+            )
+            .fetchall()
+        )
+        return [timer_of(row) for row in rows]
+
+    def release_timer(self, timer_id: int) -> bool:
+        with self._write() as db:
+            released = db.execute(
+                "UPDATE timers SET status = 'pending', attempts = 0, retry_at = NULL "
+                "WHERE id = ? AND status = 'failed'",
+                (timer_id,),
+            ).rowcount
+        return released == 1
 
     def notifications(
         self, case_id: str | None = None, status: str | None = None
