@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from svcflow.errors import ConcurrencyConflict, StoreError, WorkflowVersionConflict
-from svcflow.records import Case, HistoryEntry
+from svcflow.records import Case, HistoryEntry, Refusal
 from svcflow.store.base import (
     CaseChange,
     DuplicateMessage,
@@ -381,6 +381,34 @@ def test_dead_letters_are_kept_listed_and_closed(store: Store) -> None:
     assert (replayed.id, replayed.case_id, replayed.raw) == (first, "c1", "not mail")
     assert [d.error for d in store.dead_letters("open")] == ["no sender"]
     assert [d.id for d in store.dead_letters()] == [first, second]
+
+
+def test_refused_events_are_kept_per_case_oldest_first(stores: tuple[Store, Store]) -> None:
+    first, second = stores
+    for n, case_id in enumerate(["c1", "c2", "c1"]):
+        first.add_refusal(
+            Refusal(
+                case_id=case_id,
+                at=T0 + timedelta(minutes=n),
+                actor=f"agent-{n}",
+                trigger="approve",
+                state="review",
+                reason="needs role manager",
+                roles=("agent",),
+                required=("manager", "director"),
+            )
+        )
+    assert [(r.actor, r.at) for r in second.refusals("c1")] == [
+        ("agent-0", T0),
+        ("agent-2", T0 + timedelta(minutes=2)),
+    ]
+    [only] = second.refusals("c2")
+    assert (only.roles, only.required, only.reason) == (
+        ("agent",),
+        ("manager", "director"),
+        "needs role manager",
+    )
+    assert len(second.refusals()) == 3
 
 
 # -- workflow versions and the schema -------------------------------------------------------------
