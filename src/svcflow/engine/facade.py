@@ -78,6 +78,8 @@ class Engine:
     share the due timers, and the timers of one that dies are claimed by another once its lease
     runs out. ``retry`` is the outbox's delivery retry policy; ``timer_retry`` how a timer whose
     firing raised is retried before it is parked as failed (see :meth:`failed_timers`).
+    ``delivery_timeout`` (seconds, default 30) bounds each notification delivery attempt,
+    synchronous and async plugins alike.
     """
 
     def __init__(
@@ -98,6 +100,7 @@ class Engine:
         templates: str | Path | Iterable[str | Path] | None = None,
         default_locale: str = "en",
         retry: RetryPolicy | None = None,
+        delivery_timeout: float = 30.0,
         timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
@@ -120,7 +123,9 @@ class Engine:
         self.templates = TemplateRenderer(folders, default_locale)
         _check_templates(workflows, self.templates)
         self.notifier = Notifier(self.plugins, self.templates)
-        self.dispatcher = Dispatcher(self.store, self.plugins, self.clock, retry=retry)
+        self.dispatcher = Dispatcher(
+            self.store, self.plugins, self.clock, retry=retry, timeout=delivery_timeout
+        )
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self.timer_lease = timer_lease
         self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
@@ -128,6 +133,10 @@ class Engine:
         self._timers = TimerService(
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry
         )
+        self._intake = self._message_intake()
+
+    def _message_intake(self) -> MessageIntake:
+        """Intake, handed the few case operations it needs (it never sees the engine)."""
         operations = CaseOperations(
             now=self._writer.now,
             get=self.get,
@@ -139,7 +148,7 @@ class Engine:
             ),
             record=self._record_message,
         )
-        self._intake = MessageIntake(self.store, self.plugins, self.registry, operations)
+        return MessageIntake(self.store, self.plugins, self.registry, operations)
 
     @classmethod
     def from_directory(
