@@ -27,7 +27,9 @@ from svcflow.core.authority import Actor
 from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions import load_definitions
+from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.engine.migrations import CaseMigrator, MigrationReport
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.registry import WorkflowRegistry
 from svcflow.engine.timers import (
@@ -397,6 +399,27 @@ class Engine:
         keeping the business time each clock has used; returns how many cases moved. Each case
         is one unit of work with a ``sla_recomputed`` history entry."""
         return self._timers.recompute_deadlines(workflow)
+
+    # -- versions ---------------------------------------------------------------------------------
+
+    def migrate_cases(
+        self,
+        plan: str | Path | MigrationText | LoadedMigration,
+        *,
+        dry_run: bool = False,
+        actor: str = "system",
+    ) -> MigrationReport:
+        """Move the running cases of a workflow version to another version, as a migration
+        plan says (see ``docs/migrations.md``).
+
+        The plan is checked against both versions first (``WorkflowDefinitionError`` with
+        positions, nothing moved). Each case then moves in its own transaction with a
+        ``migrated`` history entry by ``actor``, its timers planned again; a case that cannot
+        move is listed in the report with the reason and left untouched. ``dry_run`` plans
+        every move (states, SLA deadlines) and writes nothing.
+        """
+        migrator = CaseMigrator(self._writer, self.registry, self.store)
+        return migrator.run(migrator.load(plan), dry_run=dry_run, actor=actor)
 
     # -- intake -----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import NoReturn
 
 from svcflow.errors import ConcurrencyConflict
 from svcflow.records import Case, HistoryEntry
@@ -51,8 +52,9 @@ def write_case(db: sqlite3.Connection, change: CaseChange, data: str, stamp: str
     case = change.case
     sla = to_json(dict(case.sla)) if case.sla else "{}"
     if change.expected_revision is None:
-        db.execute(
-            f"INSERT INTO cases ({CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        inserted = db.execute(
+            f"INSERT INTO cases ({CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
             (
                 case.id,
                 case.workflow,
@@ -65,15 +67,30 @@ def write_case(db: sqlite3.Connection, change: CaseChange, data: str, stamp: str
                 sla,
             ),
         )
+        if inserted.rowcount == 0:
+            _conflict(db, case.id, 0)
         return
     updated = db.execute(
-        "UPDATE cases SET state = ?, data = ?, revision = ?, updated_at = ?, sla = ? "
-        "WHERE id = ? AND revision = ?",
-        (case.state, data, case.revision, stamp, sla, case.id, change.expected_revision),
+        "UPDATE cases SET version = ?, state = ?, data = ?, revision = ?, updated_at = ?, "
+        "sla = ? WHERE id = ? AND revision = ?",
+        (
+            case.version,
+            case.state,
+            data,
+            case.revision,
+            stamp,
+            sla,
+            case.id,
+            change.expected_revision,
+        ),
     )
     if updated.rowcount == 0:
-        row = db.execute("SELECT revision FROM cases WHERE id = ?", (case.id,)).fetchone()
-        raise ConcurrencyConflict(case.id, change.expected_revision, row[0] if row else None)
+        _conflict(db, case.id, change.expected_revision)
+
+
+def _conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
+    row = db.execute("SELECT revision FROM cases WHERE id = ?", (case_id,)).fetchone()
+    raise ConcurrencyConflict(case_id, expected, row[0] if row else None)
 
 
 def write_history(db: sqlite3.Connection, entry: HistoryEntry, stamp: str) -> None:
@@ -148,8 +165,8 @@ def write_deliveries(
     if not deliveries:
         return
     db.executemany(
-        f"INSERT INTO deliveries ({OUTBOX_COLUMNS}) "
-        "VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,NULL)",
+        f"INSERT INTO deliveries ({OUTBOX_COLUMNS.removeprefix('id, ')}) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,NULL)",
         [
             (
                 d.key,
