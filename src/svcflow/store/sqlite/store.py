@@ -217,8 +217,10 @@ class SqliteStore:
                 if count:
                     raise WorkflowVersionConflict(workflow, version, file, count)
             db.execute(
-                "INSERT OR REPLACE INTO workflow_versions "
-                "(workflow, version, digest, source, file, registered_at) VALUES (?,?,?,?,?,?)",
+                "INSERT INTO workflow_versions (workflow, version, digest, source, file, "
+                "registered_at) VALUES (?,?,?,?,?,?) ON CONFLICT (workflow, version) DO UPDATE "
+                "SET digest = excluded.digest, source = excluded.source, file = excluded.file, "
+                "registered_at = excluded.registered_at",
                 (workflow, version, digest, source, file, ts(datetime.now(UTC))),
             )
 
@@ -427,8 +429,9 @@ class SqliteStore:
                 ),
             )
             db.execute(
-                "UPDATE notifications SET status = (SELECT CASE WHEN sum(status = 'pending') > 0 "
-                "THEN 'pending' WHEN sum(status = 'dead') > 0 THEN 'dead' ELSE 'delivered' END "
+                "UPDATE notifications SET status = (SELECT CASE WHEN count(*) FILTER (WHERE "
+                "status = 'pending') > 0 THEN 'pending' WHEN count(*) FILTER (WHERE status = "
+                "'dead') > 0 THEN 'dead' ELSE 'delivered' END "
                 "FROM deliveries WHERE notification_key = notifications.key) WHERE key = "
                 "(SELECT notification_key FROM deliveries WHERE id = ?)",
                 (entry_id,),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import NoReturn
 
 from svcflow.errors import ConcurrencyConflict
 from svcflow.records import Case, HistoryEntry
@@ -52,8 +53,9 @@ def write_case(
     (``ConcurrencyConflict`` otherwise). ``data`` or ``sla`` None: unchanged, not written."""
     case = change.case
     if change.expected_revision is None:
-        db.execute(
-            f"INSERT INTO cases ({CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        inserted = db.execute(
+            f"INSERT INTO cases ({CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
             (
                 case.id,
                 case.workflow,
@@ -66,6 +68,8 @@ def write_case(
                 sla,
             ),
         )
+        if inserted.rowcount == 0:
+            _conflict(db, case.id, 0)
         return
     updated = db.execute(
         _UPDATE_CASE[data is None, sla is None],
@@ -81,8 +85,12 @@ def write_case(
         ),
     )
     if updated.rowcount == 0:
-        row = db.execute("SELECT revision FROM cases WHERE id = ?", (case.id,)).fetchone()
-        raise ConcurrencyConflict(case.id, change.expected_revision, row[0] if row else None)
+        _conflict(db, case.id, change.expected_revision)
+
+
+def _conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
+    row = db.execute("SELECT revision FROM cases WHERE id = ?", (case_id,)).fetchone()
+    raise ConcurrencyConflict(case_id, expected, row[0] if row else None)
 
 
 _UPDATE_CASE = {
@@ -172,8 +180,8 @@ def write_deliveries(
     if not deliveries:
         return
     db.executemany(
-        f"INSERT INTO deliveries ({OUTBOX_COLUMNS}) "
-        "VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,NULL)",
+        f"INSERT INTO deliveries ({OUTBOX_COLUMNS.removeprefix('id, ')}) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,NULL)",
         [
             (
                 d.key,
