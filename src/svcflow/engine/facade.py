@@ -46,6 +46,7 @@ from svcflow.hooks.host import PluginHost
 from svcflow.messaging.customers import Customers
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
+from svcflow.messaging.limits import IntakeLimits
 from svcflow.messaging.notifier import Notifier
 from svcflow.messaging.outbox import Dispatcher, DispatchReport, RetryPolicy
 from svcflow.messaging.templates import TemplateRenderer
@@ -83,7 +84,8 @@ class Engine:
     runs out. ``retry`` is the outbox's delivery retry policy; ``timer_retry`` how a timer whose
     firing raised is retried before it is parked as failed (see :meth:`failed_timers`).
     ``delivery_timeout`` (seconds, default 30) bounds each notification delivery attempt,
-    synchronous and async plugins alike.
+    synchronous and async plugins alike. ``intake_limits`` bounds what ``ingest`` takes
+    (:class:`~svcflow.messaging.limits.IntakeLimits`: 10 MB, 100 references, ...).
     ``content_dedupe_window`` is how long a message without an id of its own (a web form without
     ``submission_id``) sent again by the same sender counts as a duplicate.
     """
@@ -109,6 +111,7 @@ class Engine:
         delivery_timeout: float = 30.0,
         timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
         content_dedupe_window: timedelta = timedelta(minutes=10),
+        intake_limits: IntakeLimits | None = None,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
@@ -144,10 +147,12 @@ class Engine:
         self._timers = TimerService(
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry
         )
-        self._intake = self._message_intake(content_dedupe_window)
+        self._intake = self._message_intake(intake_limits, content_dedupe_window)
 
-    def _message_intake(self, content_window: timedelta) -> MessageIntake:
-        """Intake, handed the engine's units of work (it never reaches into the engine)."""
+    def _message_intake(
+        self, limits: IntakeLimits | None, content_window: timedelta
+    ) -> MessageIntake:
+        """Intake, handed the few case operations it needs (it never sees the engine)."""
         operations = CaseOperations(
             now=self._writer.now,
             get=self.get,
@@ -164,6 +169,7 @@ class Engine:
             self.plugins,
             self.registry,
             operations,
+            limits,
             customers=self.customers,
             content_window=content_window,
         )

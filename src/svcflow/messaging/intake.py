@@ -38,6 +38,7 @@ from svcflow.errors import (
 from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import Assignment, CaseLookup, InboundMessage
 from svcflow.messaging.customers import Customers, customer_variables, sender_customer
+from svcflow.messaging.limits import IntakeLimits, LimitExceeded, check_raw, raw_bytes
 from svcflow.records import Case, ContactPoint, Customer, plain
 from svcflow.store.base import DuplicateMessage, NewMessage, Store, dedupe_key, thread_key
 
@@ -229,7 +230,9 @@ def restore_raw(text: str, encoding: str) -> Any:
     return text
 
 
-Reject = Callable[[str], MessageRejected]
+Reject = Callable[..., MessageRejected]
+TRUNCATED = "truncated-"
+"""Prefix of a dead letter's encoding when it keeps only the start of an oversized payload."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,16 +246,22 @@ class _Refusal:
     now: datetime
     keep: bool
 
-    def __call__(self, reason: str) -> MessageRejected:
-        return MessageRejected(self.channel, reason, self._keep(reason, "open"))
+    kept_bytes: int
+
+    def __call__(self, reason: str, oversized: bool = False) -> MessageRejected:
+        return MessageRejected(self.channel, reason, self._keep(reason, "open", oversized))
 
     def hold(self, reason: str) -> MessageHeld:
-        return MessageHeld(self.channel, reason, self._keep(reason, "held"))
+        return MessageHeld(self.channel, reason, self._keep(reason, "held", False))
 
-    def _keep(self, reason: str, status: str) -> int:
+    def _keep(self, reason: str, status: str, oversized: bool) -> int:
         if not self.keep:
             return 0
-        text, encoding = dead_letter_text(self.raw)
+        if oversized:
+            text, encoding = dead_letter_text((raw_bytes(self.raw) or b"")[: self.kept_bytes])
+            encoding = TRUNCATED + encoding
+        else:
+            text, encoding = dead_letter_text(self.raw)
         return self.store.add_dead_letter(self.channel, text, encoding, reason, self.now, status)
 
 
@@ -287,11 +296,13 @@ class MessageIntake:
         plugins: PluginHost,
         workflows: Workflows,
         cases: CaseOperations,
+        limits: IntakeLimits | None = None,
         *,
         customers: Customers | None = None,
         content_window: timedelta = timedelta(minutes=10),
     ) -> None:
         self.store, self.plugins, self.workflows, self.cases = store, plugins, workflows, cases
+        self.limits = limits or IntakeLimits()
         self.customers = customers or Customers(store)
         self.content_window = content_window
 
@@ -306,7 +317,17 @@ class MessageIntake:
     ) -> Intake:
         now = self.cases.now()
         reject = self._rejecter(channel, raw, now, keep_dead_letter)
+        try:
+            check_raw(raw, self.limits)
+        except LimitExceeded as error:
+            raise reject(error.reason, error.oversized) from None
         message = self._parse(channel, raw, reject)
+        if len(message.thread_refs) > self.limits.max_references:
+            raise reject(
+                f"the message refers to {len(message.thread_refs):,} earlier messages, more "
+                f"than the limit of {self.limits.max_references:,} "
+                "(IntakeLimits.max_references)"
+            )
         keys = self._dedupe_keys(message, now)
         earlier = next(filter(None, (self.store.message_case(channel, k) for k in keys)), None)
         if earlier is not None:
@@ -363,6 +384,13 @@ class MessageIntake:
         letter = next((d for d in self.store.dead_letters() if d.id == dead_letter_id), None)
         if letter is None:
             raise MessageRejected("?", f"there is no dead letter #{dead_letter_id}", 0)
+        if letter.encoding.startswith(TRUNCATED):
+            raise MessageRejected(
+                letter.channel,
+                f"dead letter #{letter.id} keeps only the first part of an oversized payload "
+                "and cannot be replayed; ask the sender for a smaller message",
+                letter.id,
+            )
         raw = restore_raw(letter.raw, letter.encoding)
         try:
             taken = self.ingest(letter.channel, raw, workflow, None, keep_dead_letter=False)
@@ -373,7 +401,7 @@ class MessageIntake:
 
     def _rejecter(self, channel: str, raw: Any, now: datetime, keep: bool) -> _Refusal:
         """How this payload is refused: kept as a dead letter first (unless replaying one)."""
-        return _Refusal(self.store, channel, raw, now, keep)
+        return _Refusal(self.store, channel, raw, now, keep, self.limits.kept_bytes)
 
     def _parse(self, channel: str, raw: Any, reject: Reject) -> InboundMessage:
         try:
