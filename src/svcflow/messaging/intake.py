@@ -401,7 +401,14 @@ class MessageIntake:
 
     def _rejecter(self, channel: str, raw: Any, now: datetime, keep: bool) -> _Refusal:
         """How this payload is refused: kept as a dead letter first (unless replaying one)."""
-        return _Refusal(self.store, channel, raw, now, keep, self.limits.kept_bytes)
+        return _Refusal(
+            store=self.store,
+            channel=channel,
+            raw=raw,
+            now=now,
+            keep=keep,
+            kept_bytes=self.limits.kept_bytes,
+        )
 
     def _parse(self, channel: str, raw: Any, reject: Reject) -> InboundMessage:
         try:
