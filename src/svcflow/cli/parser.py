@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 
 from svcflow import __version__
-from svcflow.cli.definitions import run_decide, run_graph, run_schema, run_validate
+from svcflow.cli.definitions import run_decide, run_graph, run_schema
 from svcflow.cli.demo import run_demo_command
 from svcflow.cli.init import run_init
 from svcflow.cli.running import run_plugins, run_report, run_simulate
 from svcflow.cli.store import run_timers
+from svcflow.cli.validate import run_validate
 from svcflow.shipped import shipped_workflows
 
 __all__ = ["build_parser"]
@@ -60,7 +61,15 @@ def _definition_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     init.add_argument("directory", metavar="DIR", help="a new or empty directory")
     init.set_defaults(run=run_init)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of workflow files")
+    schema = commands.add_parser(
+        "schema", help="print the JSON Schema of workflow, calendar or rules files"
+    )
+    schema.add_argument(
+        "--kind",
+        choices=("workflow", "calendar", "rules"),
+        default="workflow",
+        help="which file language (default: workflow)",
+    )
     schema.add_argument("-o", "--output", help="write to this file instead of stdout")
     schema.set_defaults(run=run_schema)
 
