@@ -36,7 +36,7 @@ def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "validate", str(WORKFLOWS / "complaint.yaml"))
     assert (code, err) == (0, "")
     assert out == (
-        f"ok  {WORKFLOWS / 'complaint.yaml'}: workflow 'complaint' v2, 10 states, "
+        f"ok  {WORKFLOWS / 'complaint.yaml'}: workflow 'complaint' v3, 10 states, "
         "21 transitions, 4 SLA metrics, tables priority_matrix, delegated_authority\n"
     )
 

@@ -107,7 +107,11 @@ class Engine:
         folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
         self.templates = TemplateRenderer(folders, default_locale)
         _check_templates(workflows, self.templates)
-        self.notifier = Notifier(self.plugins, self.templates)
+        self.notifier = Notifier(
+            self.plugins,
+            self.templates,
+            lambda case: self.registry.get(case.workflow, case.version).sla,
+        )
         self.dispatcher = Dispatcher(self.store, self.plugins, self.clock, retry=retry)
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self.timer_lease = timer_lease

@@ -8,8 +8,9 @@ says why (visible in ``Engine.outbox(status="dead")``), and the case change comm
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from svcflow.core.effects import NotificationRequest
@@ -17,17 +18,28 @@ from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import Recipient
 from svcflow.messaging.templates import TemplateError, TemplateRenderer
 from svcflow.records import Case, plain
+from svcflow.sla.clocks import SlaPolicy
+from svcflow.sla.words import sla_words
 from svcflow.store.base import NewDelivery
 
-__all__ = ["Notifier"]
+__all__ = ["Notifier", "SlaPolicies"]
+
+SlaPolicies = Callable[[Case], SlaPolicy | None]
+"""The compiled SLA section of a case's workflow version (None: the workflow has none)."""
 
 
 class Notifier:
     """Turns one notification request of a committed step into outbox rows."""
 
-    def __init__(self, plugins: PluginHost, renderer: TemplateRenderer) -> None:
+    def __init__(
+        self,
+        plugins: PluginHost,
+        renderer: TemplateRenderer,
+        sla_policies: SlaPolicies | None = None,
+    ) -> None:
         self.plugins = plugins
         self.renderer = renderer
+        self.sla_policies = sla_policies
 
     def deliveries(
         self, case: Case, key: str, request: NotificationRequest, now: datetime
@@ -36,6 +48,8 @@ class Notifier:
         rows: list[NewDelivery] = []
         due = request.hold_until or now
         recipients, problems = self._recipients(case, request)
+        policy = None if self.sla_policies is None else self.sla_policies(case)
+        localized = None if policy is None else partial(_sla_context, policy, case)
         for number, recipient in enumerate(recipients, start=1):
             channel = request.channel or recipient.channel
             locale = recipient.locale or case.data.get("locale") or self.renderer.default_locale
@@ -55,7 +69,11 @@ class Notifier:
             )
             try:
                 rendered = self.renderer.render(
-                    request.template, channel, str(locale), _context(case, recipient, request, now)
+                    request.template,
+                    channel,
+                    str(locale),
+                    _context(case, recipient, request, now),
+                    localized,
                 )
             except TemplateError as error:
                 rows.append(row._replace(status="dead", error=f"template failed: {error}"))
@@ -111,6 +129,10 @@ class Notifier:
                 for r in resolved
             )
         return found, problems
+
+
+def _sla_context(policy: SlaPolicy, case: Case, locale: str) -> Mapping[str, Any]:
+    return {"sla": sla_words(policy, case.sla, locale)}
 
 
 def _context(
