@@ -27,6 +27,7 @@ from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions import load_definitions
 from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.engine.counters import EngineCounters
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.registry import WorkflowRegistry
 from svcflow.engine.timers import TimerFiring, TimerService, service_due
@@ -56,6 +57,7 @@ from svcflow.spec.walk import referenced_templates
 from svcflow.spec.yamlsource import format_key_path
 from svcflow.store.base import NewMessage, Store
 from svcflow.store.registry import open_store
+from svcflow.tracing import span
 
 __all__ = ["Engine"]
 
@@ -197,7 +199,10 @@ class Engine:
         The data is validated against the workflow's ``data`` (``CaseDataError`` lists every
         problem); the initial state's ``on_enter`` actions run.
         """
-        return self._start(workflow, data, actor, idempotency_key)
+        with span("start", workflow=workflow) as current:
+            case = self._start(workflow, data, actor, idempotency_key)
+            current.set("case", case.id)
+            return case
 
     def _start(
         self,
@@ -252,7 +257,11 @@ class Engine:
         ``UnknownTrigger``/``ConditionNotMet``) naming the triggers allowed now; in every error
         case nothing is written.
         """
-        return self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
+        with span("fire", case=case_id, trigger=trigger) as current:
+            case = self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
+            current.set("workflow", case.workflow)
+            current.set("state", case.state)
+            return case
 
     def _fire(
         self,
@@ -319,7 +328,10 @@ class Engine:
         fired (``fired_at``) and ``late_by_seconds``. Timers scheduled by a firing that are
         already due fire in the same call. Returns what was fired, in order.
         """
-        return self._timers.advance(now)
+        with span("advance") as current:
+            fired = self._timers.advance(now)
+            current.set("timers_fired", len(fired))
+            return fired
 
     def recompute_deadlines(self, workflow: str | None = None) -> int:
         """Recompute the deadlines of running SLA clocks (after a calendar file changed),
@@ -351,7 +363,11 @@ class Engine:
         Raises ``MessageRejected`` when the payload cannot be parsed, no workflow takes it or
         its data is invalid; the payload and the reason are kept as a dead letter first.
         """
-        return self._intake.ingest(channel, raw, workflow, actor)
+        with span("ingest", channel=channel, workflow=workflow) as current:
+            taken = self._intake.ingest(channel, raw, workflow, actor)
+            current.set("case", taken.case.id)
+            current.set("outcome", taken.outcome)
+            return taken
 
     def dead_letters(self, status: str | None = "open") -> list[DeadLetter]:
         """Inbound payloads ``ingest`` could not take (``open``), or all of them (``None``)."""
@@ -368,7 +384,12 @@ class Engine:
     def dispatch(self, now: datetime | None = None, limit: int | None = None) -> DispatchReport:
         """Deliver the outbox entries due by ``now`` through the delivery plugins (see
         :class:`~svcflow.messaging.outbox.Dispatcher`): delivered, retried with backoff, or dead."""
-        return self.dispatcher.dispatch(now, limit)
+        with span("dispatch") as current:
+            report = self.dispatcher.dispatch(now, limit)
+            current.set("delivered", len(report.delivered))
+            current.set("retrying", len(report.retrying))
+            current.set("dead", len(report.dead))
+            return report
 
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
         """Rendered notifications per recipient and their delivery state (``pending``,
@@ -376,6 +397,12 @@ class Engine:
         return self.store.outbox(case_id=case_id, status=status)
 
     # -- reads ------------------------------------------------------------------------------------
+
+    @property
+    def counters(self) -> EngineCounters:
+        """Events, SLA warnings and breaches this engine committed since it started (what
+        :func:`svcflow.engine.metrics.serve_metrics` exposes to Prometheus)."""
+        return self._writer.counters
 
     def sla(self, case_id: str) -> list[SlaStatus]:
         """Each SLA metric of the case that has started: status (running, paused, met,
