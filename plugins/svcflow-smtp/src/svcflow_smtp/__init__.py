@@ -25,9 +25,14 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Literal, NoReturn, cast, get_args
 
-from svcflow import hookimpl
-from svcflow.errors import DeliveryFailed, PermanentDeliveryError
-from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
+from svcflow.plugin import (
+    ChannelInfo,
+    Delivery,
+    DeliveryFailed,
+    DeliveryReceipt,
+    PermanentDeliveryError,
+    hookimpl,
+)
 
 __all__ = ["CHANNEL", "Security", "SmtpNotifier", "build_message", "message_id_for", "plugin"]
 __version__ = "0.1.0"

@@ -24,9 +24,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, Protocol
 from urllib.parse import unquote, urlsplit
 
-from svcflow import hookimpl
-from svcflow.errors import DeliveryFailed, PermanentDeliveryError
-from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
+from svcflow.plugin import (
+    ChannelInfo,
+    Delivery,
+    DeliveryFailed,
+    DeliveryReceipt,
+    PermanentDeliveryError,
+    hookimpl,
+)
 from svcflow_webhook.signing import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,

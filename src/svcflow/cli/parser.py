@@ -1,0 +1,100 @@
+"""The ``svcflow`` command line's parser: every command, its options and the function it runs."""
+
+from __future__ import annotations
+
+import argparse
+
+from svcflow import __version__
+from svcflow.cli.definitions import run_decide, run_graph, run_schema, run_validate
+from svcflow.cli.demo import run_demo_command
+from svcflow.cli.running import run_plugins, run_report, run_simulate
+
+__all__ = ["build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="svcflow", description="Customer-service workflows, SLAs and escalations."
+    )
+    parser.add_argument("--version", action="version", version=f"svcflow {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _definition_commands(commands)
+    _running_commands(commands)
+    return parser
+
+
+Commands = argparse._SubParsersAction  # the type add_subparsers returns
+
+
+def _definition_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """validate, graph, decide, schema: commands that read definition files."""
+    validate = commands.add_parser("validate", help="check workflow files; print every problem")
+    validate.add_argument("paths", nargs="+", help="files or directories")
+    validate.set_defaults(run=run_validate)
+
+    graph = commands.add_parser(
+        "graph", help="print a Mermaid diagram of a workflow, or a rules file's tables as Markdown"
+    )
+    graph.add_argument("file")
+    graph.add_argument("--table", help="print this table of the file as Markdown")
+    graph.add_argument("-o", "--output", help="write to this file instead of stdout")
+    graph.set_defaults(run=run_graph)
+
+    decide = commands.add_parser("decide", help="evaluate a decision table and say why")
+    decide.add_argument("table", help="the table's name")
+    decide.add_argument(
+        "--input", nargs="+", action="extend", metavar="NAME=VALUE", help="a value it reads"
+    )
+    decide.add_argument(
+        "--rules", default="workflows", help="a rules or workflow file, or a directory of them"
+    )
+    decide.set_defaults(run=run_decide)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of workflow files")
+    schema.add_argument("-o", "--output", help="write to this file instead of stdout")
+    schema.set_defaults(run=run_schema)
+
+
+def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """simulate, demo, report, plugins: commands that run cases or read a store."""
+    simulate = commands.add_parser("simulate", help="dry-run scenarios on a manual clock")
+    simulate.add_argument("file", help="the workflow file")
+    simulate.add_argument(
+        "--scenario", action="append", required=True, help="a scenario file (repeatable)"
+    )
+    simulate.add_argument(
+        "--store", default="memory://", help="store URL (default memory://, nothing is kept)"
+    )
+    simulate.set_defaults(run=run_simulate)
+
+    demo = commands.add_parser(
+        "demo", help="simulate a week of service traffic on a SQLite store, then report on it"
+    )
+    demo.add_argument("--workflows", default="workflows", help="workflow directory")
+    demo.add_argument(
+        "--store",
+        default="sqlite:///svcflow-demo.db",
+        help="store URL; an existing SQLite demo file is replaced",
+    )
+    demo.add_argument("--contacts", type=int, default=3000, help="contacts in the week")
+    demo.add_argument("--days", type=int, default=7)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(run=run_demo_command)
+
+    report = commands.add_parser(
+        "report", help="KPI report from a store's history: terminal table, JSON or HTML"
+    )
+    report.add_argument(
+        "--store",
+        default="sqlite:///svcflow-demo.db",
+        help="store URL (default sqlite:///svcflow-demo.db, what svcflow demo writes)",
+    )
+    report.add_argument("--format", choices=("text", "json", "html"), default="text")
+    report.add_argument("-o", "--output", help="write to this file instead of stdout")
+    report.set_defaults(run=run_report)
+
+    plugins = commands.add_parser(
+        "plugins", help="list the loaded plugins, the hooks each implements and their channels"
+    )
+    plugins.add_argument("--plugins-dir", help="also load the *.py plugins in this directory")
+    plugins.set_defaults(run=run_plugins)
