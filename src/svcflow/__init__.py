@@ -22,8 +22,10 @@ from svcflow.errors import (
     ConditionNotMet,
     ExpressionError,
     IdempotencyKeyReused,
+    NotAuthorized,
     StoreError,
     SvcflowError,
+    TimerNotFailed,
     TransitionNotAllowed,
     UnknownTrigger,
     UnknownWorkflow,
@@ -36,10 +38,11 @@ from svcflow.records import Case, HistoryEntry, Notification, Timer
 if TYPE_CHECKING:
     from svcflow.definitions import load_definitions, load_directory
     from svcflow.definitions.workflow import load_workflow_file, load_workflow_text
-    from svcflow.engine import Engine, TimerFiring
+    from svcflow.engine import AdvanceReport, Engine, TimerFiring
     from svcflow.engine.runner import Runner
 
 __all__ = [
+    "AdvanceReport",
     "Case",
     "CaseDataError",
     "CaseNotFound",
@@ -51,6 +54,7 @@ __all__ = [
     "HistoryEntry",
     "IdempotencyKeyReused",
     "ManualClock",
+    "NotAuthorized",
     "Notification",
     "Runner",
     "StoreError",
@@ -58,6 +62,7 @@ __all__ = [
     "SystemClock",
     "Timer",
     "TimerFiring",
+    "TimerNotFailed",
     "TransitionNotAllowed",
     "UnknownTrigger",
     "UnknownWorkflow",
@@ -75,6 +80,7 @@ __version__ = "0.1.0"
 """The one place the version is written: ``pyproject.toml`` and the plugin packages read it."""
 
 _LAZY = {
+    "AdvanceReport": "svcflow.engine",
     "Engine": "svcflow.engine",
     "TimerFiring": "svcflow.engine",
     "Runner": "svcflow.engine.runner",

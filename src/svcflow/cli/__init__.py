@@ -1,4 +1,5 @@
-"""The ``svcflow`` command: validate, graph, decide, schema, simulate, demo, report, plugins.
+"""The ``svcflow`` command: validate, graph, decide, schema, simulate, demo, report, plugins,
+timers.
 
 This package is the only code that prints. Exit codes: 0 success, 1 invalid input or a failed
 expectation, 2 wrong usage (argparse). Output cut short by its reader (``svcflow validate

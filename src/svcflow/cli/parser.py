@@ -8,6 +8,7 @@ from svcflow import __version__
 from svcflow.cli.definitions import run_decide, run_graph, run_schema, run_validate
 from svcflow.cli.demo import run_demo_command
 from svcflow.cli.running import run_plugins, run_report, run_simulate
+from svcflow.cli.store import run_timers
 
 __all__ = ["build_parser"]
 
@@ -20,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _definition_commands(commands)
     _running_commands(commands)
+    _store_commands(commands)
     return parser
 
 
@@ -103,3 +105,15 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     plugins.add_argument("--plugins-dir", help="also load the *.py plugins in this directory")
     plugins.set_defaults(run=run_plugins)
+
+
+def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """timers: commands that look after a running store."""
+    timers = commands.add_parser(
+        "timers", help="list the timers parked as failed; release them after fixing the cause"
+    )
+    timers.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
+    chosen = timers.add_mutually_exclusive_group()
+    chosen.add_argument("--retry", type=int, metavar="ID", help="release this failed timer")
+    chosen.add_argument("--retry-all", action="store_true", help="release every failed timer")
+    timers.set_defaults(run=run_timers)

@@ -23,6 +23,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any
 
 from svcflow.clock import Clock, SystemClock
+from svcflow.core.authority import Actor
 from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions import load_definitions
@@ -30,9 +31,16 @@ from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.engine.counters import EngineCounters
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.registry import WorkflowRegistry
-from svcflow.engine.timers import TimerFiring, TimerService, service_due
+from svcflow.engine.timers import (
+    DEFAULT_TIMER_RETRY,
+    AdvanceReport,
+    TimerService,
+    release_failed,
+    release_failed_timers,
+    service_due,
+)
 from svcflow.engine.units import CaseWriter, Event, advanced, history_entry
-from svcflow.errors import ConcurrencyConflict, Problem, WorkflowDefinitionError
+from svcflow.errors import ConcurrencyConflict, NotAuthorized, Problem, WorkflowDefinitionError
 from svcflow.hooks.host import PluginHost
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
@@ -46,6 +54,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    Refusal,
     Timer,
     plain,
 )
@@ -69,7 +78,8 @@ class Engine:
     it as a context manager) to release the store. ``timer_lease`` is how long this engine holds
     the due timers it claims in ``advance``: several engines (or processes) advancing one store
     share the due timers, and the timers of one that dies are claimed by another once its lease
-    runs out.
+    runs out. ``retry`` is the outbox's delivery retry policy; ``timer_retry`` how a timer whose
+    firing raised is retried before it is parked as failed (see :meth:`failed_timers`).
     """
 
     def __init__(
@@ -86,19 +96,21 @@ class Engine:
         load_plugins: bool = True,
         plugins_dir: str | Path | None = None,
         directory: Mapping[str, DirectoryEntry | Iterable[DirectoryEntry]] | None = None,
+        roles: Mapping[str, Iterable[str]] | None = None,
         templates: str | Path | Iterable[str | Path] | None = None,
         default_locale: str = "en",
         retry: RetryPolicy | None = None,
+        timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
-        by_id = (
-            dict(calendars)
-            if isinstance(calendars, Mapping)
-            else {calendar.id: calendar for calendar in calendars}
-        )
+        by_id = _calendars_by_id(calendars)
         self.plugins = plugin_host or build_plugin_host(
-            plugins, load_plugins=load_plugins, plugins_dir=plugins_dir, directory=directory
+            plugins,
+            load_plugins=load_plugins,
+            plugins_dir=plugins_dir,
+            directory=directory,
+            roles=roles,
         )
         found = self.plugins.get(DIRECTORY_PLUGIN)
         if isinstance(found, Directory):
@@ -119,7 +131,9 @@ class Engine:
         self.timer_lease = timer_lease
         self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
         self._writer = CaseWriter(self.store, self.clock, self.plugins, self.notifier)
-        self._timers = TimerService(self._writer, self.registry, timer_lease, self.runner_id)
+        self._timers = TimerService(
+            self._writer, self.registry, timer_lease, self.runner_id, timer_retry
+        )
         operations = CaseOperations(
             now=self._writer.now,
             get=self.get,
@@ -153,6 +167,7 @@ class Engine:
             load_plugins=options.pop("load_plugins", True),
             plugins_dir=options.pop("plugins_dir", None),
             directory=options.pop("directory", None),
+            roles=options.pop("roles", None),
         )
         with using_extensions(host.extensions()):
             found = load_definitions(path)
@@ -182,8 +197,6 @@ class Engine:
     def workflows(self) -> dict[str, CompiledWorkflow]:
         """The current (newest loaded) version of each workflow, by id."""
         return self.registry.current
-
-    # -- events -----------------------------------------------------------------------------------
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -220,7 +233,7 @@ class Engine:
                 return replayed
         now = self._writer.now()
         case_id = self._new_id()
-        result = compiled.start(data, now, case_id)
+        result = compiled.start(data, now, case_id, self.actor(actor))
         case = Case(
             id=case_id,
             workflow=compiled.workflow,
@@ -254,8 +267,10 @@ class Engine:
         ``payload`` sets data fields (validated). ``expected_revision`` makes the call fail with
         ``ConcurrencyConflict`` unless the case is still at that revision (for a person acting
         on what they last saw). Raises ``TransitionNotAllowed`` (or its subclasses
-        ``UnknownTrigger``/``ConditionNotMet``) naming the triggers allowed now; in every error
-        case nothing is written.
+        ``UnknownTrigger``/``ConditionNotMet``) naming the triggers allowed now, and
+        ``NotAuthorized`` when ``actor`` lacks the role the transition requires (``by:``) or
+        is excluded by a four-eyes rule (``not_by:``); that refusal is kept
+        (:meth:`refusals`). In every error case the case is unchanged.
         """
         with span("fire", case=case_id, trigger=trigger) as current:
             case = self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
@@ -287,7 +302,14 @@ class Engine:
         if service_due(case, now):
             case = self._timers.catch_up(case, now)
         now = max(now, case.updated_at)
-        result = compiled.step(case.id, case.state, case.data, trigger, payload, now, case.sla)
+        who = self.actor(actor)
+        try:
+            result = compiled.step(
+                case.id, case.state, case.data, trigger, payload, now, case.sla, who
+            )
+        except NotAuthorized as refused:
+            self._refused(refused, now)
+            raise
         updated = advanced(case, result, now)
         given = plain(result.payload) if payload else None
         event = Event(
@@ -304,6 +326,29 @@ class Engine:
         )
         return self._writer.commit(change)
 
+    def actor(self, actor: str) -> Actor:
+        """``actor`` with the roles the host's identity system (``svcflow_actor_roles``) gives."""
+        return Actor(actor, self.plugins.actor_roles(actor))
+
+    def _refused(self, error: NotAuthorized, now: datetime) -> None:
+        self.store.add_refusal(
+            Refusal(
+                case_id=error.case_id,
+                at=now,
+                actor=error.actor,
+                trigger=error.trigger,
+                state=error.state,
+                reason=error.reason,
+                roles=error.roles,
+                required=error.required,
+            )
+        )
+
+    def refusals(self, case_id: str | None = None) -> list[Refusal]:
+        """Events refused for lack of authority (who tried what, when, holding which roles),
+        of one case or all, oldest first. A refusal never changes the case."""
+        return self.store.refusals(case_id)
+
     def _record_message(
         self, case: Case, record: NewMessage, actor: str, now: datetime, details: Mapping[str, Any]
     ) -> Case:
@@ -319,19 +364,37 @@ class Engine:
 
     # -- timers -----------------------------------------------------------------------------------
 
-    def advance(self, now: datetime | None = None) -> list[TimerFiring]:
+    def advance(self, now: datetime | None = None) -> AdvanceReport:
         """Fire every timer due at or before ``now`` (default: the clock's now), in due order.
 
         Due timers are claimed with a lease first (see ``timer_lease``). Each timer fires once, as
         its own unit of work, at its due time (so chains of timers
         replay correctly after downtime); the history entry records ``due_at``, when it actually
         fired (``fired_at``) and ``late_by_seconds``. Timers scheduled by a firing that are
-        already due fire in the same call. Returns what was fired, in order.
+        already due fire in the same call. Returns what was fired, in order (a list), with the
+        timers whose firing raised in ``.retrying`` and ``.failed``: such a failure is contained
+        to its case (nothing of that firing is written), retried with ``timer_retry``'s backoff
+        and then parked as failed; the other cases' timers fire on time.
         """
         with span("advance") as current:
             fired = self._timers.advance(now)
             current.set("timers_fired", len(fired))
             return fired
+
+    def failed_timers(self) -> list[Timer]:
+        """Timers parked as failed, earliest due first, each with ``attempts`` and
+        ``last_error`` (what the last firing raised)."""
+        return self.store.failed_timers()
+
+    def retry_timer(self, timer_id: int) -> Timer:
+        """Release a failed timer (after fixing its cause: a plugin, a workflow, a template):
+        it is due at once and fires on the next ``advance``. Returns it as it was parked;
+        ``TimerNotFailed`` when no failed timer has this id."""
+        return release_failed(self.store, timer_id)
+
+    def retry_timers(self) -> list[Timer]:
+        """Release every failed timer (see :meth:`retry_timer`); returns those released."""
+        return release_failed_timers(self.store)
 
     def recompute_deadlines(self, workflow: str | None = None) -> int:
         """Recompute the deadlines of running SLA clocks (after a calendar file changed),
@@ -429,18 +492,21 @@ class Engine:
         self.get(case_id)
         return self.store.history(case_id)
 
-    def triggers(self, case_id: str) -> list[str]:
-        """The triggers that may fire now: a transition leaves the state and its condition holds."""
+    def triggers(self, case_id: str, actor: str | None = None) -> list[str]:
+        """The triggers that may fire now: a transition leaves the state and its condition
+        holds; given ``actor``, only those this person may fire (``by:``/``not_by:``)."""
         case = self.get(case_id)
         compiled = self.registry.get(case.workflow, case.version)
-        return compiled.allowed_triggers(case.state, case.data, self._writer.now())
+        who = None if actor is None else self.actor(actor)
+        return compiled.allowed_triggers(case.state, case.data, self._writer.now(), who)
 
     def find(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
         """Cases of a workflow and/or in a state, oldest first."""
         return self.store.find_cases(workflow=workflow, state=state)
 
     def timers(self, case_id: str) -> list[Timer]:
-        """The case's pending timers, earliest first."""
+        """The case's timers, earliest first: pending, ``retrying`` after a failed firing, or
+        parked as ``failed`` (see :meth:`failed_timers`)."""
         return self.store.timers(case_id)
 
     def notifications(
@@ -456,6 +522,14 @@ class Engine:
             *self.store.case_messages(case_id),
             *(m.message for m in self._writer.pending_messages()),
         ]
+
+
+def _calendars_by_id(
+    calendars: Iterable[BusinessCalendar] | Mapping[str, BusinessCalendar],
+) -> dict[str, BusinessCalendar]:
+    if isinstance(calendars, Mapping):
+        return dict(calendars)
+    return {calendar.id: calendar for calendar in calendars}
 
 
 def _check_templates(workflows: Iterable[LoadedWorkflow], renderer: TemplateRenderer) -> None:

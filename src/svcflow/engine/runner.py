@@ -29,7 +29,9 @@ class Runner:
 
     ``tick()`` does one round now and is what tests and schedulers call directly. ``start()``
     runs rounds in a daemon thread; ``stop()`` (or leaving a ``with`` block) lets the current
-    round finish and joins the thread. An error in a round is logged and passed to ``on_error``;
+    round finish and joins the thread. A timer whose firing raises is contained by the engine
+    (retried, then parked as failed, see ``Engine.failed_timers``) and logged by it; an error
+    of the round itself (a store that is unavailable) is logged and passed to ``on_error``, and
     the runner keeps going (the timers it held are retried when their leases run out).
 
     With ``metrics_port`` (needs ``svcflow[telemetry]``), ``start()`` also serves the engine's

@@ -78,6 +78,10 @@ class Notifier:
             except TemplateError as error:
                 rows.append(row._replace(status="dead", error=f"template failed: {error}"))
                 continue
+            except Exception as error:  # nothing a template does may block the case
+                reason = f"template failed: {type(error).__name__}: {error}"
+                rows.append(row._replace(status="dead", error=reason))
+                continue
             rows.append(
                 row._replace(subject=rendered.subject, body=rendered.body, locale=rendered.locale)
             )

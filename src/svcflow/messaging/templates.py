@@ -37,7 +37,9 @@ _SUFFIX = ".j2"
 
 
 class TemplateError(Exception):
-    """A template is missing or failed to render; the message names the file and the line."""
+    """A template is missing or failed to render, for any reason (a syntax error, an undefined
+    name, or an exception the template raised such as a division by zero); the message names
+    the file (and the line when known) and what went wrong."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,8 @@ class TemplateRenderer:
             ) from None
         except jinja2.TemplateError as error:
             raise TemplateError(f"{found}: {error}") from None
+        except Exception as error:  # 1/0, 'a'+1, a recursive macro: the author's mistake
+            raise TemplateError(f"{found}: {type(error).__name__}: {error}") from None
         return Rendered(subject.strip(), body.strip() + "\n", chosen)
 
     def _find(self, template: str, channel: str, locale: str | None) -> tuple[str, str]:

@@ -27,6 +27,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    Refusal,
     Timer,
 )
 from svcflow.store.base import (
@@ -42,6 +43,8 @@ from svcflow.store.sqlite.rows import (
     history_entry_of,
     notification_of,
     outbox_entry_of,
+    refusal_of,
+    refusal_row,
     timer_of,
     to_json,
     ts,
@@ -53,6 +56,7 @@ from svcflow.store.sqlite.schema import (
     HISTORY_COLUMNS,
     NOTIFICATION_COLUMNS,
     OUTBOX_COLUMNS,
+    REFUSAL_COLUMNS,
     TIMER_COLUMNS,
     migrate,
 )
@@ -72,6 +76,10 @@ __all__ = ["SqliteStore"]
 _NO_SLA: Mapping[str, Any] = MappingProxyType({})
 _WAL_CHECKPOINT_PAGES = 4000
 _DECODED_CACHE_SIZE = 10_000
+
+
+_READY = "status != 'failed' AND (retry_at IS NULL OR retry_at <= ?)"
+"""Timers that may fire: not parked, and past their retry moment when one failed before."""
 
 
 class SqliteStore:
@@ -263,13 +271,14 @@ class SqliteStore:
     ) -> list[Timer]:
         stamp = ts(now)
         query = (
-            f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND (lease_until IS NULL "
-            "OR lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 FROM timers AS held "
+            f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND {_READY} AND (lease_until "
+            "IS NULL OR lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 FROM timers "
+            "AS held "
             "WHERE held.case_id = timers.case_id AND held.lease_until > ? AND held.claimed_by != ? "
             "AND (held.due_at < timers.due_at OR (held.due_at = timers.due_at AND held.id < "
             "timers.id))) ORDER BY due_at, id LIMIT ?"
         )
-        params = (stamp, stamp, owner, stamp, owner, limit)
+        params = (stamp, stamp, stamp, owner, stamp, owner, limit)
         if not self._connection().execute(query, params).fetchone():
             return []  # the usual case for a runner's round: nothing due, no write lock taken
         with self._write() as db:
@@ -284,8 +293,9 @@ class SqliteStore:
         rows = (
             self._connection()
             .execute(
-                f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
-                (ts(now), limit),
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND {_READY} "
+                "ORDER BY due_at, id LIMIT ?",
+                (ts(now), ts(now), limit),
             )
             .fetchall()
         )
@@ -301,6 +311,42 @@ class SqliteStore:
             .fetchall()
         )
         return [timer_of(row) for row in rows]
+
+    def timer_failed(self, timer_id: int, error: str, retry_at: datetime | None) -> Timer | None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE timers SET attempts = attempts + 1, last_error = ?, retry_at = ?, "
+                "status = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                (
+                    error,
+                    None if retry_at is None else ts(retry_at),
+                    "failed" if retry_at is None else "retrying",
+                    timer_id,
+                ),
+            )
+            row = db.execute(
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE id = ?", (timer_id,)
+            ).fetchone()
+        return None if row is None else timer_of(row)
+
+    def failed_timers(self) -> list[Timer]:
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE status = 'failed' ORDER BY due_at, id"
+            )
+            .fetchall()
+        )
+        return [timer_of(row) for row in rows]
+
+    def release_timer(self, timer_id: int) -> bool:
+        with self._write() as db:
+            released = db.execute(
+                "UPDATE timers SET status = 'pending', attempts = 0, retry_at = NULL "
+                "WHERE id = ? AND status = 'failed'",
+                (timer_id,),
+            ).rowcount
+        return released == 1
 
     def notifications(
         self, case_id: str | None = None, status: str | None = None
@@ -458,6 +504,22 @@ class SqliteStore:
                 "UPDATE dead_letters SET status = 'replayed', case_id = ? WHERE id = ?",
                 (case_id, dead_letter_id),
             )
+
+    def add_refusal(self, refusal: Refusal) -> None:
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO refusals ({REFUSAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                refusal_row(refusal),
+            )
+
+    def refusals(self, case_id: str | None = None) -> list[Refusal]:
+        where, params = where_clause(case_id=case_id)
+        rows = (
+            self._connection()
+            .execute(f"SELECT {REFUSAL_COLUMNS} FROM refusals{where} ORDER BY id", params)
+            .fetchall()
+        )
+        return [refusal_of(row) for row in rows]
 
     # -- helpers --
 
