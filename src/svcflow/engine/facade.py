@@ -59,6 +59,7 @@ from svcflow.records import (
     plain,
 )
 from svcflow.sla.calendar import BusinessCalendar
+from svcflow.sla.clocks import SlaPolicy
 from svcflow.sla.escalation import Chain
 from svcflow.sla.status import SlaStatus, sla_report
 from svcflow.spec.extensions import using_extensions
@@ -118,14 +119,8 @@ class Engine:
         workflows = list(workflows)
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
-        folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
-        self.templates = TemplateRenderer(folders, default_locale)
-        _check_templates(workflows, self.templates)
-        self.notifier = Notifier(
-            self.plugins,
-            self.templates,
-            lambda case: self.registry.get(case.workflow, case.version).sla,
-        )
+        self.templates = _renderer(workflows, templates, default_locale)
+        self.notifier = Notifier(self.plugins, self.templates, self._sla_policy)
         self.dispatcher = Dispatcher(self.store, self.plugins, self.clock, retry=retry)
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self.timer_lease = timer_lease
@@ -461,6 +456,10 @@ class Engine:
 
     # -- reads ------------------------------------------------------------------------------------
 
+    def _sla_policy(self, case: Case) -> SlaPolicy | None:
+        """The SLA section of the case's workflow version (templates read its targets)."""
+        return self.registry.get(case.workflow, case.version).sla
+
     @property
     def counters(self) -> EngineCounters:
         """Events, SLA warnings and breaches this engine committed since it started (what
@@ -530,6 +529,18 @@ def _calendars_by_id(
     if isinstance(calendars, Mapping):
         return dict(calendars)
     return {calendar.id: calendar for calendar in calendars}
+
+
+def _renderer(
+    workflows: Iterable[LoadedWorkflow],
+    templates: str | Path | Iterable[str | Path] | None,
+    default_locale: str,
+) -> TemplateRenderer:
+    """The templates folders' renderer, once every template the workflows name is found."""
+    folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
+    renderer = TemplateRenderer(folders, default_locale)
+    _check_templates(workflows, renderer)
+    return renderer
 
 
 def _check_templates(workflows: Iterable[LoadedWorkflow], renderer: TemplateRenderer) -> None:

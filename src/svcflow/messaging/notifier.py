@@ -85,26 +85,35 @@ class Notifier:
             rows.append(
                 row._replace(subject=rendered.subject, body=rendered.body, locale=rendered.locale)
             )
-        for role, problem in problems:
-            rows.append(
-                NewDelivery(
-                    key=f"{key}:{role}",
-                    notification_key=key,
-                    template=request.template,
-                    channel=request.channel or "",
-                    address="",
-                    name=None,
-                    role=role,
-                    locale=self.renderer.default_locale,
-                    subject="",
-                    body="",
-                    urgent=request.urgent,
-                    next_attempt_at=due,
-                    status="dead",
-                    error=problem,
-                )
+        return rows + self._unresolved(key, request, due, problems)
+
+    def _unresolved(
+        self,
+        key: str,
+        request: NotificationRequest,
+        due: datetime,
+        problems: list[tuple[str, str]],
+    ) -> list[NewDelivery]:
+        """A dead row for each role that found no recipient, saying why."""
+        return [
+            NewDelivery(
+                key=f"{key}:{role}",
+                notification_key=key,
+                template=request.template,
+                channel=request.channel or "",
+                address="",
+                name=None,
+                role=role,
+                locale=self.renderer.default_locale,
+                subject="",
+                body="",
+                urgent=request.urgent,
+                next_attempt_at=due,
+                status="dead",
+                error=problem,
             )
-        return rows
+            for role, problem in problems
+        ]
 
     def _recipients(
         self, case: Case, request: NotificationRequest
