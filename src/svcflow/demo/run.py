@@ -73,6 +73,9 @@ class DemoSummary:
     states: Counter[tuple[str, str]] = field(default_factory=Counter)
     simulated_from: datetime = WEEK_START
     simulated_until: datetime = WEEK_START
+    arrivals: int = 0
+    """Cases started by the traffic itself (contacts, the crisis, its surge); the rest of
+    ``cases`` were opened by the workflows (escalations)."""
 
 
 @dataclass(order=True)
@@ -143,6 +146,7 @@ def run_demo(
     clock = ManualClock(WEEK_START)
     summary = DemoSummary(store=store, seed=seed)
     arrivals = week_of_traffic(rng, contacts, days)
+    summary.arrivals = len(arrivals)
     with Engine.from_directory(
         workflows,
         store=store,
