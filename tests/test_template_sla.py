@@ -27,7 +27,7 @@ from svcflow.testing import EngineFactory
 WORKFLOWS = ROOT / "workflows"
 TEMPLATES = WORKFLOWS / "templates"
 OFFICE = """\
-calendar: office
+calendar: desk-hours
 timezone: UTC
 hours: {mon: "09:00-18:00", tue: "09:00-18:00", wed: "09:00-18:00", thu: "09:00-18:00",
         fri: "09:00-18:00"}
@@ -80,11 +80,11 @@ def _edited_complaint(folder: Path) -> Path:
     text = complaint.read_text(encoding="utf-8")
     edited = text.replace(
         "targets: [{within: 24h, name: 24 hours}]\n      warnings:",
-        "targets: [{within: 12h, calendar: office}]\n      warnings:",
+        "targets: [{within: 12h, calendar: desk-hours}]\n      warnings:",
     )
     assert edited != text
     complaint.write_text(edited, encoding="utf-8")
-    (folder / "office.yaml").write_text(OFFICE, encoding="utf-8")
+    (folder / "desk-hours.yaml").write_text(OFFICE, encoding="utf-8")
     return folder
 
 
