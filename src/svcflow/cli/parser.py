@@ -12,7 +12,7 @@ from svcflow.shipped import shipped_workflows
 __all__ = ["build_parser"]
 
 _MODULES = {
-    "run_validate": "definitions",
+    "run_validate": "validate",
     "run_graph": "definitions",
     "run_decide": "definitions",
     "run_schema": "definitions",
@@ -82,7 +82,15 @@ def _definition_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     init.add_argument("directory", metavar="DIR", help="a new or empty directory")
     init.set_defaults(run=_command("run_init"))
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of workflow files")
+    schema = commands.add_parser(
+        "schema", help="print the JSON Schema of workflow, calendar or rules files"
+    )
+    schema.add_argument(
+        "--kind",
+        choices=("workflow", "calendar", "rules"),
+        default="workflow",
+        help="which file language (default: workflow)",
+    )
     schema.add_argument("-o", "--output", help="write to this file instead of stdout")
     schema.set_defaults(run=_command("run_schema"))
 
@@ -124,6 +132,11 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
         "--store",
         default="sqlite:///svcflow-demo.db",
         help="store URL (default sqlite:///svcflow-demo.db, what svcflow demo writes)",
+    )
+    report.add_argument(
+        "--workflows",
+        help="read each workflow's kpi: section (targets, which clocks time the first response) "
+        "from the workflow files in this directory",
     )
     report.add_argument("--format", choices=("text", "json", "html"), default="text")
     report.add_argument("-o", "--output", help="write to this file instead of stdout")

@@ -13,9 +13,10 @@ engine adds it to the step's history entry as a warning: never a notice pending 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from svcflow.core.effects import NotificationRequest
@@ -25,9 +26,14 @@ from svcflow.hooks.types import InboundMessage, Recipient
 from svcflow.messaging.templates import TemplateError, TemplateRenderer
 from svcflow.privacy import strip_url_credentials
 from svcflow.records import Case, Customer, plain
+from svcflow.sla.clocks import SlaPolicy
+from svcflow.sla.words import sla_words
 from svcflow.store.base import NewDelivery
 
-__all__ = ["ADDRESSED_CHANNELS", "Audience", "Notifier"]
+__all__ = ["ADDRESSED_CHANNELS", "Audience", "Notifier", "SlaPolicies"]
+
+SlaPolicies = Callable[[Case], SlaPolicy | None]
+"""The compiled SLA section of a case's workflow version (None: the workflow has none)."""
 
 ADDRESSED_CHANNELS = frozenset({"email", "sms"})
 """Channels whose addresses have a form of their own: a notice on one goes to the customer's
@@ -49,9 +55,15 @@ _NOBODY = Audience()
 class Notifier:
     """Turns one notification request of a committed step into outbox rows."""
 
-    def __init__(self, plugins: PluginHost, renderer: TemplateRenderer) -> None:
+    def __init__(
+        self,
+        plugins: PluginHost,
+        renderer: TemplateRenderer,
+        sla_policies: SlaPolicies | None = None,
+    ) -> None:
         self.plugins = plugins
         self.renderer = renderer
+        self.sla_policies = sla_policies
 
     def deliveries(
         self,
@@ -66,6 +78,8 @@ class Notifier:
         rows: list[NewDelivery] = []
         due = request.hold_until or now
         recipients, problems = self._recipients(case, request, audience)
+        policy = None if self.sla_policies is None else self.sla_policies(case)
+        localized = None if policy is None else partial(_sla_context, policy, case)
         for number, recipient in enumerate(recipients, start=1):
             channel = request.channel or recipient.channel
             locale = recipient.locale or case.data.get("locale") or self.renderer.default_locale
@@ -85,7 +99,11 @@ class Notifier:
             )
             try:
                 rendered = self.renderer.render(
-                    request.template, channel, str(locale), _context(case, recipient, request, now)
+                    request.template,
+                    channel,
+                    str(locale),
+                    _context(case, recipient, request, now),
+                    localized,
                 )
             except TemplateError as error:
                 rows.append(row._replace(status="dead", error=f"template failed: {error}"))
@@ -203,6 +221,10 @@ def _nobody(role: str, customer: Customer | None) -> str:
             "with Engine.start(..., customer=...) or from a message"
         )
     return f"customer '{customer.id}' has no contact point to reach"
+
+
+def _sla_context(policy: SlaPolicy, case: Case, locale: str) -> Mapping[str, Any]:
+    return {"sla": sla_words(policy, case.sla, locale)}
 
 
 def _context(
