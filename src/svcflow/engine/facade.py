@@ -37,7 +37,7 @@ from svcflow.engine.timers import (
     release_failed_timers,
     service_due,
 )
-from svcflow.engine.units import CaseWriter, Event, advanced, history_entry
+from svcflow.engine.units import CaseWriter, Event, advanced, fingerprint, history_entry
 from svcflow.errors import (
     ConcurrencyConflict,
     Problem,
@@ -220,8 +220,10 @@ class Engine:
     ) -> Case:
         compiled = self.registry.newest(workflow)
         scope = f"start:{workflow}"
+        request = None
         if idempotency_key is not None:
-            replayed = self._writer.replayed(idempotency_key, scope)
+            request = fingerprint(actor=actor, data=dict(data or {}))
+            replayed = self._writer.replayed(idempotency_key, scope, request)
             if replayed is not None:
                 return replayed
         now = self._writer.now()
@@ -241,7 +243,13 @@ class Engine:
         given = {name: plain(result.data[name]) for name in data} if data else None
         entry = history_entry(case, now, Event(actor, "started", payload=given), result)
         change = self._writer.change(
-            case, None, entry, result, idempotency=(idempotency_key, scope), messages=messages
+            case,
+            None,
+            entry,
+            result,
+            idempotency=(idempotency_key, scope),
+            messages=messages,
+            request=request,
         )
         return self._writer.commit(change)
 
@@ -276,9 +284,11 @@ class Engine:
         messages: tuple[NewMessage, ...] = (),
     ) -> Case:
         scope = ""
+        request = None
         if idempotency_key is not None:
             scope = f"fire:{case_id}:{trigger}"
-            replayed = self._writer.replayed(idempotency_key, scope)
+            request = fingerprint(actor=actor, payload=dict(payload or {}))
+            replayed = self._writer.replayed(idempotency_key, scope, request)
             if replayed is not None:
                 return replayed
         case = self.get(case_id)
@@ -303,6 +313,7 @@ class Engine:
             result,
             idempotency=(idempotency_key, scope),
             messages=messages,
+            request=request,
         )
         return self._writer.commit(change)
 

@@ -96,11 +96,15 @@ class CaseHistory(NamedTuple):
 
 
 class IdempotencyRecord(NamedTuple):
-    """The first result of an event sent with an idempotency key: the case right after it."""
+    """The first result of an event sent with an idempotency key: the case right after it.
+    ``fingerprint`` holds a digest of each part of the request (actor, payload or data), so a
+    retry can be told from another request reusing the key (None for records kept before
+    fingerprints were)."""
 
     key: str
     scope: str
     case: Case
+    fingerprint: Mapping[str, str] | None = None
 
 
 class CaseChange(NamedTuple):
@@ -122,6 +126,7 @@ class CaseChange(NamedTuple):
     idempotency_scope: str | None = None
     deliveries: Sequence[NewDelivery] = ()
     messages: Sequence[NewMessage] = ()
+    idempotency_fingerprint: Mapping[str, str] | None = None
 
 
 class IdempotentReplay(Exception):

@@ -118,7 +118,10 @@ class MemoryStore:
             self._add_messages(case.id, change.messages)
             if change.idempotency_key is not None:
                 self._idempotency[change.idempotency_key] = IdempotencyRecord(
-                    key=change.idempotency_key, scope=change.idempotency_scope or "", case=case
+                    key=change.idempotency_key,
+                    scope=change.idempotency_scope or "",
+                    case=case,
+                    fingerprint=change.idempotency_fingerprint,
                 )
 
     def _check(self, change: CaseChange) -> None:
