@@ -48,6 +48,7 @@ from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
 from svcflow.messaging.notifier import Notifier
 from svcflow.messaging.outbox import Dispatcher, DispatchReport, RetryPolicy
+from svcflow.messaging.template_limits import DEFAULT_TEMPLATE_LIMITS, TemplateLimits
 from svcflow.messaging.templates import TemplateRenderer
 from svcflow.records import (
     NO_DETAILS,
@@ -79,7 +80,8 @@ class Engine:
     the due timers it claims in ``advance``: several engines (or processes) advancing one store
     share the due timers, and the timers of one that dies are claimed by another once its lease
     runs out. ``retry`` is the outbox's delivery retry policy; ``timer_retry`` how a timer whose
-    firing raised is retried before it is parked as failed (see :meth:`failed_timers`).
+    firing raised is retried before it is parked as failed (see :meth:`failed_timers`);
+    ``template_limits`` bounds what rendering one notification may cost.
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class Engine:
         default_locale: str = "en",
         retry: RetryPolicy | None = None,
         timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
+        template_limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
@@ -118,7 +121,7 @@ class Engine:
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
         folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
-        self.templates = TemplateRenderer(folders, default_locale)
+        self.templates = TemplateRenderer(folders, default_locale, template_limits)
         _check_templates(workflows, self.templates)
         self.notifier = Notifier(self.plugins, self.templates)
         self.dispatcher = Dispatcher(self.store, self.plugins, self.clock, retry=retry)
