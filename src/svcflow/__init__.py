@@ -22,6 +22,7 @@ from svcflow.errors import (
     ConditionNotMet,
     ExpressionError,
     IdempotencyKeyReused,
+    NotAuthorized,
     StoreError,
     SvcflowError,
     TimerNotFailed,
@@ -33,6 +34,7 @@ from svcflow.errors import (
 )
 from svcflow.hooks.specs import hookimpl
 from svcflow.records import Case, HistoryEntry, Notification, Timer
+from svcflow.shipped import shipped_workflows
 
 if TYPE_CHECKING:
     from svcflow.definitions import load_definitions, load_directory
@@ -53,6 +55,7 @@ __all__ = [
     "HistoryEntry",
     "IdempotencyKeyReused",
     "ManualClock",
+    "NotAuthorized",
     "Notification",
     "Runner",
     "StoreError",
@@ -72,6 +75,7 @@ __all__ = [
     "load_directory",
     "load_workflow_file",
     "load_workflow_text",
+    "shipped_workflows",
 ]
 
 __version__ = "0.1.0"

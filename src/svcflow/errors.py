@@ -22,6 +22,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "MessageParseError",
     "MessageRejected",
+    "NotAuthorized",
     "PermanentDeliveryError",
     "PluginError",
     "Problem",
@@ -165,6 +166,30 @@ class UnknownTrigger(TransitionNotAllowed):
 
 class ConditionNotMet(TransitionNotAllowed):
     """The trigger exists from this state, but every ``when`` condition was false."""
+
+
+class NotAuthorized(SvcflowError):
+    """The actor may not fire this trigger: they lack the role it requires, or a four-eyes rule
+    (``not_by``) excludes them. The case is unchanged; the engine records the refusal.
+
+    ``required`` are the roles any one of which would do; ``roles`` those the actor holds.
+    """
+
+    def __init__(
+        self,
+        case_id: str,
+        state: str,
+        trigger: str,
+        actor: str,
+        roles: Sequence[str],
+        required: Sequence[str],
+        reason: str,
+    ) -> None:
+        self.case_id, self.state, self.trigger, self.actor = case_id, state, trigger, actor
+        self.roles, self.required, self.reason = tuple(roles), tuple(required), reason
+        super().__init__(
+            f"'{actor}' may not fire '{trigger}' on case {case_id} in state '{state}': {reason}"
+        )
 
 
 class ExpressionError(SvcflowError):

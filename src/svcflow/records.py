@@ -21,6 +21,7 @@ __all__ = [
     "HistoryEntry",
     "Notification",
     "OutboxEntry",
+    "Refusal",
     "Timer",
     "plain",
 ]
@@ -170,3 +171,18 @@ class DeadLetter(NamedTuple):
     received_at: datetime
     status: str = "open"
     case_id: str | None = None
+
+
+class Refusal(NamedTuple):
+    """An event the engine refused because the actor lacked the authority (``NotAuthorized``):
+    who tried what, on which case and state, the roles they held and those that would have done.
+    The case itself is unchanged; refusals are kept apart from its history."""
+
+    case_id: str
+    at: datetime
+    actor: str
+    trigger: str
+    state: str
+    reason: str
+    roles: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()

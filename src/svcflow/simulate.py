@@ -88,6 +88,10 @@ class Scenario(_Strict):
     workflow: str | None = None
     start: datetime = DEFAULT_START
     actor: str = "intake"
+    people: dict[str, list[Name]] = Field(
+        default_factory=dict,
+        description="The roles of the people who act in the scenario: {lead-3: [team_lead]}.",
+    )
     case: dict[str, Any] = Field(default_factory=dict)
     events: list[ScenarioEvent] = Field(default_factory=list)
     until: str | datetime | None = Field(
@@ -228,7 +232,9 @@ def run_scenario(
     scenario = loaded.scenario
     start = as_utc(scenario.start)
     clock = ManualClock(start)
-    with Engine([workflow], store, clock, calendars=calendars or {}) as engine:
+    with Engine(
+        [workflow], store, clock, calendars=calendars or {}, roles=scenario.people
+    ) as engine:
         case = engine.start(
             scenario.workflow or workflow.spec.workflow, scenario.case, actor=scenario.actor
         )

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from svcflow.demo.run import SETTLE, DemoSummary
+from svcflow.demo.traffic import WEEK_START
+
 __all__ = ["DEMO_CHANNELS", "DEMO_DIRECTORY", "run_demo_command"]
 
 
@@ -22,7 +25,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
     except ImportError:
         print(
             "error: the demo prints notifications with the console notifier; install it with "
-            "pip install -e plugins/svcflow-console",
+            "pip install svcflow-console (in a checkout: pip install -e plugins/svcflow-console)",
             file=sys.stderr,
         )
         return 1
@@ -31,8 +34,9 @@ def run_demo_command(args: argparse.Namespace) -> int:
     log_path = base.with_name(base.name + "-notifications.log")
     began = time.perf_counter()
     print(
-        f"svcflow demo: a week of service traffic, {args.contacts:,} contacts on every channel "
-        f"and one crisis, through the workflows in {args.workflows}/ (seed {args.seed})"
+        f"svcflow demo: {args.contacts:,} contacts on every channel over {args.days} days from "
+        f"{WEEK_START:%a %d %b %Y %H:%M} UTC, plus a crisis on Wednesday and the complaints "
+        f"that follow it (seed {args.seed})\n  workflows: {args.workflows}"
     )
     bar = _ProgressBar(sys.stdout)
     with log_path.open("w", encoding="utf-8") as log:
@@ -48,13 +52,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
         )
     bar.finish()
     elapsed = time.perf_counter() - began
-    started = ", ".join(f"{count:,} {name}" for name, count in sorted(summary.cases.items()))
-    print(
-        f"  {summary.events:,} events ({summary.timers_fired:,} fired by timers) in "
-        f"{elapsed:.1f} s; simulated {summary.simulated_from:%a %d %b} to "
-        f"{summary.simulated_until:%a %d %b %Y}"
-    )
-    print(f"  cases started: {started}")
+    _print_summary(summary, args.contacts, args.days, elapsed)
     print(
         f"  notifications: {summary.delivered:,} delivered by the console notifier"
         + (f", {summary.undelivered:,} undelivered" if summary.undelivered else "")
@@ -73,6 +71,25 @@ def run_demo_command(args: argparse.Namespace) -> int:
     print(f"  report data   {json_path.resolve()}")
     print(f"  notifications {log_path.resolve()}")
     return 0
+
+
+def _print_summary(summary: DemoSummary, contacts: int, days: int, elapsed: float) -> None:
+    """Say what the numbers are: which period was simulated and why it is longer than the
+    days of traffic, and where the cases beyond one per contact came from."""
+    started = ", ".join(f"{count:,} {name}" for name, count in sorted(summary.cases.items()))
+    total = sum(summary.cases.values())
+    surge = summary.arrivals - contacts - summary.cases["crisis"]
+    print(
+        f"  {summary.events:,} events ({summary.timers_fired:,} fired by timers) in "
+        f"{elapsed:.1f} s; simulated {summary.simulated_from:%a %d %b} to "
+        f"{summary.simulated_until:%a %d %b %Y}: {days} days of contacts, then up to "
+        f"{SETTLE.days} more days in which open cases' timers run until they close"
+    )
+    print(
+        f"  cases started: {total:,} = {contacts:,} contacts + {summary.cases['crisis']} crisis "
+        f"+ {surge:,} complaints after the crisis + {total - summary.arrivals:,} opened by the "
+        f"workflows (escalations); by workflow: {started}"
+    )
 
 
 DEMO_CHANNELS = ("console", "sms", "email", "chat", "social", "app", "vip_line")

@@ -7,8 +7,10 @@ import argparse
 from svcflow import __version__
 from svcflow.cli.definitions import run_decide, run_graph, run_schema, run_validate
 from svcflow.cli.demo import run_demo_command
+from svcflow.cli.init import run_init
 from svcflow.cli.running import run_plugins, run_report, run_simulate
 from svcflow.cli.store import run_timers
+from svcflow.shipped import shipped_workflows
 
 __all__ = ["build_parser"]
 
@@ -52,6 +54,12 @@ def _definition_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     decide.set_defaults(run=run_decide)
 
+    init = commands.add_parser(
+        "init", help="write the shipped workflows, templates, calendar and a scenario to DIR"
+    )
+    init.add_argument("directory", metavar="DIR", help="a new or empty directory")
+    init.set_defaults(run=run_init)
+
     schema = commands.add_parser("schema", help="print the JSON Schema of workflow files")
     schema.add_argument("-o", "--output", help="write to this file instead of stdout")
     schema.set_defaults(run=run_schema)
@@ -72,7 +80,11 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo", help="simulate a week of service traffic on a SQLite store, then report on it"
     )
-    demo.add_argument("--workflows", default="workflows", help="workflow directory")
+    demo.add_argument(
+        "--workflows",
+        default=str(shipped_workflows()),
+        help="workflow directory (default: the workflows that ship with svcflow)",
+    )
     demo.add_argument(
         "--store",
         default="sqlite:///svcflow-demo.db",

@@ -26,7 +26,8 @@ from svcflow.spec.yamlsource import KeyPath, SourceMap, format_key_path
 
 __all__ = ["RESERVED_NAMES", "check_workflow", "expand_sources"]
 
-RESERVED_NAMES = frozenset({"now", "state"})
+RESERVED_NAMES = frozenset({"now", "state", "actor"})
+_SAMPLE_ACTOR = {"id": "agent-1", "roles": ["agent"]}
 _SAMPLE_NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 _CEL_KEYWORDS = frozenset(
     [
@@ -80,6 +81,7 @@ class _Checker:
 
     def run(self) -> None:
         self.check_fields()
+        self.check_roles()
         self.check_initial()
         for name, state in self.spec.states.items():
             self.check_actions(("states", name, "on_enter"), state.on_enter)
@@ -146,7 +148,35 @@ class _Checker:
             self.check_state_name((*base, "to"), transition.to)
         if transition.when is not None:
             self.compile((*base, "when"), transition.when, condition=True)
+        self.check_authority(base, transition)
         self.check_actions((*base, "actions"), transition.actions)
+
+    def check_roles(self) -> None:
+        for name, role in self.spec.roles.items():
+            for position, included in enumerate(role.includes):
+                self.check_role(("roles", name, "includes", position), included)
+
+    def check_role(self, path: KeyPath, role: str) -> None:
+        """A role named in the file must be declared under ``roles:`` once that section exists
+        (without it, roles are whatever the host's identity system says)."""
+        if self.spec.roles and role not in self.spec.roles:
+            self.report(
+                path,
+                f"unknown role '{role}'" + did_you_mean(role, self.spec.roles, noun="role"),
+            )
+
+    def check_authority(self, base: KeyPath, transition: TransitionSpec) -> None:
+        """``by`` names roles, or computes them; ``not_by`` computes the excluded actors."""
+        by = transition.by
+        if isinstance(by, str):
+            self.check_role((*base, "by"), by)
+        elif isinstance(by, list):
+            for position, role in enumerate(by):
+                self.check_role((*base, "by", position), role)
+        elif by is not None:
+            self.compile((*base, "by", "expr"), by.expr)
+        if transition.not_by is not None:
+            self.compile((*base, "not_by", "expr"), transition.not_by.expr)
 
     def compile(self, path: KeyPath, source: str, *, condition: bool = False) -> None:
         result = self.compile_with(path, source, self.variables)
@@ -180,7 +210,11 @@ class _Checker:
                 name: sample_value(spec, use_default=use_default)
                 for name, spec in self.spec.data.items()
             }
-            variables |= {"now": _SAMPLE_NOW, "state": next(iter(self.spec.states))}
+            variables |= {
+                "now": _SAMPLE_NOW,
+                "state": next(iter(self.spec.states)),
+                "actor": _SAMPLE_ACTOR,
+            }
             variables |= self.tables.samples()
             try:
                 outcome = expression.evaluate(variables)

@@ -23,6 +23,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any
 
 from svcflow.clock import Clock, SystemClock
+from svcflow.core.authority import Actor
 from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions import load_definitions
@@ -38,11 +39,7 @@ from svcflow.engine.timers import (
     service_due,
 )
 from svcflow.engine.units import CaseWriter, Event, advanced, fingerprint, history_entry
-from svcflow.errors import (
-    ConcurrencyConflict,
-    Problem,
-    WorkflowDefinitionError,
-)
+from svcflow.errors import ConcurrencyConflict, NotAuthorized, Problem, WorkflowDefinitionError
 from svcflow.hooks.host import PluginHost
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
@@ -57,6 +54,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    Refusal,
     Timer,
     plain,
 )
@@ -98,6 +96,7 @@ class Engine:
         load_plugins: bool = True,
         plugins_dir: str | Path | None = None,
         directory: Mapping[str, DirectoryEntry | Iterable[DirectoryEntry]] | None = None,
+        roles: Mapping[str, Iterable[str]] | None = None,
         templates: str | Path | Iterable[str | Path] | None = None,
         default_locale: str = "en",
         retry: RetryPolicy | None = None,
@@ -106,13 +105,13 @@ class Engine:
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
-        by_id = (
-            dict(calendars)
-            if isinstance(calendars, Mapping)
-            else {calendar.id: calendar for calendar in calendars}
-        )
+        by_id = _calendars_by_id(calendars)
         self.plugins = plugin_host or build_plugin_host(
-            plugins, load_plugins=load_plugins, plugins_dir=plugins_dir, directory=directory
+            plugins,
+            load_plugins=load_plugins,
+            plugins_dir=plugins_dir,
+            directory=directory,
+            roles=roles,
         )
         found = self.plugins.get(DIRECTORY_PLUGIN)
         if isinstance(found, Directory):
@@ -165,6 +164,7 @@ class Engine:
             load_plugins=options.pop("load_plugins", True),
             plugins_dir=options.pop("plugins_dir", None),
             directory=options.pop("directory", None),
+            roles=options.pop("roles", None),
         )
         with using_extensions(host.extensions()):
             found = load_definitions(path)
@@ -194,8 +194,6 @@ class Engine:
     def workflows(self) -> dict[str, CompiledWorkflow]:
         """The current (newest loaded) version of each workflow, by id."""
         return self.registry.current
-
-    # -- events -----------------------------------------------------------------------------------
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -231,7 +229,7 @@ class Engine:
                 return replayed
         now = self._writer.now()
         case_id = self._new_id()
-        result = compiled.start(data, now, case_id)
+        result = compiled.start(data, now, case_id, self.actor(actor))
         case = Case(
             id=case_id,
             workflow=compiled.workflow,
@@ -271,8 +269,10 @@ class Engine:
         ``payload`` sets data fields (validated). ``expected_revision`` makes the call fail with
         ``ConcurrencyConflict`` unless the case is still at that revision (for a person acting
         on what they last saw). Raises ``TransitionNotAllowed`` (or its subclasses
-        ``UnknownTrigger``/``ConditionNotMet``) naming the triggers allowed now; in every error
-        case nothing is written.
+        ``UnknownTrigger``/``ConditionNotMet``) naming the triggers allowed now, and
+        ``NotAuthorized`` when ``actor`` lacks the role the transition requires (``by:``) or
+        is excluded by a four-eyes rule (``not_by:``); that refusal is kept
+        (:meth:`refusals`). In every error case the case is unchanged.
         """
         return self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
 
@@ -302,7 +302,14 @@ class Engine:
         if service_due(case, now):
             case = self._timers.catch_up(case, now)
         now = max(now, case.updated_at)
-        result = compiled.step(case.id, case.state, case.data, trigger, payload, now, case.sla)
+        who = self.actor(actor)
+        try:
+            result = compiled.step(
+                case.id, case.state, case.data, trigger, payload, now, case.sla, who
+            )
+        except NotAuthorized as refused:
+            self._refused(refused, now)
+            raise
         updated = advanced(case, result, now)
         given = plain(result.payload) if payload else None
         event = Event(
@@ -319,6 +326,29 @@ class Engine:
             request=request,
         )
         return self._writer.commit(change)
+
+    def actor(self, actor: str) -> Actor:
+        """``actor`` with the roles the host's identity system (``svcflow_actor_roles``) gives."""
+        return Actor(actor, self.plugins.actor_roles(actor))
+
+    def _refused(self, error: NotAuthorized, now: datetime) -> None:
+        self.store.add_refusal(
+            Refusal(
+                case_id=error.case_id,
+                at=now,
+                actor=error.actor,
+                trigger=error.trigger,
+                state=error.state,
+                reason=error.reason,
+                roles=error.roles,
+                required=error.required,
+            )
+        )
+
+    def refusals(self, case_id: str | None = None) -> list[Refusal]:
+        """Events refused for lack of authority (who tried what, when, holding which roles),
+        of one case or all, oldest first. A refusal never changes the case."""
+        return self.store.refusals(case_id)
 
     def _record_message(
         self, case: Case, record: NewMessage, actor: str, now: datetime, details: Mapping[str, Any]
@@ -445,11 +475,13 @@ class Engine:
         self.get(case_id)
         return self.store.history(case_id)
 
-    def triggers(self, case_id: str) -> list[str]:
-        """The triggers that may fire now: a transition leaves the state and its condition holds."""
+    def triggers(self, case_id: str, actor: str | None = None) -> list[str]:
+        """The triggers that may fire now: a transition leaves the state and its condition
+        holds; given ``actor``, only those this person may fire (``by:``/``not_by:``)."""
         case = self.get(case_id)
         compiled = self.registry.get(case.workflow, case.version)
-        return compiled.allowed_triggers(case.state, case.data, self._writer.now())
+        who = None if actor is None else self.actor(actor)
+        return compiled.allowed_triggers(case.state, case.data, self._writer.now(), who)
 
     def find(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
         """Cases of a workflow and/or in a state, oldest first."""
@@ -473,6 +505,14 @@ class Engine:
             *self.store.case_messages(case_id),
             *(m.message for m in self._writer.pending_messages()),
         ]
+
+
+def _calendars_by_id(
+    calendars: Iterable[BusinessCalendar] | Mapping[str, BusinessCalendar],
+) -> dict[str, BusinessCalendar]:
+    if isinstance(calendars, Mapping):
+        return dict(calendars)
+    return {calendar.id: calendar for calendar in calendars}
 
 
 def _check_templates(workflows: Iterable[LoadedWorkflow], renderer: TemplateRenderer) -> None:

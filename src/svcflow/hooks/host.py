@@ -340,6 +340,13 @@ class PluginHost:
         )
         return chosen
 
+    # -- authority --------------------------------------------------------------------------------
+
+    def actor_roles(self, actor: str) -> frozenset[str]:
+        """The roles the host's identity system gives ``actor`` (none if nobody knows them)."""
+        found: Iterable[str] | None = self._manager.hook.svcflow_actor_roles(actor=actor)
+        return frozenset() if found is None else frozenset(str(role) for role in found)
+
     # -- notifications ----------------------------------------------------------------------------
 
     def resolve_recipients(self, role: str, case: Case) -> list[Recipient] | None:

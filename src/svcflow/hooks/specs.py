@@ -145,6 +145,25 @@ def svcflow_choose_assignee(message: InboundMessage, workflow: str) -> Assignmen
     raise NotImplementedError
 
 
+# -- authority: a person fires a trigger -----------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def svcflow_actor_roles(actor: str) -> Iterable[str] | None:
+    """Say which roles a person holds, from the host's identity system.
+
+    Called by ``Engine.fire`` (and ``Engine.triggers(case_id, actor=...)``) before a transition
+    that requires a role (``by:``) or excludes someone (``not_by:``) is checked. ``actor`` is
+    the id the host passed as ``actor=``. Returns the roles (the workflow's ``roles:`` section
+    adds the roles they include), or ``None`` to leave the actor to other plugins. First result;
+    the built-in directory (``Engine(roles={"agent-7": ["agent"]})``) is asked last, and an
+    actor nobody knows holds no roles. An exception refuses the event (nothing is written).
+
+    Added in 0.1.0.
+    """
+    raise NotImplementedError
+
+
 # -- notifications: after a step queues one ------------------------------------------------------
 
 

@@ -41,19 +41,32 @@ class Variables(Protocol):
     def get(self, name: str, default: Any = None, /) -> Any: ...
 
 
+_NOBODY: Mapping[str, Any] = {"id": "system", "roles": []}
+
+
 class CaseVariables:
-    """A case's data plus ``state`` and ``now``: the variables every workflow expression reads."""
+    """A case's data plus ``state``, ``now`` and ``actor`` (a map of ``id`` and ``roles``; the
+    ``system`` actor with no roles when nobody fired the step): what workflow expressions read."""
 
-    __slots__ = ("data", "now", "state")
+    __slots__ = ("actor", "data", "now", "state")
 
-    def __init__(self, data: Mapping[str, Any], state: str, now: datetime) -> None:
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        state: str,
+        now: datetime,
+        actor: Mapping[str, Any] | None = None,
+    ) -> None:
         self.data, self.state, self.now = data, state, now
+        self.actor = actor or _NOBODY
 
     def get(self, name: str, default: Any = None) -> Any:
         if name == "now":
             return self.now
         if name == "state":
             return self.state
+        if name == "actor":
+            return self.actor
         return self.data.get(name, default)
 
 

@@ -18,6 +18,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    Refusal,
     Timer,
 )
 
@@ -259,6 +260,13 @@ class Store(Protocol):
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         """Mark a dead letter replayed into ``case_id``."""
+
+    def add_refusal(self, refusal: Refusal) -> None:
+        """Keep an event refused for lack of authority (its own small transaction)."""
+
+    def refusals(self, case_id: str | None = None) -> list[Refusal]:
+        """Refused events, of one case or all, oldest first."""
+        ...
 
     def register_workflow(
         self, workflow: str, version: int, digest: str, source: str, file: str

@@ -23,6 +23,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    Refusal,
     Timer,
 )
 from svcflow.store.base import (
@@ -99,6 +100,7 @@ class MemoryStore:
         self._messages: dict[tuple[str, str], tuple[str, str, datetime, Mapping[str, Any]]] = {}
         self._threads: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
         self._dead_letters: dict[int, DeadLetter] = {}
+        self._refusals: list[Refusal] = []
 
     def attach_codec(self, codec: DataCodec) -> None:
         """Data stays as Python objects here; no codec is needed."""
@@ -489,3 +491,11 @@ class MemoryStore:
         with self._lock:
             letter = self._dead_letters[dead_letter_id]
             self._dead_letters[dead_letter_id] = letter._replace(status="replayed", case_id=case_id)
+
+    def add_refusal(self, refusal: Refusal) -> None:
+        with self._lock:
+            self._refusals.append(refusal)
+
+    def refusals(self, case_id: str | None = None) -> list[Refusal]:
+        with self._lock:
+            return [r for r in self._refusals if case_id is None or r.case_id == case_id]

@@ -11,7 +11,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from svcflow.records import NO_DETAILS, DeadLetter, HistoryEntry, Notification, OutboxEntry, Timer
+from svcflow.records import (
+    NO_DETAILS,
+    DeadLetter,
+    HistoryEntry,
+    Notification,
+    OutboxEntry,
+    Refusal,
+    Timer,
+)
 
 __all__ = [
     "dead_letter_of",
@@ -19,6 +27,8 @@ __all__ = [
     "history_entry_of",
     "notification_of",
     "outbox_entry_of",
+    "refusal_of",
+    "refusal_row",
     "timer_of",
     "to_json",
     "ts",
@@ -133,4 +143,30 @@ def outbox_entry_of(row: tuple[Any, ...]) -> OutboxEntry:
         last_error=row[17],
         reference=row[18],
         delivered_at=None if row[19] is None else from_ts(row[19]),
+    )
+
+
+def refusal_row(refusal: Refusal) -> tuple[Any, ...]:
+    return (
+        refusal.case_id,
+        ts(refusal.at),
+        refusal.actor,
+        refusal.trigger,
+        refusal.state,
+        refusal.reason,
+        json.dumps(list(refusal.roles)),
+        json.dumps(list(refusal.required)),
+    )
+
+
+def refusal_of(row: tuple[Any, ...]) -> Refusal:
+    return Refusal(
+        case_id=row[0],
+        at=from_ts(row[1]),
+        actor=row[2],
+        trigger=row[3],
+        state=row[4],
+        reason=row[5],
+        roles=tuple(json.loads(row[6])),
+        required=tuple(json.loads(row[7])),
     )

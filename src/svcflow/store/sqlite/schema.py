@@ -18,6 +18,7 @@ __all__ = [
     "MIGRATIONS",
     "NOTIFICATION_COLUMNS",
     "OUTBOX_COLUMNS",
+    "REFUSAL_COLUMNS",
     "SCHEMA_VERSION",
     "TIMER_COLUMNS",
     "migrate",
@@ -169,6 +170,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE timers ADD COLUMN retry_at TEXT;
     CREATE INDEX timers_by_status ON timers (status, due_at, id)
     """,
+    # 6: events refused for lack of authority (who tried what), kept apart from the history.
+    """
+    CREATE TABLE refusals (
+        id INTEGER PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        required TEXT NOT NULL
+    );
+    CREATE INDEX refusals_by_case ON refusals (case_id, id)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -186,6 +202,7 @@ OUTBOX_COLUMNS = (
     "reference, delivered_at"
 )
 DEAD_LETTER_COLUMNS = "id, channel, raw, encoding, error, received_at, status, case_id"
+REFUSAL_COLUMNS = "case_id, at, actor, trigger, state, reason, roles, required"
 NOTIFICATION_COLUMNS = (
     "id, key, case_id, template, recipients, channel, urgent, status, created_at, context, "
     "deliver_after"

@@ -27,6 +27,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    Refusal,
     Timer,
 )
 from svcflow.store.base import (
@@ -42,6 +43,8 @@ from svcflow.store.sqlite.rows import (
     history_entry_of,
     notification_of,
     outbox_entry_of,
+    refusal_of,
+    refusal_row,
     timer_of,
     to_json,
     ts,
@@ -53,6 +56,7 @@ from svcflow.store.sqlite.schema import (
     HISTORY_COLUMNS,
     NOTIFICATION_COLUMNS,
     OUTBOX_COLUMNS,
+    REFUSAL_COLUMNS,
     TIMER_COLUMNS,
     migrate,
 )
@@ -520,6 +524,22 @@ class SqliteStore:
                 "UPDATE dead_letters SET status = 'replayed', case_id = ? WHERE id = ?",
                 (case_id, dead_letter_id),
             )
+
+    def add_refusal(self, refusal: Refusal) -> None:
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO refusals ({REFUSAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                refusal_row(refusal),
+            )
+
+    def refusals(self, case_id: str | None = None) -> list[Refusal]:
+        where, params = where_clause(case_id=case_id)
+        rows = (
+            self._connection()
+            .execute(f"SELECT {REFUSAL_COLUMNS} FROM refusals{where} ORDER BY id", params)
+            .fetchall()
+        )
+        return [refusal_of(row) for row in rows]
 
     # -- helpers --
 
