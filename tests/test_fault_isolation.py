@@ -14,6 +14,7 @@ import pytest
 
 from svcflow import ManualClock, TimerNotFailed, hookimpl
 from svcflow.cli import main
+from svcflow.errors import DeliveryNotDead
 from svcflow.hooks.types import ActionCall
 from svcflow.messaging.outbox import RetryPolicy
 from svcflow.testing import EngineFactory
@@ -111,6 +112,15 @@ def test_a_thousand_cases_with_poisoned_ones_fire_on_schedule_and_recover(
     assert {firing.entry.case_id for firing in report} == poisoned_plugin
     assert engine.failed_timers() == []
     assert {engine.get(case_id).state for case_id in poisoned_plugin} == {"checked"}
+
+    _templates(tmp_path, "Checked: {{ 100 // (case.data.count or 1) }}\n")  # the fix
+    retried = [engine.retry_delivery(row.id) for row in dead]
+    assert {(row.status, row.attempts, row.body) for row in retried} == {
+        ("pending", 0, "Checked: 100\n")
+    }
+    engine.dispatch()
+    assert engine.outbox(status="dead") == []
+    assert {row.status for row in engine.outbox()} == {"delivered"}
 
 
 STORES = pytest.mark.parametrize("store", ["memory://", None], ids=["memory", "sqlite"])
@@ -247,3 +257,32 @@ def test_a_template_that_raises_gives_a_dead_row_and_the_event_commits(
     assert row.status == "dead"
     assert row.last_error is not None
     assert row.last_error.startswith(f"template failed: en/checked.j2: {reason}")
+
+
+@STORES
+def test_retrying_a_delivery_whose_template_still_fails_keeps_it_dead(
+    svcflow_engine: EngineFactory, tmp_path: Path, store: str | None
+) -> None:
+    engine = svcflow_engine(
+        CHECKED,
+        store=store,
+        plugins=[("crm", Crm())],
+        templates=_templates(tmp_path, "{{ 1/0 }}"),
+        directory={"customer": "a@x.org"},
+    )
+    case = engine.start("ticket", {"customer": "fine"})
+    engine.fire(case.id, "check")
+    [row] = engine.outbox(case.id)
+    with pytest.raises(DeliveryNotDead) as caught:
+        engine.retry_delivery(row.id + 1)
+    assert str(caught.value) == f"outbox entry {row.id + 1} is not dead; dead entries: {row.id}"
+    _templates(tmp_path, "{{ case.data.nope }}")
+    again = engine.retry_delivery(row.id)
+    assert (again.status, again.last_error) == (
+        "dead",
+        "template failed: en/checked.j2: 'dict object' has no attribute 'nope'; templates see "
+        "case, recipient, template, urgent and now (case.data holds the case's fields)",
+    )
+    _templates(tmp_path, "fixed {{ case.state }}")
+    fixed = engine.retry_delivery(row.id)
+    assert (fixed.status, fixed.body) == ("pending", "fixed checked\n")

@@ -18,6 +18,7 @@ __all__ = [
     "ConcurrencyConflict",
     "ConditionNotMet",
     "DeliveryFailed",
+    "DeliveryNotDead",
     "ExpressionError",
     "IdempotencyKeyReused",
     "MessageParseError",
@@ -234,6 +235,16 @@ class IdempotencyKeyReused(SvcflowError):
             f"idempotency key '{key}' was first used for {first} and cannot be reused for {now}; "
             "use a new key for a new event"
         )
+
+
+class DeliveryNotDead(SvcflowError):
+    """``retry_delivery`` was given an id that is not a dead outbox entry."""
+
+    def __init__(self, entry_id: int, dead: Sequence[int]) -> None:
+        self.entry_id, self.dead = entry_id, tuple(dead)
+        listing = ", ".join(str(i) for i in self.dead[:20]) if self.dead else "(none)"
+        more = f" and {len(self.dead) - 20} more" if len(self.dead) > 20 else ""
+        super().__init__(f"outbox entry {entry_id} is not dead; dead entries: {listing}{more}")
 
 
 class TimerNotFailed(SvcflowError):

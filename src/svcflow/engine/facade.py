@@ -39,14 +39,20 @@ from svcflow.engine.timers import (
     service_due,
 )
 from svcflow.engine.units import CaseWriter, Event, advanced, fingerprint, history_entry
-from svcflow.errors import ConcurrencyConflict, NotAuthorized, Problem, WorkflowDefinitionError
+from svcflow.errors import (
+    ConcurrencyConflict,
+    DeliveryNotDead,
+    NotAuthorized,
+    Problem,
+    WorkflowDefinitionError,
+)
 from svcflow.hooks.host import PluginHost
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
 from svcflow.messaging.notifier import Notifier
 from svcflow.messaging.outbox import Dispatcher, DispatchReport, RetryPolicy
 from svcflow.messaging.template_limits import DEFAULT_TEMPLATE_LIMITS, TemplateLimits
-from svcflow.messaging.templates import TemplateRenderer
+from svcflow.messaging.templates import TemplateError, TemplateRenderer
 from svcflow.records import (
     NO_DETAILS,
     Case,
@@ -442,6 +448,31 @@ class Engine:
         """Deliver the outbox entries due by ``now`` through the delivery plugins (see
         :class:`~svcflow.messaging.outbox.Dispatcher`): delivered, retried with backoff, or dead."""
         return self.dispatcher.dispatch(now, limit)
+
+    def retry_delivery(self, entry_id: int) -> OutboxEntry:
+        """Give a dead outbox entry another go once its cause is fixed (a template, a
+        receiver): an entry whose template failed is rendered again from the case as it is
+        now; then it is pending, due now, with its attempts reset, and the next ``dispatch``
+        delivers it. If the template still fails the entry stays dead with the new reason.
+        Returns the entry as it is now; ``DeliveryNotDead`` when no dead entry has this id."""
+        dead = {entry.id: entry for entry in self.store.outbox(status="dead")}
+        entry = dead.get(entry_id)
+        if entry is None:
+            raise DeliveryNotDead(entry_id, sorted(dead))
+        now = self._writer.now()
+        if (entry.last_error or "").startswith("template failed"):
+            try:
+                words = self.notifier.render_again(self.get(entry.case_id), entry, now)
+            except TemplateError as error:
+                reason = f"template failed: {error}"
+                self.store.record_attempt(entry.id, "dead", entry.attempts, now, error=reason)
+                return self._entry(entry)
+            self.store.rewrite_delivery(entry.id, words.subject, words.body, words.locale)
+        self.store.record_attempt(entry.id, "pending", 0, now, now, entry.last_error)
+        return self._entry(entry)
+
+    def _entry(self, entry: OutboxEntry) -> OutboxEntry:
+        return next(e for e in self.store.outbox(case_id=entry.case_id) if e.id == entry.id)
 
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
         """Rendered notifications per recipient and their delivery state (``pending``,

@@ -234,6 +234,9 @@ class Store(Protocol):
         """Record a delivery attempt's outcome (``delivered``, ``pending`` to retry at
         ``next_attempt_at``, or ``dead``) and release the lease."""
 
+    def rewrite_delivery(self, entry_id: int, subject: str, body: str, locale: str) -> None:
+        """Replace an outbox entry's words (a dead entry's template rendered again)."""
+
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
         """Outbox entries, optionally of one case or status, in the order they were queued."""
 

@@ -395,6 +395,11 @@ class MemoryStore:
         lease = self._outbox_leases.get(entry_id)
         return lease is None or lease[1] <= now or lease[0] == owner
 
+    def rewrite_delivery(self, entry_id: int, subject: str, body: str, locale: str) -> None:
+        with self._lock:
+            entry = self._outbox[entry_id]
+            self._outbox[entry_id] = entry._replace(subject=subject, body=body, locale=locale)
+
     def record_attempt(
         self,
         entry_id: int,

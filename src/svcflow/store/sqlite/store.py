@@ -405,6 +405,13 @@ class SqliteStore:
             )
         return [outbox_entry_of(row) for row in rows]
 
+    def rewrite_delivery(self, entry_id: int, subject: str, body: str, locale: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE deliveries SET subject = ?, body = ?, locale = ? WHERE id = ?",
+                (subject, body, locale, entry_id),
+            )
+
     def record_attempt(
         self,
         entry_id: int,
