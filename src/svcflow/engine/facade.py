@@ -428,7 +428,10 @@ class Engine:
         message's kind. The message is recorded in the same transaction as the case change.
 
         Raises ``MessageRejected`` when the payload cannot be parsed, no workflow takes it or
-        its data is invalid; the payload and the reason are kept as a dead letter first.
+        its data is invalid; the payload and the reason are kept as a dead letter first. A
+        conflict with another writer is retried (``INGEST_ATTEMPTS`` times) before the message
+        is kept as a dead letter; a store fault (``StoreFull``, ``StoreBusy``, ``StoreFault``)
+        reaches the caller only when even the dead letter could not be written.
         """
         return self._intake.ingest(channel, raw, workflow, actor)
 
