@@ -21,7 +21,7 @@ SEED = 13
 def test_soak_with_a_killed_writer_keeps_every_invariant(tmp_path: Path) -> None:
     database = tmp_path / "soak.db"
     rng = random.Random(SEED)
-    status = _run_and_kill(database, tmp_path / "journal", SEED, 40, rng, tmp_path / "worker.log")
+    status = _run_and_kill(database, tmp_path / "journal", SEED, 10, rng, tmp_path / "worker.log")
     assert status in (-signal.SIGKILL, 0)
     clock = ManualClock(START)
     with soak_engine(tmp_path, f"sqlite:///{database}", clock, rng) as engine:
