@@ -137,7 +137,11 @@ class Engine:
         self._timers = TimerService(
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry
         )
-        operations = CaseOperations(
+        self._intake = MessageIntake(self.store, self.plugins, self.registry, self._operations())
+
+    def _operations(self) -> CaseOperations:
+        """What intake may do to cases: each through this engine's unit of work."""
+        return CaseOperations(
             now=self._writer.now,
             get=self.get,
             start=lambda workflow, data, actor, messages: self._start(
@@ -148,7 +152,6 @@ class Engine:
             ),
             record=self._record_message,
         )
-        self._intake = MessageIntake(self.store, self.plugins, self.registry, operations)
 
     @classmethod
     def from_directory(
