@@ -198,12 +198,12 @@ def compile_expression(
     if refused is not None:
         return [refused]
     return Expression(
-        source,
-        tuple(referenced),
-        where,
-        program,
-        called or None,
-        model if model.variables else None,
+        source=source,
+        names=tuple(referenced),
+        where=where,
+        _program=program,
+        functions=called or None,
+        cost=model if model.variables else None,
     )
 
 
