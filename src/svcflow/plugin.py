@@ -41,6 +41,7 @@ from svcflow.messaging.channels.base import (
     parse_timestamp,
     type_name,
 )
+from svcflow.privacy import mask, masked_logger, strip_url_credentials
 from svcflow.records import Case, HistoryEntry
 
 __all__ = [
@@ -67,7 +68,10 @@ __all__ = [
     "content_id",
     "hookimpl",
     "json_payload",
+    "mask",
+    "masked_logger",
     "normalize_phone",
     "parse_timestamp",
+    "strip_url_credentials",
     "type_name",
 ]

@@ -9,7 +9,7 @@ from svcflow.cli.definitions import run_decide, run_graph, run_schema, run_valid
 from svcflow.cli.demo import run_demo_command
 from svcflow.cli.init import run_init
 from svcflow.cli.running import run_plugins, run_report, run_simulate
-from svcflow.cli.store import run_timers
+from svcflow.cli.store import run_migrate_cases, run_timers
 from svcflow.shipped import shipped_workflows
 
 __all__ = ["build_parser"]
@@ -115,7 +115,7 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
-    """timers: commands that look after a running store."""
+    """timers, migrate-cases: commands that look after a running store."""
     timers = commands.add_parser(
         "timers", help="list the timers parked as failed; release them after fixing the cause"
     )
@@ -124,3 +124,13 @@ def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     chosen.add_argument("--retry", type=int, metavar="ID", help="release this failed timer")
     chosen.add_argument("--retry-all", action="store_true", help="release every failed timer")
     timers.set_defaults(run=run_timers)
+
+    migrate = commands.add_parser(
+        "migrate-cases", help="move running cases to another version of their workflow"
+    )
+    migrate.add_argument("plan", help="the migration plan (YAML, see docs/migrations.md)")
+    migrate.add_argument("--workflows", default="workflows", help="workflow directory")
+    migrate.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
+    migrate.add_argument("--actor", default="svcflow-cli", help="who runs it, for the history")
+    migrate.add_argument("--dry-run", action="store_true", help="show the moves; write nothing")
+    migrate.set_defaults(run=run_migrate_cases)

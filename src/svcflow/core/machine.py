@@ -42,7 +42,7 @@ from svcflow.spec.extensions import ActionCall, current_extensions
 from svcflow.spec.models import Action
 from svcflow.spec.yamlsource import KeyPath
 
-__all__ = ["CompiledWorkflow"]
+__all__ = ["CompiledWorkflow", "decode_service", "encode_service"]
 
 
 class _Step(CaseVariables):
@@ -324,7 +324,7 @@ class CompiledWorkflow:
     ) -> None:
         if not self.has_service_levels:
             return
-        clocks, chains = _decode_service(service)
+        clocks, chains = decode_service(service)
         outcome = SlaOutcome()
         if self.sla is not None:
             outcome = self.sla.apply(clocks, facts)
@@ -345,7 +345,7 @@ class CompiledWorkflow:
         service: Mapping[str, Any] | None = None,
     ) -> None:
         """Fold the outcome into the result; only changed clocks and chains are re-encoded."""
-        result.service = _encode_service(clocks, chains, service)
+        result.service = encode_service(clocks, chains, service)
         result.service_events.extend(outcome.events)
         result.cancel_triggers.extend(outcome.cancel)
         cancelled = set(outcome.cancel)
@@ -358,7 +358,7 @@ class CompiledWorkflow:
         """New deadlines for the running clocks after a calendar changed (None if none moved)."""
         if self.sla is None:
             return None
-        clocks, _ = _decode_service(service)
+        clocks, _ = decode_service(service)
         outcome = self.sla.recompute(clocks, now)
         if not outcome.clocks:
             return None
@@ -378,7 +378,7 @@ class CompiledWorkflow:
     ) -> StepResult | None:
         """A due SLA warning or breach (``sla:...``) or escalation level (``esc:...``): run its
         actions and any trigger it fires; None when the timer no longer applies."""
-        clocks, chains = _decode_service(service)
+        clocks, chains = decode_service(service)
         result = StepResult(trigger=trigger, source=state, target=state, data=data)
         step = _Step(state, data, now, result, case_id)
         if trigger.startswith("sla:") and self.sla is not None:
@@ -408,7 +408,7 @@ class CompiledWorkflow:
         else:
             return None
         result.data = step.data
-        result.service = _encode_service(clocks, chains)
+        result.service = encode_service(clocks, chains)
         for fired in list(result.fire):
             try:
                 nested = self.step(case_id, state, result.data, fired, None, now, result.service)
@@ -566,13 +566,14 @@ class CompiledWorkflow:
         return assign
 
 
-def _decode_service(service: Mapping[str, Any]) -> tuple[dict[str, Clock], dict[str, Chain]]:
+def decode_service(service: Mapping[str, Any]) -> tuple[dict[str, Clock], dict[str, Chain]]:
+    """A case's SLA clocks and escalation chains, from the JSON kept with it."""
     clocks = {name: Clock.from_json(v) for name, v in service.get("metrics", {}).items()}
     chains = {name: Chain.from_json(v) for name, v in service.get("escalations", {}).items()}
     return clocks, chains
 
 
-def _encode_service(
+def encode_service(
     clocks: Mapping[str, Clock],
     chains: Mapping[str, Chain],
     previous: Mapping[str, Any] | None = None,

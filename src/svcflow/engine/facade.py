@@ -27,7 +27,9 @@ from svcflow.core.authority import Actor
 from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions import load_definitions
+from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.engine.migrations import CaseMigrator, MigrationReport
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.registry import WorkflowRegistry
 from svcflow.engine.timers import (
@@ -86,6 +88,8 @@ class Engine:
     runs out. ``retry`` is the outbox's delivery retry policy; ``timer_retry`` how a timer whose
     firing raised is retried before it is parked as failed (see :meth:`failed_timers`);
     ``template_limits`` bounds what rendering one notification may cost.
+    ``delivery_timeout`` (seconds, default 30) bounds each notification delivery attempt,
+    synchronous and async plugins alike.
     """
 
     def __init__(
@@ -106,6 +110,7 @@ class Engine:
         templates: str | Path | Iterable[str | Path] | None = None,
         default_locale: str = "en",
         retry: RetryPolicy | None = None,
+        delivery_timeout: float = 30.0,
         timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
         template_limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS,
     ) -> None:
@@ -129,7 +134,9 @@ class Engine:
         self.templates = TemplateRenderer(folders, default_locale, template_limits)
         _check_templates(workflows, self.templates)
         self.notifier = Notifier(self.plugins, self.templates)
-        self.dispatcher = Dispatcher(self.store, self.plugins, self.clock, retry=retry)
+        self.dispatcher = Dispatcher(
+            self.store, self.plugins, self.clock, retry=retry, timeout=delivery_timeout
+        )
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self.timer_lease = timer_lease
         self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
@@ -137,11 +144,11 @@ class Engine:
         self._timers = TimerService(
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry
         )
-        self._intake = MessageIntake(self.store, self.plugins, self.registry, self._operations())
+        self._intake = self._message_intake()
 
-    def _operations(self) -> CaseOperations:
-        """What intake may do to cases: each through this engine's unit of work."""
-        return CaseOperations(
+    def _message_intake(self) -> MessageIntake:
+        """Intake, handed the few case operations it needs (it never sees the engine)."""
+        operations = CaseOperations(
             now=self._writer.now,
             get=self.get,
             start=lambda workflow, data, actor, messages: self._start(
@@ -152,6 +159,7 @@ class Engine:
             ),
             record=self._record_message,
         )
+        return MessageIntake(self.store, self.plugins, self.registry, operations)
 
     @classmethod
     def from_directory(
@@ -408,6 +416,27 @@ class Engine:
         keeping the business time each clock has used; returns how many cases moved. Each case
         is one unit of work with a ``sla_recomputed`` history entry."""
         return self._timers.recompute_deadlines(workflow)
+
+    # -- versions ---------------------------------------------------------------------------------
+
+    def migrate_cases(
+        self,
+        plan: str | Path | MigrationText | LoadedMigration,
+        *,
+        dry_run: bool = False,
+        actor: str = "system",
+    ) -> MigrationReport:
+        """Move the running cases of a workflow version to another version, as a migration
+        plan says (see ``docs/migrations.md``).
+
+        The plan is checked against both versions first (``WorkflowDefinitionError`` with
+        positions, nothing moved). Each case then moves in its own transaction with a
+        ``migrated`` history entry by ``actor``, its timers planned again; a case that cannot
+        move is listed in the report with the reason and left untouched. ``dry_run`` plans
+        every move (states, SLA deadlines) and writes nothing.
+        """
+        migrator = CaseMigrator(self._writer, self.registry, self.store)
+        return migrator.run(migrator.load(plan), dry_run=dry_run, actor=actor)
 
     # -- intake -----------------------------------------------------------------------------------
 

@@ -9,17 +9,17 @@ holds claims loses nothing, because its leases run out and another runner takes 
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 from types import TracebackType
 
 from svcflow.engine import Engine, TimerFiring
+from svcflow.privacy import masked_logger
 
 __all__ = ["Runner"]
 
-_LOG = logging.getLogger("svcflow.runner")
+_LOG = masked_logger("svcflow.runner")
 
 
 class Runner:

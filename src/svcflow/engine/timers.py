@@ -15,7 +15,6 @@ until ``Engine.retry_timer`` releases it. Every other case's timers fire on time
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +31,7 @@ from svcflow.errors import (
     TransitionNotAllowed,
 )
 from svcflow.messaging.outbox import RetryPolicy
+from svcflow.privacy import masked_logger
 from svcflow.records import Case, HistoryEntry, Timer
 from svcflow.store.base import Store, TimerGone
 
@@ -53,7 +53,7 @@ DEFAULT_TIMER_RETRY = RetryPolicy(
 )
 """Three retries, 1, 4 and 16 minutes after a failed firing; parked as failed at the fourth."""
 
-_LOG = logging.getLogger("svcflow.timers")
+_LOG = masked_logger("svcflow.timers")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,8 @@ Runs while a change is being committed, so the rows go into the outbox in the sa
 transaction as the case change. Nothing here may block the case: a role no plugin resolves, a
 resolver plugin that raises, a template that fails -- each becomes a ``dead`` outbox row that
 says why (visible in ``Engine.outbox(status="dead")``), and the case change commits.
+A recipient address that is a URL with ``user:password@`` is stored and shown to templates
+without them: secrets belong in the delivering plugin's configuration, not in the outbox.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from svcflow.core.effects import NotificationRequest
 from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import Recipient
 from svcflow.messaging.templates import Rendered, TemplateError, TemplateRenderer
+from svcflow.privacy import strip_url_credentials
 from svcflow.records import Case, OutboxEntry, plain
 from svcflow.store.base import NewDelivery
 
@@ -44,7 +47,7 @@ class Notifier:
                 notification_key=key,
                 template=request.template,
                 channel=channel,
-                address=recipient.address,
+                address=strip_url_credentials(recipient.address),
                 name=recipient.name,
                 role=recipient.role,
                 locale=str(locale),
@@ -145,7 +148,11 @@ def _context(
             "state": case.state,
             "data": plain(case.data),
         },
-        "recipient": {"name": recipient.name, "role": recipient.role, "address": recipient.address},
+        "recipient": {
+            "name": recipient.name,
+            "role": recipient.role,
+            "address": strip_url_credentials(recipient.address),
+        },
         "template": request.template,
         "urgent": request.urgent,
         "now": now,

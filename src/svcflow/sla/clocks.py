@@ -335,6 +335,50 @@ class SlaPolicy:
                 )
         return outcome
 
+    # -- migration -----------------------------------------------------------------------------
+
+    def migrate(
+        self,
+        clocks: Mapping[str, Clock],
+        modes: Mapping[str, str],
+        default: str,
+        facts: StepFacts,
+    ) -> SlaOutcome:
+        """The clocks of a case moving to this version (``facts``: the move, seen as a step).
+
+        A running or paused clock of a metric this version has is kept (``keep``: the time
+        used and its budget), started again (``restart``: a new cycle now) or re-targeted
+        (``retarget``: the time used, the target this version chooses); a finished clock is
+        carried over as it was; a clock of a metric this version lacks is dropped. Timers are
+        planned for every running clock; returns every clock kept, changed or not.
+        """
+        outcome = SlaOutcome()
+        for name, clock in clocks.items():
+            metric = self.metrics.get(name)
+            if metric is None:
+                continue
+            if not clock.active:
+                outcome.clocks[name] = clock
+                continue
+            mode = modes.get(name, default)
+            if clock.calendar not in self.calendars or clock.target >= len(metric.targets):
+                mode = "retarget" if mode == "keep" else mode
+            moved = self._moved(metric, clock, mode, facts)
+            outcome.events.append(self._event(metric, moved, "migrated", facts.now, mode=mode))
+            outcome.clocks[name] = self._rearm(metric, moved, facts.now, outcome)
+        return outcome
+
+    def _moved(self, metric: _Metric, clock: Clock, mode: str, facts: StepFacts) -> Clock:
+        if mode == "restart":
+            return self._new_cycle(metric, clock.cycle + 1, facts)
+        used = self.used(clock, facts.now) if clock.calendar in self.calendars else clock.used
+        since = facts.now
+        if mode == "retarget":
+            target = metric.choose_target(facts)
+            budget, calendar = self._budget(metric, target, clock.started_at)
+            clock = replace(clock, target=target, budget=budget, calendar=calendar)
+        return replace(clock, used=used, since=since)
+
     # -- timers --------------------------------------------------------------------------------
 
     def on_timer(

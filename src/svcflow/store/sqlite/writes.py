@@ -67,9 +67,18 @@ def write_case(db: sqlite3.Connection, change: CaseChange, data: str, stamp: str
         )
         return
     updated = db.execute(
-        "UPDATE cases SET state = ?, data = ?, revision = ?, updated_at = ?, sla = ? "
-        "WHERE id = ? AND revision = ?",
-        (case.state, data, case.revision, stamp, sla, case.id, change.expected_revision),
+        "UPDATE cases SET version = ?, state = ?, data = ?, revision = ?, updated_at = ?, "
+        "sla = ? WHERE id = ? AND revision = ?",
+        (
+            case.version,
+            case.state,
+            data,
+            case.revision,
+            stamp,
+            sla,
+            case.id,
+            change.expected_revision,
+        ),
     )
     if updated.rowcount == 0:
         row = db.execute("SELECT revision FROM cases WHERE id = ?", (case.id,)).fetchone()
