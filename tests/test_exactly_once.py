@@ -18,10 +18,18 @@ from svcflow.store.sqlite import SqliteStore
 from svcflow.testing import EngineFactory
 from test_intake import FIRST_EMAIL, INTAKE, reply_email
 
-STORES = pytest.mark.parametrize("store", ["memory://", None], ids=["memory", "sqlite"])
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> str | None:
+    """The store of each kind a test runs on (None: the factory's SQLite file)."""
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_schema_url")
+        return url
+    return None
 
 
-@STORES
 def test_a_key_reused_with_another_payload_actor_or_data_is_refused(
     svcflow_engine: EngineFactory, store: str | None
 ) -> None:
@@ -71,7 +79,6 @@ class Meddler:
         self.engine.fire(case.id, "poke", actor="another writer")
 
 
-@STORES
 def test_ingest_retries_conflicts_then_keeps_the_message_as_a_dead_letter(
     svcflow_engine: EngineFactory, store: str | None
 ) -> None:

@@ -123,10 +123,17 @@ def test_a_thousand_cases_with_poisoned_ones_fire_on_schedule_and_recover(
     assert {row.status for row in engine.outbox()} == {"delivered"}
 
 
-STORES = pytest.mark.parametrize("store", ["memory://", None], ids=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> str | None:
+    """The store of each kind a test runs on (None: the factory's SQLite file)."""
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_schema_url")
+        return url
+    return None
 
 
-@STORES
 def test_a_parked_timer_does_not_stop_the_same_engines_later_timers(
     svcflow_engine: EngineFactory, svcflow_clock: ManualClock, store: str | None
 ) -> None:
@@ -161,7 +168,6 @@ def test_an_event_on_a_case_goes_on_when_its_overdue_timer_fails(
     assert [e.kind for e in engine.history(case.id)] == ["started", "transition"]
 
 
-@STORES
 def test_retrying_a_timer_that_is_not_failed_names_the_failed_ones(
     svcflow_engine: EngineFactory, svcflow_clock: ManualClock, store: str | None
 ) -> None:
@@ -259,7 +265,6 @@ def test_a_template_that_raises_gives_a_dead_row_and_the_event_commits(
     assert row.last_error.startswith(f"template failed: en/checked.j2: {reason}")
 
 
-@STORES
 def test_retrying_a_delivery_whose_template_still_fails_keeps_it_dead(
     svcflow_engine: EngineFactory, tmp_path: Path, store: str | None
 ) -> None:

@@ -51,6 +51,7 @@ from svcflow.errors import (
 from svcflow.hooks.host import PluginHost
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
+from svcflow.messaging.limits import IntakeLimits
 from svcflow.messaging.notifier import Notifier
 from svcflow.messaging.outbox import Dispatcher, DispatchReport, RetryPolicy
 from svcflow.messaging.template_limits import DEFAULT_TEMPLATE_LIMITS, TemplateLimits
@@ -89,7 +90,8 @@ class Engine:
     firing raised is retried before it is parked as failed (see :meth:`failed_timers`);
     ``template_limits`` bounds what rendering one notification may cost.
     ``delivery_timeout`` (seconds, default 30) bounds each notification delivery attempt,
-    synchronous and async plugins alike.
+    synchronous and async plugins alike. ``intake_limits`` bounds what ``ingest`` takes
+    (:class:`~svcflow.messaging.limits.IntakeLimits`: 10 MB, 100 references, ...).
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class Engine:
         delivery_timeout: float = 30.0,
         timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
         template_limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS,
+        intake_limits: IntakeLimits | None = None,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
@@ -144,9 +147,9 @@ class Engine:
         self._timers = TimerService(
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry
         )
-        self._intake = self._message_intake()
+        self._intake = self._message_intake(intake_limits)
 
-    def _message_intake(self) -> MessageIntake:
+    def _message_intake(self, limits: IntakeLimits | None) -> MessageIntake:
         """Intake, handed the few case operations it needs (it never sees the engine)."""
         operations = CaseOperations(
             now=self._writer.now,
@@ -159,7 +162,7 @@ class Engine:
             ),
             record=self._record_message,
         )
-        return MessageIntake(self.store, self.plugins, self.registry, operations)
+        return MessageIntake(self.store, self.plugins, self.registry, operations, limits)
 
     @classmethod
     def from_directory(

@@ -42,8 +42,9 @@ def ts(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def from_ts(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+def from_ts(value: str | datetime) -> datetime:
+    """A stored moment: SQLite keeps text, PostgreSQL gives a ``datetime`` already."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 def where_clause(**filters: str | None) -> tuple[str, list[str]]:
