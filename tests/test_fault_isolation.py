@@ -286,7 +286,8 @@ def test_retrying_a_delivery_whose_template_still_fails_keeps_it_dead(
     assert (again.status, again.last_error) == (
         "dead",
         "template failed: en/checked.j2: 'dict object' has no attribute 'nope'; templates see "
-        "case, recipient, template, urgent and now (case.data holds the case's fields)",
+        "case, recipient, template, urgent, now and sla (case.data holds the case's fields, "
+        "sla.<metric> its SLA targets)",
     )
     _templates(tmp_path, "fixed {{ case.state }}")
     fixed = engine.retry_delivery(row.id)
