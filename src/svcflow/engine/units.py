@@ -10,6 +10,8 @@ plugins. A retried event with the same idempotency key is answered with the firs
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ from svcflow.store.base import (
     Store,
 )
 
-__all__ = ["CaseWriter", "Event", "advanced", "history_entry"]
+__all__ = ["CaseWriter", "Event", "advanced", "fingerprint", "history_entry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +154,11 @@ class CaseWriter:
     def pending_messages(self) -> tuple[NewMessage, ...]:
         return self._committing.get()
 
-    def replayed(self, key: str, scope: str) -> Case | None:
-        """The first result of an event already committed with this idempotency key."""
+    def replayed(self, key: str, scope: str, request: Mapping[str, str]) -> Case | None:
+        """The first result of an event already committed with this idempotency key
+        (``IdempotencyKeyReused`` unless it was the same request: see ``fingerprint``)."""
         record = self.store.idempotency(key)
-        return None if record is None else first_result(record, scope)
+        return None if record is None else first_result(record, scope, request)
 
     def change(
         self,
@@ -168,10 +171,11 @@ class CaseWriter:
         consume_timer: int | None = None,
         messages: tuple[NewMessage, ...] = (),
         customer_id: str | None = None,
+        request: Mapping[str, str] | None = None,
     ) -> CaseChange:
-        """The change a step makes; ``idempotency`` is the event's key and scope;
-        ``customer_id`` the owner of a new case. A notice that reaches nobody leaves a warning
-        in the history entry."""
+        """The change a step makes; ``idempotency`` is the event's key and scope, ``request``
+        the fingerprint of what was asked (kept with the key); ``customer_id`` the owner of a
+        new case. A notice that reaches nobody leaves a warning in the history entry."""
         key, scope = idempotency
         deliveries = self._deliveries(case, result, messages, customer_id)
         warnings = [d.error for d in deliveries if d.status == "undeliverable" and d.error]
@@ -194,6 +198,7 @@ class CaseWriter:
             deliveries=deliveries,
             messages=messages,
             customer_id=customer_id,
+            idempotency_fingerprint=request if key else None,
         )
 
     def commit(self, change: CaseChange) -> Case:
@@ -202,7 +207,8 @@ class CaseWriter:
         try:
             self.store.commit(change)
         except IdempotentReplay as replay:
-            return first_result(replay.record, change.idempotency_scope or "")
+            request = change.idempotency_fingerprint
+            return first_result(replay.record, change.idempotency_scope or "", request)
         self.committed(change)
         return change.case
 
@@ -271,13 +277,33 @@ def _notifications(
     return found
 
 
-def first_result(record: IdempotencyRecord, scope: str) -> Case:
-    """The first result of an idempotent event, unless the key was used for another event."""
+def first_result(
+    record: IdempotencyRecord, scope: str, request: Mapping[str, str] | None = None
+) -> Case:
+    """The first result of an idempotent event, unless the key was used for another event
+    or for the same event with another request (Stripe's rule)."""
     if record.scope != scope:
         raise IdempotencyKeyReused(
             record.key, _describe_scope(record.scope), _describe_scope(scope)
         )
+    if record.fingerprint and request:
+        first = record.fingerprint
+        differs = [part for part, digest in request.items() if first.get(part) != digest]
+        if differs:
+            described = _describe_scope(scope)
+            raise IdempotencyKeyReused(record.key, described, described, differs)
     return record.case
+
+
+def fingerprint(**parts: Any) -> dict[str, str]:
+    """A digest of each part of a request (actor, payload, data): what an idempotency key
+    promises will be the same when the request is retried."""
+    return {
+        name: hashlib.sha256(
+            json.dumps(plain(value), sort_keys=True, default=str, ensure_ascii=False).encode()
+        ).hexdigest()[:32]
+        for name, value in parts.items()
+    }
 
 
 def _describe_scope(scope: str) -> str:
