@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
 
-from svcflow.clock import Clock, SystemClock
+from svcflow.clock import Clock, SystemClock, as_utc
 from svcflow.core.authority import Actor
 from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
@@ -69,7 +69,10 @@ from svcflow.spec.yamlsource import format_key_path
 from svcflow.store.base import NewMessage, Store
 from svcflow.store.registry import open_store
 
-__all__ = ["Engine"]
+__all__ = ["DEAD_LETTER_RETENTION", "Engine"]
+
+DEAD_LETTER_RETENTION = timedelta(days=30)
+"""How long ``Engine.purge_dead_letters`` keeps a dead letter by default."""
 
 
 class Engine:
@@ -447,9 +450,21 @@ class Engine:
         """
         return self._intake.ingest(channel, raw, workflow, actor)
 
-    def dead_letters(self, status: str | None = "open") -> list[DeadLetter]:
-        """Inbound payloads ``ingest`` could not take (``open``), or all of them (``None``)."""
-        return self.store.dead_letters(status)
+    def dead_letters(
+        self, status: str | None = "open", *, after: int = 0, limit: int | None = 100
+    ) -> list[DeadLetter]:
+        """Inbound payloads ``ingest`` could not take (``open``), or all of them (``None``),
+        one page at a time: at most ``limit`` with an id above ``after`` (pass the last id of
+        a page to get the next; ``limit=None`` for all)."""
+        return self.store.dead_letters(status, after=after, limit=limit)
+
+    def purge_dead_letters(
+        self, older_than: timedelta = DEAD_LETTER_RETENTION, now: datetime | None = None
+    ) -> int:
+        """Delete dead letters (open or replayed) received more than ``older_than`` (default
+        30 days) before ``now`` (default: the clock's now); return how many. Run it on a
+        schedule (``svcflow`` keeps no timer for it), e.g. daily from the host's scheduler."""
+        return self.store.purge_dead_letters(as_utc(now or self.clock.now()) - older_than)
 
     def replay_dead_letter(self, dead_letter_id: int, *, workflow: str | None = None) -> Intake:
         """Ingest a dead letter again (after fixing its cause: a plugin, a workflow); on

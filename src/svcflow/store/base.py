@@ -251,7 +251,17 @@ class Store(Protocol):
     ) -> int:
         """Keep an inbound payload that could not be taken; return its id."""
 
-    def dead_letters(self, status: str | None = None) -> list[DeadLetter]: ...
+    def dead_letters(
+        self, status: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[DeadLetter]:
+        """Dead letters with ``status`` (all if ``None``) and an id above ``after``, by id,
+        at most ``limit`` of them: a page, so a large backlog is never loaded at once."""
+
+    def dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
+        """One dead letter by id, or ``None``."""
+
+    def purge_dead_letters(self, received_before: datetime) -> int:
+        """Delete the dead letters received before ``received_before``; return how many."""
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         """Mark a dead letter replayed into ``case_id``."""

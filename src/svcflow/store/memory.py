@@ -480,9 +480,27 @@ class MemoryStore:
             self._dead_letters[letter.id] = letter
             return letter.id
 
-    def dead_letters(self, status: str | None = None) -> list[DeadLetter]:
+    def dead_letters(
+        self, status: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[DeadLetter]:
         with self._lock:
-            return [d for d in self._dead_letters.values() if status is None or d.status == status]
+            found = [
+                d
+                for d in sorted(self._dead_letters.values())
+                if d.id > after and (status is None or d.status == status)
+            ]
+        return found if limit is None else found[:limit]
+
+    def dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
+        with self._lock:
+            return self._dead_letters.get(dead_letter_id)
+
+    def purge_dead_letters(self, received_before: datetime) -> int:
+        with self._lock:
+            old = [i for i, d in self._dead_letters.items() if d.received_at < received_before]
+            for dead_letter_id in old:
+                del self._dead_letters[dead_letter_id]
+            return len(old)
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         with self._lock:

@@ -492,14 +492,38 @@ class SqliteStore:
             )
             return int(cursor.lastrowid or 0)
 
-    def dead_letters(self, status: str | None = None) -> list[DeadLetter]:
+    def dead_letters(
+        self, status: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[DeadLetter]:
         where, params = where_clause(status=status)
+        where = f"{where} AND id > ?" if where else " WHERE id > ?"
+        page = "" if limit is None else f" LIMIT {int(limit)}"
         rows = (
             self._connection()
-            .execute(f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters{where} ORDER BY id", params)
+            .execute(
+                f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters{where} ORDER BY id{page}",
+                [*params, after],
+            )
             .fetchall()
         )
         return [dead_letter_of(row) for row in rows]
+
+    def dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
+        row = (
+            self._connection()
+            .execute(
+                f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters WHERE id = ?", (dead_letter_id,)
+            )
+            .fetchone()
+        )
+        return None if row is None else dead_letter_of(row)
+
+    def purge_dead_letters(self, received_before: datetime) -> int:
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM dead_letters WHERE received_at < ?", (ts(received_before),)
+            )
+            return int(cursor.rowcount or 0)
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         with self._write() as db:
