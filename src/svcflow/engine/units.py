@@ -208,6 +208,8 @@ class CaseWriter:
         result: StepResult,
         messages: tuple[NewMessage, ...],
     ) -> list[NewDelivery]:
+        if not notifications:
+            return []
         deliveries: list[NewDelivery] = []
         token = self._committing.set(messages)
         try:
