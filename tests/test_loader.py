@@ -214,8 +214,10 @@ def test_all_problems_reported_at_once() -> None:
 def test_yaml_syntax_error() -> None:
     assert problems(MINIMAL.replace("title: Ticket", "title: [Ticket")) == (
         "1 problem in ticket.yaml\n"
-        "ticket.yaml:4:5: YAML syntax error: while parsing a flow sequence, expected ',' or "
-        "']', but got ':'"
+        "ticket.yaml:4:5: YAML syntax error: the list opened with '[' (line 3, column 8) needs a "
+        "']' at its end and ',' between items\n"
+        "    data:\n"
+        "        ^"
     )
 
 

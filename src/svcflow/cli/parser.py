@@ -12,7 +12,7 @@ from svcflow.shipped import shipped_workflows
 __all__ = ["build_parser"]
 
 _MODULES = {
-    "run_validate": "definitions",
+    "run_validate": "validate",
     "run_graph": "definitions",
     "run_decide": "definitions",
     "run_schema": "definitions",
@@ -82,7 +82,15 @@ def _definition_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     init.add_argument("directory", metavar="DIR", help="a new or empty directory")
     init.set_defaults(run=_command("run_init"))
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of workflow files")
+    schema = commands.add_parser(
+        "schema", help="print the JSON Schema of workflow, calendar or rules files"
+    )
+    schema.add_argument(
+        "--kind",
+        choices=("workflow", "calendar", "rules"),
+        default="workflow",
+        help="which file language (default: workflow)",
+    )
     schema.add_argument("-o", "--output", help="write to this file instead of stdout")
     schema.set_defaults(run=_command("run_schema"))
 

@@ -41,14 +41,14 @@ from svcflow.engine.timers import (
     service_due,
 )
 from svcflow.engine.units import CaseWriter, Event, advanced, history_entry
-from svcflow.errors import ConcurrencyConflict, NotAuthorized, Problem, WorkflowDefinitionError
+from svcflow.errors import ConcurrencyConflict, NotAuthorized, WorkflowDefinitionError
 from svcflow.hooks.host import PluginHost
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
 from svcflow.messaging.limits import IntakeLimits
 from svcflow.messaging.notifier import Notifier
 from svcflow.messaging.outbox import Dispatcher, DispatchReport, RetryPolicy
-from svcflow.messaging.templates import TemplateRenderer
+from svcflow.messaging.templates import TemplateRenderer, template_problems
 from svcflow.records import (
     NO_DETAILS,
     Case,
@@ -64,8 +64,6 @@ from svcflow.sla.calendar import BusinessCalendar
 from svcflow.sla.escalation import Chain
 from svcflow.sla.status import SlaStatus, sla_report
 from svcflow.spec.extensions import using_extensions
-from svcflow.spec.walk import referenced_templates
-from svcflow.spec.yamlsource import format_key_path
 from svcflow.store.base import NewMessage, Store
 from svcflow.store.registry import open_store
 
@@ -552,31 +550,7 @@ def _calendars_by_id(
 
 
 def _check_templates(workflows: Iterable[LoadedWorkflow], renderer: TemplateRenderer) -> None:
-    """Every template a workflow names must exist (in the default locale) when the engine has
-    a templates folder; reported with the position of the reference."""
-    if not renderer.strict:
-        return
-    references = [
-        (loaded, template, path)
-        for loaded in workflows
-        for template, path in referenced_templates(loaded.spec)
-    ]
-    missing = set(renderer.missing(template for _, template, _ in references))
-    problems = []
-    for loaded, template, path in references:
-        if template not in missing:
-            continue
-        line, column = loaded.source_map.position(path)
-        problems.append(
-            Problem(
-                loaded.file,
-                line,
-                column,
-                format_key_path(path),
-                f"no template '{template}' in "
-                + ", ".join(str(d / renderer.default_locale) for d in renderer.directories)
-                + f"; write {renderer.default_locale}/{template}.j2 there",
-            )
-        )
+    """Every template a workflow names must exist (see ``template_problems``)."""
+    problems = template_problems(workflows, renderer)
     if problems:
         raise WorkflowDefinitionError(problems)

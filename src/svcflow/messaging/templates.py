@@ -26,7 +26,18 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-__all__ = ["DEFAULT_LOCALE", "Rendered", "TemplateError", "TemplateRenderer"]
+from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.errors import Problem
+from svcflow.spec.walk import referenced_templates
+from svcflow.spec.yamlsource import format_key_path
+
+__all__ = [
+    "DEFAULT_LOCALE",
+    "Rendered",
+    "TemplateError",
+    "TemplateRenderer",
+    "template_problems",
+]
 
 DEFAULT_LOCALE = "en"
 _SUFFIX = ".j2"
@@ -171,3 +182,37 @@ def _generic(template: str, context: Mapping[str, Any], locale: str) -> Rendered
     return Rendered(
         f"{_title(template)} - case {case.get('id', '?')}", "\n".join(lines) + "\n", locale
     )
+
+
+def template_problems(
+    workflows: Iterable[LoadedWorkflow], renderer: TemplateRenderer
+) -> list[Problem]:
+    """A problem for every template a workflow names that has no file in the default locale
+    (other locales and channel variants fall back to it), with the position of the reference;
+    none when the renderer has no templates folder. The engine refuses to start on these, and
+    ``svcflow validate`` reports them first."""
+    if not renderer.strict:
+        return []
+    references = [
+        (loaded, template, path)
+        for loaded in workflows
+        for template, path in referenced_templates(loaded.spec)
+    ]
+    missing = set(renderer.missing(template for _, template, _ in references))
+    problems = []
+    for loaded, template, path in references:
+        if template not in missing:
+            continue
+        line, column = loaded.source_map.position(path)
+        problems.append(
+            Problem(
+                loaded.file,
+                line,
+                column,
+                format_key_path(path),
+                f"no template '{template}' in "
+                + ", ".join(str(d / renderer.default_locale) for d in renderer.directories)
+                + f"; write {renderer.default_locale}/{template}.j2 there",
+            )
+        )
+    return problems
