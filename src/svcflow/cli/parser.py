@@ -133,6 +133,11 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
         default="sqlite:///svcflow-demo.db",
         help="store URL (default sqlite:///svcflow-demo.db, what svcflow demo writes)",
     )
+    report.add_argument(
+        "--workflows",
+        help="read each workflow's kpi: section (targets, which clocks time the first response) "
+        "from the workflow files in this directory",
+    )
     report.add_argument("--format", choices=("text", "json", "html"), default="text")
     report.add_argument("-o", "--output", help="write to this file instead of stdout")
     report.set_defaults(run=_command("run_report"))

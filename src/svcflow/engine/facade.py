@@ -29,6 +29,7 @@ from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions import load_definitions
 from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.engine.counters import EngineCounters
 from svcflow.engine.migrations import CaseMigrator, MigrationReport
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.registry import WorkflowRegistry
@@ -61,11 +62,13 @@ from svcflow.records import (
     plain,
 )
 from svcflow.sla.calendar import BusinessCalendar
+from svcflow.sla.clocks import SlaPolicy
 from svcflow.sla.escalation import Chain
 from svcflow.sla.status import SlaStatus, sla_report
 from svcflow.spec.extensions import using_extensions
 from svcflow.store.base import NewMessage, Store
 from svcflow.store.registry import open_store
+from svcflow.tracing import span
 
 __all__ = ["DEAD_LETTER_RETENTION", "Engine"]
 
@@ -125,10 +128,8 @@ class Engine:
         workflows = list(workflows)
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
-        folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
-        self.templates = TemplateRenderer(folders, default_locale)
-        _check_templates(workflows, self.templates)
-        self.notifier = Notifier(self.plugins, self.templates)
+        self.templates = _renderer(workflows, templates, default_locale)
+        self.notifier = Notifier(self.plugins, self.templates, self._sla_policy)
         self.dispatcher = Dispatcher(
             self.store, self.plugins, self.clock, retry=retry, timeout=delivery_timeout
         )
@@ -221,7 +222,10 @@ class Engine:
         The data is validated against the workflow's ``data`` (``CaseDataError`` lists every
         problem); the initial state's ``on_enter`` actions run.
         """
-        return self._start(workflow, data, actor, idempotency_key)
+        with span("start", workflow=workflow) as current:
+            case = self._start(workflow, data, actor, idempotency_key)
+            current.set("case", case.id)
+            return case
 
     def _start(
         self,
@@ -278,7 +282,11 @@ class Engine:
         is excluded by a four-eyes rule (``not_by:``); that refusal is kept
         (:meth:`refusals`). In every error case the case is unchanged.
         """
-        return self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
+        with span("fire", case=case_id, trigger=trigger) as current:
+            case = self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
+            current.set("workflow", case.workflow)
+            current.set("state", case.state)
+            return case
 
     def _fire(
         self,
@@ -378,7 +386,10 @@ class Engine:
         to its case (nothing of that firing is written), retried with ``timer_retry``'s backoff
         and then parked as failed; the other cases' timers fire on time.
         """
-        return self._timers.advance(now)
+        with span("advance") as current:
+            fired = self._timers.advance(now)
+            current.set("timers_fired", len(fired))
+            return fired
 
     def failed_timers(self) -> list[Timer]:
         """Timers parked as failed, earliest due first, each with ``attempts`` and
@@ -446,7 +457,11 @@ class Engine:
         Raises ``MessageRejected`` when the payload cannot be parsed, no workflow takes it or
         its data is invalid; the payload and the reason are kept as a dead letter first.
         """
-        return self._intake.ingest(channel, raw, workflow, actor)
+        with span("ingest", channel=channel, workflow=workflow) as current:
+            taken = self._intake.ingest(channel, raw, workflow, actor)
+            current.set("case", taken.case.id)
+            current.set("outcome", taken.outcome)
+            return taken
 
     def dead_letters(
         self, status: str | None = "open", *, after: int = 0, limit: int | None = 100
@@ -475,7 +490,12 @@ class Engine:
     def dispatch(self, now: datetime | None = None, limit: int | None = None) -> DispatchReport:
         """Deliver the outbox entries due by ``now`` through the delivery plugins (see
         :class:`~svcflow.messaging.outbox.Dispatcher`): delivered, retried with backoff, or dead."""
-        return self.dispatcher.dispatch(now, limit)
+        with span("dispatch") as current:
+            report = self.dispatcher.dispatch(now, limit)
+            current.set("delivered", len(report.delivered))
+            current.set("retrying", len(report.retrying))
+            current.set("dead", len(report.dead))
+            return report
 
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
         """Rendered notifications per recipient and their delivery state (``pending``,
@@ -483,6 +503,16 @@ class Engine:
         return self.store.outbox(case_id=case_id, status=status)
 
     # -- reads ------------------------------------------------------------------------------------
+
+    def _sla_policy(self, case: Case) -> SlaPolicy | None:
+        """The SLA section of the case's workflow version (templates read its targets)."""
+        return self.registry.get(case.workflow, case.version).sla
+
+    @property
+    def counters(self) -> EngineCounters:
+        """Events, SLA warnings and breaches this engine committed since it started (what
+        :func:`svcflow.engine.metrics.serve_metrics` exposes to Prometheus)."""
+        return self._writer.counters
 
     def sla(self, case_id: str) -> list[SlaStatus]:
         """Each SLA metric of the case that has started: status (running, paused, met,
@@ -547,6 +577,18 @@ def _calendars_by_id(
     if isinstance(calendars, Mapping):
         return dict(calendars)
     return {calendar.id: calendar for calendar in calendars}
+
+
+def _renderer(
+    workflows: Iterable[LoadedWorkflow],
+    templates: str | Path | Iterable[str | Path] | None,
+    default_locale: str,
+) -> TemplateRenderer:
+    """The templates folders' renderer, once every template the workflows name is found."""
+    folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
+    renderer = TemplateRenderer(folders, default_locale)
+    _check_templates(workflows, renderer)
+    return renderer
 
 
 def _check_templates(workflows: Iterable[LoadedWorkflow], renderer: TemplateRenderer) -> None:

@@ -13,12 +13,16 @@ Files live in a templates directory, one folder per locale (``en``, ``zh-CN``)::
 A template may define ``{% block subject %}`` and ``{% block body %}``; without blocks the whole
 text is the body and the subject is the template's name in words. A locale without the template
 falls back to the default locale. Templates see ``case`` (``id``, ``workflow``, ``state``,
-``data``), ``recipient`` (``name``, ``role``, ``address``), ``template``, ``urgent`` and ``now``.
+``data``), ``recipient`` (``name``, ``role``, ``address``), ``template``, ``urgent``, ``now``
+and ``sla``: per SLA metric of the case's workflow its ``target`` (``24h``), ``target_words``
+in the template's locale ("24 hours", "12 business hours") and ``warnings`` ("75%"), so a
+message that names a deadline changes when the workflow's target does
+(:mod:`svcflow.sla.words`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,12 +119,23 @@ class TemplateRenderer:
         )
 
     def render(
-        self, template: str, channel: str, locale: str | None, context: Mapping[str, Any]
+        self,
+        template: str,
+        channel: str,
+        locale: str | None,
+        context: Mapping[str, Any],
+        localized: Callable[[str], Mapping[str, Any]] | None = None,
     ) -> Rendered:
-        """Render ``template`` for ``channel`` in ``locale`` (or the default locale)."""
+        """Render ``template`` for ``channel`` in ``locale`` (or the default locale).
+
+        ``localized`` adds variables that depend on the locale the template is found in (a
+        missing ``zh-CN`` template falls back to ``en``, and its words must then be English).
+        """
         if not self.strict:
             return _generic(template, context, locale or self.default_locale)
         chosen, found = self._find(template, channel, locale)
+        if localized is not None:
+            context = {**context, **localized(chosen)}
         try:
             compiled = self._environment.get_template(found)
             variables = compiled.new_context(dict(context))
@@ -135,8 +150,8 @@ class TemplateRenderer:
             ) from None
         except jinja2.UndefinedError as error:
             raise TemplateError(
-                f"{found}: {error.message}; templates see case, recipient, template, urgent "
-                "and now (case.data holds the case's fields)"
+                f"{found}: {error.message}; templates see case, recipient, template, urgent, "
+                "now and sla (case.data holds the case's fields, sla.<metric> its SLA targets)"
             ) from None
         except jinja2.TemplateError as error:
             raise TemplateError(f"{found}: {error}") from None
