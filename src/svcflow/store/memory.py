@@ -19,6 +19,7 @@ from svcflow.errors import ConcurrencyConflict, WorkflowVersionConflict
 from svcflow.records import (
     NO_DETAILS,
     Case,
+    Customer,
     DeadLetter,
     HistoryEntry,
     Notification,
@@ -38,6 +39,7 @@ from svcflow.store.base import (
     NewNotification,
     TimerGone,
 )
+from svcflow.store.customer_book import CustomerBook
 
 __all__ = ["MemoryStore"]
 
@@ -100,6 +102,7 @@ class MemoryStore:
         self._messages: dict[tuple[str, str], tuple[str, str, datetime, Mapping[str, Any]]] = {}
         self._threads: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
         self._dead_letters: dict[int, DeadLetter] = {}
+        self._customers = CustomerBook()
         self._refusals: list[Refusal] = []
 
     def attach_codec(self, codec: DataCodec) -> None:
@@ -118,6 +121,8 @@ class MemoryStore:
             self._add_notifications(case, change.notifications)
             self._add_deliveries(case, change.deliveries)
             self._add_messages(case.id, change.messages)
+            if change.expected_revision is None:
+                self._customers.own_case(case.id, change.customer_id)
             if change.idempotency_key is not None:
                 self._idempotency[change.idempotency_key] = IdempotencyRecord(
                     key=change.idempotency_key,
@@ -193,7 +198,7 @@ class MemoryStore:
                 recipients=note.recipients,
                 channel=note.channel,
                 urgent=note.urgent,
-                status="pending",
+                status=note.status,
                 created_at=case.updated_at,
                 context=note.context,
                 deliver_after=note.deliver_after,
@@ -458,6 +463,13 @@ class MemoryStore:
             candidates = [item for key in keys for item in self._threads.get(key, ())]
             return max(candidates)[2] if candidates else None
 
+    def thread_cases(self, keys: Sequence[str]) -> list[str]:
+        with self._lock:
+            candidates = sorted(
+                (item for key in keys for item in self._threads.get(key, ())), reverse=True
+            )
+            return list(dict.fromkeys(case_id for _, _, case_id in candidates))
+
     def sender_cases(self, sender: str) -> list[str]:
         with self._lock:
             latest: dict[str, datetime] = {}
@@ -473,8 +485,26 @@ class MemoryStore:
             ]
             return [message for _, message in sorted(found, key=lambda item: item[0])]
 
+    # -- customers --
+
+    def save_customer(self, customer: Customer) -> None:
+        with self._lock:
+            self._customers.save(customer)
+
+    def load_customer(self, customer_id: str) -> Customer | None:
+        with self._lock:
+            return self._customers.get(customer_id)
+
+    def customer_by_contact(self, channel: str, address: str) -> Customer | None:
+        with self._lock:
+            return self._customers.by_contact(channel, address)
+
+    def case_customer(self, case_id: str) -> str | None:
+        with self._lock:
+            return self._customers.case_owner(case_id)
+
     def add_dead_letter(
-        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime, status: str = "open"
     ) -> int:
         with self._lock:
             letter = DeadLetter(
@@ -484,6 +514,7 @@ class MemoryStore:
                 encoding=encoding,
                 error=error,
                 received_at=at,
+                status=status,
             )
             self._dead_letters[letter.id] = letter
             return letter.id

@@ -23,6 +23,7 @@ from typing import Any
 from svcflow.errors import StoreBusy, StoreError, StoreFault, StoreFull, WorkflowVersionConflict
 from svcflow.records import (
     Case,
+    Customer,
     DeadLetter,
     HistoryEntry,
     Notification,
@@ -37,6 +38,7 @@ from svcflow.store.base import (
     IdempotencyRecord,
     IdempotentReplay,
 )
+from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
 from svcflow.store.sqlite.rows import (
     dead_letter_of,
     from_ts,
@@ -501,6 +503,21 @@ class SqliteStore:
         )
         return None if row is None else str(row[0])
 
+    def thread_cases(self, keys: Sequence[str]) -> list[str]:
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT case_id FROM message_threads WHERE thread_key IN ({marks}) "
+                "GROUP BY case_id ORDER BY max(received_at) DESC, max(rowid) DESC",
+                list(keys),
+            )
+            .fetchall()
+        )
+        return [str(row[0]) for row in rows]
+
     def sender_cases(self, sender: str) -> list[str]:
         rows = (
             self._connection()
@@ -524,14 +541,36 @@ class SqliteStore:
         )
         return [json.loads(row[0]) for row in rows]
 
+    # -- customers --
+
+    def save_customer(self, customer: Customer) -> None:
+        with self._write() as db:
+            save_customer(db, customer)
+
+    def load_customer(self, customer_id: str) -> Customer | None:
+        return load_customer(self._connection(), customer_id)
+
+    def customer_by_contact(self, channel: str, address: str) -> Customer | None:
+        connection = self._connection()
+        owner = owner_of_contact(connection, channel, address)
+        return None if owner is None else load_customer(connection, owner)
+
+    def case_customer(self, case_id: str) -> str | None:
+        row = (
+            self._connection()
+            .execute("SELECT customer_id FROM cases WHERE id = ?", (case_id,))
+            .fetchone()
+        )
+        return None if row is None or row[0] is None else str(row[0])
+
     def add_dead_letter(
-        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime, status: str = "open"
     ) -> int:
         with self._write() as db:
             cursor = db.execute(
-                "INSERT INTO dead_letters (channel, raw, encoding, error, received_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (channel, raw, encoding, error, ts(at)),
+                "INSERT INTO dead_letters (channel, raw, encoding, error, received_at, status) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (channel, raw, encoding, error, ts(at), status),
             )
             return int(cursor.lastrowid or 0)
 
