@@ -18,6 +18,7 @@ __all__ = [
     "ConcurrencyConflict",
     "ConditionNotMet",
     "DeliveryFailed",
+    "DeliveryNotDead",
     "ExpressionError",
     "IdempotencyKeyReused",
     "MessageParseError",
@@ -27,7 +28,10 @@ __all__ = [
     "PluginError",
     "Problem",
     "ScenarioError",
+    "StoreBusy",
     "StoreError",
+    "StoreFault",
+    "StoreFull",
     "SvcflowError",
     "TimerNotFailed",
     "TransitionNotAllowed",
@@ -214,14 +218,33 @@ class ConcurrencyConflict(SvcflowError):
 
 
 class IdempotencyKeyReused(SvcflowError):
-    """An idempotency key was sent again for a different case or trigger."""
+    """An idempotency key was sent again for a different case or trigger, or for the same
+    one with a different request (``differs`` names the parts: actor, payload, data)."""
 
-    def __init__(self, key: str, first: str, now: str) -> None:
-        self.key = key
+    def __init__(self, key: str, first: str, now: str, differs: Sequence[str] = ()) -> None:
+        self.key, self.differs = key, tuple(differs)
+        if self.differs:
+            super().__init__(
+                f"idempotency key '{key}' was first used for {first}, and this request's "
+                f"{' and '.join(self.differs)} {'differ' if len(self.differs) > 1 else 'differs'} "
+                "from the first one's; a retry must repeat the request exactly, so nothing was "
+                "done: use a new key for a new event"
+            )
+            return
         super().__init__(
             f"idempotency key '{key}' was first used for {first} and cannot be reused for {now}; "
             "use a new key for a new event"
         )
+
+
+class DeliveryNotDead(SvcflowError):
+    """``retry_delivery`` was given an id that is not a dead outbox entry."""
+
+    def __init__(self, entry_id: int, dead: Sequence[int]) -> None:
+        self.entry_id, self.dead = entry_id, tuple(dead)
+        listing = ", ".join(str(i) for i in self.dead[:20]) if self.dead else "(none)"
+        more = f" and {len(self.dead) - 20} more" if len(self.dead) > 20 else ""
+        super().__init__(f"outbox entry {entry_id} is not dead; dead entries: {listing}{more}")
 
 
 class TimerNotFailed(SvcflowError):
@@ -235,6 +258,30 @@ class TimerNotFailed(SvcflowError):
 
 class StoreError(SvcflowError):
     """The store URL is invalid or the store cannot be opened or migrated."""
+
+
+class StoreFault(StoreError):
+    """The store could not do a write (an I/O error, a damaged file...); nothing of it was
+    written. ``cause`` is the database's own message."""
+
+    def __init__(self, store: str, cause: str, advice: str = "") -> None:
+        self.store, self.cause = store, cause
+        what = f"the store {store} could not write: {cause}; nothing was written"
+        super().__init__(what + (f"; {advice}" if advice else ""))
+
+
+class StoreFull(StoreFault):
+    """The store's disk (or its size limit) is full; nothing of the write was written."""
+
+    def __init__(self, store: str, cause: str) -> None:
+        super().__init__(store, cause, "free disk space (or raise its size limit) and retry")
+
+
+class StoreBusy(StoreFault):
+    """Other writers held the store longer than the wait allowed; nothing was written."""
+
+    def __init__(self, store: str, cause: str) -> None:
+        super().__init__(store, cause, "other writers held it too long; retry")
 
 
 class PluginError(SvcflowError):

@@ -41,15 +41,21 @@ from svcflow.engine.timers import (
     release_failed_timers,
     service_due,
 )
-from svcflow.engine.units import CaseWriter, Event, advanced, history_entry
-from svcflow.errors import ConcurrencyConflict, NotAuthorized, WorkflowDefinitionError
+from svcflow.engine.units import CaseWriter, Event, advanced, fingerprint, history_entry
+from svcflow.errors import (
+    ConcurrencyConflict,
+    DeliveryNotDead,
+    NotAuthorized,
+    WorkflowDefinitionError,
+)
 from svcflow.hooks.host import PluginHost
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
 from svcflow.messaging.limits import IntakeLimits
 from svcflow.messaging.notifier import Notifier
 from svcflow.messaging.outbox import Dispatcher, DispatchReport, RetryPolicy
-from svcflow.messaging.templates import TemplateRenderer, template_problems
+from svcflow.messaging.template_limits import DEFAULT_TEMPLATE_LIMITS, TemplateLimits
+from svcflow.messaging.templates import TemplateError, TemplateRenderer, template_problems
 from svcflow.records import (
     NO_DETAILS,
     Case,
@@ -81,7 +87,8 @@ class Engine:
     the due timers it claims in ``advance``: several engines (or processes) advancing one store
     share the due timers, and the timers of one that dies are claimed by another once its lease
     runs out. ``retry`` is the outbox's delivery retry policy; ``timer_retry`` how a timer whose
-    firing raised is retried before it is parked as failed (see :meth:`failed_timers`).
+    firing raised is retried before it is parked as failed (see :meth:`failed_timers`);
+    ``template_limits`` bounds what rendering one notification may cost.
     ``delivery_timeout`` (seconds, default 30) bounds each notification delivery attempt,
     synchronous and async plugins alike. ``intake_limits`` bounds what ``ingest`` takes
     (:class:`~svcflow.messaging.limits.IntakeLimits`: 10 MB, 100 references, ...).
@@ -107,6 +114,7 @@ class Engine:
         retry: RetryPolicy | None = None,
         delivery_timeout: float = 30.0,
         timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
+        template_limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS,
         intake_limits: IntakeLimits | None = None,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
@@ -125,7 +133,7 @@ class Engine:
         workflows = list(workflows)
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
-        self.templates = _renderer(workflows, templates, default_locale)
+        self.templates = _renderer(workflows, templates, default_locale, template_limits)
         self.notifier = Notifier(self.plugins, self.templates, self._sla_policy)
         self.dispatcher = Dispatcher(
             self.store, self.plugins, self.clock, retry=retry, timeout=delivery_timeout
@@ -234,8 +242,10 @@ class Engine:
     ) -> Case:
         compiled = self.registry.newest(workflow)
         scope = f"start:{workflow}"
+        request = None
         if idempotency_key is not None:
-            replayed = self._writer.replayed(idempotency_key, scope)
+            request = fingerprint(actor=actor, data=dict(data or {}))
+            replayed = self._writer.replayed(idempotency_key, scope, request)
             if replayed is not None:
                 return replayed
         now = self._writer.now()
@@ -255,7 +265,13 @@ class Engine:
         given = {name: plain(result.data[name]) for name in data} if data else None
         entry = history_entry(case, now, Event(actor, "started", payload=given), result)
         change = self._writer.change(
-            case, None, entry, result, idempotency=(idempotency_key, scope), messages=messages
+            case,
+            None,
+            entry,
+            result,
+            idempotency=(idempotency_key, scope),
+            messages=messages,
+            request=request,
         )
         return self._writer.commit(change)
 
@@ -296,9 +312,11 @@ class Engine:
         messages: tuple[NewMessage, ...] = (),
     ) -> Case:
         scope = ""
+        request = None
         if idempotency_key is not None:
             scope = f"fire:{case_id}:{trigger}"
-            replayed = self._writer.replayed(idempotency_key, scope)
+            request = fingerprint(actor=actor, payload=dict(payload or {}))
+            replayed = self._writer.replayed(idempotency_key, scope, request)
             if replayed is not None:
                 return replayed
         case = self.get(case_id)
@@ -330,6 +348,7 @@ class Engine:
             result,
             idempotency=(idempotency_key, scope),
             messages=messages,
+            request=request,
         )
         return self._writer.commit(change)
 
@@ -452,7 +471,10 @@ class Engine:
         message's kind. The message is recorded in the same transaction as the case change.
 
         Raises ``MessageRejected`` when the payload cannot be parsed, no workflow takes it or
-        its data is invalid; the payload and the reason are kept as a dead letter first.
+        its data is invalid; the payload and the reason are kept as a dead letter first. A
+        conflict with another writer is retried (``INGEST_ATTEMPTS`` times) before the message
+        is kept as a dead letter; a store fault (``StoreFull``, ``StoreBusy``, ``StoreFault``)
+        reaches the caller only when even the dead letter could not be written.
         """
         with span("ingest", channel=channel, workflow=workflow) as current:
             taken = self._intake.ingest(channel, raw, workflow, actor)
@@ -481,6 +503,31 @@ class Engine:
             current.set("retrying", len(report.retrying))
             current.set("dead", len(report.dead))
             return report
+
+    def retry_delivery(self, entry_id: int) -> OutboxEntry:
+        """Give a dead outbox entry another go once its cause is fixed (a template, a
+        receiver): an entry whose template failed is rendered again from the case as it is
+        now; then it is pending, due now, with its attempts reset, and the next ``dispatch``
+        delivers it. If the template still fails the entry stays dead with the new reason.
+        Returns the entry as it is now; ``DeliveryNotDead`` when no dead entry has this id."""
+        dead = {entry.id: entry for entry in self.store.outbox(status="dead")}
+        entry = dead.get(entry_id)
+        if entry is None:
+            raise DeliveryNotDead(entry_id, sorted(dead))
+        now = self._writer.now()
+        if (entry.last_error or "").startswith("template failed"):
+            try:
+                words = self.notifier.render_again(self.get(entry.case_id), entry, now)
+            except TemplateError as error:
+                reason = f"template failed: {error}"
+                self.store.record_attempt(entry.id, "dead", entry.attempts, now, error=reason)
+                return self._entry(entry)
+            self.store.rewrite_delivery(entry.id, words.subject, words.body, words.locale)
+        self.store.record_attempt(entry.id, "pending", 0, now, now, entry.last_error)
+        return self._entry(entry)
+
+    def _entry(self, entry: OutboxEntry) -> OutboxEntry:
+        return next(e for e in self.store.outbox(case_id=entry.case_id) if e.id == entry.id)
 
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
         """Rendered notifications per recipient and their delivery state (``pending``,
@@ -568,10 +615,11 @@ def _renderer(
     workflows: Iterable[LoadedWorkflow],
     templates: str | Path | Iterable[str | Path] | None,
     default_locale: str,
+    limits: TemplateLimits,
 ) -> TemplateRenderer:
     """The templates folders' renderer, once every template the workflows name is found."""
     folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
-    renderer = TemplateRenderer(folders, default_locale)
+    renderer = TemplateRenderer(folders, default_locale, limits)
     _check_templates(workflows, renderer)
     return renderer
 

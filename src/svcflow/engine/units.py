@@ -10,6 +10,8 @@ plugins. A retried event with the same idempotency key is answered with the firs
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -35,7 +37,7 @@ from svcflow.store.base import (
     Store,
 )
 
-__all__ = ["CaseWriter", "Event", "advanced", "history_entry"]
+__all__ = ["CaseWriter", "Event", "advanced", "fingerprint", "history_entry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +153,11 @@ class CaseWriter:
     def pending_messages(self) -> tuple[NewMessage, ...]:
         return self._committing.get()
 
-    def replayed(self, key: str, scope: str) -> Case | None:
-        """The first result of an event already committed with this idempotency key."""
+    def replayed(self, key: str, scope: str, request: Mapping[str, str]) -> Case | None:
+        """The first result of an event already committed with this idempotency key
+        (``IdempotencyKeyReused`` unless it was the same request: see ``fingerprint``)."""
         record = self.store.idempotency(key)
-        return None if record is None else first_result(record, scope)
+        return None if record is None else first_result(record, scope, request)
 
     def change(
         self,
@@ -166,8 +169,10 @@ class CaseWriter:
         idempotency: tuple[str | None, str] = (None, ""),
         consume_timer: int | None = None,
         messages: tuple[NewMessage, ...] = (),
+        request: Mapping[str, str] | None = None,
     ) -> CaseChange:
-        """The change a step makes; ``idempotency`` is the event's key and scope."""
+        """The change a step makes; ``idempotency`` is the event's key and scope, ``request``
+        the fingerprint of what was asked (kept with the key)."""
         key, scope = idempotency
         notifications = _notifications(case, result)
         return CaseChange(
@@ -186,6 +191,7 @@ class CaseWriter:
             idempotency_scope=scope if key else None,
             deliveries=self._deliveries(case, notifications, result, messages),
             messages=messages,
+            idempotency_fingerprint=request if key else None,
         )
 
     def commit(self, change: CaseChange) -> Case:
@@ -194,7 +200,8 @@ class CaseWriter:
         try:
             self.store.commit(change)
         except IdempotentReplay as replay:
-            return first_result(replay.record, change.idempotency_scope or "")
+            request = change.idempotency_fingerprint
+            return first_result(replay.record, change.idempotency_scope or "", request)
         self.committed(change)
         return change.case
 
@@ -240,13 +247,33 @@ def _notifications(case: Case, result: StepResult) -> list[NewNotification]:
     ]
 
 
-def first_result(record: IdempotencyRecord, scope: str) -> Case:
-    """The first result of an idempotent event, unless the key was used for another event."""
+def first_result(
+    record: IdempotencyRecord, scope: str, request: Mapping[str, str] | None = None
+) -> Case:
+    """The first result of an idempotent event, unless the key was used for another event
+    or for the same event with another request (Stripe's rule)."""
     if record.scope != scope:
         raise IdempotencyKeyReused(
             record.key, _describe_scope(record.scope), _describe_scope(scope)
         )
+    if record.fingerprint and request:
+        first = record.fingerprint
+        differs = [part for part, digest in request.items() if first.get(part) != digest]
+        if differs:
+            described = _describe_scope(scope)
+            raise IdempotencyKeyReused(record.key, described, described, differs)
     return record.case
+
+
+def fingerprint(**parts: Any) -> dict[str, str]:
+    """A digest of each part of a request (actor, payload, data): what an idempotency key
+    promises will be the same when the request is retried."""
+    return {
+        name: hashlib.sha256(
+            json.dumps(plain(value), sort_keys=True, default=str, ensure_ascii=False).encode()
+        ).hexdigest()[:32]
+        for name, value in parts.items()
+    }
 
 
 def _describe_scope(scope: str) -> str:

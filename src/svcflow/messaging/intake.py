@@ -27,10 +27,13 @@ from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.errors import (
     CaseDataError,
+    ConcurrencyConflict,
     ExpressionError,
     MessageParseError,
     MessageRejected,
     PluginError,
+    StoreBusy,
+    StoreFault,
     TransitionNotAllowed,
     UnknownChannel,
 )
@@ -187,6 +190,10 @@ Reject = Callable[..., MessageRejected]
 TRUNCATED = "truncated-"
 """Prefix of a dead letter's encoding when it keeps only the start of an oversized payload."""
 
+INGEST_ATTEMPTS = 5
+"""How often ``ingest`` tries a message whose case another writer changed meanwhile (or while
+the store was busy) before it keeps it as a dead letter."""
+
 
 class MessageIntake:
     """Takes inbound payloads for an engine (see ``Engine.ingest`` for the rules)."""
@@ -211,8 +218,37 @@ class MessageIntake:
         *,
         keep_dead_letter: bool = True,
     ) -> Intake:
+        """Take one message, retrying a conflict with another writer (or a busy store) up to
+        ``INGEST_ATTEMPTS`` times; a message that still cannot be taken, or meets a store
+        fault, is kept as a dead letter (``MessageRejected``). Only when even the dead letter
+        cannot be written does the store's error (``StoreFull``...) reach the caller, which
+        must then offer the message again: it is never silently dropped."""
+        failure: StoreFault | ConcurrencyConflict | None = None
+        for _ in range(INGEST_ATTEMPTS):
+            try:
+                return self._ingest_once(channel, raw, workflow, actor, keep_dead_letter)
+            except (ConcurrencyConflict, StoreBusy) as error:
+                failure = error
+            except StoreFault as error:
+                raise self._kept(channel, raw, keep_dead_letter, str(error), error) from error
+        reason = f"gave up after {INGEST_ATTEMPTS} attempts: {failure}"
+        raise self._kept(channel, raw, keep_dead_letter, reason, failure) from failure
+
+    def _kept(
+        self, channel: str, raw: Any, keep: bool, reason: str, error: Exception | None
+    ) -> Exception:
+        """The error for a message the store could not take: rejected and kept as a dead
+        letter, or the store's own error when even that cannot be written."""
+        try:
+            return self._rejecter(channel, raw, self.cases.now(), keep)(reason)
+        except StoreFault:
+            return error or StoreFault("?", reason)
+
+    def _ingest_once(
+        self, channel: str, raw: Any, workflow: str | None, actor: str | None, keep: bool
+    ) -> Intake:
         now = self.cases.now()
-        reject = self._rejecter(channel, raw, now, keep_dead_letter)
+        reject = self._rejecter(channel, raw, now, keep)
         try:
             check_raw(raw, self.limits)
         except LimitExceeded as error:

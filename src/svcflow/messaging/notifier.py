@@ -18,9 +18,9 @@ from typing import Any
 from svcflow.core.effects import NotificationRequest
 from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import Recipient
-from svcflow.messaging.templates import TemplateError, TemplateRenderer
+from svcflow.messaging.templates import Rendered, TemplateError, TemplateRenderer
 from svcflow.privacy import strip_url_credentials
-from svcflow.records import Case, plain
+from svcflow.records import Case, OutboxEntry, plain
 from svcflow.sla.clocks import SlaPolicy
 from svcflow.sla.words import sla_words
 from svcflow.store.base import NewDelivery
@@ -117,6 +117,28 @@ class Notifier:
             )
             for role, problem in problems
         ]
+
+    def render_again(self, case: Case, entry: OutboxEntry, now: datetime) -> Rendered:
+        """An outbox entry's words rendered again from ``case`` as it is now (after its
+        template was fixed); raises ``TemplateError`` if it still fails."""
+        recipient = Recipient(entry.address, entry.channel, entry.name, entry.locale, entry.role)
+        request = NotificationRequest(
+            template=entry.template,
+            recipients=(entry.role or "",),
+            channel=entry.channel,
+            urgent=entry.urgent,
+        )
+        context = _context(case, recipient, request, now)
+        policy = None if self.sla_policies is None else self.sla_policies(case)
+        localized = None if policy is None else partial(_sla_context, policy, case)
+        try:
+            return self.renderer.render(
+                entry.template, entry.channel, entry.locale, context, localized
+            )
+        except TemplateError:
+            raise
+        except Exception as error:
+            raise TemplateError(f"{type(error).__name__}: {error}") from None
 
     def _recipients(
         self, case: Case, request: NotificationRequest

@@ -97,11 +97,15 @@ class CaseHistory(NamedTuple):
 
 
 class IdempotencyRecord(NamedTuple):
-    """The first result of an event sent with an idempotency key: the case right after it."""
+    """The first result of an event sent with an idempotency key: the case right after it.
+    ``fingerprint`` holds a digest of each part of the request (actor, payload or data), so a
+    retry can be told from another request reusing the key (None for records kept before
+    fingerprints were)."""
 
     key: str
     scope: str
     case: Case
+    fingerprint: Mapping[str, str] | None = None
 
 
 class CaseChange(NamedTuple):
@@ -123,6 +127,7 @@ class CaseChange(NamedTuple):
     idempotency_scope: str | None = None
     deliveries: Sequence[NewDelivery] = ()
     messages: Sequence[NewMessage] = ()
+    idempotency_fingerprint: Mapping[str, str] | None = None
 
 
 class IdempotentReplay(Exception):
@@ -228,6 +233,9 @@ class Store(Protocol):
     ) -> None:
         """Record a delivery attempt's outcome (``delivered``, ``pending`` to retry at
         ``next_attempt_at``, or ``dead``) and release the lease."""
+
+    def rewrite_delivery(self, entry_id: int, subject: str, body: str, locale: str) -> None:
+        """Replace an outbox entry's words (a dead entry's template rendered again)."""
 
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
         """Outbox entries, optionally of one case or status, in the order they were queued."""

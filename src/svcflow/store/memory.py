@@ -120,7 +120,10 @@ class MemoryStore:
             self._add_messages(case.id, change.messages)
             if change.idempotency_key is not None:
                 self._idempotency[change.idempotency_key] = IdempotencyRecord(
-                    key=change.idempotency_key, scope=change.idempotency_scope or "", case=case
+                    key=change.idempotency_key,
+                    scope=change.idempotency_scope or "",
+                    case=case,
+                    fingerprint=change.idempotency_fingerprint,
                 )
 
     def _check(self, change: CaseChange) -> None:
@@ -391,6 +394,11 @@ class MemoryStore:
     def _lease_free(self, entry_id: int, now: datetime, owner: str) -> bool:
         lease = self._outbox_leases.get(entry_id)
         return lease is None or lease[1] <= now or lease[0] == owner
+
+    def rewrite_delivery(self, entry_id: int, subject: str, body: str, locale: str) -> None:
+        with self._lock:
+            entry = self._outbox[entry_id]
+            self._outbox[entry_id] = entry._replace(subject=subject, body=body, locale=locale)
 
     def record_attempt(
         self,

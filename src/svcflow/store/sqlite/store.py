@@ -20,7 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from svcflow.errors import StoreError, WorkflowVersionConflict
+from svcflow.errors import StoreBusy, StoreError, StoreFault, StoreFull, WorkflowVersionConflict
 from svcflow.records import (
     Case,
     DeadLetter,
@@ -82,6 +82,22 @@ _READY = "status != 'failed' AND (retry_at IS NULL OR retry_at <= ?)"
 """Timers that may fire: not parked, and past their retry moment when one failed before."""
 
 
+_FULL = {sqlite3.SQLITE_FULL}
+_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+
+
+def _store_fault(path: Path, error: sqlite3.Error) -> StoreFault:
+    """A SQLite error of a write as the documented svcflow error: full, busy, or a fault."""
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
+    where = f"sqlite:///{path}"
+    if primary in _FULL:
+        return StoreFull(where, str(error))
+    if primary in _BUSY:
+        return StoreBusy(where, str(error))
+    return StoreFault(where, f"{type(error).__name__}: {error}")
+
+
 class SqliteStore:
     """A SQLite-file store; safe for several threads and processes on one machine.
 
@@ -103,8 +119,9 @@ class SqliteStore:
         self._decoded: dict[str, tuple[int, int, Mapping[str, Any], Mapping[str, Any]]] = {}
         try:
             self._migrate()
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot open the SQLite store {self.path}: {error}") from None
+        except (sqlite3.Error, StoreFault) as error:
+            cause = error.__cause__ or error
+            raise StoreError(f"cannot open the SQLite store {self.path}: {cause}") from None
 
     # -- connections and schema -------------------------------------------------------------------
 
@@ -134,14 +151,17 @@ class SqliteStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
         try:
-            yield connection
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise _store_fault(self.path, error) from error
 
     def _migrate(self) -> None:
         with self._write() as connection:
@@ -403,6 +423,13 @@ class SqliteStore:
             )
         return [outbox_entry_of(row) for row in rows]
 
+    def rewrite_delivery(self, entry_id: int, subject: str, body: str, locale: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE deliveries SET subject = ?, body = ?, locale = ? WHERE id = ?",
+                (subject, body, locale, entry_id),
+            )
+
     def record_attempt(
         self,
         entry_id: int,
@@ -597,4 +624,4 @@ class SqliteStore:
                 to_json(snap.get("sla", {})),
             )
         )
-        return IdempotencyRecord(row[0], row[1], case)
+        return IdempotencyRecord(row[0], row[1], case, snap.get("fingerprint"))

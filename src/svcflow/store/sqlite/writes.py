@@ -243,7 +243,12 @@ def write_idempotency(db: sqlite3.Connection, change: CaseChange, data: str, sta
             change.idempotency_key,
             change.idempotency_scope or "",
             change.case.id,
-            to_json(case_snapshot(change.case, data)),
+            to_json(
+                {
+                    **case_snapshot(change.case, data),
+                    "fingerprint": dict(change.idempotency_fingerprint or {}) or None,
+                }
+            ),
             stamp,
         ),
     )
