@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from support.calendars import OFFICE_LONDON, calendar_from, daily
 from support.workflows import ROOT
-from svcflow.definitions.calendars import load_calendar_text
 from svcflow.errors import WorkflowDefinitionError
-from svcflow.sla.calendar import BusinessCalendar
 from svcflow.sla.recurrence import RecurrenceError, compile_schedule
 from svcflow.spec.recurrence import ScheduleSpec
 from svcflow.spec.shape import validate_shape
@@ -23,34 +22,7 @@ FENCE = re.compile(r"^```(\w+)(?: ([\w-]+))?\n(.*?)^```$", re.DOTALL | re.MULTIL
 LONDON = ZoneInfo("Europe/London")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-OFFICE = """\
-calendar: office
-timezone: Europe/London
-hours:
-  mon: &day ["09:00-18:00"]
-  tue: *day
-  wed: *day
-  thu: *day
-  fri: *day
-holidays: [2026-01-01, 2026-12-25]
-"""
-
-QUIET = """\
-calendar: awake
-timezone: Asia/Shanghai
-hours:
-  mon: &day ["08:00-21:00"]
-  tue: *day
-  wed: *day
-  thu: *day
-  fri: *day
-  sat: *day
-  sun: *day
-"""
-
-
-def calendar(text: str) -> BusinessCalendar:
-    return load_calendar_text(text)
+OFFICE = OFFICE_LONDON + "holidays: [2026-01-01, 2026-12-25]\n"
 
 
 def schedule(text: str) -> ScheduleSpec:
@@ -90,7 +62,7 @@ def test_greeting_due_on_a_public_holiday_moves_to_the_next_working_day() -> Non
         utc(2026, 6, 1),
         2,
         zone=LONDON,
-        calendar=calendar(OFFICE),
+        calendar=calendar_from(OFFICE),
     )
     # 2026-12-25 is a Friday holiday -> Monday 28th 10:00 GMT; 2027-12-25 is a Saturday -> 27th
     assert got == [utc(2026, 12, 28, 10), utc(2027, 12, 27, 10)]
@@ -103,20 +75,20 @@ def test_greeting_due_in_quiet_hours_waits_for_them_to_end() -> None:
         1,
         zone=SHANGHAI,
         fields={"birthday": "1990-05-17"},
-        quiet=calendar(QUIET),
+        quiet=daily("Asia/Shanghai", "08:00-21:00"),
     )
     assert got == [utc(2026, 5, 17, 0)]  # 08:00 Shanghai, when quiet hours end
 
 
 def test_a_time_before_opening_on_a_working_day_moves_to_the_opening() -> None:
     got = dues('every: {monthly: 3, at: "07:30"}\n', utc(2026, 3, 1), 1, zone=LONDON,
-               calendar=calendar(OFFICE))  # fmt: skip
+               calendar=calendar_from(OFFICE))  # fmt: skip
     assert got == [utc(2026, 3, 3, 9)]  # Tuesday 3 March opens at 09:00 GMT
 
 
 def test_three_day_outage_across_a_quarterly_review_fires_it_once() -> None:
     spec = schedule('every: {quarterly: first_working_day, at: "10:00"}\ncalendar: office\n')
-    office = calendar(OFFICE)
+    office = calendar_from(OFFICE)
     recurrence = compile_schedule(spec, start=utc(2025, 9, 1), zone=LONDON, calendar=office)
     last = recurrence.next_after(utc(2025, 9, 1))
     assert last.due == utc(2025, 10, 1, 9)  # Wednesday 1 October, 10:00 BST

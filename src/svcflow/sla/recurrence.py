@@ -179,12 +179,10 @@ class Recurrence:
     def occurrences(self, after: dt.datetime) -> Iterator[Occurrence]:
         """Occurrences whose *nominal* time is after ``after`` (and after the anchor), in order."""
         start = max(after, self.anchor)
-        local = self.rule.after(self._local(start), inc=False)
-        while local is not None:
+        for local in self.rule.xafter(self._local(start), inc=False):
             nominal = self._aware(local)
             if nominal > start:
                 yield Occurrence(due=self.moved(nominal), nominal=nominal)
-            local = self.rule.after(local, inc=False)
 
     def next_after(self, moment: dt.datetime) -> Occurrence:
         """The first occurrence whose nominal time is after ``moment``."""
