@@ -14,13 +14,13 @@ round finish the batch it claimed, then returns; nothing is left claimed.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from dataclasses import dataclass
 
 from svcflow.clock import as_utc
 from svcflow.engine.facade import Engine
+from svcflow.privacy import masked_logger
 from svcflow.store.base import WakesWorkers
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_POLL", "Worker", "WorkerRound"]
@@ -31,7 +31,7 @@ DEFAULT_BATCH = 256
 """Timers (and, separately, deliveries) one round claims at most."""
 _STOP_CHECK = 0.5  # the longest a stop request waits while the worker is idle
 
-_LOG = logging.getLogger("svcflow.worker")
+_LOG = masked_logger("svcflow.worker")
 
 
 @dataclass(frozen=True, slots=True)
