@@ -3,6 +3,7 @@ from any directory, and a built wheel carries the workflows, templates, calendar
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -89,8 +90,18 @@ def test_the_shipped_files_are_the_repository_files_not_copies() -> None:
 
 @pytest.mark.slow
 def test_a_built_wheel_carries_the_shipped_files(tmp_path: Path) -> None:
+    """Built from a copy of the sources (links kept as links), so the checkout gets no
+    ``build/`` folder whose stale files a later wheel could pick up."""
+    source = tmp_path / "source"
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    shutil.copytree(ROOT / "src", source / "src", symlinks=True, ignore=skip)
+    shutil.copytree(ROOT / "workflows", source / "workflows")
+    (source / "tests" / "scenarios").mkdir(parents=True)
+    shutil.copy(shipped_scenario(), source / "tests" / "scenarios")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
         check=True,
         capture_output=True,
     )
@@ -104,6 +115,8 @@ def test_a_built_wheel_carries_the_shipped_files(tmp_path: Path) -> None:
         "svcflow/workflows/templates/zh-CN/complaint_received.j2",
         "svcflow/starter/complaint_happy_path.yaml",
         "svcflow/schema/workflow.schema.json",
+        "svcflow/schema/calendar.schema.json",
+        "svcflow/schema/rules.schema.json",
     }
     assert expected <= names
     shipped = {p.relative_to(ROOT).as_posix() for p in (ROOT / "workflows").rglob("*.*")}

@@ -32,7 +32,8 @@ def test_misspelled_top_level_key_is_unknown_with_suggestion() -> None:
         "2 problems in ticket.yaml\n"
         "ticket.yaml:1:1: missing required key 'title'\n"
         "ticket.yaml:3:1: titel: unknown key 'titel'; did you mean 'title'? valid keys: data, "
-        "description, escalations, intake, quiet_hours, roles, sla, states, tables, title, "
+        "description, escalations, intake, kpi, quiet_hours, roles, sla, states, tables, "
+        "title, "
         "transitions, version, workflow"
     )
 
@@ -214,8 +215,10 @@ def test_all_problems_reported_at_once() -> None:
 def test_yaml_syntax_error() -> None:
     assert problems(MINIMAL.replace("title: Ticket", "title: [Ticket")) == (
         "1 problem in ticket.yaml\n"
-        "ticket.yaml:4:5: YAML syntax error: while parsing a flow sequence, expected ',' or "
-        "']', but got ':'"
+        "ticket.yaml:4:5: YAML syntax error: the list opened with '[' (line 3, column 8) needs a "
+        "']' at its end and ',' between items\n"
+        "    data:\n"
+        "        ^"
     )
 
 

@@ -127,10 +127,10 @@ def test_a_version_1_store_is_migrated_and_keeps_its_timers(
         for table in ("deliveries", "messages", "message_threads", "dead_letters", "refusals"):
             db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE schema_version SET version = 1")
-    assert len(MIGRATIONS) == SCHEMA_VERSION == 6
+    assert len(MIGRATIONS) == SCHEMA_VERSION == 7
     [engine] = engines(f"sqlite:///{path}", clock, 1)
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(6,)]
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(7,)]
     clock.advance("20m")
     assert [f.entry.case_id for f in engine.advance()] == [case.id]
     engine.close()

@@ -53,6 +53,36 @@ def test_cases_survive_reopening_the_file(tmp_path: Path, clock: ManualClock) ->
         assert [t.trigger for t in engine.timers(case.id)] == ["expire"]
 
 
+def test_a_version_6_file_keeps_its_history_in_a_rowid_table_after_the_upgrade(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    workflow = load_workflow_text(MINIMAL, "ticket.yaml")
+    with Engine([workflow], f"sqlite:///{path}", clock) as engine:
+        case = engine.fire(engine.start("ticket", {"customer": "Ann"}).id, "take")
+        history = engine.history(case.id)
+    with sqlite3.connect(path) as db:  # history as version 6 kept it: WITHOUT ROWID
+        db.execute("ALTER TABLE history RENAME TO history_now")
+        db.execute(
+            "CREATE TABLE history (case_id TEXT NOT NULL REFERENCES cases (id), seq INTEGER "
+            "NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL, trigger TEXT, "
+            "from_state TEXT, to_state TEXT NOT NULL, payload TEXT, version INTEGER NOT NULL, "
+            "details TEXT NOT NULL, PRIMARY KEY (case_id, seq)) WITHOUT ROWID"
+        )
+        db.execute("INSERT INTO history SELECT * FROM history_now")
+        db.execute("DROP TABLE history_now")
+        db.execute("UPDATE schema_version SET version = 6")
+    with Engine([workflow], f"sqlite:///{path}", clock) as engine:
+        assert engine.history(case.id) == history
+        assert engine.store.schema_version() == SCHEMA_VERSION == 7  # type: ignore[attr-defined]
+    with sqlite3.connect(path) as db:
+        [sql] = db.execute("SELECT sql FROM sqlite_schema WHERE name = 'history'").fetchone()
+        assert "WITHOUT ROWID" not in sql
+        assert [row[1] for row in db.execute("PRAGMA index_list(history)")] == [
+            "sqlite_autoindex_history_1"
+        ]
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [

@@ -17,6 +17,7 @@ __all__ = ["DEMO_CHANNELS", "DEMO_DIRECTORY", "run_demo_command"]
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
+    from svcflow.cli.running import workflow_kpis
     from svcflow.demo import run_demo
     from svcflow.report import build_report, render_html, render_text
 
@@ -57,9 +58,8 @@ def run_demo_command(args: argparse.Namespace) -> int:
         f"  notifications: {summary.delivered:,} delivered by the console notifier"
         + (f", {summary.undelivered:,} undelivered" if summary.undelivered else "")
     )
-    report = build_report(args.store)
-    print()
-    print(render_text(report))
+    report = build_report(args.store, kpi=workflow_kpis(args.workflows))
+    print("\n" + render_text(report))
     html_path = base.with_name(base.name + "-report.html")
     json_path = base.with_name(base.name + "-report.json")
     html_path.write_text(render_html(report), encoding="utf-8")

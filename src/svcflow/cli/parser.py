@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+from collections.abc import Callable
 
 from svcflow import __version__
-from svcflow.cli.definitions import run_decide, run_graph, run_schema, run_validate
-from svcflow.cli.demo import run_demo_command
-from svcflow.cli.init import run_init
-from svcflow.cli.running import run_plugins, run_report, run_simulate
-from svcflow.cli.store import run_migrate_cases, run_timers
-from svcflow.cli.workers import run_migrate, run_status, run_worker
 from svcflow.shipped import shipped_workflows
 
 __all__ = ["build_parser"]
+
+_MODULES = {
+    "run_validate": "validate",
+    "run_graph": "definitions",
+    "run_decide": "definitions",
+    "run_schema": "definitions",
+    "run_demo_command": "demo",
+    "run_init": "init",
+    "run_simulate": "running",
+    "run_report": "running",
+    "run_plugins": "running",
+    "run_timers": "store",
+    "run_migrate_cases": "store",
+    "run_worker": "workers",
+    "run_status": "workers",
+    "run_migrate": "workers",
+}
+
+
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The command function ``name``, imported when the command runs: ``svcflow --help`` (or
+    any one command) does not load pydantic, CEL and the engine for the others."""
+
+    def run(args: argparse.Namespace) -> int:
+        module = importlib.import_module(f"svcflow.cli.{_MODULES[name]}")
+        return int(getattr(module, name)(args))
+
+    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +60,7 @@ def _definition_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     """validate, graph, decide, schema: commands that read definition files."""
     validate = commands.add_parser("validate", help="check workflow files; print every problem")
     validate.add_argument("paths", nargs="+", help="files or directories")
-    validate.set_defaults(run=run_validate)
+    validate.set_defaults(run=_command("run_validate"))
 
     graph = commands.add_parser(
         "graph", help="print a Mermaid diagram of a workflow, or a rules file's tables as Markdown"
@@ -44,7 +68,7 @@ def _definition_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     graph.add_argument("file")
     graph.add_argument("--table", help="print this table of the file as Markdown")
     graph.add_argument("-o", "--output", help="write to this file instead of stdout")
-    graph.set_defaults(run=run_graph)
+    graph.set_defaults(run=_command("run_graph"))
 
     decide = commands.add_parser("decide", help="evaluate a decision table and say why")
     decide.add_argument("table", help="the table's name")
@@ -54,17 +78,25 @@ def _definition_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     decide.add_argument(
         "--rules", default="workflows", help="a rules or workflow file, or a directory of them"
     )
-    decide.set_defaults(run=run_decide)
+    decide.set_defaults(run=_command("run_decide"))
 
     init = commands.add_parser(
         "init", help="write the shipped workflows, templates, calendar and a scenario to DIR"
     )
     init.add_argument("directory", metavar="DIR", help="a new or empty directory")
-    init.set_defaults(run=run_init)
+    init.set_defaults(run=_command("run_init"))
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of workflow files")
+    schema = commands.add_parser(
+        "schema", help="print the JSON Schema of workflow, calendar or rules files"
+    )
+    schema.add_argument(
+        "--kind",
+        choices=("workflow", "calendar", "rules"),
+        default="workflow",
+        help="which file language (default: workflow)",
+    )
     schema.add_argument("-o", "--output", help="write to this file instead of stdout")
-    schema.set_defaults(run=run_schema)
+    schema.set_defaults(run=_command("run_schema"))
 
 
 def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -77,7 +109,7 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     simulate.add_argument(
         "--store", default="memory://", help="store URL (default memory://, nothing is kept)"
     )
-    simulate.set_defaults(run=run_simulate)
+    simulate.set_defaults(run=_command("run_simulate"))
 
     demo = commands.add_parser(
         "demo", help="simulate a week of service traffic on a SQLite store, then report on it"
@@ -95,7 +127,7 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     demo.add_argument("--contacts", type=int, default=3000, help="contacts in the week")
     demo.add_argument("--days", type=int, default=7)
     demo.add_argument("--seed", type=int, default=7)
-    demo.set_defaults(run=run_demo_command)
+    demo.set_defaults(run=_command("run_demo_command"))
 
     report = commands.add_parser(
         "report", help="KPI report from a store's history: terminal table, JSON or HTML"
@@ -105,15 +137,20 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
         default="sqlite:///svcflow-demo.db",
         help="store URL (default sqlite:///svcflow-demo.db, what svcflow demo writes)",
     )
+    report.add_argument(
+        "--workflows",
+        help="read each workflow's kpi: section (targets, which clocks time the first response) "
+        "from the workflow files in this directory",
+    )
     report.add_argument("--format", choices=("text", "json", "html"), default="text")
     report.add_argument("-o", "--output", help="write to this file instead of stdout")
-    report.set_defaults(run=run_report)
+    report.set_defaults(run=_command("run_report"))
 
     plugins = commands.add_parser(
         "plugins", help="list the loaded plugins, the hooks each implements and their channels"
     )
     plugins.add_argument("--plugins-dir", help="also load the *.py plugins in this directory")
-    plugins.set_defaults(run=run_plugins)
+    plugins.set_defaults(run=_command("run_plugins"))
 
 
 def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -125,7 +162,7 @@ def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     chosen = timers.add_mutually_exclusive_group()
     chosen.add_argument("--retry", type=int, metavar="ID", help="release this failed timer")
     chosen.add_argument("--retry-all", action="store_true", help="release every failed timer")
-    timers.set_defaults(run=run_timers)
+    timers.set_defaults(run=_command("run_timers"))
 
     migrate = commands.add_parser(
         "migrate-cases", help="move running cases to another version of their workflow"
@@ -135,7 +172,7 @@ def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     migrate.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
     migrate.add_argument("--actor", default="svcflow-cli", help="who runs it, for the history")
     migrate.add_argument("--dry-run", action="store_true", help="show the moves; write nothing")
-    migrate.set_defaults(run=run_migrate_cases)
+    migrate.set_defaults(run=_command("run_migrate_cases"))
 
 
 def _worker_commands(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -153,15 +190,15 @@ def _worker_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     worker.add_argument(
         "--batch", type=int, help="timers, and deliveries, one round claims (default 256)"
     )
-    worker.set_defaults(run=run_worker)
+    worker.set_defaults(run=_command("run_worker"))
 
     status = commands.add_parser(
         "status", help="due-timer lag, outbox depth, failed timers and dead rows of a store"
     )
     status.add_argument("--store", required=True, help="store URL")
     status.add_argument("--json", action="store_true", help="print JSON")
-    status.set_defaults(run=run_status)
+    status.set_defaults(run=_command("run_status"))
 
     migrate = commands.add_parser("migrate", help="bring a store's schema up to date")
     migrate.add_argument("--store", required=True, help="store URL")
-    migrate.set_defaults(run=run_migrate)
+    migrate.set_defaults(run=_command("run_migrate"))

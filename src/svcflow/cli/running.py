@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from svcflow.cli.output import write
 from svcflow.definitions import calendars_beside
 from svcflow.definitions.workflow import load_workflow_file
 
-__all__ = ["run_plugins", "run_report", "run_simulate"]
+if TYPE_CHECKING:
+    from svcflow.spec.kpi import KpiSpec
+
+__all__ = ["run_plugins", "run_report", "run_simulate", "workflow_kpis"]
 
 
 def run_simulate(args: argparse.Namespace) -> int:
@@ -39,7 +43,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from svcflow.report import build_report, render_html, render_text
 
-    report = build_report(args.store)
+    report = build_report(args.store, kpi=workflow_kpis(args.workflows))
     if args.format == "json":
         text = report.to_json()
     else:
@@ -68,3 +72,14 @@ def run_plugins(args: argparse.Namespace) -> int:
     finally:
         host.close()
     return 0
+
+
+def workflow_kpis(folder: str | None) -> dict[str, KpiSpec]:
+    """The ``kpi:`` sections of the workflows in ``folder`` (none without a folder: the report
+    then uses its defaults)."""
+    from svcflow.definitions import load_definitions
+    from svcflow.report.collect import kpi_sections
+
+    if folder is None:
+        return {}
+    return kpi_sections(loaded.spec for loaded in load_definitions(folder).workflows)

@@ -34,7 +34,7 @@ from svcflow.errors import (
 )
 from svcflow.rules.expressions import CaseVariables, Expression
 from svcflow.sla.calendar import BusinessCalendar
-from svcflow.sla.clocks import Clock, SlaOutcome, SlaPolicy, StepFacts
+from svcflow.sla.clocks import Clock, Encoded, SlaOutcome, SlaPolicy, StepFacts
 from svcflow.sla.escalation import Chain, EscalationPolicy
 from svcflow.spec.actions import CallSpec
 from svcflow.spec.datamodel import CaseDataSchema
@@ -328,11 +328,9 @@ class CompiledWorkflow:
         outcome = SlaOutcome()
         if self.sla is not None:
             outcome = self.sla.apply(clocks, facts)
-            clocks.update(outcome.clocks)
         changed_chains: dict[str, Chain] = {}
         if self.escalations is not None:
             changed_chains = self.escalations.apply(chains, facts, outcome)
-            chains.update(changed_chains)
         if outcome.clocks or changed_chains:
             self._merge_service(result, outcome.clocks, changed_chains, outcome, service)
 
@@ -381,11 +379,13 @@ class CompiledWorkflow:
         clocks, chains = decode_service(service)
         result = StepResult(trigger=trigger, source=state, target=state, data=data)
         step = _Step(state, data, now, result, case_id)
+        changed_clocks: dict[str, Clock] = {}
+        changed_chains: dict[str, Chain] = {}
         if trigger.startswith("sla:") and self.sla is not None:
             hit = self.sla.on_timer(clocks, trigger, due_at)
             if hit is None:
                 return None
-            clocks[hit.metric] = hit.clock
+            changed_clocks[hit.metric] = hit.clock
             result.service_events.append(hit.event)
             actions = self._service_actions.get(hit.base)
             if actions is not None:
@@ -394,7 +394,7 @@ class CompiledWorkflow:
             reached = self.escalations.on_timer(chains, trigger, due_at)
             if reached is None:
                 return None
-            chains[reached.name] = reached.chain
+            changed_chains[reached.name] = reached.chain
             result.service_events.append(reached.event)
             if reached.schedule is not None:
                 result.timers.append(TimerRequest(*reached.schedule, keep=True))
@@ -408,7 +408,7 @@ class CompiledWorkflow:
         else:
             return None
         result.data = step.data
-        result.service = encode_service(clocks, chains)
+        result.service = _reencode_service(service, changed_clocks, changed_chains)
         for fired in list(result.fire):
             try:
                 nested = self.step(case_id, state, result.data, fired, None, now, result.service)
@@ -566,11 +566,25 @@ class CompiledWorkflow:
         return assign
 
 
-def decode_service(service: Mapping[str, Any]) -> tuple[dict[str, Clock], dict[str, Chain]]:
-    """A case's SLA clocks and escalation chains, from the JSON kept with it."""
-    clocks = {name: Clock.from_json(v) for name, v in service.get("metrics", {}).items()}
-    chains = {name: Chain.from_json(v) for name, v in service.get("escalations", {}).items()}
+def decode_service(service: Mapping[str, Any]) -> tuple[Encoded[Clock], Encoded[Chain]]:
+    """A case's SLA clocks and escalation chains, from the JSON kept with it, each decoded when
+    first read (a step usually touches one or two of them)."""
+    clocks = Encoded(service.get("metrics", {}), Clock.from_json)
+    chains = Encoded(service.get("escalations", {}), Chain.from_json)
     return clocks, chains
+
+
+def _reencode_service(
+    service: Mapping[str, Any], clocks: Mapping[str, Clock], chains: Mapping[str, Chain]
+) -> dict[str, Any]:
+    """The service state after a timer: every clock and chain, ``metrics`` first, as when all
+    were decoded and encoded again (the JSON of those that did not change is kept as is)."""
+    encoded: dict[str, Any] = {}
+    for key, changed in (("metrics", clocks), ("escalations", chains)):
+        group = {**service.get(key, {}), **{name: v.to_json() for name, v in changed.items()}}
+        if group:
+            encoded[key] = group
+    return encoded
 
 
 def encode_service(

@@ -20,6 +20,7 @@ from svcflow.rules.tables.compiler import workflow_tables
 from svcflow.spec.actions import CallSpec
 from svcflow.spec.datamodel import sample_value, value_problem
 from svcflow.spec.extensions import current_extensions
+from svcflow.spec.kpi import KpiSpec
 from svcflow.spec.models import MESSAGE_FIELDS, Action, IntakeSpec, TransitionSpec, WorkflowSpec
 from svcflow.spec.sla import ConditionSpec, EscalationSpec, MetricSpec
 from svcflow.spec.yamlsource import KeyPath, SourceMap, format_key_path
@@ -95,6 +96,8 @@ class _Checker:
             self.check_escalation(("escalations", name), chain)
         if self.spec.intake is not None:
             self.check_intake(self.spec.intake)
+        if self.spec.kpi is not None:
+            self.check_kpi(self.spec.kpi)
         if not self.problems:
             self.check_graph()
             self.check_shadowed_transitions()
@@ -267,6 +270,25 @@ class _Checker:
         for index, warning in enumerate(metric.warnings):
             self.check_actions((*base, "warnings", index, "actions"), warning.actions, fire=True)
         self.check_actions((*base, "on_breach"), metric.on_breach, fire=True)
+
+    def check_kpi(self, kpi: KpiSpec) -> None:
+        """The metrics ``kpi:`` names exist in ``sla.metrics`` (defaults are not checked: a
+        workflow without a ``first_response`` metric simply has no first response)."""
+        metrics = list(self.spec.sla.metrics) if self.spec.sla is not None else []
+        named: list[tuple[KeyPath, str]] = [
+            (("kpi", key), getattr(kpi, key))
+            for key in ("first_response", "resolution")
+            if key in kpi.model_fields_set
+        ]
+        if isinstance(kpi.sla_attainment, dict):
+            named += [(("kpi", "sla_attainment", name), name) for name in kpi.sla_attainment]
+        for path, name in named:
+            if name not in metrics:
+                self.report(
+                    path,
+                    f"unknown SLA metric '{name}'" + did_you_mean(name, metrics, noun="SLA metric"),
+                    at_key=path[-1] == name,
+                )
 
     def check_escalation(self, base: KeyPath, chain: EscalationSpec) -> None:
         for kind in ("start", "stop", "cancel"):

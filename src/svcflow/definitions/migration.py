@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from svcflow.definitions.checks import RESERVED_NAMES
-from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.definitions.workflow import LoadedWorkflow, read_definition_file
 from svcflow.errors import Problem, WorkflowDefinitionError, did_you_mean
 from svcflow.rules.expressions import Expression, compile_expression
 from svcflow.spec.datamodel import value_problem
@@ -60,14 +60,8 @@ def read_migration_text(text: str, file: str = "<string>") -> MigrationText:
 
 
 def load_migration_file(path: str | Path) -> MigrationText:
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise WorkflowDefinitionError(
-            [Problem(str(file), 1, 1, "", f"cannot read the file: {error}")]
-        ) from None
-    return read_migration_text(text, str(file))
+    """Read a plan file (UTF-8) and check its shape."""
+    return read_migration_text(*read_definition_file(path))
 
 
 def check_migration(

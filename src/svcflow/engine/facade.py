@@ -29,6 +29,7 @@ from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions import load_definitions
 from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.engine.counters import EngineCounters
 from svcflow.engine.migrations import CaseMigrator, MigrationReport
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.registry import WorkflowRegistry
@@ -41,13 +42,14 @@ from svcflow.engine.timers import (
     service_due,
 )
 from svcflow.engine.units import CaseWriter, Event, advanced, history_entry
-from svcflow.errors import ConcurrencyConflict, NotAuthorized, Problem, WorkflowDefinitionError
+from svcflow.errors import ConcurrencyConflict, NotAuthorized, WorkflowDefinitionError
 from svcflow.hooks.host import PluginHost
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
+from svcflow.messaging.limits import IntakeLimits
 from svcflow.messaging.notifier import Notifier
 from svcflow.messaging.outbox import Dispatcher, DispatchReport, RetryPolicy
-from svcflow.messaging.templates import TemplateRenderer
+from svcflow.messaging.templates import TemplateRenderer, template_problems
 from svcflow.records import (
     NO_DETAILS,
     Case,
@@ -60,13 +62,13 @@ from svcflow.records import (
     plain,
 )
 from svcflow.sla.calendar import BusinessCalendar
+from svcflow.sla.clocks import SlaPolicy
 from svcflow.sla.escalation import Chain
 from svcflow.sla.status import SlaStatus, sla_report
 from svcflow.spec.extensions import using_extensions
-from svcflow.spec.walk import referenced_templates
-from svcflow.spec.yamlsource import format_key_path
 from svcflow.store.base import NewMessage, Store
 from svcflow.store.registry import open_store
+from svcflow.tracing import span
 
 __all__ = ["Engine"]
 
@@ -81,7 +83,8 @@ class Engine:
     runs out. ``retry`` is the outbox's delivery retry policy; ``timer_retry`` how a timer whose
     firing raised is retried before it is parked as failed (see :meth:`failed_timers`).
     ``delivery_timeout`` (seconds, default 30) bounds each notification delivery attempt,
-    synchronous and async plugins alike.
+    synchronous and async plugins alike. ``intake_limits`` bounds what ``ingest`` takes
+    (:class:`~svcflow.messaging.limits.IntakeLimits`: 10 MB, 100 references, ...).
     """
 
     def __init__(
@@ -104,6 +107,7 @@ class Engine:
         retry: RetryPolicy | None = None,
         delivery_timeout: float = 30.0,
         timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
+        intake_limits: IntakeLimits | None = None,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
@@ -121,10 +125,8 @@ class Engine:
         workflows = list(workflows)
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
-        folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
-        self.templates = TemplateRenderer(folders, default_locale)
-        _check_templates(workflows, self.templates)
-        self.notifier = Notifier(self.plugins, self.templates)
+        self.templates = _renderer(workflows, templates, default_locale)
+        self.notifier = Notifier(self.plugins, self.templates, self._sla_policy)
         self.dispatcher = Dispatcher(
             self.store, self.plugins, self.clock, retry=retry, timeout=delivery_timeout
         )
@@ -135,9 +137,9 @@ class Engine:
         self._timers = TimerService(
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry
         )
-        self._intake = self._message_intake()
+        self._intake = self._message_intake(intake_limits)
 
-    def _message_intake(self) -> MessageIntake:
+    def _message_intake(self, limits: IntakeLimits | None) -> MessageIntake:
         """Intake, handed the few case operations it needs (it never sees the engine)."""
         operations = CaseOperations(
             now=self._writer.now,
@@ -150,7 +152,7 @@ class Engine:
             ),
             record=self._record_message,
         )
-        return MessageIntake(self.store, self.plugins, self.registry, operations)
+        return MessageIntake(self.store, self.plugins, self.registry, operations, limits)
 
     @classmethod
     def from_directory(
@@ -217,7 +219,10 @@ class Engine:
         The data is validated against the workflow's ``data`` (``CaseDataError`` lists every
         problem); the initial state's ``on_enter`` actions run.
         """
-        return self._start(workflow, data, actor, idempotency_key)
+        with span("start", workflow=workflow) as current:
+            case = self._start(workflow, data, actor, idempotency_key)
+            current.set("case", case.id)
+            return case
 
     def _start(
         self,
@@ -274,7 +279,11 @@ class Engine:
         is excluded by a four-eyes rule (``not_by:``); that refusal is kept
         (:meth:`refusals`). In every error case the case is unchanged.
         """
-        return self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
+        with span("fire", case=case_id, trigger=trigger) as current:
+            case = self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
+            current.set("workflow", case.workflow)
+            current.set("state", case.state)
+            return case
 
     def _fire(
         self,
@@ -376,7 +385,10 @@ class Engine:
         most that many timers are claimed and tried (a worker's round), and the rest wait for
         the next call.
         """
-        return self._timers.advance(now, limit)
+        with span("advance") as current:
+            fired = self._timers.advance(now, limit)
+            current.set("timers_fired", len(fired))
+            return fired
 
     def failed_timers(self) -> list[Timer]:
         """Timers parked as failed, earliest due first, each with ``attempts`` and
@@ -444,7 +456,11 @@ class Engine:
         Raises ``MessageRejected`` when the payload cannot be parsed, no workflow takes it or
         its data is invalid; the payload and the reason are kept as a dead letter first.
         """
-        return self._intake.ingest(channel, raw, workflow, actor)
+        with span("ingest", channel=channel, workflow=workflow) as current:
+            taken = self._intake.ingest(channel, raw, workflow, actor)
+            current.set("case", taken.case.id)
+            current.set("outcome", taken.outcome)
+            return taken
 
     def dead_letters(self, status: str | None = "open") -> list[DeadLetter]:
         """Inbound payloads ``ingest`` could not take (``open``), or all of them (``None``)."""
@@ -461,7 +477,12 @@ class Engine:
     def dispatch(self, now: datetime | None = None, limit: int | None = None) -> DispatchReport:
         """Deliver the outbox entries due by ``now`` through the delivery plugins (see
         :class:`~svcflow.messaging.outbox.Dispatcher`): delivered, retried with backoff, or dead."""
-        return self.dispatcher.dispatch(now, limit)
+        with span("dispatch") as current:
+            report = self.dispatcher.dispatch(now, limit)
+            current.set("delivered", len(report.delivered))
+            current.set("retrying", len(report.retrying))
+            current.set("dead", len(report.dead))
+            return report
 
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
         """Rendered notifications per recipient and their delivery state (``pending``,
@@ -469,6 +490,16 @@ class Engine:
         return self.store.outbox(case_id=case_id, status=status)
 
     # -- reads ------------------------------------------------------------------------------------
+
+    def _sla_policy(self, case: Case) -> SlaPolicy | None:
+        """The SLA section of the case's workflow version (templates read its targets)."""
+        return self.registry.get(case.workflow, case.version).sla
+
+    @property
+    def counters(self) -> EngineCounters:
+        """Events, SLA warnings and breaches this engine committed since it started (what
+        :func:`svcflow.engine.metrics.serve_metrics` exposes to Prometheus)."""
+        return self._writer.counters
 
     def sla(self, case_id: str) -> list[SlaStatus]:
         """Each SLA metric of the case that has started: status (running, paused, met,
@@ -535,32 +566,20 @@ def _calendars_by_id(
     return {calendar.id: calendar for calendar in calendars}
 
 
+def _renderer(
+    workflows: Iterable[LoadedWorkflow],
+    templates: str | Path | Iterable[str | Path] | None,
+    default_locale: str,
+) -> TemplateRenderer:
+    """The templates folders' renderer, once every template the workflows name is found."""
+    folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
+    renderer = TemplateRenderer(folders, default_locale)
+    _check_templates(workflows, renderer)
+    return renderer
+
+
 def _check_templates(workflows: Iterable[LoadedWorkflow], renderer: TemplateRenderer) -> None:
-    """Every template a workflow names must exist (in the default locale) when the engine has
-    a templates folder; reported with the position of the reference."""
-    if not renderer.strict:
-        return
-    references = [
-        (loaded, template, path)
-        for loaded in workflows
-        for template, path in referenced_templates(loaded.spec)
-    ]
-    missing = set(renderer.missing(template for _, template, _ in references))
-    problems = []
-    for loaded, template, path in references:
-        if template not in missing:
-            continue
-        line, column = loaded.source_map.position(path)
-        problems.append(
-            Problem(
-                loaded.file,
-                line,
-                column,
-                format_key_path(path),
-                f"no template '{template}' in "
-                + ", ".join(str(d / renderer.default_locale) for d in renderer.directories)
-                + f"; write {renderer.default_locale}/{template}.j2 there",
-            )
-        )
+    """Every template a workflow names must exist (see ``template_problems``)."""
+    problems = template_problems(workflows, renderer)
     if problems:
         raise WorkflowDefinitionError(problems)

@@ -9,13 +9,14 @@ call, so passing the whole case would be several times slower for large cases).
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from types import ModuleType
 from typing import Any, Protocol
-
-import cel
 
 from svcflow.errors import ExpressionError, did_you_mean
 from svcflow.spec.extensions import current_extensions
@@ -100,7 +101,7 @@ class Expression:
         context: Any = {name: variables.get(name) for name in self.names}
         functions = functions or self.functions
         if functions:
-            context = cel.Context(variables=context, functions=dict(functions))
+            context = _cel().Context(variables=context, functions=dict(functions))
         try:
             return self._program.execute(context)
         except BaseException as error:  # several builtin types, or a Rust panic
@@ -124,6 +125,14 @@ class Expression:
         return result
 
 
+@cache
+def _cel() -> ModuleType:
+    """The ``cel`` package, imported at the first compile: its ``__init__`` also imports its
+    command line (typer, rich, prompt_toolkit), about half of ``import svcflow``'s time, which
+    ``svcflow --help`` and a host that never loads a workflow need not pay."""
+    return importlib.import_module("cel")
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
@@ -144,7 +153,7 @@ def compile_expression(
     if refused is not None:
         return [refused]
     try:
-        program = cel.compile(source)
+        program = _cel().compile(source)
     except BaseException as error:  # the binding can also raise a Rust panic
         if isinstance(error, KeyboardInterrupt | SystemExit):
             raise

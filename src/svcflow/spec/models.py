@@ -23,6 +23,7 @@ from svcflow.spec.actions import (
     ScheduleSpec,
     Strict,
 )
+from svcflow.spec.kpi import KpiSpec
 from svcflow.spec.sla import EscalationSpec, QuietHoursSpec, SlaSpec
 from svcflow.spec.tables import TableSpec
 
@@ -211,6 +212,11 @@ class WorkflowSpec(Strict):
     tables: dict[Name, TableSpec] = Field(
         default_factory=dict,
         description="Decision tables; each is a variable in expressions: its output map.",
+    )
+    kpi: KpiSpec | None = Field(
+        default=None,
+        description="How the KPI report reads the cases: which SLA metrics time the first "
+        "response and the resolution, and the SLA attainment targets.",
     )
     roles: Annotated[
         dict[Name, Annotated[RoleSpec, BeforeValidator(_empty_mapping)]],

@@ -21,7 +21,7 @@ server database does differently:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,7 +97,7 @@ class PostgresStore(SqliteStore):
         self.url = url
         self.where = describe(url)
         self._codec: DataCodec | None = None
-        self._decoded: dict[str, tuple[int, Any]] = {}
+        self._decoded: dict[str, tuple[int, int, Mapping[str, Any], Mapping[str, Any]]] = {}
         self._listener: psycopg.Connection[Row] | None = None
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url,

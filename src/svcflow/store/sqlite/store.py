@@ -101,7 +101,7 @@ class SqliteStore:
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         self._codec: DataCodec | None = None
-        self._decoded: dict[str, tuple[int, Mapping[str, Any]]] = {}
+        self._decoded: dict[str, tuple[int, int, Mapping[str, Any], Mapping[str, Any]]] = {}
         try:
             self._migrate()
         except sqlite3.Error as error:
@@ -165,7 +165,7 @@ class SqliteStore:
 
     def commit(self, change: CaseChange) -> None:
         case = change.case
-        data = self._require_codec().encode(case.workflow, case.version, case.data)
+        data, sla = self._encoded(change)
         stamp = ts(case.updated_at)
         with self._write() as db:
             if change.idempotency_key is not None:
@@ -174,15 +174,31 @@ class SqliteStore:
                     raise IdempotentReplay(record)
             if change.consume_timer is not None:
                 consume_timer(db, change.consume_timer)
-            write_case(db, change, data, stamp)
+            write_case(db, change, data, sla, stamp)
             write_history(db, change.history, stamp)
             write_timers(db, change, stamp)
             write_notifications(db, case.id, change.notifications, stamp)
             write_deliveries(db, case.id, change.deliveries, stamp)
             write_messages(db, case.id, change.messages)
             if change.idempotency_key is not None:
-                write_idempotency(db, change, data, stamp)
-        self._remember(case.id, case.revision, case.data)
+                write_idempotency(db, change, data or self._encode_data(case), stamp)
+        self._remember(case.id, (case.revision, case.version, case.data, case.sla))
+
+    def _encoded(self, change: CaseChange) -> tuple[str | None, str | None]:
+        """The case's data and SLA state as stored, each None when it is the very object read
+        at the revision the change expects (unchanged: the row keeps what it has). Encoding
+        happens here, before the write lock is taken."""
+        case = change.case
+        cached = self._decoded.get(case.id)
+        if cached is None or cached[:2] != (change.expected_revision, case.version):
+            cached = None  # (data is encoded by its workflow version)
+        data = None if cached and cached[2] is case.data else self._encode_data(case)
+        if cached and cached[3] is case.sla:
+            return data, None
+        return data, to_json(dict(case.sla)) if case.sla else "{}"
+
+    def _encode_data(self, case: Case) -> str:
+        return self._require_codec().encode(case.workflow, case.version, case.data)
 
     def register_workflow(
         self, workflow: str, version: int, digest: str, source: str, file: str
@@ -554,12 +570,15 @@ class SqliteStore:
 
     # -- helpers --
 
-    def _remember(self, case_id: str, revision: int, data: Mapping[str, Any]) -> None:
-        """Keep decoded data by case and revision: a case read again at the same revision
-        (the usual read before the next event) skips decoding. Bounded; cleared when full."""
+    def _remember(
+        self, case_id: str, decoded: tuple[int, int, Mapping[str, Any], Mapping[str, Any]]
+    ) -> None:
+        """Keep decoded data and SLA state by case and revision: a case read again at the same
+        revision (the usual read before the next event) skips decoding, and the next commit
+        skips encoding what it did not change. Bounded; cleared when full."""
         if len(self._decoded) >= _DECODED_CACHE_SIZE:
             self._decoded.clear()
-        self._decoded[case_id] = (revision, data)
+        self._decoded[case_id] = decoded  # revision, workflow version, data, SLA state
 
     def _require_codec(self) -> DataCodec:
         if self._codec is None:
@@ -569,10 +588,11 @@ class SqliteStore:
     def _case(self, row: tuple[Any, ...]) -> Case:
         cached = self._decoded.get(row[0])
         if cached is not None and cached[0] == row[5]:
-            data = cached[1]
+            data, sla = cached[2], cached[3]
         else:
             data = MappingProxyType(self._require_codec().decode(row[1], row[2], row[4]))
-            self._remember(row[0], row[5], data)
+            sla = _NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(row[8]))
+            self._remember(row[0], (row[5], row[2], data, sla))
         return Case(
             id=row[0],
             workflow=row[1],
@@ -582,7 +602,7 @@ class SqliteStore:
             revision=row[5],
             created_at=from_ts(row[6]),
             updated_at=from_ts(row[7]),
-            sla=_NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(row[8])),
+            sla=sla,
         )
 
     def _idempotency(self, db: sqlite3.Connection, key: str) -> IdempotencyRecord | None:
