@@ -17,12 +17,15 @@ __all__ = [
     "CaseNotFound",
     "ConcurrencyConflict",
     "ConditionNotMet",
+    "ContactPointTaken",
     "DeliveryFailed",
     "DeliveryNotDead",
     "ExpressionError",
     "IdempotencyKeyReused",
+    "MessageHeld",
     "MessageParseError",
     "MessageRejected",
+    "NoRecipient",
     "NotAuthorized",
     "PermanentDeliveryError",
     "PluginError",
@@ -36,6 +39,7 @@ __all__ = [
     "TimerNotFailed",
     "TransitionNotAllowed",
     "UnknownChannel",
+    "UnknownCustomer",
     "UnknownTrigger",
     "UnknownWorkflow",
     "WorkflowDefinitionError",
@@ -319,6 +323,51 @@ class MessageRejected(SvcflowError):
             f"{channel} message rejected: {reason} (kept as dead letter #{dead_letter_id}; "
             "fix the cause and replay it with Engine.replay_dead_letter)"
         )
+
+
+class MessageHeld(MessageRejected):
+    """A message refers to a case whose customer did not send it (another address, another
+    channel), and that case's workflow holds such messages for an agent (``intake.unverified:
+    hold``). The message is kept as a dead letter with status ``held``; the case is untouched."""
+
+    def __init__(self, channel: str, reason: str, dead_letter_id: int) -> None:
+        self.channel, self.reason, self.dead_letter_id = channel, reason, dead_letter_id
+        SvcflowError.__init__(
+            self,
+            f"{channel} message held for an agent: {reason} (kept as dead letter "
+            f"#{dead_letter_id} with status 'held'; an agent decides where it belongs)",
+        )
+
+
+class ContactPointTaken(SvcflowError):
+    """A contact point given to one customer already belongs to another: one address can
+    identify only one customer."""
+
+    def __init__(self, channel: str, address: str, owner: str, customer: str) -> None:
+        self.channel, self.address, self.owner = channel, address, owner
+        super().__init__(
+            f"contact point {channel} '{address}' already belongs to customer '{owner}'; "
+            f"remove it there before giving it to customer '{customer}'"
+        )
+
+
+class UnknownCustomer(SvcflowError):
+    """There is no customer with this id in the store."""
+
+    def __init__(self, customer_id: str) -> None:
+        self.customer_id = customer_id
+        super().__init__(
+            f"no customer '{customer_id}'; add one with engine.customers.add(...) first"
+        )
+
+
+class NoRecipient(SvcflowError):
+    """A notification's role resolved to nobody: the outbox keeps an ``undeliverable`` row
+    with this text and the case history a warning, instead of a notice waiting for ever."""
+
+    def __init__(self, role: str, case_id: str, why: str) -> None:
+        self.role, self.case_id, self.why = role, case_id, why
+        super().__init__(f"no recipient for role '{role}' on case {case_id}: {why}")
 
 
 class DeliveryFailed(SvcflowError):

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
 
-from svcflow.clock import Clock, SystemClock
+from svcflow.clock import Clock, SystemClock, as_utc
 from svcflow.core.authority import Actor
 from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
@@ -49,6 +49,7 @@ from svcflow.errors import (
     WorkflowDefinitionError,
 )
 from svcflow.hooks.host import PluginHost
+from svcflow.messaging.customers import Customers
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
 from svcflow.messaging.limits import IntakeLimits
@@ -59,6 +60,7 @@ from svcflow.messaging.templates import TemplateError, TemplateRenderer, templat
 from svcflow.records import (
     NO_DETAILS,
     Case,
+    Customer,
     DeadLetter,
     HistoryEntry,
     Notification,
@@ -76,7 +78,10 @@ from svcflow.store.base import NewMessage, Store
 from svcflow.store.registry import open_store
 from svcflow.tracing import span
 
-__all__ = ["Engine"]
+__all__ = ["DEAD_LETTER_RETENTION", "Engine"]
+
+DEAD_LETTER_RETENTION = timedelta(days=30)
+"""How long ``Engine.purge_dead_letters`` keeps a dead letter by default."""
 
 
 class Engine:
@@ -92,6 +97,8 @@ class Engine:
     ``delivery_timeout`` (seconds, default 30) bounds each notification delivery attempt,
     synchronous and async plugins alike. ``intake_limits`` bounds what ``ingest`` takes
     (:class:`~svcflow.messaging.limits.IntakeLimits`: 10 MB, 100 references, ...).
+    ``content_dedupe_window`` is how long a message without an id of its own (a web form without
+    ``submission_id``) sent again by the same sender counts as a duplicate.
     """
 
     def __init__(
@@ -114,6 +121,7 @@ class Engine:
         retry: RetryPolicy | None = None,
         delivery_timeout: float = 30.0,
         timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
+        content_dedupe_window: timedelta = timedelta(minutes=10),
         template_limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS,
         intake_limits: IntakeLimits | None = None,
     ) -> None:
@@ -129,7 +137,11 @@ class Engine:
         )
         found = self.plugins.get(DIRECTORY_PLUGIN)
         if isinstance(found, Directory):
-            found.attach(self._case_messages, self.plugins.outbound_channels)
+            found.attach(
+                self._case_messages, self.plugins.outbound_channels, self.plugins.reply_channel
+            )
+        self.customers = Customers(self.store)
+        """The customers of this engine's store: ``add``, ``get``, ``identify``, ``of_case``."""
         workflows = list(workflows)
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
@@ -145,22 +157,32 @@ class Engine:
         self._timers = TimerService(
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry
         )
-        self._intake = self._message_intake(intake_limits)
+        self._intake = self._message_intake(intake_limits, content_dedupe_window)
 
-    def _message_intake(self, limits: IntakeLimits | None) -> MessageIntake:
+    def _message_intake(
+        self, limits: IntakeLimits | None, content_window: timedelta
+    ) -> MessageIntake:
         """Intake, handed the few case operations it needs (it never sees the engine)."""
         operations = CaseOperations(
             now=self._writer.now,
             get=self.get,
-            start=lambda workflow, data, actor, messages: self._start(
-                workflow, data, actor, None, messages
+            start=lambda workflow, data, actor, messages, customer: self._start(
+                workflow, data, actor, None, messages, customer
             ),
             fire=lambda case_id, trigger, payload, actor, messages: self._fire(
                 case_id, trigger, payload, actor, messages=messages
             ),
             record=self._record_message,
         )
-        return MessageIntake(self.store, self.plugins, self.registry, operations, limits)
+        return MessageIntake(
+            self.store,
+            self.plugins,
+            self.registry,
+            operations,
+            limits,
+            customers=self.customers,
+            content_window=content_window,
+        )
 
     @classmethod
     def from_directory(
@@ -221,14 +243,22 @@ class Engine:
         data: Mapping[str, Any] | None = None,
         actor: str = "system",
         idempotency_key: str | None = None,
+        *,
+        customer: str | Customer | None = None,
     ) -> Case:
         """Start a case of the newest version of ``workflow`` with ``data``; return it.
 
         The data is validated against the workflow's ``data`` (``CaseDataError`` lists every
-        problem); the initial state's ``on_enter`` actions run.
+        problem); the initial state's ``on_enter`` actions run. ``customer`` (a customer or its
+        id, see ``engine.customers``) owns the case: notices to ``customer`` reach their
+        contact points and only their messages join the case (``UnknownCustomer`` if the store
+        has no such customer).
         """
+        owner = customer.id if isinstance(customer, Customer) else customer
+        if owner is not None:
+            self.customers.get(owner)
         with span("start", workflow=workflow) as current:
-            case = self._start(workflow, data, actor, idempotency_key)
+            case = self._start(workflow, data, actor, idempotency_key, customer_id=owner)
             current.set("case", case.id)
             return case
 
@@ -239,6 +269,7 @@ class Engine:
         actor: str,
         idempotency_key: str | None,
         messages: tuple[NewMessage, ...] = (),
+        customer_id: str | None = None,
     ) -> Case:
         compiled = self.registry.newest(workflow)
         scope = f"start:{workflow}"
@@ -271,6 +302,7 @@ class Engine:
             result,
             idempotency=(idempotency_key, scope),
             messages=messages,
+            customer_id=customer_id,
             request=request,
         )
         return self._writer.commit(change)
@@ -390,7 +422,7 @@ class Engine:
 
     # -- timers -----------------------------------------------------------------------------------
 
-    def advance(self, now: datetime | None = None) -> AdvanceReport:
+    def advance(self, now: datetime | None = None, limit: int | None = None) -> AdvanceReport:
         """Fire every timer due at or before ``now`` (default: the clock's now), in due order.
 
         Due timers are claimed with a lease first (see ``timer_lease``). Each timer fires once, as
@@ -400,10 +432,12 @@ class Engine:
         already due fire in the same call. Returns what was fired, in order (a list), with the
         timers whose firing raised in ``.retrying`` and ``.failed``: such a failure is contained
         to its case (nothing of that firing is written), retried with ``timer_retry``'s backoff
-        and then parked as failed; the other cases' timers fire on time.
+        and then parked as failed; the other cases' timers fire on time. With ``limit``, at
+        most that many timers are claimed and tried (a worker's round), and the rest wait for
+        the next call.
         """
         with span("advance") as current:
-            fired = self._timers.advance(now)
+            fired = self._timers.advance(now, limit)
             current.set("timers_fired", len(fired))
             return fired
 
@@ -482,9 +516,21 @@ class Engine:
             current.set("outcome", taken.outcome)
             return taken
 
-    def dead_letters(self, status: str | None = "open") -> list[DeadLetter]:
-        """Inbound payloads ``ingest`` could not take (``open``), or all of them (``None``)."""
-        return self.store.dead_letters(status)
+    def dead_letters(
+        self, status: str | None = "open", *, after: int = 0, limit: int | None = 100
+    ) -> list[DeadLetter]:
+        """Inbound payloads ``ingest`` could not take (``open``), or all of them (``None``),
+        one page at a time: at most ``limit`` with an id above ``after`` (pass the last id of
+        a page to get the next; ``limit=None`` for all)."""
+        return self.store.dead_letters(status, after=after, limit=limit)
+
+    def purge_dead_letters(
+        self, older_than: timedelta = DEAD_LETTER_RETENTION, now: datetime | None = None
+    ) -> int:
+        """Delete dead letters (open or replayed) received more than ``older_than`` (default
+        30 days) before ``now`` (default: the clock's now); return how many. Run it on a
+        schedule (``svcflow`` keeps no timer for it), e.g. daily from the host's scheduler."""
+        return self.store.purge_dead_letters(as_utc(now or self.clock.now()) - older_than)
 
     def replay_dead_letter(self, dead_letter_id: int, *, workflow: str | None = None) -> Intake:
         """Ingest a dead letter again (after fixing its cause: a plugin, a workflow); on

@@ -24,7 +24,8 @@ from svcflow.core.effects import StepResult
 from svcflow.engine.counters import EngineCounters
 from svcflow.errors import CaseNotFound, IdempotencyKeyReused
 from svcflow.hooks.host import PluginHost
-from svcflow.messaging.notifier import Notifier
+from svcflow.hooks.types import InboundMessage
+from svcflow.messaging.notifier import Audience, Notifier
 from svcflow.records import NO_DETAILS, Case, HistoryEntry, plain
 from svcflow.store.base import (
     CaseChange,
@@ -169,12 +170,17 @@ class CaseWriter:
         idempotency: tuple[str | None, str] = (None, ""),
         consume_timer: int | None = None,
         messages: tuple[NewMessage, ...] = (),
+        customer_id: str | None = None,
         request: Mapping[str, str] | None = None,
     ) -> CaseChange:
         """The change a step makes; ``idempotency`` is the event's key and scope, ``request``
-        the fingerprint of what was asked (kept with the key)."""
+        the fingerprint of what was asked (kept with the key); ``customer_id`` the owner of a
+        new case. A notice that reaches nobody leaves a warning in the history entry."""
         key, scope = idempotency
-        notifications = _notifications(case, result)
+        deliveries = self._deliveries(case, result, messages, customer_id)
+        warnings = [d.error for d in deliveries if d.status == "undeliverable" and d.error]
+        if warnings:
+            entry = entry._replace(details={**entry.details, "warnings": warnings})
         return CaseChange(
             case=case,
             expected_revision=expected_revision,
@@ -186,11 +192,12 @@ class CaseWriter:
             cancel_owned_by=result.left_state,
             cancel_triggers=result.cancel_triggers,
             consume_timer=consume_timer,
-            notifications=notifications,
+            notifications=_notifications(case, result, deliveries),
             idempotency_key=key,
             idempotency_scope=scope if key else None,
-            deliveries=self._deliveries(case, notifications, result, messages),
+            deliveries=deliveries,
             messages=messages,
+            customer_id=customer_id,
             idempotency_fingerprint=request if key else None,
         )
 
@@ -215,36 +222,59 @@ class CaseWriter:
     def _deliveries(
         self,
         case: Case,
-        notifications: Sequence[NewNotification],
         result: StepResult,
         messages: tuple[NewMessage, ...],
+        customer_id: str | None,
     ) -> list[NewDelivery]:
-        if not notifications:
+        if not result.notifications:
             return []
+        owner = customer_id or self.store.case_customer(case.id)
+        audience = Audience(
+            customer=None if owner is None else self.store.load_customer(owner),
+            message=InboundMessage.from_variables(messages[-1].message) if messages else None,
+        )
         deliveries: list[NewDelivery] = []
         token = self._committing.set(messages)
         try:
-            for notification, request in zip(notifications, result.notifications, strict=True):
+            for index, request in enumerate(result.notifications, start=1):
+                key = _notification_key(case, index)
                 deliveries.extend(
-                    self.notifier.deliveries(case, notification.key, request, case.updated_at)
+                    self.notifier.deliveries(case, key, request, case.updated_at, audience)
                 )
         finally:
             self._committing.reset(token)
         return deliveries
 
 
-def _notifications(case: Case, result: StepResult) -> list[NewNotification]:
-    return [
-        NewNotification(
-            key=f"{case.id}:{case.revision}:{index}",
-            template=n.template,
-            recipients=n.recipients,
-            channel=n.channel,
-            urgent=n.urgent,
-            deliver_after=n.hold_until,
+def _notification_key(case: Case, index: int) -> str:
+    return f"{case.id}:{case.revision}:{index}"
+
+
+def _notifications(
+    case: Case, result: StepResult, deliveries: Sequence[NewDelivery]
+) -> list[NewNotification]:
+    """The step's notifications; one whose every row failed already (nobody to reach, a
+    template error) is ``undeliverable`` or ``dead`` from the start, not pending for ever."""
+    outcome: dict[str, set[str]] = {}
+    for delivery in deliveries:
+        outcome.setdefault(delivery.notification_key, set()).add(delivery.status)
+    found = []
+    for index, n in enumerate(result.notifications, start=1):
+        key = _notification_key(case, index)
+        statuses = outcome.get(key, {"undeliverable"})
+        status = "pending" if "pending" in statuses else min(statuses)
+        found.append(
+            NewNotification(
+                key=key,
+                template=n.template,
+                recipients=n.recipients,
+                channel=n.channel,
+                urgent=n.urgent,
+                deliver_after=n.hold_until,
+                status=status,
+            )
         )
-        for index, n in enumerate(result.notifications, start=1)
-    ]
+    return found
 
 
 def first_result(

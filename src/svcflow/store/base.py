@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from svcflow.records import (
     NO_DETAILS,
     Case,
+    Customer,
     DeadLetter,
     HistoryEntry,
     Notification,
@@ -35,7 +36,25 @@ __all__ = [
     "NewTimer",
     "Store",
     "TimerGone",
+    "WakesWorkers",
+    "Workload",
+    "dedupe_key",
+    "thread_key",
 ]
+
+
+def dedupe_key(sender: str, message_id: str) -> str:
+    """The key an inbound message is deduplicated on within its channel: its id *as sent by
+    this sender*, so one sender reusing another's message id is never taken for them.
+    (``<length of sender>:<sender>:<id>``: unambiguous whatever the sender contains.)"""
+    return f"{len(sender)}:{sender}:{message_id}"
+
+
+def thread_key(family: str, reference: str) -> str:
+    """The key a thread reference is indexed under: scoped to the channel family it was written
+    in (the sender's contact channel: ``sms`` for SMS, calls and kiosks giving a phone number),
+    so an e-mail naming an SMS thread (``In-Reply-To: <sms:+86...>``) never finds it."""
+    return f"{family}|{reference}"
 
 
 class NewTimer(NamedTuple):
@@ -53,6 +72,7 @@ class NewNotification(NamedTuple):
     urgent: bool
     context: Mapping[str, Any] = NO_DETAILS
     deliver_after: datetime | None = None
+    status: str = "pending"
 
 
 class NewDelivery(NamedTuple):
@@ -128,6 +148,8 @@ class CaseChange(NamedTuple):
     deliveries: Sequence[NewDelivery] = ()
     messages: Sequence[NewMessage] = ()
     idempotency_fingerprint: Mapping[str, str] | None = None
+    customer_id: str | None = None
+    """The customer who owns a new case (kept with the case; ignored for an existing one)."""
 
 
 class IdempotentReplay(Exception):
@@ -149,6 +171,34 @@ class DuplicateMessage(Exception):
 
 class TimerGone(Exception):
     """Raised by ``commit`` when the timer to consume no longer exists; nothing was written."""
+
+
+class Workload(NamedTuple):
+    """What waits in a store at one moment: what ``svcflow status`` shows operators.
+
+    ``due_timers`` may fire now (not parked, past any retry moment), the oldest due at
+    ``oldest_due_timer``; ``outbox_due`` of the ``outbox_pending`` deliveries may be attempted
+    now, the oldest due at ``oldest_due_delivery``. ``dead_deliveries`` gave up,
+    ``open_dead_letters`` are inbound payloads nobody replayed yet."""
+
+    due_timers: int
+    oldest_due_timer: datetime | None
+    failed_timers: int
+    outbox_pending: int
+    outbox_due: int
+    oldest_due_delivery: datetime | None
+    dead_deliveries: int
+    open_dead_letters: int
+
+
+@runtime_checkable
+class WakesWorkers(Protocol):
+    """A store that can wake an idle worker when another process commits work due soon
+    (the PostgreSQL store, with ``LISTEN/NOTIFY``)."""
+
+    def wait_for_work(self, timeout: float) -> datetime | None:
+        """Wait up to ``timeout`` seconds for a commit (by any process) that scheduled a timer
+        or delivery; the earliest moment it is due, or None when none came."""
 
 
 class DataCodec(Protocol):
@@ -191,6 +241,9 @@ class Store(Protocol):
         """Like ``due_timers``, but only timers no other runner holds a live lease on (``owner``'s
         own claims included), and lease them to ``owner`` until ``lease_until``. A runner that
         dies holding a lease loses nothing: the lease runs out and another runner claims them."""
+
+    def workload(self, now: datetime) -> Workload:
+        """Counts of what waits at ``now``: due and failed timers, the outbox, dead rows."""
 
     def timers(self, case_id: str) -> list[Timer]:
         """The case's timers (pending, retrying or failed), earliest first."""
@@ -248,6 +301,10 @@ class Store(Protocol):
     def thread_case(self, keys: Sequence[str]) -> str | None:
         """The case of the most recent message whose thread keys include one of ``keys``."""
 
+    def thread_cases(self, keys: Sequence[str]) -> list[str]:
+        """The cases of messages whose thread keys include one of ``keys``, most recent
+        first, each once."""
+
     def sender_cases(self, sender: str) -> list[str]:
         """Ids of the cases messages from ``sender`` went to, most recent first."""
 
@@ -255,14 +312,39 @@ class Store(Protocol):
         """The inbound messages recorded for a case, oldest first (as plain data)."""
 
     def add_dead_letter(
-        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime, status: str = "open"
     ) -> int:
-        """Keep an inbound payload that could not be taken; return its id."""
+        """Keep an inbound payload that could not be taken (``open``) or that waits for an
+        agent (``held``); return its id."""
 
-    def dead_letters(self, status: str | None = None) -> list[DeadLetter]: ...
+    def dead_letters(
+        self, status: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[DeadLetter]:
+        """Dead letters with ``status`` (all if ``None``) and an id above ``after``, by id,
+        at most ``limit`` of them: a page, so a large backlog is never loaded at once."""
+
+    def dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
+        """One dead letter by id, or ``None``."""
+
+    def purge_dead_letters(self, received_before: datetime) -> int:
+        """Delete the dead letters received before ``received_before``; return how many."""
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         """Mark a dead letter replayed into ``case_id``."""
+
+    # -- customers --
+
+    def save_customer(self, customer: Customer) -> None:
+        """Create or replace a customer and its contact points; raise ``ContactPointTaken``
+        (writing nothing) when one of them belongs to another customer."""
+
+    def load_customer(self, customer_id: str) -> Customer | None: ...
+
+    def customer_by_contact(self, channel: str, address: str) -> Customer | None:
+        """The customer one of whose contact points is ``address`` on ``channel``."""
+
+    def case_customer(self, case_id: str) -> str | None:
+        """The id of the customer who owns the case (``None`` when it was started without)."""
 
     def add_refusal(self, refusal: Refusal) -> None:
         """Keep an event refused for lack of authority (its own small transaction)."""

@@ -19,6 +19,7 @@ from svcflow.errors import ConcurrencyConflict, WorkflowVersionConflict
 from svcflow.records import (
     NO_DETAILS,
     Case,
+    Customer,
     DeadLetter,
     HistoryEntry,
     Notification,
@@ -37,7 +38,9 @@ from svcflow.store.base import (
     NewMessage,
     NewNotification,
     TimerGone,
+    Workload,
 )
+from svcflow.store.customer_book import CustomerBook
 
 __all__ = ["MemoryStore"]
 
@@ -100,6 +103,7 @@ class MemoryStore:
         self._messages: dict[tuple[str, str], tuple[str, str, datetime, Mapping[str, Any]]] = {}
         self._threads: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
         self._dead_letters: dict[int, DeadLetter] = {}
+        self._customers = CustomerBook()
         self._refusals: list[Refusal] = []
 
     def attach_codec(self, codec: DataCodec) -> None:
@@ -118,6 +122,8 @@ class MemoryStore:
             self._add_notifications(case, change.notifications)
             self._add_deliveries(case, change.deliveries)
             self._add_messages(case.id, change.messages)
+            if change.expected_revision is None:
+                self._customers.own_case(case.id, change.customer_id)
             if change.idempotency_key is not None:
                 self._idempotency[change.idempotency_key] = IdempotencyRecord(
                     key=change.idempotency_key,
@@ -193,7 +199,7 @@ class MemoryStore:
                 recipients=note.recipients,
                 channel=note.channel,
                 urgent=note.urgent,
-                status="pending",
+                status=note.status,
                 created_at=case.updated_at,
                 context=note.context,
                 deliver_after=note.deliver_after,
@@ -327,6 +333,22 @@ class MemoryStore:
                 heapq.heappush(self._due, entry)
             return found
 
+    def workload(self, now: datetime) -> Workload:
+        with self._lock:
+            due = [t.due_at for t in self._timers.values() if t.due_at <= now and _ready(t, now)]
+            pending = [e for e in self._outbox.values() if e.status == "pending"]
+            due_out = [e.next_attempt_at for e in pending if e.next_attempt_at <= now]
+            return Workload(
+                due_timers=len(due),
+                oldest_due_timer=min(due, default=None),
+                failed_timers=sum(t.status == "failed" for t in self._timers.values()),
+                outbox_pending=len(pending),
+                outbox_due=len(due_out),
+                oldest_due_delivery=min(due_out, default=None),
+                dead_deliveries=sum(e.status == "dead" for e in self._outbox.values()),
+                open_dead_letters=sum(d.status == "open" for d in self._dead_letters.values()),
+            )
+
     def timers(self, case_id: str) -> list[Timer]:
         with self._lock:
             ids = self._timers_by_case.get(case_id, ())
@@ -458,6 +480,13 @@ class MemoryStore:
             candidates = [item for key in keys for item in self._threads.get(key, ())]
             return max(candidates)[2] if candidates else None
 
+    def thread_cases(self, keys: Sequence[str]) -> list[str]:
+        with self._lock:
+            candidates = sorted(
+                (item for key in keys for item in self._threads.get(key, ())), reverse=True
+            )
+            return list(dict.fromkeys(case_id for _, _, case_id in candidates))
+
     def sender_cases(self, sender: str) -> list[str]:
         with self._lock:
             latest: dict[str, datetime] = {}
@@ -473,8 +502,26 @@ class MemoryStore:
             ]
             return [message for _, message in sorted(found, key=lambda item: item[0])]
 
+    # -- customers --
+
+    def save_customer(self, customer: Customer) -> None:
+        with self._lock:
+            self._customers.save(customer)
+
+    def load_customer(self, customer_id: str) -> Customer | None:
+        with self._lock:
+            return self._customers.get(customer_id)
+
+    def customer_by_contact(self, channel: str, address: str) -> Customer | None:
+        with self._lock:
+            return self._customers.by_contact(channel, address)
+
+    def case_customer(self, case_id: str) -> str | None:
+        with self._lock:
+            return self._customers.case_owner(case_id)
+
     def add_dead_letter(
-        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime, status: str = "open"
     ) -> int:
         with self._lock:
             letter = DeadLetter(
@@ -484,13 +531,32 @@ class MemoryStore:
                 encoding=encoding,
                 error=error,
                 received_at=at,
+                status=status,
             )
             self._dead_letters[letter.id] = letter
             return letter.id
 
-    def dead_letters(self, status: str | None = None) -> list[DeadLetter]:
+    def dead_letters(
+        self, status: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[DeadLetter]:
         with self._lock:
-            return [d for d in self._dead_letters.values() if status is None or d.status == status]
+            found = [
+                d
+                for d in sorted(self._dead_letters.values())
+                if d.id > after and (status is None or d.status == status)
+            ]
+        return found if limit is None else found[:limit]
+
+    def dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
+        with self._lock:
+            return self._dead_letters.get(dead_letter_id)
+
+    def purge_dead_letters(self, received_before: datetime) -> int:
+        with self._lock:
+            old = [i for i, d in self._dead_letters.items() if d.received_at < received_before]
+            for dead_letter_id in old:
+                del self._dead_letters[dead_letter_id]
+            return len(old)
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         with self._lock:

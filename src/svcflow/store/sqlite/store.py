@@ -23,6 +23,7 @@ from typing import Any
 from svcflow.errors import StoreBusy, StoreError, StoreFault, StoreFull, WorkflowVersionConflict
 from svcflow.records import (
     Case,
+    Customer,
     DeadLetter,
     HistoryEntry,
     Notification,
@@ -36,7 +37,9 @@ from svcflow.store.base import (
     DataCodec,
     IdempotencyRecord,
     IdempotentReplay,
+    Workload,
 )
+from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
 from svcflow.store.sqlite.rows import (
     dead_letter_of,
     from_ts,
@@ -339,6 +342,33 @@ class SqliteStore:
         )
         return [timer_of(row) for row in rows]
 
+    def workload(self, now: datetime) -> Workload:
+        stamp = ts(now)
+        db = self._connection()
+        timers = db.execute(
+            f"SELECT count(*), min(due_at), (SELECT count(*) FROM timers WHERE status = "
+            f"'failed') FROM timers WHERE due_at <= ? AND {_READY}",
+            (stamp, stamp),
+        ).fetchone()
+        outbox = db.execute(
+            "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status "
+            "= 'pending' AND next_attempt_at <= ?), min(next_attempt_at) FILTER (WHERE status "
+            "= 'pending' AND next_attempt_at <= ?), count(*) FILTER (WHERE status = 'dead'), "
+            "(SELECT count(*) FROM dead_letters WHERE status = 'open') FROM deliveries",
+            (stamp, stamp),
+        ).fetchone()
+        assert timers is not None and outbox is not None  # aggregates return one row
+        return Workload(
+            due_timers=timers[0],
+            oldest_due_timer=None if timers[1] is None else from_ts(timers[1]),
+            failed_timers=timers[2],
+            outbox_pending=outbox[0],
+            outbox_due=outbox[1],
+            oldest_due_delivery=None if outbox[2] is None else from_ts(outbox[2]),
+            dead_deliveries=outbox[3],
+            open_dead_letters=outbox[4],
+        )
+
     def timers(self, case_id: str) -> list[Timer]:
         rows = (
             self._connection()
@@ -501,6 +531,21 @@ class SqliteStore:
         )
         return None if row is None else str(row[0])
 
+    def thread_cases(self, keys: Sequence[str]) -> list[str]:
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT case_id FROM message_threads WHERE thread_key IN ({marks}) "
+                "GROUP BY case_id ORDER BY max(received_at) DESC, max(rowid) DESC",
+                list(keys),
+            )
+            .fetchall()
+        )
+        return [str(row[0]) for row in rows]
+
     def sender_cases(self, sender: str) -> list[str]:
         rows = (
             self._connection()
@@ -524,25 +569,71 @@ class SqliteStore:
         )
         return [json.loads(row[0]) for row in rows]
 
+    # -- customers --
+
+    def save_customer(self, customer: Customer) -> None:
+        with self._write() as db:
+            save_customer(db, customer)
+
+    def load_customer(self, customer_id: str) -> Customer | None:
+        return load_customer(self._connection(), customer_id)
+
+    def customer_by_contact(self, channel: str, address: str) -> Customer | None:
+        connection = self._connection()
+        owner = owner_of_contact(connection, channel, address)
+        return None if owner is None else load_customer(connection, owner)
+
+    def case_customer(self, case_id: str) -> str | None:
+        row = (
+            self._connection()
+            .execute("SELECT customer_id FROM cases WHERE id = ?", (case_id,))
+            .fetchone()
+        )
+        return None if row is None or row[0] is None else str(row[0])
+
     def add_dead_letter(
-        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime, status: str = "open"
     ) -> int:
         with self._write() as db:
             cursor = db.execute(
-                "INSERT INTO dead_letters (channel, raw, encoding, error, received_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (channel, raw, encoding, error, ts(at)),
+                "INSERT INTO dead_letters (channel, raw, encoding, error, received_at, status) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (channel, raw, encoding, error, ts(at), status),
             )
             return int(cursor.lastrowid or 0)
 
-    def dead_letters(self, status: str | None = None) -> list[DeadLetter]:
+    def dead_letters(
+        self, status: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[DeadLetter]:
         where, params = where_clause(status=status)
+        where = f"{where} AND id > ?" if where else " WHERE id > ?"
+        page = "" if limit is None else f" LIMIT {int(limit)}"
         rows = (
             self._connection()
-            .execute(f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters{where} ORDER BY id", params)
+            .execute(
+                f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters{where} ORDER BY id{page}",
+                [*params, after],
+            )
             .fetchall()
         )
         return [dead_letter_of(row) for row in rows]
+
+    def dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
+        row = (
+            self._connection()
+            .execute(
+                f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters WHERE id = ?", (dead_letter_id,)
+            )
+            .fetchone()
+        )
+        return None if row is None else dead_letter_of(row)
+
+    def purge_dead_letters(self, received_before: datetime) -> int:
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM dead_letters WHERE received_at < ?", (ts(received_before),)
+            )
+            return int(cursor.rowcount or 0)
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         with self._write() as db:
