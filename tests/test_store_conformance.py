@@ -30,6 +30,7 @@ from svcflow.store.base import (
     NewTimer,
     Store,
     TimerGone,
+    Workload,
 )
 from svcflow.store.postgres import SCHEMA_VERSION as POSTGRES_VERSION
 from svcflow.store.registry import open_store
@@ -349,6 +350,28 @@ def test_attempts_are_recorded_and_the_notification_follows_its_deliveries(
     ]
     assert store.outbox(status="delivered")[0].delivered_at == T0
     assert [n.status for n in store.notifications(status="dead")] == ["dead"]
+
+
+def test_the_workload_counts_what_waits_at_a_moment(store: Store) -> None:
+    _queue(store, _delivery("d1", 1), _delivery("d2", 2), _delivery("d3", 30))
+    store.commit(_change(_case("c2"), timers=[_timer("a", 3), _timer("b", 4), _timer("c", 60)]))
+    [a, b, _] = store.timers("c2")
+    store.timer_failed(a.id, "boom", None)
+    [first, second] = store.claim_deliveries(T0 + timedelta(minutes=5), 2, "one", T0)
+    store.record_attempt(first.id, "dead", 5, T0, error="gone")
+    store.add_dead_letter("email", "junk", "utf-8", "no sender", T0)
+    work = store.workload(T0 + timedelta(minutes=5))
+    assert work == Workload(
+        due_timers=1,
+        oldest_due_timer=b.due_at,
+        failed_timers=1,
+        outbox_pending=2,
+        outbox_due=1,
+        oldest_due_delivery=second.next_attempt_at,
+        dead_deliveries=1,
+        open_dead_letters=1,
+    )
+    assert store.workload(T0).due_timers == 0
 
 
 # -- inbound messages and dead letters ------------------------------------------------------------

@@ -24,6 +24,9 @@ _MODULES = {
     "run_timers": "store",
     "run_migrate_cases": "store",
     "run_purge": "store",
+    "run_worker": "workers",
+    "run_status": "workers",
+    "run_migrate": "workers",
 }
 
 
@@ -47,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     _definition_commands(commands)
     _running_commands(commands)
     _store_commands(commands)
+    _worker_commands(commands)
     return parser
 
 
@@ -186,3 +190,32 @@ def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     purge.add_argument("--dry-run", action="store_true", help="count what would go; delete nothing")
     purge.set_defaults(run=_command("run_purge"))
+
+
+def _worker_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """worker, status, migrate: commands that run a store's workers or look after its schema."""
+    worker = commands.add_parser(
+        "worker", help="fire due timers and deliver notifications until SIGTERM (run any number)"
+    )
+    worker.add_argument("--store", required=True, help="store URL, e.g. postgresql://host/db")
+    worker.add_argument("--workflows", default="workflows", help="workflow directory")
+    worker.add_argument(
+        "--poll",
+        type=float,
+        help="seconds between looks when idle (default 5; PostgreSQL wakes workers sooner)",
+    )
+    worker.add_argument(
+        "--batch", type=int, help="timers, and deliveries, one round claims (default 256)"
+    )
+    worker.set_defaults(run=_command("run_worker"))
+
+    status = commands.add_parser(
+        "status", help="due-timer lag, outbox depth, failed timers and dead rows of a store"
+    )
+    status.add_argument("--store", required=True, help="store URL")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(run=_command("run_status"))
+
+    migrate = commands.add_parser("migrate", help="bring a store's schema up to date")
+    migrate.add_argument("--store", required=True, help="store URL")
+    migrate.set_defaults(run=_command("run_migrate"))

@@ -428,7 +428,7 @@ class Engine:
 
     # -- timers -----------------------------------------------------------------------------------
 
-    def advance(self, now: datetime | None = None) -> AdvanceReport:
+    def advance(self, now: datetime | None = None, limit: int | None = None) -> AdvanceReport:
         """Fire every timer due at or before ``now`` (default: the clock's now), in due order.
 
         Due timers are claimed with a lease first (see ``timer_lease``). Each timer fires once, as
@@ -438,10 +438,12 @@ class Engine:
         already due fire in the same call. Returns what was fired, in order (a list), with the
         timers whose firing raised in ``.retrying`` and ``.failed``: such a failure is contained
         to its case (nothing of that firing is written), retried with ``timer_retry``'s backoff
-        and then parked as failed; the other cases' timers fire on time.
+        and then parked as failed; the other cases' timers fire on time. With ``limit``, at
+        most that many timers are claimed and tried (a worker's round), and the rest wait for
+        the next call.
         """
         with span("advance") as current:
-            fired = self._timers.advance(now)
+            fired = self._timers.advance(now, limit)
             current.set("timers_fired", len(fired))
             return fired
 

@@ -38,6 +38,7 @@ from svcflow.store.base import (
     NewMessage,
     NewNotification,
     TimerGone,
+    Workload,
 )
 from svcflow.store.customer_book import CustomerBook
 
@@ -331,6 +332,22 @@ class MemoryStore:
             for entry in popped:
                 heapq.heappush(self._due, entry)
             return found
+
+    def workload(self, now: datetime) -> Workload:
+        with self._lock:
+            due = [t.due_at for t in self._timers.values() if t.due_at <= now and _ready(t, now)]
+            pending = [e for e in self._outbox.values() if e.status == "pending"]
+            due_out = [e.next_attempt_at for e in pending if e.next_attempt_at <= now]
+            return Workload(
+                due_timers=len(due),
+                oldest_due_timer=min(due, default=None),
+                failed_timers=sum(t.status == "failed" for t in self._timers.values()),
+                outbox_pending=len(pending),
+                outbox_due=len(due_out),
+                oldest_due_delivery=min(due_out, default=None),
+                dead_deliveries=sum(e.status == "dead" for e in self._outbox.values()),
+                open_dead_letters=sum(d.status == "open" for d in self._dead_letters.values()),
+            )
 
     def timers(self, case_id: str) -> list[Timer]:
         with self._lock:
