@@ -417,7 +417,7 @@ class MessageIntake:
         raise reject.hold(reason)
 
     def replay_dead_letter(self, dead_letter_id: int, workflow: str | None) -> Intake:
-        letter = next((d for d in self.store.dead_letters() if d.id == dead_letter_id), None)
+        letter = self.store.dead_letter(dead_letter_id)
         if letter is None:
             raise MessageRejected("?", f"there is no dead letter #{dead_letter_id}", 0)
         if letter.encoding.startswith(TRUNCATED):
