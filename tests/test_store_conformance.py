@@ -422,6 +422,36 @@ def test_dead_letters_are_listed_in_pages_read_one_by_one_and_purged(store: Stor
     assert store.purge_dead_letters(T0) == 0
 
 
+def test_a_purged_case_takes_everything_kept_for_it_and_leaves_the_others(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    for case_id, message_id in (("c1", "m1"), ("c2", "m2")):
+        first.commit(
+            _change(
+                _case(case_id),
+                timers=[_timer("remind", 30)],
+                notifications=[NewNotification(f"{case_id}:n1", "opened", ("ann",), None, False)],
+                deliveries=[_delivery(f"{case_id}:d1")._replace(notification_key=f"{case_id}:n1")],
+                messages=[_message(message_id, f"ref-{case_id}")],
+                idempotency_key=f"key-{case_id}",
+                idempotency_scope="start",
+            )
+        )
+    assert second.purge_cases(["c1", "c1", "missing"]) == 1
+    assert second.load_case("c1") is None and second.history("c1") == []
+    assert second.timers("c1") == [] and second.outbox("c1") == []
+    assert second.notifications("c1") == [] and second.case_messages("c1") == []
+    assert second.message_case("email", "m1") is None
+    assert second.thread_case(["ref-c1"]) is None
+    assert second.idempotency("key-c1") is None
+    assert [t.case_id for t in first.due_timers(T0 + timedelta(hours=1), 10)] == ["c2"]
+    assert [c.id for c in first.find_cases()] == ["c2"]
+    assert len(first.history("c2")) == 1 and len(first.outbox("c2")) == 1
+    assert first.thread_case(["ref-c2"]) == "c2"
+    assert second.purge_cases([]) == 0
+
+
 def test_refused_events_are_kept_per_case_oldest_first(stores: tuple[Store, Store]) -> None:
     first, second = stores
     for n, case_id in enumerate(["c1", "c2", "c1"]):

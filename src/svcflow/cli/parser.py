@@ -23,6 +23,7 @@ _MODULES = {
     "run_plugins": "running",
     "run_timers": "store",
     "run_migrate_cases": "store",
+    "run_purge": "store",
     "run_worker": "workers",
     "run_status": "workers",
     "run_migrate": "workers",
@@ -154,7 +155,7 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
-    """timers, migrate-cases: commands that look after a running store."""
+    """timers, migrate-cases, purge: commands that look after a running store."""
     timers = commands.add_parser(
         "timers", help="list the timers parked as failed; release them after fixing the cause"
     )
@@ -173,6 +174,22 @@ def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     migrate.add_argument("--actor", default="svcflow-cli", help="who runs it, for the history")
     migrate.add_argument("--dry-run", action="store_true", help="show the moves; write nothing")
     migrate.set_defaults(run=_command("run_migrate_cases"))
+
+    purge = commands.add_parser(
+        "purge",
+        help="delete closed cases past their workflow's retention and expire old dead letters",
+    )
+    purge.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
+    purge.add_argument("--workflows", default="workflows", help="workflow directory")
+    purge.add_argument(
+        "--dead-letters-days",
+        type=int,
+        default=30,
+        metavar="DAYS",
+        help="delete dead letters received more than DAYS days ago (default 30)",
+    )
+    purge.add_argument("--dry-run", action="store_true", help="count what would go; delete nothing")
+    purge.set_defaults(run=_command("run_purge"))
 
 
 def _worker_commands(commands: Commands[argparse.ArgumentParser]) -> None:

@@ -332,6 +332,13 @@ class Store(Protocol):
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         """Mark a dead letter replayed into ``case_id``."""
 
+    # -- retention --
+
+    def purge_cases(self, case_ids: Sequence[str]) -> int:
+        """Delete these cases and everything kept for them (history, timers, notifications,
+        outbox entries, inbound messages and their thread keys, idempotency records, refusals)
+        in one transaction; return how many cases were deleted (ids not found count nothing)."""
+
     # -- customers --
 
     def save_customer(self, customer: Customer) -> None:

@@ -563,6 +563,38 @@ class MemoryStore:
             letter = self._dead_letters[dead_letter_id]
             self._dead_letters[dead_letter_id] = letter._replace(status="replayed", case_id=case_id)
 
+    def purge_cases(self, case_ids: Sequence[str]) -> int:
+        with self._lock:
+            gone = {case_id for case_id in case_ids if case_id in self._cases}
+            for case_id in gone:
+                del self._cases[case_id]
+                self._history.pop(case_id, None)
+                for timer_id in self._timers_by_case.get(case_id, ()):
+                    self._drop_timer(timer_id)
+                self._customers.forget_case(case_id)
+            self._drop_case_rows(gone)
+            return len(gone)
+
+    def _drop_case_rows(self, gone: set[str]) -> None:
+        """Drop the rows of the cases in ``gone`` that are not keyed by case."""
+        self._due = [(due, i) for due, i in self._due if i in self._timers]
+        heapq.heapify(self._due)
+        self._notifications = {
+            k: n for k, n in self._notifications.items() if n.case_id not in gone
+        }
+        self._idempotency = {k: r for k, r in self._idempotency.items() if r.case.id not in gone}
+        for entry_id in [i for i, e in self._outbox.items() if e.case_id in gone]:
+            del self._outbox[entry_id]
+            self._outbox_leases.pop(entry_id, None)
+        self._messages = {k: m for k, m in self._messages.items() if m[0] not in gone}
+        for key, items in list(self._threads.items()):
+            kept = [item for item in items if item[2] not in gone]
+            if kept:
+                self._threads[key] = kept
+            else:
+                del self._threads[key]
+        self._refusals = [r for r in self._refusals if r.case_id not in gone]
+
     def add_refusal(self, refusal: Refusal) -> None:
         with self._lock:
             self._refusals.append(refusal)

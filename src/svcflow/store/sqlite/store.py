@@ -74,6 +74,18 @@ from svcflow.store.sqlite.writes import (
     write_timers,
 )
 
+_CASE_TABLES = (
+    "history",
+    "timers",
+    "notifications",
+    "deliveries",
+    "messages",
+    "message_threads",
+    "idempotency",
+    "refusals",
+)
+"""The tables whose rows belong to one case (``case_id``): purged with it."""
+
 __all__ = ["SqliteStore"]
 
 _NO_SLA: Mapping[str, Any] = MappingProxyType({})
@@ -634,6 +646,16 @@ class SqliteStore:
                 "DELETE FROM dead_letters WHERE received_at < ?", (ts(received_before),)
             )
             return int(cursor.rowcount or 0)
+
+    def purge_cases(self, case_ids: Sequence[str]) -> int:
+        deleted = 0
+        with self._write() as db:
+            for case_id in dict.fromkeys(case_ids):
+                for table in _CASE_TABLES:
+                    db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
+                cursor = db.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+                deleted += int(cursor.rowcount or 0)
+        return deleted
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         with self._write() as db:
