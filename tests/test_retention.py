@@ -85,12 +85,17 @@ def test_a_retention_that_is_not_a_positive_duration_is_refused_with_its_positio
     bad = _retention("0d")
     with pytest.raises(WorkflowDefinitionError) as caught:
         load_workflow_text(bad, "ticket.yaml")
-    assert "ticket.yaml:4:" in str(caught.value)
-    assert "closed_cases must be longer than 0, e.g. 400d" in str(caught.value)
+    assert str(caught.value) == (
+        "1 problem in ticket.yaml\nticket.yaml:4:27: retention.closed_cases: "
+        "closed_cases must be longer than 0, e.g. 400d"
+    )
     worse = _retention("400 days")
     with pytest.raises(WorkflowDefinitionError) as caught:
         load_workflow_text(worse, "ticket.yaml")
-    assert "ticket.yaml:4:" in str(caught.value) and "e.g. 30s, 15m, 4h, 2d" in str(caught.value)
+    assert str(caught.value) == (
+        "1 problem in ticket.yaml\nticket.yaml:4:27: retention.closed_cases: invalid duration "
+        "'400 days': write a number and a unit, e.g. 30s, 15m, 4h, 2d, 1w or 1h30m"
+    )
 
 
 def test_svcflow_purge_deletes_past_retention_and_dry_run_only_counts(
