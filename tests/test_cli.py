@@ -115,6 +115,10 @@ def test_simulate_prints_timeline(capsys: pytest.CaptureFixture[str]) -> None:
         "->",
         "customer;",
         "timer",
+        "sla:first_response:warning:0",
+        "at",
+        "+10m;",
+        "timer",
         "sla:first_response:breach",
         "at",
         "+15m;",
@@ -131,7 +135,20 @@ def test_simulate_prints_timeline(capsys: pytest.CaptureFixture[str]) -> None:
         "at",
         "+15m",
     ]
-    assert lines[2].split()[:6] == [
+    assert lines[2].split() == [
+        "+10m",
+        "Mon",
+        "09:10",
+        "sla:first_response:warning:0",
+        "by",
+        "timer",
+        "received",
+        "notify",
+        "response_due_soon",
+        "->",
+        "team_lead",
+    ]
+    assert lines[3].split()[:6] == [
         "+15m",
         "Mon",
         "09:15",
@@ -139,8 +156,8 @@ def test_simulate_prints_timeline(capsys: pytest.CaptureFixture[str]) -> None:
         "by",
         "timer",
     ]
-    assert "set priority=high" in lines[2]
-    assert lines[3].split()[3:] == [
+    assert "set priority=high" in lines[3]
+    assert lines[4].split()[3:] == [
         "esc:unacknowledged",
         "by",
         "timer",
@@ -155,7 +172,7 @@ def test_simulate_prints_timeline(capsys: pytest.CaptureFixture[str]) -> None:
         "+30m",
     ]
     assert lines[-2].startswith("-- case ")
-    assert lines[-2].endswith("9 events, 7 notifications queued, expectations passed")
+    assert lines[-2].endswith("10 events, 8 notifications queued, expectations passed")
 
 
 def test_simulate_failed_expectation_exits_1(
