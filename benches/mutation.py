@@ -55,7 +55,12 @@ MODULES: dict[str, Module] = {
     ),
     "tables": Module(
         "src/svcflow/rules/tables/*.py",
-        ("tests/test_tables.py", "tests/test_tables_policies.py"),
+        (
+            "tests/test_tables.py",
+            "tests/test_tables_policies.py",
+            "tests/test_tables_findings.py",
+            "tests/test_tables_workflow.py",
+        ),
     ),
 }
 

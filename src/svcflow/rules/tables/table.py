@@ -211,12 +211,6 @@ class CompiledTable:
                 )
         return DecisionError(self.name, self.where, "an input could not be compared")
 
-    # -- for probing expressions that use the table -------------------------------------------
-
-    def sample(self) -> dict[str, Any]:
-        """Typical outputs, for type-checking the expressions that read the table at load."""
-        return table_sample(self.spec)
-
 
 def table_sample(spec: TableSpec) -> dict[str, Any]:
     """Typical outputs of a table (also of one with mistakes in its rules, so expressions

@@ -1,0 +1,177 @@
+"""What a process owner reads when a decision table has a gap or a wrong cell: the example value
+in a coverage warning for each kind of input (the first value no rule takes, not a made-up one),
+the type a CEL expression was found to give, and the place of each mistake."""
+
+from __future__ import annotations
+
+import pytest
+
+from svcflow.definitions.rulesfile import load_rules_text
+from svcflow.errors import WorkflowDefinitionError
+
+HEAD = """\
+data:
+  amount: {type: number, default: 0}
+  count: {type: integer, default: 0}
+  segment: {type: enum, values: [vip, standard], default: standard}
+  opened: {type: datetime, required: true}
+  waited: {type: duration, default: 0s}
+tables:
+  t:
+"""
+
+
+def warnings(body: str) -> list[str]:
+    return [str(w) for w in load_rules_text(HEAD + body, "rules.yaml").warnings]
+
+
+def problem(body: str) -> str:
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        load_rules_text(HEAD + body, "rules.yaml")
+    return str(caught.value)
+
+
+def one_input(name: str, *cells: str) -> str:
+    rules = "".join(f"      - {{{name}: '{cell}', b: x}}\n" for cell in cells)
+    return f"    inputs: {{{name}: {name}}}\n    outputs: {{b: string}}\n    rules:\n{rules}"
+
+
+def with_segment(name: str) -> str:
+    return (
+        f"    inputs: {{{name}: {name}, segment: segment}}\n    outputs: {{b: string}}\n"
+        "    rules:\n      - {segment: vip, b: x}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "example"),
+    [
+        # integers: the neighbour of the bound on the open side; none between 3 and 4
+        (one_input("count", ">= 3"), "count = 2"),
+        (one_input("count", "> 3"), "count = 2"),
+        (one_input("count", "<= 3"), "count = 4"),
+        (one_input("count", "<= 3", ">= 6"), "count = 4"),
+        (one_input("count", "< 3", "> 4"), "count = 3"),
+        (one_input("count", "< 3", "> 5", "3", "5"), "count = 4"),
+        # numbers: one below / above an open end, the middle of a gap, 0 when unbounded
+        (one_input("amount", ">= 10"), "amount = 9.0"),
+        (one_input("amount", "<= -10"), "amount = -9.0"),
+        (one_input("amount", "<= 10", ">= 20"), "amount = 15.0"),
+        (with_segment("amount"), 'amount = 0.0, segment = "standard"'),
+        # datetimes: a day before / after, the middle of a gap, a Monday morning when unbounded
+        (one_input("opened", ">= 2026-03-01T00:00:00Z"), "opened = 2026-02-28T00:00:00Z"),
+        (one_input("opened", "<= 2026-03-01T00:00:00Z"), "opened = 2026-03-02T00:00:00Z"),
+        (
+            one_input("opened", "<= 2026-03-01T00:00:00Z", ">= 2026-03-03T12:00:00Z"),
+            "opened = 2026-03-02T06:00:00Z",
+        ),
+        (with_segment("opened"), 'opened = 2026-01-05T09:00:00Z, segment = "standard"'),
+        # durations: an hour before / after, the middle of a gap, one hour when unbounded
+        (one_input("waited", ">= 4h"), "waited = 3h"),
+        (one_input("waited", "<= 4h"), "waited = 5h"),
+        (one_input("waited", "<= 1h", ">= 4h"), "waited = 2h30m"),
+        (with_segment("waited"), 'waited = 1h, segment = "standard"'),
+    ],
+)
+def test_a_coverage_warning_names_a_value_no_rule_takes(body: str, example: str) -> None:
+    assert warnings(body) == [
+        f"rules.yaml:11:5: tables.t.rules: no rule matches {example}; such a case gets the "
+        "outputs' defaults (b = null); add a rule for it"
+    ]
+
+
+def test_any_value_cannot_be_one_item_of_a_list() -> None:
+    body = "    inputs: {count: count}\n    outputs: {b: string}\n    rules:\n"
+    assert problem(body + "      - {count: [1, '-'], b: x}\n") == (
+        "1 problem in rules.yaml\nrules.yaml:12:17: tables.t.rules[0].count: '-' (any value) "
+        "cannot be part of a list; write it alone"
+    )
+
+
+def test_a_note_that_is_not_text_is_refused_where_it_is_written() -> None:
+    body = "    inputs: {count: count}\n    outputs: {b: string}\n    rules:\n"
+    assert problem(body + "      - {b: x, note: 5}\n") == (
+        "1 problem in rules.yaml\nrules.yaml:12:22: tables.t.rules[0].note: a note is text"
+    )
+
+
+@pytest.mark.parametrize(
+    ("output", "expression", "kind"),
+    [
+        ("integer", '"x"', "a string"),
+        ("string", "1 + 1", "an int"),
+        ("string", "true", "a bool"),
+        ("integer", "1.5", "a double"),
+        ("string", 'timestamp("2026-01-01T00:00:00Z")', "a timestamp"),
+        ("string", 'duration("1h")', "a duration"),
+        ("string", '{"a": 1}', "a map"),
+        ("integer", "[1]", "a list"),
+    ],
+)
+def test_a_computed_output_of_the_wrong_type_says_what_the_expression_gives(
+    output: str, expression: str, kind: str
+) -> None:
+    quoted = expression.replace("'", "''")
+    body = (
+        "    inputs: {count: count}\n"
+        f"    outputs: {{n: {{type: enum, values: [a]}}, s: {output}}}\n"
+        f"    rules:\n      - {{n: a, s: {{expr: '{quoted}'}}}}\n"
+    )
+    assert problem(body) == (
+        "1 problem in rules.yaml\nrules.yaml:12:26: tables.t.rules[0].s.expr: output 's' is "
+        f"{output}, but `{expression}` gives {kind}; convert it, e.g. with int(), double() or "
+        "string()"
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "kind"),
+    [("null", "null"), ('{"a": 1}', "a map"), ("[1]", "a list")],
+)
+def test_an_input_expression_of_no_input_type_is_refused(expression: str, kind: str) -> None:
+    body = (
+        f"    inputs: {{x: {{expr: '{expression}'}}}}\n    outputs: {{n: string}}\n"
+        "    rules:\n      - {n: a}\n"
+    )
+    assert problem(body) == (
+        f"1 problem in rules.yaml\nrules.yaml:9:17: tables.t.inputs.x: input 'x' gives {kind}; an "
+        "input is a string, enum, integer, number, boolean, datetime or duration: declare its "
+        "'type' or change the expression"
+    )
+
+
+def test_a_cel_cell_that_gives_null_is_not_a_condition() -> None:
+    body = (
+        "    inputs: {count: count}\n    outputs: {n: string}\n"
+        "    rules:\n      - {count: {expr: 'null'}, n: a}\n"
+    )
+    assert problem(body) == (
+        "1 problem in rules.yaml\nrules.yaml:12:24: tables.t.rules[0].count.expr: a CEL cell is "
+        "a condition, but `null` gives null; compare it, e.g. `null == ...`"
+    )
+
+
+RATIO = """\
+    hit: first
+    inputs: {count: count}
+    outputs: {b: string}
+    rules:
+      - {count: "< 10", b: small}
+      - {count: {expr: "100 / count > 1"}, b: ratio}
+      - {b: other}
+"""
+
+
+def test_under_first_the_rules_after_the_first_match_are_not_evaluated() -> None:
+    ratio = load_rules_text(HEAD + RATIO, "rules.yaml").tables["t"]
+    # rules[1] would divide by zero; rules[0] already decided
+    assert ratio.evaluate({"count": 0}) == {"b": "small"}
+    assert ratio.evaluate({"count": 20}) == {"b": "ratio"}
+    assert ratio.evaluate({"count": 200}) == {"b": "other"}
+
+
+def test_decide_under_first_still_lists_every_matching_rule() -> None:
+    decision = load_rules_text(HEAD + RATIO, "rules.yaml").tables["t"].decide({"count": 5})
+    assert decision.matched == (0, 1, 2)
+    assert decision.chosen == (0,)
+    assert decision.outputs == {"b": "small"}
