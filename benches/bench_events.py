@@ -86,8 +86,10 @@ class Result:
 # -- (a), (b): svcflow ----------------------------------------------------------------------------
 
 
-def svcflow_harness(store: str, workflows: Path) -> Harness:
-    engine = Engine.from_directory(workflows, store=store, clock=ManualClock(CLOCK_START))
+def svcflow_harness(store: str, workflows: Path, **options: Any) -> Harness:
+    """The svcflow variants; ``options`` go to ``Engine.from_directory``."""
+    clock = ManualClock(CLOCK_START)
+    engine = Engine.from_directory(workflows, store=store, clock=clock, **options)
 
     def run(n: int) -> int:
         start, fire, closed = engine.start, engine.fire, 0

@@ -19,10 +19,14 @@ def clock() -> ManualClock:
     return ManualClock("2026-03-02T09:00:00+00:00")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty store of each kind: every test that uses it runs on all three."""
     if request.param == "memory":
         return "memory://"
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_schema_url")
+        return url
     return f"sqlite:///{tmp_path / 'cases.db'}"
 
 
@@ -57,6 +61,18 @@ def postgres_cluster(pytestconfig: pytest.Config) -> Iterator[TemporaryCluster]:
 def postgres_url(postgres_cluster: TemporaryCluster) -> str:
     """``postgresql://svcflow@127.0.0.1:PORT/svcflow``: a database shared by the whole session."""
     return postgres_cluster.url
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_cluster: TemporaryCluster) -> Iterator[str]:
+    """The session's database seen through a schema of this test's own (first on the
+    ``search_path``), empty or holding a store's empty tables: an empty PostgreSQL store in
+    milliseconds, where a new database takes a third of a second. Emptied after the test and
+    handed to a later one; a test that changes the schema itself uses
+    ``postgres_database_url``."""
+    url, name = postgres_cluster.create_schema()
+    yield url
+    postgres_cluster.release_schema(name)
 
 
 @pytest.fixture

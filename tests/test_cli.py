@@ -36,7 +36,7 @@ def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "validate", str(WORKFLOWS / "complaint.yaml"))
     assert (code, err) == (0, "")
     assert out == (
-        f"ok  {WORKFLOWS / 'complaint.yaml'}: workflow 'complaint' v2, 10 states, "
+        f"ok  {WORKFLOWS / 'complaint.yaml'}: workflow 'complaint' v3, 10 states, "
         "21 transitions, 4 SLA metrics, tables priority_matrix, delegated_authority\n"
     )
 
@@ -55,9 +55,9 @@ def test_validate_prints_every_error_and_exits_1(
         "'answered'? states: answered, closed, new, open\n"
         f"{tmp_path / 'b.yaml'}:1:1: missing required key 'title'\n"
         f"{tmp_path / 'b.yaml'}:3:1: tilte: unknown key 'tilte'; did you mean 'title'? valid "
-        "keys: data, description, escalations, intake, quiet_hours, sla, states, tables, title, "
-        "transitions, "
-        "version, workflow\n"
+        "keys: data, description, escalations, intake, kpi, quiet_hours, roles, sla, states, "
+        "tables, "
+        "title, transitions, version, workflow\n"
         "2 of 3 file(s) invalid\n"
     )
 

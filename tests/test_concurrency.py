@@ -40,12 +40,18 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "cases.db"
 
 
-@pytest.fixture(params=STORE_KINDS)
+@pytest.fixture(params=[*STORE_KINDS, "postgres"])
 def pair(request: pytest.FixtureRequest, db: Path) -> Iterator[tuple[Engine, Engine]]:
-    """Two engines on one store: two SQLite connections to one file, or one shared MemoryStore."""
-    if request.param == "sqlite":
-        first = _engine(f"sqlite:///{db}")
-        second = _engine(f"sqlite:///{db}")
+    """Two engines on one store: two SQLite connections to one file, two PostgreSQL
+    connection pools on one database, or one shared MemoryStore."""
+    if request.param != "memory":
+        url = (
+            f"sqlite:///{db}"
+            if request.param == "sqlite"
+            else request.getfixturevalue("postgres_schema_url")
+        )
+        first = _engine(url)
+        second = _engine(url)
         assert first.store is not second.store
     else:
         first = _engine("memory://")
@@ -326,14 +332,16 @@ def test_threads_on_different_cases_all_succeed(db: Path, sharing: str) -> None:
             engine.close()
 
 
-@pytest.mark.parametrize("kind", STORE_KINDS)
-def test_threads_contending_for_one_case_never_lose_an_update(db: Path, kind: str) -> None:
+@pytest.mark.parametrize("kind", [*STORE_KINDS, "postgres"])
+def test_threads_contending_for_one_case_never_lose_an_update(
+    db: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
     """4 threads x 10 response_overdue on the same case, retrying each on ConcurrencyConflict
     with the same key: every event lands exactly once."""
-    first = _engine(f"sqlite:///{db}" if kind == "sqlite" else "memory://")
-    engines = [first] + [
-        _engine(f"sqlite:///{db}" if kind == "sqlite" else first.store) for _ in range(3)
-    ]
+    urls = {"sqlite": f"sqlite:///{db}", "memory": "memory://"}
+    url = urls.get(kind) or request.getfixturevalue("postgres_schema_url")
+    first = _engine(url)
+    engines = [first] + [_engine(first.store if kind == "memory" else url) for _ in range(3)]
     case = first.start("complaint", {"customer": "ada"})
     barrier = threading.Barrier(4)
 

@@ -69,13 +69,7 @@ def serve(receiver: Receiver) -> tuple[ThreadingHTTPServer, threading.Thread]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            verify(
-                SECRET,
-                body,
-                self.headers.get("X-Svcflow-Timestamp"),
-                self.headers.get("X-Svcflow-Signature"),
-            )
-            key = self.headers["Idempotency-Key"]
+            key = verify(SECRET, body, dict(self.headers.items()))
             assert json.loads(body)["key"] == key
             with receiver.lock:
                 receiver.keys.append(key)

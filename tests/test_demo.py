@@ -64,7 +64,7 @@ def test_demo_runs_the_week_reports_and_names_its_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, store = run_demo_cli(tmp_path, capsys, "week")
-    assert "svcflow demo: a week of service traffic, 160 contacts" in out
+    assert "svcflow demo: 160 contacts on every channel over 7 days from Sun 01 Mar 2026" in out
     assert "100%" in out  # the progress bar reached the end
     base = store.with_suffix("")
     files = {

@@ -101,10 +101,22 @@ def test_embedding_guide_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert (tmp_path / "cases.db").exists()
 
 
-def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    shutil.copytree(WORKFLOWS, tmp_path / "workflows")
+def test_readme_example_runs_from_any_directory_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A newcomer pastes it into a file in an empty folder and runs it, then runs it again:
+    the shipped workflows are found wherever it runs, and the store it keeps does not make
+    the second run fail."""
     monkeypatch.chdir(tmp_path)
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     [body] = [m.group(3) for m in FENCE.finditer(text) if m.group(1) == "python"]
     assert len(body.strip().splitlines()) <= 20
     exec(compile(body, "README.md", "exec"), {})
+    first = capsys.readouterr().out
+    exec(compile(body, "README.md", "exec"), {})
+    second = capsys.readouterr().out
+    assert first.startswith("trigger 'resolve' is not allowed for case ")
+    assert [line.split()[2:] for line in first.splitlines()[1:]] == [
+        line.split()[2:] for line in second.splitlines()[1:]
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cases.db"]

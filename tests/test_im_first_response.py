@@ -23,11 +23,13 @@ import yaml
 from support.workflows import ROOT, WORKFLOWS
 from svcflow import Engine, ManualClock, load_workflow_file
 from svcflow.cli import main
+from svcflow.core.machine import CompiledWorkflow
 from svcflow.demo.im import PLAN
 from svcflow.demo.policy import Step
 from svcflow.errors import ConditionNotMet, TransitionNotAllowed
 from svcflow.messaging.templates import TemplateRenderer
 from svcflow.simulate import play_until
+from svcflow.sla.words import sla_words
 
 IM = WORKFLOWS / "im_first_response.yaml"
 TEMPLATES = WORKFLOWS / "templates"
@@ -255,6 +257,8 @@ def test_every_template_renders_without_gaps_when_optional_fields_are_unset(
     locale: str, channel: str
 ) -> None:
     renderer = TemplateRenderer([TEMPLATES])
+    policy = CompiledWorkflow(load_workflow_file(IM)).sla
+    assert policy is not None
     names = notify_templates(yaml.safe_load(IM.read_text(encoding="utf-8")))
     for name in sorted(names):
         context = {
@@ -268,6 +272,7 @@ def test_every_template_renders_without_gaps_when_optional_fields_are_unset(
             "template": name,
             "urgent": False,
             "now": None,
+            "sla": sla_words(policy, {}, locale),
         }
         rendered = renderer.render(name, channel, locale, context)
         assert rendered.locale == locale

@@ -32,8 +32,9 @@ def test_misspelled_top_level_key_is_unknown_with_suggestion() -> None:
         "2 problems in ticket.yaml\n"
         "ticket.yaml:1:1: missing required key 'title'\n"
         "ticket.yaml:3:1: titel: unknown key 'titel'; did you mean 'title'? valid keys: data, "
-        "description, escalations, intake, quiet_hours, sla, states, tables, title, transitions, "
-        "version, workflow"
+        "description, escalations, intake, kpi, quiet_hours, roles, sla, states, tables, "
+        "title, "
+        "transitions, version, workflow"
     )
 
 
@@ -121,8 +122,8 @@ def test_condition_referencing_unknown_field() -> None:
     assert problems(text) == (
         "1 problem in ticket.yaml\n"
         "ticket.yaml:26:11: transitions[2].when: unknown name 'anser' in expression "
-        "`anser != \"\"`; did you mean 'answer'? known names: answer, attempts, customer, now, "
-        "priority, state"
+        "`anser != \"\"`; did you mean 'answer'? known names: actor, answer, attempts, customer, "
+        "now, priority, state"
     )
 
 
@@ -214,8 +215,10 @@ def test_all_problems_reported_at_once() -> None:
 def test_yaml_syntax_error() -> None:
     assert problems(MINIMAL.replace("title: Ticket", "title: [Ticket")) == (
         "1 problem in ticket.yaml\n"
-        "ticket.yaml:4:5: YAML syntax error: while parsing a flow sequence, expected ',' or "
-        "']', but got ':'"
+        "ticket.yaml:4:5: YAML syntax error: the list opened with '[' (line 3, column 8) needs a "
+        "']' at its end and ',' between items\n"
+        "    data:\n"
+        "        ^"
     )
 
 

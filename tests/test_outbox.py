@@ -13,12 +13,14 @@ import pytest
 from support.workflows import ROOT
 from svcflow import Engine, hookimpl
 from svcflow.clock import ManualClock
+from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions import load_definitions
 from svcflow.errors import PermanentDeliveryError, WorkflowDefinitionError
 from svcflow.hooks.types import Delivery, Recipient
 from svcflow.messaging.outbox import RetryPolicy
 from svcflow.messaging.templates import TemplateRenderer
 from svcflow.records import Case
+from svcflow.sla.words import sla_words
 from svcflow.spec.walk import referenced_templates
 from svcflow.testing import CapturedDeliveries, EngineFactory, InlinePlugins
 from test_calendar import WEEKDAYS_9_TO_6
@@ -248,7 +250,8 @@ def test_unresolved_roles_and_broken_templates_become_dead_rows_not_errors(
     assert broken.status == "dead"
     assert broken.last_error == (
         "template failed: en/refund_paid.j2: 'dict object' has no attribute 'amunt'; templates "
-        "see case, recipient, template, urgent and now (case.data holds the case's fields)"
+        "see case, recipient, template, urgent, now and sla (case.data holds the case's fields, "
+        "sla.<metric> its SLA targets)"
     )
 
 
@@ -343,26 +346,29 @@ def test_every_template_the_shipped_workflows_name_renders_in_both_locales(
 ) -> None:
     renderer = TemplateRenderer([SHIPPED_TEMPLATES])
     workflows = load_definitions(ROOT / "workflows").workflows
-    names = {template for loaded in workflows for template, _ in referenced_templates(loaded.spec)}
-    assert names and renderer.missing(names) == []
     declared = {field: None for loaded in workflows for field in loaded.spec.data}
-    context = {
-        "case": {
-            "id": "C-1",
-            "workflow": "complaint",
-            "state": "investigating",
-            "data": declared | {"category": "logistics", "priority": "high", "channel": "app"},
-        },
-        "recipient": {"name": None, "role": "customer", "address": "x"},
-        "template": "",
-        "urgent": False,
-        "now": None,
-    }
-    for name in sorted(names):
-        rendered = renderer.render(name, channel, locale, context)
-        assert rendered.locale == locale
-        assert "C-1" in rendered.subject + rendered.body
-        assert any("\u4e00" <= ch <= "\u9fff" for ch in rendered.body) == (locale == "zh-CN")
+    for loaded in workflows:
+        names = {template for template, _ in referenced_templates(loaded.spec)}
+        assert names and renderer.missing(names) == []
+        policy = CompiledWorkflow(loaded).sla
+        context = {
+            "case": {
+                "id": "C-1",
+                "workflow": loaded.spec.workflow,
+                "state": "investigating",
+                "data": declared | {"category": "logistics", "priority": "high", "channel": "app"},
+            },
+            "recipient": {"name": None, "role": "customer", "address": "x"},
+            "template": "",
+            "urgent": False,
+            "now": None,
+            "sla": {} if policy is None else sla_words(policy, {}, locale),
+        }
+        for name in sorted(names):
+            rendered = renderer.render(name, channel, locale, context)
+            assert rendered.locale == locale
+            assert "C-1" in rendered.subject + rendered.body
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in rendered.body) == (locale == "zh-CN")
 
 
 def test_the_shipped_complaint_workflow_greets_a_chinese_customer_in_chinese(

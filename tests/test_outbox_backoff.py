@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from datetime import timedelta
 
 import pytest
@@ -242,8 +243,62 @@ def test_the_delivery_timeout_bounds_an_async_plugin(
     assert dispatcher.timeout == 0.05
     assert len(dispatcher.dispatch().retrying) == 1
     [row] = engine.outbox(case.id)
-    assert row.last_error == "DeliveryFailed: an async plugin did not finish within 0.05 s"
+    assert row.last_error == (
+        "DeliveryFailed: the 'answers-the-second-time' plugin did not finish a 'pager' "
+        "delivery within 0.05 s"
+    )
     assert row.next_attempt_at == svcflow_clock.now() + timedelta(seconds=30)
     svcflow_clock.advance("30s")
     assert len(dispatcher.dispatch().delivered) == 1
     assert engine.outbox(case.id)[0].reference == "paged-2"
+
+
+def test_the_delivery_timeout_bounds_a_synchronous_plugin_too(
+    svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins, svcflow_clock: ManualClock
+) -> None:
+    gateway_answers = threading.Event()
+
+    class BlocksTheFirstTime:
+        @hookimpl
+        def svcflow_register_channels(self) -> list[ChannelInfo]:
+            return [ChannelInfo("pager", outbound=True)]
+
+        @hookimpl
+        def svcflow_deliver(self, delivery: Delivery) -> DeliveryReceipt:
+            if delivery.attempt == 1:
+                gateway_answers.wait(30)  # a blocking client with no timeout of its own
+            return DeliveryReceipt(f"paged-{delivery.attempt}")
+
+    svcflow_plugin(BlocksTheFirstTime(), "blocks-the-first-time")
+    engine = svcflow_engine(
+        NOTICE.replace("to: customer", "to: oncall"),
+        directory={"oncall": {"address": "7001", "channel": "pager"}},
+        delivery_timeout=0.05,
+    )
+    case = start(engine)
+    try:
+        assert len(engine.dispatch().retrying) == 1
+        [row] = engine.outbox(case.id)
+        assert (row.status, row.attempts) == ("pending", 1)
+        assert row.last_error == (
+            "DeliveryFailed: the 'blocks-the-first-time' plugin did not finish a 'pager' "
+            "delivery within 0.05 s"
+        )
+        assert engine.get(case.id).state == "sent"
+        svcflow_clock.advance("30s")
+        assert len(engine.dispatch().delivered) == 1
+        assert engine.outbox(case.id)[0].reference == "paged-2"
+    finally:
+        gateway_answers.set()
+
+
+def test_a_delivery_timeout_must_be_shorter_than_the_lease(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    engine = svcflow_engine(NOTICE)
+    with pytest.raises(ValueError) as caught:
+        Dispatcher(engine.store, engine.plugins, svcflow_clock, timeout=120)
+    assert str(caught.value) == (
+        "the delivery timeout (120 s) must be shorter than the dispatcher's lease (120 s), "
+        "or another dispatcher would deliver the same notification meanwhile"
+    )

@@ -11,14 +11,19 @@ from typing import Any
 
 import pytest
 
-from support.report_scenario import run_scenario, scenario_engine
+from support.report_scenario import DESK, run_scenario, scenario_engine
 from support.workflows import ROOT
-from svcflow import StoreError
+from svcflow import StoreError, WorkflowDefinitionError, load_workflow_text
 from svcflow.cli import main
 from svcflow.report import Report, build_report, render_html, render_text
 from svcflow.report.figures import nearest_rank
 from svcflow.report.text import WIDTH
+from svcflow.spec.kpi import KpiSpec
 from svcflow.store.registry import open_store
+
+
+def scenario_desk_text() -> str:
+    return DESK
 
 
 def scenario_store(path: Path) -> str:
@@ -152,6 +157,7 @@ def test_figures_per_workflow_channel_category_and_segment(figures: dict[str, An
 
 def test_sla_attainment_per_workflow_and_metric(figures: dict[str, Any]) -> None:
     rows = [(row["workflow"], row["metric"], row["counts"]) for row in figures["sla"]]
+    assert {row["target"] for row in figures["sla"]} == {1.0}  # no workflow kpi: the default
     assert rows == [
         ("crisis", "internal_alert", sla(1, 0, 0, 1.0)),
         ("crisis", "response_plan", sla(1, 0, 0, 1.0)),
@@ -236,13 +242,13 @@ def test_text_output_shows_the_figures_within_100_columns(report: Report) -> Non
     text = render_text(report)
     assert max(len(line) for line in text.splitlines()) <= WIDTH
     for line in (
-        "svcflow KPI report: 6 cases, history up to 2026-03-03 12:00 UTC",
+        "svcflow KPI report: 6 cases, history from 2026-03-02 09:00 UTC to 2026-03-03 12:00 UTC",
         "overall                    6        4      4m     20m   8m30s  25.0%  75.0%  66.7%"
         "      4     3    2",
         "  phone                    2        2      1m      4m   2m30s  50.0% 100.0% 100.0%"
         "      0     0    0",
-        "desk / first_response                               3         2      0          0"
-        "    60.0%         3",
+        "desk / first_response                       3         2      0          0    60.0%"
+        "    100%         3",
         "team_lead                                      2",
         "Crisis X: tier 1, payment outage, via social, started 2026-03-02 10:00 UTC",
         "  social_reply                     +0s     30m      +30m      +45m       45m  breached",
@@ -321,7 +327,7 @@ def test_cli_report_writes_each_format(store: str, tmp_path: Path, capsys: Any) 
         assert f"{kind} report of 6 cases written to {target}" in capsys.readouterr().out
         assert target.stat().st_size > 1000
     assert json.loads((tmp_path / "report.json").read_text())["cases"] == 6
-    assert (tmp_path / "report.html").read_text().count("<svg ") == 7
+    assert (tmp_path / "report.html").read_text().count("<svg ") == 8
 
 
 def test_cli_report_on_a_missing_store_is_an_error_not_a_new_store(
@@ -351,3 +357,100 @@ def test_the_report_needs_no_engine_and_no_workflow_files(store: str) -> None:
         assert build_report(opened).cases == 6
     finally:
         opened.close()
+
+
+def test_the_report_shows_its_period_and_each_day(report: Report) -> None:
+    assert (report.history_from, report.history_until) == (
+        "2026-03-02T09:00:00+00:00",
+        "2026-03-03T12:00:00+00:00",
+    )
+    # Monday: A-E and X open; A, B (first resolution 10:00) and E resolved; B and D's first
+    # response and X's social reply breach. Tuesday: C resolved, D's resolution breaches.
+    assert [(d.day, d.opened, d.resolved, d.breaches) for d in report.daily] == [
+        ("2026-03-02", 6, 3, 3),
+        ("2026-03-03", 0, 1, 1),
+    ]
+    page = render_html(report)
+    assert "history from 2026-03-02 09:00 UTC to 2026-03-03 12:00 UTC" in page
+    assert 'data-chart="daily-trend"' in page
+
+
+KPI = {
+    "desk": KpiSpec.model_validate({"sla_attainment": {"resolution": "80%"}}),
+    "crisis": KpiSpec.model_validate({"first_response": "internal_alert"}),
+}
+
+
+def test_each_metric_is_measured_against_its_workflows_target(store: str) -> None:
+    report = build_report(store, kpi=KPI)
+    targets = {(row.workflow, row.metric): row.target for row in report.sla}
+    assert targets[("desk", "resolution")] == 0.8
+    assert targets[("desk", "first_response")] == 1.0  # not named: the default
+    page = render_html(report)
+    # 83.3% against 80% is met (green); 60% against 100% is short (orange)
+    assert "desk / resolution: 83.3% (5/6), target 80%" in page
+    resolution_bar = page.split("desk / resolution: 83.3%")[0].rsplit("<rect", 1)[1]
+    assert 'fill="#2e7d32"' in resolution_bar
+    [line] = [x for x in render_text(report).splitlines() if x.startswith("desk / resolution")]
+    assert line.split()[-2:] == ["80%", "0"]  # target, warnings
+
+
+def test_the_crisis_row_has_a_first_response_on_its_own_clock(store: str) -> None:
+    report = build_report(store, kpi=KPI)
+    crisis = report.groups["workflow"]["crisis"]
+    assert (crisis.first_response.count, crisis.first_response.median) == (1, 1200.0)  # 10:20
+    plain = build_report(store)
+    assert plain.groups["workflow"]["crisis"].first_response.count == 0
+
+
+def test_the_cli_reads_the_kpi_sections_of_the_workflows(
+    store: str, tmp_path: Path, capsys: Any
+) -> None:
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    desk = scenario_desk_text().replace("version: 1\n", "version: 1\nkpi: {sla_attainment: 80%}\n")
+    (folder / "desk.yaml").write_text(desk)
+    assert main(["report", "--store", store, "--workflows", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "desk / resolution                           5         1      0          0    83.3%     80%"
+        in out
+    )
+
+
+def test_a_hostile_category_is_escaped_in_the_html(tmp_path: Path) -> None:
+    engine = scenario_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    engine.start("desk", {"customer": "x", "category": "<script>alert(1)</script>"})
+    page = render_html(build_report(engine.store))
+    engine.close()
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+@pytest.mark.parametrize(
+    ("kpi", "message"),
+    [
+        (
+            "kpi: {first_response: frist_response}",
+            "kpi.first_response: unknown SLA metric 'frist_response'; did you mean "
+            "'first_response'? SLA metrics: first_response, resolution",
+        ),
+        (
+            "kpi: {sla_attainment: {resolutoin: 95%}}",
+            "kpi.sla_attainment.resolutoin: unknown SLA metric 'resolutoin'; did you mean "
+            "'resolution'? SLA metrics: first_response, resolution",
+        ),
+        (
+            "kpi: {sla_attainment: 120%}",
+            "kpi.sla_attainment: a target share is above 0% and at most 100%, got 120%",
+        ),
+        (
+            "kpi: {sla_attainment: lots}",
+            "kpi.sla_attainment: invalid percentage 'lots', write e.g. 95%",
+        ),
+    ],
+)
+def test_a_wrong_kpi_section_is_a_load_error(kpi: str, message: str) -> None:
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        load_workflow_text(scenario_desk_text() + kpi + "\n", "desk.yaml")
+    assert message in str(caught.value)

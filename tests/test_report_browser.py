@@ -25,6 +25,7 @@ from support.report_scenario import run_scenario, scenario_engine
 from svcflow.report import build_report, render_html
 from svcflow.report.html import CHARTS
 from svcflow.report.svg import COLORS
+from svcflow.spec.kpi import KpiSpec
 
 MEASURE = """
 <script>
@@ -66,7 +67,10 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("browser")
     engine = scenario_engine(f"sqlite:///{folder / 'week.db'}")
     run_scenario(engine)
-    text = render_html(build_report(engine.store))
+    # the desk workflow aims at 80% attainment of its resolution clock; every other clock at
+    # the default 100%: two target lines
+    kpi = {"desk": KpiSpec.model_validate({"sla_attainment": {"resolution": "80%"}})}
+    text = render_html(build_report(engine.store, kpi=kpi))
     engine.close()
     assert "<script" not in text  # the report itself is static
     target = folder / "report.html"
@@ -106,6 +110,8 @@ def test_every_chart_is_drawn_with_a_size_and_a_title(rendered: dict[str, Any]) 
 
 def test_each_chart_draws_one_mark_per_figure(rendered: dict[str, Any]) -> None:
     charts = rendered["charts"]
+    # Monday and Tuesday: opened, resolved and breaches each
+    assert series(charts["daily-trend"]) == {"opened": 2, "resolved": 2, "SLA breaches": 2}
     # all cases, desk, chat, email, phone: a median bar, a p90 bar and a mean dot each
     assert series(charts["first-response"]) == {"p90": 5, "median": 5, "mean": 5}
     assert series(charts["sla-attainment"]) == {"rate": 5}  # five workflow/metric pairs
@@ -118,7 +124,8 @@ def test_each_chart_draws_one_mark_per_figure(rendered: dict[str, Any]) -> None:
     assert series(charts["crisis-timeline"]) == {"met": 2, "breached": 1}
     assert charts["crisis-timeline"]["deadlines"] == 3
     assert charts["crisis-timeline"]["targets"] == 2  # the 30-minute and 1-hour marks
-    for name in ("sla-attainment", "resolution-24h", "fcr", "csat"):
+    assert charts["sla-attainment"]["targets"] == 2  # 80% (desk resolution) and 100%
+    for name in ("resolution-24h", "fcr", "csat"):
         assert charts[name]["targets"] == 1, name
 
 
@@ -129,6 +136,9 @@ def test_bar_lengths_follow_the_figures(rendered: dict[str, Any]) -> None:
     assert reply < 2  # 0%: a sliver
     assert first_response / alert == pytest.approx(0.6, abs=0.01)
     assert resolution / alert == pytest.approx(5 / 6, abs=0.01)
+    monday = [height for _, _, height in charts["daily-trend"]["marks"][:3]]
+    opened, resolved, breached = monday  # 6, 3 and 3 on Monday
+    assert opened == pytest.approx(2 * resolved, abs=0.5) and resolved == breached
     team_lead, manager = widths(charts["escalations"])
     assert team_lead == pytest.approx(2 * manager, abs=0.5)
     alerted, planned, replied = widths(charts["crisis-timeline"])  # 20m, 50m, 45m
@@ -146,6 +156,7 @@ def test_the_screenshot_shows_the_charts(
     image = read_png(shot)
     assert image.width == 900
     expected = {
+        "daily-trend": (COLORS["bar"], COLORS["good"], COLORS["breached"]),
         "first-response": (COLORS["bar"], COLORS["light"]),
         "sla-attainment": (COLORS["good"], COLORS["short"]),
         "resolution-24h": (COLORS["good"], COLORS["short"]),

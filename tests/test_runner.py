@@ -117,17 +117,20 @@ def test_a_version_1_store_is_migrated_and_keeps_its_timers(
     case = engine.start("ticket", {"customer": "Ann"})
     engine.close()
     with sqlite3.connect(path) as db:  # turn the file back into a version 1 store
+        db.execute("DROP INDEX timers_by_status")
+        for column in ("status", "attempts", "last_error", "retry_at"):
+            db.execute(f"ALTER TABLE timers DROP COLUMN {column}")
         db.execute("ALTER TABLE timers DROP COLUMN claimed_by")
         db.execute("ALTER TABLE timers DROP COLUMN lease_until")
         db.execute("ALTER TABLE cases DROP COLUMN sla")
         db.execute("ALTER TABLE notifications DROP COLUMN deliver_after")
-        for table in ("deliveries", "messages", "message_threads", "dead_letters"):
+        for table in ("deliveries", "messages", "message_threads", "dead_letters", "refusals"):
             db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE schema_version SET version = 1")
-    assert len(MIGRATIONS) == SCHEMA_VERSION == 4
+    assert len(MIGRATIONS) == SCHEMA_VERSION == 7
     [engine] = engines(f"sqlite:///{path}", clock, 1)
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(7,)]
     clock.advance("20m")
     assert [f.entry.case_id for f in engine.advance()] == [case.id]
     engine.close()

@@ -29,19 +29,6 @@ def test_store_is_created_in_wal_mode_with_schema_version(tmp_path: Path) -> Non
         assert db.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
 
 
-def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "cases.db"
-    SqliteStore(path).close()
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE schema_version SET version = 99")
-    with pytest.raises(StoreError) as caught:
-        SqliteStore(path)
-    assert str(caught.value) == (
-        f"the store {path} has schema version 99, newer than this svcflow understands "
-        f"({SCHEMA_VERSION}); upgrade svcflow"
-    )
-
-
 def test_due_timers_are_found_through_the_due_index(tmp_path: Path) -> None:
     path = tmp_path / "cases.db"
     SqliteStore(path).close()
@@ -66,13 +53,44 @@ def test_cases_survive_reopening_the_file(tmp_path: Path, clock: ManualClock) ->
         assert [t.trigger for t in engine.timers(case.id)] == ["expire"]
 
 
+def test_a_version_6_file_keeps_its_history_in_a_rowid_table_after_the_upgrade(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    workflow = load_workflow_text(MINIMAL, "ticket.yaml")
+    with Engine([workflow], f"sqlite:///{path}", clock) as engine:
+        case = engine.fire(engine.start("ticket", {"customer": "Ann"}).id, "take")
+        history = engine.history(case.id)
+    with sqlite3.connect(path) as db:  # history as version 6 kept it: WITHOUT ROWID
+        db.execute("ALTER TABLE history RENAME TO history_now")
+        db.execute(
+            "CREATE TABLE history (case_id TEXT NOT NULL REFERENCES cases (id), seq INTEGER "
+            "NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL, trigger TEXT, "
+            "from_state TEXT, to_state TEXT NOT NULL, payload TEXT, version INTEGER NOT NULL, "
+            "details TEXT NOT NULL, PRIMARY KEY (case_id, seq)) WITHOUT ROWID"
+        )
+        db.execute("INSERT INTO history SELECT * FROM history_now")
+        db.execute("DROP TABLE history_now")
+        db.execute("UPDATE schema_version SET version = 6")
+    with Engine([workflow], f"sqlite:///{path}", clock) as engine:
+        assert engine.history(case.id) == history
+        assert engine.store.schema_version() == SCHEMA_VERSION == 7  # type: ignore[attr-defined]
+    with sqlite3.connect(path) as db:
+        [sql] = db.execute("SELECT sql FROM sqlite_schema WHERE name = 'history'").fetchone()
+        assert "WITHOUT ROWID" not in sql
+        assert [row[1] for row in db.execute("PRAGMA index_list(history)")] == [
+            "sqlite_autoindex_history_1"
+        ]
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
         (
-            "postgres://db/cases",
-            "unknown store URL 'postgres://db/cases': use 'memory://' or "
-            "'sqlite:///path/to/cases.db'",
+            "mysql://db/cases",
+            "unknown store URL 'mysql://db/cases': use 'memory://' or "
+            "'sqlite:///path/to/cases.db', or a scheme of an installed store: postgres, "
+            "postgresql",
         ),
         (
             "sqlite://host/cases.db",

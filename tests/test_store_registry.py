@@ -12,6 +12,9 @@ from svcflow.store.memory import MemoryStore
 from svcflow.store.registry import ENTRY_POINT_GROUP, STORES, StoreRegistry, open_memory
 from svcflow.store.sqlite import SqliteStore
 
+SVCFLOW_OWN = ["postgres", "postgresql"]
+"""The schemes svcflow's own distribution registers as entry points (the PostgreSQL store)."""
+
 
 def _install(site: Path, name: str, entry_points: str, module: str = "") -> None:
     """A distribution on ``site`` as pip would leave it: metadata, entry points, a module."""
@@ -46,7 +49,7 @@ def test_a_third_party_store_is_one_entry_point(
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     registry = StoreRegistry({"memory": open_memory})
-    assert registry.schemes() == ["memory", "teststore"]
+    assert registry.schemes() == ["memory", "teststore", *SVCFLOW_OWN]
     store = registry.open("teststore://db.example/cases")
     import svcflow_teststore  # the module the entry point named, loaded on first use
 
@@ -60,21 +63,21 @@ def test_a_built_in_scheme_is_not_taken_over_by_an_entry_point(
     _install(tmp_path, "svcflow_hijack", f"[{ENTRY_POINT_GROUP}]\nmemory = os:getcwd\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     registry = StoreRegistry({"memory": open_memory})
-    assert registry.schemes() == ["memory"]
+    assert registry.schemes() == ["memory", *SVCFLOW_OWN]
     assert isinstance(registry.open("memory://"), MemoryStore)
 
 
 def test_an_unknown_scheme_names_the_valid_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _install(tmp_path, "svcflow_pg", f"[{ENTRY_POINT_GROUP}]\npostgresql = svcflow_pg:open\n")
+    _install(tmp_path, "svcflow_db2", f"[{ENTRY_POINT_GROUP}]\ndb2 = svcflow_db2:open\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     registry = StoreRegistry({"memory": open_memory})
     with pytest.raises(StoreError) as raised:
         registry.open("mysql://db/cases")
     assert str(raised.value) == (
         "unknown store URL 'mysql://db/cases': use 'memory://' or 'sqlite:///path/to/cases.db', "
-        "or a scheme of an installed store: postgresql"
+        "or a scheme of an installed store: db2, postgres, postgresql"
     )
 
 

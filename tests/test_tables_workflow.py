@@ -160,8 +160,8 @@ def test_unknown_table_name_is_an_unknown_name() -> None:
         load_workflow_text(text, "triage.yaml")
     assert (
         "triage.yaml:18:11: transitions[0].when: unknown name 'prority_matrix' in expression "
-        "`prority_matrix`; did you mean 'priority_matrix'? known names: impact, now, priority, "
-        "priority_matrix, segment, state, urgency"
+        "`prority_matrix`; did you mean 'priority_matrix'? known names: actor, impact, now, "
+        "priority, priority_matrix, segment, state, urgency"
     ) in str(caught.value).splitlines()
 
 
@@ -225,10 +225,10 @@ def test_decide_shows_the_matched_rules_and_why(capsys: pytest.CaptureFixture[st
     )
     assert (code, err) == (0, "")
     assert out == (
-        f"table delegated_authority ({WORKFLOWS / 'complaint.yaml'}:88:3), hit policy unique\n"
+        f"table delegated_authority ({WORKFLOWS / 'complaint.yaml'}:90:3), hit policy unique\n"
         "  input percent = 20.0  (compensation_percent)\n"
         "  input standard = true  (standard_remedy)\n"
-        "rules[1] (line 104) chosen: percent = 20.0 matches (5..20]; standard = true matches true\n"
+        "rules[1] (line 106) chosen: percent = 20.0 matches (5..20]; standard = true matches true\n"
         "  note: e.g. the 20% compensation alternative\n"
         'result: approver = "team_lead", needs_approval = true, case_report_within = null\n'
     )

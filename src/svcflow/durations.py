@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 __all__ = ["DURATION_PATTERN", "format_duration", "parse_duration"]
 
@@ -32,6 +33,7 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"duration {text!r} is too long; the longest is 999999999 days") from None
 
 
+@lru_cache(maxsize=4096)  # SLA events format the same few budgets and times used again and again
 def format_duration(value: timedelta) -> str:
     """Render a ``timedelta`` in the same notation (``timedelta(minutes=90)`` -> ``"1h30m"``)."""
     total = int(value.total_seconds())

@@ -22,12 +22,14 @@ __all__ = [
     "IdempotencyKeyReused",
     "MessageParseError",
     "MessageRejected",
+    "NotAuthorized",
     "PermanentDeliveryError",
     "PluginError",
     "Problem",
     "ScenarioError",
     "StoreError",
     "SvcflowError",
+    "TimerNotFailed",
     "TransitionNotAllowed",
     "UnknownChannel",
     "UnknownTrigger",
@@ -163,6 +165,30 @@ class ConditionNotMet(TransitionNotAllowed):
     """The trigger exists from this state, but every ``when`` condition was false."""
 
 
+class NotAuthorized(SvcflowError):
+    """The actor may not fire this trigger: they lack the role it requires, or a four-eyes rule
+    (``not_by``) excludes them. The case is unchanged; the engine records the refusal.
+
+    ``required`` are the roles any one of which would do; ``roles`` those the actor holds.
+    """
+
+    def __init__(
+        self,
+        case_id: str,
+        state: str,
+        trigger: str,
+        actor: str,
+        roles: Sequence[str],
+        required: Sequence[str],
+        reason: str,
+    ) -> None:
+        self.case_id, self.state, self.trigger, self.actor = case_id, state, trigger, actor
+        self.roles, self.required, self.reason = tuple(roles), tuple(required), reason
+        super().__init__(
+            f"'{actor}' may not fire '{trigger}' on case {case_id} in state '{state}': {reason}"
+        )
+
+
 class ExpressionError(SvcflowError):
     """A CEL expression failed while being evaluated (a type mismatch, a missing key...)."""
 
@@ -196,6 +222,15 @@ class IdempotencyKeyReused(SvcflowError):
             f"idempotency key '{key}' was first used for {first} and cannot be reused for {now}; "
             "use a new key for a new event"
         )
+
+
+class TimerNotFailed(SvcflowError):
+    """``retry_timer`` was given an id that is not a timer parked as failed."""
+
+    def __init__(self, timer_id: int, failed: Sequence[int]) -> None:
+        self.timer_id, self.failed = timer_id, tuple(failed)
+        listing = ", ".join(str(i) for i in self.failed) if self.failed else "(none)"
+        super().__init__(f"timer {timer_id} is not parked as failed; failed timers: {listing}")
 
 
 class StoreError(SvcflowError):

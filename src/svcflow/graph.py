@@ -1,7 +1,8 @@
 """Mermaid state diagrams of workflows, drawn by ``transitions``' own diagram support.
 
 A throw-away ``GraphMachine`` is built from the spec with each ``when`` condition's CEL text as
-the edge label, so the picture shows exactly what the file says. Final states get the
+the edge label (and who may take it: ``by`` and ``not_by``), so the picture shows exactly what
+the file says. Final states get the
 ``state --> [*]`` edge Mermaid uses for an end. An internal transition allowed in every state
 (``from: "*"`` without ``to``) would draw a loop on every state; it is listed once, in a note
 on the initial state, instead.
@@ -13,7 +14,7 @@ from transitions import State
 from transitions.extensions import GraphMachine
 
 from svcflow.definitions.checks import expand_sources
-from svcflow.spec.models import WorkflowSpec
+from svcflow.spec.models import TransitionSpec, WorkflowSpec
 
 __all__ = ["mermaid"]
 
@@ -34,7 +35,10 @@ def mermaid(spec: WorkflowSpec) -> str:
             "trigger": transition.trigger,
             "source": source,
             "dest": transition.to,
-            "conditions": [transition.when] if transition.when else [],
+            "conditions": [
+                *([transition.when] if transition.when else []),
+                *_authority(transition),
+            ],
         }
         for transition in spec.transitions
         if transition not in everywhere
@@ -62,3 +66,17 @@ def mermaid(spec: WorkflowSpec) -> str:
         lines.extend(f"    {t.trigger}" + (f" [{t.when}]" if t.when else "") for t in everywhere)
         lines.append("  end note")
     return "\n".join(lines) + "\n"
+
+
+def _authority(transition: TransitionSpec) -> list[str]:
+    """``by team_lead`` / ``by (approver)`` and ``not by (requested_by)`` for an edge label."""
+    by, labels = transition.by, []
+    if isinstance(by, str):
+        labels.append(f"by {by}")
+    elif isinstance(by, list):
+        labels.append(f"by {' or '.join(by)}")
+    elif by is not None:
+        labels.append(f"by ({by.expr})")
+    if transition.not_by is not None:
+        labels.append(f"not by ({transition.not_by.expr})")
+    return labels

@@ -21,6 +21,7 @@ __all__ = [
     "HistoryEntry",
     "Notification",
     "OutboxEntry",
+    "Refusal",
     "Timer",
     "plain",
 ]
@@ -88,7 +89,10 @@ class Timer(NamedTuple):
     """A durable timer: fire ``trigger`` on ``case_id`` at ``due_at``.
 
     ``owner_state`` is the state it belongs to; unless ``keep`` it is cancelled when the case
-    leaves that state.
+    leaves that state. A timer whose firing raised is ``retrying`` (tried again at
+    ``retry_at``) and, after the engine's ``timer_retry`` policy gives up, ``failed``: parked
+    with ``last_error`` until ``Engine.retry_timer`` releases it. ``attempts`` counts the
+    failed firings.
     """
 
     id: int
@@ -98,6 +102,10 @@ class Timer(NamedTuple):
     owner_state: str
     keep: bool
     created_at: datetime
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    retry_at: datetime | None = None
 
 
 class Notification(NamedTuple):
@@ -163,3 +171,18 @@ class DeadLetter(NamedTuple):
     received_at: datetime
     status: str = "open"
     case_id: str | None = None
+
+
+class Refusal(NamedTuple):
+    """An event the engine refused because the actor lacked the authority (``NotAuthorized``):
+    who tried what, on which case and state, the roles they held and those that would have done.
+    The case itself is unchanged; refusals are kept apart from its history."""
+
+    case_id: str
+    at: datetime
+    actor: str
+    trigger: str
+    state: str
+    reason: str
+    roles: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()

@@ -88,6 +88,10 @@ class Scenario(_Strict):
     workflow: str | None = None
     start: datetime = DEFAULT_START
     actor: str = "intake"
+    people: dict[str, list[Name]] = Field(
+        default_factory=dict,
+        description="The roles of the people who act in the scenario: {lead-3: [team_lead]}.",
+    )
     case: dict[str, Any] = Field(default_factory=dict)
     events: list[ScenarioEvent] = Field(default_factory=list)
     until: str | datetime | None = Field(
@@ -228,7 +232,9 @@ def run_scenario(
     scenario = loaded.scenario
     start = as_utc(scenario.start)
     clock = ManualClock(start)
-    with Engine([workflow], store, clock, calendars=calendars or {}) as engine:
+    with Engine(
+        [workflow], store, clock, calendars=calendars or {}, roles=scenario.people
+    ) as engine:
         case = engine.start(
             scenario.workflow or workflow.spec.workflow, scenario.case, actor=scenario.actor
         )
@@ -268,12 +274,12 @@ def play_until(engine: Engine, clock: ManualClock, moment: datetime) -> list[Any
     """Move a manual clock to ``moment`` the way time passes for a runner that never sleeps:
     each timer fires at its own due time (so none is late), then the clock reaches ``moment``.
     Returns the timer firings, in order."""
-    fired = []
+    fired: list[Any] = []
     while True:
         due = engine.store.due_timers(moment, 1)
         if not due:
             break
-        clock.set(max(due[0].due_at, clock.now()))
+        clock.set(max(due[0].retry_at or due[0].due_at, clock.now()))
         fired.extend(engine.advance())
     clock.set(max(moment, clock.now()))
     return fired

@@ -1,7 +1,9 @@
 """Test helpers for plugin authors and host applications: a pytest plugin.
 
 Installed with svcflow and registered through the ``pytest11`` entry point, so its fixtures are
-available in any project's tests without imports:
+available in any project's tests without imports. Because pytest loads it in every test session
+of a project that has svcflow installed, it imports the engine, pydantic and the loaders only
+when a fixture or class here is first used:
 
 ``svcflow_clock``
     A :class:`~svcflow.ManualClock` at Monday 2026-03-02 09:00 UTC. Move it with ``advance``.
@@ -26,17 +28,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from svcflow.clock import ManualClock
-from svcflow.definitions.workflow import LoadedWorkflow, load_workflow_text
-from svcflow.engine import Engine, build_plugin_host
 from svcflow.errors import DeliveryFailed
 from svcflow.hooks.specs import hookimpl
-from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
-from svcflow.spec.extensions import using_extensions
+
+if TYPE_CHECKING:
+    from svcflow.definitions.workflow import LoadedWorkflow
+    from svcflow.engine import Engine
+    from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
 
 __all__ = ["START", "CapturedDeliveries", "EngineFactory", "InlinePlugins"]
 
@@ -62,10 +65,14 @@ class CapturedDeliveries:
 
     @hookimpl
     def svcflow_register_channels(self) -> list[ChannelInfo]:
+        from svcflow.hooks.types import ChannelInfo
+
         return [ChannelInfo(name, outbound=True, description="captured") for name in self.channels]
 
     @hookimpl
     def svcflow_deliver(self, delivery: Delivery) -> DeliveryReceipt | None:
+        from svcflow.hooks.types import DeliveryReceipt
+
         if delivery.channel not in self.channels:
             return None
         self.attempts.append(delivery)
@@ -95,6 +102,10 @@ class EngineFactory:
         store: str | None = None,
         **options: Any,
     ) -> Engine:
+        from svcflow.definitions.workflow import load_workflow_text
+        from svcflow.engine import Engine, build_plugin_host
+        from svcflow.spec.extensions import using_extensions
+
         store = store or f"sqlite:///{self._folder / f'cases-{len(self.engines)}.db'}"
         options.setdefault("load_plugins", False)
         plugins = [("svcflow.testing.captured", self._captured), *self._inline]

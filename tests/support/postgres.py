@@ -144,6 +144,7 @@ class TemporaryCluster:
         self._binaries = Path()
         self._account: pwd.struct_passwd | None = None
         self._names = itertools.count(1)
+        self._free_schemas: list[str] = []
         self._owner = os.getpid()
         self.port = 0
 
@@ -261,6 +262,36 @@ class TemporaryCluster:
                 sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(chosen))
             )
         return self.database_url(chosen)
+
+    def create_schema(self) -> tuple[str, str]:
+        """An empty schema in :data:`DATABASE`, and the URL of a connection whose
+        ``search_path`` starts with it (so a store's tables go there): (URL, schema name).
+
+        A schema given back with :meth:`release_schema` is handed out again with its tables
+        emptied but kept: creating a store's tables costs ~0.2 s, emptying them ~0.01 s."""
+        if self._free_schemas:
+            name = self._free_schemas.pop()
+        else:
+            name = f"test_{os.getpid()}_{next(self._names)}"
+            with psycopg.connect(self.url, autocommit=True) as admin:
+                admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+        return f"{self.url}?options=-csearch_path%3D{name}", name
+
+    def release_schema(self, name: str) -> None:
+        """Empty every table of the schema but ``schema_version`` (foreign keys are not
+        checked meanwhile), and keep it for the next :meth:`create_schema`."""
+        with psycopg.connect(self.url, autocommit=True) as admin, admin.transaction():
+            admin.execute("SET LOCAL session_replication_role = replica")
+            tables = admin.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+                "AND tablename <> 'schema_version'",
+                (name,),
+            ).fetchall()
+            for (table,) in tables:
+                admin.execute(
+                    sql.SQL("DELETE FROM {}.{}").format(sql.Identifier(name), sql.Identifier(table))
+                )
+        self._free_schemas.append(name)
 
     def drop_database(self, url: str) -> None:
         """Remove the database at ``url``, disconnecting whoever is still connected to it."""

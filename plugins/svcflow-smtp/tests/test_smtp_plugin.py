@@ -3,6 +3,7 @@ kind of failure is reported (retry later, or dead-letter now)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from pathlib import Path
 from typing import Any, cast
 
 import pluggy
@@ -22,6 +24,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from svcflow_smtp import SmtpNotifier, message_id_for
 
+from svcflow.clock import ManualClock
+from svcflow.definitions.workflow import load_workflow_text
+from svcflow.engine import Engine, build_plugin_host
 from svcflow.errors import DeliveryFailed, PermanentDeliveryError
 from svcflow.hooks import specs as hookspecs
 from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt, Recipient
@@ -417,6 +422,12 @@ def test_default_ports_follow_the_security_mode() -> None:
             "(use 'support@example.com' or 'Support <support@example.com>')",
         ),
         ({"password": "x"}, "an SMTP password was given without a username"),
+        (
+            {"security": "none", "username": "agent", "password": "s3cret"},
+            "SMTP login with security='none' would send the password in cleartext: use "
+            "security='starttls' or 'tls', or allow it explicitly for a relay on a trusted "
+            "network (allow_cleartext_auth=True, SVCFLOW_SMTP_ALLOW_CLEARTEXT_AUTH=1)",
+        ),
     ],
 )
 def test_invalid_arguments_fail_at_construction(arguments: dict[str, Any], message: str) -> None:
@@ -463,6 +474,18 @@ def test_from_env_reads_every_variable() -> None:
             "none; SVCFLOW_SMTP_PORT='smtp' is not a port number (1-65535); "
             "SVCFLOW_SMTP_TIMEOUT='soon' is not a positive number of seconds; "
             "SVCFLOW_SMTP_PASSWORD is set but SVCFLOW_SMTP_USER is not",
+        ),
+        (
+            {
+                "SVCFLOW_SMTP_HOST": "smtp.example.com",
+                "SVCFLOW_SMTP_FROM": SENDER,
+                "SVCFLOW_SMTP_SECURITY": "none",
+                "SVCFLOW_SMTP_USER": "agent",
+                "SVCFLOW_SMTP_PASSWORD": "s3cret",
+            },
+            "SMTP login with security='none' would send the password in cleartext: use "
+            "security='starttls' or 'tls', or allow it explicitly for a relay on a trusted "
+            "network (allow_cleartext_auth=True, SVCFLOW_SMTP_ALLOW_CLEARTEXT_AUTH=1)",
         ),
         (
             {"SVCFLOW_SMTP_HOST": "smtp.example.com", "SVCFLOW_SMTP_FROM": "support"},
@@ -518,3 +541,60 @@ def test_the_entry_point_plugin_reads_the_environment_at_first_delivery(
 )
 def test_message_ids_are_readable_escaped_keys(key: str, sender: str, expected: str) -> None:
     assert message_id_for(key, sender) == expected
+
+
+def test_cleartext_login_works_only_when_allowed_explicitly() -> None:
+    handler, accounts = Handler(), Accounts()
+    with smtp_server(handler, authenticator=accounts, auth_require_tls=False) as port:
+        notifier = SmtpNotifier.from_env(
+            {
+                "SVCFLOW_SMTP_HOST": "127.0.0.1",
+                "SVCFLOW_SMTP_PORT": str(port),
+                "SVCFLOW_SMTP_FROM": SENDER,
+                "SVCFLOW_SMTP_SECURITY": "none",
+                "SVCFLOW_SMTP_USER": "agent",
+                "SVCFLOW_SMTP_PASSWORD": "s3cret",
+                "SVCFLOW_SMTP_ALLOW_CLEARTEXT_AUTH": "1",
+            }
+        )
+        notifier.svcflow_deliver(make_delivery())
+    assert accounts.mechanisms and len(handler.received) == 1
+
+
+REFUND = """\
+workflow: refund
+version: 1
+title: Refund
+data:
+  customer_email: {type: string, default: ""}
+states:
+  received: {initial: true, on_enter: [{notify: {template: received, to: customer}}]}
+  done: {final: true}
+transitions:
+  - {trigger: close, from: received, to: done}
+"""
+
+
+def test_a_refused_recipient_is_logged_without_the_customers_address(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    handler = Handler(rcpt_replies={"jane.doe@example.com": "550 5.1.1 No such user here"})
+    with smtp_server(handler) as port:
+        notifier = SmtpNotifier("127.0.0.1", port, sender=SENDER, security="none")
+        host = build_plugin_host([notifier], load_plugins=False)
+        clock = ManualClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+        workflow = load_workflow_text(REFUND, "<test>")
+        with Engine(
+            [workflow], f"sqlite:///{tmp_path / 'cases.db'}", clock, plugin_host=host
+        ) as engine:
+            case = engine.start("refund", {"customer_email": "jane.doe@example.com"})
+            with caplog.at_level(logging.ERROR, logger="svcflow.outbox"):
+                report = engine.dispatch()
+    assert len(report.dead) == 1
+    [line] = [record.getMessage() for record in caplog.records]
+    assert line == (
+        f"notification {case.id}:1:1:1 dead-lettered: permanent failure: PermanentDeliveryError:"
+        f" SMTP server 127.0.0.1:{port} refused recipient j***@***.com: "
+        "550 5.1.1 No such user here"
+    )
+    assert "jane" not in caplog.text

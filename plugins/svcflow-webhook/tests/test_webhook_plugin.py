@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import socket
 import ssl
@@ -23,7 +26,7 @@ from svcflow.errors import DeliveryFailed, PermanentDeliveryError, SvcflowError
 from svcflow.hooks import specs as hookspecs
 from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt, Recipient
 
-SECRET = "whsec_test"
+SECRET = "whsec_" + base64.b64encode(b"a shared secret of 24 bytes").decode()
 NOW = 1_772_443_200.0  # 2026-03-02 09:20:00 UTC
 
 
@@ -145,16 +148,12 @@ def test_posts_signed_json_and_returns_the_receivers_id(receiver: Receiver) -> N
     (seen,) = receiver.seen
     assert seen.path == "/hooks/svcflow?tenant=7"
     assert seen.headers["Content-Type"] == "application/json"
-    assert seen.headers["Idempotency-Key"] == "C-17:3:2:crm"
-    assert seen.headers["X-Svcflow-Timestamp"] == "1772443200"
+    assert seen.headers["webhook-id"] == "C-17:3:2:crm"
+    assert seen.headers["webhook-timestamp"] == "1772443200"
     assert seen.headers["User-Agent"] == "svcflow-webhook/0.1.0"
-    verify(
-        SECRET,
-        seen.body,
-        seen.headers["X-Svcflow-Timestamp"],
-        seen.headers["X-Svcflow-Signature"],
-        now=NOW,
-    )
+    assert "Idempotency-Key" not in seen.headers
+    assert standard_webhooks_accepts(SECRET, seen.headers, seen.body)
+    assert verify(SECRET, seen.body, seen.headers, now=NOW) == "C-17:3:2:crm"
     assert "投诉 C-17 已升级".encode() in seen.body
     assert json.loads(seen.body) == {
         "key": "C-17:3:2:crm",
@@ -245,13 +244,81 @@ def test_no_answer_in_time_is_retried(receiver: Receiver) -> None:
     assert len(receiver.seen) == 1
 
 
-def test_credentials_in_the_address_become_basic_auth(receiver: Receiver) -> None:
+def test_credentials_in_the_address_become_basic_auth_and_stay_out_of_the_body(
+    receiver: Receiver,
+) -> None:
     address = receiver.url("/hook?token=s3cret").replace("http://", "http://crm%40acme:p%3Ass@")
     receipt = notifier().svcflow_deliver(make_delivery(address))
     assert receipt is not None and receipt.detail == f"HTTP 200 from {receiver.url()}"
     (seen,) = receiver.seen
     assert seen.headers["Authorization"] == "Basic Y3JtQGFjbWU6cDpzcw=="  # crm@acme:p:ss
     assert seen.path == "/hook?token=s3cret"
+    assert json.loads(seen.body)["recipient"]["address"] == receiver.url("/hook?token=s3cret")
+    assert b"p%3Ass" not in seen.body
+
+
+def test_credentials_configured_per_origin_keep_the_address_clean(receiver: Receiver) -> None:
+    origin = receiver.url("").replace("http://", "http://crm%40acme:p%3Ass@")
+    configured = WebhookNotifier(SECRET, credentials=[origin, "https://other:x@example.com"])
+    configured.svcflow_deliver(make_delivery(receiver.url()))
+    notifier().svcflow_deliver(make_delivery(receiver.url()))
+    [with_login, without] = receiver.seen
+    assert with_login.headers["Authorization"] == "Basic Y3JtQGFjbWU6cDpzcw=="
+    assert "Authorization" not in without.headers
+    with pytest.raises(ValueError) as caught:
+        WebhookNotifier(SECRET, credentials=["https://crm.example.com/?user=x"])
+    assert str(caught.value) == (
+        "webhook credentials 'https://crm.example.com/' must be a URL with a user name, "
+        "like https://user:password@crm.example.com"
+    )
+
+
+class Trickler:
+    """A receiver that reads the request, then sends its answer one byte every 0.25 s: each
+    read of the sender returns within any per-read timeout, but the whole answer takes 15 s."""
+
+    ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n" + b"x" * 20
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.sent = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve)
+        self.thread.start()
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+
+    def _serve(self) -> None:
+        connection, _ = self.listener.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in self.ANSWER:
+                if self.stop.wait(0.25):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+                self.sent += 1
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.listener.close()
+
+
+def test_the_timeout_bounds_the_whole_request_against_a_trickling_receiver() -> None:
+    trickler = Trickler()
+    url = trickler.url()
+    try:
+        with pytest.raises(DeliveryFailed) as caught:
+            notifier(timeout=1.0).svcflow_deliver(make_delivery(url))
+        sent_when_cut = trickler.sent
+    finally:
+        trickler.close()
+    assert str(caught.value) == f"webhook {url} did not answer within 1 s"
+    assert 0 < sent_when_cut < len(Trickler.ANSWER) // 2
 
 
 def test_https_with_a_trusted_certificate(
@@ -308,7 +375,7 @@ def test_a_closed_port_is_retried() -> None:
         (
             "http://127.0.0.1:port/hook",
             "webhook address 'http://127.0.0.1:port/hook' is not a "
-            "valid URL: nonnumeric port: 'port'",
+            "valid URL: Port could not be cast to integer value as 'port'",
         ),
     ],
 )
@@ -350,8 +417,7 @@ def test_from_env_reads_the_secret_and_timeout(receiver: Receiver) -> None:
     assert repr(built) == "WebhookNotifier(timeout=1.5, user_agent='svcflow-webhook/0.1.0')"
     built.svcflow_deliver(make_delivery(receiver.url()))
     (seen,) = receiver.seen
-    headers = seen.headers
-    verify("from-env", seen.body, headers["X-Svcflow-Timestamp"], headers["X-Svcflow-Signature"])
+    verify("from-env", seen.body, seen.headers)
 
 
 @pytest.mark.parametrize(
@@ -397,101 +463,142 @@ def test_the_entry_point_plugin_reads_the_environment_at_first_delivery(
     monkeypatch.setenv("SVCFLOW_WEBHOOK_SECRET", "changed")
     lazy.svcflow_deliver(make_delivery(receiver.url()))
     for seen in receiver.seen:
-        headers = seen.headers
-        verify("late", seen.body, headers["X-Svcflow-Timestamp"], headers["X-Svcflow-Signature"])
+        verify("late", seen.body, seen.headers)
     assert len(receiver.seen) == 2
 
 
 # -- the receiving side --------------------------------------------------------------------------
 
 BODY = b'{"a":1}'
-GOOD = "sha256=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789"
+ID = "C-17:3:2:crm"
 
 
-def test_sign_matches_an_independent_hmac() -> None:
-    assert sign(SECRET, BODY, 1_700_000_000) == GOOD
-    assert sign(SECRET.encode(), BODY, "1700000000") == GOOD
-    assert sign("密钥", BODY, 1_700_000_000) == (
-        "sha256=fb41f39f1554dbeca6f1b9482243963b266a4fe540e450f01edc72683dd40b49"
+def standard_webhooks_accepts(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """A verifier written from the Standard Webhooks specification, sharing no code with the
+    plugin: HMAC-SHA256 under the base64-decoded ``whsec_`` secret of ``id.timestamp.body``,
+    compared with each space-separated ``v1,<base64>`` signature."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(
+        hmac.compare_digest(part, f"v1,{expected}")
+        for part in headers["webhook-signature"].split(" ")
     )
 
 
+def signed(
+    body: bytes = BODY, timestamp: str = "1700000000", secret: str = SECRET
+) -> dict[str, str]:
+    return {
+        "webhook-id": ID,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": sign(secret, ID, timestamp, body),
+    }
+
+
+def test_sign_matches_the_specifications_test_vector() -> None:
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = b'{"test": 2432232314}'
+    assert sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body) == (
+        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    )
+
+
+def test_a_secret_without_the_prefix_is_used_as_its_utf8_bytes() -> None:
+    as_standard = "whsec_" + base64.b64encode("密钥".encode()).decode()
+    assert sign("密钥", ID, 1, BODY) == sign(as_standard, ID, 1, BODY)
+    assert sign("密钥".encode(), ID, 1, BODY) == sign(as_standard, ID, 1, BODY)
+    with pytest.raises(ValueError) as caught:
+        sign("whsec_not base64!", ID, 1, BODY)
+    assert str(caught.value) == "a webhook secret starting with 'whsec_' must continue in base64"
+
+
 @pytest.mark.parametrize("now", [1_700_000_000.0, 1_700_000_300.0, 1_699_999_700.0])
-def test_verify_accepts_within_the_tolerance(now: float) -> None:
-    verify(SECRET, BODY, "1700000000", GOOD, now=now)  # raises if it refuses
+def test_verify_accepts_within_the_tolerance_and_returns_the_id(now: float) -> None:
+    assert verify(SECRET, BODY, signed(), now=now) == ID
+
+
+def test_verify_accepts_any_one_matching_signature_and_any_header_case() -> None:
+    headers = signed()
+    headers["webhook-signature"] = f"v1,AAAA {headers['webhook-signature']} v2,BBBB"
+    upper = {name.upper(): value for name, value in headers.items()}
+    assert verify(SECRET, BODY, upper, now=1_700_000_000.0) == ID
+
+
+def _without(name: str) -> dict[str, str]:
+    return {key: value for key, value in signed().items() if key != name}
 
 
 @pytest.mark.parametrize(
-    ("body", "timestamp", "signature", "now", "message"),
+    ("body", "headers", "now", "message"),
     [
-        (BODY, "1700000000", None, 1_700_000_000.0, "missing X-Svcflow-Signature header"),
-        (BODY, "", GOOD, 1_700_000_000.0, "missing X-Svcflow-Timestamp header"),
+        (BODY, _without("webhook-signature"), 1e9, "missing webhook-signature header"),
         (
             BODY,
-            "1700000000",
-            "v1=abc",
-            1_700_000_000.0,
-            "malformed X-Svcflow-Signature header 'v1=abc': "
-            "expected 'sha256=' followed by 64 lowercase hex digits",
+            {"webhook-timestamp": "1700000000"},
+            1e9,
+            "missing webhook-id and webhook-signature header",
         ),
         (
             BODY,
-            "2026-03-02T09:20:00Z",
-            GOOD,
+            {**signed(), "webhook-timestamp": "2026-03-02T09:20:00Z"},
             1_700_000_000.0,
-            "malformed X-Svcflow-Timestamp header '2026-03-02T09:20:00Z': "
+            "malformed webhook-timestamp header '2026-03-02T09:20:00Z': "
             "expected Unix time in whole seconds",
         ),
         (
             b'{"a":2}',
-            "1700000000",
-            GOOD,
+            signed(),
             1_700_000_000.0,
-            "X-Svcflow-Signature does not match the body and timestamp: the request was "
+            "no webhook-signature matches the id, timestamp and body: the request was "
             "altered, or the sender uses a different secret",
         ),
         (
             BODY,
-            "1700000001",
-            GOOD,
+            {**signed(), "webhook-id": "C-17:3:2:other"},
             1_700_000_000.0,
-            "X-Svcflow-Signature does not match the body and timestamp: the request was "
+            "no webhook-signature matches the id, timestamp and body: the request was "
             "altered, or the sender uses a different secret",
         ),
         (
             BODY,
-            "1700000000",
-            GOOD,
+            {**signed(), "webhook-timestamp": "1700000001"},
+            1_700_000_000.0,
+            "no webhook-signature matches the id, timestamp and body: the request was "
+            "altered, or the sender uses a different secret",
+        ),
+        (
+            BODY,
+            signed(),
             1_700_000_301.0,
-            "X-Svcflow-Timestamp is 301 s old, more than the tolerance of 300 s: "
+            "webhook-timestamp is 301 s old, more than the tolerance of 300 s: "
             "a replayed request, or the sender's clock is behind",
         ),
         (
             BODY,
-            "1700000000",
-            GOOD,
+            signed(),
             1_699_999_599.5,
-            "X-Svcflow-Timestamp is 400.5 s in the future, more than the tolerance of 300 s: "
+            "webhook-timestamp is 400.5 s in the future, more than the tolerance of 300 s: "
             "the sender's clock is ahead",
         ),
     ],
 )
 def test_verify_says_what_is_wrong(
-    body: bytes, timestamp: str, signature: str | None, now: float, message: str
+    body: bytes, headers: dict[str, str], now: float, message: str
 ) -> None:
     with pytest.raises(InvalidSignature) as caught:
-        verify(SECRET, body, timestamp, signature, now=now)
+        verify(SECRET, body, headers, now=now)
     assert str(caught.value) == message
 
 
 def test_verify_with_another_secret_or_tolerance() -> None:
     with pytest.raises(InvalidSignature) as caught:
-        verify("other", BODY, "1700000000", GOOD, now=1_700_000_000.0)
-    assert str(caught.value).startswith("X-Svcflow-Signature does not match")
+        verify("other", BODY, signed(), now=1_700_000_000.0)
+    assert str(caught.value).startswith("no webhook-signature matches")
     with pytest.raises(InvalidSignature) as caught:
-        verify(SECRET, BODY, "1700000000", GOOD, now=1_700_000_061.0, tolerance=60)
+        verify(SECRET, BODY, signed(), now=1_700_000_061.0, tolerance=60)
     assert str(caught.value) == (
-        "X-Svcflow-Timestamp is 61 s old, more than the tolerance of 60 s: "
+        "webhook-timestamp is 61 s old, more than the tolerance of 60 s: "
         "a replayed request, or the sender's clock is behind"
     )
     assert issubclass(InvalidSignature, SvcflowError)

@@ -17,13 +17,16 @@ from typing import Any, cast
 
 from transitions import Event, EventData, Machine, State, Transition
 
+from svcflow.core.authority import Actor, Authority
 from svcflow.core.effects import NotificationRequest, StepResult, TimerRequest
 from svcflow.definitions import resolve_calendars
 from svcflow.definitions.checks import expand_sources
 from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.errors import (
+    CaseDataError,
     ConditionNotMet,
     ExpressionError,
+    NotAuthorized,
     PluginError,
     TransitionNotAllowed,
     UnknownTrigger,
@@ -31,7 +34,7 @@ from svcflow.errors import (
 )
 from svcflow.rules.expressions import CaseVariables, Expression
 from svcflow.sla.calendar import BusinessCalendar
-from svcflow.sla.clocks import Clock, SlaOutcome, SlaPolicy, StepFacts
+from svcflow.sla.clocks import Clock, Encoded, SlaOutcome, SlaPolicy, StepFacts
 from svcflow.sla.escalation import Chain, EscalationPolicy
 from svcflow.spec.actions import CallSpec
 from svcflow.spec.datamodel import CaseDataSchema
@@ -39,7 +42,7 @@ from svcflow.spec.extensions import ActionCall, current_extensions
 from svcflow.spec.models import Action
 from svcflow.spec.yamlsource import KeyPath
 
-__all__ = ["CompiledWorkflow"]
+__all__ = ["CompiledWorkflow", "decode_service", "encode_service"]
 
 
 class _Step(CaseVariables):
@@ -54,8 +57,9 @@ class _Step(CaseVariables):
         now: datetime,
         result: StepResult,
         case_id: str = "",
+        actor: Actor | None = None,
     ):
-        super().__init__(data, state, now)
+        super().__init__(data, state, now, actor.variable() if actor is not None else None)
         self.case_id = case_id
         self.result = result
         self.owned = False
@@ -108,21 +112,12 @@ class CompiledWorkflow:
             finalize_event=[_record_taken],
             name=f"{spec.workflow}@v{spec.version}",
         )
-        self._conditions: dict[tuple[str, str], list[Expression | None]] = {}
+        self.authority = Authority(loaded)
+        self._protected = frozenset(n for n, field in spec.data.items() if field.protected)
+        self._conditions: dict[tuple[str, str], list[tuple[Expression | None, int]]] = {}
         self._actions: dict[int, _Runner | None] = {}
-        for index, transition in enumerate(spec.transitions):
-            condition = loaded.expressions.get(("transitions", index, "when"))
-            actions = self._runner(("transitions", index, "actions"), transition.actions)
-            for source in expand_sources(transition, spec):
-                self.machine.add_transition(
-                    transition.trigger,
-                    source,
-                    transition.to,
-                    conditions=[_condition(condition)] if condition else None,
-                )
-                added = self.machine.events[transition.trigger].transitions[source][-1]
-                self._actions[id(added)] = actions
-                self._conditions.setdefault((transition.trigger, source), []).append(condition)
+        self._index: dict[int, int] = {}
+        self._add_transitions()
         self.triggers = sorted({t.trigger for t in spec.transitions})
         self._service_actions: dict[KeyPath, _Runner | None] = {}
         if spec.sla is not None:
@@ -135,15 +130,43 @@ class CompiledWorkflow:
                     path = (*base, "warnings", index, "actions")
                     self._service_actions[path] = self._runner(path, warning.actions)
 
+    def _add_transitions(self) -> None:
+        """Each transition into the shared machine, once per source state, remembering its
+        condition, actions and index (for its ``by``/``not_by`` rules)."""
+        loaded, spec = self.loaded, self.spec
+        for index, transition in enumerate(spec.transitions):
+            condition = loaded.expressions.get(("transitions", index, "when"))
+            actions = self._runner(("transitions", index, "actions"), transition.actions)
+            for source in expand_sources(transition, spec):
+                self.machine.add_transition(
+                    transition.trigger,
+                    source,
+                    transition.to,
+                    conditions=[_condition(condition)] if condition else None,
+                )
+                added = self.machine.events[transition.trigger].transitions[source][-1]
+                self._actions[id(added)] = actions
+                self._index[id(added)] = index
+                self._conditions.setdefault((transition.trigger, source), []).append(
+                    (condition, index)
+                )
+
     # -- running ------------------------------------------------------------------------------
 
-    def start(self, data: Mapping[str, Any] | None, now: datetime, case_id: str = "") -> StepResult:
-        """Validate the initial data and run the initial state's ``on_enter`` actions."""
+    def start(
+        self,
+        data: Mapping[str, Any] | None,
+        now: datetime,
+        case_id: str = "",
+        actor: Actor | None = None,
+    ) -> StepResult:
+        """Validate the initial data and run the initial state's ``on_enter`` actions (which
+        read ``actor``, who started the case)."""
         validated = self.schema.initial(data)
         result = StepResult(
             trigger=None, source=None, target=self.initial, data=validated, changed=dict(validated)
         )
-        step = _Step(self.initial, validated, now, result, case_id)
+        step = _Step(self.initial, validated, now, result, case_id, self._widened(actor))
         step.owned = True
         enter = self._enter[self.initial]
         if enter is not None:
@@ -170,33 +193,41 @@ class CompiledWorkflow:
         payload: Mapping[str, Any] | None,
         now: datetime,
         service: Mapping[str, Any] | None = None,
+        actor: Actor | None = None,
     ) -> StepResult:
         """Fire ``trigger`` on a case in ``state`` with ``data``; return the effects.
 
         ``service`` is the case's SLA and escalation state; the step's effect on it (clocks
-        started, paused, stopped...) comes back in the result.
+        started, paused, stopped...) comes back in the result. ``actor`` is who fired it, with
+        their roles: the transition's ``by``/``not_by`` rules are checked against them (None,
+        for the engine's own timers, checks nothing) and expressions read them as ``actor``.
 
         Raises ``UnknownTrigger``, ``TransitionNotAllowed`` or ``ConditionNotMet`` (naming the
-        triggers allowed now) without changing anything; ``CaseDataError`` for a bad payload.
+        triggers allowed now) or ``NotAuthorized`` without changing anything; ``CaseDataError``
+        for a bad payload (or one that sets a ``protected`` field).
         """
         event = self._event_from(case_id, state, data, trigger, now)
         result = StepResult(trigger=trigger, source=state, target=state, data=data)
-        step = _Step(state, data, now, result, case_id)
+        actor = self._widened(actor)
+        step = _Step(state, data, now, result, case_id, actor)
         if payload:
+            self._refuse_protected(payload)
             result.payload = self.schema.validate_changes(payload, origin="payload")
             step.write(result.payload)
         if not event.trigger(step):
             conditions = " / ".join(
-                f"`{c.source}`" for c in self._conditions[(trigger, state)] if c is not None
+                f"`{c.source}`" for c, _ in self._conditions[(trigger, state)] if c is not None
             )
             raise ConditionNotMet(
                 case_id,
                 state,
                 trigger,
-                self.allowed_triggers(state, step.data, now),
+                self.allowed_triggers(state, step.data, now, actor),
                 f"its condition {conditions} is false",
             )
         taken = cast(Transition, step.taken)
+        if actor is not None:
+            self._authorize(step, self._index[id(taken)], actor, trigger, state)
         self._run_transition(step, taken, state)
         result.target = step.state
         result.data = step.data
@@ -212,6 +243,38 @@ class CompiledWorkflow:
         )
         self._service_step(result, service or {}, facts)
         return result
+
+    def _widened(self, actor: Actor | None) -> Actor | None:
+        """The actor with the roles their roles include (``roles:`` of the workflow)."""
+        if actor is None or not self.authority.includes:
+            return actor
+        return Actor(actor.id, self.authority.holds(actor.roles))
+
+    def _refuse_protected(self, payload: Mapping[str, Any]) -> None:
+        named = sorted(self._protected.intersection(payload))
+        if named:
+            raise CaseDataError(
+                self.workflow,
+                self.version,
+                [
+                    f"payload: field '{name}' is protected: only the workflow's own actions "
+                    "set it (e.g. from actor.id), never a payload"
+                    for name in named
+                ],
+            )
+
+    def _authorize(self, step: _Step, index: int, actor: Actor, trigger: str, state: str) -> None:
+        refused = self.authority.refusal(index, actor, step)
+        if refused is not None:
+            raise NotAuthorized(
+                step.case_id,
+                state,
+                trigger,
+                actor.id,
+                sorted(self.authority.holds(actor.roles)),
+                refused.required,
+                refused.reason,
+            )
 
     def _event_from(
         self, case_id: str, state: str, data: Mapping[str, Any], trigger: str, now: datetime
@@ -261,15 +324,13 @@ class CompiledWorkflow:
     ) -> None:
         if not self.has_service_levels:
             return
-        clocks, chains = _decode_service(service)
+        clocks, chains = decode_service(service)
         outcome = SlaOutcome()
         if self.sla is not None:
             outcome = self.sla.apply(clocks, facts)
-            clocks.update(outcome.clocks)
         changed_chains: dict[str, Chain] = {}
         if self.escalations is not None:
             changed_chains = self.escalations.apply(chains, facts, outcome)
-            chains.update(changed_chains)
         if outcome.clocks or changed_chains:
             self._merge_service(result, outcome.clocks, changed_chains, outcome, service)
 
@@ -282,7 +343,7 @@ class CompiledWorkflow:
         service: Mapping[str, Any] | None = None,
     ) -> None:
         """Fold the outcome into the result; only changed clocks and chains are re-encoded."""
-        result.service = _encode_service(clocks, chains, service)
+        result.service = encode_service(clocks, chains, service)
         result.service_events.extend(outcome.events)
         result.cancel_triggers.extend(outcome.cancel)
         cancelled = set(outcome.cancel)
@@ -295,7 +356,7 @@ class CompiledWorkflow:
         """New deadlines for the running clocks after a calendar changed (None if none moved)."""
         if self.sla is None:
             return None
-        clocks, _ = _decode_service(service)
+        clocks, _ = decode_service(service)
         outcome = self.sla.recompute(clocks, now)
         if not outcome.clocks:
             return None
@@ -315,14 +376,16 @@ class CompiledWorkflow:
     ) -> StepResult | None:
         """A due SLA warning or breach (``sla:...``) or escalation level (``esc:...``): run its
         actions and any trigger it fires; None when the timer no longer applies."""
-        clocks, chains = _decode_service(service)
+        clocks, chains = decode_service(service)
         result = StepResult(trigger=trigger, source=state, target=state, data=data)
         step = _Step(state, data, now, result, case_id)
+        changed_clocks: dict[str, Clock] = {}
+        changed_chains: dict[str, Chain] = {}
         if trigger.startswith("sla:") and self.sla is not None:
             hit = self.sla.on_timer(clocks, trigger, due_at)
             if hit is None:
                 return None
-            clocks[hit.metric] = hit.clock
+            changed_clocks[hit.metric] = hit.clock
             result.service_events.append(hit.event)
             actions = self._service_actions.get(hit.base)
             if actions is not None:
@@ -331,7 +394,7 @@ class CompiledWorkflow:
             reached = self.escalations.on_timer(chains, trigger, due_at)
             if reached is None:
                 return None
-            chains[reached.name] = reached.chain
+            changed_chains[reached.name] = reached.chain
             result.service_events.append(reached.event)
             if reached.schedule is not None:
                 result.timers.append(TimerRequest(*reached.schedule, keep=True))
@@ -345,7 +408,7 @@ class CompiledWorkflow:
         else:
             return None
         result.data = step.data
-        result.service = _encode_service(clocks, chains)
+        result.service = _reencode_service(service, changed_clocks, changed_chains)
         for fired in list(result.fire):
             try:
                 nested = self.step(case_id, state, result.data, fired, None, now, result.service)
@@ -369,17 +432,26 @@ class CompiledWorkflow:
             hold = self._quiet.next_open(now)
         return NotificationRequest(template, recipients, channel, urgent, hold)
 
-    def allowed_triggers(self, state: str, data: Mapping[str, Any], now: datetime) -> list[str]:
-        """Triggers that would succeed now: a transition from ``state`` whose condition holds."""
+    def allowed_triggers(
+        self, state: str, data: Mapping[str, Any], now: datetime, actor: Actor | None = None
+    ) -> list[str]:
+        """Triggers that would succeed now: the first transition from ``state`` whose condition
+        holds (and, given an ``actor``, which that actor may take)."""
+        actor = self._widened(actor)
         probe = _Step(
-            state, dict(data), now, StepResult(trigger=None, source=state, target=state, data={})
+            state,
+            dict(data),
+            now,
+            StepResult(trigger=None, source=state, target=state, data={}),
+            actor=actor,
         )
         allowed = []
         for trigger in self.triggers:
-            for condition in self._conditions.get((trigger, state), ()):
+            for condition, index in self._conditions.get((trigger, state), ()):
                 try:
                     if condition is None or condition.test(probe):
-                        allowed.append(trigger)
+                        if actor is None or self.authority.refusal(index, actor, probe) is None:
+                            allowed.append(trigger)
                         break
                 except ExpressionError:
                     continue
@@ -494,13 +566,28 @@ class CompiledWorkflow:
         return assign
 
 
-def _decode_service(service: Mapping[str, Any]) -> tuple[dict[str, Clock], dict[str, Chain]]:
-    clocks = {name: Clock.from_json(v) for name, v in service.get("metrics", {}).items()}
-    chains = {name: Chain.from_json(v) for name, v in service.get("escalations", {}).items()}
+def decode_service(service: Mapping[str, Any]) -> tuple[Encoded[Clock], Encoded[Chain]]:
+    """A case's SLA clocks and escalation chains, from the JSON kept with it, each decoded when
+    first read (a step usually touches one or two of them)."""
+    clocks = Encoded(service.get("metrics", {}), Clock.from_json)
+    chains = Encoded(service.get("escalations", {}), Chain.from_json)
     return clocks, chains
 
 
-def _encode_service(
+def _reencode_service(
+    service: Mapping[str, Any], clocks: Mapping[str, Clock], chains: Mapping[str, Chain]
+) -> dict[str, Any]:
+    """The service state after a timer: every clock and chain, ``metrics`` first, as when all
+    were decoded and encoded again (the JSON of those that did not change is kept as is)."""
+    encoded: dict[str, Any] = {}
+    for key, changed in (("metrics", clocks), ("escalations", chains)):
+        group = {**service.get(key, {}), **{name: v.to_json() for name, v in changed.items()}}
+        if group:
+            encoded[key] = group
+    return encoded
+
+
+def encode_service(
     clocks: Mapping[str, Clock],
     chains: Mapping[str, Chain],
     previous: Mapping[str, Any] | None = None,

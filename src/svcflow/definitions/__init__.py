@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from svcflow.definitions.directory import (
     Definitions,
+    calendar_id_of,
     calendars_beside,
+    calendars_used,
     is_calendar_text,
     load_definitions,
     load_directory,
@@ -20,7 +22,9 @@ from svcflow.definitions.directory import (
 
 __all__ = [
     "Definitions",
+    "calendar_id_of",
     "calendars_beside",
+    "calendars_used",
     "is_calendar_text",
     "load_definitions",
     "load_directory",

@@ -20,13 +20,15 @@ from svcflow.rules.tables.compiler import workflow_tables
 from svcflow.spec.actions import CallSpec
 from svcflow.spec.datamodel import sample_value, value_problem
 from svcflow.spec.extensions import current_extensions
+from svcflow.spec.kpi import KpiSpec
 from svcflow.spec.models import MESSAGE_FIELDS, Action, IntakeSpec, TransitionSpec, WorkflowSpec
 from svcflow.spec.sla import ConditionSpec, EscalationSpec, MetricSpec
 from svcflow.spec.yamlsource import KeyPath, SourceMap, format_key_path
 
 __all__ = ["RESERVED_NAMES", "check_workflow", "expand_sources"]
 
-RESERVED_NAMES = frozenset({"now", "state"})
+RESERVED_NAMES = frozenset({"now", "state", "actor"})
+_SAMPLE_ACTOR = {"id": "agent-1", "roles": ["agent"]}
 _SAMPLE_NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 _CEL_KEYWORDS = frozenset(
     [
@@ -80,6 +82,7 @@ class _Checker:
 
     def run(self) -> None:
         self.check_fields()
+        self.check_roles()
         self.check_initial()
         for name, state in self.spec.states.items():
             self.check_actions(("states", name, "on_enter"), state.on_enter)
@@ -93,6 +96,8 @@ class _Checker:
             self.check_escalation(("escalations", name), chain)
         if self.spec.intake is not None:
             self.check_intake(self.spec.intake)
+        if self.spec.kpi is not None:
+            self.check_kpi(self.spec.kpi)
         if not self.problems:
             self.check_graph()
             self.check_shadowed_transitions()
@@ -146,7 +151,35 @@ class _Checker:
             self.check_state_name((*base, "to"), transition.to)
         if transition.when is not None:
             self.compile((*base, "when"), transition.when, condition=True)
+        self.check_authority(base, transition)
         self.check_actions((*base, "actions"), transition.actions)
+
+    def check_roles(self) -> None:
+        for name, role in self.spec.roles.items():
+            for position, included in enumerate(role.includes):
+                self.check_role(("roles", name, "includes", position), included)
+
+    def check_role(self, path: KeyPath, role: str) -> None:
+        """A role named in the file must be declared under ``roles:`` once that section exists
+        (without it, roles are whatever the host's identity system says)."""
+        if self.spec.roles and role not in self.spec.roles:
+            self.report(
+                path,
+                f"unknown role '{role}'" + did_you_mean(role, self.spec.roles, noun="role"),
+            )
+
+    def check_authority(self, base: KeyPath, transition: TransitionSpec) -> None:
+        """``by`` names roles, or computes them; ``not_by`` computes the excluded actors."""
+        by = transition.by
+        if isinstance(by, str):
+            self.check_role((*base, "by"), by)
+        elif isinstance(by, list):
+            for position, role in enumerate(by):
+                self.check_role((*base, "by", position), role)
+        elif by is not None:
+            self.compile((*base, "by", "expr"), by.expr)
+        if transition.not_by is not None:
+            self.compile((*base, "not_by", "expr"), transition.not_by.expr)
 
     def compile(self, path: KeyPath, source: str, *, condition: bool = False) -> None:
         result = self.compile_with(path, source, self.variables)
@@ -180,7 +213,11 @@ class _Checker:
                 name: sample_value(spec, use_default=use_default)
                 for name, spec in self.spec.data.items()
             }
-            variables |= {"now": _SAMPLE_NOW, "state": next(iter(self.spec.states))}
+            variables |= {
+                "now": _SAMPLE_NOW,
+                "state": next(iter(self.spec.states)),
+                "actor": _SAMPLE_ACTOR,
+            }
             variables |= self.tables.samples()
             try:
                 outcome = expression.evaluate(variables)
@@ -233,6 +270,25 @@ class _Checker:
         for index, warning in enumerate(metric.warnings):
             self.check_actions((*base, "warnings", index, "actions"), warning.actions, fire=True)
         self.check_actions((*base, "on_breach"), metric.on_breach, fire=True)
+
+    def check_kpi(self, kpi: KpiSpec) -> None:
+        """The metrics ``kpi:`` names exist in ``sla.metrics`` (defaults are not checked: a
+        workflow without a ``first_response`` metric simply has no first response)."""
+        metrics = list(self.spec.sla.metrics) if self.spec.sla is not None else []
+        named: list[tuple[KeyPath, str]] = [
+            (("kpi", key), getattr(kpi, key))
+            for key in ("first_response", "resolution")
+            if key in kpi.model_fields_set
+        ]
+        if isinstance(kpi.sla_attainment, dict):
+            named += [(("kpi", "sla_attainment", name), name) for name in kpi.sla_attainment]
+        for path, name in named:
+            if name not in metrics:
+                self.report(
+                    path,
+                    f"unknown SLA metric '{name}'" + did_you_mean(name, metrics, noun="SLA metric"),
+                    at_key=path[-1] == name,
+                )
 
     def check_escalation(self, base: KeyPath, chain: EscalationSpec) -> None:
         for kind in ("start", "stop", "cancel"):

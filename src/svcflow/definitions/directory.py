@@ -10,7 +10,7 @@ files, with the position of the reference, since a workflow file alone cannot kn
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +34,9 @@ from svcflow.spec.yamlsource import KeyPath
 
 __all__ = [
     "Definitions",
+    "calendar_id_of",
     "calendars_beside",
+    "calendars_used",
     "is_calendar_text",
     "load_definitions",
     "load_directory",
@@ -43,6 +45,14 @@ __all__ = [
 
 _CALENDAR_KEY = re.compile(r"^calendar\s*:", re.MULTILINE)
 _WORKFLOW_KEY = re.compile(r"^workflow\s*:", re.MULTILINE)
+_CALENDAR_ID = re.compile(r"^calendar\s*:\s*['\"]?([A-Za-z0-9_-]+)", re.MULTILINE)
+
+
+def calendar_id_of(text: str) -> str | None:
+    """The id a calendar file gives itself, read without loading it: when the file is broken,
+    workflows that name this id are not told the calendar is unknown (its own error says why)."""
+    found = _CALENDAR_ID.search(text)
+    return found.group(1) if found else None
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ def load_definitions(*paths: str | Path) -> Definitions:
     problems: list[Problem] = []
     found = Definitions()
     calendar_files: dict[str, str] = {}
+    broken: set[str] = set()
     for file in workflow_files(paths):
         try:
             text = file.read_text(encoding="utf-8")
@@ -94,11 +105,12 @@ def load_definitions(*paths: str | Path) -> Definitions:
                 found.workflows.append(load_workflow_text(text, str(file)))
         except WorkflowDefinitionError as error:
             problems.extend(error.problems)
+            broken.update(filter(None, [calendar_id_of(text) if is_calendar_text(text) else None]))
     problems.extend(duplicate_problems(found.workflows))
     problems.extend(duplicate_table_problems(found.rules))
     for workflow in found.workflows:
         try:
-            resolve_calendars(workflow, found.calendars)
+            resolve_calendars(workflow, found.calendars, broken)
         except WorkflowDefinitionError as error:
             problems.extend(error.problems)
     if problems:
@@ -122,13 +134,9 @@ def load_directory(path: str | Path) -> list[LoadedWorkflow]:
     return load_definitions(path).workflows
 
 
-def resolve_calendars(
-    loaded: LoadedWorkflow, calendars: Mapping[str, BusinessCalendar]
-) -> dict[str, BusinessCalendar]:
-    """The calendars a workflow names, by name; an unknown name is a definition error with its
-    position (calendars live in their own files, so the loader alone cannot check them)."""
-    known = {ALWAYS_OPEN: TWENTY_FOUR_SEVEN, **calendars}
-    spec, problems = loaded.spec, []
+def calendars_used(loaded: LoadedWorkflow) -> list[tuple[KeyPath, str]]:
+    """Every calendar name a workflow uses, with the key path that names it."""
+    spec = loaded.spec
     used: list[tuple[KeyPath, str]] = []
     if spec.sla is not None:
         used.append((("sla", "calendar"), spec.sla.calendar))
@@ -143,8 +151,23 @@ def resolve_calendars(
             used.append((("escalations", name, "calendar"), chain.calendar))
     if spec.quiet_hours is not None:
         used.append((("quiet_hours", "calendar"), spec.quiet_hours.calendar))
+    return used
+
+
+def resolve_calendars(
+    loaded: LoadedWorkflow,
+    calendars: Mapping[str, BusinessCalendar],
+    broken: Collection[str] = (),
+) -> dict[str, BusinessCalendar]:
+    """The calendars a workflow names, by name; an unknown name is a definition error with its
+    position (calendars live in their own files, so the loader alone cannot check them). Names
+    in ``broken`` are calendar files that failed to load: their own errors are the root cause,
+    so they are not reported again as unknown here."""
+    known = {ALWAYS_OPEN: TWENTY_FOUR_SEVEN, **calendars}
+    problems = []
+    used = calendars_used(loaded)
     for path, name in used:
-        if name not in known:
+        if name not in known and name not in broken:
             problems.append(
                 loaded.source_map.problem(
                     path,

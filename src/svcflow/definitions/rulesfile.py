@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
+from svcflow.definitions.workflow import read_definition_file
 from svcflow.errors import Problem, WorkflowDefinitionError
 from svcflow.rules.tables.binding import TableSet
 from svcflow.rules.tables.compiler import compile_tables
@@ -97,14 +98,7 @@ def load_rules_text(text: str, file: str = "<string>") -> LoadedRules:
 
 def load_rules_file(path: str | Path) -> LoadedRules:
     """Load one rules file (UTF-8)."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise WorkflowDefinitionError(
-            [Problem(str(file), 1, 1, "", f"cannot read the file: {error}")]
-        ) from None
-    return load_rules_text(text, str(file))
+    return load_rules_text(*read_definition_file(path))
 
 
 def duplicate_table_problems(files: Iterable[LoadedRules]) -> list[Problem]:

@@ -28,6 +28,7 @@ __all__ = [
     "duplicate_problems",
     "load_workflow_file",
     "load_workflow_text",
+    "read_definition_file",
     "spec_digest",
     "workflow_files",
 ]
@@ -82,16 +83,21 @@ def load_workflow_text(text: str, file: str = "<string>") -> LoadedWorkflow:
     )
 
 
-def load_workflow_file(path: str | Path) -> LoadedWorkflow:
-    """Load one workflow file (UTF-8)."""
+def read_definition_file(path: str | Path) -> tuple[str, str]:
+    """A definition file's UTF-8 text and its name for positions; one that cannot be read is
+    a ``WorkflowDefinitionError`` at ``file:1:1`` saying why."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8"), str(file)
     except (OSError, UnicodeDecodeError) as error:
         raise WorkflowDefinitionError(
             [Problem(str(file), 1, 1, "", f"cannot read the file: {error}")]
         ) from None
-    return load_workflow_text(text, str(file))
+
+
+def load_workflow_file(path: str | Path) -> LoadedWorkflow:
+    """Load one workflow file (UTF-8)."""
+    return load_workflow_text(*read_definition_file(path))
 
 
 def workflow_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -131,11 +131,11 @@ def _proposed(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
 def _awaiting_approval(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
     steps = [_report(rng)] if data.get("exception_reason") else []
     if rng.random() < 0.1:
-        steps.append(Step(minutes(_hours(rng, 0.5, 6)), "refuse", actor=str(data["approver"])))
+        refuser = f"{data['approver']}-1"
+        steps.append(Step(minutes(_hours(rng, 0.5, 6)), "refuse", actor=refuser))
     else:
-        approver = str(data.get("approver") or "team_lead")
-        payload = {"approved_by": f"{approver}-{rng.randrange(1, 6)}"}
-        steps.append(Step(minutes(_hours(rng, 0.5, 6)), "approve", payload, actor=approver))
+        approver = f"{data.get('approver') or 'team_lead'}-{rng.randrange(1, 6)}"
+        steps.append(Step(minutes(_hours(rng, 0.5, 6)), "approve", actor=approver))
     return steps
 
 

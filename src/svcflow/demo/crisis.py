@@ -65,12 +65,11 @@ def _responding(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
     draft = rng.uniform(10, 40)
     statement = f"We are sorry for the {str(data.get('event', 'incident')).replace('_', ' ')}: "
     statement += "the service is being restored and every affected customer will be compensated."
-    steps = [Step(minutes(draft), "draft_statement", {"statement": statement}, actor="pr")]
+    steps = [Step(minutes(draft), "draft_statement", {"statement": statement}, actor="pr_writer")]
     approved = draft
     for approver in data.get("approvers_needed") or ():
         approved += rng.uniform(5, 45)
-        payload = {"approver": approver}
-        steps.append(Step(minutes(approved), "approve_statement", payload, actor=approver))
+        steps.append(Step(minutes(approved), "approve_statement", actor=approver))
     steps.append(Step(minutes(approved + rng.uniform(5, 20)), "publish_statement", actor="pr"))
     if _on_social(data):
         for _ in range(rng.randint(2, 4)):

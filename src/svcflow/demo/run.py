@@ -30,7 +30,7 @@ from svcflow.errors import ConditionNotMet, TransitionNotAllowed
 from svcflow.records import Case
 from svcflow.simulate import play_until
 
-__all__ = ["PLANS", "DemoSummary", "run_demo"]
+__all__ = ["DEMO_PEOPLE", "PLANS", "DemoSummary", "run_demo"]
 
 PLANS: Mapping[str, Plan] = {
     "complaint": complaint.PLAN,
@@ -40,6 +40,16 @@ PLANS: Mapping[str, Plan] = {
 }
 """The plan of each shipped workflow, by workflow id."""
 
+DEMO_PEOPLE: Mapping[str, tuple[str, ...]] = {
+    **{
+        f"{role}-{number}": (role,)
+        for role in ("team_lead", "service_manager", "director")
+        for number in range(1, 6)
+    },
+    **{role: (role,) for role in ("legal", "pr", "executive", "pr_duty_officer")},
+}
+"""Who approves in the demo week: complaint approvers (``team_lead-3``...) and the crisis
+approval chain; the statement writer and customers hold no roles."""
 DISPATCH_EVERY = timedelta(minutes=30)
 SETTLE = timedelta(days=8)
 """After the week, timers run on this long so waiting cases close (7 days of silence...)."""
@@ -63,6 +73,9 @@ class DemoSummary:
     states: Counter[tuple[str, str]] = field(default_factory=Counter)
     simulated_from: datetime = WEEK_START
     simulated_until: datetime = WEEK_START
+    arrivals: int = 0
+    """Cases started by the traffic itself (contacts, the crisis, its surge); the rest of
+    ``cases`` were opened by the workflows (escalations)."""
 
 
 @dataclass(order=True)
@@ -133,6 +146,7 @@ def run_demo(
     clock = ManualClock(WEEK_START)
     summary = DemoSummary(store=store, seed=seed)
     arrivals = week_of_traffic(rng, contacts, days)
+    summary.arrivals = len(arrivals)
     with Engine.from_directory(
         workflows,
         store=store,
@@ -141,6 +155,7 @@ def run_demo(
         plugins=list(plugins),
         load_plugins=False,
         directory=directory,
+        roles=DEMO_PEOPLE,
     ) as engine:
         week = _Week(engine, clock, rng)
         for arrival in arrivals:

@@ -23,21 +23,33 @@ from types import MappingProxyType, TracebackType
 from typing import Any
 
 from svcflow.clock import Clock, SystemClock
+from svcflow.core.authority import Actor
 from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions import load_definitions
+from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.engine.counters import EngineCounters
+from svcflow.engine.migrations import CaseMigrator, MigrationReport
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.registry import WorkflowRegistry
-from svcflow.engine.timers import TimerFiring, TimerService, service_due
+from svcflow.engine.timers import (
+    DEFAULT_TIMER_RETRY,
+    AdvanceReport,
+    TimerService,
+    release_failed,
+    release_failed_timers,
+    service_due,
+)
 from svcflow.engine.units import CaseWriter, Event, advanced, history_entry
-from svcflow.errors import ConcurrencyConflict, Problem, WorkflowDefinitionError
+from svcflow.errors import ConcurrencyConflict, NotAuthorized, WorkflowDefinitionError
 from svcflow.hooks.host import PluginHost
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
+from svcflow.messaging.limits import IntakeLimits
 from svcflow.messaging.notifier import Notifier
 from svcflow.messaging.outbox import Dispatcher, DispatchReport, RetryPolicy
-from svcflow.messaging.templates import TemplateRenderer
+from svcflow.messaging.templates import TemplateRenderer, template_problems
 from svcflow.records import (
     NO_DETAILS,
     Case,
@@ -45,17 +57,18 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    Refusal,
     Timer,
     plain,
 )
 from svcflow.sla.calendar import BusinessCalendar
+from svcflow.sla.clocks import SlaPolicy
 from svcflow.sla.escalation import Chain
 from svcflow.sla.status import SlaStatus, sla_report
 from svcflow.spec.extensions import using_extensions
-from svcflow.spec.walk import referenced_templates
-from svcflow.spec.yamlsource import format_key_path
 from svcflow.store.base import NewMessage, Store
 from svcflow.store.registry import open_store
+from svcflow.tracing import span
 
 __all__ = ["Engine"]
 
@@ -67,7 +80,11 @@ class Engine:
     it as a context manager) to release the store. ``timer_lease`` is how long this engine holds
     the due timers it claims in ``advance``: several engines (or processes) advancing one store
     share the due timers, and the timers of one that dies are claimed by another once its lease
-    runs out.
+    runs out. ``retry`` is the outbox's delivery retry policy; ``timer_retry`` how a timer whose
+    firing raised is retried before it is parked as failed (see :meth:`failed_timers`).
+    ``delivery_timeout`` (seconds, default 30) bounds each notification delivery attempt,
+    synchronous and async plugins alike. ``intake_limits`` bounds what ``ingest`` takes
+    (:class:`~svcflow.messaging.limits.IntakeLimits`: 10 MB, 100 references, ...).
     """
 
     def __init__(
@@ -84,19 +101,23 @@ class Engine:
         load_plugins: bool = True,
         plugins_dir: str | Path | None = None,
         directory: Mapping[str, DirectoryEntry | Iterable[DirectoryEntry]] | None = None,
+        roles: Mapping[str, Iterable[str]] | None = None,
         templates: str | Path | Iterable[str | Path] | None = None,
         default_locale: str = "en",
         retry: RetryPolicy | None = None,
+        delivery_timeout: float = 30.0,
+        timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
+        intake_limits: IntakeLimits | None = None,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
-        by_id = (
-            dict(calendars)
-            if isinstance(calendars, Mapping)
-            else {calendar.id: calendar for calendar in calendars}
-        )
+        by_id = _calendars_by_id(calendars)
         self.plugins = plugin_host or build_plugin_host(
-            plugins, load_plugins=load_plugins, plugins_dir=plugins_dir, directory=directory
+            plugins,
+            load_plugins=load_plugins,
+            plugins_dir=plugins_dir,
+            directory=directory,
+            roles=roles,
         )
         found = self.plugins.get(DIRECTORY_PLUGIN)
         if isinstance(found, Directory):
@@ -104,16 +125,22 @@ class Engine:
         workflows = list(workflows)
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
-        folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
-        self.templates = TemplateRenderer(folders, default_locale)
-        _check_templates(workflows, self.templates)
-        self.notifier = Notifier(self.plugins, self.templates)
-        self.dispatcher = Dispatcher(self.store, self.plugins, self.clock, retry=retry)
+        self.templates = _renderer(workflows, templates, default_locale)
+        self.notifier = Notifier(self.plugins, self.templates, self._sla_policy)
+        self.dispatcher = Dispatcher(
+            self.store, self.plugins, self.clock, retry=retry, timeout=delivery_timeout
+        )
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self.timer_lease = timer_lease
         self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
         self._writer = CaseWriter(self.store, self.clock, self.plugins, self.notifier)
-        self._timers = TimerService(self._writer, self.registry, timer_lease, self.runner_id)
+        self._timers = TimerService(
+            self._writer, self.registry, timer_lease, self.runner_id, timer_retry
+        )
+        self._intake = self._message_intake(intake_limits)
+
+    def _message_intake(self, limits: IntakeLimits | None) -> MessageIntake:
+        """Intake, handed the few case operations it needs (it never sees the engine)."""
         operations = CaseOperations(
             now=self._writer.now,
             get=self.get,
@@ -125,7 +152,7 @@ class Engine:
             ),
             record=self._record_message,
         )
-        self._intake = MessageIntake(self.store, self.plugins, self.registry, operations)
+        return MessageIntake(self.store, self.plugins, self.registry, operations, limits)
 
     @classmethod
     def from_directory(
@@ -147,6 +174,7 @@ class Engine:
             load_plugins=options.pop("load_plugins", True),
             plugins_dir=options.pop("plugins_dir", None),
             directory=options.pop("directory", None),
+            roles=options.pop("roles", None),
         )
         with using_extensions(host.extensions()):
             found = load_definitions(path)
@@ -179,8 +207,6 @@ class Engine:
 
     # -- events -----------------------------------------------------------------------------------
 
-    # -- events -----------------------------------------------------------------------------------
-
     def start(
         self,
         workflow: str,
@@ -193,7 +219,10 @@ class Engine:
         The data is validated against the workflow's ``data`` (``CaseDataError`` lists every
         problem); the initial state's ``on_enter`` actions run.
         """
-        return self._start(workflow, data, actor, idempotency_key)
+        with span("start", workflow=workflow) as current:
+            case = self._start(workflow, data, actor, idempotency_key)
+            current.set("case", case.id)
+            return case
 
     def _start(
         self,
@@ -211,7 +240,7 @@ class Engine:
                 return replayed
         now = self._writer.now()
         case_id = self._new_id()
-        result = compiled.start(data, now, case_id)
+        result = compiled.start(data, now, case_id, self.actor(actor))
         case = Case(
             id=case_id,
             workflow=compiled.workflow,
@@ -245,10 +274,16 @@ class Engine:
         ``payload`` sets data fields (validated). ``expected_revision`` makes the call fail with
         ``ConcurrencyConflict`` unless the case is still at that revision (for a person acting
         on what they last saw). Raises ``TransitionNotAllowed`` (or its subclasses
-        ``UnknownTrigger``/``ConditionNotMet``) naming the triggers allowed now; in every error
-        case nothing is written.
+        ``UnknownTrigger``/``ConditionNotMet``) naming the triggers allowed now, and
+        ``NotAuthorized`` when ``actor`` lacks the role the transition requires (``by:``) or
+        is excluded by a four-eyes rule (``not_by:``); that refusal is kept
+        (:meth:`refusals`). In every error case the case is unchanged.
         """
-        return self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
+        with span("fire", case=case_id, trigger=trigger) as current:
+            case = self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
+            current.set("workflow", case.workflow)
+            current.set("state", case.state)
+            return case
 
     def _fire(
         self,
@@ -274,7 +309,14 @@ class Engine:
         if service_due(case, now):
             case = self._timers.catch_up(case, now)
         now = max(now, case.updated_at)
-        result = compiled.step(case.id, case.state, case.data, trigger, payload, now, case.sla)
+        who = self.actor(actor)
+        try:
+            result = compiled.step(
+                case.id, case.state, case.data, trigger, payload, now, case.sla, who
+            )
+        except NotAuthorized as refused:
+            self._refused(refused, now)
+            raise
         updated = advanced(case, result, now)
         given = plain(result.payload) if payload else None
         event = Event(
@@ -291,6 +333,29 @@ class Engine:
         )
         return self._writer.commit(change)
 
+    def actor(self, actor: str) -> Actor:
+        """``actor`` with the roles the host's identity system (``svcflow_actor_roles``) gives."""
+        return Actor(actor, self.plugins.actor_roles(actor))
+
+    def _refused(self, error: NotAuthorized, now: datetime) -> None:
+        self.store.add_refusal(
+            Refusal(
+                case_id=error.case_id,
+                at=now,
+                actor=error.actor,
+                trigger=error.trigger,
+                state=error.state,
+                reason=error.reason,
+                roles=error.roles,
+                required=error.required,
+            )
+        )
+
+    def refusals(self, case_id: str | None = None) -> list[Refusal]:
+        """Events refused for lack of authority (who tried what, when, holding which roles),
+        of one case or all, oldest first. A refusal never changes the case."""
+        return self.store.refusals(case_id)
+
     def _record_message(
         self, case: Case, record: NewMessage, actor: str, now: datetime, details: Mapping[str, Any]
     ) -> Case:
@@ -306,22 +371,64 @@ class Engine:
 
     # -- timers -----------------------------------------------------------------------------------
 
-    def advance(self, now: datetime | None = None) -> list[TimerFiring]:
+    def advance(self, now: datetime | None = None) -> AdvanceReport:
         """Fire every timer due at or before ``now`` (default: the clock's now), in due order.
 
         Due timers are claimed with a lease first (see ``timer_lease``). Each timer fires once, as
         its own unit of work, at its due time (so chains of timers
         replay correctly after downtime); the history entry records ``due_at``, when it actually
         fired (``fired_at``) and ``late_by_seconds``. Timers scheduled by a firing that are
-        already due fire in the same call. Returns what was fired, in order.
+        already due fire in the same call. Returns what was fired, in order (a list), with the
+        timers whose firing raised in ``.retrying`` and ``.failed``: such a failure is contained
+        to its case (nothing of that firing is written), retried with ``timer_retry``'s backoff
+        and then parked as failed; the other cases' timers fire on time.
         """
-        return self._timers.advance(now)
+        with span("advance") as current:
+            fired = self._timers.advance(now)
+            current.set("timers_fired", len(fired))
+            return fired
+
+    def failed_timers(self) -> list[Timer]:
+        """Timers parked as failed, earliest due first, each with ``attempts`` and
+        ``last_error`` (what the last firing raised)."""
+        return self.store.failed_timers()
+
+    def retry_timer(self, timer_id: int) -> Timer:
+        """Release a failed timer (after fixing its cause: a plugin, a workflow, a template):
+        it is due at once and fires on the next ``advance``. Returns it as it was parked;
+        ``TimerNotFailed`` when no failed timer has this id."""
+        return release_failed(self.store, timer_id)
+
+    def retry_timers(self) -> list[Timer]:
+        """Release every failed timer (see :meth:`retry_timer`); returns those released."""
+        return release_failed_timers(self.store)
 
     def recompute_deadlines(self, workflow: str | None = None) -> int:
         """Recompute the deadlines of running SLA clocks (after a calendar file changed),
         keeping the business time each clock has used; returns how many cases moved. Each case
         is one unit of work with a ``sla_recomputed`` history entry."""
         return self._timers.recompute_deadlines(workflow)
+
+    # -- versions ---------------------------------------------------------------------------------
+
+    def migrate_cases(
+        self,
+        plan: str | Path | MigrationText | LoadedMigration,
+        *,
+        dry_run: bool = False,
+        actor: str = "system",
+    ) -> MigrationReport:
+        """Move the running cases of a workflow version to another version, as a migration
+        plan says (see ``docs/migrations.md``).
+
+        The plan is checked against both versions first (``WorkflowDefinitionError`` with
+        positions, nothing moved). Each case then moves in its own transaction with a
+        ``migrated`` history entry by ``actor``, its timers planned again; a case that cannot
+        move is listed in the report with the reason and left untouched. ``dry_run`` plans
+        every move (states, SLA deadlines) and writes nothing.
+        """
+        migrator = CaseMigrator(self._writer, self.registry, self.store)
+        return migrator.run(migrator.load(plan), dry_run=dry_run, actor=actor)
 
     # -- intake -----------------------------------------------------------------------------------
 
@@ -347,7 +454,11 @@ class Engine:
         Raises ``MessageRejected`` when the payload cannot be parsed, no workflow takes it or
         its data is invalid; the payload and the reason are kept as a dead letter first.
         """
-        return self._intake.ingest(channel, raw, workflow, actor)
+        with span("ingest", channel=channel, workflow=workflow) as current:
+            taken = self._intake.ingest(channel, raw, workflow, actor)
+            current.set("case", taken.case.id)
+            current.set("outcome", taken.outcome)
+            return taken
 
     def dead_letters(self, status: str | None = "open") -> list[DeadLetter]:
         """Inbound payloads ``ingest`` could not take (``open``), or all of them (``None``)."""
@@ -364,7 +475,12 @@ class Engine:
     def dispatch(self, now: datetime | None = None, limit: int | None = None) -> DispatchReport:
         """Deliver the outbox entries due by ``now`` through the delivery plugins (see
         :class:`~svcflow.messaging.outbox.Dispatcher`): delivered, retried with backoff, or dead."""
-        return self.dispatcher.dispatch(now, limit)
+        with span("dispatch") as current:
+            report = self.dispatcher.dispatch(now, limit)
+            current.set("delivered", len(report.delivered))
+            current.set("retrying", len(report.retrying))
+            current.set("dead", len(report.dead))
+            return report
 
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
         """Rendered notifications per recipient and their delivery state (``pending``,
@@ -372,6 +488,16 @@ class Engine:
         return self.store.outbox(case_id=case_id, status=status)
 
     # -- reads ------------------------------------------------------------------------------------
+
+    def _sla_policy(self, case: Case) -> SlaPolicy | None:
+        """The SLA section of the case's workflow version (templates read its targets)."""
+        return self.registry.get(case.workflow, case.version).sla
+
+    @property
+    def counters(self) -> EngineCounters:
+        """Events, SLA warnings and breaches this engine committed since it started (what
+        :func:`svcflow.engine.metrics.serve_metrics` exposes to Prometheus)."""
+        return self._writer.counters
 
     def sla(self, case_id: str) -> list[SlaStatus]:
         """Each SLA metric of the case that has started: status (running, paused, met,
@@ -398,18 +524,21 @@ class Engine:
         self.get(case_id)
         return self.store.history(case_id)
 
-    def triggers(self, case_id: str) -> list[str]:
-        """The triggers that may fire now: a transition leaves the state and its condition holds."""
+    def triggers(self, case_id: str, actor: str | None = None) -> list[str]:
+        """The triggers that may fire now: a transition leaves the state and its condition
+        holds; given ``actor``, only those this person may fire (``by:``/``not_by:``)."""
         case = self.get(case_id)
         compiled = self.registry.get(case.workflow, case.version)
-        return compiled.allowed_triggers(case.state, case.data, self._writer.now())
+        who = None if actor is None else self.actor(actor)
+        return compiled.allowed_triggers(case.state, case.data, self._writer.now(), who)
 
     def find(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
         """Cases of a workflow and/or in a state, oldest first."""
         return self.store.find_cases(workflow=workflow, state=state)
 
     def timers(self, case_id: str) -> list[Timer]:
-        """The case's pending timers, earliest first."""
+        """The case's timers, earliest first: pending, ``retrying`` after a failed firing, or
+        parked as ``failed`` (see :meth:`failed_timers`)."""
         return self.store.timers(case_id)
 
     def notifications(
@@ -427,32 +556,28 @@ class Engine:
         ]
 
 
+def _calendars_by_id(
+    calendars: Iterable[BusinessCalendar] | Mapping[str, BusinessCalendar],
+) -> dict[str, BusinessCalendar]:
+    if isinstance(calendars, Mapping):
+        return dict(calendars)
+    return {calendar.id: calendar for calendar in calendars}
+
+
+def _renderer(
+    workflows: Iterable[LoadedWorkflow],
+    templates: str | Path | Iterable[str | Path] | None,
+    default_locale: str,
+) -> TemplateRenderer:
+    """The templates folders' renderer, once every template the workflows name is found."""
+    folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
+    renderer = TemplateRenderer(folders, default_locale)
+    _check_templates(workflows, renderer)
+    return renderer
+
+
 def _check_templates(workflows: Iterable[LoadedWorkflow], renderer: TemplateRenderer) -> None:
-    """Every template a workflow names must exist (in the default locale) when the engine has
-    a templates folder; reported with the position of the reference."""
-    if not renderer.strict:
-        return
-    references = [
-        (loaded, template, path)
-        for loaded in workflows
-        for template, path in referenced_templates(loaded.spec)
-    ]
-    missing = set(renderer.missing(template for _, template, _ in references))
-    problems = []
-    for loaded, template, path in references:
-        if template not in missing:
-            continue
-        line, column = loaded.source_map.position(path)
-        problems.append(
-            Problem(
-                loaded.file,
-                line,
-                column,
-                format_key_path(path),
-                f"no template '{template}' in "
-                + ", ".join(str(d / renderer.default_locale) for d in renderer.directories)
-                + f"; write {renderer.default_locale}/{template}.j2 there",
-            )
-        )
+    """Every template a workflow names must exist (see ``template_problems``)."""
+    problems = template_problems(workflows, renderer)
     if problems:
         raise WorkflowDefinitionError(problems)

@@ -22,15 +22,17 @@ def build_plugin_host(
     load_plugins: bool = True,
     plugins_dir: str | Path | None = None,
     directory: Mapping[str, DirectoryEntry | Iterable[DirectoryEntry]] | None = None,
+    roles: Mapping[str, Iterable[str]] | None = None,
 ) -> PluginHost:
     """The plugin host an engine uses: svcflow's built-ins (the six channels, the thread
-    matcher, the keyword classifier, the directory of roles), installed plugins (unless
-    ``load_plugins`` is false), a plugins directory and the host's own ``plugins``."""
+    matcher, the keyword classifier, the directory of roles and of people's roles), installed
+    plugins (unless ``load_plugins`` is false), a plugins directory and the host's own
+    ``plugins``."""
     builtins: list[tuple[str, object]] = [(name, kind()) for name, kind in BUILTIN_CHANNELS]
     builtins += [
         ("svcflow.matcher", ThreadMatcher()),
         ("svcflow.classifier", KeywordClassifier()),
-        (DIRECTORY_PLUGIN, Directory(directory or {})),
+        (DIRECTORY_PLUGIN, Directory(directory or {}, roles=roles)),
     ]
     return PluginHost(
         plugins, builtins=builtins, entry_points=load_plugins, plugins_dir=plugins_dir

@@ -9,17 +9,18 @@ holds claims loses nothing, because its leases run out and another runner takes 
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 from types import TracebackType
 
 from svcflow.engine import Engine, TimerFiring
+from svcflow.engine.metrics import MetricsServer, serve_metrics
+from svcflow.privacy import masked_logger
 
 __all__ = ["Runner"]
 
-_LOG = logging.getLogger("svcflow.runner")
+_LOG = masked_logger("svcflow.runner")
 
 
 class Runner:
@@ -28,8 +29,14 @@ class Runner:
 
     ``tick()`` does one round now and is what tests and schedulers call directly. ``start()``
     runs rounds in a daemon thread; ``stop()`` (or leaving a ``with`` block) lets the current
-    round finish and joins the thread. An error in a round is logged and passed to ``on_error``;
+    round finish and joins the thread. A timer whose firing raises is contained by the engine
+    (retried, then parked as failed, see ``Engine.failed_timers``) and logged by it; an error
+    of the round itself (a store that is unavailable) is logged and passed to ``on_error``, and
     the runner keeps going (the timers it held are retried when their leases run out).
+
+    With ``metrics_port`` (needs ``svcflow[telemetry]``), ``start()`` also serves the engine's
+    Prometheus metrics on ``http://metrics_host:metrics_port/metrics`` (port 0 picks a free
+    one: see ``metrics.port``) until ``stop()`` (see :mod:`svcflow.engine.metrics`).
     """
 
     def __init__(
@@ -40,6 +47,8 @@ class Runner:
         on_tick: Callable[[list[TimerFiring]], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
         dispatch: bool = True,
+        metrics_port: int | None = None,
+        metrics_host: str = "127.0.0.1",
     ) -> None:
         self.engine = engine
         self.dispatch = dispatch
@@ -51,6 +60,8 @@ class Runner:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.rounds = 0
+        self._metrics_at = None if metrics_port is None else (metrics_host, metrics_port)
+        self.metrics: MetricsServer | None = None
 
     def tick(self) -> list[TimerFiring]:
         """Fire every timer that is due now, then deliver what is due in the outbox; return
@@ -67,6 +78,9 @@ class Runner:
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError("this runner is already running")
         self._stopping.clear()
+        if self._metrics_at is not None and self.metrics is None:
+            host, port = self._metrics_at
+            self.metrics = serve_metrics(self.engine, port, host)
         self._thread = threading.Thread(target=self._loop, name="svcflow-runner", daemon=True)
         self._thread.start()
         return self
@@ -76,6 +90,9 @@ class Runner:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self.metrics is not None:
+            self.metrics.close()
+            self.metrics = None
 
     @property
     def running(self) -> bool:

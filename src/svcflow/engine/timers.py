@@ -6,6 +6,11 @@ processes may advance one store) and fires each as its own unit of work at its d
 chains of timers replay correctly after downtime; an SLA or escalation timer is answered by
 the machine's service step, any other by the workflow's transition for its trigger. A timer
 whose trigger no longer applies is recorded as ``timer_ignored`` with the reason, never lost.
+
+A timer whose firing raises (a failing action plugin, a broken store row, anything) is contained
+to its case: nothing of that firing is written, the timer is retried with the engine's
+``timer_retry`` backoff, and after the last attempt it is parked as ``failed`` with the error,
+until ``Engine.retry_timer`` releases it. Every other case's timers fire on time.
 """
 
 from __future__ import annotations
@@ -22,15 +27,33 @@ from svcflow.errors import (
     CaseDataError,
     ConcurrencyConflict,
     ExpressionError,
+    TimerNotFailed,
     TransitionNotAllowed,
 )
+from svcflow.messaging.outbox import RetryPolicy
+from svcflow.privacy import masked_logger
 from svcflow.records import Case, HistoryEntry, Timer
-from svcflow.store.base import TimerGone
+from svcflow.store.base import Store, TimerGone
 
-__all__ = ["TimerFiring", "TimerService", "is_service_trigger", "service_due"]
+__all__ = [
+    "DEFAULT_TIMER_RETRY",
+    "AdvanceReport",
+    "TimerFiring",
+    "TimerService",
+    "is_service_trigger",
+    "release_failed",
+    "release_failed_timers",
+    "service_due",
+]
 
 TIMER_BATCH = 256
 RETRIES = 5
+DEFAULT_TIMER_RETRY = RetryPolicy(
+    max_attempts=4, first_delay=timedelta(minutes=1), factor=4.0, max_delay=timedelta(hours=1)
+)
+"""Three retries, 1, 4 and 16 minutes after a failed firing; parked as failed at the fourth."""
+
+_LOG = masked_logger("svcflow.timers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +68,17 @@ class TimerFiring:
         return timedelta(seconds=float(self.entry.details.get("late_by_seconds", 0.0)))
 
 
+class AdvanceReport(list[TimerFiring]):
+    """What one ``advance`` did. It is the list of timers fired, in order; ``retrying`` holds
+    the timers whose firing raised and will be tried again, ``failed`` those parked as failed
+    (each as stored after the failure, with ``attempts`` and ``last_error``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.retrying: list[Timer] = []
+        self.failed: list[Timer] = []
+
+
 class StaleServiceTimer(Exception):
     """An SLA or escalation timer whose clock moved on (normally cancelled in the same unit of
     work that moved it; kept as a guard)."""
@@ -57,44 +91,93 @@ class TimerService:
     """Fires due timers through the engine's :class:`~svcflow.engine.units.CaseWriter`."""
 
     def __init__(
-        self, writer: CaseWriter, registry: WorkflowRegistry, lease: timedelta, runner_id: str
+        self,
+        writer: CaseWriter,
+        registry: WorkflowRegistry,
+        lease: timedelta,
+        runner_id: str,
+        retry: RetryPolicy = DEFAULT_TIMER_RETRY,
     ) -> None:
         self.writer, self.registry = writer, registry
         self.store = writer.store
         self.lease, self.runner_id = lease, runner_id
+        self.retry = retry
 
-    def advance(self, now: datetime | None = None) -> list[TimerFiring]:
+    def advance(self, now: datetime | None = None) -> AdvanceReport:
         """Fire every timer due at or before ``now`` in due order (see ``Engine.advance``)."""
         horizon = as_utc(now or self.writer.clock.now())
-        fired: list[TimerFiring] = []
+        report = AdvanceReport()
         while True:
             lease_until = self.writer.now() + self.lease
             batch = self.store.claim_due_timers(horizon, TIMER_BATCH, self.runner_id, lease_until)
             if not batch:
-                return fired
+                return report
             progressed = False
             for position, timer in enumerate(batch):
-                outcome = self.fire(timer)
+                outcome = self.fire_contained(timer, report)
                 if outcome is None:
                     continue
                 progressed = True
+                if isinstance(outcome, Timer):
+                    continue
                 firing, scheduled = outcome
-                fired.append(firing)
+                report.append(firing)
                 following = batch[position + 1] if position + 1 < len(batch) else None
                 if following is not None and any(due < following.due_at for due in scheduled):
                     break  # a new timer is due before the rest of this batch: re-read in order
             if not progressed:
-                return fired  # every timer read was taken by another runner meanwhile
+                return report  # every timer read was taken by another runner meanwhile
 
     def catch_up(self, case: Case, now: datetime) -> Case:
         """Fire the case's overdue timers before an event, so that an SLA warning or breach
         (or escalation) that fell due while no runner was advancing happens before the event
-        that follows it, exactly once, at its due time."""
+        that follows it, exactly once, at its due time. A timer whose firing raises is
+        recorded as failed (see ``fire_contained``) and the event goes on."""
+        report = AdvanceReport()
         for _ in range(TIMER_BATCH):  # a firing may schedule a timer that is overdue too
-            due = [timer for timer in self.store.timers(case.id) if timer.due_at <= now]
-            if not due or self.fire(due[0]) is None:
+            due = [timer for timer in self.store.timers(case.id) if _ready(timer, now)]
+            if not due:
+                break
+            outcome = self.fire_contained(due[0], report)
+            if outcome is None or isinstance(outcome, Timer):
                 break
         return self.writer.get(case.id)
+
+    def fire_contained(
+        self, timer: Timer, report: AdvanceReport
+    ) -> tuple[TimerFiring, list[datetime]] | Timer | None:
+        """``fire``, with anything it raises contained to this timer: the failure is stored
+        (retrying with backoff, or parked as failed) and the stored timer returned."""
+        try:
+            return self.fire(timer)
+        except Exception as error:  # one case's fault must never stop the others
+            return self._record_failure(timer, error, report)
+
+    def _record_failure(
+        self, timer: Timer, error: Exception, report: AdvanceReport
+    ) -> Timer | None:
+        attempts = timer.attempts + 1
+        reason = f"{type(error).__name__}: {error}"
+        retry_at = None
+        if attempts < self.retry.max_attempts:
+            retry_at = self.writer.now() + self.retry.delay(attempts)
+        stored = self.store.timer_failed(timer.id, reason, retry_at)
+        if stored is None:
+            return None
+        where = f"timer {timer.id} ({timer.trigger}) of case {timer.case_id}"
+        if retry_at is None:
+            report.failed.append(stored)
+            _LOG.error("%s failed %d times, parked as failed: %s", where, attempts, reason)
+        else:
+            report.retrying.append(stored)
+            _LOG.warning(
+                "%s failed (attempt %d), retrying at %s: %s",
+                where,
+                attempts,
+                retry_at.isoformat(),
+                reason,
+            )
+        return stored
 
     def recompute_deadlines(self, workflow: str | None = None) -> int:
         """Recompute running SLA clocks' deadlines (see ``Engine.recompute_deadlines``)."""
@@ -184,6 +267,25 @@ def _step_for(
             trigger=timer.trigger, source=case.state, target=case.state, data=dict(case.data)
         )
         return unchanged, "timer_ignored", str(error)
+
+
+def release_failed(store: Store, timer_id: int) -> Timer:
+    """Make a failed timer due again (see ``Engine.retry_timer``); returns it as parked."""
+    failed = {timer.id: timer for timer in store.failed_timers()}
+    if timer_id not in failed or not store.release_timer(timer_id):
+        raise TimerNotFailed(timer_id, sorted(failed))
+    return failed[timer_id]
+
+
+def release_failed_timers(store: Store) -> list[Timer]:
+    """Make every failed timer due again; returns those released."""
+    return [timer for timer in store.failed_timers() if store.release_timer(timer.id)]
+
+
+def _ready(timer: Timer, now: datetime) -> bool:
+    if timer.due_at > now or timer.status == "failed":
+        return False
+    return timer.retry_at is None or timer.retry_at <= now
 
 
 def is_service_trigger(trigger: str) -> bool:

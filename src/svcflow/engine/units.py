@@ -19,6 +19,7 @@ from typing import Any
 
 from svcflow.clock import Clock, as_utc
 from svcflow.core.effects import StepResult
+from svcflow.engine.counters import EngineCounters
 from svcflow.errors import CaseNotFound, IdempotencyKeyReused
 from svcflow.hooks.host import PluginHost
 from svcflow.messaging.notifier import Notifier
@@ -132,6 +133,7 @@ class CaseWriter:
 
     def __init__(self, store: Store, clock: Clock, plugins: PluginHost, notifier: Notifier):
         self.store, self.clock, self.plugins, self.notifier = store, clock, plugins, notifier
+        self.counters = EngineCounters()
         self._committing: ContextVar[tuple[NewMessage, ...]] = ContextVar(
             "svcflow_committing_messages", default=()
         )
@@ -197,7 +199,9 @@ class CaseWriter:
         return change.case
 
     def committed(self, change: CaseChange) -> None:
-        """After a commit: tell listener plugins (their failures are logged, never raised)."""
+        """After a commit: count it, tell listener plugins (their failures are logged, never
+        raised)."""
+        self.counters.committed(change.case, change.history)
         if self.plugins.has_listeners():
             self.plugins.case_changed(change.case, change.history)
 
@@ -208,6 +212,8 @@ class CaseWriter:
         result: StepResult,
         messages: tuple[NewMessage, ...],
     ) -> list[NewDelivery]:
+        if not notifications:
+            return []
         deliveries: list[NewDelivery] = []
         token = self._committing.set(messages)
         try:

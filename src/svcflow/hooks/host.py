@@ -22,10 +22,10 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import inspect
-import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -54,6 +54,7 @@ from svcflow.hooks.types import (
     InboundMessage,
     Recipient,
 )
+from svcflow.privacy import masked_logger
 from svcflow.records import Case, HistoryEntry
 from svcflow.spec.extensions import ActionCall, Extensions
 
@@ -73,7 +74,7 @@ DEFAULT_DELIVERY_TIMEOUT = 30.0
 
 WorkflowAction = Callable[[ActionCall], Mapping[str, Any] | None]
 
-_log = logging.getLogger("svcflow.plugins")
+_log = masked_logger("svcflow.plugins")
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +341,13 @@ class PluginHost:
         )
         return chosen
 
+    # -- authority --------------------------------------------------------------------------------
+
+    def actor_roles(self, actor: str) -> frozenset[str]:
+        """The roles the host's identity system gives ``actor`` (none if nobody knows them)."""
+        found: Iterable[str] | None = self._manager.hook.svcflow_actor_roles(actor=actor)
+        return frozenset() if found is None else frozenset(str(role) for role in found)
+
     # -- notifications ----------------------------------------------------------------------------
 
     def resolve_recipients(self, role: str, case: Case) -> list[Recipient] | None:
@@ -353,12 +361,26 @@ class PluginHost:
     ) -> DeliveryReceipt:
         """Hand ``delivery`` to the plugin owning its channel; raise ``DeliveryFailed``
         (retry later) or ``PermanentDeliveryError`` (dead-letter), or whatever the plugin
-        raised. A coroutine is awaited on the host's loop thread for at most ``timeout``."""
+        raised.
+
+        ``timeout`` (seconds) bounds the whole attempt, for every plugin: a synchronous one
+        runs on a worker thread that is abandoned (left to finish on its own) when the time
+        is up, a coroutine is awaited on the host's loop thread and cancelled. Either way the
+        caller gets ``DeliveryFailed`` at the deadline, and the receiver may still get this
+        attempt: delivery is at least once, keyed by ``delivery.key``."""
         owners = self._owners.outbound
         function = self._owned_function("svcflow_deliver", owners, delivery.channel)
         if function is None:
             raise DeliveryFailed(str(UnknownChannel(delivery.channel, owners, "outbound")))
-        result = self._settle(function(delivery=delivery), timeout)
+        deadline = time.monotonic() + timeout
+        try:
+            result = _within(lambda: function(delivery=delivery), timeout)
+            result = self._settle(result, max(deadline - time.monotonic(), 0.001))
+        except _Overdue:
+            raise DeliveryFailed(
+                f"the '{owners[delivery.channel]}' plugin did not finish a "
+                f"'{delivery.channel}' delivery within {timeout:g} s"
+            ) from None
         if result is None:
             raise DeliveryFailed(
                 f"the '{owners[delivery.channel]}' plugin returned nothing for a "
@@ -429,6 +451,33 @@ class PluginHost:
                 self._loop = None
 
 
+class _Overdue(Exception):
+    """A plugin call ran past its deadline."""
+
+
+def _within(call: Callable[[], Any], timeout: float) -> Any:
+    """``call()`` on a daemon worker thread, waited for at most ``timeout`` seconds: its
+    result, or what it raised; ``_Overdue`` when the time is up (the thread runs on)."""
+    outcome: list[Any] = []
+    failure: list[BaseException] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as error:
+            failure.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="svcflow-delivery", daemon=True).start()
+    if not done.wait(timeout):
+        raise _Overdue(f"did not finish within {timeout:g} s")
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
 class _LoopThread:
     """An asyncio loop on a daemon thread, where async plugin coroutines run."""
 
@@ -445,7 +494,7 @@ class _LoopThread:
             return future.result(timeout)
         except TimeoutError:
             future.cancel()
-            raise DeliveryFailed(f"an async plugin did not finish within {timeout:g} s") from None
+            raise _Overdue(f"did not finish within {timeout:g} s") from None
 
     def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -49,7 +49,7 @@ def svcflow_register_channels() -> Iterable[ChannelInfo]:
     may be owned inbound by one plugin and outbound by one plugin (a second owner is a start-up
     error naming both). Messages and notifications are routed to the owning plugin only.
 
-    Added in 0.2.
+    Added in 0.1.0.
     """
     raise NotImplementedError
 
@@ -65,7 +65,7 @@ def svcflow_cel_functions() -> Mapping[str, Callable[..., Any]]:
     (``bool``, ``int``, ``float``, ``str``, ``list``, ``dict``, ``datetime``). A name defined
     twice is a start-up error.
 
-    Added in 0.2.
+    Added in 0.1.0.
     """
     raise NotImplementedError
 
@@ -81,7 +81,7 @@ def svcflow_workflow_actions() -> Mapping[str, Callable[[ActionCall], Mapping[st
     (queue a ``notify`` for those). An exception fails the event with ``PluginError``; nothing
     is written.
 
-    Added in 0.2.
+    Added in 0.1.0.
     """
     raise NotImplementedError
 
@@ -98,7 +98,7 @@ def svcflow_parse_message(channel: str, raw: Any) -> InboundMessage | None:
     others). Returns the ``InboundMessage``. Raise ``MessageParseError`` saying what is wrong;
     the payload and the error are kept in the dead-letter table. First result.
 
-    Added in 0.2.
+    Added in 0.1.0.
     """
     raise NotImplementedError
 
@@ -112,7 +112,7 @@ def svcflow_match_case(message: InboundMessage, lookup: CaseLookup) -> str | Non
     when the message starts something new. First result: the built-in matcher (explicit case
     reference, then reply threading) is asked last.
 
-    Added in 0.2.
+    Added in 0.1.0.
     """
     raise NotImplementedError
 
@@ -127,7 +127,7 @@ def svcflow_classify_message(message: InboundMessage) -> Classification | None:
     are combined. Negative sentiment (below zero) can drive a workflow's escalation through
     ``message.sentiment`` in intake expressions.
 
-    Added in 0.2.
+    Added in 0.1.0.
     """
     raise NotImplementedError
 
@@ -140,7 +140,26 @@ def svcflow_choose_assignee(message: InboundMessage, workflow: str) -> Assignmen
     ``Assignment`` (or ``None``), which fills the case's ``queue`` and ``assignee`` fields when
     the workflow declares them (and the intake mapping did not set them). First result.
 
-    Added in 0.2.
+    Added in 0.1.0.
+    """
+    raise NotImplementedError
+
+
+# -- authority: a person fires a trigger -----------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def svcflow_actor_roles(actor: str) -> Iterable[str] | None:
+    """Say which roles a person holds, from the host's identity system.
+
+    Called by ``Engine.fire`` (and ``Engine.triggers(case_id, actor=...)``) before a transition
+    that requires a role (``by:``) or excludes someone (``not_by:``) is checked. ``actor`` is
+    the id the host passed as ``actor=``. Returns the roles (the workflow's ``roles:`` section
+    adds the roles they include), or ``None`` to leave the actor to other plugins. First result;
+    the built-in directory (``Engine(roles={"agent-7": ["agent"]})``) is asked last, and an
+    actor nobody knows holds no roles. An exception refuses the event (nothing is written).
+
+    Added in 0.1.0.
     """
     raise NotImplementedError
 
@@ -158,7 +177,7 @@ def svcflow_resolve_recipients(role: str, case: Case) -> list[Recipient] | None:
     messages, ``assignee`` and roles from ``Engine(directory=...)``) is asked last. An
     exception dead-letters that notification with the error; the case change still commits.
 
-    Added in 0.2.
+    Added in 0.1.0.
     """
     raise NotImplementedError
 
@@ -173,7 +192,7 @@ def svcflow_deliver(delivery: Delivery) -> DeliveryReceipt | None:
     backoff, ``PermanentDeliveryError`` to dead-letter at once. Delivery is at least once:
     receivers dedupe on ``delivery.key``. May be ``async def``. First result.
 
-    Added in 0.2.
+    Added in 0.1.0.
     """
     raise NotImplementedError
 
@@ -189,7 +208,7 @@ def svcflow_case_transition(case: Case, entry: HistoryEntry) -> None:
     implementation is called; an exception is logged and never undoes or blocks the case. May
     be ``async def``.
 
-    Added in 0.2.
+    Added in 0.1.0.
     """
 
 
@@ -201,7 +220,7 @@ def svcflow_sla_warning(case: Case, event: Mapping[str, Any]) -> None:
     ``metric``, ``event`` (``warned``), ``at``, ``cycle``, ``target``, ``calendar``, ``used``
     and ``warning`` (the warning's position). Exceptions are logged. May be ``async def``.
 
-    Added in 0.2.
+    Added in 0.1.0.
     """
 
 
@@ -213,5 +232,5 @@ def svcflow_sla_breach(case: Case, event: Mapping[str, Any]) -> None:
     history detail: ``metric``, ``event`` (``breached``), ``at``, ``cycle``, ``target``,
     ``calendar``, ``used``. Exceptions are logged. May be ``async def``.
 
-    Added in 0.2.
+    Added in 0.1.0.
     """

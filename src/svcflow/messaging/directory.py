@@ -7,6 +7,10 @@ account manager) is asked before: it answers ``customer`` from the case (its ``c
 answered where they wrote, on that very channel when a plugin delivers to it, else by
 ``REPLY_CHANNELS``; else the directory's own ``customer`` entry), ``assignee`` from the case's
 ``assignee`` field, and any other role from ``Engine(directory={...})``.
+
+It is also the default identity system: ``svcflow_actor_roles`` answers the roles a person holds
+from ``Engine(roles={"agent-7": ["agent"], ...})`` (other plugins, such as an LDAP or SSO lookup,
+are asked first).
 """
 
 from __future__ import annotations
@@ -77,7 +81,9 @@ class Directory:
         self,
         entries: Mapping[str, DirectoryEntry | Iterable[DirectoryEntry]],
         messages: Callable[[str], list[Mapping[str, Any]]] | None = None,
+        roles: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
+        self.roles = {person: tuple(held) for person, held in (roles or {}).items()}
         self.entries = {
             name: [value] if isinstance(value, str | Recipient | Mapping) else list(value)
             for name, value in entries.items()
@@ -92,6 +98,10 @@ class Directory:
         message being committed), and reply on these channels when a customer wrote on one."""
         self._messages = messages
         self._outbound = frozenset(outbound)
+
+    @hookimpl(trylast=True)
+    def svcflow_actor_roles(self, actor: str) -> Iterable[str] | None:
+        return self.roles.get(actor)
 
     @hookimpl(trylast=True)
     def svcflow_resolve_recipients(self, role: str, case: Case) -> list[Recipient] | None:

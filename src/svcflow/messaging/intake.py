@@ -36,6 +36,7 @@ from svcflow.errors import (
 )
 from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import Assignment, CaseLookup, InboundMessage
+from svcflow.messaging.limits import IntakeLimits, LimitExceeded, check_raw, raw_bytes
 from svcflow.records import Case, plain
 from svcflow.store.base import DuplicateMessage, NewMessage, Store
 
@@ -182,16 +183,24 @@ def restore_raw(text: str, encoding: str) -> Any:
     return text
 
 
-Reject = Callable[[str], MessageRejected]
+Reject = Callable[..., MessageRejected]
+TRUNCATED = "truncated-"
+"""Prefix of a dead letter's encoding when it keeps only the start of an oversized payload."""
 
 
 class MessageIntake:
     """Takes inbound payloads for an engine (see ``Engine.ingest`` for the rules)."""
 
     def __init__(
-        self, store: Store, plugins: PluginHost, workflows: Workflows, cases: CaseOperations
+        self,
+        store: Store,
+        plugins: PluginHost,
+        workflows: Workflows,
+        cases: CaseOperations,
+        limits: IntakeLimits | None = None,
     ) -> None:
         self.store, self.plugins, self.workflows, self.cases = store, plugins, workflows, cases
+        self.limits = limits or IntakeLimits()
 
     def ingest(
         self,
@@ -204,7 +213,17 @@ class MessageIntake:
     ) -> Intake:
         now = self.cases.now()
         reject = self._rejecter(channel, raw, now, keep_dead_letter)
+        try:
+            check_raw(raw, self.limits)
+        except LimitExceeded as error:
+            raise reject(error.reason, error.oversized) from None
         message = self._parse(channel, raw, reject)
+        if len(message.thread_refs) > self.limits.max_references:
+            raise reject(
+                f"the message refers to {len(message.thread_refs):,} earlier messages, more "
+                f"than the limit of {self.limits.max_references:,} "
+                "(IntakeLimits.max_references)"
+            )
         earlier = self.store.message_case(channel, message.message_id)
         if earlier is not None:
             return Intake(self.cases.get(earlier), message, "duplicate")
@@ -236,6 +255,13 @@ class MessageIntake:
         letter = next((d for d in self.store.dead_letters() if d.id == dead_letter_id), None)
         if letter is None:
             raise MessageRejected("?", f"there is no dead letter #{dead_letter_id}", 0)
+        if letter.encoding.startswith(TRUNCATED):
+            raise MessageRejected(
+                letter.channel,
+                f"dead letter #{letter.id} keeps only the first part of an oversized payload "
+                "and cannot be replayed; ask the sender for a smaller message",
+                letter.id,
+            )
         raw = restore_raw(letter.raw, letter.encoding)
         try:
             taken = self.ingest(letter.channel, raw, workflow, None, keep_dead_letter=False)
@@ -247,10 +273,15 @@ class MessageIntake:
     def _rejecter(self, channel: str, raw: Any, now: datetime, keep: bool) -> Reject:
         """How this payload is refused: kept as a dead letter first (unless replaying one)."""
 
-        def reject(reason: str) -> MessageRejected:
+        def reject(reason: str, oversized: bool = False) -> MessageRejected:
             if not keep:
                 return MessageRejected(channel, reason, 0)
-            text, encoding = dead_letter_text(raw)
+            if oversized:
+                kept = (raw_bytes(raw) or b"")[: self.limits.kept_bytes]
+                text, encoding = dead_letter_text(kept)
+                encoding = TRUNCATED + encoding
+            else:
+                text, encoding = dead_letter_text(raw)
             letter = self.store.add_dead_letter(channel, text, encoding, reason, now)
             return MessageRejected(channel, reason, letter)
 

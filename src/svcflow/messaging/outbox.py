@@ -11,7 +11,6 @@ failing plugin never touches the case.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,12 +19,13 @@ from svcflow.clock import Clock, as_utc
 from svcflow.errors import PermanentDeliveryError
 from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import Delivery, Recipient
+from svcflow.privacy import masked_logger
 from svcflow.records import OutboxEntry
 from svcflow.store.base import Store
 
 __all__ = ["DispatchReport", "Dispatcher", "RetryPolicy"]
 
-_log = logging.getLogger("svcflow.outbox")
+_log = masked_logger("svcflow.outbox")
 _BATCH = 100
 
 
@@ -61,8 +61,10 @@ class Dispatcher:
     """Delivers due outbox entries of ``store`` through ``plugins``.
 
     Several dispatchers (threads or processes) may share a store: each claims disjoint entries.
-    ``timeout`` bounds an async plugin's delivery; a synchronous plugin is expected to bound its
-    own network calls.
+    ``timeout`` (seconds, default 30) bounds every delivery attempt, whether the plugin is
+    synchronous or async (see :meth:`PluginHost.deliver`): an attempt past it counts as a
+    failed one and is retried with backoff. It must be shorter than ``lease``. Invalid
+    settings raise ``ValueError``.
     """
 
     def __init__(
@@ -75,6 +77,12 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=2),
         timeout: float = 30.0,
     ) -> None:
+        if not 0 < timeout < lease.total_seconds():
+            raise ValueError(
+                f"the delivery timeout ({timeout:g} s) must be shorter than the dispatcher's "
+                f"lease ({lease.total_seconds():g} s), or another dispatcher would deliver the "
+                "same notification meanwhile"
+            )
         self.store, self.plugins, self.clock = store, plugins, clock
         self.retry = retry or RetryPolicy()
         self.lease = lease

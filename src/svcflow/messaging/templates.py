@@ -13,12 +13,16 @@ Files live in a templates directory, one folder per locale (``en``, ``zh-CN``)::
 A template may define ``{% block subject %}`` and ``{% block body %}``; without blocks the whole
 text is the body and the subject is the template's name in words. A locale without the template
 falls back to the default locale. Templates see ``case`` (``id``, ``workflow``, ``state``,
-``data``), ``recipient`` (``name``, ``role``, ``address``), ``template``, ``urgent`` and ``now``.
+``data``), ``recipient`` (``name``, ``role``, ``address``), ``template``, ``urgent``, ``now``
+and ``sla``: per SLA metric of the case's workflow its ``target`` (``24h``), ``target_words``
+in the template's locale ("24 hours", "12 business hours") and ``warnings`` ("75%"), so a
+message that names a deadline changes when the workflow's target does
+(:mod:`svcflow.sla.words`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,14 +30,27 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-__all__ = ["DEFAULT_LOCALE", "Rendered", "TemplateError", "TemplateRenderer"]
+from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.errors import Problem
+from svcflow.spec.walk import referenced_templates
+from svcflow.spec.yamlsource import format_key_path
+
+__all__ = [
+    "DEFAULT_LOCALE",
+    "Rendered",
+    "TemplateError",
+    "TemplateRenderer",
+    "template_problems",
+]
 
 DEFAULT_LOCALE = "en"
 _SUFFIX = ".j2"
 
 
 class TemplateError(Exception):
-    """A template is missing or failed to render; the message names the file and the line."""
+    """A template is missing or failed to render, for any reason (a syntax error, an undefined
+    name, or an exception the template raised such as a division by zero); the message names
+    the file (and the line when known) and what went wrong."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +119,23 @@ class TemplateRenderer:
         )
 
     def render(
-        self, template: str, channel: str, locale: str | None, context: Mapping[str, Any]
+        self,
+        template: str,
+        channel: str,
+        locale: str | None,
+        context: Mapping[str, Any],
+        localized: Callable[[str], Mapping[str, Any]] | None = None,
     ) -> Rendered:
-        """Render ``template`` for ``channel`` in ``locale`` (or the default locale)."""
+        """Render ``template`` for ``channel`` in ``locale`` (or the default locale).
+
+        ``localized`` adds variables that depend on the locale the template is found in (a
+        missing ``zh-CN`` template falls back to ``en``, and its words must then be English).
+        """
         if not self.strict:
             return _generic(template, context, locale or self.default_locale)
         chosen, found = self._find(template, channel, locale)
+        if localized is not None:
+            context = {**context, **localized(chosen)}
         try:
             compiled = self._environment.get_template(found)
             variables = compiled.new_context(dict(context))
@@ -122,11 +150,13 @@ class TemplateRenderer:
             ) from None
         except jinja2.UndefinedError as error:
             raise TemplateError(
-                f"{found}: {error.message}; templates see case, recipient, template, urgent "
-                "and now (case.data holds the case's fields)"
+                f"{found}: {error.message}; templates see case, recipient, template, urgent, "
+                "now and sla (case.data holds the case's fields, sla.<metric> its SLA targets)"
             ) from None
         except jinja2.TemplateError as error:
             raise TemplateError(f"{found}: {error}") from None
+        except Exception as error:  # 1/0, 'a'+1, a recursive macro: the author's mistake
+            raise TemplateError(f"{found}: {type(error).__name__}: {error}") from None
         return Rendered(subject.strip(), body.strip() + "\n", chosen)
 
     def _find(self, template: str, channel: str, locale: str | None) -> tuple[str, str]:
@@ -167,3 +197,37 @@ def _generic(template: str, context: Mapping[str, Any], locale: str) -> Rendered
     return Rendered(
         f"{_title(template)} - case {case.get('id', '?')}", "\n".join(lines) + "\n", locale
     )
+
+
+def template_problems(
+    workflows: Iterable[LoadedWorkflow], renderer: TemplateRenderer
+) -> list[Problem]:
+    """A problem for every template a workflow names that has no file in the default locale
+    (other locales and channel variants fall back to it), with the position of the reference;
+    none when the renderer has no templates folder. The engine refuses to start on these, and
+    ``svcflow validate`` reports them first."""
+    if not renderer.strict:
+        return []
+    references = [
+        (loaded, template, path)
+        for loaded in workflows
+        for template, path in referenced_templates(loaded.spec)
+    ]
+    missing = set(renderer.missing(template for _, template, _ in references))
+    problems = []
+    for loaded, template, path in references:
+        if template not in missing:
+            continue
+        line, column = loaded.source_map.position(path)
+        problems.append(
+            Problem(
+                loaded.file,
+                line,
+                column,
+                format_key_path(path),
+                f"no template '{template}' in "
+                + ", ".join(str(d / renderer.default_locale) for d in renderer.directories)
+                + f"; write {renderer.default_locale}/{template}.j2 there",
+            )
+        )
+    return problems

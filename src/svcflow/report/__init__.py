@@ -7,9 +7,16 @@ history always gives the same output: no generation time, stable ordering. What 
 means is in ``docs/report.md``.
 """
 
-from svcflow.report.collect import build_report
+from svcflow.report.collect import build_report, kpi_sections
 from svcflow.report.figures import Report, compute_report
 from svcflow.report.html import render_html
 from svcflow.report.text import render_text
 
-__all__ = ["Report", "build_report", "compute_report", "render_html", "render_text"]
+__all__ = [
+    "Report",
+    "build_report",
+    "compute_report",
+    "kpi_sections",
+    "render_html",
+    "render_text",
+]

@@ -64,6 +64,8 @@ class CaseFacts:
     reopened: bool
     waited: bool
     raised_others: bool = field(default=False)
+    first_response_metric: str = FIRST_RESPONSE
+    resolution_metric: str = RESOLUTION
 
     def group(self, name: str) -> str:
         """The case's value of a grouping field (``workflow`` or a data field), as text."""
@@ -84,7 +86,7 @@ class CaseFacts:
 
     @property
     def first_response_seconds(self) -> float | None:
-        cycle = self.cycles.get((FIRST_RESPONSE, 1))
+        cycle = self.cycles.get((self.first_response_metric, 1))
         if cycle is None or cycle.first_stop is None:
             return None
         return (cycle.first_stop - cycle.started_at).total_seconds()
@@ -94,7 +96,7 @@ class CaseFacts:
         stops = [
             cycle.first_stop
             for (metric, _), cycle in self.cycles.items()
-            if metric == RESOLUTION and cycle.first_stop is not None
+            if metric == self.resolution_metric and cycle.first_stop is not None
         ]
         return min(stops, default=None)
 
@@ -116,8 +118,12 @@ class CaseFacts:
         )
 
 
-def read_case(history: CaseHistory) -> CaseFacts:
-    """The facts of one case's history (entries in ``seq`` order; at least one)."""
+def read_case(
+    history: CaseHistory, first_response: str = FIRST_RESPONSE, resolution: str = RESOLUTION
+) -> CaseFacts:
+    """The facts of one case's history (entries in ``seq`` order; at least one).
+    ``first_response`` and ``resolution`` name the SLA metrics that time them (the workflow's
+    ``kpi:`` may name others)."""
     entries = history.entries
     data: dict[str, Any] = {}
     cycles: dict[tuple[str, int], Cycle] = {}
@@ -137,9 +143,9 @@ def read_case(history: CaseHistory) -> CaseFacts:
             if "metric" in event:
                 metric, kind = str(event["metric"]), event.get("event")
                 key = (metric, int(event.get("cycle", 1)))
-                if metric == RESOLUTION and (kind == "continued" or key[1] > 1):
+                if metric == resolution and (kind == "continued" or key[1] > 1):
                     reopened = True
-                if metric == RESOLUTION and kind == "paused":
+                if metric == resolution and kind == "paused":
                     waited = True
                 _apply(cycles, key, kind, at, event)
             elif event.get("event") == "escalated":
@@ -156,6 +162,8 @@ def read_case(history: CaseHistory) -> CaseFacts:
         escalations=escalations,
         reopened=reopened,
         waited=waited,
+        first_response_metric=first_response,
+        resolution_metric=resolution,
     )
 
 

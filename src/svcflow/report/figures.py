@@ -13,10 +13,11 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from svcflow.report.facts import CaseFacts, Cycle, read_case
+from svcflow.report.facts import FIRST_RESPONSE, RESOLUTION, CaseFacts, Cycle, read_case
+from svcflow.spec.kpi import KpiSpec
 from svcflow.store.base import CaseHistory
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "TARGETS",
     "CrisisMetric",
     "CrisisTimeline",
+    "DayCounts",
     "Durations",
     "EscalationLevel",
     "Escalations",
@@ -142,6 +144,8 @@ class SlaRow:
     workflow: str
     metric: str
     counts: SlaCounts
+    target: float = 1.0
+    """The attainment target: the workflow's ``kpi.sla_attainment``, else ``TARGETS``'."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,9 +219,20 @@ class CrisisTimeline:
 
 
 @dataclass(frozen=True, slots=True)
+class DayCounts:
+    """One UTC day of the period: cases opened, cases first resolved, SLA breaches."""
+
+    day: str
+    opened: int
+    resolved: int
+    breaches: int
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
-    """The KPI report. ``history_until`` is the latest history entry's time (``None`` for an
-    empty store): the report says how far the history goes, never when it was generated."""
+    """The KPI report. ``history_from`` is the first case's start and ``history_until`` the
+    latest history entry's time (``None`` for an empty store): the report says which period the
+    history covers, never when it was generated. ``daily`` has one entry per UTC day of it."""
 
     history_until: str | None
     cases: int
@@ -227,6 +242,8 @@ class Report:
     escalations: Escalations
     crises: list[CrisisTimeline]
     targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))
+    history_from: str | None = None
+    daily: list[DayCounts] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON-ready data."""
@@ -239,11 +256,20 @@ class Report:
 
 
 def compute_report(
-    histories: Iterable[CaseHistory], crisis_workflow: str = CRISIS_WORKFLOW
+    histories: Iterable[CaseHistory],
+    crisis_workflow: str = CRISIS_WORKFLOW,
+    kpi: Mapping[str, KpiSpec] | None = None,
 ) -> Report:
-    """The report of these cases' histories. Case order does not matter."""
+    """The report of these cases' histories. Case order does not matter. ``kpi`` holds the
+    ``kpi:`` section of each workflow by id (which metrics time the first response and the
+    resolution, the attainment targets); without it the defaults apply."""
+    settings = kpi or {}
     cases = sorted(
-        (read_case(history) for history in histories if history.entries),
+        (
+            _read(history, settings.get(history.workflow))
+            for history in histories
+            if history.entries
+        ),
         key=lambda case: (case.started_at, case.case_id),
     )
     parents = {case.parent_case for case in cases if case.parent_case}
@@ -257,11 +283,13 @@ def compute_report(
         groups[grouping] = {name: _figures(members[name]) for name in sorted(members)}
     latest = max((case.last_at for case in cases), default=None)
     return Report(
+        history_from=_moment(cases[0].started_at) if cases else None,
+        daily=_daily(cases),
         history_until=None if latest is None else _moment(latest),
         cases=len(cases),
         overall=_figures(cases),
         groups=groups,
-        sla=_sla_rows(cases),
+        sla=_sla_rows(cases, settings),
         escalations=_escalations(cases),
         crises=[_timeline(case) for case in cases if case.workflow == crisis_workflow],
     )
@@ -297,15 +325,54 @@ def _figures(cases: Sequence[CaseFacts]) -> Figures:
     )
 
 
-def _sla_rows(cases: Sequence[CaseFacts]) -> list[SlaRow]:
+def _read(history: CaseHistory, kpi: KpiSpec | None) -> CaseFacts:
+    if kpi is None:
+        return read_case(history, FIRST_RESPONSE, RESOLUTION)
+    return read_case(history, kpi.first_response, kpi.resolution)
+
+
+def _sla_rows(cases: Sequence[CaseFacts], kpi: Mapping[str, KpiSpec]) -> list[SlaRow]:
     cycles: dict[tuple[str, str], list[Cycle]] = defaultdict(list)
     for case in cases:
         for (metric, _), cycle in case.cycles.items():
             cycles[(case.workflow, metric)].append(cycle)
-    return [
-        SlaRow(workflow, metric, SlaCounts.of(cycles[(workflow, metric)]))
-        for workflow, metric in sorted(cycles)
-    ]
+    rows = []
+    for workflow, metric in sorted(cycles):
+        settings = kpi.get(workflow)
+        target = None if settings is None else settings.attainment_target(metric)
+        rows.append(
+            SlaRow(
+                workflow,
+                metric,
+                SlaCounts.of(cycles[(workflow, metric)]),
+                TARGETS["sla_attainment"] if target is None else target,
+            )
+        )
+    return rows
+
+
+def _daily(cases: Sequence[CaseFacts]) -> list[DayCounts]:
+    """Every UTC day from the first case's start to the latest entry, zeros included."""
+    if not cases:
+        return []
+    opened: Counter[date] = Counter(_day(case.started_at) for case in cases)
+    resolved: Counter[date] = Counter(
+        _day(case.resolved_at) for case in cases if case.resolved_at is not None
+    )
+    breaches: Counter[date] = Counter(
+        _day(cycle.breached_at)
+        for case in cases
+        for cycle in case.cycles.values()
+        if cycle.breached_at is not None
+    )
+    first = _day(cases[0].started_at)
+    last = max(_day(case.last_at) for case in cases)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return [DayCounts(day.isoformat(), opened[day], resolved[day], breaches[day]) for day in days]
+
+
+def _day(value: datetime) -> date:
+    return value.astimezone(UTC).date()
 
 
 def _escalations(cases: Sequence[CaseFacts]) -> Escalations:

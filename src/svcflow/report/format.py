@@ -67,10 +67,13 @@ def offset(seconds: float | None) -> str:
     return "-" if seconds is None else "+" + duration(seconds)
 
 
-def history_span(history_until: str | None) -> str:
-    """``history up to 2026-03-03 12:00 UTC``, or ``no history yet``: how far the figures
-    reach (never when the report was made, so equal histories give equal reports)."""
-    return "no history yet" if history_until is None else f"history up to {moment(history_until)}"
+def history_span(history_from: str | None, history_until: str | None) -> str:
+    """``history from 2026-03-02 09:00 UTC to 2026-03-03 12:00 UTC``, or ``no history yet``:
+    the period the figures cover (never when the report was made, so equal histories give
+    equal reports)."""
+    if history_from is None or history_until is None:
+        return "no history yet"
+    return f"history from {moment(history_from)} to {moment(history_until)}"
 
 
 def kpi_cells(figures: Figures) -> tuple[str, ...]:

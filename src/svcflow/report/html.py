@@ -1,15 +1,24 @@
 """The report as one self-contained HTML page: inline CSS and inline SVG charts, no script and
 no external file, so it can be mailed, archived or opened offline.
 
-Charts (each ``<svg data-chart="...">``): ``first-response``, ``sla-attainment``,
-``resolution-24h``, ``fcr``, ``csat``, ``escalations`` and ``crisis-timeline``. The tables
-below them hold every number the charts show.
+The page is the Jinja2 template ``templates/report.html.j2`` with autoescaping on, so every
+value that comes from a case's history (a category, a channel, a case id) is escaped by the
+template, not by hand. The charts are SVG built by :mod:`svcflow.report.svg`, which escapes its
+own text; they reach the template as markup.
+
+Charts (each ``<svg data-chart="...">``): ``daily-trend``, ``first-response``,
+``sla-attainment``, ``resolution-24h``, ``fcr``, ``csat``, ``escalations`` and
+``crisis-timeline``. The tables below them hold every number the charts show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from html import escape
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
 
 from svcflow.report.figures import CRISIS_MARKS, Figures, Rate, Report
 from svcflow.report.format import (
@@ -27,15 +36,18 @@ from svcflow.report.svg import (
     BarRow,
     GanttRow,
     Section,
+    Series,
     bar_chart,
     count_ticks,
     duration_ticks,
     gantt_chart,
+    trend_chart,
 )
 
 __all__ = ["CHARTS", "render_html"]
 
 CHARTS = (
+    "daily-trend",
     "first-response",
     "sla-attainment",
     "resolution-24h",
@@ -49,78 +61,54 @@ CHARTS = (
 _RATE_TICKS = [0.0, 0.25, 0.5, 0.75, 1.0]
 _BREAKDOWN = ("channel", "category", "segment")
 
-_STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
-       margin: 24px auto; max-width: 900px; padding: 0 16px; line-height: 1.4; }
-h1 { font-size: 1.6em; margin-bottom: 0; }
-h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-.subtitle { color: #555; margin-top: 4px; }
-.tiles { display: flex; flex-wrap: wrap; gap: 10px; margin: 16px 0; }
-.tile { border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; min-width: 120px; }
-.tile .value { font-size: 1.5em; font-weight: 700; }
-.tile .label, .tile .target { color: #555; font-size: 0.85em; }
-.short .value { color: #b45309; }
-.good .value { color: #2e7d32; }
-figure { margin: 12px 0 24px; }
-figcaption { color: #444; font-size: 0.9em; margin-bottom: 6px; }
-svg { max-width: 100%; height: auto; }
-table { border-collapse: collapse; font-size: 0.8em; margin: 8px 0 16px; width: 100%; }
-caption { text-align: left; }
-th, td { border-bottom: 1px solid #e5e5e5; padding: 3px 6px; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-thead th { border-bottom: 2px solid #bbb; }
-tr.section td { font-weight: 700; background: #f6f6f6; }
-.note { color: #555; font-size: 0.85em; }
-@media print { h2 { break-before: auto; } figure { break-inside: avoid; } }
-"""
+_PAGE = jinja2.Environment(
+    loader=jinja2.PackageLoader("svcflow.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 def render_html(report: Report) -> str:
     """The whole page as text (UTF-8, ``<!doctype html>``). Equal reports give equal text."""
-    body = [
-        "<h1>Customer service KPI report</h1>",
-        f'<p class="subtitle">{_cases(report.cases)}, '
-        f"{escape(history_span(report.history_until))}. Every figure is computed from the "
-        "cases' history alone.</p>",
-    ]
-    if not report.cases:
-        body.append(
-            "<p>No cases: the store holds no history yet, so there is nothing to report.</p>"
-        )
-    else:
-        body += [
-            _tiles(report),
-            *_chart_sections(report),
-            "<h2>The figures</h2>",
-            _kpi_table(report),
-            _sla_table(report),
-            _crisis_tables(report),
-        ]
-    return (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>svcflow KPI report, {escape(history_span(report.history_until))}"
-        f"</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body>\n</html>\n"
-    )
+    page: dict[str, Any] = {
+        "report": report,
+        "cases": _cases(report.cases),
+        "period": history_span(report.history_from, report.history_until),
+    }
+    if report.cases:
+        page |= {
+            "tiles": _tiles(report),
+            "sections": _chart_sections(report),
+            "kpi": _kpi_table(report),
+            "sla": _sla_table(report),
+            "crisis": _crisis_table(report),
+        }
+    return _PAGE.get_template("report.html.j2").render(page)
 
 
-def _chart_sections(report: Report) -> list[str]:
+def _chart_sections(report: Report) -> list[dict[str, str]]:
     """Each chart with its heading and a sentence on what it shows, in page order."""
     return [
-        *_section(
+        _section(
+            "Day by day",
+            "Cases opened, cases resolved and SLA breaches on each day of the period (UTC).",
+            _trend_chart(report),
+        ),
+        _section(
             "First response",
             "Median (dark) and 90th percentile (light) of the time to the first response; "
             "the circle is the mean.",
             _first_response_chart(report),
         ),
-        *_section(
+        _section(
             "SLA attainment",
             "Share of finished SLA cycles that met their target, per workflow and metric.",
             _sla_chart(report),
         ),
-        *_section(
+        _section(
             "Resolved within 24 hours",
             "Share of resolved cases whose first resolution came within 24 hours of the "
             "case's start.",
@@ -132,7 +120,7 @@ def _chart_sections(report: Report) -> list[str]:
                 "resolved_within_24h",
             ),
         ),
-        *_section(
+        _section(
             "First-contact resolution",
             "Share of resolved cases never reopened, escalated or put on hold for the customer.",
             _rate_chart(
@@ -143,13 +131,13 @@ def _chart_sections(report: Report) -> list[str]:
                 "first_contact_resolution",
             ),
         ),
-        *_section(
+        _section(
             "Customer satisfaction",
             "Share of satisfied answers among the cases whose satisfaction was recorded.",
             _rate_chart(report, "csat", "Customer satisfaction (CSAT)", lambda f: f.csat, "csat"),
         ),
-        *_section("Escalations", "Escalation events by level.", _escalation_chart(report)),
-        *_section(
+        _section("Escalations", "Escalation events by level.", _escalation_chart(report)),
+        _section(
             "Crisis timelines",
             "Each crisis case's clocks from the crisis start, against the 30-minute and "
             "1-hour marks.",
@@ -166,14 +154,11 @@ def _cases(count: int) -> str:
     return f"{count} case" + ("" if count == 1 else "s")
 
 
-def _section(title: str, caption: str, chart: str) -> list[str]:
-    return [
-        f"<h2>{escape(title)}</h2>",
-        f"<figure>\n<figcaption>{escape(caption)}</figcaption>\n{chart}\n</figure>",
-    ]
+def _section(title: str, caption: str, chart: str) -> dict[str, str]:
+    return {"title": title, "caption": caption, "chart": Markup(chart)}
 
 
-def _tiles(report: Report) -> str:
+def _tiles(report: Report) -> list[dict[str, Any]]:
     overall, targets = report.overall, report.targets
     tiles = [
         ("cases", str(report.cases), "", None),
@@ -206,16 +191,10 @@ def _tiles(report: Report) -> str:
         ("SLA breaches", str(overall.breaches), f"{overall.warnings} warnings", None),
         ("escalated cases", str(overall.escalated_cases), "", None),
     ]
-    cells = []
-    for label, value, target, met in tiles:
-        kind = "" if met is None else (" good" if met else " short")
-        cells.append(
-            f'<div class="tile{kind}"><div class="value">{escape(value)}</div>'
-            f'<div class="label">{escape(label)}</div>'
-            + (f'<div class="target">{escape(target)}</div>' if target else "")
-            + "</div>"
-        )
-    return '<div class="tiles">' + "".join(cells) + "</div>"
+    return [
+        {"label": label, "value": value, "target": target, "met": met}
+        for label, value, target, met in tiles
+    ]
 
 
 def _first_response_chart(report: Report) -> str:
@@ -275,24 +254,45 @@ def _rate_bar(label: str, rate: Rate, target: float) -> BarRow:
 
 
 def _sla_chart(report: Report) -> str:
-    target = report.targets["sla_attainment"]
+    """Each row is coloured against its own target (the workflow's ``kpi.sla_attainment``, else
+    the default); a dashed line marks each distinct target."""
     rows = []
     for row in report.sla:
         counts = row.counts
         finished = counts.met + counts.breached
         rate = Rate(counts.met, finished, counts.attainment)
-        rows.append(_rate_bar(f"{row.workflow} / {row.metric}", rate, target))
+        bar = _rate_bar(f"{row.workflow} / {row.metric}", rate, row.target)
+        rows.append(replace(bar, note=f"{bar.note}, target {_whole_percent(row.target)}"))
+    targets = sorted({row.target for row in report.sla}) or [report.targets["sla_attainment"]]
     return bar_chart(
         "sla-attainment",
         "SLA attainment per metric",
         "Met cycles as a share of finished cycles (met or breached) for each workflow's SLA "
-        f"metric; the dashed line is the {percent(target)} target.",
+        "metric, coloured against that metric's target (set by the workflow's kpi: section); "
+        "the dashed lines are the targets.",
         [Section("", rows)],
         1.0,
         _RATE_TICKS,
         _whole_percent,
-        targets=[(target, f"target {_whole_percent(target)}")],
+        targets=[(target, f"target {_whole_percent(target)}") for target in targets],
         legend=[(COLORS["good"], "at target"), (COLORS["short"], "below target")],
+    )
+
+
+def _trend_chart(report: Report) -> str:
+    days = report.daily
+    return trend_chart(
+        "daily-trend",
+        "Cases opened, resolved and breached per day",
+        f"For each UTC day from {days[0].day if days else '-'} to "
+        f"{days[-1].day if days else '-'}: cases opened, cases first resolved and SLA "
+        "breaches.",
+        [day.day for day in days],
+        [
+            Series("opened", COLORS["bar"], [day.opened for day in days]),
+            Series("resolved", COLORS["good"], [day.resolved for day in days]),
+            Series("SLA breaches", COLORS["breached"], [day.breaches for day in days]),
+        ],
     )
 
 
@@ -389,26 +389,18 @@ def _crisis_chart(report: Report) -> str:
     )
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[str] | str], caption: str) -> str:
-    lines = [
-        f'<table>\n<caption class="note">{escape(caption)}</caption>\n<thead><tr>'
-        + "".join(f'<th scope="col">{escape(cell)}</th>' for cell in head)
-        + "</tr></thead>\n<tbody>"
-    ]
-    for row in rows:
-        if isinstance(row, str):
-            lines.append(f'<tr class="section"><td colspan="{len(head)}">{escape(row)}</td></tr>')
-        else:
-            lines.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>")
-    lines.append("</tbody>\n</table>")
-    return "\n".join(lines)
+def _table(
+    head: Sequence[str], rows: Sequence[Sequence[str] | str], caption: str
+) -> dict[str, Any]:
+    """A table for the page's ``table`` macro: a text row is a section heading."""
+    return {"head": head, "rows": rows, "caption": caption}
 
 
 def _kpi_cells(name: str, figures: Figures) -> list[str]:
     return [name, *kpi_cells(figures)]
 
 
-def _kpi_table(report: Report) -> str:
+def _kpi_table(report: Report) -> dict[str, Any]:
     rows: list[Sequence[str] | str] = [_kpi_cells("overall", report.overall)]
     for grouping, groups in report.groups.items():
         rows.append(GROUPING_TITLES.get(grouping, grouping))
@@ -434,7 +426,7 @@ def _kpi_table(report: Report) -> str:
     )
 
 
-def _sla_table(report: Report) -> str:
+def _sla_table(report: Report) -> dict[str, Any]:
     rows = [
         [
             f"{row.workflow} / {row.metric}",
@@ -443,18 +435,28 @@ def _sla_table(report: Report) -> str:
             str(row.counts.open),
             str(row.counts.cancelled),
             percent(row.counts.attainment),
+            _whole_percent(row.target),
             str(row.counts.warnings),
         ]
         for row in report.sla
     ]
     return _table(
-        ["workflow / metric", "met", "breached", "open", "cancelled", "attainment", "warnings"],
+        [
+            "workflow / metric",
+            "met",
+            "breached",
+            "open",
+            "cancelled",
+            "attainment",
+            "target",
+            "warnings",
+        ],
         rows,
         "SLA cycles by outcome; attainment = met / (met + breached).",
     )
 
 
-def _crisis_tables(report: Report) -> str:
+def _crisis_table(report: Report) -> dict[str, Any]:
     rows: list[Sequence[str] | str] = []
     for crisis in report.crises:
         rows.append(
@@ -473,8 +475,6 @@ def _crisis_tables(report: Report) -> str:
             ]
             for metric in crisis.metrics
         ]
-    if not rows:
-        return '<p class="note">No crisis cases in this history.</p>'
     return _table(
         ["crisis clock", "start", "budget", "deadline", "stopped", "elapsed", "outcome"],
         rows,

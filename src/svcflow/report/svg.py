@@ -1,6 +1,6 @@
-"""Inline SVG charts drawn in Python: horizontal bar charts with target lines, and the crisis
-Gantt chart. No script, no external file: the page reads the same offline, printed, or with
-scripts blocked.
+"""Inline SVG charts drawn in Python: horizontal bar charts with target lines, the per-day
+trend (vertical bars), and the crisis Gantt chart. No script, no external file: the page reads
+the same offline, printed, or with scripts blocked.
 
 Every chart is an ``<svg data-chart="<name>" role="img">`` with a ``<title>`` and ``<desc>``;
 every drawn data mark (a bar, a dot) has the class ``mark``, so a test or a reader's tool can
@@ -19,10 +19,12 @@ __all__ = [
     "BarRow",
     "GanttRow",
     "Section",
+    "Series",
     "bar_chart",
     "count_ticks",
     "duration_ticks",
     "gantt_chart",
+    "trend_chart",
 ]
 
 COLORS = {
@@ -152,9 +154,9 @@ def _x(value: float, scale_max: float) -> float:
     return _LABEL + _PLOT * min(max(value, 0.0), scale_max) / scale_max
 
 
-def _legend(entries: Sequence[tuple[str, str]], height: float) -> list[str]:
+def _legend(entries: Sequence[tuple[str, str]], height: float, left: float = _LABEL) -> list[str]:
     """Keys along the bottom edge: a swatch of each colour (``"circle"``: the mean's ring)."""
-    parts, x, y = [], float(_LABEL), height - 14
+    parts, x, y = [], float(left), height - 14
     for color, text in entries:
         if color == "circle":
             parts.append(
@@ -292,6 +294,73 @@ def gantt_chart(
             fill=COLORS["text"],
         )
     )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One series of a trend chart: a count per day, drawn as one bar per day."""
+
+    label: str
+    color: str
+    values: Sequence[int]
+
+
+_TREND_LEFT = 48
+_TREND_PLOT_HEIGHT = 180
+
+
+def trend_chart(
+    name: str, title: str, description: str, days: Sequence[str], series: Sequence[Series]
+) -> str:
+    """Vertical bars per day (``days`` as labels, one group per day, one bar per series) on a
+    count axis, for a trend over the period a report covers."""
+    most = max((value for found in series for value in found.values), default=0)
+    scale_max, ticks = count_ticks(max(most, 1))
+    top, bottom = float(_TOP), float(_TOP + _TREND_PLOT_HEIGHT)
+    height = bottom + _BOTTOM + 18
+    parts = _open(name, title, description, height)
+    plot_width = WIDTH - _TREND_LEFT - 10
+    for tick in ticks:
+        y = bottom - _TREND_PLOT_HEIGHT * tick / scale_max
+        parts.append(
+            f'<line x1="{_TREND_LEFT}" y1="{_n(y)}" x2="{WIDTH - 10}" y2="{_n(y)}" '
+            f'stroke="{COLORS["grid"]}"/>'
+        )
+        parts.append(
+            _text(_TREND_LEFT - 6, y + 4, str(int(tick)), text_anchor="end", fill=COLORS["muted"])
+        )
+    if not days:
+        parts.append(
+            _text(_TREND_LEFT + 8, top + 16, "no data in this history", fill=COLORS["muted"])
+        )
+    group = plot_width / max(len(days), 1)
+    width = group * 0.8 / max(len(series), 1)
+    every = max(1, -(-len(days) // 14))  # at most 14 day labels
+    for index, day in enumerate(days):
+        left = _TREND_LEFT + index * group + group * 0.1
+        for number, found in enumerate(series):
+            value = found.values[index]
+            size = _TREND_PLOT_HEIGHT * value / scale_max
+            parts.append(
+                f'<rect class="mark" data-series="{escape(found.label)}" '
+                f'x="{_n(left + number * width)}" y="{_n(bottom - size)}" '
+                f'width="{_n(max(width - 1, 1.0))}" height="{_n(max(size, 0.5))}" '
+                f'fill="{found.color}"><title>{escape(f"{day}: {value} {found.label}")}'
+                "</title></rect>"
+            )
+        if index % every == 0:
+            parts.append(
+                _text(
+                    left + group * 0.4,
+                    bottom + 14,
+                    day[5:],
+                    text_anchor="middle",
+                    fill=COLORS["muted"],
+                )
+            )
+    parts += _legend([(found.color, found.label) for found in series], height, _TREND_LEFT)
     parts.append("</svg>")
     return "\n".join(parts)
 

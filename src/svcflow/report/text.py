@@ -39,7 +39,10 @@ _NAME = WIDTH - sum(width for _, width in _KPI_COLUMNS)
 def render_text(report: Report) -> str:
     """Plain-text tables: the KPIs overall and by group, SLA attainment per metric,
     escalations by level, and each crisis against its marks. Ends with a newline."""
-    lines = [f"svcflow KPI report: {_cases(report.cases)}, {history_span(report.history_until)}"]
+    lines = [
+        f"svcflow KPI report: {_cases(report.cases)}, "
+        + history_span(report.history_from, report.history_until)
+    ]
     if not report.cases:
         lines.append("No cases: the store holds no history yet, so there is nothing to report.")
         return "\n".join(lines) + "\n"
@@ -49,7 +52,8 @@ def render_text(report: Report) -> str:
             f"Targets: first-contact resolution {_whole(targets['first_contact_resolution'])}, "
             f"CSAT {_whole(targets['csat'])}, resolved within 24 h "
             f"{_whole(targets['resolved_within_24h'])}, SLA attainment "
-            f"{_whole(targets['sla_attainment'])}, average first response "
+            f"{_whole(targets['sla_attainment'])} (unless a workflow's kpi: sets one), average "
+            "first response "
             f"{duration(targets['first_response_mean_seconds'])}.",
             WIDTH,
         ),
@@ -96,13 +100,14 @@ def _kpi_row(name: str, figures: Figures) -> str:
 
 
 def _sla_table(report: Report) -> list[str]:
-    name = 46
+    name = 38
     columns = (
         ("met", 7),
         ("breached", 10),
         ("open", 7),
         ("cancelled", 11),
         ("attain", 9),
+        ("target", 8),
         ("warnings", 10),
     )
     lines = [
@@ -119,6 +124,7 @@ def _sla_table(report: Report) -> list[str]:
             str(counts.open),
             str(counts.cancelled),
             percent(counts.attainment),
+            _whole(row.target),
             str(counts.warnings),
         )
         lines.append(

@@ -9,13 +9,14 @@ call, so passing the whole case would be several times slower for large cases).
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from types import ModuleType
 from typing import Any, Protocol
-
-import cel
 
 from svcflow.errors import ExpressionError, did_you_mean
 from svcflow.spec.extensions import current_extensions
@@ -40,19 +41,32 @@ class Variables(Protocol):
     def get(self, name: str, default: Any = None, /) -> Any: ...
 
 
+_NOBODY: Mapping[str, Any] = {"id": "system", "roles": []}
+
+
 class CaseVariables:
-    """A case's data plus ``state`` and ``now``: the variables every workflow expression reads."""
+    """A case's data plus ``state``, ``now`` and ``actor`` (a map of ``id`` and ``roles``; the
+    ``system`` actor with no roles when nobody fired the step): what workflow expressions read."""
 
-    __slots__ = ("data", "now", "state")
+    __slots__ = ("actor", "data", "now", "state")
 
-    def __init__(self, data: Mapping[str, Any], state: str, now: datetime) -> None:
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        state: str,
+        now: datetime,
+        actor: Mapping[str, Any] | None = None,
+    ) -> None:
         self.data, self.state, self.now = data, state, now
+        self.actor = actor or _NOBODY
 
     def get(self, name: str, default: Any = None) -> Any:
         if name == "now":
             return self.now
         if name == "state":
             return self.state
+        if name == "actor":
+            return self.actor
         return self.data.get(name, default)
 
 
@@ -87,7 +101,7 @@ class Expression:
         context: Any = {name: variables.get(name) for name in self.names}
         functions = functions or self.functions
         if functions:
-            context = cel.Context(variables=context, functions=dict(functions))
+            context = _cel().Context(variables=context, functions=dict(functions))
         try:
             return self._program.execute(context)
         except BaseException as error:  # several builtin types, or a Rust panic
@@ -111,6 +125,14 @@ class Expression:
         return result
 
 
+@cache
+def _cel() -> ModuleType:
+    """The ``cel`` package, imported at the first compile: its ``__init__`` also imports its
+    command line (typer, rich, prompt_toolkit), about half of ``import svcflow``'s time, which
+    ``svcflow --help`` and a host that never loads a workflow need not pay."""
+    return importlib.import_module("cel")
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
@@ -131,7 +153,7 @@ def compile_expression(
     if refused is not None:
         return [refused]
     try:
-        program = cel.compile(source)
+        program = _cel().compile(source)
     except BaseException as error:  # the binding can also raise a Rust panic
         if isinstance(error, KeyboardInterrupt | SystemExit):
             raise

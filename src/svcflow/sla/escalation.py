@@ -18,7 +18,7 @@ from typing import Any
 
 from svcflow.rules.expressions import Expression
 from svcflow.sla.calendar import BusinessCalendar
-from svcflow.sla.clocks import ConditionSet, SlaOutcome, StepFacts
+from svcflow.sla.clocks import ConditionSet, Relevance, SlaOutcome, StepFacts
 from svcflow.spec.sla import EscalationLevel, EscalationSpec
 from svcflow.spec.yamlsource import KeyPath
 
@@ -76,6 +76,7 @@ class _Chain:
             kind: ConditionSet(getattr(spec, kind), expressions, (*base, kind))
             for kind in ("start", "stop", "cancel")
         }
+        self.relevance = Relevance(list(self.conditions.values()))
 
 
 class EscalationPolicy:
@@ -96,18 +97,20 @@ class EscalationPolicy:
         """What ``facts`` does to each chain; timers and events go into ``outcome``."""
         changed: dict[str, Chain] = {}
         for name, compiled in self.chains.items():
+            if compiled.relevance.quiet(facts):
+                continue  # nothing this step did can start, stop or cancel this chain
             chain = chains.get(name)
-            matched = {kind: c.matches(facts) for kind, c in compiled.conditions.items()}
+            cancel, stop, start = (compiled.conditions[k] for k in ("cancel", "stop", "start"))
             now = facts.now
-            if chain is not None and chain.status != "stopped" and matched["cancel"]:
+            if chain is not None and chain.status != "stopped" and cancel.matches(facts):
                 updated = Chain("stopped", chain.round, chain.level, None)
                 event = "escalation_cancelled"
-            elif chain is not None and chain.status == "running" and matched["stop"]:
+            elif chain is not None and chain.status == "running" and stop.matches(facts):
                 again = compiled.spec.reescalate_after
                 due = None if again is None else self._after(compiled, now, again)
                 updated = Chain("acknowledged", chain.round, chain.level, due)
                 event = "escalation_stopped"
-            elif (chain is None or chain.status != "running") and matched["start"]:
+            elif (chain is None or chain.status != "running") and start.matches(facts):
                 first = compiled.spec.levels[0].after
                 updated = Chain("running", 0, 0, self._after(compiled, now, first))
                 event = "escalation_started"

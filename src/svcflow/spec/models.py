@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from svcflow.spec.actions import (
     ACTION_KINDS,
@@ -23,6 +23,7 @@ from svcflow.spec.actions import (
     ScheduleSpec,
     Strict,
 )
+from svcflow.spec.kpi import KpiSpec
 from svcflow.spec.sla import EscalationSpec, QuietHoursSpec, SlaSpec
 from svcflow.spec.tables import TableSpec
 
@@ -32,12 +33,14 @@ __all__ = [
     "NAME_PATTERN",
     "WORKFLOW_ID_PATTERN",
     "Action",
+    "Computed",
     "Duration",
     "FieldSpec",
     "FieldType",
     "IntakeSpec",
     "Name",
     "NotifySpec",
+    "RoleSpec",
     "ScheduleSpec",
     "StateSpec",
     "TransitionSpec",
@@ -59,6 +62,10 @@ class FieldSpec(Strict):
     items: FieldSpec | None = Field(default=None, description="The type of a list's items.")
     fields: dict[Name, FieldSpec] | None = Field(
         default=None, description="The keys of an object; without it, any keys are allowed."
+    )
+    protected: bool = Field(
+        default=False,
+        description="Only the workflow's own actions set it; a payload that names it is refused.",
     )
     description: str = ""
 
@@ -97,6 +104,25 @@ class StateSpec(Strict):
     description: str = ""
 
 
+class Computed(Strict):
+    """``{expr: '<CEL>'}``: a value computed from the case (and ``actor``) when it is needed."""
+
+    expr: str = Field(min_length=1)
+
+
+class RoleSpec(Strict):
+    """A role people hold. ``includes`` lists the roles it covers: a director who ``includes``
+    service_manager may do whatever a service manager may do (and what that role includes)."""
+
+    includes: list[Name] = Field(default_factory=list)
+    description: str = ""
+
+    @field_validator("includes", mode="before")
+    @classmethod
+    def _one_role(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
 class TransitionSpec(Strict):
     """``trigger`` moves a case ``from`` one or more states ``to`` another when ``when`` holds.
 
@@ -108,6 +134,15 @@ class TransitionSpec(Strict):
     source: Literal["*"] | Name | list[Name] = Field(alias="from")
     to: Name | None = None
     when: str | None = Field(default=None, description="A CEL condition over case data.")
+    by: Name | list[Name] | Computed | None = Field(
+        default=None,
+        description="The role the actor must hold (one of a list), or {expr: ...} naming the "
+        "role (or roles) from the case or a decision table.",
+    )
+    not_by: Computed | None = Field(
+        default=None,
+        description="{expr: ...} giving the actor id (or ids) who may not fire it: four eyes.",
+    )
     actions: list[Action] = Field(default_factory=list)
     description: str = ""
 
@@ -177,4 +212,16 @@ class WorkflowSpec(Strict):
     tables: dict[Name, TableSpec] = Field(
         default_factory=dict,
         description="Decision tables; each is a variable in expressions: its output map.",
+    )
+    kpi: KpiSpec | None = Field(
+        default=None,
+        description="How the KPI report reads the cases: which SLA metrics time the first "
+        "response and the resolution, and the SLA attainment targets.",
+    )
+    roles: Annotated[
+        dict[Name, Annotated[RoleSpec, BeforeValidator(_empty_mapping)]],
+        BeforeValidator(_empty_mapping),
+    ] = Field(
+        default_factory=dict,
+        description="The roles transitions require with 'by', and which roles each includes.",
     )

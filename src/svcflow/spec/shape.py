@@ -80,6 +80,15 @@ def _problem_from_pydantic(
     if kind == "missing":
         parent = path[:-1]
         return source_map.problem(parent, f"missing required key '{path[-1]}'", at_key=bool(parent))
+    if kind.startswith(("date_", "datetime_")) and isinstance(item["input"], str | int):
+        if path not in source_map.values and path[:-1] in source_map.values:
+            path = path[:-1]  # a short form (``- 2026-10-01``): no ``date`` key in the file
+        words = (
+            "a date; write YYYY-MM-DD"
+            if kind.startswith("date_")
+            else ("a date and time; write YYYY-MM-DDTHH:MM:SS+00:00")
+        )
+        return source_map.problem(path, f"{_show(item['input'])} is not {words}")
     message = item["msg"].removeprefix("Value error, ")
     if kind == "string_pattern_mismatch":
         pattern = item.get("ctx", {}).get("pattern", "")

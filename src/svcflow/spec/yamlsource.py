@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from svcflow.errors import Problem
+from svcflow.spec.yamlwords import caret, plain_yaml_message
 
 __all__ = ["KeyPath", "SourceMap", "YamlDocument", "format_key_path", "parse_yaml"]
 
@@ -153,10 +154,7 @@ class _Builder:
         try:
             return self.loader.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, LookupError, AttributeError, TypeError) as error:
-            reason = getattr(error, "problem", None) or (
-                f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]} ({error})"
-            )
-            self.report(node, path, f"{reason}; {_PLAIN_DATA}")
+            self.report(node, path, _unreadable(node, error))
             return None
 
     def _collection(self, node: yaml.CollectionNode, path: KeyPath) -> Any:
@@ -219,9 +217,7 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = error.problem or "invalid YAML"
-        if error.context:
-            message = f"{error.context}, {message}"
+        message = plain_yaml_message(error) + caret(source_map.lines, line, column)
         return failed(line, column, f"YAML syntax error: {message}")
     except yaml.reader.ReaderError as error:
         line = text.count("\n", 0, error.position) + 1
@@ -234,3 +230,16 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _unreadable(node: yaml.Node, error: Exception) -> str:
+    """Why a scalar could not be read: a date that is not one in the words a process owner
+    uses, anything else with the value, its type and a reminder of what YAML is allowed."""
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        if re.fullmatch(r"\d{4}-\d\d?-\d\d?", str(node.value)):
+            return f"{node.value!r} is not a date; write YYYY-MM-DD"
+        return f"{node.value!r} is not a date and time; write YYYY-MM-DDTHH:MM:SS+00:00"
+    reason = getattr(error, "problem", None) or (
+        f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]} ({error})"
+    )
+    return f"{reason}; {_PLAIN_DATA}"

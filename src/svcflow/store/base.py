@@ -18,6 +18,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    Refusal,
     Timer,
 )
 
@@ -176,7 +177,8 @@ class Store(Protocol):
     def idempotency(self, key: str) -> IdempotencyRecord | None: ...
 
     def due_timers(self, now: datetime, limit: int) -> list[Timer]:
-        """Timers with ``due_at <= now``, earliest first (ties in creation order)."""
+        """Timers with ``due_at <= now`` that may fire (not failed, past any ``retry_at``),
+        earliest first (ties in creation order)."""
 
     def claim_due_timers(
         self, now: datetime, limit: int, owner: str, lease_until: datetime
@@ -185,7 +187,21 @@ class Store(Protocol):
         own claims included), and lease them to ``owner`` until ``lease_until``. A runner that
         dies holding a lease loses nothing: the lease runs out and another runner claims them."""
 
-    def timers(self, case_id: str) -> list[Timer]: ...
+    def timers(self, case_id: str) -> list[Timer]:
+        """The case's timers (pending, retrying or failed), earliest first."""
+
+    def timer_failed(self, timer_id: int, error: str, retry_at: datetime | None) -> Timer | None:
+        """Record that firing the timer raised ``error``: count the attempt, release its lease,
+        and make it ``retrying`` at ``retry_at`` or, when that is None, park it as ``failed``.
+        Returns the timer as now stored (None if it is gone). Due-timer reads skip failed
+        timers and retrying ones before their ``retry_at``."""
+
+    def failed_timers(self) -> list[Timer]:
+        """The timers parked as ``failed``, earliest due first."""
+
+    def release_timer(self, timer_id: int) -> bool:
+        """Make a failed timer pending again (due at once, attempts reset, ``last_error``
+        kept); False if there is no failed timer with this id."""
 
     def notifications(
         self, case_id: str | None = None, status: str | None = None
@@ -239,6 +255,13 @@ class Store(Protocol):
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         """Mark a dead letter replayed into ``case_id``."""
+
+    def add_refusal(self, refusal: Refusal) -> None:
+        """Keep an event refused for lack of authority (its own small transaction)."""
+
+    def refusals(self, case_id: str | None = None) -> list[Refusal]:
+        """Refused events, of one case or all, oldest first."""
+        ...
 
     def register_workflow(
         self, workflow: str, version: int, digest: str, source: str, file: str

@@ -23,6 +23,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    Refusal,
     Timer,
 )
 from svcflow.store.base import (
@@ -72,6 +73,13 @@ def _unpack(packed: tuple[Any, ...]) -> HistoryEntry:
     )
 
 
+def _ready(timer: Timer, now: datetime) -> bool:
+    """Whether a due timer may fire: not parked, and past its retry moment if it failed."""
+    if timer.status == "failed":
+        return False
+    return timer.retry_at is None or timer.retry_at <= now
+
+
 class MemoryStore:
     """Cases, history, timers and outbox in dictionaries, guarded by one lock."""
 
@@ -92,6 +100,7 @@ class MemoryStore:
         self._messages: dict[tuple[str, str], tuple[str, str, datetime, Mapping[str, Any]]] = {}
         self._threads: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
         self._dead_letters: dict[int, DeadLetter] = {}
+        self._refusals: list[Refusal] = []
 
     def attach_codec(self, codec: DataCodec) -> None:
         """Data stays as Python objects here; no codec is needed."""
@@ -306,9 +315,11 @@ class MemoryStore:
             popped: list[tuple[datetime, int]] = []
             while self._due and len(found) < limit and self._due[0][0] <= now:
                 entry = heapq.heappop(self._due)
-                if entry[1] in self._timers:
+                timer = self._timers.get(entry[1])
+                if timer is not None:
                     popped.append(entry)
-                    found.append(self._timers[entry[1]])
+                    if _ready(timer, now):
+                        found.append(timer)
             for entry in popped:
                 heapq.heappush(self._due, entry)
             return found
@@ -317,6 +328,34 @@ class MemoryStore:
         with self._lock:
             ids = self._timers_by_case.get(case_id, ())
             return sorted((self._timers[i] for i in ids), key=lambda t: (t.due_at, t.id))
+
+    def timer_failed(self, timer_id: int, error: str, retry_at: datetime | None) -> Timer | None:
+        with self._lock:
+            timer = self._timers.get(timer_id)
+            if timer is None:
+                return None
+            self._leases.pop(timer_id, None)
+            updated = timer._replace(
+                status="failed" if retry_at is None else "retrying",
+                attempts=timer.attempts + 1,
+                last_error=error,
+                retry_at=retry_at,
+            )
+            self._timers[timer_id] = updated
+            return updated
+
+    def failed_timers(self) -> list[Timer]:
+        with self._lock:
+            failed = (t for t in self._timers.values() if t.status == "failed")
+            return sorted(failed, key=lambda t: (t.due_at, t.id))
+
+    def release_timer(self, timer_id: int) -> bool:
+        with self._lock:
+            timer = self._timers.get(timer_id)
+            if timer is None or timer.status != "failed":
+                return False
+            self._timers[timer_id] = timer._replace(status="pending", attempts=0, retry_at=None)
+            return True
 
     def notifications(
         self, case_id: str | None = None, status: str | None = None
@@ -449,3 +488,11 @@ class MemoryStore:
         with self._lock:
             letter = self._dead_letters[dead_letter_id]
             self._dead_letters[dead_letter_id] = letter._replace(status="replayed", case_id=case_id)
+
+    def add_refusal(self, refusal: Refusal) -> None:
+        with self._lock:
+            self._refusals.append(refusal)
+
+    def refusals(self, case_id: str | None = None) -> list[Refusal]:
+        with self._lock:
+            return [r for r in self._refusals if case_id is None or r.case_id == case_id]

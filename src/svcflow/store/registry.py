@@ -24,10 +24,17 @@ StoreFactory = Callable[[str], Store]
 """Opens a store from its whole URL (scheme included)."""
 
 
+SQLITE_OPTIONS = {"synchronous": ("NORMAL", "FULL")}
+"""The query options a ``sqlite:`` URL may carry, with their values."""
+
+
 def open_memory(url: str) -> Store:
     """``memory://``: a store that lives as long as the process (tests, simulations)."""
     from svcflow.store.memory import MemoryStore
 
+    parts = urlsplit(url)
+    if parts.netloc or parts.path or parts.query:
+        raise StoreError(f"invalid memory store URL {url!r}: write memory:// (it takes no options)")
     return MemoryStore()
 
 
@@ -45,6 +52,13 @@ def open_sqlite(url: str) -> Store:
             "path"
         )
     options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    unknown = sorted(set(options) - set(SQLITE_OPTIONS))
+    if unknown:
+        valid = "; ".join(f"{name}={'|'.join(vals)}" for name, vals in SQLITE_OPTIONS.items())
+        raise StoreError(
+            f"unknown option {unknown[0]}={options[unknown[0]]!r} in store URL {url!r}; "
+            f"the SQLite store takes: {valid}"
+        )
     return SqliteStore(path, **options)
 
 

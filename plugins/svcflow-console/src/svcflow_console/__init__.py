@@ -11,9 +11,7 @@ import sys
 from collections.abc import Iterable
 from typing import TextIO
 
-from svcflow import hookimpl
-from svcflow.errors import DeliveryFailed
-from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
+from svcflow.plugin import ChannelInfo, Delivery, DeliveryFailed, DeliveryReceipt, hookimpl
 
 __all__ = ["CHANNEL", "ConsoleNotifier", "plugin"]
 __version__ = "0.1.0"

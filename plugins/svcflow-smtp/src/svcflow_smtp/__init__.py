@@ -25,9 +25,14 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Literal, NoReturn, cast, get_args
 
-from svcflow import hookimpl
-from svcflow.errors import DeliveryFailed, PermanentDeliveryError
-from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
+from svcflow.plugin import (
+    ChannelInfo,
+    Delivery,
+    DeliveryFailed,
+    DeliveryReceipt,
+    PermanentDeliveryError,
+    hookimpl,
+)
 
 __all__ = ["CHANNEL", "Security", "SmtpNotifier", "build_message", "message_id_for", "plugin"]
 __version__ = "0.1.0"
@@ -41,6 +46,12 @@ Security = Literal["starttls", "tls", "none"]
 on a trusted network)."""
 
 _SECURITY_VALUES: tuple[str, ...] = get_args(Security)
+_CLEARTEXT_AUTH = (
+    "SMTP login with security='none' would send the password in cleartext: use "
+    "security='starttls' or 'tls', or allow it explicitly for a relay on a trusted network "
+    "(allow_cleartext_auth=True, SVCFLOW_SMTP_ALLOW_CLEARTEXT_AUTH=1)"
+)
+_TRUE = frozenset({"1", "true", "yes", "on"})
 _CHANNEL_INFO = ChannelInfo(CHANNEL, outbound=True, description="e-mail through an SMTP server")
 # RFC 5322 atext without "=", which escapes everything else in a Message-ID's left part.
 _ATEXT = frozenset(
@@ -54,9 +65,10 @@ class SmtpNotifier:
     ``port`` defaults to 465 for ``security="tls"`` and 587 otherwise. ``sender`` is the
     ``From`` header and envelope sender (``"Support <support@example.com>"`` or a bare
     address). ``username`` turns on ``AUTH`` (PLAIN or LOGIN, whichever the server offers
-    first). ``ssl_context`` replaces the default context (system CAs, hostname checked), e.g.
-    to trust a private CA. Each delivery opens its own connection, so one instance may be used
-    from several threads.
+    first); with ``security="none"`` that would send the password in cleartext, so it is
+    refused unless ``allow_cleartext_auth`` is true. ``ssl_context`` replaces the default
+    context (system CAs, hostname checked), e.g. to trust a private CA. Each delivery opens
+    its own connection, so one instance may be used from several threads.
 
     Invalid arguments raise ``ValueError`` at once: a host building the notifier itself learns
     about a typo at start-up, not at the first notification.
@@ -73,6 +85,7 @@ class SmtpNotifier:
         security: Security = "starttls",
         timeout: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
+        allow_cleartext_auth: bool = False,
     ) -> None:
         if not host:
             raise ValueError("SMTP host must not be empty")
@@ -92,6 +105,8 @@ class SmtpNotifier:
             )
         if password is not None and not username:
             raise ValueError("an SMTP password was given without a username")
+        if username and security == "none" and not allow_cleartext_auth:
+            raise ValueError(_CLEARTEXT_AUTH)
         self.host = host
         self.port = port
         self.sender = sender
@@ -111,7 +126,8 @@ class SmtpNotifier:
 
         Required: ``SVCFLOW_SMTP_HOST``, ``SVCFLOW_SMTP_FROM``. Optional: ``SVCFLOW_SMTP_PORT``,
         ``SVCFLOW_SMTP_SECURITY`` (``starttls``, ``tls``, ``none``), ``SVCFLOW_SMTP_USER``,
-        ``SVCFLOW_SMTP_PASSWORD``, ``SVCFLOW_SMTP_TIMEOUT`` (seconds). Empty values count as
+        ``SVCFLOW_SMTP_PASSWORD``, ``SVCFLOW_SMTP_TIMEOUT`` (seconds),
+        ``SVCFLOW_SMTP_ALLOW_CLEARTEXT_AUTH`` (``1`` to log in without TLS). Empty values count as
         unset. Raises ``PermanentDeliveryError`` listing every problem at once, naming the
         variables, because a delivery attempted with this configuration can never succeed.
         """
@@ -153,6 +169,9 @@ class SmtpNotifier:
         username, password = get("SVCFLOW_SMTP_USER"), env.get("SVCFLOW_SMTP_PASSWORD") or None
         if password is not None and username is None:
             problems.append("SVCFLOW_SMTP_PASSWORD is set but SVCFLOW_SMTP_USER is not")
+        cleartext = (get("SVCFLOW_SMTP_ALLOW_CLEARTEXT_AUTH") or "").lower() in _TRUE
+        if username is not None and security == "none" and not cleartext:
+            problems.append(_CLEARTEXT_AUTH)
         if problems:
             raise PermanentDeliveryError(
                 "e-mail delivery is not configured: " + "; ".join(problems)
@@ -167,6 +186,7 @@ class SmtpNotifier:
                 password=password,
                 security=cast(Security, security),
                 timeout=timeout,
+                allow_cleartext_auth=cleartext,
             )
         except ValueError as error:
             raise PermanentDeliveryError(

@@ -1,44 +1,52 @@
 """Deliver svcflow notifications as signed JSON webhooks: the ``webhook`` outbound channel.
 
 :class:`WebhookNotifier` POSTs one JSON document per delivery to the recipient's address (a
-URL), signed with HMAC-SHA256 (see :mod:`svcflow_webhook.signing`), using only the standard
-library. Receivers check requests with :func:`verify` and dedupe on ``Idempotency-Key``, since
-delivery is at least once.
+URL), signed as Standard Webhooks specifies (see :mod:`svcflow_webhook.signing`), using only
+the standard library. Receivers check requests with :func:`verify` (or any Standard Webhooks
+verifier) and dedupe on ``webhook-id``, since delivery is at least once.
 
 The module-level :data:`plugin` is what the ``svcflow`` entry point registers; it reads
-``SVCFLOW_WEBHOOK_SECRET`` and ``SVCFLOW_WEBHOOK_TIMEOUT`` at its first delivery, not at import.
+``SVCFLOW_WEBHOOK_SECRET``, ``SVCFLOW_WEBHOOK_TIMEOUT`` and ``SVCFLOW_WEBHOOK_CREDENTIALS`` at
+its first delivery, not at import.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
+import socket
 import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 from base64 import b64encode
-from collections.abc import Callable, Mapping
-from typing import Any, NoReturn, Protocol
-from urllib.parse import unquote, urlsplit
+from collections.abc import Callable, Iterable, Mapping
+from typing import NoReturn, Protocol
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
-from svcflow import hookimpl
-from svcflow.errors import DeliveryFailed, PermanentDeliveryError
-from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
+from svcflow.plugin import (
+    ChannelInfo,
+    Delivery,
+    DeliveryFailed,
+    DeliveryReceipt,
+    PermanentDeliveryError,
+    hookimpl,
+    strip_url_credentials,
+)
 from svcflow_webhook.signing import (
-    IDEMPOTENCY_HEADER,
+    ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     InvalidSignature,
+    key_of,
     sign,
     verify,
 )
 
 __all__ = [
     "CHANNEL",
-    "IDEMPOTENCY_HEADER",
+    "ID_HEADER",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "InvalidSignature",
@@ -59,21 +67,16 @@ _RETRYABLE_STATUSES = frozenset({408, 429})
 _SNIPPET = 200
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Turn every redirect into an error: urllib would follow a 301/302/303 as a GET without
-    the body and signature, and the receiver would never see the notification."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 class WebhookNotifier:
     """Delivers ``webhook`` notifications: a signed JSON POST to ``recipient.address``.
 
-    ``secret`` is shared with every receiver and signs each request. ``timeout`` bounds
-    connecting and each wait for the answer, in seconds. ``ssl_context`` replaces the default
-    one for ``https://`` receivers (system CAs, hostname checked). ``clock`` gives the Unix
-    time put in ``X-Svcflow-Timestamp`` (``time.time`` unless a test fixes it). Redirects are
+    ``secret`` is shared with every receiver and signs each request (``whsec_<base64>`` or any
+    other text). ``timeout`` bounds the whole request, in seconds: connecting, sending and
+    reading the answer. ``ssl_context`` replaces the default one for ``https://`` receivers
+    (system CAs, hostname checked). ``clock`` gives the Unix time put in ``webhook-timestamp``
+    (``time.time`` unless a test fixes it). ``credentials`` are URLs like
+    ``https://user:password@crm.example.com``: a receiver at that origin gets Basic auth, so
+    the recipient address (which the outbox stores) never holds a password. Redirects are
     not followed. Each delivery opens its own connection, so one instance may be used from
     several threads.
 
@@ -88,27 +91,30 @@ class WebhookNotifier:
         *,
         ssl_context: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.time,
+        credentials: Iterable[str] = (),
     ) -> None:
         if not secret:
             raise ValueError("the webhook secret must not be empty")
         if not timeout > 0:
             raise ValueError(f"webhook timeout must be a positive number of seconds, not {timeout}")
+        key_of(secret)
         self._secret = secret
         self.timeout = float(timeout)
         self.user_agent = user_agent
         self._clock = clock
-        self._opener = urllib.request.build_opener(
-            _NoRedirects(), urllib.request.HTTPSHandler(context=ssl_context)
-        )
+        self._ssl_context = ssl_context or ssl.create_default_context()
+        self._credentials = _credentials(credentials)
 
     def __repr__(self) -> str:
         return f"WebhookNotifier(timeout={self.timeout:g}, user_agent={self.user_agent!r})"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookNotifier:
-        """Build a notifier from ``SVCFLOW_WEBHOOK_SECRET`` (required) and
-        ``SVCFLOW_WEBHOOK_TIMEOUT`` (seconds, default 5) in ``environ`` (``os.environ`` by
-        default). Raises ``PermanentDeliveryError`` naming the variables at fault."""
+        """Build a notifier from ``SVCFLOW_WEBHOOK_SECRET`` (required),
+        ``SVCFLOW_WEBHOOK_TIMEOUT`` (seconds, default 5) and ``SVCFLOW_WEBHOOK_CREDENTIALS``
+        (space-separated ``https://user:password@host`` URLs) in ``environ``
+        (``os.environ`` by default). Raises ``PermanentDeliveryError`` naming the variables at
+        fault."""
         env = os.environ if environ is None else environ
         problems: list[str] = []
         secret = env.get("SVCFLOW_WEBHOOK_SECRET", "")
@@ -124,11 +130,16 @@ class WebhookNotifier:
                 problems.append(
                     f"SVCFLOW_WEBHOOK_TIMEOUT={raw!r} is not a positive number of seconds"
                 )
+        credentials = env.get("SVCFLOW_WEBHOOK_CREDENTIALS", "").split()
+        try:
+            _credentials(credentials)
+        except ValueError as error:
+            problems.append(f"SVCFLOW_WEBHOOK_CREDENTIALS: {error}")
         if problems:
             raise PermanentDeliveryError(
                 "webhook delivery is not configured: " + "; ".join(problems)
             )
-        return cls(secret, timeout)
+        return cls(secret, timeout, credentials=credentials)
 
     @hookimpl
     def svcflow_register_channels(self) -> list[ChannelInfo]:
@@ -139,11 +150,13 @@ class WebhookNotifier:
     def svcflow_deliver(self, delivery: Delivery) -> DeliveryReceipt | None:
         """POST ``delivery``; ``None`` when it belongs to another channel.
 
-        Blocks for at most about ``timeout`` seconds per network step. On a 2xx answer returns
-        a receipt whose ``reference`` is the ``id`` of a JSON object answer (if it has one).
-        408, 429, 5xx, timeouts and connection or TLS failures raise ``DeliveryFailed``; any
-        other answer (4xx, a redirect) raises ``PermanentDeliveryError``; both say the status
-        and the first 200 characters of the answer.
+        Blocks for at most about ``timeout`` seconds in all: connecting, sending and reading
+        the whole answer (a receiver that trickles its answer is cut off at the deadline). On
+        a 2xx answer returns a receipt whose ``reference`` is the ``id`` of a JSON object
+        answer (if it has one). 408, 429, 5xx, timeouts and connection or TLS failures raise
+        ``DeliveryFailed``; any other answer (4xx, a redirect) raises
+        ``PermanentDeliveryError``; both say the status and the first 200 characters of the
+        answer.
         """
         if delivery.channel != CHANNEL:
             return None
@@ -155,30 +168,61 @@ class WebhookNotifier:
                 f"webhook address {shown!r} is not an http:// or https:// URL"
             )
         body = payload(delivery)
-        timestamp = str(int(self._clock()))
         headers = {
             "Content-Type": "application/json",
             "User-Agent": self.user_agent,
-            IDEMPOTENCY_HEADER: delivery.key,
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(self._secret, body, timestamp),
+            **self.signed_headers(delivery.key, body),
         }
-        if "@" in parts.netloc:  # user:password@ becomes Basic auth; urllib would not send it
-            credentials = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
-            headers["Authorization"] = "Basic " + b64encode(credentials.encode()).decode()
-            url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status, answer = response.status, _read(response)
-        except urllib.error.HTTPError as error:
-            with error:
-                self._refused(shown, error.code, error.reason, _read(error))
-        except urllib.error.URLError as error:
-            self._not_sent(shown, error.reason)
-        except (OSError, http.client.HTTPException, ValueError) as error:
-            self._not_sent(shown, error)
+        if (login := self._login(parts)) is not None:
+            headers["Authorization"] = "Basic " + b64encode(login.encode()).decode()
+        status, reason, answer = self._post(parts, body, headers, shown)
+        if not 200 <= status < 300:
+            self._refused(shown, status, reason, answer)
         return DeliveryReceipt(reference=_answer_id(answer), detail=f"HTTP {status} from {shown}")
+
+    def signed_headers(self, webhook_id: str, body: bytes) -> dict[str, str]:
+        """The Standard Webhooks headers for ``body`` sent now as ``webhook_id``."""
+        timestamp = str(int(self._clock()))
+        return {
+            ID_HEADER: webhook_id,
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(self._secret, webhook_id, timestamp, body),
+        }
+
+    def _login(self, parts: SplitResult) -> str | None:
+        """``user:password`` for the address: from the URL itself, else from ``credentials``
+        for its origin (the outbox never stores URL credentials)."""
+        if "@" in parts.netloc:
+            return f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+        return self._credentials.get(_origin(parts))
+
+    def _post(
+        self, parts: SplitResult, body: bytes, headers: dict[str, str], shown: str
+    ) -> tuple[int, str, bytes]:
+        """POST ``body`` and read the answer within ``timeout`` seconds in all."""
+        try:
+            connection = self._connection(parts)
+        except (http.client.InvalidURL, ValueError) as error:
+            self._not_sent(shown, error)
+        watchdog = _Watchdog(connection, self.timeout)
+        try:
+            target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+            connection.request("POST", target, body=body, headers=headers)
+            with connection.getresponse() as response:
+                return response.status, response.reason, _read(response)
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            self._not_sent(shown, TimeoutError() if watchdog.fired else error)
+        finally:
+            watchdog.cancel()
+            connection.close()
+
+    def _connection(self, parts: SplitResult) -> http.client.HTTPConnection:
+        host, port = parts.hostname or "", parts.port
+        if parts.scheme.lower() == "https":
+            return http.client.HTTPSConnection(
+                host, port, timeout=self.timeout, context=self._ssl_context
+            )
+        return http.client.HTTPConnection(host, port, timeout=self.timeout)
 
     def _refused(self, shown: str, status: int, reason: str, answer: bytes) -> NoReturn:
         text = answer.decode("utf-8", "replace")
@@ -217,9 +261,9 @@ def payload(delivery: Delivery) -> bytes:
     """The JSON body :class:`WebhookNotifier` sends for ``delivery``, as UTF-8 bytes.
 
     An object with ``key``, ``case_id``, ``template``, ``subject``, ``body``, ``recipient``
-    (``address``, ``name``, ``role``, ``locale``), ``locale``, ``urgent``, ``attempt`` and
-    ``created_at`` (ISO 8601). Non-ASCII text is sent as is, not ``\\u``-escaped. ``metadata``
-    is not sent: it may hold values JSON cannot express.
+    (``address`` without any ``user:password@``, ``name``, ``role``, ``locale``), ``locale``,
+    ``urgent``, ``attempt`` and ``created_at`` (ISO 8601). Non-ASCII text is sent as is, not
+    ``\\u``-escaped. ``metadata`` is not sent: it may hold values JSON cannot express.
     """
     recipient = delivery.recipient
     document = {
@@ -229,7 +273,7 @@ def payload(delivery: Delivery) -> bytes:
         "subject": delivery.subject,
         "body": delivery.body,
         "recipient": {
-            "address": recipient.address,
+            "address": strip_url_credentials(recipient.address),
             "name": recipient.name,
             "role": recipient.role,
             "locale": recipient.locale,
@@ -261,6 +305,49 @@ def _answer_id(answer: bytes) -> str | None:
     if isinstance(document, dict) and isinstance(document.get("id"), str | int):
         return str(document["id"])
     return None
+
+
+class _Watchdog:
+    """Shuts ``connection``'s socket down after ``seconds``, ending any read or write in
+    progress: the per-operation socket timeout alone lets a receiver that sends one byte a
+    second hold a delivery for ever."""
+
+    def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
+        self.fired = False
+        self._connection = connection
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        self.fired = True
+        sock = self._connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _origin(parts: SplitResult) -> str:
+    """``scheme://host[:port]`` in lower case, without user information."""
+    host = parts.netloc.rpartition("@")[2].lower()
+    return f"{parts.scheme.lower()}://{host}"
+
+
+def _credentials(urls: Iterable[str]) -> dict[str, str]:
+    """Origin → ``user:password`` from URLs written ``https://user:password@host``."""
+    found: dict[str, str] = {}
+    for url in urls:
+        parts = urlsplit(url.strip())
+        if parts.username is None or not parts.hostname:
+            raise ValueError(
+                f"webhook credentials {_display(url)!r} must be a URL with a user name, "
+                "like https://user:password@crm.example.com"
+            )
+        found[_origin(parts)] = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return found
 
 
 def _display(url: str) -> str:

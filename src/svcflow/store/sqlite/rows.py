@@ -11,7 +11,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from svcflow.records import NO_DETAILS, DeadLetter, HistoryEntry, Notification, OutboxEntry, Timer
+from svcflow.records import (
+    NO_DETAILS,
+    DeadLetter,
+    HistoryEntry,
+    Notification,
+    OutboxEntry,
+    Refusal,
+    Timer,
+)
 
 __all__ = [
     "dead_letter_of",
@@ -19,6 +27,8 @@ __all__ = [
     "history_entry_of",
     "notification_of",
     "outbox_entry_of",
+    "refusal_of",
+    "refusal_row",
     "timer_of",
     "to_json",
     "ts",
@@ -32,8 +42,9 @@ def ts(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def from_ts(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+def from_ts(value: str | datetime) -> datetime:
+    """A stored moment: SQLite keeps text, PostgreSQL gives a ``datetime`` already."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 def where_clause(**filters: str | None) -> tuple[str, list[str]]:
@@ -53,6 +64,10 @@ def timer_of(row: tuple[Any, ...]) -> Timer:
         owner_state=row[4],
         keep=bool(row[5]),
         created_at=from_ts(row[6]),
+        status=row[7],
+        attempts=row[8],
+        last_error=row[9],
+        retry_at=None if row[10] is None else from_ts(row[10]),
     )
 
 
@@ -129,4 +144,30 @@ def outbox_entry_of(row: tuple[Any, ...]) -> OutboxEntry:
         last_error=row[17],
         reference=row[18],
         delivered_at=None if row[19] is None else from_ts(row[19]),
+    )
+
+
+def refusal_row(refusal: Refusal) -> tuple[Any, ...]:
+    return (
+        refusal.case_id,
+        ts(refusal.at),
+        refusal.actor,
+        refusal.trigger,
+        refusal.state,
+        refusal.reason,
+        json.dumps(list(refusal.roles)),
+        json.dumps(list(refusal.required)),
+    )
+
+
+def refusal_of(row: tuple[Any, ...]) -> Refusal:
+    return Refusal(
+        case_id=row[0],
+        at=from_ts(row[1]),
+        actor=row[2],
+        trigger=row[3],
+        state=row[4],
+        reason=row[5],
+        roles=tuple(json.loads(row[6])),
+        required=tuple(json.loads(row[7])),
     )

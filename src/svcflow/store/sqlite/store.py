@@ -27,6 +27,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    Refusal,
     Timer,
 )
 from svcflow.store.base import (
@@ -42,6 +43,8 @@ from svcflow.store.sqlite.rows import (
     history_entry_of,
     notification_of,
     outbox_entry_of,
+    refusal_of,
+    refusal_row,
     timer_of,
     to_json,
     ts,
@@ -53,6 +56,7 @@ from svcflow.store.sqlite.schema import (
     HISTORY_COLUMNS,
     NOTIFICATION_COLUMNS,
     OUTBOX_COLUMNS,
+    REFUSAL_COLUMNS,
     TIMER_COLUMNS,
     migrate,
 )
@@ -74,6 +78,10 @@ _WAL_CHECKPOINT_PAGES = 4000
 _DECODED_CACHE_SIZE = 10_000
 
 
+_READY = "status != 'failed' AND (retry_at IS NULL OR retry_at <= ?)"
+"""Timers that may fire: not parked, and past their retry moment when one failed before."""
+
+
 class SqliteStore:
     """A SQLite-file store; safe for several threads and processes on one machine.
 
@@ -92,7 +100,7 @@ class SqliteStore:
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         self._codec: DataCodec | None = None
-        self._decoded: dict[str, tuple[int, Mapping[str, Any]]] = {}
+        self._decoded: dict[str, tuple[int, int, Mapping[str, Any], Mapping[str, Any]]] = {}
         try:
             self._migrate()
         except sqlite3.Error as error:
@@ -156,7 +164,7 @@ class SqliteStore:
 
     def commit(self, change: CaseChange) -> None:
         case = change.case
-        data = self._require_codec().encode(case.workflow, case.version, case.data)
+        data, sla = self._encoded(change)
         stamp = ts(case.updated_at)
         with self._write() as db:
             if change.idempotency_key is not None:
@@ -165,15 +173,31 @@ class SqliteStore:
                     raise IdempotentReplay(record)
             if change.consume_timer is not None:
                 consume_timer(db, change.consume_timer)
-            write_case(db, change, data, stamp)
+            write_case(db, change, data, sla, stamp)
             write_history(db, change.history, stamp)
             write_timers(db, change, stamp)
             write_notifications(db, case.id, change.notifications, stamp)
             write_deliveries(db, case.id, change.deliveries, stamp)
             write_messages(db, case.id, change.messages)
             if change.idempotency_key is not None:
-                write_idempotency(db, change, data, stamp)
-        self._remember(case.id, case.revision, case.data)
+                write_idempotency(db, change, data or self._encode_data(case), stamp)
+        self._remember(case.id, (case.revision, case.version, case.data, case.sla))
+
+    def _encoded(self, change: CaseChange) -> tuple[str | None, str | None]:
+        """The case's data and SLA state as stored, each None when it is the very object read
+        at the revision the change expects (unchanged: the row keeps what it has). Encoding
+        happens here, before the write lock is taken."""
+        case = change.case
+        cached = self._decoded.get(case.id)
+        if cached is None or cached[:2] != (change.expected_revision, case.version):
+            cached = None  # (data is encoded by its workflow version)
+        data = None if cached and cached[2] is case.data else self._encode_data(case)
+        if cached and cached[3] is case.sla:
+            return data, None
+        return data, to_json(dict(case.sla)) if case.sla else "{}"
+
+    def _encode_data(self, case: Case) -> str:
+        return self._require_codec().encode(case.workflow, case.version, case.data)
 
     def register_workflow(
         self, workflow: str, version: int, digest: str, source: str, file: str
@@ -193,8 +217,10 @@ class SqliteStore:
                 if count:
                     raise WorkflowVersionConflict(workflow, version, file, count)
             db.execute(
-                "INSERT OR REPLACE INTO workflow_versions "
-                "(workflow, version, digest, source, file, registered_at) VALUES (?,?,?,?,?,?)",
+                "INSERT INTO workflow_versions (workflow, version, digest, source, file, "
+                "registered_at) VALUES (?,?,?,?,?,?) ON CONFLICT (workflow, version) DO UPDATE "
+                "SET digest = excluded.digest, source = excluded.source, file = excluded.file, "
+                "registered_at = excluded.registered_at",
                 (workflow, version, digest, source, file, ts(datetime.now(UTC))),
             )
 
@@ -263,13 +289,14 @@ class SqliteStore:
     ) -> list[Timer]:
         stamp = ts(now)
         query = (
-            f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND (lease_until IS NULL "
-            "OR lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 FROM timers AS held "
+            f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND {_READY} AND (lease_until "
+            "IS NULL OR lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 FROM timers "
+            "AS held "
             "WHERE held.case_id = timers.case_id AND held.lease_until > ? AND held.claimed_by != ? "
             "AND (held.due_at < timers.due_at OR (held.due_at = timers.due_at AND held.id < "
             "timers.id))) ORDER BY due_at, id LIMIT ?"
         )
-        params = (stamp, stamp, owner, stamp, owner, limit)
+        params = (stamp, stamp, stamp, owner, stamp, owner, limit)
         if not self._connection().execute(query, params).fetchone():
             return []  # the usual case for a runner's round: nothing due, no write lock taken
         with self._write() as db:
@@ -284,8 +311,9 @@ class SqliteStore:
         rows = (
             self._connection()
             .execute(
-                f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
-                (ts(now), limit),
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND {_READY} "
+                "ORDER BY due_at, id LIMIT ?",
+                (ts(now), ts(now), limit),
             )
             .fetchall()
         )
@@ -301,6 +329,42 @@ class SqliteStore:
             .fetchall()
         )
         return [timer_of(row) for row in rows]
+
+    def timer_failed(self, timer_id: int, error: str, retry_at: datetime | None) -> Timer | None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE timers SET attempts = attempts + 1, last_error = ?, retry_at = ?, "
+                "status = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                (
+                    error,
+                    None if retry_at is None else ts(retry_at),
+                    "failed" if retry_at is None else "retrying",
+                    timer_id,
+                ),
+            )
+            row = db.execute(
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE id = ?", (timer_id,)
+            ).fetchone()
+        return None if row is None else timer_of(row)
+
+    def failed_timers(self) -> list[Timer]:
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE status = 'failed' ORDER BY due_at, id"
+            )
+            .fetchall()
+        )
+        return [timer_of(row) for row in rows]
+
+    def release_timer(self, timer_id: int) -> bool:
+        with self._write() as db:
+            released = db.execute(
+                "UPDATE timers SET status = 'pending', attempts = 0, retry_at = NULL "
+                "WHERE id = ? AND status = 'failed'",
+                (timer_id,),
+            ).rowcount
+        return released == 1
 
     def notifications(
         self, case_id: str | None = None, status: str | None = None
@@ -365,8 +429,9 @@ class SqliteStore:
                 ),
             )
             db.execute(
-                "UPDATE notifications SET status = (SELECT CASE WHEN sum(status = 'pending') > 0 "
-                "THEN 'pending' WHEN sum(status = 'dead') > 0 THEN 'dead' ELSE 'delivered' END "
+                "UPDATE notifications SET status = (SELECT CASE WHEN count(*) FILTER (WHERE "
+                "status = 'pending') > 0 THEN 'pending' WHEN count(*) FILTER (WHERE status = "
+                "'dead') > 0 THEN 'dead' ELSE 'delivered' END "
                 "FROM deliveries WHERE notification_key = notifications.key) WHERE key = "
                 "(SELECT notification_key FROM deliveries WHERE id = ?)",
                 (entry_id,),
@@ -459,14 +524,33 @@ class SqliteStore:
                 (case_id, dead_letter_id),
             )
 
+    def add_refusal(self, refusal: Refusal) -> None:
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO refusals ({REFUSAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                refusal_row(refusal),
+            )
+
+    def refusals(self, case_id: str | None = None) -> list[Refusal]:
+        where, params = where_clause(case_id=case_id)
+        rows = (
+            self._connection()
+            .execute(f"SELECT {REFUSAL_COLUMNS} FROM refusals{where} ORDER BY id", params)
+            .fetchall()
+        )
+        return [refusal_of(row) for row in rows]
+
     # -- helpers --
 
-    def _remember(self, case_id: str, revision: int, data: Mapping[str, Any]) -> None:
-        """Keep decoded data by case and revision: a case read again at the same revision
-        (the usual read before the next event) skips decoding. Bounded; cleared when full."""
+    def _remember(
+        self, case_id: str, decoded: tuple[int, int, Mapping[str, Any], Mapping[str, Any]]
+    ) -> None:
+        """Keep decoded data and SLA state by case and revision: a case read again at the same
+        revision (the usual read before the next event) skips decoding, and the next commit
+        skips encoding what it did not change. Bounded; cleared when full."""
         if len(self._decoded) >= _DECODED_CACHE_SIZE:
             self._decoded.clear()
-        self._decoded[case_id] = (revision, data)
+        self._decoded[case_id] = decoded  # revision, workflow version, data, SLA state
 
     def _require_codec(self) -> DataCodec:
         if self._codec is None:
@@ -476,10 +560,11 @@ class SqliteStore:
     def _case(self, row: tuple[Any, ...]) -> Case:
         cached = self._decoded.get(row[0])
         if cached is not None and cached[0] == row[5]:
-            data = cached[1]
+            data, sla = cached[2], cached[3]
         else:
             data = MappingProxyType(self._require_codec().decode(row[1], row[2], row[4]))
-            self._remember(row[0], row[5], data)
+            sla = _NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(row[8]))
+            self._remember(row[0], (row[5], row[2], data, sla))
         return Case(
             id=row[0],
             workflow=row[1],
@@ -489,7 +574,7 @@ class SqliteStore:
             revision=row[5],
             created_at=from_ts(row[6]),
             updated_at=from_ts(row[7]),
-            sla=_NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(row[8])),
+            sla=sla,
         )
 
     def _idempotency(self, db: sqlite3.Connection, key: str) -> IdempotencyRecord | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import NoReturn
 
 from svcflow.errors import ConcurrencyConflict
 from svcflow.records import Case, HistoryEntry
@@ -45,14 +46,16 @@ def consume_timer(db: sqlite3.Connection, timer_id: int) -> None:
         raise TimerGone(timer_id)
 
 
-def write_case(db: sqlite3.Connection, change: CaseChange, data: str, stamp: str) -> None:
+def write_case(
+    db: sqlite3.Connection, change: CaseChange, data: str | None, sla: str | None, stamp: str
+) -> None:
     """Insert a new case, or update it if it is still at ``expected_revision``
-    (``ConcurrencyConflict`` otherwise)."""
+    (``ConcurrencyConflict`` otherwise). ``data`` or ``sla`` None: unchanged, not written."""
     case = change.case
-    sla = to_json(dict(case.sla)) if case.sla else "{}"
     if change.expected_revision is None:
-        db.execute(
-            f"INSERT INTO cases ({CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        inserted = db.execute(
+            f"INSERT INTO cases ({CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
             (
                 case.id,
                 case.workflow,
@@ -65,15 +68,40 @@ def write_case(db: sqlite3.Connection, change: CaseChange, data: str, stamp: str
                 sla,
             ),
         )
+        if inserted.rowcount == 0:
+            _conflict(db, case.id, 0)
         return
     updated = db.execute(
-        "UPDATE cases SET state = ?, data = ?, revision = ?, updated_at = ?, sla = ? "
-        "WHERE id = ? AND revision = ?",
-        (case.state, data, case.revision, stamp, sla, case.id, change.expected_revision),
+        _UPDATE_CASE[data is None, sla is None],
+        (
+            case.version,
+            case.state,
+            case.revision,
+            stamp,
+            *(() if data is None else (data,)),
+            *(() if sla is None else (sla,)),
+            case.id,
+            change.expected_revision,
+        ),
     )
     if updated.rowcount == 0:
-        row = db.execute("SELECT revision FROM cases WHERE id = ?", (case.id,)).fetchone()
-        raise ConcurrencyConflict(case.id, change.expected_revision, row[0] if row else None)
+        _conflict(db, case.id, change.expected_revision)
+
+
+def _conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
+    row = db.execute("SELECT revision FROM cases WHERE id = ?", (case_id,)).fetchone()
+    raise ConcurrencyConflict(case_id, expected, row[0] if row else None)
+
+
+_UPDATE_CASE = {
+    (same_data, same_sla): "UPDATE cases SET version = ?, state = ?, revision = ?, updated_at = ?"
+    + ("" if same_data else ", data = ?")
+    + ("" if same_sla else ", sla = ?")
+    + " WHERE id = ? AND revision = ?"
+    for same_data in (False, True)
+    for same_sla in (False, True)
+}
+"""The four statements of a case update, by (data unchanged, SLA state unchanged)."""
 
 
 def write_history(db: sqlite3.Connection, entry: HistoryEntry, stamp: str) -> None:
@@ -98,13 +126,17 @@ def write_history(db: sqlite3.Connection, entry: HistoryEntry, stamp: str) -> No
 def write_timers(db: sqlite3.Connection, change: CaseChange, stamp: str) -> None:
     """Cancel the timers the change ends (the state left, named triggers), then add new ones."""
     case_id = change.case.id
+    ended: list[str] = []
+    parameters: list[object] = [case_id]
     if change.cancel_owned_by is not None:
-        db.execute(
-            "DELETE FROM timers WHERE case_id = ? AND owner_state = ? AND keep = 0",
-            (case_id, change.cancel_owned_by),
-        )
-    for trigger in change.cancel_triggers:
-        db.execute("DELETE FROM timers WHERE case_id = ? AND trigger = ?", (case_id, trigger))
+        ended.append("(owner_state = ? AND keep = 0)")
+        parameters.append(change.cancel_owned_by)
+    triggers = list(dict.fromkeys(change.cancel_triggers))
+    if triggers:
+        ended.append(f"trigger IN ({', '.join('?' * len(triggers))})")
+        parameters.extend(triggers)
+    if ended:  # one statement for everything the change ends
+        db.execute(f"DELETE FROM timers WHERE case_id = ? AND ({' OR '.join(ended)})", parameters)
     if change.timers:
         db.executemany(
             "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at) "
@@ -148,8 +180,8 @@ def write_deliveries(
     if not deliveries:
         return
     db.executemany(
-        f"INSERT INTO deliveries ({OUTBOX_COLUMNS}) "
-        "VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,NULL)",
+        f"INSERT INTO deliveries ({OUTBOX_COLUMNS.removeprefix('id, ')}) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,NULL)",
         [
             (
                 d.key,

@@ -24,19 +24,17 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
-from svcflow import hookimpl
-from svcflow.hooks.types import (
+from svcflow.plugin import (
+    PHONE_RULE,
     ChannelInfo,
     Delivery,
     DeliveryFailed,
     DeliveryReceipt,
     InboundMessage,
     MessageParseError,
-    PermanentDeliveryError,
-)
-from svcflow.messaging.channels.base import (
-    PHONE_RULE,
     PayloadReader,
+    PermanentDeliveryError,
+    hookimpl,
     json_payload,
     normalize_phone,
     type_name,

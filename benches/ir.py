@@ -1,0 +1,345 @@
+"""Instructions per event for svcflow and the state-machine libraries, and the wall figures beside.
+
+One command measures everything issue 16 set targets for, on the same checkout in the same run:
+
+* **kIr/event** for each variant, with valgrind's cachegrind: the variant runs ``N`` complaint
+  cases and then ``2N`` cases in two fresh processes after the same start-up (imports, engine,
+  a warm-up of cases), and the difference in total instructions is divided by the extra events.
+  Start-up and warm-up cancel out; what is left is the cost of one more event. The ratio against
+  bare ``transitions`` (one shared machine) in the same run is the figure the targets are set in.
+* **events/s** wall for each variant (best of ``--repeats``, ``time.perf_counter``).
+* **bytes per case** of the SQLite file after ``start`` and 3 events (shipped complaint),
+  after a WAL checkpoint, free pages not counted.
+* **a due timer** in µs of wall time when ``advance()`` fires a batch of them, with 1,000 and
+  100,000 open cases (the extra open cases are copies of a real case, each with its pending
+  timers, written straight into the store's tables).
+* **import** CPU seconds of ``python -c "import svcflow"`` and the wall time of ``svcflow --help``
+  (best of 5 fresh processes each).
+
+Every case runs the complaint path of ``bench_events.py``: start, acknowledge, investigate,
+ask_customer, customer_replied, resolve, follow_up_due, callback_done (8 events). The frozen v1
+complaint (``tests/fixtures/complaint_v1/``) has no SLA section; the shipped complaint
+(``workflows/complaint.yaml``) has four SLA metrics and an escalation chain.
+
+Run (takes a few minutes; valgrind is slow)::
+
+    nice -n 19 python benches/ir.py                 # everything, 100 vs 200 cases
+    nice -n 19 python benches/ir.py --cases 50 --skip-timers --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import re
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import bench_events  # noqa: E402  (the harnesses are shared with the wall-clock bench)
+
+V1 = ROOT / "tests" / "fixtures" / "complaint_v1"
+SHIPPED = ROOT / "workflows" / "complaint.yaml"
+EVENTS = bench_events.EVENTS_PER_CASE
+WARMUP = 20
+VARIANTS: dict[str, str] = {
+    "bare": "bare transitions, one shared machine",
+    "psm": "python-statemachine, one instance per case",
+    "memory_v1": "svcflow memory://, frozen v1 complaint (no SLA)",
+    "sqlite_v1": "svcflow SQLite, frozen v1 complaint",
+    "memory_shipped": "svcflow memory://, shipped complaint (4 SLA metrics, escalation)",
+    "sqlite_shipped": "svcflow SQLite, shipped complaint",
+}
+TARGETS = {"memory_v1": 2.0, "memory_shipped": 4.0, "sqlite_shipped": 7.0}
+
+
+def workflow_dir(tmp: Path, which: str) -> Path:
+    """A directory holding only the complaint workflow ``which`` (``v1`` or ``shipped``)."""
+    folder = tmp / f"workflows-{which}"
+    if not folder.exists():
+        folder.mkdir()
+        if which == "v1":
+            shutil.copy(V1 / "complaint.yaml", folder / "complaint.yaml")
+        else:
+            shutil.copy(SHIPPED, folder / "complaint.yaml")
+            shutil.copytree(ROOT / "workflows" / "templates", folder / "templates")
+            if (ROOT / "workflows" / "rules").exists():
+                shutil.copytree(ROOT / "workflows" / "rules", folder / "rules")
+    return folder
+
+
+def harness(variant: str, tmp: Path, tag: str = "") -> bench_events.Harness:
+    if variant == "bare":
+        return bench_events.transitions_harness()
+    if variant == "psm":
+        return bench_events.statemachine_harness()
+    store, which = variant.split("_")
+    url = "memory://" if store == "memory" else f"sqlite:///{tmp}/cases-{variant}{tag}.db"
+    # without installed plugins: they add their own work and differ from machine to machine
+    return bench_events.svcflow_harness(url, workflow_dir(tmp, which), load_plugins=False)
+
+
+# -- the child: one process that runs N cases after the common start-up --------------------------
+
+
+def child(variant: str, cases: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="svcflow-ir-") as temporary:
+        run = harness(variant, Path(temporary))
+        try:
+            run.run(WARMUP)
+            gc.collect()
+            closed = run.run(cases)
+        finally:
+            run.close()
+    if closed != cases:
+        raise SystemExit(f"only {closed} of {cases} cases reached 'closed'")
+
+
+# -- instruction counts ---------------------------------------------------------------------------
+
+
+def instructions(variant: str, cases: int, tmp: Path) -> int:
+    """Total instructions of a child process running ``cases`` cases, under cachegrind."""
+    out = tmp / f"cachegrind.{variant}.{cases}"
+    command = [
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        f"--cachegrind-out-file={out}",
+        sys.executable,
+        __file__,
+        "--child",
+        variant,
+        "--cases",
+        str(cases),
+    ]
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{variant} x {cases} failed:\n{done.stderr[-3000:]}")
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count in valgrind's output:\n{done.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def kir_per_event(variants: list[str], cases: int, tmp: Path, jobs: int) -> dict[str, float]:
+    """kIr per event of each variant; the valgrind runs go ``jobs`` at a time (instruction
+    counts do not depend on what else the machine runs)."""
+    runs = [(variant, n) for variant in variants for n in (cases, 2 * cases)]
+    with ThreadPoolExecutor(jobs) as pool:
+        counts = dict(zip(runs, pool.map(lambda run: instructions(*run, tmp), runs), strict=True))
+    return {
+        variant: (counts[variant, 2 * cases] - counts[variant, cases]) / (cases * EVENTS) / 1000
+        for variant in variants
+    }
+
+
+# -- wall clock -----------------------------------------------------------------------------------
+
+
+def events_per_second(variant: str, tmp: Path, cases: int, repeats: int) -> float:
+    counter = iter(range(1_000_000))
+    seconds = bench_events.best_time(
+        lambda: harness(variant, tmp, f"-wall{next(counter)}"), cases, WARMUP, repeats
+    )
+    return cases * EVENTS / seconds
+
+
+def bytes_per_case(tmp: Path, cases: int) -> float:
+    """SQLite file bytes per case after start + 3 events (shipped complaint), free pages and
+    the WAL not counted."""
+    from svcflow import Engine, ManualClock
+
+    path = tmp / "bytes.db"
+
+    def used() -> int:
+        with sqlite3.connect(path) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            size, count, free = (
+                db.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("page_size", "page_count", "freelist_count")
+            )
+        return int(size * (count - free))
+
+    folder = workflow_dir(tmp, "shipped")
+    clock = ManualClock(bench_events.CLOCK_START)
+    url = f"sqlite:///{path}"
+    with Engine.from_directory(folder, store=url, clock=clock, load_plugins=False) as engine:
+        engine.start("complaint", bench_events.START_DATA)
+    before = used()
+    with Engine.from_directory(folder, store=url, clock=clock, load_plugins=False) as engine:
+        for _ in range(cases):
+            case = engine.start("complaint", bench_events.START_DATA, actor="bench")
+            for trigger, payload in bench_events.STEPS[:3]:
+                engine.fire(case.id, trigger, payload, actor="bench")
+    return (used() - before) / cases
+
+
+TIMER_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _clone_cases(path: Path, template_id: str, copies: int) -> None:
+    """``copies`` more open cases like ``template_id``, each with that case's pending timers."""
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TEMP TABLE clones AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+            "SELECT i + 1 FROM n WHERE i < ?) SELECT lower(hex(randomblob(16))) AS id FROM n",
+            (copies,),
+        )
+        db.execute(
+            "INSERT INTO cases (id, workflow, version, state, data, revision, created_at, "
+            "updated_at, sla) SELECT clones.id, workflow, version, state, data, revision, "
+            "created_at, updated_at, sla FROM cases, clones WHERE cases.id = ?",
+            (template_id,),
+        )
+        db.execute(
+            "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at) "
+            "SELECT clones.id, trigger, due_at, owner_state, keep, created_at "
+            "FROM timers, clones WHERE timers.case_id = ?",
+            (template_id,),
+        )
+
+
+def timer_cost(tmp: Path, open_cases: int, due: int) -> float:
+    """µs of wall time per due timer fired by one ``advance()`` (frozen v1 complaint: each
+    started case has a ``response_overdue`` timer 15 minutes later), with ``open_cases`` open."""
+    from svcflow import Engine, ManualClock
+
+    path = tmp / f"timers-{open_cases}.db"
+    clock = ManualClock(TIMER_START)
+    url = f"sqlite:///{path}"
+    with Engine.from_directory(V1, store=url, clock=clock, load_plugins=False) as engine:
+        for index in range(due):
+            engine.start("complaint", {"customer": f"c{index}"})
+        clock.set(TIMER_START + timedelta(hours=1))
+        template = engine.start("complaint", {"customer": "later"})
+    _clone_cases(path, template.id, max(open_cases - due - 1, 0))
+    with Engine.from_directory(V1, store=url, clock=clock, load_plugins=False) as engine:
+        clock.set(TIMER_START + timedelta(minutes=20))
+        engine.advance(TIMER_START)  # open the file, warm the caches; nothing is due yet
+        gc.collect()
+        began = time.perf_counter()
+        fired = engine.advance()
+        elapsed = time.perf_counter() - began
+    if len(fired) != due:
+        raise RuntimeError(f"expected {due} timers to fire, got {len(fired)}")
+    return elapsed / due * 1e6
+
+
+def import_cpu(repeats: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", "import svcflow"], check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        best = min(best, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return best
+
+
+def help_wall(repeats: int = 5) -> float:
+    command = [str(Path(sys.executable).parent / "svcflow"), "--help"]
+    best = float("inf")
+    for _ in range(repeats):
+        began = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - began)
+    return best
+
+
+# -- the report -----------------------------------------------------------------------------------
+
+
+def commit() -> str:
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {"commit": commit(), "cases": args.cases, "variants": {}}
+    counted = kir_per_event(args.variants, args.cases, tmp, args.jobs)
+    for variant in args.variants:
+        results["variants"][variant] = {"kir_per_event": counted[variant]}
+    for variant in args.variants:
+        rate = events_per_second(variant, tmp, args.wall_cases, args.repeats)
+        results["variants"][variant]["events_per_s"] = rate
+    bare = results["variants"].get("bare", {}).get("kir_per_event")
+    for figures in results["variants"].values():
+        figures["ratio"] = figures["kir_per_event"] / bare if bare else None
+    results["bytes_per_case"] = bytes_per_case(tmp, args.byte_cases)
+    if not args.skip_timers:
+        results["timer_us"] = {
+            str(n): timer_cost(tmp, n, args.due) for n in (1_000, args.many_open_cases)
+        }
+    results["import_cpu_s"] = import_cpu()
+    results["help_wall_s"] = help_wall()
+    return results
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = [
+        f"commit {results['commit']}, {results['cases']} vs {2 * results['cases']} cases "
+        f"x {EVENTS} events under cachegrind",
+        "",
+        "| variant | kIr/event | x bare transitions | target | events/s wall |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for variant, figures in results["variants"].items():
+        ratio = figures.get("ratio")
+        target = TARGETS.get(variant)
+        lines.append(
+            f"| {VARIANTS[variant]} | {figures['kir_per_event']:,.1f} | "
+            f"{'' if ratio is None else f'{ratio:.1f}'} | "
+            f"{'' if target is None else f'<= {target:g}'} | {figures['events_per_s']:,.0f} |"
+        )
+    lines += ["", f"SQLite bytes per case after start + 3 events: {results['bytes_per_case']:,.0f}"]
+    for cases, micros in results.get("timer_us", {}).items():
+        lines.append(f"a due timer, fired in a batch, {int(cases):,} open cases: {micros:,.0f} µs")
+    lines.append(f"import svcflow: {results['import_cpu_s']:.3f} s CPU")
+    lines.append(f"svcflow --help: {results['help_wall_s']:.3f} s wall")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100, help="N of the N vs 2N runs")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--wall-cases", type=int, default=1000, help="cases per wall-clock run")
+    parser.add_argument("--repeats", type=int, default=3, help="wall-clock repetitions (best)")
+    parser.add_argument("--byte-cases", type=int, default=1000, help="cases for bytes per case")
+    parser.add_argument("--due", type=int, default=500, help="due timers fired in one batch")
+    parser.add_argument("--many-open-cases", type=int, default=100_000)
+    parser.add_argument("--skip-timers", action="store_true", help="skip the timer figures")
+    parser.add_argument("--jobs", type=int, default=2, help="valgrind runs at a time")
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--child", choices=list(VARIANTS), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.cases)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="svcflow-ir-") as temporary:
+        results = measure(args, Path(temporary))
+    print(render(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

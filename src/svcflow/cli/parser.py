@@ -1,0 +1,171 @@
+"""The ``svcflow`` command line's parser: every command, its options and the function it runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+
+from svcflow import __version__
+from svcflow.shipped import shipped_workflows
+
+__all__ = ["build_parser"]
+
+_MODULES = {
+    "run_validate": "validate",
+    "run_graph": "definitions",
+    "run_decide": "definitions",
+    "run_schema": "definitions",
+    "run_demo_command": "demo",
+    "run_init": "init",
+    "run_simulate": "running",
+    "run_report": "running",
+    "run_plugins": "running",
+    "run_timers": "store",
+    "run_migrate_cases": "store",
+}
+
+
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The command function ``name``, imported when the command runs: ``svcflow --help`` (or
+    any one command) does not load pydantic, CEL and the engine for the others."""
+
+    def run(args: argparse.Namespace) -> int:
+        module = importlib.import_module(f"svcflow.cli.{_MODULES[name]}")
+        return int(getattr(module, name)(args))
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="svcflow", description="Customer-service workflows, SLAs and escalations."
+    )
+    parser.add_argument("--version", action="version", version=f"svcflow {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _definition_commands(commands)
+    _running_commands(commands)
+    _store_commands(commands)
+    return parser
+
+
+Commands = argparse._SubParsersAction  # the type add_subparsers returns
+
+
+def _definition_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """validate, graph, decide, schema: commands that read definition files."""
+    validate = commands.add_parser("validate", help="check workflow files; print every problem")
+    validate.add_argument("paths", nargs="+", help="files or directories")
+    validate.set_defaults(run=_command("run_validate"))
+
+    graph = commands.add_parser(
+        "graph", help="print a Mermaid diagram of a workflow, or a rules file's tables as Markdown"
+    )
+    graph.add_argument("file")
+    graph.add_argument("--table", help="print this table of the file as Markdown")
+    graph.add_argument("-o", "--output", help="write to this file instead of stdout")
+    graph.set_defaults(run=_command("run_graph"))
+
+    decide = commands.add_parser("decide", help="evaluate a decision table and say why")
+    decide.add_argument("table", help="the table's name")
+    decide.add_argument(
+        "--input", nargs="+", action="extend", metavar="NAME=VALUE", help="a value it reads"
+    )
+    decide.add_argument(
+        "--rules", default="workflows", help="a rules or workflow file, or a directory of them"
+    )
+    decide.set_defaults(run=_command("run_decide"))
+
+    init = commands.add_parser(
+        "init", help="write the shipped workflows, templates, calendar and a scenario to DIR"
+    )
+    init.add_argument("directory", metavar="DIR", help="a new or empty directory")
+    init.set_defaults(run=_command("run_init"))
+
+    schema = commands.add_parser(
+        "schema", help="print the JSON Schema of workflow, calendar or rules files"
+    )
+    schema.add_argument(
+        "--kind",
+        choices=("workflow", "calendar", "rules"),
+        default="workflow",
+        help="which file language (default: workflow)",
+    )
+    schema.add_argument("-o", "--output", help="write to this file instead of stdout")
+    schema.set_defaults(run=_command("run_schema"))
+
+
+def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """simulate, demo, report, plugins: commands that run cases or read a store."""
+    simulate = commands.add_parser("simulate", help="dry-run scenarios on a manual clock")
+    simulate.add_argument("file", help="the workflow file")
+    simulate.add_argument(
+        "--scenario", action="append", required=True, help="a scenario file (repeatable)"
+    )
+    simulate.add_argument(
+        "--store", default="memory://", help="store URL (default memory://, nothing is kept)"
+    )
+    simulate.set_defaults(run=_command("run_simulate"))
+
+    demo = commands.add_parser(
+        "demo", help="simulate a week of service traffic on a SQLite store, then report on it"
+    )
+    demo.add_argument(
+        "--workflows",
+        default=str(shipped_workflows()),
+        help="workflow directory (default: the workflows that ship with svcflow)",
+    )
+    demo.add_argument(
+        "--store",
+        default="sqlite:///svcflow-demo.db",
+        help="store URL; an existing SQLite demo file is replaced",
+    )
+    demo.add_argument("--contacts", type=int, default=3000, help="contacts in the week")
+    demo.add_argument("--days", type=int, default=7)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(run=_command("run_demo_command"))
+
+    report = commands.add_parser(
+        "report", help="KPI report from a store's history: terminal table, JSON or HTML"
+    )
+    report.add_argument(
+        "--store",
+        default="sqlite:///svcflow-demo.db",
+        help="store URL (default sqlite:///svcflow-demo.db, what svcflow demo writes)",
+    )
+    report.add_argument(
+        "--workflows",
+        help="read each workflow's kpi: section (targets, which clocks time the first response) "
+        "from the workflow files in this directory",
+    )
+    report.add_argument("--format", choices=("text", "json", "html"), default="text")
+    report.add_argument("-o", "--output", help="write to this file instead of stdout")
+    report.set_defaults(run=_command("run_report"))
+
+    plugins = commands.add_parser(
+        "plugins", help="list the loaded plugins, the hooks each implements and their channels"
+    )
+    plugins.add_argument("--plugins-dir", help="also load the *.py plugins in this directory")
+    plugins.set_defaults(run=_command("run_plugins"))
+
+
+def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """timers, migrate-cases: commands that look after a running store."""
+    timers = commands.add_parser(
+        "timers", help="list the timers parked as failed; release them after fixing the cause"
+    )
+    timers.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
+    chosen = timers.add_mutually_exclusive_group()
+    chosen.add_argument("--retry", type=int, metavar="ID", help="release this failed timer")
+    chosen.add_argument("--retry-all", action="store_true", help="release every failed timer")
+    timers.set_defaults(run=_command("run_timers"))
+
+    migrate = commands.add_parser(
+        "migrate-cases", help="move running cases to another version of their workflow"
+    )
+    migrate.add_argument("plan", help="the migration plan (YAML, see docs/migrations.md)")
+    migrate.add_argument("--workflows", default="workflows", help="workflow directory")
+    migrate.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
+    migrate.add_argument("--actor", default="svcflow-cli", help="who runs it, for the history")
+    migrate.add_argument("--dry-run", action="store_true", help="show the moves; write nothing")
+    migrate.set_defaults(run=_command("run_migrate_cases"))

@@ -1,0 +1,229 @@
+"""The PostgreSQL store: many processes on many machines share one database.
+
+It keeps the SQLite store's tables and queries (see :mod:`.connection`) and changes what a
+server database does differently:
+
+- **Connections** come from a psycopg pool (``pool_size`` per store, default 10); a write holds
+  one connection for its transaction, a read borrows one per statement.
+- **Isolation**: every transaction runs at PostgreSQL's default, ``READ COMMITTED``. A case
+  write is ``UPDATE ... WHERE id = ? AND revision = ?``: a second writer of the same case waits
+  for the first's row lock, then re-checks the revision on the committed row and matches
+  nothing, so it gets :class:`~svcflow.errors.ConcurrencyConflict` (optimistic per-case
+  revisions; no lost update without needing ``SERIALIZABLE`` retries). Two writers inserting
+  the same idempotency key or message id meet the unique index instead: the loser's
+  transaction is rolled back and it gets the same refusal the first check would have given.
+- **Claims**: due timers and outbox deliveries are claimed in one statement, ``SELECT ... FOR
+  UPDATE SKIP LOCKED`` under an ``UPDATE``: concurrent workers each take different rows and
+  never wait for each other; a claim is a lease, so rows of a worker that died are claimed
+  again once the lease runs out.
+- **Migrations** run under an advisory lock (:mod:`.schema`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from svcflow.errors import StoreError
+from svcflow.records import OutboxEntry, Timer
+from svcflow.store.base import (
+    CaseChange,
+    DataCodec,
+    DuplicateMessage,
+    IdempotentReplay,
+)
+from svcflow.store.postgres.connection import Reader, Row, Transaction
+from svcflow.store.postgres.schema import migrate, schema_version
+from svcflow.store.sqlite.rows import outbox_entry_of, timer_of, ts
+from svcflow.store.sqlite.schema import OUTBOX_COLUMNS, TIMER_COLUMNS
+from svcflow.store.sqlite.store import _READY, SqliteStore
+
+__all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "open_postgres"]
+
+DEFAULT_POOL_SIZE = 10
+CONNECT_TIMEOUT = 30.0
+
+_CLAIM_TIMERS = (
+    f"WITH picked AS (SELECT id FROM timers WHERE due_at <= ? AND {_READY} AND (lease_until "
+    "IS NULL OR lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 FROM timers AS held "
+    "WHERE held.case_id = timers.case_id AND held.lease_until > ? AND held.claimed_by <> ? "
+    "AND (held.due_at < timers.due_at OR (held.due_at = timers.due_at AND held.id < "
+    "timers.id))) ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED) "
+    "UPDATE timers SET claimed_by = ?, lease_until = ? FROM picked WHERE timers.id = picked.id "
+    f"RETURNING {', '.join('timers.' + c for c in TIMER_COLUMNS.split(', '))}"
+)
+_CLAIM_DELIVERIES = (
+    "WITH picked AS (SELECT id FROM deliveries WHERE status = 'pending' AND "
+    "next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ? OR claimed_by = ?) "
+    "ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED) "
+    "UPDATE deliveries SET claimed_by = ?, lease_until = ? FROM picked "
+    "WHERE deliveries.id = picked.id "
+    f"RETURNING {', '.join('deliveries.' + c for c in OUTBOX_COLUMNS.split(', '))}"
+)
+
+
+def _configure(connection: psycopg.Connection[Row]) -> None:
+    connection.execute("SET TIME ZONE 'UTC'")
+
+
+def describe(url: str) -> str:
+    """``url`` without its password and query, fit for an error message or a log line."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
+class PostgresStore(SqliteStore):
+    """A PostgreSQL database as a store; safe for any number of threads, processes and machines.
+
+    Shares the SQLite store's queries (written in the SQL both databases speak) and overrides
+    connections, transactions, claims and migrations. ``url`` is a libpq URL; its query may
+    carry libpq options (``sslmode``, ``options``...)."""
+
+    def __init__(self, url: str, pool_size: int = DEFAULT_POOL_SIZE) -> None:
+        self.url = url
+        self.where = describe(url)
+        self._codec: DataCodec | None = None
+        self._decoded: dict[str, tuple[int, int, Mapping[str, Any], Mapping[str, Any]]] = {}
+        self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(1, pool_size),
+            kwargs={"autocommit": True},
+            configure=_configure,
+            open=False,
+            name=f"svcflow {self.where}",
+        )
+        self._migrate()
+        try:
+            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except PoolTimeout:
+            self._pool.close()
+            raise StoreError(
+                f"cannot connect to the PostgreSQL store {self.where} within "
+                f"{CONNECT_TIMEOUT:g} s: check that the server runs and accepts this user"
+            ) from None
+        self._reader = Reader(self._pool)
+
+    # -- connections and schema --
+
+    def _connection(self) -> Reader:  # type: ignore[override]
+        return self._reader
+
+    @contextmanager
+    def _write(self) -> Iterator[Transaction]:  # type: ignore[override]
+        with self._pool.connection() as connection, connection.transaction():
+            yield Transaction(connection)
+
+    def _migrate(self) -> None:
+        """Bring the schema up to date on a connection of its own, before the pool opens: a
+        server that cannot be reached fails here at once, with libpq's reason."""
+        try:
+            with psycopg.connect(
+                self.url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT)
+            ) as connection:
+                migrate(connection, self.where)
+        except psycopg.OperationalError as error:
+            reason = str(error).strip().splitlines()[0]
+            raise StoreError(
+                f"cannot open the PostgreSQL store {self.where}: {reason}; check the URL "
+                "(postgresql://user@host:port/database) and that the server accepts this user"
+            ) from None
+
+    def schema_version(self) -> int:
+        with self._pool.connection() as connection:
+            return schema_version(connection)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # -- writing --
+
+    def commit(self, change: CaseChange) -> None:
+        try:
+            super().commit(change)
+        except errors.UniqueViolation as violation:
+            raise self._refusal(change, violation) from None
+
+    def _refusal(self, change: CaseChange, violation: errors.UniqueViolation) -> Exception:
+        """The refusal a racing writer gets when a unique index, not the first check, stopped
+        it (the other writer committed in between)."""
+        constraint = violation.diag.constraint_name
+        if constraint == "idempotency_pkey" and change.idempotency_key is not None:
+            record = self.idempotency(change.idempotency_key)
+            if record is not None:
+                return IdempotentReplay(record)
+        if constraint == "messages_pkey":
+            for message in change.messages:
+                earlier = self.message_case(message.channel, message.message_id)
+                if earlier is not None:
+                    return DuplicateMessage(earlier)
+        return violation
+
+    def add_dead_letter(
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+    ) -> int:
+        with self._write() as db:
+            row = db.execute(
+                "INSERT INTO dead_letters (channel, raw, encoding, error, received_at) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (channel, raw, encoding, error, ts(at)),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    # -- claims --
+
+    def claim_due_timers(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[Timer]:
+        stamp, until = ts(now), ts(lease_until)
+        with self._write() as db:
+            rows = db.execute(
+                _CLAIM_TIMERS, (stamp, stamp, stamp, owner, stamp, owner, limit, owner, until)
+            ).fetchall()
+        return sorted((timer_of(row) for row in rows), key=lambda t: (t.due_at, t.id))
+
+    def claim_deliveries(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[OutboxEntry]:
+        stamp = ts(now)
+        with self._write() as db:
+            rows = db.execute(
+                _CLAIM_DELIVERIES, (stamp, stamp, owner, limit, owner, ts(lease_until))
+            ).fetchall()
+        return sorted(
+            (outbox_entry_of(row) for row in rows), key=lambda e: (e.next_attempt_at, e.id)
+        )
+
+
+_OPTIONS = {"pool_size": int}
+
+
+def open_postgres(url: str) -> PostgresStore:
+    """``postgresql://user@host:port/database`` (or ``postgres://``), with libpq's query
+    options and svcflow's own: ``pool_size`` (connections per store, default 10)."""
+    parts = urlsplit(url)
+    ours: dict[str, Any] = {}
+    theirs: list[tuple[str, str]] = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key in _OPTIONS:
+            try:
+                ours[key] = _OPTIONS[key](value)
+            except ValueError:
+                raise StoreError(
+                    f"invalid {key}={value!r} in the PostgreSQL store URL {describe(url)}: "
+                    "use a whole number, for example pool_size=10"
+                ) from None
+        else:
+            theirs.append((key, value))
+    libpq = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(theirs)))
+    return PostgresStore(libpq, **ours)

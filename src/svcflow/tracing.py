@@ -1,0 +1,57 @@
+"""OpenTelemetry spans around the engine's units of work, and nothing when it isn't installed.
+
+``pip install 'svcflow[telemetry]'`` brings the OpenTelemetry API; the host configures an SDK
+(a tracer provider and an exporter) as for any other library, and svcflow's spans appear under
+the instrumentation scope ``svcflow``: ``svcflow.start``, ``svcflow.fire``, ``svcflow.advance``,
+``svcflow.dispatch`` and ``svcflow.ingest``, with the case, workflow, trigger or channel as
+attributes (never case data: that may hold a customer's words). An exception leaving a span is
+recorded on it and sets its status to error. Without the API, :func:`span` is a no-op that costs
+one function call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
+
+__all__ = ["TRACER_NAME", "Span", "span"]
+
+TRACER_NAME = "svcflow"
+
+try:
+    from opentelemetry import trace as _trace
+except ImportError:  # the optional extra is not installed
+    _trace = None  # type: ignore[assignment]
+
+
+class Span:
+    """What ``with span(...) as current`` gives: attributes set after the work is done (how
+    many timers fired, what a message became); a no-op without OpenTelemetry."""
+
+    def __init__(self, otel: Any = None) -> None:
+        self._otel = otel
+
+    def set(self, name: str, value: str | int | bool) -> None:
+        if self._otel is not None:
+            self._otel.set_attribute(f"svcflow.{name}", value)
+
+
+_NOTHING = Span()
+
+
+@contextmanager
+def _otel_span(name: str, attributes: dict[str, str | int | bool]) -> Iterator[Span]:
+    tracer = _trace.get_tracer(TRACER_NAME)
+    with tracer.start_as_current_span(
+        name, attributes={f"svcflow.{key}": value for key, value in attributes.items()}
+    ) as current:
+        yield Span(current)
+
+
+def span(name: str, **attributes: str | int | bool | None) -> AbstractContextManager[Span]:
+    """A span named ``svcflow.<name>`` with ``attributes`` (``None`` values are left out)."""
+    if _trace is None:
+        return nullcontext(_NOTHING)
+    given = {key: value for key, value in attributes.items() if value is not None}
+    return _otel_span(f"svcflow.{name}", given)

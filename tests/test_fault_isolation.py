@@ -1,0 +1,250 @@
+"""Fault isolation: whatever raises while one case's timer, template or plugin runs stays with
+that case. A failing timer is retried with backoff, then parked as failed with its error, and
+fires again once released after a fix; a failing template gives a dead outbox row that says
+why, and the event commits; every other case's timers fire on schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from svcflow import ManualClock, TimerNotFailed, hookimpl
+from svcflow.cli import main
+from svcflow.hooks.types import ActionCall
+from svcflow.messaging.outbox import RetryPolicy
+from svcflow.testing import EngineFactory
+
+CHECKED = """\
+workflow: ticket
+version: 1
+title: Checked ticket
+data:
+  customer: {type: string, required: true}
+  count: {type: integer, default: 1}
+  tier: string
+states:
+  new:
+    initial: true
+    on_enter:
+      - schedule: {trigger: check, after: 1h}
+  checked: {final: true}
+transitions:
+  - trigger: check
+    from: new
+    to: checked
+    actions:
+      - call: {action: crm_check, with: {customer: {expr: customer}}}
+      - notify: {template: checked, to: customer}
+"""
+
+
+class Crm:
+    """An action plugin that fails for some customers until it is fixed."""
+
+    def __init__(self) -> None:
+        self.broken = True
+
+    @hookimpl
+    def svcflow_workflow_actions(self) -> Mapping[str, Any]:
+        return {"crm_check": self.check}
+
+    def check(self, call: ActionCall) -> Mapping[str, Any]:
+        if self.broken and str(call.arguments["customer"]).startswith("broken"):
+            raise TimeoutError("CRM did not answer")
+        return {"tier": "gold"}
+
+
+def _templates(root: Path, body: str) -> Path:
+    folder = root / "templates" / "en"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "checked.j2").write_text(body)
+    return root / "templates"
+
+
+def test_a_thousand_cases_with_poisoned_ones_fire_on_schedule_and_recover(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path
+) -> None:
+    crm = Crm()
+    templates = _templates(tmp_path, "Checked: {{ 100 // case.data.count }}\n")
+    engine = svcflow_engine(
+        CHECKED, plugins=[("crm", crm)], templates=templates, directory={"customer": "a@x.org"}
+    )
+    poisoned_plugin = {engine.start("ticket", {"customer": f"broken-{n}"}).id for n in range(10)}
+    zero = {"customer": "z", "count": 0}
+    poisoned_template = {engine.start("ticket", zero).id for _ in range(10)}
+    healthy = {engine.start("ticket", {"customer": f"c{n}"}).id for n in range(980)}
+    svcflow_clock.advance("1h")
+
+    report = engine.advance()
+
+    assert {firing.entry.case_id for firing in report} == healthy | poisoned_template
+    assert {firing.late_by for firing in report} == {timedelta(0)}
+    assert {timer.case_id for timer in report.retrying} == poisoned_plugin
+    assert report.failed == []
+    dead = engine.outbox(status="dead")
+    assert {row.case_id for row in dead} == poisoned_template
+    assert dead[0].last_error == (
+        "template failed: en/checked.j2: ZeroDivisionError: integer division or modulo by zero"
+    )
+    for minutes in (1, 4, 16):  # the default backoff; parked at the fourth failure
+        svcflow_clock.advance(timedelta(minutes=minutes))
+        report = engine.advance()
+        assert list(report) == []
+    assert {timer.case_id for timer in report.failed} == poisoned_plugin
+    failed = engine.failed_timers()
+    assert len(failed) == 10
+    assert {(t.status, t.attempts, t.trigger) for t in failed} == {("failed", 4, "check")}
+    assert failed[0].last_error == (
+        "PluginError: <test>:19:9: plugin action 'crm_check' failed: TimeoutError: CRM did not "
+        "answer; nothing was written"
+    )
+    assert {engine.get(case_id).state for case_id in poisoned_plugin} == {"new"}
+    assert [entry.kind for entry in engine.history(failed[0].case_id)] == ["started"]
+
+    crm.broken = False
+    assert {timer.id for timer in engine.retry_timers()} == {timer.id for timer in failed}
+    report = engine.advance()
+    assert {firing.entry.case_id for firing in report} == poisoned_plugin
+    assert engine.failed_timers() == []
+    assert {engine.get(case_id).state for case_id in poisoned_plugin} == {"checked"}
+
+
+STORES = pytest.mark.parametrize("store", ["memory://", None], ids=["memory", "sqlite"])
+
+
+@STORES
+def test_a_parked_timer_does_not_stop_the_same_engines_later_timers(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, store: str | None
+) -> None:
+    engine = svcflow_engine(
+        CHECKED, store=store, plugins=[("crm", Crm())], directory={"customer": "a@x.org"}
+    )
+    broken = engine.start("ticket", {"customer": "broken"})
+    svcflow_clock.advance("30m")
+    later = engine.start("ticket", {"customer": "fine"})
+    svcflow_clock.advance("1h")
+    report = engine.advance()
+    assert [f.entry.case_id for f in report] == [later.id]
+    assert [t.case_id for t in report.retrying] == [broken.id]
+    [timer] = engine.timers(broken.id)
+    assert (timer.status, timer.attempts) == ("retrying", 1)
+    assert timer.retry_at == svcflow_clock.now() + timedelta(minutes=1)
+
+
+def test_an_event_on_a_case_goes_on_when_its_overdue_timer_fails(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    workflow = (
+        CHECKED.replace(
+            "  checked: {final: true}\n", "  checked: {final: true}\n  closed: {final: true}\n"
+        )
+        + "  - {trigger: close, from: new, to: closed}\n"
+    )
+    engine = svcflow_engine(workflow, plugins=[("crm", Crm())], directory={"customer": "a@x.org"})
+    case = engine.start("ticket", {"customer": "broken"})
+    svcflow_clock.advance("2h")
+    assert engine.fire(case.id, "close").state == "closed"
+    assert [e.kind for e in engine.history(case.id)] == ["started", "transition"]
+
+
+@STORES
+def test_retrying_a_timer_that_is_not_failed_names_the_failed_ones(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, store: str | None
+) -> None:
+    engine = svcflow_engine(
+        CHECKED,
+        store=store,
+        plugins=[("crm", Crm())],
+        directory={"customer": "a@x.org"},
+        timer_retry=RetryPolicy(max_attempts=1),
+    )
+    case = engine.start("ticket", {"customer": "broken"})
+    svcflow_clock.advance("1h")
+    [parked] = engine.advance().failed
+    with pytest.raises(TimerNotFailed) as caught:
+        engine.retry_timer(parked.id + 1)
+    assert str(caught.value) == (
+        f"timer {parked.id + 1} is not parked as failed; failed timers: {parked.id}"
+    )
+    assert engine.retry_timer(parked.id).case_id == case.id
+    assert engine.failed_timers() == []
+    [released] = engine.timers(case.id)
+    assert (released.status, released.attempts, released.retry_at) == ("pending", 0, None)
+    assert released.last_error is not None
+    [again] = engine.advance().failed
+    assert again.id == parked.id
+
+
+def test_the_timers_command_lists_and_releases_failed_timers(
+    svcflow_engine: EngineFactory,
+    svcflow_clock: ManualClock,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = svcflow_engine(
+        CHECKED,
+        store=url,
+        plugins=[("crm", Crm())],
+        directory={"customer": "a@x.org"},
+        timer_retry=RetryPolicy(max_attempts=1),
+    )
+    case = engine.start("ticket", {"customer": "broken"})
+    svcflow_clock.advance("1h")
+    [parked] = engine.advance().failed
+    assert main(["timers", "--store", url]) == 0
+    due = parked.due_at.isoformat()
+    assert capsys.readouterr().out == (
+        f"{parked.id}  case {case.id}  check  due {due}  attempts 1\n"
+        "    PluginError: <test>:19:9: plugin action 'crm_check' failed: TimeoutError: CRM did "
+        "not answer; nothing was written\n"
+        "1 failed timer; release with --retry ID or --retry-all after fixing the cause\n"
+    )
+    assert main(["timers", "--store", url, "--retry", str(parked.id + 5)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: timer {parked.id + 5} is not parked as failed; failed timers: {parked.id}\n"
+    )
+    assert main(["timers", "--store", url, "--retry-all"]) == 0
+    assert capsys.readouterr().out == "released 1 failed timer\n"
+    assert engine.failed_timers() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("{{ 1/0 }}", "ZeroDivisionError: division by zero"),
+        ("{{ 'a' + 1 }}", 'TypeError: can only concatenate str (not "int") to str'),
+        (
+            "{% for i in range(10**6) %}x{% endfor %}",
+            "OverflowError: Range too big. "
+            "The sandbox blocks ranges larger than MAX_RANGE (100000).",
+        ),
+        (
+            "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
+            "RecursionError: maximum recursion depth exceeded",
+        ),
+    ],
+)
+def test_a_template_that_raises_gives_a_dead_row_and_the_event_commits(
+    svcflow_engine: EngineFactory,
+    svcflow_clock: ManualClock,
+    tmp_path: Path,
+    body: str,
+    reason: str,
+) -> None:
+    engine = svcflow_engine(
+        CHECKED,
+        plugins=[("crm", Crm())],
+        templates=_templates(tmp_path, body),
+        directory={"customer": "a@x.org"},
+    )
+    case = engine.start("ticket", {"customer": "fine"})
+    assert engine.fire(case.id, "check").state == "checked"
+    [row] = engine.outbox(case.id)
+    assert row.status == "dead"
+    assert row.last_error is not None
+    assert row.last_error.startswith(f"template failed: en/checked.j2: {reason}")

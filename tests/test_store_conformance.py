@@ -1,0 +1,451 @@
+"""What every store promises, checked on each: memory, SQLite and PostgreSQL.
+
+The ``store`` fixture opens a new, empty store of each kind through its URL (the way hosts
+open them); ``twin`` opens a second handle on the same data (another process's connection, or
+the same object for the memory store). Each test names the promise of
+:class:`svcflow.store.base.Store` it checks.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from svcflow.errors import ConcurrencyConflict, StoreError, WorkflowVersionConflict
+from svcflow.records import Case, HistoryEntry, Refusal
+from svcflow.store.base import (
+    CaseChange,
+    DuplicateMessage,
+    IdempotentReplay,
+    NewDelivery,
+    NewMessage,
+    NewNotification,
+    NewTimer,
+    Store,
+    TimerGone,
+)
+from svcflow.store.postgres import SCHEMA_VERSION as POSTGRES_VERSION
+from svcflow.store.registry import open_store
+from svcflow.store.sqlite import SCHEMA_VERSION as SQLITE_VERSION
+
+T0 = datetime.fromisoformat("2026-03-02T09:00:00+00:00")
+
+
+class JsonCodec:
+    """Case data as plain JSON (the engine's codec also checks the workflow's data model)."""
+
+    def encode(self, workflow: str, version: int, data: Mapping[str, Any]) -> str:
+        return json.dumps(dict(data), sort_keys=True)
+
+    def decode(self, workflow: str, version: int, text: str) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(text)
+        return found
+
+
+def _open(url: str) -> Store:
+    store = open_store(url)
+    store.attach_codec(JsonCodec())
+    return store
+
+
+@pytest.fixture
+def stores(store_url: str) -> Iterator[tuple[Store, Store]]:
+    """Two handles on one new store: two connections (SQLite, PostgreSQL) or one object."""
+    first = _open(store_url)
+    second = first if store_url == "memory://" else _open(store_url)
+    yield first, second
+    first.close()
+    second.close()
+
+
+@pytest.fixture
+def store(stores: tuple[Store, Store]) -> Store:
+    return stores[0]
+
+
+def _case(case_id: str = "c1", revision: int = 1, state: str = "new", **data: Any) -> Case:
+    moment = T0 + timedelta(minutes=revision - 1)
+    return Case(
+        id=case_id,
+        workflow="ticket",
+        version=1,
+        state=state,
+        data={"customer": "ann", **data},
+        revision=revision,
+        created_at=T0,
+        updated_at=moment,
+        sla={},
+    )
+
+
+def _entry(case: Case, kind: str = "started") -> HistoryEntry:
+    return HistoryEntry(
+        case_id=case.id,
+        seq=case.revision,
+        at=case.updated_at,
+        actor="system",
+        kind=kind,
+        trigger=None if kind == "started" else "take",
+        from_state=None,
+        to_state=case.state,
+        payload=None,
+        version=1,
+    )
+
+
+def _change(case: Case, **parts: Any) -> CaseChange:
+    expected = None if case.revision == 1 else case.revision - 1
+    kind = "started" if expected is None else "transition"
+    return CaseChange(case=case, expected_revision=expected, history=_entry(case, kind), **parts)
+
+
+def _timer(trigger: str, minutes: int, owner: str = "new", keep: bool = False) -> NewTimer:
+    return NewTimer(trigger, T0 + timedelta(minutes=minutes), owner, keep)
+
+
+def _delivery(key: str, minutes: int = 0) -> NewDelivery:
+    return NewDelivery(
+        key=key,
+        notification_key="c1:n1",
+        template="opened",
+        channel="email",
+        address="ann@example.org",
+        name="Ann",
+        role="customer",
+        locale="en",
+        subject="Your ticket",
+        body="We have it.",
+        urgent=False,
+        next_attempt_at=T0 + timedelta(minutes=minutes),
+    )
+
+
+def _message(message_id: str, *threads: str, sender: str = "ann@example.org") -> NewMessage:
+    return NewMessage(
+        channel="email",
+        message_id=message_id,
+        sender=sender,
+        thread_keys=(message_id, *threads),
+        received_at=T0,
+        message={"text": f"body of {message_id}", "emoji": "ünï ✓"},
+    )
+
+
+# -- cases, revisions, history --------------------------------------------------------------------
+
+
+def test_a_committed_case_reads_back_as_it_was_written_from_any_handle(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    case = _case(sla={"first_response": {"status": "running"}})._replace(
+        sla={"first_response": {"status": "running"}}
+    )
+    first.commit(_change(case))
+    assert second.load_case("c1") == case
+    assert second.load_case("nobody") is None
+    assert second.history("c1") == [_entry(case)]
+    assert [c.id for c in second.find_cases(workflow="ticket", state="new")] == ["c1"]
+    assert second.find_cases(state="closed") == []
+
+
+def test_a_stale_revision_is_a_conflict_and_writes_nothing(stores: tuple[Store, Store]) -> None:
+    first, second = stores
+    first.commit(_change(_case(), timers=[_timer("remind", 15)]))
+    first.commit(_change(_case(revision=2, state="open")))
+    with pytest.raises(ConcurrencyConflict) as caught:
+        second.commit(
+            _change(
+                _case(revision=2, state="closed"),
+                timers=[_timer("later", 5)],
+                idempotency_key="k",
+            )
+        )
+    assert str(caught.value) == (
+        "case c1 was changed by another writer: expected revision 1, store is at revision 2; "
+        "nothing was written, re-read the case and retry"
+    )
+    assert first.load_case("c1") == _case(revision=2, state="open")
+    assert [t.trigger for t in first.timers("c1")] == ["remind"]
+    assert first.idempotency("k") is None
+    assert len(first.history("c1")) == 2
+
+
+def test_a_second_new_case_with_the_same_id_is_a_conflict(stores: tuple[Store, Store]) -> None:
+    first, second = stores
+    first.commit(_change(_case()))
+    with pytest.raises(ConcurrencyConflict) as caught:
+        second.commit(_change(_case(customer="bob")))
+    assert (caught.value.expected_revision, caught.value.actual_revision) == (0, 1)
+    assert first.load_case("c1") == _case()
+
+
+def test_an_idempotency_key_answers_its_first_result_and_writes_nothing_more(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    first.commit(_change(_case(), idempotency_key="start-1", idempotency_scope="start:ticket"))
+    with pytest.raises(IdempotentReplay) as caught:
+        second.commit(_change(_case(revision=2, state="open"), idempotency_key="start-1"))
+    assert caught.value.record.key == "start-1"
+    assert caught.value.record.scope == "start:ticket"
+    assert caught.value.record.case == _case()
+    assert second.idempotency("start-1") == caught.value.record
+    assert first.load_case("c1") == _case()
+
+
+def test_histories_come_case_by_case_in_seq_order(store: Store) -> None:
+    for case_id in ("b", "a"):
+        store.commit(_change(_case(case_id)))
+        store.commit(_change(_case(case_id, revision=2, state="open")))
+    found = [(h.case_id, h.workflow, [e.seq for e in h.entries]) for h in store.histories()]
+    assert found == [("a", "ticket", [1, 2]), ("b", "ticket", [1, 2])]
+
+
+# -- timers ---------------------------------------------------------------------------------------
+
+
+def test_due_timers_come_earliest_first_with_ties_in_creation_order(store: Store) -> None:
+    store.commit(_change(_case(), timers=[_timer("late", 30), _timer("tie1", 10)]))
+    store.commit(_change(_case("c2"), timers=[_timer("tie2", 10), _timer("early", 5)]))
+    store.commit(_change(_case("c3"), timers=[_timer("future", 90)]))
+    due = store.due_timers(T0 + timedelta(minutes=30), 10)
+    assert [t.trigger for t in due] == ["early", "tie1", "tie2", "late"]
+    assert [t.trigger for t in store.due_timers(T0 + timedelta(minutes=30), 2)] == [
+        "early",
+        "tie1",
+    ]
+    assert due[0].due_at == T0 + timedelta(minutes=5)
+    assert (due[0].case_id, due[0].owner_state, due[0].keep) == ("c2", "new", False)
+
+
+def test_leaving_a_state_cancels_its_timers_except_kept_ones_and_named_ones(store: Store) -> None:
+    store.commit(
+        _change(
+            _case(),
+            timers=[_timer("remind", 15), _timer("expire", 60, keep=True), _timer("sla", 90)],
+        )
+    )
+    store.commit(
+        _change(
+            _case(revision=2, state="open"),
+            cancel_owned_by="new",
+            cancel_triggers=["sla"],
+            timers=[_timer("nudge", 20, owner="open")],
+        )
+    )
+    assert [t.trigger for t in store.timers("c1")] == ["nudge", "expire"]
+
+
+def test_a_consumed_timer_goes_with_the_event_and_a_fired_one_is_gone(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    first.commit(_change(_case(), timers=[_timer("remind", 15)]))
+    [timer] = first.timers("c1")
+    first.commit(_change(_case(revision=2, state="open"), consume_timer=timer.id))
+    with pytest.raises(TimerGone):
+        second.commit(_change(_case(revision=3, state="closed"), consume_timer=timer.id))
+    assert first.timers("c1") == []
+    assert first.load_case("c1") == _case(revision=2, state="open")
+
+
+def test_claimed_timers_are_leased_and_claimed_again_when_the_lease_runs_out(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    first.commit(_change(_case(), timers=[_timer("a", 1), _timer("b", 2)]))
+    first.commit(_change(_case("c2"), timers=[_timer("c", 3)]))
+    now, lease = T0 + timedelta(minutes=5), T0 + timedelta(minutes=6)
+    assert [t.trigger for t in first.claim_due_timers(now, 2, "one", lease)] == ["a", "b"]
+    # The other runner skips the held timers, and c1's "b" waits behind the held "a".
+    assert [t.trigger for t in second.claim_due_timers(now, 10, "two", lease)] == ["c"]
+    assert second.claim_due_timers(now, 10, "three", lease) == []
+    # A runner sees its own claims again (a retry after a failed round).
+    assert [t.trigger for t in first.claim_due_timers(now, 10, "one", lease)] == ["a", "b"]
+    later = lease + timedelta(seconds=1)
+    assert [t.trigger for t in second.claim_due_timers(later, 10, "two", later)] == [
+        "a",
+        "b",
+        "c",
+    ]
+
+
+def test_a_failing_timer_is_retried_later_then_parked_until_released(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    first.commit(_change(_case(), timers=[_timer("check", 0)]))
+    [timer] = first.timers("c1")
+    retry_at = T0 + timedelta(minutes=1)
+    retrying = second.timer_failed(timer.id, "TimeoutError: CRM", retry_at)
+    assert retrying is not None
+    assert (retrying.status, retrying.attempts, retrying.retry_at) == ("retrying", 1, retry_at)
+    assert first.due_timers(T0, 10) == []
+    assert first.claim_due_timers(T0, 10, "one", retry_at) == []
+    assert [t.id for t in first.claim_due_timers(retry_at, 10, "one", retry_at)] == [timer.id]
+    parked = second.timer_failed(timer.id, "TimeoutError: CRM again", None)
+    assert parked is not None and (parked.status, parked.attempts) == ("failed", 2)
+    assert first.due_timers(T0 + timedelta(days=1), 10) == []
+    assert first.claim_due_timers(T0 + timedelta(days=1), 10, "two", T0) == []
+    assert [t.last_error for t in first.failed_timers()] == ["TimeoutError: CRM again"]
+    assert second.release_timer(timer.id) is True
+    assert second.release_timer(timer.id) is False
+    [released] = first.timers("c1")
+    assert (released.status, released.attempts, released.retry_at) == ("pending", 0, None)
+    assert released.last_error == "TimeoutError: CRM again"
+    assert [t.id for t in first.due_timers(T0, 10)] == [timer.id]
+    assert first.timer_failed(timer.id + 100, "gone", None) is None
+
+
+# -- the outbox -----------------------------------------------------------------------------------
+
+
+def _queue(store: Store, *deliveries: NewDelivery) -> None:
+    note = NewNotification("c1:n1", "opened", ("customer",), "email", False)
+    store.commit(_change(_case(), notifications=[note], deliveries=deliveries))
+
+
+def test_deliveries_are_claimed_oldest_first_under_a_lease(stores: tuple[Store, Store]) -> None:
+    first, second = stores
+    _queue(first, _delivery("d1", 2), _delivery("d2", 1), _delivery("d3", 30))
+    now, lease = T0 + timedelta(minutes=5), T0 + timedelta(minutes=6)
+    claimed = first.claim_deliveries(now, 10, "one", lease)
+    assert [e.key for e in claimed] == ["d2", "d1"]
+    assert second.claim_deliveries(now, 10, "two", lease) == []
+    assert [e.key for e in second.claim_deliveries(lease, 10, "two", lease)] == ["d2", "d1"]
+    entry = claimed[0]
+    assert (entry.address, entry.subject, entry.attempts, entry.status) == (
+        "ann@example.org",
+        "Your ticket",
+        0,
+        "pending",
+    )
+
+
+def test_attempts_are_recorded_and_the_notification_follows_its_deliveries(
+    store: Store,
+) -> None:
+    _queue(store, _delivery("d1"), _delivery("d2"))
+    one, two = store.claim_deliveries(T0, 10, "one", T0 + timedelta(minutes=1))
+    store.record_attempt(one.id, "delivered", 1, T0, reference="msg-1")
+    retry_at = T0 + timedelta(minutes=10)
+    store.record_attempt(two.id, "pending", 1, T0, next_attempt_at=retry_at, error="timeout")
+    assert store.notifications("c1")[0].status == "pending"
+    assert store.claim_deliveries(T0, 10, "two", T0) == []
+    [again] = store.claim_deliveries(retry_at, 10, "two", retry_at)
+    assert (again.key, again.attempts, again.last_error) == ("d2", 1, "timeout")
+    store.record_attempt(two.id, "dead", 5, retry_at, error="mailbox gone")
+    assert [(e.key, e.status, e.reference) for e in store.outbox("c1")] == [
+        ("d1", "delivered", "msg-1"),
+        ("d2", "dead", None),
+    ]
+    assert store.outbox(status="delivered")[0].delivered_at == T0
+    assert [n.status for n in store.notifications(status="dead")] == ["dead"]
+
+
+# -- inbound messages and dead letters ------------------------------------------------------------
+
+
+def test_a_message_taken_twice_is_refused_naming_the_case_it_went_to(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    first.commit(_change(_case(), messages=[_message("m1", "ref-0")]))
+    with pytest.raises(DuplicateMessage) as caught:
+        second.commit(_change(_case("c2"), messages=[_message("m1")]))
+    assert caught.value.case_id == "c1"
+    assert second.load_case("c2") is None
+    assert second.message_case("email", "m1") == "c1"
+    assert second.message_case("sms", "m1") is None
+    assert second.thread_case(["ref-0", "nothing"]) == "c1"
+    assert second.thread_case([]) is None
+    assert second.sender_cases("ann@example.org") == ["c1"]
+    assert second.case_messages("c1") == [{"text": "body of m1", "emoji": "ünï ✓"}]
+
+
+def test_dead_letters_are_kept_listed_and_closed(store: Store) -> None:
+    first = store.add_dead_letter("email", "not mail", "utf-8", "no From header", T0)
+    second = store.add_dead_letter("sms", "???", "latin-1", "no sender", T0)
+    assert second > first
+    store.commit(_change(_case()))
+    store.close_dead_letter(first, "c1")
+    [replayed] = store.dead_letters("replayed")
+    assert (replayed.id, replayed.case_id, replayed.raw) == (first, "c1", "not mail")
+    assert [d.error for d in store.dead_letters("open")] == ["no sender"]
+    assert [d.id for d in store.dead_letters()] == [first, second]
+
+
+def test_refused_events_are_kept_per_case_oldest_first(stores: tuple[Store, Store]) -> None:
+    first, second = stores
+    for n, case_id in enumerate(["c1", "c2", "c1"]):
+        first.add_refusal(
+            Refusal(
+                case_id=case_id,
+                at=T0 + timedelta(minutes=n),
+                actor=f"agent-{n}",
+                trigger="approve",
+                state="review",
+                reason="needs role manager",
+                roles=("agent",),
+                required=("manager", "director"),
+            )
+        )
+    assert [(r.actor, r.at) for r in second.refusals("c1")] == [
+        ("agent-0", T0),
+        ("agent-2", T0 + timedelta(minutes=2)),
+    ]
+    [only] = second.refusals("c2")
+    assert (only.roles, only.required, only.reason) == (
+        ("agent",),
+        ("manager", "director"),
+        "needs role manager",
+    )
+    assert len(second.refusals()) == 3
+
+
+# -- workflow versions and the schema -------------------------------------------------------------
+
+
+def test_a_changed_definition_of_a_version_with_cases_is_refused(store: Store) -> None:
+    store.register_workflow("ticket", 1, "aaa", "name: ticket", "ticket.yaml")
+    store.register_workflow("ticket", 1, "aaa", "name: ticket", "ticket.yaml")
+    store.register_workflow("ticket", 1, "bbb", "name: ticket # edited", "ticket.yaml")
+    assert store.workflow_source("ticket", 1) == ("name: ticket # edited", "ticket.yaml")
+    store.commit(_change(_case()))
+    with pytest.raises(WorkflowVersionConflict):
+        store.register_workflow("ticket", 1, "ccc", "name: ticket # again", "ticket.yaml")
+    assert store.workflow_source("ticket", 1) == ("name: ticket # edited", "ticket.yaml")
+    assert store.workflow_source("ticket", 2) is None
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_store_written_by_a_newer_svcflow_is_refused(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if kind == "sqlite":
+        path = tmp_path / "cases.db"
+        url, where = f"sqlite:///{path}", str(path)
+        version = SQLITE_VERSION
+        _open(url).close()
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE schema_version SET version = 99")
+    else:
+        url = request.getfixturevalue("postgres_database_url")
+        where, version = url, POSTGRES_VERSION
+        _open(url).close()
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("UPDATE schema_version SET version = 99")
+    with pytest.raises(StoreError) as caught:
+        _open(url)
+    assert str(caught.value) == (
+        f"the store {where} has schema version 99, newer than this svcflow understands "
+        f"({version}); upgrade svcflow"
+    )
