@@ -16,6 +16,7 @@ data:
   segment: {type: enum, values: [vip, standard], default: standard}
   opened: {type: datetime, required: true}
   waited: {type: duration, default: 0s}
+  visits: integer
 tables:
   t:
 """
@@ -75,7 +76,7 @@ def with_segment(name: str) -> str:
 )
 def test_a_coverage_warning_names_a_value_no_rule_takes(body: str, example: str) -> None:
     assert warnings(body) == [
-        f"rules.yaml:11:5: tables.t.rules: no rule matches {example}; such a case gets the "
+        f"rules.yaml:12:5: tables.t.rules: no rule matches {example}; such a case gets the "
         "outputs' defaults (b = null); add a rule for it"
     ]
 
@@ -83,7 +84,7 @@ def test_a_coverage_warning_names_a_value_no_rule_takes(body: str, example: str)
 def test_any_value_cannot_be_one_item_of_a_list() -> None:
     body = "    inputs: {count: count}\n    outputs: {b: string}\n    rules:\n"
     assert problem(body + "      - {count: [1, '-'], b: x}\n") == (
-        "1 problem in rules.yaml\nrules.yaml:12:17: tables.t.rules[0].count: '-' (any value) "
+        "1 problem in rules.yaml\nrules.yaml:13:17: tables.t.rules[0].count: '-' (any value) "
         "cannot be part of a list; write it alone"
     )
 
@@ -91,7 +92,7 @@ def test_any_value_cannot_be_one_item_of_a_list() -> None:
 def test_a_note_that_is_not_text_is_refused_where_it_is_written() -> None:
     body = "    inputs: {count: count}\n    outputs: {b: string}\n    rules:\n"
     assert problem(body + "      - {b: x, note: 5}\n") == (
-        "1 problem in rules.yaml\nrules.yaml:12:22: tables.t.rules[0].note: a note is text"
+        "1 problem in rules.yaml\nrules.yaml:13:22: tables.t.rules[0].note: a note is text"
     )
 
 
@@ -118,7 +119,7 @@ def test_a_computed_output_of_the_wrong_type_says_what_the_expression_gives(
         f"    rules:\n      - {{n: a, s: {{expr: '{quoted}'}}}}\n"
     )
     assert problem(body) == (
-        "1 problem in rules.yaml\nrules.yaml:12:26: tables.t.rules[0].s.expr: output 's' is "
+        "1 problem in rules.yaml\nrules.yaml:13:26: tables.t.rules[0].s.expr: output 's' is "
         f"{output}, but `{expression}` gives {kind}; convert it, e.g. with int(), double() or "
         "string()"
     )
@@ -134,7 +135,7 @@ def test_an_input_expression_of_no_input_type_is_refused(expression: str, kind: 
         "    rules:\n      - {n: a}\n"
     )
     assert problem(body) == (
-        f"1 problem in rules.yaml\nrules.yaml:9:17: tables.t.inputs.x: input 'x' gives {kind}; an "
+        f"1 problem in rules.yaml\nrules.yaml:10:17: tables.t.inputs.x: input 'x' gives {kind}; an "
         "input is a string, enum, integer, number, boolean, datetime or duration: declare its "
         "'type' or change the expression"
     )
@@ -146,8 +147,55 @@ def test_a_cel_cell_that_gives_null_is_not_a_condition() -> None:
         "    rules:\n      - {count: {expr: 'null'}, n: a}\n"
     )
     assert problem(body) == (
-        "1 problem in rules.yaml\nrules.yaml:12:24: tables.t.rules[0].count.expr: a CEL cell is "
+        "1 problem in rules.yaml\nrules.yaml:13:24: tables.t.rules[0].count.expr: a CEL cell is "
         "a condition, but `null` gives null; compare it, e.g. `null == ...`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "cells", "expected"),
+    [
+        # a field with neither default nor required may be unset: a rule must say what then
+        ("visits", ("< 0", ">= 0"), ["visits = null"]),
+        ("count", ("< 0", ">= 0"), []),
+        ("opened", ("< 2026-01-01T00:00:00Z", ">= 2026-01-01T00:00:00Z"), []),
+    ],
+)
+def test_only_an_input_that_may_be_unset_needs_a_rule_for_null(
+    name: str, cells: tuple[str, ...], expected: list[str]
+) -> None:
+    assert warnings(one_input(name, *cells)) == [
+        f"rules.yaml:12:5: tables.t.rules: no rule matches {example}; such a case gets the "
+        "outputs' defaults (b = null); add a rule for it"
+        for example in expected
+    ]
+
+
+def test_an_input_expression_with_a_declared_type_is_checked_as_that_type() -> None:
+    level = (
+        "    inputs: {level: {expr: segment, type: enum, values: [vip, standard, gold]}}\n"
+        "    outputs: {b: string}\n"
+        "    rules:\n      - {level: vip, b: x}\n      - {level: standard, b: y}\n"
+    )
+    assert warnings(level) == [
+        'rules.yaml:12:5: tables.t.rules: no rule matches level = "gold"; such a case gets the '
+        "outputs' defaults (b = null); add a rule for it"
+    ]
+    double = (
+        "    inputs: {double: {expr: 'amount * 2.0', type: number}}\n    outputs: {b: string}\n"
+        "    rules:\n      - {double: '> 10', b: x}\n"
+    )
+    assert warnings(double) == [
+        "rules.yaml:12:5: tables.t.rules: no rule matches double = 9.0; such a case gets the "
+        "outputs' defaults (b = null); add a rule for it"
+    ]
+
+
+def test_a_broken_input_expression_is_reported_at_its_expr_key() -> None:
+    body = "    inputs:\n      double:\n        expr: 'amount *'\n    outputs: {b: string}\n"
+    assert problem(body + "    rules:\n      - {b: x}\n").startswith(
+        "1 problem in rules.yaml\nrules.yaml:12:24: tables.t.inputs.double.expr: invalid "
+        "expression `amount *`: Syntax error:"
     )
 
 
