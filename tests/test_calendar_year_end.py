@@ -372,3 +372,20 @@ def test_years_outside_the_range_are_refused_with_the_range() -> None:
     with pytest.raises(CalendarError) as caught:
         cal.is_open(at("1899-06-01T12:00+00:00"))
     assert str(caught.value) == "calendar 'office': the year 1899 is outside 1900..9998"
+
+
+def test_one_microsecond_that_uses_up_the_year_ends_at_the_close_not_at_the_next_opening() -> None:
+    cal = office_new_year()
+    micro = timedelta(microseconds=1)
+    assert cal.add(at("2026-12-31T17:59:59.999999+00:00"), micro) == at("2026-12-31T18:00+00:00")
+    assert cal.add(at("2026-12-31T18:00+00:00"), micro) == at("2027-01-04T09:00:00.000001+00:00")
+    assert cal.add(at("2027-01-04T09:00+00:00"), -micro) == at("2026-12-31T17:59:59.999999+00:00")
+
+
+def test_counting_back_to_the_first_opening_of_a_year_stays_in_that_year() -> None:
+    # the latest moment with 1 h of open time before Monday 10:00 is Monday 09:00, not the
+    # close of the year before (which also has 1 h of open time until Monday 10:00)
+    cal = office_new_year()
+    assert cal.add(at("2027-01-04T10:00+00:00"), -timedelta(hours=1)) == at(
+        "2027-01-04T09:00+00:00"
+    )
