@@ -223,3 +223,19 @@ def test_decide_under_first_still_lists_every_matching_rule() -> None:
     assert decision.matched == (0, 1, 2)
     assert decision.chosen == (0,)
     assert decision.outputs == {"b": "small"}
+
+
+def test_the_explanation_shows_each_cell_as_it_was_written() -> None:
+    body = (
+        "    inputs: {segment: segment, count: count}\n    outputs: {b: string}\n    rules:\n"
+        "      - {segment: vip, count: '!= 3', b: x}\n"
+        "      - {segment: [standard, null], b: y}\n"
+        "      - {segment: vip, count: 3, b: z}\n"
+    )
+    segments = load_rules_text(HEAD + body, "rules.yaml").tables["t"]
+    assert segments.decide({"segment": "vip", "count": 4}).explain()[3] == (
+        'rules[0] (line 13) chosen: segment = "vip" matches vip; count = 4 matches != 3'
+    )
+    assert segments.decide({"segment": None, "count": 4}).explain()[3] == (
+        "rules[1] (line 14) chosen: segment = null matches standard, null"
+    )
