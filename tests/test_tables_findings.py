@@ -239,3 +239,57 @@ def test_the_explanation_shows_each_cell_as_it_was_written() -> None:
     assert segments.decide({"segment": None, "count": 4}).explain()[3] == (
         "rules[1] (line 14) chosen: segment = null matches standard, null"
     )
+
+
+def test_a_cel_cell_decides_for_an_unset_input_too() -> None:
+    body = (
+        "    hit: first\n    inputs: {visits: visits}\n    outputs: {b: string}\n    rules:\n"
+        "      - {visits: {expr: 'visits == null'}, b: unset}\n      - {b: set}\n"
+    )
+    visits = load_rules_text(HEAD + body, "rules.yaml").tables["t"]
+    assert visits.evaluate({"visits": None}) == {"b": "unset"}
+    assert visits.evaluate({"visits": 3}) == {"b": "set"}
+
+
+def test_a_rule_after_two_cel_rules_is_not_blamed_for_overlapping_them() -> None:
+    body = (
+        "    inputs: {amount: amount}\n    outputs: {b: string}\n    rules:\n"
+        "      - {amount: {expr: 'amount > 3.0'}, b: x}\n"
+        "      - {amount: {expr: 'amount > 5.0'}, b: y}\n"
+        "      - {amount: '> 100', b: z}\n"
+    )
+    assert warnings(body) == []
+
+
+@pytest.mark.parametrize(("aggregate", "output"), [("min", "string"), ("max", "boolean")])
+def test_min_and_max_need_outputs_that_can_be_ordered(aggregate: str, output: str) -> None:
+    body = (
+        f"    hit: collect\n    aggregate: {aggregate}\n    inputs: {{amount: amount}}\n"
+        f"    outputs: {{b: {output}}}\n    rules:\n      - {{b: x}}\n"
+    )
+    assert problem(body) == (
+        f"1 problem in rules.yaml\nrules.yaml:13:15: tables.t.outputs.b: aggregate {aggregate} "
+        f"needs outputs of type integer, number, duration, datetime; output 'b' is {output}"
+    )
+
+
+def test_a_cel_cell_that_mixes_types_is_refused_at_load() -> None:
+    body = "    inputs: {count: count}\n    outputs: {b: string}\n    rules:\n"
+    assert problem(body + "      - {count: {expr: 'count + \"x\" > 1'}, b: x}\n") == (
+        "1 problem in rules.yaml\nrules.yaml:13:24: tables.t.rules[0].count.expr: type mismatch "
+        'in `count + "x" > 1`: No such overload: the operation is not defined for the given '
+        "operand types; CEL does not convert between types (write 3.0 for a number, quote "
+        "strings)"
+    )
+
+
+def test_a_range_written_as_a_yaml_list_is_the_range() -> None:
+    body = (
+        "    hit: first\n    inputs: {count: count}\n    outputs: {b: string}\n    rules:\n"
+        "      - {count: [1..5], b: x}\n      - {b: y}\n"
+    )
+    counts = load_rules_text(HEAD + body, "rules.yaml").tables["t"]
+    assert [counts.evaluate({"count": n})["b"] for n in (0, 1, 5, 6)] == ["y", "x", "x", "y"]
+    assert counts.decide({"count": 5}).explain()[2] == (
+        "rules[0] (line 14) chosen: count = 5 matches [1..5]"
+    )
