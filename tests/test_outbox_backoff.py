@@ -305,6 +305,19 @@ def test_a_delivery_timeout_must_be_shorter_than_the_lease(
     )
 
 
+@pytest.mark.parametrize("timeout", [0, -1.5])
+def test_a_delivery_timeout_must_be_more_than_zero(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, timeout: float
+) -> None:
+    engine = svcflow_engine(NOTICE)
+    with pytest.raises(ValueError) as caught:
+        Dispatcher(engine.store, engine.plugins, svcflow_clock, timeout=timeout)
+    assert str(caught.value) == (
+        f"the delivery timeout ({timeout:g} s) must be more than 0 s: it is how long one "
+        "delivery attempt may take"
+    )
+
+
 def test_a_dispatcher_gives_a_delivery_thirty_seconds_unless_told_otherwise(
     svcflow_engine: EngineFactory, svcflow_clock: ManualClock
 ) -> None:
