@@ -8,6 +8,7 @@ import pytest
 
 from svcflow.definitions.rulesfile import load_rules_text
 from svcflow.errors import WorkflowDefinitionError
+from svcflow.rules.tables import CompiledTable
 
 HEAD = """\
 data:
@@ -24,6 +25,10 @@ tables:
 
 def warnings(body: str) -> list[str]:
     return [str(w) for w in load_rules_text(HEAD + body, "rules.yaml").warnings]
+
+
+def table(body: str) -> CompiledTable:
+    return load_rules_text(HEAD + body, "rules.yaml").tables["t"]
 
 
 def problem(body: str) -> str:
@@ -211,7 +216,7 @@ RATIO = """\
 
 
 def test_under_first_the_rules_after_the_first_match_are_not_evaluated() -> None:
-    ratio = load_rules_text(HEAD + RATIO, "rules.yaml").tables["t"]
+    ratio = table(RATIO)
     # rules[1] would divide by zero; rules[0] already decided
     assert ratio.evaluate({"count": 0}) == {"b": "small"}
     assert ratio.evaluate({"count": 20}) == {"b": "ratio"}
@@ -219,7 +224,7 @@ def test_under_first_the_rules_after_the_first_match_are_not_evaluated() -> None
 
 
 def test_decide_under_first_still_lists_every_matching_rule() -> None:
-    decision = load_rules_text(HEAD + RATIO, "rules.yaml").tables["t"].decide({"count": 5})
+    decision = table(RATIO).decide({"count": 5})
     assert decision.matched == (0, 1, 2)
     assert decision.chosen == (0,)
     assert decision.outputs == {"b": "small"}
@@ -232,7 +237,7 @@ def test_the_explanation_shows_each_cell_as_it_was_written() -> None:
         "      - {segment: [standard, null], b: y}\n"
         "      - {segment: vip, count: 3, b: z}\n"
     )
-    segments = load_rules_text(HEAD + body, "rules.yaml").tables["t"]
+    segments = table(body)
     assert segments.decide({"segment": "vip", "count": 4}).explain()[3] == (
         'rules[0] (line 13) chosen: segment = "vip" matches vip; count = 4 matches != 3'
     )
@@ -246,7 +251,7 @@ def test_a_cel_cell_decides_for_an_unset_input_too() -> None:
         "    hit: first\n    inputs: {visits: visits}\n    outputs: {b: string}\n    rules:\n"
         "      - {visits: {expr: 'visits == null'}, b: unset}\n      - {b: set}\n"
     )
-    visits = load_rules_text(HEAD + body, "rules.yaml").tables["t"]
+    visits = table(body)
     assert visits.evaluate({"visits": None}) == {"b": "unset"}
     assert visits.evaluate({"visits": 3}) == {"b": "set"}
 
@@ -288,7 +293,7 @@ def test_a_range_written_as_a_yaml_list_is_the_range() -> None:
         "    hit: first\n    inputs: {count: count}\n    outputs: {b: string}\n    rules:\n"
         "      - {count: [1..5], b: x}\n      - {b: y}\n"
     )
-    counts = load_rules_text(HEAD + body, "rules.yaml").tables["t"]
+    counts = table(body)
     assert [counts.evaluate({"count": n})["b"] for n in (0, 1, 5, 6)] == ["y", "x", "x", "y"]
     assert counts.decide({"count": 5}).explain()[2] == (
         "rules[0] (line 14) chosen: count = 5 matches [1..5]"
