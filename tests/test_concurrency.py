@@ -217,7 +217,7 @@ def test_same_key_racing_between_read_and_commit_answers_the_winners_result(
         ),
     )
 
-    result = second.fire(case.id, "investigate", actor="agent-2", idempotency_key="investigate-1")
+    result = second.fire(case.id, "investigate", actor="agent-1", idempotency_key="investigate-1")
     assert result == winner[0]
     assert (result.state, result.revision) == ("investigating", 3)
     monkeypatch.undo()
@@ -428,9 +428,17 @@ def test_retried_key_returns_the_first_result_and_writes_nothing(db: Path, kind:
         # An older key answers its own first result, not the case as it is now, whatever the
         # retry carries.
         assert engine.fire(started.id, "acknowledge", idempotency_key="ack-1") == acked
-        bob = engine.start("complaint", {"customer": "bob"}, idempotency_key="start-ada")
-        assert bob == started
-        assert bob.data["customer"] == "ada"
+        with pytest.raises(IdempotencyKeyReused) as caught:
+            engine.start("complaint", {"customer": "bob"}, idempotency_key="start-ada")
+        assert str(caught.value) == (
+            "idempotency key 'start-ada' was first used for starting a 'complaint' case, and "
+            "this request's data differs from the first one's; a retry must repeat the request "
+            "exactly, so nothing was done: use a new key for a new event"
+        )
+        assert caught.value.differs == ("data",)
+        with pytest.raises(IdempotencyKeyReused) as caught:
+            engine.fire(started.id, "resolve", {"resolution": "no"}, "bot", "resolve-1")
+        assert caught.value.differs == ("actor", "payload")
         assert _snapshot(engine) == snapshot
         if rows is not None:
             assert _table_rows(db) == rows
@@ -438,7 +446,12 @@ def test_retried_key_returns_the_first_result_and_writes_nothing(db: Path, kind:
         # Another engine (after a restart, or another component on the shared memory store).
         store = f"sqlite:///{db}" if kind == "sqlite" else engine.store
         with _engine(store) as other:
-            assert other.fire(started.id, "resolve", idempotency_key="resolve-1") == resolved
+            assert (
+                other.fire(
+                    started.id, "resolve", {"resolution": "refund"}, idempotency_key="resolve-1"
+                )
+                == resolved
+            )
             assert other.start("complaint", {"customer": "ada"}, idempotency_key="start-ada") == (
                 started
             )

@@ -101,6 +101,16 @@ def test_embedding_guide_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert (tmp_path / "cases.db").exists()
 
 
+def test_customers_guide_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(WORKFLOWS, tmp_path / "workflows")
+    monkeypatch.chdir(tmp_path)
+    code = [body for lang, _, body in blocks("customers.md") if lang == "python"]
+    assert len(code) == 2
+    namespace: dict[str, object] = {}
+    for body in code:
+        exec(compile(body, "docs/customers.md", "exec"), namespace)
+
+
 def test_readme_example_runs_from_any_directory_twice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -33,7 +33,8 @@ def snapshot(engine: Engine, case_id: str) -> tuple[object, ...]:
 
 
 def test_start_returns_a_plain_case_record(engine: Engine) -> None:
-    case = engine.start("ticket", {"customer": "Ann"}, actor="intake")
+    ann = engine.customers.add("Ann", email="ann@example.com")
+    case = engine.start("ticket", {"customer": "Ann"}, actor="intake", customer=ann)
     assert (case.state, case.version, case.revision) == ("new", 1, 1)
     assert dict(case.data) == {
         "customer": "Ann",

@@ -28,6 +28,7 @@ from svcflow.demo.im import PLAN
 from svcflow.demo.policy import Step
 from svcflow.errors import ConditionNotMet, TransitionNotAllowed
 from svcflow.messaging.templates import TemplateRenderer
+from svcflow.records import ContactPoint
 from svcflow.simulate import play_until
 from svcflow.sla.words import sla_words
 
@@ -59,6 +60,16 @@ def engine(tmp_path: Path, clock: ManualClock) -> Iterator[Engine]:
         directory=DIRECTORY,
     ) as built:
         yield built
+
+
+def known_app_user(engine: Engine) -> None:
+    """Li Wei as the host knows her: her chat id, and the phone number SMS notices go to."""
+    engine.customers.add(
+        "Li Wei",
+        phone="+8613800138000",
+        contact_points=[ContactPoint("chat", "user-5521", verified=True)],
+        preferred="chat",
+    )
 
 
 def chat(message_id: str, text: str, **extra: Any) -> dict[str, Any]:
@@ -133,6 +144,7 @@ def test_without_a_summary_the_agent_is_handed_the_transcript(engine: Engine) ->
 def test_an_app_complaint_is_kept_informed_by_sms_a_chat_complaint_in_the_chat(
     engine: Engine, app: str, channel: str, notice_channel: str
 ) -> None:
+    known_app_user(engine)
     started = engine.ingest("chat", chat("c-1", "The phone case arrived cracked", app=app))
     case = started.case
     assert (case.data["channel"], case.data["is_complaint"]) == (channel, True)
@@ -157,9 +169,11 @@ def test_an_app_complaint_is_kept_informed_by_sms_a_chat_complaint_in_the_chat(
         row for row in engine.outbox(case.id) if row.template == "im_complaint_progress"
     )
     assert "A replacement leaves today" in progress.body
+    assert progress.address == ("+8613800138000" if channel == "app" else "user-5521")
 
 
 def test_an_sms_notice_uses_the_short_sms_text(engine: Engine) -> None:
+    known_app_user(engine)
     case = engine.ingest("chat", chat("c-1", "Broken screen on arrival", app="app")).case
     engine.fire(case.id, "hand_over", {"agent": "mei"})
     engine.fire(case.id, "log_complaint")

@@ -176,7 +176,10 @@ def test_every_channel_feeds_one_kind_of_case(
     taken = desk.ingest(channel, raw)
     assert taken.outcome == "started"
     assert taken.case.data["customer"] == sender and taken.case.data["channel"] == channel
-    assert desk.store.message_case(channel, taken.message.message_id) == taken.case.id
+    [kept] = desk.store.case_messages(taken.case.id)
+    assert kept["message_id"] == taken.message.message_id and kept["sender"] == sender
+    again = desk.ingest(channel, raw)
+    assert (again.outcome, again.case.id) == ("duplicate", taken.case.id)
 
 
 def test_chat_messages_of_a_conversation_reach_the_same_case(desk: Engine) -> None:
@@ -255,8 +258,8 @@ def test_an_unknown_channel_and_a_kind_no_workflow_takes_are_dead_letters_too(
     with pytest.raises(MessageRejected) as praise:
         desk.ingest("web_form", {"message": "Great help!", "email": "a@b.com", "type": "praise"})
     assert praise.value.reason == (
-        "no workflow starts cases from 'praise' messages; workflows and the kinds they start "
-        "from: complaint_intake (complaint, message)"
+        "no workflow starts cases from 'praise' messages on channel 'web_form'; workflows and "
+        "the kinds they start from: complaint_intake (complaint, message)"
     )
     assert [d.channel for d in desk.dead_letters()] == ["emial", "web_form"]
 

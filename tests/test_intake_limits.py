@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 
 import pytest
 
 from svcflow import Engine
+from svcflow.clock import ManualClock
 from svcflow.errors import MessageRejected
 from svcflow.messaging.limits import IntakeLimits
 from svcflow.testing import EngineFactory
@@ -92,3 +94,22 @@ def test_limits_are_settings(svcflow_engine: EngineFactory) -> None:
     with pytest.raises(ValueError) as caught:
         IntakeLimits(max_references=0)
     assert str(caught.value) == "IntakeLimits.max_references must be a positive integer, not 0"
+
+
+def test_dead_letters_are_listed_in_pages_and_expire_after_30_days(
+    desk: Engine, svcflow_clock: ManualClock
+) -> None:
+    for n in range(3):
+        rejected(desk, "sms", {"text": f"no sender {n}"})
+        svcflow_clock.advance("10d")
+    first, second, third = (d.id for d in desk.dead_letters(limit=None))
+    assert [d.id for d in desk.dead_letters(limit=2)] == [first, second]
+    assert [d.id for d in desk.dead_letters(after=second)] == [third]
+    assert desk.purge_dead_letters() == 0  # the oldest is 30 days old, not more
+    svcflow_clock.advance("1s")
+    assert desk.purge_dead_letters() == 1
+    assert [d.id for d in desk.dead_letters()] == [second, third]
+    assert desk.purge_dead_letters(timedelta(days=15)) == 1
+    with pytest.raises(MessageRejected) as caught:
+        desk.replay_dead_letter(first)
+    assert caught.value.reason == f"there is no dead letter #{first}"

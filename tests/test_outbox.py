@@ -150,9 +150,10 @@ def test_a_failing_delivery_is_retried_with_backoff_then_dead_lettered_and_the_c
             report = engine.dispatch()
             assert report.attempted == 1
             assert engine.dispatch().attempted == 0  # not due again before its backoff
-            [pending] = engine.outbox(case.id)
+            [pending, _] = engine.outbox(case.id)
             waits.append(pending.next_attempt_at - svcflow_clock.now())
-    [row] = engine.outbox(case.id)
+    [row, nobody] = engine.outbox(case.id)
+    assert nobody.role == "team_lead" and nobody.status == "undeliverable"
     assert row.status == "dead" and row.attempts == 3
     assert row.last_error == (
         "gave up after 3 attempts: DeliveryFailed: captured delivery told to fail"

@@ -103,9 +103,9 @@ def test_a_misspelled_hook_fails_at_start_up_naming_the_plugin() -> None:
         "'svcflow_deliver'? hooks: svcflow_actor_roles, svcflow_case_transition, "
         "svcflow_cel_functions, "
         "svcflow_choose_assignee, svcflow_classify_message, svcflow_deliver, "
-        "svcflow_match_case, svcflow_parse_message, svcflow_register_channels, "
-        "svcflow_resolve_recipients, svcflow_sla_breach, svcflow_sla_warning, "
-        "svcflow_workflow_actions"
+        "svcflow_identify_customer, svcflow_match_case, svcflow_parse_message, "
+        "svcflow_register_channels, svcflow_resolve_recipients, svcflow_sla_breach, "
+        "svcflow_sla_warning, svcflow_workflow_actions"
     )
 
 

@@ -124,13 +124,17 @@ def test_a_version_1_store_is_migrated_and_keeps_its_timers(
         db.execute("ALTER TABLE timers DROP COLUMN lease_until")
         db.execute("ALTER TABLE cases DROP COLUMN sla")
         db.execute("ALTER TABLE notifications DROP COLUMN deliver_after")
+        db.execute("DROP INDEX cases_by_customer")
+        db.execute("ALTER TABLE cases DROP COLUMN customer_id")
         for table in ("deliveries", "messages", "message_threads", "dead_letters", "refusals"):
             db.execute(f"DROP TABLE {table}")
+        for table in ("contact_points", "customers"):
+            db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE schema_version SET version = 1")
-    assert len(MIGRATIONS) == SCHEMA_VERSION == 7
+    assert len(MIGRATIONS) == SCHEMA_VERSION == 8
     [engine] = engines(f"sqlite:///{path}", clock, 1)
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(7,)]
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(8,)]
     clock.advance("20m")
     assert [f.entry.case_id for f in engine.advance()] == [case.id]
     engine.close()

@@ -12,6 +12,7 @@ import pytest
 
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, StoreError, load_workflow_text
+from svcflow.errors import StoreFault
 from svcflow.store.registry import open_store
 from svcflow.store.sqlite import SCHEMA_VERSION, SqliteStore
 
@@ -71,10 +72,14 @@ def test_a_version_6_file_keeps_its_history_in_a_rowid_table_after_the_upgrade(
         )
         db.execute("INSERT INTO history SELECT * FROM history_now")
         db.execute("DROP TABLE history_now")
+        db.execute("DROP INDEX cases_by_customer")
+        db.execute("ALTER TABLE cases DROP COLUMN customer_id")
+        db.execute("DROP TABLE contact_points")
+        db.execute("DROP TABLE customers")
         db.execute("UPDATE schema_version SET version = 6")
     with Engine([workflow], f"sqlite:///{path}", clock) as engine:
         assert engine.history(case.id) == history
-        assert engine.store.schema_version() == SCHEMA_VERSION == 7  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 8  # type: ignore[attr-defined]
     with sqlite3.connect(path) as db:
         [sql] = db.execute("SELECT sql FROM sqlite_schema WHERE name = 'history'").fetchone()
         assert "WITHOUT ROWID" not in sql
@@ -131,12 +136,17 @@ def test_a_failed_commit_is_rolled_back_and_the_store_stays_usable(
         assert isinstance(store, SqliteStore)
         connection = store._connection()
         connection.execute("PRAGMA defer_foreign_keys = ON")
-        with pytest.raises(sqlite3.IntegrityError), store._write() as db:
+        with pytest.raises(StoreFault) as caught, store._write() as db:
             # A history row for no case: the deferred foreign key fails at COMMIT itself.
             db.execute(
                 "INSERT INTO history VALUES ('ghost', 1, 'x', 'a', 'started', NULL, NULL, 'new', "
                 "NULL, 1, '{}')"
             )
+        assert str(caught.value) == (
+            f"the store sqlite:///{tmp_path / 'cases.db'} could not write: IntegrityError: "
+            "FOREIGN KEY constraint failed; nothing was written"
+        )
+        assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
         assert not connection.in_transaction
         case = engine.start("ticket", {"customer": "Ann"})
         assert engine.history(case.id)[0].kind == "started"

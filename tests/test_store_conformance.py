@@ -383,6 +383,22 @@ def test_dead_letters_are_kept_listed_and_closed(store: Store) -> None:
     assert [d.id for d in store.dead_letters()] == [first, second]
 
 
+def test_dead_letters_are_listed_in_pages_read_one_by_one_and_purged(store: Store) -> None:
+    ids = [
+        store.add_dead_letter("sms", f"payload {n}", "text", "no sender", T0 + timedelta(days=n))
+        for n in range(5)
+    ]
+    assert [d.id for d in store.dead_letters(limit=2)] == ids[:2]
+    assert [d.id for d in store.dead_letters(after=ids[1], limit=2)] == ids[2:4]
+    assert [d.id for d in store.dead_letters("open", after=ids[3])] == ids[4:]
+    letter = store.dead_letter(ids[2])
+    assert letter is not None and letter.raw == "payload 2"
+    assert store.dead_letter(ids[-1] + 100) is None
+    assert store.purge_dead_letters(T0 + timedelta(days=2)) == 2
+    assert [d.id for d in store.dead_letters()] == ids[2:]
+    assert store.purge_dead_letters(T0) == 0
+
+
 def test_refused_events_are_kept_per_case_oldest_first(stores: tuple[Store, Store]) -> None:
     first, second = stores
     for n, case_id in enumerate(["c1", "c2", "c1"]):

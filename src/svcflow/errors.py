@@ -17,21 +17,29 @@ __all__ = [
     "CaseNotFound",
     "ConcurrencyConflict",
     "ConditionNotMet",
+    "ContactPointTaken",
     "DeliveryFailed",
+    "DeliveryNotDead",
     "ExpressionError",
     "IdempotencyKeyReused",
+    "MessageHeld",
     "MessageParseError",
     "MessageRejected",
+    "NoRecipient",
     "NotAuthorized",
     "PermanentDeliveryError",
     "PluginError",
     "Problem",
     "ScenarioError",
+    "StoreBusy",
     "StoreError",
+    "StoreFault",
+    "StoreFull",
     "SvcflowError",
     "TimerNotFailed",
     "TransitionNotAllowed",
     "UnknownChannel",
+    "UnknownCustomer",
     "UnknownTrigger",
     "UnknownWorkflow",
     "WorkflowDefinitionError",
@@ -214,14 +222,33 @@ class ConcurrencyConflict(SvcflowError):
 
 
 class IdempotencyKeyReused(SvcflowError):
-    """An idempotency key was sent again for a different case or trigger."""
+    """An idempotency key was sent again for a different case or trigger, or for the same
+    one with a different request (``differs`` names the parts: actor, payload, data)."""
 
-    def __init__(self, key: str, first: str, now: str) -> None:
-        self.key = key
+    def __init__(self, key: str, first: str, now: str, differs: Sequence[str] = ()) -> None:
+        self.key, self.differs = key, tuple(differs)
+        if self.differs:
+            super().__init__(
+                f"idempotency key '{key}' was first used for {first}, and this request's "
+                f"{' and '.join(self.differs)} {'differ' if len(self.differs) > 1 else 'differs'} "
+                "from the first one's; a retry must repeat the request exactly, so nothing was "
+                "done: use a new key for a new event"
+            )
+            return
         super().__init__(
             f"idempotency key '{key}' was first used for {first} and cannot be reused for {now}; "
             "use a new key for a new event"
         )
+
+
+class DeliveryNotDead(SvcflowError):
+    """``retry_delivery`` was given an id that is not a dead outbox entry."""
+
+    def __init__(self, entry_id: int, dead: Sequence[int]) -> None:
+        self.entry_id, self.dead = entry_id, tuple(dead)
+        listing = ", ".join(str(i) for i in self.dead[:20]) if self.dead else "(none)"
+        more = f" and {len(self.dead) - 20} more" if len(self.dead) > 20 else ""
+        super().__init__(f"outbox entry {entry_id} is not dead; dead entries: {listing}{more}")
 
 
 class TimerNotFailed(SvcflowError):
@@ -235,6 +262,30 @@ class TimerNotFailed(SvcflowError):
 
 class StoreError(SvcflowError):
     """The store URL is invalid or the store cannot be opened or migrated."""
+
+
+class StoreFault(StoreError):
+    """The store could not do a write (an I/O error, a damaged file...); nothing of it was
+    written. ``cause`` is the database's own message."""
+
+    def __init__(self, store: str, cause: str, advice: str = "") -> None:
+        self.store, self.cause = store, cause
+        what = f"the store {store} could not write: {cause}; nothing was written"
+        super().__init__(what + (f"; {advice}" if advice else ""))
+
+
+class StoreFull(StoreFault):
+    """The store's disk (or its size limit) is full; nothing of the write was written."""
+
+    def __init__(self, store: str, cause: str) -> None:
+        super().__init__(store, cause, "free disk space (or raise its size limit) and retry")
+
+
+class StoreBusy(StoreFault):
+    """Other writers held the store longer than the wait allowed; nothing was written."""
+
+    def __init__(self, store: str, cause: str) -> None:
+        super().__init__(store, cause, "other writers held it too long; retry")
 
 
 class PluginError(SvcflowError):
@@ -272,6 +323,51 @@ class MessageRejected(SvcflowError):
             f"{channel} message rejected: {reason} (kept as dead letter #{dead_letter_id}; "
             "fix the cause and replay it with Engine.replay_dead_letter)"
         )
+
+
+class MessageHeld(MessageRejected):
+    """A message refers to a case whose customer did not send it (another address, another
+    channel), and that case's workflow holds such messages for an agent (``intake.unverified:
+    hold``). The message is kept as a dead letter with status ``held``; the case is untouched."""
+
+    def __init__(self, channel: str, reason: str, dead_letter_id: int) -> None:
+        self.channel, self.reason, self.dead_letter_id = channel, reason, dead_letter_id
+        SvcflowError.__init__(
+            self,
+            f"{channel} message held for an agent: {reason} (kept as dead letter "
+            f"#{dead_letter_id} with status 'held'; an agent decides where it belongs)",
+        )
+
+
+class ContactPointTaken(SvcflowError):
+    """A contact point given to one customer already belongs to another: one address can
+    identify only one customer."""
+
+    def __init__(self, channel: str, address: str, owner: str, customer: str) -> None:
+        self.channel, self.address, self.owner = channel, address, owner
+        super().__init__(
+            f"contact point {channel} '{address}' already belongs to customer '{owner}'; "
+            f"remove it there before giving it to customer '{customer}'"
+        )
+
+
+class UnknownCustomer(SvcflowError):
+    """There is no customer with this id in the store."""
+
+    def __init__(self, customer_id: str) -> None:
+        self.customer_id = customer_id
+        super().__init__(
+            f"no customer '{customer_id}'; add one with engine.customers.add(...) first"
+        )
+
+
+class NoRecipient(SvcflowError):
+    """A notification's role resolved to nobody: the outbox keeps an ``undeliverable`` row
+    with this text and the case history a warning, instead of a notice waiting for ever."""
+
+    def __init__(self, role: str, case_id: str, why: str) -> None:
+        self.role, self.case_id, self.why = role, case_id, why
+        super().__init__(f"no recipient for role '{role}' on case {case_id}: {why}")
 
 
 class DeliveryFailed(SvcflowError):

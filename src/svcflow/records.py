@@ -17,6 +17,8 @@ from svcflow.durations import format_duration
 __all__ = [
     "NO_DETAILS",
     "Case",
+    "ContactPoint",
+    "Customer",
     "DeadLetter",
     "HistoryEntry",
     "Notification",
@@ -171,6 +173,44 @@ class DeadLetter(NamedTuple):
     received_at: datetime
     status: str = "open"
     case_id: str | None = None
+
+
+class ContactPoint(NamedTuple):
+    """Where a customer can be reached and is recognised: an address on a channel (``email``
+    and ``li.wei@example.com``, ``sms`` and ``+8613800138000``, ``chat`` and a user id).
+
+    ``verified`` is true when the host (or its CRM) vouches that the address is the customer's;
+    a contact point intake learnt from a message's sender is unverified. A contact point belongs
+    to at most one customer, which is what lets a sender be recognised.
+    """
+
+    channel: str
+    address: str
+    verified: bool = False
+
+
+class Customer(NamedTuple):
+    """The person a case belongs to: who is notified, whose messages may join the case.
+
+    ``segment`` (``vip``, ``standard``...) comes from this record, set by the host, never from
+    what a customer typed into a message. ``preferred`` names the channel of the contact point
+    to use when the customer last wrote on none that is verified.
+    """
+
+    id: str
+    name: str | None = None
+    locale: str | None = None
+    segment: str | None = None
+    contact_points: tuple[ContactPoint, ...] = ()
+    preferred: str | None = None
+
+    def contact(self, channel: str) -> ContactPoint | None:
+        """The customer's contact point on ``channel`` (the first, if several)."""
+        return next((point for point in self.contact_points if point.channel == channel), None)
+
+    def owns(self, channel: str, address: str) -> bool:
+        """Whether ``address`` on ``channel`` is one of this customer's contact points."""
+        return any(p.channel == channel and p.address == address for p in self.contact_points)
 
 
 class Refusal(NamedTuple):

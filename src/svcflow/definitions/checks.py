@@ -362,7 +362,7 @@ class _Checker:
 
     def check_intake(self, intake: IntakeSpec) -> None:
         """Intake fields must be declared, the reply trigger must exist, and the expressions
-        read the inbound ``message`` (and ``now``), not case fields."""
+        read the inbound ``message``, its ``customer`` (and ``now``), not case fields."""
         for section in ("data", "payload"):
             for name, source in getattr(intake, section).items():
                 path: KeyPath = ("intake", section, name)
@@ -373,8 +373,12 @@ class _Checker:
                         + did_you_mean(name, self.spec.data, noun="declared field"),
                         at_key=True,
                     )
-                if self.compile_with(path, source, ("message", "now")) is not None:
+                if self.compile_with(path, source, ("message", "now", "customer")) is not None:
                     self.check_message_fields(path, source)
+        if intake.when is not None:
+            path = ("intake", "when")
+            if self.compile_with(path, intake.when, ("message", "now", "customer")) is not None:
+                self.check_message_fields(path, intake.when)
         if intake.reply is not None:
             self.check_trigger(("intake", "reply"), intake.reply)
 

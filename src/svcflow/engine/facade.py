@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
 
-from svcflow.clock import Clock, SystemClock
+from svcflow.clock import Clock, SystemClock, as_utc
 from svcflow.core.authority import Actor
 from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
@@ -41,18 +41,26 @@ from svcflow.engine.timers import (
     release_failed_timers,
     service_due,
 )
-from svcflow.engine.units import CaseWriter, Event, advanced, history_entry
-from svcflow.errors import ConcurrencyConflict, NotAuthorized, WorkflowDefinitionError
+from svcflow.engine.units import CaseWriter, Event, advanced, fingerprint, history_entry
+from svcflow.errors import (
+    ConcurrencyConflict,
+    DeliveryNotDead,
+    NotAuthorized,
+    WorkflowDefinitionError,
+)
 from svcflow.hooks.host import PluginHost
+from svcflow.messaging.customers import Customers
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
 from svcflow.messaging.limits import IntakeLimits
 from svcflow.messaging.notifier import Notifier
 from svcflow.messaging.outbox import Dispatcher, DispatchReport, RetryPolicy
-from svcflow.messaging.templates import TemplateRenderer, template_problems
+from svcflow.messaging.template_limits import DEFAULT_TEMPLATE_LIMITS, TemplateLimits
+from svcflow.messaging.templates import TemplateError, TemplateRenderer, template_problems
 from svcflow.records import (
     NO_DETAILS,
     Case,
+    Customer,
     DeadLetter,
     HistoryEntry,
     Notification,
@@ -70,7 +78,10 @@ from svcflow.store.base import NewMessage, Store
 from svcflow.store.registry import open_store
 from svcflow.tracing import span
 
-__all__ = ["Engine"]
+__all__ = ["DEAD_LETTER_RETENTION", "Engine"]
+
+DEAD_LETTER_RETENTION = timedelta(days=30)
+"""How long ``Engine.purge_dead_letters`` keeps a dead letter by default."""
 
 
 class Engine:
@@ -81,10 +92,13 @@ class Engine:
     the due timers it claims in ``advance``: several engines (or processes) advancing one store
     share the due timers, and the timers of one that dies are claimed by another once its lease
     runs out. ``retry`` is the outbox's delivery retry policy; ``timer_retry`` how a timer whose
-    firing raised is retried before it is parked as failed (see :meth:`failed_timers`).
+    firing raised is retried before it is parked as failed (see :meth:`failed_timers`);
+    ``template_limits`` bounds what rendering one notification may cost.
     ``delivery_timeout`` (seconds, default 30) bounds each notification delivery attempt,
     synchronous and async plugins alike. ``intake_limits`` bounds what ``ingest`` takes
     (:class:`~svcflow.messaging.limits.IntakeLimits`: 10 MB, 100 references, ...).
+    ``content_dedupe_window`` is how long a message without an id of its own (a web form without
+    ``submission_id``) sent again by the same sender counts as a duplicate.
     """
 
     def __init__(
@@ -107,6 +121,8 @@ class Engine:
         retry: RetryPolicy | None = None,
         delivery_timeout: float = 30.0,
         timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
+        content_dedupe_window: timedelta = timedelta(minutes=10),
+        template_limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS,
         intake_limits: IntakeLimits | None = None,
     ) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
@@ -121,11 +137,15 @@ class Engine:
         )
         found = self.plugins.get(DIRECTORY_PLUGIN)
         if isinstance(found, Directory):
-            found.attach(self._case_messages, self.plugins.outbound_channels)
+            found.attach(
+                self._case_messages, self.plugins.outbound_channels, self.plugins.reply_channel
+            )
+        self.customers = Customers(self.store)
+        """The customers of this engine's store: ``add``, ``get``, ``identify``, ``of_case``."""
         workflows = list(workflows)
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
-        self.templates = _renderer(workflows, templates, default_locale)
+        self.templates = _renderer(workflows, templates, default_locale, template_limits)
         self.notifier = Notifier(self.plugins, self.templates, self._sla_policy)
         self.dispatcher = Dispatcher(
             self.store, self.plugins, self.clock, retry=retry, timeout=delivery_timeout
@@ -137,22 +157,32 @@ class Engine:
         self._timers = TimerService(
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry
         )
-        self._intake = self._message_intake(intake_limits)
+        self._intake = self._message_intake(intake_limits, content_dedupe_window)
 
-    def _message_intake(self, limits: IntakeLimits | None) -> MessageIntake:
+    def _message_intake(
+        self, limits: IntakeLimits | None, content_window: timedelta
+    ) -> MessageIntake:
         """Intake, handed the few case operations it needs (it never sees the engine)."""
         operations = CaseOperations(
             now=self._writer.now,
             get=self.get,
-            start=lambda workflow, data, actor, messages: self._start(
-                workflow, data, actor, None, messages
+            start=lambda workflow, data, actor, messages, customer: self._start(
+                workflow, data, actor, None, messages, customer
             ),
             fire=lambda case_id, trigger, payload, actor, messages: self._fire(
                 case_id, trigger, payload, actor, messages=messages
             ),
             record=self._record_message,
         )
-        return MessageIntake(self.store, self.plugins, self.registry, operations, limits)
+        return MessageIntake(
+            self.store,
+            self.plugins,
+            self.registry,
+            operations,
+            limits,
+            customers=self.customers,
+            content_window=content_window,
+        )
 
     @classmethod
     def from_directory(
@@ -213,14 +243,22 @@ class Engine:
         data: Mapping[str, Any] | None = None,
         actor: str = "system",
         idempotency_key: str | None = None,
+        *,
+        customer: str | Customer | None = None,
     ) -> Case:
         """Start a case of the newest version of ``workflow`` with ``data``; return it.
 
         The data is validated against the workflow's ``data`` (``CaseDataError`` lists every
-        problem); the initial state's ``on_enter`` actions run.
+        problem); the initial state's ``on_enter`` actions run. ``customer`` (a customer or its
+        id, see ``engine.customers``) owns the case: notices to ``customer`` reach their
+        contact points and only their messages join the case (``UnknownCustomer`` if the store
+        has no such customer).
         """
+        owner = customer.id if isinstance(customer, Customer) else customer
+        if owner is not None:
+            self.customers.get(owner)
         with span("start", workflow=workflow) as current:
-            case = self._start(workflow, data, actor, idempotency_key)
+            case = self._start(workflow, data, actor, idempotency_key, customer_id=owner)
             current.set("case", case.id)
             return case
 
@@ -231,11 +269,14 @@ class Engine:
         actor: str,
         idempotency_key: str | None,
         messages: tuple[NewMessage, ...] = (),
+        customer_id: str | None = None,
     ) -> Case:
         compiled = self.registry.newest(workflow)
         scope = f"start:{workflow}"
+        request = None
         if idempotency_key is not None:
-            replayed = self._writer.replayed(idempotency_key, scope)
+            request = fingerprint(actor=actor, data=dict(data or {}))
+            replayed = self._writer.replayed(idempotency_key, scope, request)
             if replayed is not None:
                 return replayed
         now = self._writer.now()
@@ -255,7 +296,14 @@ class Engine:
         given = {name: plain(result.data[name]) for name in data} if data else None
         entry = history_entry(case, now, Event(actor, "started", payload=given), result)
         change = self._writer.change(
-            case, None, entry, result, idempotency=(idempotency_key, scope), messages=messages
+            case,
+            None,
+            entry,
+            result,
+            idempotency=(idempotency_key, scope),
+            messages=messages,
+            customer_id=customer_id,
+            request=request,
         )
         return self._writer.commit(change)
 
@@ -296,9 +344,11 @@ class Engine:
         messages: tuple[NewMessage, ...] = (),
     ) -> Case:
         scope = ""
+        request = None
         if idempotency_key is not None:
             scope = f"fire:{case_id}:{trigger}"
-            replayed = self._writer.replayed(idempotency_key, scope)
+            request = fingerprint(actor=actor, payload=dict(payload or {}))
+            replayed = self._writer.replayed(idempotency_key, scope, request)
             if replayed is not None:
                 return replayed
         case = self.get(case_id)
@@ -330,6 +380,7 @@ class Engine:
             result,
             idempotency=(idempotency_key, scope),
             messages=messages,
+            request=request,
         )
         return self._writer.commit(change)
 
@@ -452,7 +503,10 @@ class Engine:
         message's kind. The message is recorded in the same transaction as the case change.
 
         Raises ``MessageRejected`` when the payload cannot be parsed, no workflow takes it or
-        its data is invalid; the payload and the reason are kept as a dead letter first.
+        its data is invalid; the payload and the reason are kept as a dead letter first. A
+        conflict with another writer is retried (``INGEST_ATTEMPTS`` times) before the message
+        is kept as a dead letter; a store fault (``StoreFull``, ``StoreBusy``, ``StoreFault``)
+        reaches the caller only when even the dead letter could not be written.
         """
         with span("ingest", channel=channel, workflow=workflow) as current:
             taken = self._intake.ingest(channel, raw, workflow, actor)
@@ -460,9 +514,21 @@ class Engine:
             current.set("outcome", taken.outcome)
             return taken
 
-    def dead_letters(self, status: str | None = "open") -> list[DeadLetter]:
-        """Inbound payloads ``ingest`` could not take (``open``), or all of them (``None``)."""
-        return self.store.dead_letters(status)
+    def dead_letters(
+        self, status: str | None = "open", *, after: int = 0, limit: int | None = 100
+    ) -> list[DeadLetter]:
+        """Inbound payloads ``ingest`` could not take (``open``), or all of them (``None``),
+        one page at a time: at most ``limit`` with an id above ``after`` (pass the last id of
+        a page to get the next; ``limit=None`` for all)."""
+        return self.store.dead_letters(status, after=after, limit=limit)
+
+    def purge_dead_letters(
+        self, older_than: timedelta = DEAD_LETTER_RETENTION, now: datetime | None = None
+    ) -> int:
+        """Delete dead letters (open or replayed) received more than ``older_than`` (default
+        30 days) before ``now`` (default: the clock's now); return how many. Run it on a
+        schedule (``svcflow`` keeps no timer for it), e.g. daily from the host's scheduler."""
+        return self.store.purge_dead_letters(as_utc(now or self.clock.now()) - older_than)
 
     def replay_dead_letter(self, dead_letter_id: int, *, workflow: str | None = None) -> Intake:
         """Ingest a dead letter again (after fixing its cause: a plugin, a workflow); on
@@ -481,6 +547,31 @@ class Engine:
             current.set("retrying", len(report.retrying))
             current.set("dead", len(report.dead))
             return report
+
+    def retry_delivery(self, entry_id: int) -> OutboxEntry:
+        """Give a dead outbox entry another go once its cause is fixed (a template, a
+        receiver): an entry whose template failed is rendered again from the case as it is
+        now; then it is pending, due now, with its attempts reset, and the next ``dispatch``
+        delivers it. If the template still fails the entry stays dead with the new reason.
+        Returns the entry as it is now; ``DeliveryNotDead`` when no dead entry has this id."""
+        dead = {entry.id: entry for entry in self.store.outbox(status="dead")}
+        entry = dead.get(entry_id)
+        if entry is None:
+            raise DeliveryNotDead(entry_id, sorted(dead))
+        now = self._writer.now()
+        if (entry.last_error or "").startswith("template failed"):
+            try:
+                words = self.notifier.render_again(self.get(entry.case_id), entry, now)
+            except TemplateError as error:
+                reason = f"template failed: {error}"
+                self.store.record_attempt(entry.id, "dead", entry.attempts, now, error=reason)
+                return self._entry(entry)
+            self.store.rewrite_delivery(entry.id, words.subject, words.body, words.locale)
+        self.store.record_attempt(entry.id, "pending", 0, now, now, entry.last_error)
+        return self._entry(entry)
+
+    def _entry(self, entry: OutboxEntry) -> OutboxEntry:
+        return next(e for e in self.store.outbox(case_id=entry.case_id) if e.id == entry.id)
 
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
         """Rendered notifications per recipient and their delivery state (``pending``,
@@ -568,10 +659,11 @@ def _renderer(
     workflows: Iterable[LoadedWorkflow],
     templates: str | Path | Iterable[str | Path] | None,
     default_locale: str,
+    limits: TemplateLimits,
 ) -> TemplateRenderer:
     """The templates folders' renderer, once every template the workflows name is found."""
     folders = [templates] if isinstance(templates, str | Path) else list(templates or ())
-    renderer = TemplateRenderer(folders, default_locale)
+    renderer = TemplateRenderer(folders, default_locale, limits)
     _check_templates(workflows, renderer)
     return renderer
 

@@ -10,6 +10,8 @@ plugins. A retried event with the same idempotency key is answered with the firs
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -22,7 +24,8 @@ from svcflow.core.effects import StepResult
 from svcflow.engine.counters import EngineCounters
 from svcflow.errors import CaseNotFound, IdempotencyKeyReused
 from svcflow.hooks.host import PluginHost
-from svcflow.messaging.notifier import Notifier
+from svcflow.hooks.types import InboundMessage
+from svcflow.messaging.notifier import Audience, Notifier
 from svcflow.records import NO_DETAILS, Case, HistoryEntry, plain
 from svcflow.store.base import (
     CaseChange,
@@ -35,7 +38,7 @@ from svcflow.store.base import (
     Store,
 )
 
-__all__ = ["CaseWriter", "Event", "advanced", "history_entry"]
+__all__ = ["CaseWriter", "Event", "advanced", "fingerprint", "history_entry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +154,11 @@ class CaseWriter:
     def pending_messages(self) -> tuple[NewMessage, ...]:
         return self._committing.get()
 
-    def replayed(self, key: str, scope: str) -> Case | None:
-        """The first result of an event already committed with this idempotency key."""
+    def replayed(self, key: str, scope: str, request: Mapping[str, str]) -> Case | None:
+        """The first result of an event already committed with this idempotency key
+        (``IdempotencyKeyReused`` unless it was the same request: see ``fingerprint``)."""
         record = self.store.idempotency(key)
-        return None if record is None else first_result(record, scope)
+        return None if record is None else first_result(record, scope, request)
 
     def change(
         self,
@@ -166,10 +170,17 @@ class CaseWriter:
         idempotency: tuple[str | None, str] = (None, ""),
         consume_timer: int | None = None,
         messages: tuple[NewMessage, ...] = (),
+        customer_id: str | None = None,
+        request: Mapping[str, str] | None = None,
     ) -> CaseChange:
-        """The change a step makes; ``idempotency`` is the event's key and scope."""
+        """The change a step makes; ``idempotency`` is the event's key and scope, ``request``
+        the fingerprint of what was asked (kept with the key); ``customer_id`` the owner of a
+        new case. A notice that reaches nobody leaves a warning in the history entry."""
         key, scope = idempotency
-        notifications = _notifications(case, result)
+        deliveries = self._deliveries(case, result, messages, customer_id)
+        warnings = [d.error for d in deliveries if d.status == "undeliverable" and d.error]
+        if warnings:
+            entry = entry._replace(details={**entry.details, "warnings": warnings})
         return CaseChange(
             case=case,
             expected_revision=expected_revision,
@@ -181,11 +192,13 @@ class CaseWriter:
             cancel_owned_by=result.left_state,
             cancel_triggers=result.cancel_triggers,
             consume_timer=consume_timer,
-            notifications=notifications,
+            notifications=_notifications(case, result, deliveries),
             idempotency_key=key,
             idempotency_scope=scope if key else None,
-            deliveries=self._deliveries(case, notifications, result, messages),
+            deliveries=deliveries,
             messages=messages,
+            customer_id=customer_id,
+            idempotency_fingerprint=request if key else None,
         )
 
     def commit(self, change: CaseChange) -> Case:
@@ -194,7 +207,8 @@ class CaseWriter:
         try:
             self.store.commit(change)
         except IdempotentReplay as replay:
-            return first_result(replay.record, change.idempotency_scope or "")
+            request = change.idempotency_fingerprint
+            return first_result(replay.record, change.idempotency_scope or "", request)
         self.committed(change)
         return change.case
 
@@ -208,45 +222,88 @@ class CaseWriter:
     def _deliveries(
         self,
         case: Case,
-        notifications: Sequence[NewNotification],
         result: StepResult,
         messages: tuple[NewMessage, ...],
+        customer_id: str | None,
     ) -> list[NewDelivery]:
-        if not notifications:
+        if not result.notifications:
             return []
+        owner = customer_id or self.store.case_customer(case.id)
+        audience = Audience(
+            customer=None if owner is None else self.store.load_customer(owner),
+            message=InboundMessage.from_variables(messages[-1].message) if messages else None,
+        )
         deliveries: list[NewDelivery] = []
         token = self._committing.set(messages)
         try:
-            for notification, request in zip(notifications, result.notifications, strict=True):
+            for index, request in enumerate(result.notifications, start=1):
+                key = _notification_key(case, index)
                 deliveries.extend(
-                    self.notifier.deliveries(case, notification.key, request, case.updated_at)
+                    self.notifier.deliveries(case, key, request, case.updated_at, audience)
                 )
         finally:
             self._committing.reset(token)
         return deliveries
 
 
-def _notifications(case: Case, result: StepResult) -> list[NewNotification]:
-    return [
-        NewNotification(
-            key=f"{case.id}:{case.revision}:{index}",
-            template=n.template,
-            recipients=n.recipients,
-            channel=n.channel,
-            urgent=n.urgent,
-            deliver_after=n.hold_until,
+def _notification_key(case: Case, index: int) -> str:
+    return f"{case.id}:{case.revision}:{index}"
+
+
+def _notifications(
+    case: Case, result: StepResult, deliveries: Sequence[NewDelivery]
+) -> list[NewNotification]:
+    """The step's notifications; one whose every row failed already (nobody to reach, a
+    template error) is ``undeliverable`` or ``dead`` from the start, not pending for ever."""
+    outcome: dict[str, set[str]] = {}
+    for delivery in deliveries:
+        outcome.setdefault(delivery.notification_key, set()).add(delivery.status)
+    found = []
+    for index, n in enumerate(result.notifications, start=1):
+        key = _notification_key(case, index)
+        statuses = outcome.get(key, {"undeliverable"})
+        status = "pending" if "pending" in statuses else min(statuses)
+        found.append(
+            NewNotification(
+                key=key,
+                template=n.template,
+                recipients=n.recipients,
+                channel=n.channel,
+                urgent=n.urgent,
+                deliver_after=n.hold_until,
+                status=status,
+            )
         )
-        for index, n in enumerate(result.notifications, start=1)
-    ]
+    return found
 
 
-def first_result(record: IdempotencyRecord, scope: str) -> Case:
-    """The first result of an idempotent event, unless the key was used for another event."""
+def first_result(
+    record: IdempotencyRecord, scope: str, request: Mapping[str, str] | None = None
+) -> Case:
+    """The first result of an idempotent event, unless the key was used for another event
+    or for the same event with another request (Stripe's rule)."""
     if record.scope != scope:
         raise IdempotencyKeyReused(
             record.key, _describe_scope(record.scope), _describe_scope(scope)
         )
+    if record.fingerprint and request:
+        first = record.fingerprint
+        differs = [part for part, digest in request.items() if first.get(part) != digest]
+        if differs:
+            described = _describe_scope(scope)
+            raise IdempotencyKeyReused(record.key, described, described, differs)
     return record.case
+
+
+def fingerprint(**parts: Any) -> dict[str, str]:
+    """A digest of each part of a request (actor, payload, data): what an idempotency key
+    promises will be the same when the request is retried."""
+    return {
+        name: hashlib.sha256(
+            json.dumps(plain(value), sort_keys=True, default=str, ensure_ascii=False).encode()
+        ).hexdigest()[:32]
+        for name, value in parts.items()
+    }
 
 
 def _describe_scope(scope: str) -> str:

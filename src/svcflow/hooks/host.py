@@ -55,7 +55,7 @@ from svcflow.hooks.types import (
     Recipient,
 )
 from svcflow.privacy import masked_logger
-from svcflow.records import Case, HistoryEntry
+from svcflow.records import Case, Customer, HistoryEntry
 from svcflow.spec.extensions import ActionCall, Extensions
 
 __all__ = [
@@ -321,6 +321,22 @@ class PluginHost:
             )
         return message
 
+    def identify_customer(
+        self, channel: str, address: str, message: InboundMessage
+    ) -> Customer | None:
+        found: Customer | None = self._manager.hook.svcflow_identify_customer(
+            channel=channel, address=address, message=message
+        )
+        return found
+
+    def reply_channel(self, channel: str) -> str | None:
+        """The reply channel the plugin owning ``channel`` inbound declared, if any."""
+        for declared in self._owners.info.values():
+            for info in declared:
+                if info.name == channel and info.reply_channel:
+                    return info.reply_channel
+        return None
+
     def match_case(self, message: InboundMessage, lookup: CaseLookup) -> str | None:
         found: str | None = self._manager.hook.svcflow_match_case(message=message, lookup=lookup)
         return found
@@ -350,9 +366,15 @@ class PluginHost:
 
     # -- notifications ----------------------------------------------------------------------------
 
-    def resolve_recipients(self, role: str, case: Case) -> list[Recipient] | None:
+    def resolve_recipients(
+        self,
+        role: str,
+        case: Case,
+        customer: Customer | None = None,
+        message: InboundMessage | None = None,
+    ) -> list[Recipient] | None:
         found: list[Recipient] | None = self._manager.hook.svcflow_resolve_recipients(
-            role=role, case=case
+            role=role, case=case, customer=customer, message=message
         )
         return None if found is None else list(found)
 

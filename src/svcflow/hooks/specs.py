@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         CaseLookup,
         ChannelInfo,
         Classification,
+        Customer,
         Delivery,
         DeliveryReceipt,
         InboundMessage,
@@ -104,6 +105,26 @@ def svcflow_parse_message(channel: str, raw: Any) -> InboundMessage | None:
 
 
 @hookspec(firstresult=True)
+def svcflow_identify_customer(
+    channel: str, address: str, message: InboundMessage
+) -> Customer | None:
+    """Say which customer sent a message: the host's CRM knows its customers better than svcflow.
+
+    Called by ``Engine.ingest`` after parsing, before matching. ``channel`` and ``address`` are
+    the sender as a contact point (``email`` and the address for an e-mail or a web form giving
+    one, ``sms`` and the number for an SMS, a call or a form giving a phone, ``chat`` and the
+    user id...); ``message`` is the parsed message. Return the ``Customer`` (its ``segment``
+    and name are trusted; svcflow keeps it in its store and adds the contact point as verified
+    when missing), or ``None`` when unknown. First result: the built-in lookup of the store's
+    contact points is asked last; an unknown sender who starts a case becomes a new customer
+    with that one, unverified, contact point.
+
+    Added in 0.1.0.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
 def svcflow_match_case(message: InboundMessage, lookup: CaseLookup) -> str | None:
     """Find the existing case a message belongs to (threading, dedupe); return its id.
 
@@ -168,14 +189,20 @@ def svcflow_actor_roles(actor: str) -> Iterable[str] | None:
 
 
 @hookspec(firstresult=True)
-def svcflow_resolve_recipients(role: str, case: Case) -> list[Recipient] | None:
+def svcflow_resolve_recipients(
+    role: str, case: Case, customer: Customer | None, message: InboundMessage | None
+) -> list[Recipient] | None:
     """Turn a role a workflow notifies (``customer``, ``team_lead``, ``on_call``...) into people.
 
     Called while a step's notifications are written to the outbox (the on-call rota at that
-    moment counts). Return the recipients, an empty list for "nobody", or ``None`` to leave the
-    role to other plugins. First result; the built-in directory (customer from the case's
-    messages, ``assignee`` and roles from ``Engine(directory=...)``) is asked last. An
-    exception dead-letters that notification with the error; the case change still commits.
+    moment counts). ``customer`` is the customer who owns the case (``None`` when it has none)
+    and ``message`` the inbound message that caused this step (``None`` for an API call or a
+    timer): answer the customer on ``message.channel`` when you deliver there. Return the
+    recipients, an empty list for "nobody" (an ``undeliverable`` outbox row says so), or
+    ``None`` to leave the role to other plugins. First result; the built-in directory (the
+    customer's contact points, ``assignee`` and roles from ``Engine(directory=...)``) is asked
+    last. An exception dead-letters that notification with the error; the case change still
+    commits.
 
     Added in 0.1.0.
     """

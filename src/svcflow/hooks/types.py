@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from svcflow.errors import DeliveryFailed, MessageParseError, PermanentDeliveryError
-from svcflow.records import Case, HistoryEntry
+from svcflow.records import Case, ContactPoint, Customer, HistoryEntry
 from svcflow.spec.extensions import ActionCall
 from svcflow.spec.models import MESSAGE_FIELDS
 
@@ -34,6 +34,8 @@ __all__ = [
     "CaseLookup",
     "ChannelInfo",
     "Classification",
+    "ContactPoint",
+    "Customer",
     "Delivery",
     "DeliveryFailed",
     "DeliveryReceipt",
@@ -92,6 +94,27 @@ class InboundMessage:
             changes["tags"] = tuple(dict.fromkeys((*self.tags, *verdict.tags)))
         return replace(self, **changes) if changes else self
 
+    @classmethod
+    def from_variables(cls, values: Mapping[str, Any]) -> InboundMessage:
+        """The message back from ``as_variables()`` as recorded (timestamps as ISO text)."""
+        received = values.get("received_at")
+        sentiment = values.get("sentiment")
+        return cls(
+            channel=str(values["channel"]),
+            message_id=str(values["message_id"]),
+            sender=str(values["sender"]),
+            body=str(values.get("body", "")),
+            received_at=datetime.fromisoformat(received) if isinstance(received, str) else None,
+            subject=values.get("subject") or None,
+            sender_name=values.get("sender_name") or None,
+            kind=str(values.get("kind") or "message"),
+            locale=values.get("locale") or None,
+            category=values.get("category") or None,
+            sentiment=None if sentiment is None else float(sentiment),
+            tags=tuple(values.get("tags") or ()),
+            fields=MappingProxyType(dict(values.get("fields") or {})),
+        )
+
     def as_variables(self) -> dict[str, Any]:
         """The message as plain data: what intake expressions see as ``message``."""
         return {
@@ -124,12 +147,16 @@ class Classification:
 @dataclass(frozen=True, slots=True)
 class ChannelInfo:
     """A channel a plugin owns: ``inbound`` when it parses messages of the channel,
-    ``outbound`` when it delivers notifications to it."""
+    ``outbound`` when it delivers notifications to it. ``reply_channel`` is the channel a
+    customer who wrote on this one is answered on and recognised by (a WeChat plugin names
+    ``wechat`` when it also delivers there; default: svcflow's table, ``phone`` -> ``sms``,
+    ``web_form`` -> ``email`` or ``sms``, any other channel itself)."""
 
     name: str
     inbound: bool = False
     outbound: bool = False
     description: str = ""
+    reply_channel: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,11 +171,17 @@ class CaseLookup(Protocol):
     """Read-only questions a ``svcflow_match_case`` implementation may ask the store."""
 
     def case_of_message(self, channel: str, message_id: str) -> str | None:
-        """The case an earlier message of ``channel`` with this id went to."""
+        """The case an earlier message of ``channel`` with this id *from this sender* went to."""
 
     def case_of_thread(self, refs: Iterable[str]) -> str | None:
-        """The case of the most recent earlier message whose id (on any channel) is in
-        ``refs``: how a reply finds its case through In-Reply-To / References."""
+        """The case of the most recent earlier message on the same channel whose id or thread
+        reference is in ``refs`` (In-Reply-To / References, a conversation id), among the cases
+        the message's sender may join: those of the sender's customer."""
+
+    def may_join(self, case_id: str) -> bool:
+        """Whether the message's sender may join this case: they are a contact point of the
+        customer who owns it (for a case without an owner: they wrote on it before, on the same
+        channel)."""
 
     def open_cases_of(self, sender: str) -> list[Case]:
         """Cases not in a final state whose messages came from ``sender``, newest first."""

@@ -2,11 +2,12 @@
 
 A workflow notifies roles; people and addresses change without touching it. This directory is the
 fallback every other ``svcflow_resolve_recipients`` plugin (an on-call rota, a CRM lookup of a VIP's
-account manager) is asked before: it answers ``customer`` from the case (its ``customer_email`` /
-``customer_phone`` fields, else the channel and sender of its latest inbound message: a customer is
-answered where they wrote, on that very channel when a plugin delivers to it, else by
-``REPLY_CHANNELS``; else the directory's own ``customer`` entry), ``assignee`` from the case's
-``assignee`` field, and any other role from ``Engine(directory={...})``.
+account manager) is asked before: it answers ``customer`` from the customer who owns the case (the
+contact point they last wrote from when verified, else their preferred one: see
+:func:`~svcflow.messaging.customers.reach`), else the case's ``customer_email`` /
+``customer_phone`` fields, else (for a case without an owner) the sender of its first inbound
+message, else the directory's own ``customer`` entry; ``assignee`` from the case's ``assignee``
+field, and any other role from ``Engine(directory={...})``. Never "whoever wrote last".
 
 It is also the default identity system: ``svcflow_actor_roles`` answers the roles a person holds
 from ``Engine(roles={"agent-7": ["agent"], ...})`` (other plugins, such as an LDAP or SSO lookup,
@@ -19,20 +20,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from svcflow.hooks.specs import hookimpl
-from svcflow.hooks.types import Recipient
-from svcflow.records import Case
+from svcflow.hooks.types import InboundMessage, Recipient
+from svcflow.messaging.customers import REPLY_CHANNELS, contact_of, reach
+from svcflow.records import Case, Customer
 
 __all__ = ["REPLY_CHANNELS", "Directory", "recipient_from"]
-
-REPLY_CHANNELS: Mapping[str, str] = {
-    "email": "email",
-    "sms": "sms",
-    "chat": "chat",
-    "phone": "sms",
-    "social": "social",
-}
-"""The channel a customer is answered on, by the channel they wrote on (a phone caller gets an
-SMS; a web form is answered by e-mail or SMS, whichever address it gave)."""
 
 DirectoryEntry = str | Recipient | Mapping[str, Any]
 
@@ -90,23 +82,32 @@ class Directory:
         }
         self._messages = messages or (lambda case_id: [])
         self._outbound: Iterable[str] = ()
+        self._reply_channel: Callable[[str], str | None] = lambda channel: None
 
     def attach(
-        self, messages: Callable[[str], list[Mapping[str, Any]]], outbound: Iterable[str] = ()
+        self,
+        messages: Callable[[str], list[Mapping[str, Any]]],
+        outbound: Iterable[str] = (),
+        reply_channel: Callable[[str], str | None] | None = None,
     ) -> None:
         """Read customers' messages from here (the engine attaches its store, including the
-        message being committed), and reply on these channels when a customer wrote on one."""
+        message being committed), reply on these channels when a customer wrote on one, and
+        ask ``reply_channel`` for the reply channel a channel plugin declared."""
         self._messages = messages
         self._outbound = frozenset(outbound)
+        self._reply_channel = reply_channel or self._reply_channel
 
     @hookimpl(trylast=True)
     def svcflow_actor_roles(self, actor: str) -> Iterable[str] | None:
         return self.roles.get(actor)
 
     @hookimpl(trylast=True)
-    def svcflow_resolve_recipients(self, role: str, case: Case) -> list[Recipient] | None:
+    def svcflow_resolve_recipients(
+        self, role: str, case: Case, customer: Customer | None, message: InboundMessage | None
+    ) -> list[Recipient] | None:
         if role == "customer":
-            return self._customer(case) or self._named(role, role) or []
+            found = self._owner(case, customer) if customer is not None else None
+            return found or self._customer(case) or self._named(role, role) or []
         if role == "assignee":
             person = case.data.get("assignee")
             if not person:
@@ -118,6 +119,20 @@ class Directory:
         found = self.entries.get(name)
         return None if found is None else [recipient_from(entry, role) for entry in found]
 
+    def _owner(self, case: Case, customer: Customer) -> list[Recipient]:
+        messages = self._messages(case.id)
+        last = messages[-1] if messages else None
+        used = None
+        if last is not None:
+            channel = str(last["channel"])
+            used = contact_of(channel, str(last["sender"]), self._reply_channel(channel))
+        point = reach(customer, used)
+        if point is None:
+            return []
+        name = customer.name or case.data.get("customer_name")
+        locale = customer.locale or case.data.get("locale")
+        return [Recipient(point.address, point.channel, name, locale, "customer")]
+
     def _customer(self, case: Case) -> list[Recipient]:
         name = case.data.get("customer_name")
         locale = case.data.get("locale")
@@ -128,12 +143,14 @@ class Directory:
         messages = self._messages(case.id)
         if not messages:
             return []
-        latest = messages[-1]
+        latest = messages[0]  # a case without an owner: whoever wrote first, never a later sender
         sender = str(latest["sender"])
         wrote_on = latest["channel"]
         channel = (
-            wrote_on if wrote_on in self._outbound else REPLY_CHANNELS.get(wrote_on)
-        ) or _channel_of(sender)
+            self._reply_channel(wrote_on)
+            or (wrote_on if wrote_on in self._outbound else REPLY_CHANNELS.get(wrote_on))
+            or _channel_of(sender)
+        )
         return [
             Recipient(
                 sender,

@@ -2,9 +2,11 @@
 
 Asked after every other ``svcflow_match_case`` plugin. A case id the message names outright
 (``[case:ID]`` in an e-mail subject, a form's ``case_id``) wins; then threading: the case of
-the most recent earlier message whose id or thread reference the new message refers to (an
-e-mail's In-Reply-To and References, a chat conversation, a social post's parent, the SMS
-sender's number).
+the most recent earlier message on the same channel whose id or thread reference the new message
+refers to (an e-mail's In-Reply-To and References, a chat conversation, a social post's parent,
+the SMS sender's number). Either only when the sender may join that case: they are a contact
+point of its customer (``CaseLookup.may_join``); a message naming someone else's case joins
+nothing.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ class ThreadMatcher:
 
     @hookimpl(trylast=True)
     def svcflow_match_case(self, message: InboundMessage, lookup: CaseLookup) -> str | None:
-        if message.case_ref and lookup.get(message.case_ref) is not None:
-            return message.case_ref
+        named = message.case_ref
+        if named and lookup.get(named) is not None and lookup.may_join(named):
+            return named
         if message.thread_refs:
             return lookup.case_of_thread(message.thread_refs)
         return None

@@ -28,10 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.errors import Problem
+from svcflow.messaging.template_limits import (
+    DEFAULT_TEMPLATE_LIMITS,
+    LimitedSandbox,
+    TemplateLimitExceeded,
+    TemplateLimits,
+    collect,
+)
 from svcflow.spec.walk import referenced_templates
 from svcflow.spec.yamlsource import format_key_path
 
@@ -72,11 +78,16 @@ class TemplateRenderer:
     """
 
     def __init__(
-        self, directories: Iterable[str | Path] = (), default_locale: str = DEFAULT_LOCALE
+        self,
+        directories: Iterable[str | Path] = (),
+        default_locale: str = DEFAULT_LOCALE,
+        limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS,
     ) -> None:
         self.directories = [Path(directory) for directory in directories]
         self.default_locale = default_locale
-        self._environment = SandboxedEnvironment(
+        self.limits = limits
+        self._environment = LimitedSandbox(
+            limits,
             loader=jinja2.FileSystemLoader([str(d) for d in self.directories]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
@@ -140,10 +151,11 @@ class TemplateRenderer:
             compiled = self._environment.get_template(found)
             variables = compiled.new_context(dict(context))
             if "body" in compiled.blocks or "subject" in compiled.blocks:
-                subject = _block(compiled, "subject", variables) or _title(template)
-                body = _block(compiled, "body", variables)
+                subject = _block(compiled, "subject", variables, self.limits) or _title(template)
+                body = _block(compiled, "body", variables, self.limits)
             else:
-                subject, body = _title(template), compiled.render(dict(context))
+                subject = _title(template)
+                body = collect(compiled.generate(dict(context)), self.limits)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(
                 f"{found}:{error.lineno}: template syntax error: {error.message}"
@@ -153,6 +165,8 @@ class TemplateRenderer:
                 f"{found}: {error.message}; templates see case, recipient, template, urgent, "
                 "now and sla (case.data holds the case's fields, sla.<metric> its SLA targets)"
             ) from None
+        except TemplateLimitExceeded as error:
+            raise TemplateError(f"{found}: over a template limit: {error}") from None
         except jinja2.TemplateError as error:
             raise TemplateError(f"{found}: {error}") from None
         except Exception as error:  # 1/0, 'a'+1, a recursive macro: the author's mistake
@@ -179,9 +193,9 @@ class TemplateRenderer:
         return any((directory / name).is_file() for directory in self.directories)
 
 
-def _block(compiled: jinja2.Template, name: str, variables: Any) -> str:
+def _block(compiled: jinja2.Template, name: str, variables: Any, limits: TemplateLimits) -> str:
     render = compiled.blocks.get(name)
-    return "" if render is None else "".join(render(variables))
+    return "" if render is None else collect(render(variables), limits)
 
 
 def _title(template: str) -> str:

@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from svcflow.errors import ExpressionError, did_you_mean
+from svcflow.rules.cost import CostModel, cost_model, current_cel_limits, size_of
 from svcflow.spec.extensions import current_extensions
 
 __all__ = [
@@ -91,6 +92,8 @@ class Expression:
     where: str
     _program: Any
     functions: Mapping[str, Callable[..., Any]] | None = None
+    cost: CostModel | None = None
+    """Set when the cost depends on the lists the expression iterates (checked per call)."""
 
     def evaluate(
         self,
@@ -99,6 +102,8 @@ class Expression:
     ) -> Any:
         """Evaluate with the referenced ``variables``; raise ``ExpressionError`` on failure."""
         context: Any = {name: variables.get(name) for name in self.names}
+        if self.cost is not None:
+            self._check_budget(context)
         functions = functions or self.functions
         if functions:
             context = _cel().Context(variables=context, functions=dict(functions))
@@ -108,6 +113,23 @@ class Expression:
             if isinstance(error, KeyboardInterrupt | SystemExit):
                 raise
             raise ExpressionError(self.source, self.where, _first_line(error)) from None
+
+    def _check_budget(self, values: dict[str, Any]) -> None:
+        limits = current_cel_limits()
+        if self.cost is None:
+            return
+        steps = self.cost.actual(values, limits)
+        if steps > limits.runtime_max_cost:
+            sizes = ", ".join(
+                f"{name} has {size_of(values.get(name))}" for name in sorted(self.cost.variables)
+            )
+            raise ExpressionError(
+                self.source,
+                self.where,
+                f"it would take about {steps:,} steps with the lists it iterates now ({sizes} "
+                f"items), above the run-time limit of {limits.runtime_max_cost:,}; nothing was "
+                "evaluated",
+            )
 
     def test(
         self,
@@ -180,7 +202,37 @@ def compile_expression(
     called = {
         name: plugin_functions[name] for name in program.functions() if name in plugin_functions
     }
-    return Expression(source, tuple(referenced), where, program, called or None)
+    model = cost_model(source)
+    refused = _cost_problem(source, model)
+    if refused is not None:
+        return [refused]
+    return Expression(
+        source=source,
+        names=tuple(referenced),
+        where=where,
+        _program=program,
+        functions=called or None,
+        cost=model if model.variables else None,
+    )
+
+
+def _cost_problem(source: str, model: CostModel) -> CompileProblem | None:
+    """Refuse an expression whose estimated cost is above ``CelLimits.max_cost``."""
+    limits = current_cel_limits()
+    estimate = model.estimate(limits)
+    if estimate <= limits.max_cost:
+        return None
+    line = source.count("\n", 0, model.hottest) + 1
+    column = model.hottest - (source.rfind("\n", 0, model.hottest) + 1) + 1
+    shown = source if len(source) <= 80 else source[:77] + "..."
+    return CompileProblem(
+        line,
+        column,
+        f"expression `{shown}` is too expensive: about {estimate:,} steps, above the limit of "
+        f"{limits.max_cost:,}; nested comprehensions multiply (each iterates its list, "
+        f"{limits.assumed_list_size} items assumed for a list not written out): un-nest them "
+        "or use a decision table",
+    )
 
 
 def _size_problem(source: str) -> CompileProblem | None:

@@ -180,13 +180,22 @@ class IntakeSpec(Strict):
     ``start`` lists the message kinds that start a new case (``message``, ``complaint``...);
     ``data`` fills its fields from the message with CEL expressions over ``message`` and
     ``now``; ``reply`` is the trigger fired when a further message arrives on an open case, with
-    ``payload`` computed the same way.
+    ``payload`` computed the same way. Expressions also read ``customer`` (``id``, ``name``,
+    ``segment``, ``locale``, ``known``): the owner's record, which a message cannot change.
+    ``unverified`` says what happens to a message naming a case of this workflow whose
+    customer did not send it: ``start`` a case of its own (the default) or ``hold`` it for an
+    agent (a dead letter with status ``held``). ``when`` is a CEL condition over ``message`` and
+    ``customer`` a new message must meet to start a case here (say, its channel); when several
+    workflows would start one, the highest ``precedence`` wins, then the workflow id.
     """
 
     start: list[Name] = Field(default_factory=list)
     data: dict[Name, str] = Field(default_factory=dict)
     reply: Name | None = None
     payload: dict[Name, str] = Field(default_factory=dict)
+    unverified: Literal["start", "hold"] = "start"
+    when: str | None = None
+    precedence: int = 0
 
 
 class WorkflowSpec(Strict):

@@ -11,6 +11,9 @@ error) becomes a :class:`~svcflow.errors.Problem`, never an exception of PyYAML'
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +22,16 @@ import yaml
 from svcflow.errors import Problem
 from svcflow.spec.yamlwords import caret, plain_yaml_message
 
-__all__ = ["KeyPath", "SourceMap", "YamlDocument", "format_key_path", "parse_yaml"]
+__all__ = [
+    "DEFAULT_DEFINITION_LIMITS",
+    "DefinitionLimits",
+    "KeyPath",
+    "SourceMap",
+    "YamlDocument",
+    "definition_limits",
+    "format_key_path",
+    "parse_yaml",
+]
 
 KeyPath = tuple[str | int, ...]
 
@@ -28,6 +40,40 @@ _MAX_NODES = 200_000
 _MAX_DEPTH = 64
 _PLAIN_DATA = "only plain data is allowed (strings, numbers, true/false, null, lists and mappings)"
 _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionLimits:
+    """How big a definition file (workflow, calendar, rules) may be, checked before and while
+    it is parsed, so a huge or hostile file is refused in milliseconds rather than after
+    minutes and gigabytes: ``max_file_bytes`` of UTF-8 text, ``max_nodes`` YAML nodes (keys,
+    values, list items) as written. (Aliases are bounded separately: a document may expand to
+    at most 200,000 values.) Set with :func:`definition_limits`."""
+
+    max_file_bytes: int = 1_048_576
+    max_nodes: int = 20_000
+
+
+DEFAULT_DEFINITION_LIMITS = DefinitionLimits()
+_LIMITS: ContextVar[DefinitionLimits] = ContextVar(
+    "svcflow_definition_limits", default=DEFAULT_DEFINITION_LIMITS
+)
+
+
+@contextmanager
+def definition_limits(limits: DefinitionLimits) -> Iterator[DefinitionLimits]:
+    """Load definition files under other size limits than the defaults."""
+    token = _LIMITS.set(limits)
+    try:
+        yield limits
+    finally:
+        _LIMITS.reset(token)
+
+
+class _TooManyNodes(Exception):
+    def __init__(self, mark: Any, limit: int) -> None:
+        super().__init__(limit)
+        self.mark, self.limit = mark, limit
 
 
 class _StrictBoolLoader(yaml.SafeLoader):  # type: ignore[misc]
@@ -198,8 +244,32 @@ class _Builder:
         return result
 
 
+class _CountingLoader(_StrictBoolLoader):
+    """Counts the nodes it composes and stops at ``DefinitionLimits.max_nodes``."""
+
+    def __init__(self, text: str, limit: int) -> None:
+        super().__init__(text)
+        self.remaining = limit
+        self.limit = limit
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.remaining -= 1
+        if self.remaining < 0:
+            raise _TooManyNodes(self.peek_event().start_mark, self.limit)
+        return super().compose_node(parent, index)
+
+
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse one YAML document safely; every failure becomes a problem, never an exception."""
+    limits = _LIMITS.get()
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.max_file_bytes:
+        message = (
+            f"the file is {size:,} bytes, above the limit of {limits.max_file_bytes:,} "
+            "(DefinitionLimits.max_file_bytes); split it or raise the limit"
+        )
+        problem = Problem(file, 1, 1, "", message)
+        return YamlDocument(None, SourceMap(file=file, lines=[]), [problem])
     source_map = SourceMap(file=file, lines=text.splitlines())
 
     def failed(line: int, column: int, message: str) -> YamlDocument:
@@ -207,7 +277,7 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
 
     loader: _StrictBoolLoader | None = None
     try:
-        loader = _StrictBoolLoader(text)
+        loader = _CountingLoader(text, limits.max_nodes)
         root = loader.get_single_node()
         if root is None:
             return YamlDocument(None, source_map, [])
@@ -227,6 +297,13 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         return failed(1, 1, f"YAML error: {error}")
     except RecursionError:
         return failed(1, 1, "the document is nested too deeply to be a workflow")
+    except _TooManyNodes as error:
+        return failed(
+            error.mark.line + 1,
+            error.mark.column + 1,
+            f"the document has more than {error.limit:,} keys, values and items "
+            "(DefinitionLimits.max_nodes); split it or raise the limit",
+        )
     finally:
         if loader is not None:
             loader.dispose()

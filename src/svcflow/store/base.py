@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, Protocol
 from svcflow.records import (
     NO_DETAILS,
     Case,
+    Customer,
     DeadLetter,
     HistoryEntry,
     Notification,
@@ -35,7 +36,23 @@ __all__ = [
     "NewTimer",
     "Store",
     "TimerGone",
+    "dedupe_key",
+    "thread_key",
 ]
+
+
+def dedupe_key(sender: str, message_id: str) -> str:
+    """The key an inbound message is deduplicated on within its channel: its id *as sent by
+    this sender*, so one sender reusing another's message id is never taken for them.
+    (``<length of sender>:<sender>:<id>``: unambiguous whatever the sender contains.)"""
+    return f"{len(sender)}:{sender}:{message_id}"
+
+
+def thread_key(family: str, reference: str) -> str:
+    """The key a thread reference is indexed under: scoped to the channel family it was written
+    in (the sender's contact channel: ``sms`` for SMS, calls and kiosks giving a phone number),
+    so an e-mail naming an SMS thread (``In-Reply-To: <sms:+86...>``) never finds it."""
+    return f"{family}|{reference}"
 
 
 class NewTimer(NamedTuple):
@@ -53,6 +70,7 @@ class NewNotification(NamedTuple):
     urgent: bool
     context: Mapping[str, Any] = NO_DETAILS
     deliver_after: datetime | None = None
+    status: str = "pending"
 
 
 class NewDelivery(NamedTuple):
@@ -97,11 +115,15 @@ class CaseHistory(NamedTuple):
 
 
 class IdempotencyRecord(NamedTuple):
-    """The first result of an event sent with an idempotency key: the case right after it."""
+    """The first result of an event sent with an idempotency key: the case right after it.
+    ``fingerprint`` holds a digest of each part of the request (actor, payload or data), so a
+    retry can be told from another request reusing the key (None for records kept before
+    fingerprints were)."""
 
     key: str
     scope: str
     case: Case
+    fingerprint: Mapping[str, str] | None = None
 
 
 class CaseChange(NamedTuple):
@@ -123,6 +145,9 @@ class CaseChange(NamedTuple):
     idempotency_scope: str | None = None
     deliveries: Sequence[NewDelivery] = ()
     messages: Sequence[NewMessage] = ()
+    idempotency_fingerprint: Mapping[str, str] | None = None
+    customer_id: str | None = None
+    """The customer who owns a new case (kept with the case; ignored for an existing one)."""
 
 
 class IdempotentReplay(Exception):
@@ -229,6 +254,9 @@ class Store(Protocol):
         """Record a delivery attempt's outcome (``delivered``, ``pending`` to retry at
         ``next_attempt_at``, or ``dead``) and release the lease."""
 
+    def rewrite_delivery(self, entry_id: int, subject: str, body: str, locale: str) -> None:
+        """Replace an outbox entry's words (a dead entry's template rendered again)."""
+
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
         """Outbox entries, optionally of one case or status, in the order they were queued."""
 
@@ -240,6 +268,10 @@ class Store(Protocol):
     def thread_case(self, keys: Sequence[str]) -> str | None:
         """The case of the most recent message whose thread keys include one of ``keys``."""
 
+    def thread_cases(self, keys: Sequence[str]) -> list[str]:
+        """The cases of messages whose thread keys include one of ``keys``, most recent
+        first, each once."""
+
     def sender_cases(self, sender: str) -> list[str]:
         """Ids of the cases messages from ``sender`` went to, most recent first."""
 
@@ -247,14 +279,39 @@ class Store(Protocol):
         """The inbound messages recorded for a case, oldest first (as plain data)."""
 
     def add_dead_letter(
-        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime, status: str = "open"
     ) -> int:
-        """Keep an inbound payload that could not be taken; return its id."""
+        """Keep an inbound payload that could not be taken (``open``) or that waits for an
+        agent (``held``); return its id."""
 
-    def dead_letters(self, status: str | None = None) -> list[DeadLetter]: ...
+    def dead_letters(
+        self, status: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[DeadLetter]:
+        """Dead letters with ``status`` (all if ``None``) and an id above ``after``, by id,
+        at most ``limit`` of them: a page, so a large backlog is never loaded at once."""
+
+    def dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
+        """One dead letter by id, or ``None``."""
+
+    def purge_dead_letters(self, received_before: datetime) -> int:
+        """Delete the dead letters received before ``received_before``; return how many."""
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         """Mark a dead letter replayed into ``case_id``."""
+
+    # -- customers --
+
+    def save_customer(self, customer: Customer) -> None:
+        """Create or replace a customer and its contact points; raise ``ContactPointTaken``
+        (writing nothing) when one of them belongs to another customer."""
+
+    def load_customer(self, customer_id: str) -> Customer | None: ...
+
+    def customer_by_contact(self, channel: str, address: str) -> Customer | None:
+        """The customer one of whose contact points is ``address`` on ``channel``."""
+
+    def case_customer(self, case_id: str) -> str | None:
+        """The id of the customer who owns the case (``None`` when it was started without)."""
 
     def add_refusal(self, refusal: Refusal) -> None:
         """Keep an event refused for lack of authority (its own small transaction)."""

@@ -19,6 +19,7 @@ from svcflow.errors import ConcurrencyConflict, WorkflowVersionConflict
 from svcflow.records import (
     NO_DETAILS,
     Case,
+    Customer,
     DeadLetter,
     HistoryEntry,
     Notification,
@@ -38,6 +39,7 @@ from svcflow.store.base import (
     NewNotification,
     TimerGone,
 )
+from svcflow.store.customer_book import CustomerBook
 
 __all__ = ["MemoryStore"]
 
@@ -100,6 +102,7 @@ class MemoryStore:
         self._messages: dict[tuple[str, str], tuple[str, str, datetime, Mapping[str, Any]]] = {}
         self._threads: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
         self._dead_letters: dict[int, DeadLetter] = {}
+        self._customers = CustomerBook()
         self._refusals: list[Refusal] = []
 
     def attach_codec(self, codec: DataCodec) -> None:
@@ -118,9 +121,14 @@ class MemoryStore:
             self._add_notifications(case, change.notifications)
             self._add_deliveries(case, change.deliveries)
             self._add_messages(case.id, change.messages)
+            if change.expected_revision is None:
+                self._customers.own_case(case.id, change.customer_id)
             if change.idempotency_key is not None:
                 self._idempotency[change.idempotency_key] = IdempotencyRecord(
-                    key=change.idempotency_key, scope=change.idempotency_scope or "", case=case
+                    key=change.idempotency_key,
+                    scope=change.idempotency_scope or "",
+                    case=case,
+                    fingerprint=change.idempotency_fingerprint,
                 )
 
     def _check(self, change: CaseChange) -> None:
@@ -190,7 +198,7 @@ class MemoryStore:
                 recipients=note.recipients,
                 channel=note.channel,
                 urgent=note.urgent,
-                status="pending",
+                status=note.status,
                 created_at=case.updated_at,
                 context=note.context,
                 deliver_after=note.deliver_after,
@@ -392,6 +400,11 @@ class MemoryStore:
         lease = self._outbox_leases.get(entry_id)
         return lease is None or lease[1] <= now or lease[0] == owner
 
+    def rewrite_delivery(self, entry_id: int, subject: str, body: str, locale: str) -> None:
+        with self._lock:
+            entry = self._outbox[entry_id]
+            self._outbox[entry_id] = entry._replace(subject=subject, body=body, locale=locale)
+
     def record_attempt(
         self,
         entry_id: int,
@@ -450,6 +463,13 @@ class MemoryStore:
             candidates = [item for key in keys for item in self._threads.get(key, ())]
             return max(candidates)[2] if candidates else None
 
+    def thread_cases(self, keys: Sequence[str]) -> list[str]:
+        with self._lock:
+            candidates = sorted(
+                (item for key in keys for item in self._threads.get(key, ())), reverse=True
+            )
+            return list(dict.fromkeys(case_id for _, _, case_id in candidates))
+
     def sender_cases(self, sender: str) -> list[str]:
         with self._lock:
             latest: dict[str, datetime] = {}
@@ -465,8 +485,26 @@ class MemoryStore:
             ]
             return [message for _, message in sorted(found, key=lambda item: item[0])]
 
+    # -- customers --
+
+    def save_customer(self, customer: Customer) -> None:
+        with self._lock:
+            self._customers.save(customer)
+
+    def load_customer(self, customer_id: str) -> Customer | None:
+        with self._lock:
+            return self._customers.get(customer_id)
+
+    def customer_by_contact(self, channel: str, address: str) -> Customer | None:
+        with self._lock:
+            return self._customers.by_contact(channel, address)
+
+    def case_customer(self, case_id: str) -> str | None:
+        with self._lock:
+            return self._customers.case_owner(case_id)
+
     def add_dead_letter(
-        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime, status: str = "open"
     ) -> int:
         with self._lock:
             letter = DeadLetter(
@@ -476,13 +514,32 @@ class MemoryStore:
                 encoding=encoding,
                 error=error,
                 received_at=at,
+                status=status,
             )
             self._dead_letters[letter.id] = letter
             return letter.id
 
-    def dead_letters(self, status: str | None = None) -> list[DeadLetter]:
+    def dead_letters(
+        self, status: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[DeadLetter]:
         with self._lock:
-            return [d for d in self._dead_letters.values() if status is None or d.status == status]
+            found = [
+                d
+                for d in sorted(self._dead_letters.values())
+                if d.id > after and (status is None or d.status == status)
+            ]
+        return found if limit is None else found[:limit]
+
+    def dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
+        with self._lock:
+            return self._dead_letters.get(dead_letter_id)
+
+    def purge_dead_letters(self, received_before: datetime) -> int:
+        with self._lock:
+            old = [i for i, d in self._dead_letters.items() if d.received_at < received_before]
+            for dead_letter_id in old:
+                del self._dead_letters[dead_letter_id]
+            return len(old)
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         with self._lock:

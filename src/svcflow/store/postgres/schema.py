@@ -177,6 +177,38 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX refusals_by_case ON refusals (case_id, id)
     """,
+    # 4 (SQLite's 8): customers and their contact points, the customer owning each case; inbound
+    # messages deduplicated per sender and thread keys scoped to their channel family.
+    """
+    CREATE TABLE customers (
+        id text COLLATE "C" PRIMARY KEY,
+        name text,
+        locale text,
+        segment text,
+        preferred text
+    );
+    CREATE TABLE contact_points (
+        channel text COLLATE "C" NOT NULL,
+        address text COLLATE "C" NOT NULL,
+        customer_id text COLLATE "C" NOT NULL REFERENCES customers (id),
+        verified integer NOT NULL,
+        position integer NOT NULL,
+        PRIMARY KEY (channel, address)
+    );
+    CREATE INDEX contact_points_by_customer ON contact_points (customer_id, position);
+    ALTER TABLE cases ADD COLUMN customer_id text;
+    CREATE INDEX cases_by_customer ON cases (customer_id);
+    UPDATE message_threads SET thread_key = coalesce((
+        SELECT CASE
+            WHEN m.channel IN ('phone', 'sms') THEN 'sms'
+            WHEN m.channel = 'web_form' AND strpos(m.sender, '@') > 0 THEN 'email'
+            WHEN m.channel = 'web_form' THEN 'sms'
+            ELSE m.channel END
+        FROM messages m
+        WHERE m.case_id = message_threads.case_id AND m.received_at = message_threads.received_at
+        LIMIT 1), '') || '|' || thread_key;
+    UPDATE messages SET message_id = length(sender) || ':' || sender || ':' || message_id
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

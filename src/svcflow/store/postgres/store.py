@@ -170,13 +170,13 @@ class PostgresStore(SqliteStore):
         return violation
 
     def add_dead_letter(
-        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime, status: str = "open"
     ) -> int:
         with self._write() as db:
             row = db.execute(
-                "INSERT INTO dead_letters (channel, raw, encoding, error, received_at) "
-                "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (channel, raw, encoding, error, ts(at)),
+                "INSERT INTO dead_letters (channel, raw, encoding, error, received_at, status) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (channel, raw, encoding, error, ts(at), status),
             ).fetchone()
         return int(row[0]) if row else 0
 

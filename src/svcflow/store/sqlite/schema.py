@@ -208,6 +208,39 @@ MIGRATIONS: list[str] = [
     DROP TABLE history;
     ALTER TABLE history_by_rowid RENAME TO history
     """,
+    # 8: customers and their contact points, the customer owning each case; inbound messages
+    # deduplicated per sender and thread keys scoped to their channel family (store.base.dedupe_key
+    # and thread_key: the two UPDATEs rewrite older rows to those forms).
+    """
+    CREATE TABLE customers (
+        id TEXT PRIMARY KEY,
+        name TEXT,
+        locale TEXT,
+        segment TEXT,
+        preferred TEXT
+    );
+    CREATE TABLE contact_points (
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        customer_id TEXT NOT NULL REFERENCES customers (id),
+        verified INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (channel, address)
+    );
+    CREATE INDEX contact_points_by_customer ON contact_points (customer_id, position);
+    ALTER TABLE cases ADD COLUMN customer_id TEXT;
+    CREATE INDEX cases_by_customer ON cases (customer_id);
+    UPDATE message_threads SET thread_key = coalesce((
+        SELECT CASE
+            WHEN m.channel IN ('phone', 'sms') THEN 'sms'
+            WHEN m.channel = 'web_form' AND instr(m.sender, '@') > 0 THEN 'email'
+            WHEN m.channel = 'web_form' THEN 'sms'
+            ELSE m.channel END
+        FROM messages m
+        WHERE m.case_id = message_threads.case_id AND m.received_at = message_threads.received_at
+        LIMIT 1), '') || '|' || thread_key;
+    UPDATE messages SET message_id = length(sender) || ':' || sender || ':' || message_id
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -20,9 +20,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from svcflow.errors import StoreError, WorkflowVersionConflict
+from svcflow.errors import StoreBusy, StoreError, StoreFault, StoreFull, WorkflowVersionConflict
 from svcflow.records import (
     Case,
+    Customer,
     DeadLetter,
     HistoryEntry,
     Notification,
@@ -37,6 +38,7 @@ from svcflow.store.base import (
     IdempotencyRecord,
     IdempotentReplay,
 )
+from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
 from svcflow.store.sqlite.rows import (
     dead_letter_of,
     from_ts,
@@ -82,6 +84,22 @@ _READY = "status != 'failed' AND (retry_at IS NULL OR retry_at <= ?)"
 """Timers that may fire: not parked, and past their retry moment when one failed before."""
 
 
+_FULL = {sqlite3.SQLITE_FULL}
+_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+
+
+def _store_fault(path: Path, error: sqlite3.Error) -> StoreFault:
+    """A SQLite error of a write as the documented svcflow error: full, busy, or a fault."""
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
+    where = f"sqlite:///{path}"
+    if primary in _FULL:
+        return StoreFull(where, str(error))
+    if primary in _BUSY:
+        return StoreBusy(where, str(error))
+    return StoreFault(where, f"{type(error).__name__}: {error}")
+
+
 class SqliteStore:
     """A SQLite-file store; safe for several threads and processes on one machine.
 
@@ -103,8 +121,9 @@ class SqliteStore:
         self._decoded: dict[str, tuple[int, int, Mapping[str, Any], Mapping[str, Any]]] = {}
         try:
             self._migrate()
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot open the SQLite store {self.path}: {error}") from None
+        except (sqlite3.Error, StoreFault) as error:
+            cause = error.__cause__ or error
+            raise StoreError(f"cannot open the SQLite store {self.path}: {cause}") from None
 
     # -- connections and schema -------------------------------------------------------------------
 
@@ -134,14 +153,17 @@ class SqliteStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
         try:
-            yield connection
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise _store_fault(self.path, error) from error
 
     def _migrate(self) -> None:
         with self._write() as connection:
@@ -403,6 +425,13 @@ class SqliteStore:
             )
         return [outbox_entry_of(row) for row in rows]
 
+    def rewrite_delivery(self, entry_id: int, subject: str, body: str, locale: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE deliveries SET subject = ?, body = ?, locale = ? WHERE id = ?",
+                (subject, body, locale, entry_id),
+            )
+
     def record_attempt(
         self,
         entry_id: int,
@@ -474,6 +503,21 @@ class SqliteStore:
         )
         return None if row is None else str(row[0])
 
+    def thread_cases(self, keys: Sequence[str]) -> list[str]:
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT case_id FROM message_threads WHERE thread_key IN ({marks}) "
+                "GROUP BY case_id ORDER BY max(received_at) DESC, max(rowid) DESC",
+                list(keys),
+            )
+            .fetchall()
+        )
+        return [str(row[0]) for row in rows]
+
     def sender_cases(self, sender: str) -> list[str]:
         rows = (
             self._connection()
@@ -497,25 +541,71 @@ class SqliteStore:
         )
         return [json.loads(row[0]) for row in rows]
 
+    # -- customers --
+
+    def save_customer(self, customer: Customer) -> None:
+        with self._write() as db:
+            save_customer(db, customer)
+
+    def load_customer(self, customer_id: str) -> Customer | None:
+        return load_customer(self._connection(), customer_id)
+
+    def customer_by_contact(self, channel: str, address: str) -> Customer | None:
+        connection = self._connection()
+        owner = owner_of_contact(connection, channel, address)
+        return None if owner is None else load_customer(connection, owner)
+
+    def case_customer(self, case_id: str) -> str | None:
+        row = (
+            self._connection()
+            .execute("SELECT customer_id FROM cases WHERE id = ?", (case_id,))
+            .fetchone()
+        )
+        return None if row is None or row[0] is None else str(row[0])
+
     def add_dead_letter(
-        self, channel: str, raw: str, encoding: str, error: str, at: datetime
+        self, channel: str, raw: str, encoding: str, error: str, at: datetime, status: str = "open"
     ) -> int:
         with self._write() as db:
             cursor = db.execute(
-                "INSERT INTO dead_letters (channel, raw, encoding, error, received_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (channel, raw, encoding, error, ts(at)),
+                "INSERT INTO dead_letters (channel, raw, encoding, error, received_at, status) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (channel, raw, encoding, error, ts(at), status),
             )
             return int(cursor.lastrowid or 0)
 
-    def dead_letters(self, status: str | None = None) -> list[DeadLetter]:
+    def dead_letters(
+        self, status: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[DeadLetter]:
         where, params = where_clause(status=status)
+        where = f"{where} AND id > ?" if where else " WHERE id > ?"
+        page = "" if limit is None else f" LIMIT {int(limit)}"
         rows = (
             self._connection()
-            .execute(f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters{where} ORDER BY id", params)
+            .execute(
+                f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters{where} ORDER BY id{page}",
+                [*params, after],
+            )
             .fetchall()
         )
         return [dead_letter_of(row) for row in rows]
+
+    def dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
+        row = (
+            self._connection()
+            .execute(
+                f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters WHERE id = ?", (dead_letter_id,)
+            )
+            .fetchone()
+        )
+        return None if row is None else dead_letter_of(row)
+
+    def purge_dead_letters(self, received_before: datetime) -> int:
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM dead_letters WHERE received_at < ?", (ts(received_before),)
+            )
+            return int(cursor.rowcount or 0)
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         with self._write() as db:
@@ -597,4 +687,4 @@ class SqliteStore:
                 to_json(snap.get("sla", {})),
             )
         )
-        return IdempotencyRecord(row[0], row[1], case)
+        return IdempotencyRecord(row[0], row[1], case, snap.get("fingerprint"))

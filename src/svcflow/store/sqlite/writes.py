@@ -70,6 +70,10 @@ def write_case(
         )
         if inserted.rowcount == 0:
             _conflict(db, case.id, 0)
+        if change.customer_id is not None:
+            db.execute(
+                "UPDATE cases SET customer_id = ? WHERE id = ?", (change.customer_id, case.id)
+            )
         return
     updated = db.execute(
         _UPDATE_CASE[data is None, sla is None],
@@ -156,7 +160,7 @@ def write_notifications(
     db.executemany(
         "INSERT INTO notifications (key, case_id, template, recipients, channel, "
         "urgent, status, context, created_at, deliver_after) "
-        "VALUES (?,?,?,?,?,?,'pending',?,?,?)",
+        "VALUES (?,?,?,?,?,?,?,?,?,?)",
         [
             (
                 n.key,
@@ -165,6 +169,7 @@ def write_notifications(
                 to_json(list(n.recipients)),
                 n.channel,
                 int(n.urgent),
+                n.status,
                 to_json(dict(n.context)),
                 stamp,
                 None if n.deliver_after is None else ts(n.deliver_after),
@@ -243,7 +248,12 @@ def write_idempotency(db: sqlite3.Connection, change: CaseChange, data: str, sta
             change.idempotency_key,
             change.idempotency_scope or "",
             change.case.id,
-            to_json(case_snapshot(change.case, data)),
+            to_json(
+                {
+                    **case_snapshot(change.case, data),
+                    "fingerprint": dict(change.idempotency_fingerprint or {}) or None,
+                }
+            ),
             stamp,
         ),
     )

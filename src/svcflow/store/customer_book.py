@@ -1,0 +1,48 @@
+"""Customers and their contact points in memory: the memory store's customer table.
+
+A contact point (channel and address) belongs to at most one customer; saving a customer whose
+contact point another customer holds is refused before anything changes. The caller (the memory
+store) holds its own lock around every call.
+"""
+
+from __future__ import annotations
+
+from svcflow.errors import ContactPointTaken
+from svcflow.records import Customer
+
+__all__ = ["CustomerBook"]
+
+
+class CustomerBook:
+    """Customers by id, and the index of contact points to the customer who owns each."""
+
+    def __init__(self) -> None:
+        self._customers: dict[str, Customer] = {}
+        self._owners: dict[tuple[str, str], str] = {}
+        self._cases: dict[str, str] = {}
+
+    def save(self, customer: Customer) -> None:
+        for point in customer.contact_points:
+            owner = self._owners.get((point.channel, point.address))
+            if owner is not None and owner != customer.id:
+                raise ContactPointTaken(point.channel, point.address, owner, customer.id)
+        earlier = self._customers.get(customer.id)
+        for point in earlier.contact_points if earlier else ():
+            self._owners.pop((point.channel, point.address), None)
+        self._customers[customer.id] = customer
+        for point in customer.contact_points:
+            self._owners[(point.channel, point.address)] = customer.id
+
+    def get(self, customer_id: str) -> Customer | None:
+        return self._customers.get(customer_id)
+
+    def by_contact(self, channel: str, address: str) -> Customer | None:
+        owner = self._owners.get((channel, address))
+        return None if owner is None else self._customers.get(owner)
+
+    def own_case(self, case_id: str, customer_id: str | None) -> None:
+        if customer_id is not None:
+            self._cases[case_id] = customer_id
+
+    def case_owner(self, case_id: str) -> str | None:
+        return self._cases.get(case_id)
