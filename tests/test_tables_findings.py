@@ -298,3 +298,24 @@ def test_a_range_written_as_a_yaml_list_is_the_range() -> None:
     assert counts.decide({"count": 5}).explain()[2] == (
         "rules[0] (line 14) chosen: count = 5 matches [1..5]"
     )
+
+
+def test_cel_cells_and_computed_outputs_read_case_fields_that_are_not_inputs() -> None:
+    unique = table(
+        "    inputs: {amount: amount}\n    outputs: {n: integer}\n    rules:\n"
+        "      - {amount: {expr: 'amount > 10.0 && count > 2'}, n: {expr: 'count * 2'}}\n"
+        "      - {amount: '<= 10', n: 0}\n"
+    )
+    case = {"amount": 20.0, "count": 3}
+    assert unique.evaluate(case) == {"n": 6}
+    decision = unique.decide(case)
+    assert (decision.matched, decision.chosen, decision.outputs) == ((0,), (0,), {"n": 6})
+    ranked = table(
+        "    hit: priority\n    inputs: {amount: amount}\n"
+        "    outputs: {level: {type: enum, values: [high, low]}}\n    rules:\n"
+        "      - {amount: '>= 0', level: low}\n"
+        "      - {amount: '>= 0', level: {expr: 'count > 5 ? \"high\" : \"low\"'}}\n"
+    )
+    busy = {"amount": 1.0, "count": 9}
+    assert ranked.evaluate(busy) == {"level": "high"}
+    assert ranked.decide(busy).chosen == (1,)
