@@ -87,9 +87,7 @@ class CompiledTable:
         values = [item.read(variables) for item in self.inputs]
         matched = self._matches(values, variables, stop_at_first=False)
         chosen = self._chosen(matched, values, variables)
-        outputs = self._outputs(
-            self._matches(values, variables, self.hit == "first"), values, variables
-        )
+        outputs = self._outputs(matched, values, variables)
         return Decision(
             self,
             {item.name: value for item, value in zip(self.inputs, values, strict=True)},
