@@ -55,9 +55,8 @@ def test_validate_prints_every_error_and_exits_1(
         "'answered'? states: answered, closed, new, open\n"
         f"{tmp_path / 'b.yaml'}:1:1: missing required key 'title'\n"
         f"{tmp_path / 'b.yaml'}:3:1: tilte: unknown key 'tilte'; did you mean 'title'? valid "
-        "keys: data, description, escalations, intake, kpi, quiet_hours, roles, sla, states, "
-        "tables, "
-        "title, transitions, version, workflow\n"
+        "keys: data, description, escalations, intake, kpi, quiet_hours, retention, roles, "
+        "sla, states, tables, title, transitions, version, workflow\n"
         "2 of 3 file(s) invalid\n"
     )
 

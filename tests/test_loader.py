@@ -32,9 +32,8 @@ def test_misspelled_top_level_key_is_unknown_with_suggestion() -> None:
         "2 problems in ticket.yaml\n"
         "ticket.yaml:1:1: missing required key 'title'\n"
         "ticket.yaml:3:1: titel: unknown key 'titel'; did you mean 'title'? valid keys: data, "
-        "description, escalations, intake, kpi, quiet_hours, roles, sla, states, tables, "
-        "title, "
-        "transitions, version, workflow"
+        "description, escalations, intake, kpi, quiet_hours, retention, roles, sla, states, "
+        "tables, title, transitions, version, workflow"
     )
 
 

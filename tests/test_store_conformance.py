@@ -30,6 +30,7 @@ from svcflow.store.base import (
     NewTimer,
     Store,
     TimerGone,
+    Workload,
 )
 from svcflow.store.postgres import SCHEMA_VERSION as POSTGRES_VERSION
 from svcflow.store.registry import open_store
@@ -351,6 +352,28 @@ def test_attempts_are_recorded_and_the_notification_follows_its_deliveries(
     assert [n.status for n in store.notifications(status="dead")] == ["dead"]
 
 
+def test_the_workload_counts_what_waits_at_a_moment(store: Store) -> None:
+    _queue(store, _delivery("d1", 1), _delivery("d2", 2), _delivery("d3", 30))
+    store.commit(_change(_case("c2"), timers=[_timer("a", 3), _timer("b", 4), _timer("c", 60)]))
+    [a, b, _] = store.timers("c2")
+    store.timer_failed(a.id, "boom", None)
+    [first, second] = store.claim_deliveries(T0 + timedelta(minutes=5), 2, "one", T0)
+    store.record_attempt(first.id, "dead", 5, T0, error="gone")
+    store.add_dead_letter("email", "junk", "utf-8", "no sender", T0)
+    work = store.workload(T0 + timedelta(minutes=5))
+    assert work == Workload(
+        due_timers=1,
+        oldest_due_timer=b.due_at,
+        failed_timers=1,
+        outbox_pending=2,
+        outbox_due=1,
+        oldest_due_delivery=second.next_attempt_at,
+        dead_deliveries=1,
+        open_dead_letters=1,
+    )
+    assert store.workload(T0).due_timers == 0
+
+
 # -- inbound messages and dead letters ------------------------------------------------------------
 
 
@@ -397,6 +420,36 @@ def test_dead_letters_are_listed_in_pages_read_one_by_one_and_purged(store: Stor
     assert store.purge_dead_letters(T0 + timedelta(days=2)) == 2
     assert [d.id for d in store.dead_letters()] == ids[2:]
     assert store.purge_dead_letters(T0) == 0
+
+
+def test_a_purged_case_takes_everything_kept_for_it_and_leaves_the_others(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    for case_id, message_id in (("c1", "m1"), ("c2", "m2")):
+        first.commit(
+            _change(
+                _case(case_id),
+                timers=[_timer("remind", 30)],
+                notifications=[NewNotification(f"{case_id}:n1", "opened", ("ann",), None, False)],
+                deliveries=[_delivery(f"{case_id}:d1")._replace(notification_key=f"{case_id}:n1")],
+                messages=[_message(message_id, f"ref-{case_id}")],
+                idempotency_key=f"key-{case_id}",
+                idempotency_scope="start",
+            )
+        )
+    assert second.purge_cases(["c1", "c1", "missing"]) == 1
+    assert second.load_case("c1") is None and second.history("c1") == []
+    assert second.timers("c1") == [] and second.outbox("c1") == []
+    assert second.notifications("c1") == [] and second.case_messages("c1") == []
+    assert second.message_case("email", "m1") is None
+    assert second.thread_case(["ref-c1"]) is None
+    assert second.idempotency("key-c1") is None
+    assert [t.case_id for t in first.due_timers(T0 + timedelta(hours=1), 10)] == ["c2"]
+    assert [c.id for c in first.find_cases()] == ["c2"]
+    assert len(first.history("c2")) == 1 and len(first.outbox("c2")) == 1
+    assert first.thread_case(["ref-c2"]) == "c2"
+    assert second.purge_cases([]) == 0
 
 
 def test_refused_events_are_kept_per_case_oldest_first(stores: tuple[Store, Store]) -> None:

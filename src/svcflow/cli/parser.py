@@ -23,6 +23,10 @@ _MODULES = {
     "run_plugins": "running",
     "run_timers": "store",
     "run_migrate_cases": "store",
+    "run_purge": "store",
+    "run_worker": "workers",
+    "run_status": "workers",
+    "run_migrate": "workers",
 }
 
 
@@ -46,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     _definition_commands(commands)
     _running_commands(commands)
     _store_commands(commands)
+    _worker_commands(commands)
     return parser
 
 
@@ -150,7 +155,7 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
-    """timers, migrate-cases: commands that look after a running store."""
+    """timers, migrate-cases, purge: commands that look after a running store."""
     timers = commands.add_parser(
         "timers", help="list the timers parked as failed; release them after fixing the cause"
     )
@@ -169,3 +174,48 @@ def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     migrate.add_argument("--actor", default="svcflow-cli", help="who runs it, for the history")
     migrate.add_argument("--dry-run", action="store_true", help="show the moves; write nothing")
     migrate.set_defaults(run=_command("run_migrate_cases"))
+
+    purge = commands.add_parser(
+        "purge",
+        help="delete closed cases past their workflow's retention and expire old dead letters",
+    )
+    purge.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
+    purge.add_argument("--workflows", default="workflows", help="workflow directory")
+    purge.add_argument(
+        "--dead-letters-days",
+        type=int,
+        default=30,
+        metavar="DAYS",
+        help="delete dead letters received more than DAYS days ago (default 30)",
+    )
+    purge.add_argument("--dry-run", action="store_true", help="count what would go; delete nothing")
+    purge.set_defaults(run=_command("run_purge"))
+
+
+def _worker_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """worker, status, migrate: commands that run a store's workers or look after its schema."""
+    worker = commands.add_parser(
+        "worker", help="fire due timers and deliver notifications until SIGTERM (run any number)"
+    )
+    worker.add_argument("--store", required=True, help="store URL, e.g. postgresql://host/db")
+    worker.add_argument("--workflows", default="workflows", help="workflow directory")
+    worker.add_argument(
+        "--poll",
+        type=float,
+        help="seconds between looks when idle (default 5; PostgreSQL wakes workers sooner)",
+    )
+    worker.add_argument(
+        "--batch", type=int, help="timers, and deliveries, one round claims (default 256)"
+    )
+    worker.set_defaults(run=_command("run_worker"))
+
+    status = commands.add_parser(
+        "status", help="due-timer lag, outbox depth, failed timers and dead rows of a store"
+    )
+    status.add_argument("--store", required=True, help="store URL")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(run=_command("run_status"))
+
+    migrate = commands.add_parser("migrate", help="bring a store's schema up to date")
+    migrate.add_argument("--store", required=True, help="store URL")
+    migrate.set_defaults(run=_command("run_migrate"))

@@ -1,10 +1,10 @@
-"""timers, migrate-cases: the commands that look after a running store."""
+"""timers, migrate-cases, purge: the commands that look after a running store."""
 
 from __future__ import annotations
 
 import argparse
 
-__all__ = ["run_migrate_cases", "run_timers"]
+__all__ = ["run_migrate_cases", "run_purge", "run_timers"]
 
 
 def run_timers(args: argparse.Namespace) -> int:
@@ -56,6 +56,27 @@ def run_migrate_cases(args: argparse.Namespace) -> int:
         print(f"  {moved.case_id}  {moved.from_state} -> {moved.to_state}{deadlines}")
     for stuck in report.unmovable:
         print(f"  cannot move {stuck.case_id} ({stuck.state}): {stuck.reason}")
+    return 0
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    """Delete closed cases past their workflow's ``retention:`` and dead letters older than
+    ``--dead-letters-days`` (or, with ``--dry-run``, count them)."""
+    from datetime import timedelta
+
+    from svcflow.engine import Engine
+
+    with Engine.from_directory(args.workflows, store=args.store) as engine:
+        report = engine.purge(
+            dead_letters_older_than=timedelta(days=args.dead_letters_days), dry_run=args.dry_run
+        )
+    verb = "would delete" if report.dry_run else "deleted"
+    print(
+        f"{verb} {_count(len(report.cases), 'closed case')} and "
+        f"{_count(report.dead_letters, 'dead letter')}"
+    )
+    for case_id in report.cases:
+        print(f"  {case_id}")
     return 0
 
 

@@ -11,6 +11,14 @@ from __future__ import annotations
 
 from svcflow.engine.facade import Engine
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
+from svcflow.engine.retention import PurgeReport
 from svcflow.engine.timers import AdvanceReport, TimerFiring
 
-__all__ = ["DIRECTORY_PLUGIN", "AdvanceReport", "Engine", "TimerFiring", "build_plugin_host"]
+__all__ = [
+    "DIRECTORY_PLUGIN",
+    "AdvanceReport",
+    "Engine",
+    "PurgeReport",
+    "TimerFiring",
+    "build_plugin_host",
+]

@@ -33,6 +33,12 @@ from svcflow.engine.counters import EngineCounters
 from svcflow.engine.migrations import CaseMigrator, MigrationReport
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.registry import WorkflowRegistry
+from svcflow.engine.retention import (
+    PurgeReport,
+    closed_cases_due,
+    expired_dead_letters,
+    unknown_is_kept,
+)
 from svcflow.engine.timers import (
     DEFAULT_TIMER_RETRY,
     AdvanceReport,
@@ -422,7 +428,7 @@ class Engine:
 
     # -- timers -----------------------------------------------------------------------------------
 
-    def advance(self, now: datetime | None = None) -> AdvanceReport:
+    def advance(self, now: datetime | None = None, limit: int | None = None) -> AdvanceReport:
         """Fire every timer due at or before ``now`` (default: the clock's now), in due order.
 
         Due timers are claimed with a lease first (see ``timer_lease``). Each timer fires once, as
@@ -432,10 +438,12 @@ class Engine:
         already due fire in the same call. Returns what was fired, in order (a list), with the
         timers whose firing raised in ``.retrying`` and ``.failed``: such a failure is contained
         to its case (nothing of that firing is written), retried with ``timer_retry``'s backoff
-        and then parked as failed; the other cases' timers fire on time.
+        and then parked as failed; the other cases' timers fire on time. With ``limit``, at
+        most that many timers are claimed and tried (a worker's round), and the rest wait for
+        the next call.
         """
         with span("advance") as current:
-            fired = self._timers.advance(now)
+            fired = self._timers.advance(now, limit)
             current.set("timers_fired", len(fired))
             return fired
 
@@ -529,6 +537,45 @@ class Engine:
         30 days) before ``now`` (default: the clock's now); return how many. Run it on a
         schedule (``svcflow`` keeps no timer for it), e.g. daily from the host's scheduler."""
         return self.store.purge_dead_letters(as_utc(now or self.clock.now()) - older_than)
+
+    def purge(
+        self,
+        older_than: timedelta | None = None,
+        *,
+        dead_letters_older_than: timedelta | None = DEAD_LETTER_RETENTION,
+        now: datetime | None = None,
+        dry_run: bool = False,
+    ) -> PurgeReport:
+        """Delete the closed cases kept long enough, with their history, timers, outbox rows,
+        notifications and messages, and expire old dead letters; return what went.
+
+        A case is closed when its state is final; it is due once its last event is older than
+        ``older_than`` or, when that is None, than its workflow's ``retention: {closed_cases:}``
+        (a workflow without one keeps its closed cases). Open cases are never deleted. Dead
+        letters received more than ``dead_letters_older_than`` ago (default 30 days; None keeps
+        them) are deleted too. ``dry_run`` counts and deletes nothing. Run it on a schedule.
+        """
+        at = as_utc(now or self.clock.now())
+        due = closed_cases_due(self.store, self._final_states, self._retention, at, older_than)
+        before = None if dead_letters_older_than is None else at - dead_letters_older_than
+        if dry_run:
+            letters = 0 if before is None else expired_dead_letters(self.store, before)
+            return PurgeReport(cases=tuple(due), dead_letters=letters, dry_run=True)
+        self.store.purge_cases(due)
+        letters = 0 if before is None else self.store.purge_dead_letters(before)
+        return PurgeReport(cases=tuple(due), dead_letters=letters, dry_run=False)
+
+    def _final_states(self, workflow: str, version: int) -> frozenset[str] | None:
+        def lookup() -> frozenset[str]:
+            spec = self.registry.get(workflow, version).spec
+            return frozenset(name for name, state in spec.states.items() if state.final)
+
+        return unknown_is_kept(lookup)
+
+    def _retention(self, workflow: str) -> timedelta | None:
+        current = self.registry.current.get(workflow)
+        retention = None if current is None else current.spec.retention
+        return None if retention is None else retention.closed_cases
 
     def replay_dead_letter(self, dead_letter_id: int, *, workflow: str | None = None) -> Intake:
         """Ingest a dead letter again (after fixing its cause: a plugin, a workflow); on

@@ -103,17 +103,21 @@ class TimerService:
         self.lease, self.runner_id = lease, runner_id
         self.retry = retry
 
-    def advance(self, now: datetime | None = None) -> AdvanceReport:
-        """Fire every timer due at or before ``now`` in due order (see ``Engine.advance``)."""
+    def advance(self, now: datetime | None = None, limit: int | None = None) -> AdvanceReport:
+        """Fire every timer due at or before ``now`` in due order, at most ``limit`` of them
+        (see ``Engine.advance``)."""
         horizon = as_utc(now or self.writer.clock.now())
         report = AdvanceReport()
-        while True:
+        tried = 0
+        while limit is None or tried < limit:
             lease_until = self.writer.now() + self.lease
-            batch = self.store.claim_due_timers(horizon, TIMER_BATCH, self.runner_id, lease_until)
+            size = TIMER_BATCH if limit is None else min(TIMER_BATCH, limit - tried)
+            batch = self.store.claim_due_timers(horizon, size, self.runner_id, lease_until)
             if not batch:
                 return report
             progressed = False
             for position, timer in enumerate(batch):
+                tried += 1
                 outcome = self.fire_contained(timer, report)
                 if outcome is None:
                     continue
@@ -127,6 +131,7 @@ class TimerService:
                     break  # a new timer is due before the rest of this batch: re-read in order
             if not progressed:
                 return report  # every timer read was taken by another runner meanwhile
+        return report
 
     def catch_up(self, case: Case, now: datetime) -> Case:
         """Fire the case's overdue timers before an event, so that an SLA warning or breach

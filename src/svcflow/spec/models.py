@@ -24,6 +24,7 @@ from svcflow.spec.actions import (
     Strict,
 )
 from svcflow.spec.kpi import KpiSpec
+from svcflow.spec.retention import RetentionSpec
 from svcflow.spec.sla import EscalationSpec, QuietHoursSpec, SlaSpec
 from svcflow.spec.tables import TableSpec
 
@@ -226,6 +227,11 @@ class WorkflowSpec(Strict):
         default=None,
         description="How the KPI report reads the cases: which SLA metrics time the first "
         "response and the resolution, and the SLA attainment targets.",
+    )
+    retention: RetentionSpec | None = Field(
+        default=None,
+        description="How long closed cases are kept before 'svcflow purge' deletes them "
+        "(default: kept).",
     )
     roles: Annotated[
         dict[Name, Annotated[RoleSpec, BeforeValidator(_empty_mapping)]],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from svcflow.records import (
     NO_DETAILS,
@@ -36,6 +36,8 @@ __all__ = [
     "NewTimer",
     "Store",
     "TimerGone",
+    "WakesWorkers",
+    "Workload",
     "dedupe_key",
     "thread_key",
 ]
@@ -171,6 +173,34 @@ class TimerGone(Exception):
     """Raised by ``commit`` when the timer to consume no longer exists; nothing was written."""
 
 
+class Workload(NamedTuple):
+    """What waits in a store at one moment: what ``svcflow status`` shows operators.
+
+    ``due_timers`` may fire now (not parked, past any retry moment), the oldest due at
+    ``oldest_due_timer``; ``outbox_due`` of the ``outbox_pending`` deliveries may be attempted
+    now, the oldest due at ``oldest_due_delivery``. ``dead_deliveries`` gave up,
+    ``open_dead_letters`` are inbound payloads nobody replayed yet."""
+
+    due_timers: int
+    oldest_due_timer: datetime | None
+    failed_timers: int
+    outbox_pending: int
+    outbox_due: int
+    oldest_due_delivery: datetime | None
+    dead_deliveries: int
+    open_dead_letters: int
+
+
+@runtime_checkable
+class WakesWorkers(Protocol):
+    """A store that can wake an idle worker when another process commits work due soon
+    (the PostgreSQL store, with ``LISTEN/NOTIFY``)."""
+
+    def wait_for_work(self, timeout: float) -> datetime | None:
+        """Wait up to ``timeout`` seconds for a commit (by any process) that scheduled a timer
+        or delivery; the earliest moment it is due, or None when none came."""
+
+
 class DataCodec(Protocol):
     """Turns case data to and from JSON text for one workflow version (the engine provides it)."""
 
@@ -211,6 +241,9 @@ class Store(Protocol):
         """Like ``due_timers``, but only timers no other runner holds a live lease on (``owner``'s
         own claims included), and lease them to ``owner`` until ``lease_until``. A runner that
         dies holding a lease loses nothing: the lease runs out and another runner claims them."""
+
+    def workload(self, now: datetime) -> Workload:
+        """Counts of what waits at ``now``: due and failed timers, the outbox, dead rows."""
 
     def timers(self, case_id: str) -> list[Timer]:
         """The case's timers (pending, retrying or failed), earliest first."""
@@ -298,6 +331,13 @@ class Store(Protocol):
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         """Mark a dead letter replayed into ``case_id``."""
+
+    # -- retention --
+
+    def purge_cases(self, case_ids: Sequence[str]) -> int:
+        """Delete these cases and everything kept for them (history, timers, notifications,
+        outbox entries, inbound messages and their thread keys, idempotency records, refusals)
+        in one transaction; return how many cases were deleted (ids not found count nothing)."""
 
     # -- customers --
 

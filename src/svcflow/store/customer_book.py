@@ -44,5 +44,9 @@ class CustomerBook:
         if customer_id is not None:
             self._cases[case_id] = customer_id
 
+    def forget_case(self, case_id: str) -> None:
+        """The case was purged: it has no owner any more."""
+        self._cases.pop(case_id, None)
+
     def case_owner(self, case_id: str) -> str | None:
         return self._cases.get(case_id)

@@ -38,6 +38,7 @@ from svcflow.store.base import (
     NewMessage,
     NewNotification,
     TimerGone,
+    Workload,
 )
 from svcflow.store.customer_book import CustomerBook
 
@@ -332,6 +333,22 @@ class MemoryStore:
                 heapq.heappush(self._due, entry)
             return found
 
+    def workload(self, now: datetime) -> Workload:
+        with self._lock:
+            due = [t.due_at for t in self._timers.values() if t.due_at <= now and _ready(t, now)]
+            pending = [e for e in self._outbox.values() if e.status == "pending"]
+            due_out = [e.next_attempt_at for e in pending if e.next_attempt_at <= now]
+            return Workload(
+                due_timers=len(due),
+                oldest_due_timer=min(due, default=None),
+                failed_timers=sum(t.status == "failed" for t in self._timers.values()),
+                outbox_pending=len(pending),
+                outbox_due=len(due_out),
+                oldest_due_delivery=min(due_out, default=None),
+                dead_deliveries=sum(e.status == "dead" for e in self._outbox.values()),
+                open_dead_letters=sum(d.status == "open" for d in self._dead_letters.values()),
+            )
+
     def timers(self, case_id: str) -> list[Timer]:
         with self._lock:
             ids = self._timers_by_case.get(case_id, ())
@@ -545,6 +562,38 @@ class MemoryStore:
         with self._lock:
             letter = self._dead_letters[dead_letter_id]
             self._dead_letters[dead_letter_id] = letter._replace(status="replayed", case_id=case_id)
+
+    def purge_cases(self, case_ids: Sequence[str]) -> int:
+        with self._lock:
+            gone = {case_id for case_id in case_ids if case_id in self._cases}
+            for case_id in gone:
+                del self._cases[case_id]
+                self._history.pop(case_id, None)
+                for timer_id in self._timers_by_case.get(case_id, ()):
+                    self._drop_timer(timer_id)
+                self._customers.forget_case(case_id)
+            self._drop_case_rows(gone)
+            return len(gone)
+
+    def _drop_case_rows(self, gone: set[str]) -> None:
+        """Drop the rows of the cases in ``gone`` that are not keyed by case."""
+        self._due = [(due, i) for due, i in self._due if i in self._timers]
+        heapq.heapify(self._due)
+        self._notifications = {
+            k: n for k, n in self._notifications.items() if n.case_id not in gone
+        }
+        self._idempotency = {k: r for k, r in self._idempotency.items() if r.case.id not in gone}
+        for entry_id in [i for i, e in self._outbox.items() if e.case_id in gone]:
+            del self._outbox[entry_id]
+            self._outbox_leases.pop(entry_id, None)
+        self._messages = {k: m for k, m in self._messages.items() if m[0] not in gone}
+        for key, items in list(self._threads.items()):
+            kept = [item for item in items if item[2] not in gone]
+            if kept:
+                self._threads[key] = kept
+            else:
+                del self._threads[key]
+        self._refusals = [r for r in self._refusals if r.case_id not in gone]
 
     def add_refusal(self, refusal: Refusal) -> None:
         with self._lock:

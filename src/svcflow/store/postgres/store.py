@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -48,6 +48,10 @@ from svcflow.store.sqlite.store import _READY, SqliteStore
 __all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "open_postgres"]
 
 DEFAULT_POOL_SIZE = 10
+WAKE_CHANNEL = "svcflow_work"
+"""The ``NOTIFY`` channel a commit that schedules work due soon signals on."""
+WAKE_HORIZON = timedelta(minutes=1)
+"""Work due later than this after its commit wakes nobody: workers poll more often."""
 CONNECT_TIMEOUT = 30.0
 
 _CLAIM_TIMERS = (
@@ -94,6 +98,7 @@ class PostgresStore(SqliteStore):
         self.where = describe(url)
         self._codec: DataCodec | None = None
         self._decoded: dict[str, tuple[int, int, Mapping[str, Any], Mapping[str, Any]]] = {}
+        self._listener: psycopg.Connection[Row] | None = None
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url,
             min_size=1,
@@ -144,6 +149,9 @@ class PostgresStore(SqliteStore):
             return schema_version(connection)
 
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         self._pool.close()
 
     # -- writing --
@@ -153,6 +161,28 @@ class PostgresStore(SqliteStore):
             super().commit(change)
         except errors.UniqueViolation as violation:
             raise self._refusal(change, violation) from None
+        self._announce(change)
+
+    def _announce(self, change: CaseChange) -> None:
+        """Wake idle workers (``NOTIFY``) when the change scheduled work due within
+        :data:`WAKE_HORIZON`; work due later is found by their polling."""
+        due = [t.due_at for t in change.timers]
+        due += [d.next_attempt_at for d in change.deliveries if d.status == "pending"]
+        if due and min(due) - change.case.updated_at < WAKE_HORIZON:
+            self._reader.execute("SELECT pg_notify(?, ?)", (WAKE_CHANNEL, min(due).isoformat()))
+
+    def wait_for_work(self, timeout: float) -> datetime | None:
+        """Wait up to ``timeout`` seconds for a commit that scheduled work due soon (``LISTEN``
+        on a connection of its own, opened on first use); the moment it is due, or None."""
+        if self._listener is None:
+            self._listener = psycopg.connect(self.url, autocommit=True)
+            self._listener.execute(f"LISTEN {WAKE_CHANNEL}".encode())
+        for note in self._listener.notifies(timeout=timeout, stop_after=1):
+            try:
+                return datetime.fromisoformat(note.payload)
+            except ValueError:
+                return datetime.now(UTC)  # a NOTIFY of someone else's: look now
+        return None
 
     def _refusal(self, change: CaseChange, violation: errors.UniqueViolation) -> Exception:
         """The refusal a racing writer gets when a unique index, not the first check, stopped

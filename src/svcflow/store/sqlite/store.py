@@ -37,6 +37,7 @@ from svcflow.store.base import (
     DataCodec,
     IdempotencyRecord,
     IdempotentReplay,
+    Workload,
 )
 from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
 from svcflow.store.sqlite.rows import (
@@ -72,6 +73,18 @@ from svcflow.store.sqlite.writes import (
     write_notifications,
     write_timers,
 )
+
+_CASE_TABLES = (
+    "history",
+    "timers",
+    "notifications",
+    "deliveries",
+    "messages",
+    "message_threads",
+    "idempotency",
+    "refusals",
+)
+"""The tables whose rows belong to one case (``case_id``): purged with it."""
 
 __all__ = ["SqliteStore"]
 
@@ -341,6 +354,33 @@ class SqliteStore:
         )
         return [timer_of(row) for row in rows]
 
+    def workload(self, now: datetime) -> Workload:
+        stamp = ts(now)
+        db = self._connection()
+        timers = db.execute(
+            f"SELECT count(*), min(due_at), (SELECT count(*) FROM timers WHERE status = "
+            f"'failed') FROM timers WHERE due_at <= ? AND {_READY}",
+            (stamp, stamp),
+        ).fetchone()
+        outbox = db.execute(
+            "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status "
+            "= 'pending' AND next_attempt_at <= ?), min(next_attempt_at) FILTER (WHERE status "
+            "= 'pending' AND next_attempt_at <= ?), count(*) FILTER (WHERE status = 'dead'), "
+            "(SELECT count(*) FROM dead_letters WHERE status = 'open') FROM deliveries",
+            (stamp, stamp),
+        ).fetchone()
+        assert timers is not None and outbox is not None  # aggregates return one row
+        return Workload(
+            due_timers=timers[0],
+            oldest_due_timer=None if timers[1] is None else from_ts(timers[1]),
+            failed_timers=timers[2],
+            outbox_pending=outbox[0],
+            outbox_due=outbox[1],
+            oldest_due_delivery=None if outbox[2] is None else from_ts(outbox[2]),
+            dead_deliveries=outbox[3],
+            open_dead_letters=outbox[4],
+        )
+
     def timers(self, case_id: str) -> list[Timer]:
         rows = (
             self._connection()
@@ -606,6 +646,16 @@ class SqliteStore:
                 "DELETE FROM dead_letters WHERE received_at < ?", (ts(received_before),)
             )
             return int(cursor.rowcount or 0)
+
+    def purge_cases(self, case_ids: Sequence[str]) -> int:
+        deleted = 0
+        with self._write() as db:
+            for case_id in dict.fromkeys(case_ids):
+                for table in _CASE_TABLES:
+                    db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
+                cursor = db.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+                deleted += int(cursor.rowcount or 0)
+        return deleted
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         with self._write() as db:
