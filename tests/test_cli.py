@@ -57,6 +57,12 @@ def test_validate_prints_every_error_and_exits_1(
         f"{tmp_path / 'b.yaml'}:3:1: tilte: unknown key 'tilte'; did you mean 'title'? valid "
         "keys: data, description, escalations, intake, kpi, quiet_hours, retention, roles, "
         "sla, states, tables, title, transitions, version, workflow\n"
+        f"warning: {tmp_path / 'c.yaml'}:13:9: states.new.on_enter[0].notify: notifies "
+        "'customer', but workflow 'other' has no way to reach them: it takes no messages (no "
+        "`intake:`) and has no `customer_email` or `customer_phone` field, so on a case started "
+        "without `Engine.start(..., customer=...)` these notices are undeliverable; add an "
+        "`intake:` section or a `customer_email`/`customer_phone` data field, or have the host "
+        "always pass the customer\n"
         "2 of 3 file(s) invalid\n"
     )
 
@@ -115,6 +121,10 @@ def test_simulate_prints_timeline(capsys: pytest.CaptureFixture[str]) -> None:
         "->",
         "customer;",
         "timer",
+        "sla:first_response:warning:0",
+        "at",
+        "+10m;",
+        "timer",
         "sla:first_response:breach",
         "at",
         "+15m;",
@@ -131,7 +141,20 @@ def test_simulate_prints_timeline(capsys: pytest.CaptureFixture[str]) -> None:
         "at",
         "+15m",
     ]
-    assert lines[2].split()[:6] == [
+    assert lines[2].split() == [
+        "+10m",
+        "Mon",
+        "09:10",
+        "sla:first_response:warning:0",
+        "by",
+        "timer",
+        "received",
+        "notify",
+        "response_due_soon",
+        "->",
+        "team_lead",
+    ]
+    assert lines[3].split()[:6] == [
         "+15m",
         "Mon",
         "09:15",
@@ -139,8 +162,8 @@ def test_simulate_prints_timeline(capsys: pytest.CaptureFixture[str]) -> None:
         "by",
         "timer",
     ]
-    assert "set priority=high" in lines[2]
-    assert lines[3].split()[3:] == [
+    assert "set priority=high" in lines[3]
+    assert lines[4].split()[3:] == [
         "esc:unacknowledged",
         "by",
         "timer",
@@ -155,7 +178,7 @@ def test_simulate_prints_timeline(capsys: pytest.CaptureFixture[str]) -> None:
         "+30m",
     ]
     assert lines[-2].startswith("-- case ")
-    assert lines[-2].endswith("9 events, 7 notifications queued, expectations passed")
+    assert lines[-2].endswith("10 events, 8 notifications queued, expectations passed")
 
 
 def test_simulate_failed_expectation_exits_1(
@@ -210,3 +233,32 @@ def test_missing_file_is_an_error_not_a_traceback(capsys: pytest.CaptureFixture[
     code, _, err = run(capsys, "graph", "nope.yaml")
     assert code == 1
     assert err.startswith("error: 1 problem in nope.yaml\nnope.yaml:1:1: cannot read the file")
+
+
+def test_validate_warns_when_nobody_can_reach_the_customer(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A workflow started only through the API that notifies ``customer`` (the README's
+    complaint with no contact field) validates, with a warning that says where and how to fix
+    it; a contact field or an ``intake:`` section is a way to reach them, and silences it."""
+    file = tmp_path / "ticket.yaml"
+    file.write_text(MINIMAL)
+    code, out, err = run(capsys, "validate", str(file))
+    assert code == 0
+    assert out.startswith(f"ok  {file}: workflow 'ticket' v1")
+    assert err == (
+        f"warning: {file}:13:9: states.new.on_enter[0].notify: notifies 'customer', but "
+        "workflow 'ticket' has no way to reach them: it takes no messages (no `intake:`) and "
+        "has no `customer_email` or `customer_phone` field, so on a case started without "
+        "`Engine.start(..., customer=...)` these notices are undeliverable; add an `intake:` "
+        "section or a `customer_email`/`customer_phone` data field, or have the host always "
+        "pass the customer\n"
+    )
+    file.write_text(
+        MINIMAL.replace("  answer: string\n", "  answer: string\n  customer_email: string\n")
+    )
+    assert run(capsys, "validate", str(file))[::2] == (0, "")
+    code, _, err = run(capsys, "validate", str(WORKFLOWS / "escalation.yaml"))
+    assert code == 0
+    assert "escalation.yaml:62:9: states.agent_handling.on_enter[2].notify: notifies " in err
+    assert "'customer' (also on lines 78, 83, 89, 146, 153), but workflow 'escalation'" in err

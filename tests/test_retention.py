@@ -81,16 +81,25 @@ def test_purge_expires_dead_letters_after_30_days_by_default(
     assert engine.purge(dead_letters_older_than=None, now=later).dead_letters == 0
 
 
-def test_a_retention_that_is_not_a_positive_duration_is_refused_with_its_position() -> None:
-    bad = _retention("0d")
+@pytest.mark.parametrize(
+    ("period", "why"),
+    [
+        ("0d", "closed_cases must be longer than 0, e.g. 400d"),
+        (
+            "400 days",
+            "invalid duration '400 days': write a number and a unit, e.g. 30s, 15m, 4h, 2d, 1w "
+            "or 1h30m",
+        ),
+    ],
+)
+def test_a_retention_that_is_not_a_positive_duration_is_refused_with_its_position(
+    period: str, why: str
+) -> None:
     with pytest.raises(WorkflowDefinitionError) as caught:
-        load_workflow_text(bad, "ticket.yaml")
-    assert "ticket.yaml:4:" in str(caught.value)
-    assert "closed_cases must be longer than 0, e.g. 400d" in str(caught.value)
-    worse = _retention("400 days")
-    with pytest.raises(WorkflowDefinitionError) as caught:
-        load_workflow_text(worse, "ticket.yaml")
-    assert "ticket.yaml:4:" in str(caught.value) and "e.g. 30s, 15m, 4h, 2d" in str(caught.value)
+        load_workflow_text(_retention(period), "ticket.yaml")
+    assert str(caught.value) == (
+        f"1 problem in ticket.yaml\nticket.yaml:4:27: retention.closed_cases: {why}"
+    )
 
 
 def test_svcflow_purge_deletes_past_retention_and_dry_run_only_counts(

@@ -5,7 +5,8 @@ each file's own language (workflow, rules or calendar), the calendars a workflow
 those in files next to a single workflow file given alone), and the notification templates a
 workflow names (when a ``templates/`` folder lies next to it, as ``Engine.from_directory``
 uses). A broken calendar file is reported once, as itself: the workflows that name it are not
-told again that it is unknown.
+told again that it is unknown. Warnings (exit status 0) name incomplete decision tables and
+notices to ``customer`` in a workflow that has no way to reach them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from svcflow.definitions import (
 )
 from svcflow.definitions.calendars import load_calendar_text
 from svcflow.definitions.decide import table_warnings
+from svcflow.definitions.reach import customer_reach_warnings
 from svcflow.definitions.rulesfile import is_rules_text, load_rules_text
 from svcflow.definitions.workflow import LoadedWorkflow, load_workflow_file, workflow_files
 from svcflow.errors import Problem, WorkflowDefinitionError
@@ -109,7 +111,7 @@ class _Validation:
             + (f", {len(spec.sla.metrics)} SLA metrics" if spec.sla else "")
             + (f", tables {', '.join(spec.tables)}" if spec.tables else "")
         )
-        for warning in table_warnings(loaded):
+        for warning in [*table_warnings(loaded), *customer_reach_warnings(loaded)]:
             print(f"warning: {warning}", file=sys.stderr)
 
 

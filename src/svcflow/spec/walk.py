@@ -1,17 +1,20 @@
-"""Walks over a workflow spec that several checks need: every notification template it names."""
+"""Walks over a workflow spec that several checks need: every notification it queues and every
+template it names."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from svcflow.spec.actions import NotifySpec
 from svcflow.spec.models import Action, WorkflowSpec
 from svcflow.spec.yamlsource import KeyPath
 
-__all__ = ["referenced_templates"]
+__all__ = ["notifications", "referenced_templates"]
 
 
-def referenced_templates(spec: WorkflowSpec) -> Iterator[tuple[str, KeyPath]]:
-    """Each notification template the workflow names, with the key path of the name."""
+def notifications(spec: WorkflowSpec) -> Iterator[tuple[NotifySpec, KeyPath]]:
+    """Each ``notify`` action of the workflow (states, transitions, SLA warnings and breaches),
+    with the key path of its ``notify`` key."""
     for name, state in spec.states.items():
         yield from _in_actions(("states", name, "on_enter"), state.on_enter)
         yield from _in_actions(("states", name, "on_exit"), state.on_exit)
@@ -23,12 +26,18 @@ def referenced_templates(spec: WorkflowSpec) -> Iterator[tuple[str, KeyPath]]:
             for position, warning in enumerate(metric.warnings):
                 yield from _in_actions((*base, "warnings", position, "actions"), warning.actions)
             yield from _in_actions((*base, "on_breach"), metric.on_breach)
+
+
+def referenced_templates(spec: WorkflowSpec) -> Iterator[tuple[str, KeyPath]]:
+    """Each notification template the workflow names, with the key path of the name."""
+    for notify, path in notifications(spec):
+        yield notify.template, (*path, "template")
     for name, chain in spec.escalations.items():
         for position, level in enumerate(chain.levels):
             yield level.template, ("escalations", name, "levels", position, "template")
 
 
-def _in_actions(base: KeyPath, actions: Iterable[Action]) -> Iterator[tuple[str, KeyPath]]:
+def _in_actions(base: KeyPath, actions: Iterable[Action]) -> Iterator[tuple[NotifySpec, KeyPath]]:
     for index, action in enumerate(actions):
         if action.notify is not None:
-            yield action.notify.template, (*base, index, "notify", "template")
+            yield action.notify, (*base, index, "notify")
