@@ -55,7 +55,12 @@ MODULES: dict[str, Module] = {
     ),
     "tables": Module(
         "src/svcflow/rules/tables/*.py",
-        ("tests/test_tables.py", "tests/test_tables_policies.py"),
+        (
+            "tests/test_tables.py",
+            "tests/test_tables_policies.py",
+            "tests/test_tables_findings.py",
+            "tests/test_tables_workflow.py",
+        ),
     ),
 }
 
@@ -110,8 +115,9 @@ def run_module(name: str, max_children: int, diffs: bool = False) -> Score:
     done = subprocess.run([*command, *tests], cwd=ROOT, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{name}: mutmut failed with exit code {done.returncode}")
-    meta = json.loads((MUTANTS / f"{module.source}.meta").read_text(encoding="utf-8"))
-    codes: dict[str, int | None] = meta["exit_code_by_key"]
+    codes: dict[str, int | None] = {}
+    for meta_file in sorted(MUTANTS.glob(f"{module.source}.meta")):
+        codes.update(json.loads(meta_file.read_text(encoding="utf-8"))["exit_code_by_key"])
     score = Score(
         module=name,
         killed=sum(code in KILLED for code in codes.values()),
@@ -176,6 +182,7 @@ def main() -> None:
     scores = []
     for name in arguments.modules or list(MODULES):
         scores.append(run_module(name, arguments.max_children, arguments.survivors))
+        print(table(scores[-1:]), flush=True)
     print(table(scores))
 
 

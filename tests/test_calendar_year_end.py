@@ -12,18 +12,21 @@ import pytest
 
 from support.calendars import OFFICE_LONDON, at, calendar_from, daily
 from svcflow.errors import WorkflowDefinitionError
-from svcflow.sla.calendar import CalendarError
+from svcflow.sla.calendar import BusinessCalendar, CalendarError
 from svcflow.spec.calendar import parse_interval
 
 # -- New Year ---------------------------------------------------------------------------------
 
+
 # Mon-Fri 09:00-18:00 in London, closed on 1 January: Thursday 31 December 2026 is the last
 # business day of the year, Monday 4 January 2027 the first of the next.
-OFFICE_NEW_YEAR = calendar_from(OFFICE_LONDON + 'holidays: ["--01-01"]\n')
+def office_new_year() -> BusinessCalendar:
+    """A new calendar per test, built inside it (mutation testing only sees code a test runs)."""
+    return calendar_from(OFFICE_LONDON + 'holidays: ["--01-01"]\n')
 
 
 def test_a_deadline_crosses_new_year_and_skips_the_holiday() -> None:
-    cal = OFFICE_NEW_YEAR
+    cal = office_new_year()
     received = at("2026-12-31T17:00+00:00")
     due = cal.add(received, timedelta(hours=4))  # 1 h on Thursday, 3 h on Monday
     assert due == at("2027-01-04T12:00+00:00")
@@ -33,7 +36,7 @@ def test_a_deadline_crosses_new_year_and_skips_the_holiday() -> None:
 
 
 def test_next_open_next_close_and_intervals_over_new_year() -> None:
-    cal = OFFICE_NEW_YEAR
+    cal = office_new_year()
     assert cal.next_open(at("2026-12-31T18:00+00:00")) == at("2027-01-04T09:00+00:00")
     assert cal.next_open(at("2027-01-01T12:00+00:00")) == at("2027-01-04T09:00+00:00")
     assert cal.next_close(at("2026-12-31T12:00+00:00")) == at("2026-12-31T18:00+00:00")
@@ -48,7 +51,7 @@ def test_next_open_next_close_and_intervals_over_new_year() -> None:
 
 
 def test_business_days_are_counted_over_new_year_both_ways() -> None:
-    cal = OFFICE_NEW_YEAR
+    cal = office_new_year()
     wednesday = at("2026-12-30T10:00+00:00")
     assert cal.add_business_days(wednesday, 2) == at("2027-01-04T10:00+00:00")
     assert cal.add_business_days(wednesday, 2, end_of_day=True) == at("2027-01-04T18:00+00:00")
@@ -61,11 +64,13 @@ def test_business_days_are_counted_over_new_year_both_ways() -> None:
 
 
 # Every day 09:00-18:00 in Shanghai: the local year starts at 16:00 UTC on 31 December.
-SHANGHAI_DAILY = daily("Asia/Shanghai", "09:00-18:00")
+def shanghai_daily() -> BusinessCalendar:
+    """A new calendar per test, built inside it (mutation testing only sees code a test runs)."""
+    return daily("Asia/Shanghai", "09:00-18:00")
 
 
 def test_the_first_and_last_day_of_a_year_keep_their_hours() -> None:
-    cal = SHANGHAI_DAILY
+    cal = shanghai_daily()
     assert cal.is_open(at("2027-01-01T09:00+08:00"))
     assert cal.is_open(at("2026-12-31T17:59+08:00"))
     assert cal.next_open(at("2026-12-31T18:00+08:00")) == at("2027-01-01T09:00+08:00")
@@ -81,7 +86,7 @@ def test_the_first_and_last_day_of_a_year_keep_their_hours() -> None:
 
 
 def test_a_deadline_more_than_a_year_out_crosses_two_year_ends() -> None:
-    cal = SHANGHAI_DAILY
+    cal = shanghai_daily()
     start, end = at("2026-12-31T17:00+08:00"), at("2028-01-01T10:00+08:00")
     budget = timedelta(hours=1 + 365 * 9 + 1)
     assert cal.elapsed(start, end) == budget
@@ -93,15 +98,17 @@ def test_a_deadline_more_than_a_year_out_crosses_two_year_ends() -> None:
 
 # Mon-Fri 22:00-06:00 in Shanghai, closed on 1 January: Thursday's shift still runs into the
 # holiday morning (a shift belongs to the day it starts), Friday's is cancelled.
-NIGHT_NEW_YEAR = calendar_from(
-    "calendar: night\ntimezone: Asia/Shanghai\n"
-    "hours: {mon: &n '22:00-06:00', tue: *n, wed: *n, thu: *n, fri: *n}\n"
-    'holidays: ["--01-01"]\n'
-)
+def night_new_year() -> BusinessCalendar:
+    """A new calendar per test, built inside it (mutation testing only sees code a test runs)."""
+    return calendar_from(
+        "calendar: night\ntimezone: Asia/Shanghai\n"
+        "hours: {mon: &n '22:00-06:00', tue: *n, wed: *n, thu: *n, fri: *n}\n"
+        'holidays: ["--01-01"]\n'
+    )
 
 
 def test_an_overnight_shift_runs_from_new_years_eve_into_new_years_day() -> None:
-    cal = NIGHT_NEW_YEAR
+    cal = night_new_year()
     assert cal.is_open(at("2027-01-01T05:00+08:00"))
     assert not cal.is_open(at("2027-01-01T23:00+08:00"))
     assert cal.next_close(at("2026-12-31T23:00+08:00")) == at("2027-01-01T06:00+08:00")
@@ -181,13 +188,17 @@ def test_a_local_time_the_clock_skips_maps_to_the_change() -> None:
 
 # -- 24x7 with holidays -----------------------------------------------------------------------
 
-ALWAYS_BUT_HOLIDAYS = calendar_from(
-    'calendar: always\ntimezone: Europe/London\nhours: 24x7\nholidays: [2026-12-25, "--01-01"]\n'
-)
+
+def always_but_holidays() -> BusinessCalendar:
+    """A new calendar per test, built inside it (mutation testing only sees code a test runs)."""
+    return calendar_from(
+        "calendar: always\ntimezone: Europe/London\nhours: 24x7\n"
+        'holidays: [2026-12-25, "--01-01"]\n'
+    )
 
 
 def test_a_24x7_calendar_closes_on_its_holidays() -> None:
-    cal = ALWAYS_BUT_HOLIDAYS
+    cal = always_but_holidays()
     assert cal.is_open(at("2026-12-24T23:59+00:00"))
     assert not cal.is_open(at("2026-12-25T12:00+00:00"))
     assert cal.next_open(at("2026-12-25T12:00+00:00")) == at("2026-12-26T00:00+00:00")
@@ -225,18 +236,21 @@ def test_a_24x7_calendar_past_its_last_holiday_does_not_claim_to_be_closed() -> 
 
 # -- working days -----------------------------------------------------------------------------
 
-SHORT_FRIDAYS = calendar_from(
-    "calendar: short-fridays\ntimezone: Europe/London\n"
-    "hours: {mon: &d '09:00-18:00', tue: *d, wed: *d, thu: *d, fri: '09:00-15:00'}\n"
-    "working_days:\n"
-    "  - {date: 2026-09-19, like: fri}\n"
-    "  - 2026-09-20\n"
-    "  - {date: 2026-09-26, like: sun}\n"
-)
+
+def short_fridays() -> BusinessCalendar:
+    """A new calendar per test, built inside it (mutation testing only sees code a test runs)."""
+    return calendar_from(
+        "calendar: short-fridays\ntimezone: Europe/London\n"
+        "hours: {mon: &d '09:00-18:00', tue: *d, wed: *d, thu: *d, fri: '09:00-15:00'}\n"
+        "working_days:\n"
+        "  - {date: 2026-09-19, like: fri}\n"
+        "  - 2026-09-20\n"
+        "  - {date: 2026-09-26, like: sun}\n"
+    )
 
 
 def test_a_working_day_like_friday_has_the_friday_hours() -> None:
-    cal = SHORT_FRIDAYS
+    cal = short_fridays()
     assert cal.hours_on(date(2026, 9, 19)) == ((540, 900),)
     # Friday 14:00: 1 h until 15:00, then Saturday (like Friday) from 09:00.
     assert cal.add(at("2026-09-18T14:00+01:00"), timedelta(hours=2)) == at("2026-09-19T10:00+01:00")
@@ -354,7 +368,24 @@ def test_an_impossible_yearly_date_is_refused(written: str) -> None:
 
 
 def test_years_outside_the_range_are_refused_with_the_range() -> None:
-    cal = OFFICE_NEW_YEAR
+    cal = office_new_year()
     with pytest.raises(CalendarError) as caught:
         cal.is_open(at("1899-06-01T12:00+00:00"))
     assert str(caught.value) == "calendar 'office': the year 1899 is outside 1900..9998"
+
+
+def test_one_microsecond_that_uses_up_the_year_ends_at_the_close_not_at_the_next_opening() -> None:
+    cal = office_new_year()
+    micro = timedelta(microseconds=1)
+    assert cal.add(at("2026-12-31T17:59:59.999999+00:00"), micro) == at("2026-12-31T18:00+00:00")
+    assert cal.add(at("2026-12-31T18:00+00:00"), micro) == at("2027-01-04T09:00:00.000001+00:00")
+    assert cal.add(at("2027-01-04T09:00+00:00"), -micro) == at("2026-12-31T17:59:59.999999+00:00")
+
+
+def test_counting_back_to_the_first_opening_of_a_year_stays_in_that_year() -> None:
+    # the latest moment with 1 h of open time before Monday 10:00 is Monday 09:00, not the
+    # close of the year before (which also has 1 h of open time until Monday 10:00)
+    cal = office_new_year()
+    assert cal.add(at("2027-01-04T10:00+00:00"), -timedelta(hours=1)) == at(
+        "2027-01-04T09:00+00:00"
+    )

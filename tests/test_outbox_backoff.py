@@ -13,6 +13,7 @@ import pytest
 
 from svcflow import Engine, hookimpl
 from svcflow.clock import ManualClock
+from svcflow.errors import DeliveryFailed, PermanentDeliveryError
 from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
 from svcflow.messaging.outbox import Dispatcher, RetryPolicy
 from svcflow.records import Case
@@ -302,3 +303,85 @@ def test_a_delivery_timeout_must_be_shorter_than_the_lease(
         "the delivery timeout (120 s) must be shorter than the dispatcher's lease (120 s), "
         "or another dispatcher would deliver the same notification meanwhile"
     )
+
+
+@pytest.mark.parametrize("timeout", [0, -1.5])
+def test_a_delivery_timeout_must_be_more_than_zero(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, timeout: float
+) -> None:
+    engine = svcflow_engine(NOTICE)
+    with pytest.raises(ValueError) as caught:
+        Dispatcher(engine.store, engine.plugins, svcflow_clock, timeout=timeout)
+    assert str(caught.value) == (
+        f"the delivery timeout ({timeout:g} s) must be more than 0 s: it is how long one "
+        "delivery attempt may take"
+    )
+
+
+def test_a_dispatcher_gives_a_delivery_thirty_seconds_unless_told_otherwise(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    engine = svcflow_engine(NOTICE)
+    assert Dispatcher(engine.store, engine.plugins, svcflow_clock).timeout == 30.0
+
+
+def test_a_second_dispatcher_does_not_take_a_notification_being_delivered(
+    svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins, svcflow_clock: ManualClock
+) -> None:
+    seen: list[tuple[str, int]] = []
+
+    class AsksAnotherDispatcherMeanwhile:
+        other: Dispatcher
+
+        @hookimpl
+        def svcflow_register_channels(self) -> list[ChannelInfo]:
+            return [ChannelInfo("pager", outbound=True)]
+
+        @hookimpl
+        def svcflow_deliver(self, delivery: Delivery) -> DeliveryReceipt:
+            seen.append((delivery.key, self.other.dispatch().attempted))
+            return DeliveryReceipt("paged")
+
+    plugin = AsksAnotherDispatcherMeanwhile()
+    svcflow_plugin(plugin, "asks-another")
+    engine = svcflow_engine(
+        NOTICE.replace("to: customer", "to: oncall"),
+        directory={"oncall": {"address": "7001", "channel": "pager"}},
+        store="memory://",
+    )
+    case = start(engine)
+    plugin.other = Dispatcher(engine.store, engine.plugins, svcflow_clock)
+    first = Dispatcher(engine.store, engine.plugins, svcflow_clock)
+    assert len(first.dispatch().delivered) == 1
+    [row] = engine.outbox(case.id)
+    assert seen == [(row.key, 0)]  # the other dispatcher found nothing it could take
+
+
+def test_the_report_names_the_notifications_that_will_be_retried_and_those_given_up(
+    svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins, svcflow_clock: ManualClock
+) -> None:
+    class Refuses:
+        @hookimpl
+        def svcflow_register_channels(self) -> list[ChannelInfo]:
+            return [ChannelInfo("pager", outbound=True)]
+
+        @hookimpl
+        def svcflow_deliver(self, delivery: Delivery) -> DeliveryReceipt:
+            if delivery.recipient.address == "7002":
+                raise PermanentDeliveryError("no such pager")
+            raise DeliveryFailed("gateway busy")
+
+    svcflow_plugin(Refuses(), "refuses")
+    engine = svcflow_engine(
+        NOTICE.replace("to: customer", "to: [oncall, backup]"),
+        directory={
+            "oncall": {"address": "7001", "channel": "pager"},
+            "backup": {"address": "7002", "channel": "pager"},
+        },
+    )
+    case = start(engine)
+    report = engine.dispatch()
+    rows = {row.address: row for row in engine.outbox(case.id)}
+    assert [entry.key for entry in report.retrying] == [rows["7001"].key]
+    assert [entry.key for entry in report.dead] == [rows["7002"].key]
+    assert (rows["7001"].status, rows["7002"].status) == ("pending", "dead")

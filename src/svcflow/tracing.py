@@ -6,7 +6,8 @@ the instrumentation scope ``svcflow``: ``svcflow.start``, ``svcflow.fire``, ``sv
 ``svcflow.dispatch`` and ``svcflow.ingest``, with the case, workflow, trigger or channel as
 attributes (never case data: that may hold a customer's words). An exception leaving a span is
 recorded on it and sets its status to error. Without the API, :func:`span` is a no-op that costs
-one function call.
+one function call; with the API but no SDK configured (the tracer provider is still the API's
+proxy or its no-op), the same: a span nobody records is not worth building attributes for.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ class Span:
 _NOTHING = Span()
 
 
+def _recording() -> bool:
+    """Whether a host has configured a tracer provider (an SDK) since the API was imported."""
+    provider = _trace.get_tracer_provider()
+    return not isinstance(provider, _trace.ProxyTracerProvider | _trace.NoOpTracerProvider)
+
+
 @contextmanager
 def _otel_span(name: str, attributes: dict[str, str | int | bool]) -> Iterator[Span]:
     tracer = _trace.get_tracer(TRACER_NAME)
@@ -51,7 +58,7 @@ def _otel_span(name: str, attributes: dict[str, str | int | bool]) -> Iterator[S
 
 def span(name: str, **attributes: str | int | bool | None) -> AbstractContextManager[Span]:
     """A span named ``svcflow.<name>`` with ``attributes`` (``None`` values are left out)."""
-    if _trace is None:
+    if _trace is None or not _recording():
         return nullcontext(_NOTHING)
     given = {key: value for key, value in attributes.items() if value is not None}
     return _otel_span(f"svcflow.{name}", given)

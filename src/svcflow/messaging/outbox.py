@@ -77,7 +77,12 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=2),
         timeout: float = 30.0,
     ) -> None:
-        if not 0 < timeout < lease.total_seconds():
+        if not timeout > 0:
+            raise ValueError(
+                f"the delivery timeout ({timeout:g} s) must be more than 0 s: it is how long one "
+                "delivery attempt may take"
+            )
+        if not timeout < lease.total_seconds():
             raise ValueError(
                 f"the delivery timeout ({timeout:g} s) must be shorter than the dispatcher's "
                 f"lease ({lease.total_seconds():g} s), or another dispatcher would deliver the "

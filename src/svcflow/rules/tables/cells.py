@@ -81,21 +81,6 @@ class Interval:
     high: Any
     high_closed: bool
 
-    def contains(self, value: Any) -> bool:
-        if self.low is not None and (
-            value < self.low or (value == self.low and not self.low_closed)
-        ):
-            return False
-        return self.high is None or not (
-            value > self.high or (value == self.high and not self.high_closed)
-        )
-
-    def contains_between(self, after: Any, before: Any) -> bool:
-        """Whether it holds every value strictly between two neighbouring end points (``None``:
-        unbounded). End points of intervals are among those points, so it is all or nothing."""
-        low_ok = self.low is None or (after is not None and self.low <= after)
-        return low_ok and (self.high is None or (before is not None and self.high >= before))
-
     @classmethod
     def point(cls, value: Any) -> Interval:
         return cls(value, True, value, True)
@@ -117,11 +102,6 @@ class Cell:
     @property
     def is_any(self) -> bool:
         return self.expression is None and self.null and self.intervals == (EVERYTHING,)
-
-    def static_match(self, value: Any) -> bool:
-        if value is None:
-            return self.null
-        return any(interval.contains(value) for interval in self.intervals)
 
 
 ANY = Cell("-", (EVERYTHING,), null=True)

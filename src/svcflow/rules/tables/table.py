@@ -87,9 +87,7 @@ class CompiledTable:
         values = [item.read(variables) for item in self.inputs]
         matched = self._matches(values, variables, stop_at_first=False)
         chosen = self._chosen(matched, values, variables)
-        outputs = self._outputs(
-            self._matches(values, variables, self.hit == "first"), values, variables
-        )
+        outputs = self._outputs(matched, values, variables)
         return Decision(
             self,
             {item.name: value for item, value in zip(self.inputs, values, strict=True)},
@@ -210,12 +208,6 @@ class CompiledTable:
                     f"{item.field.type} values",
                 )
         return DecisionError(self.name, self.where, "an input could not be compared")
-
-    # -- for probing expressions that use the table -------------------------------------------
-
-    def sample(self) -> dict[str, Any]:
-        """Typical outputs, for type-checking the expressions that read the table at load."""
-        return table_sample(self.spec)
 
 
 def table_sample(spec: TableSpec) -> dict[str, Any]:
