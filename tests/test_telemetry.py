@@ -180,7 +180,8 @@ def test_the_metrics_count_events_breaches_lag_and_queues(
     server = serve_metrics(engine, port=0)
     try:
         before = _scrape(server.url)
-        assert before["svcflow_timer_lag_seconds"] == [({}, 300.0)]  # due at 15m, now 20m
+        # the oldest due timer is the first-response warning: due at 10m, now 20m
+        assert before["svcflow_timer_lag_seconds"] == [({}, 600.0)]
         engine.advance()
         with pytest.raises(MessageRejected):
             engine.ingest("emial", EMAIL)
