@@ -19,21 +19,10 @@ from svcflow.testing import EngineFactory
 from test_intake import FIRST_EMAIL, INTAKE, reply_email
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest) -> str | None:
-    """The store of each kind a test runs on (None: the factory's SQLite file)."""
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_schema_url")
-        return url
-    return None
-
-
 def test_a_key_reused_with_another_payload_actor_or_data_is_refused(
-    svcflow_engine: EngineFactory, store: str | None
+    svcflow_engine: EngineFactory, store_url: str
 ) -> None:
-    desk = svcflow_engine(INTAKE, store=store)
+    desk = svcflow_engine(INTAKE, store=store_url)
     case = desk.start("complaint_intake", {"customer": "ann"}, "agent-1", "start-1")
     assert desk.start("complaint_intake", {"customer": "ann"}, "agent-1", "start-1") == case
     with pytest.raises(IdempotencyKeyReused) as caught:
@@ -80,10 +69,10 @@ class Meddler:
 
 
 def test_ingest_retries_conflicts_then_keeps_the_message_as_a_dead_letter(
-    svcflow_engine: EngineFactory, store: str | None
+    svcflow_engine: EngineFactory, store_url: str
 ) -> None:
     meddler = Meddler()
-    desk = svcflow_engine(MEDDLING, store=store, plugins=[("meddler", meddler)])
+    desk = svcflow_engine(MEDDLING, store=store_url, plugins=[("meddler", meddler)])
     meddler.engine = desk
     case = desk.ingest("email", FIRST_EMAIL).case
     desk.fire(case.id, "ask")

@@ -123,22 +123,11 @@ def test_a_thousand_cases_with_poisoned_ones_fire_on_schedule_and_recover(
     assert {row.status for row in engine.outbox()} == {"delivered"}
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest) -> str | None:
-    """The store of each kind a test runs on (None: the factory's SQLite file)."""
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_schema_url")
-        return url
-    return None
-
-
 def test_a_parked_timer_does_not_stop_the_same_engines_later_timers(
-    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, store: str | None
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, store_url: str
 ) -> None:
     engine = svcflow_engine(
-        CHECKED, store=store, plugins=[("crm", Crm())], directory={"customer": "a@x.org"}
+        CHECKED, store=store_url, plugins=[("crm", Crm())], directory={"customer": "a@x.org"}
     )
     broken = engine.start("ticket", {"customer": "broken"})
     svcflow_clock.advance("30m")
@@ -169,11 +158,11 @@ def test_an_event_on_a_case_goes_on_when_its_overdue_timer_fails(
 
 
 def test_retrying_a_timer_that_is_not_failed_names_the_failed_ones(
-    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, store: str | None
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, store_url: str
 ) -> None:
     engine = svcflow_engine(
         CHECKED,
-        store=store,
+        store=store_url,
         plugins=[("crm", Crm())],
         directory={"customer": "a@x.org"},
         timer_retry=RetryPolicy(max_attempts=1),
@@ -266,11 +255,11 @@ def test_a_template_that_raises_gives_a_dead_row_and_the_event_commits(
 
 
 def test_retrying_a_delivery_whose_template_still_fails_keeps_it_dead(
-    svcflow_engine: EngineFactory, tmp_path: Path, store: str | None
+    svcflow_engine: EngineFactory, tmp_path: Path, store_url: str
 ) -> None:
     engine = svcflow_engine(
         CHECKED,
-        store=store,
+        store=store_url,
         plugins=[("crm", Crm())],
         templates=_templates(tmp_path, "{{ 1/0 }}"),
         directory={"customer": "a@x.org"},
