@@ -287,7 +287,7 @@ class Engine:
                 return replayed
         now = self._writer.now()
         case_id = self._new_id()
-        result = compiled.start(data, now, case_id, self.actor(actor))
+        result = compiled.start(data, now, case_id, self._actor_in(compiled, actor))
         case = Case(
             id=case_id,
             workflow=compiled.workflow,
@@ -365,7 +365,7 @@ class Engine:
         if service_due(case, now):
             case = self._timers.catch_up(case, now)
         now = max(now, case.updated_at)
-        who = self.actor(actor)
+        who = self._actor_in(compiled, actor)
         try:
             result = compiled.step(
                 case.id, case.state, case.data, trigger, payload, now, case.sla, who
@@ -393,6 +393,12 @@ class Engine:
     def actor(self, actor: str) -> Actor:
         """``actor`` with the roles the host's identity system (``svcflow_actor_roles``) gives."""
         return Actor(actor, self.plugins.actor_roles(actor))
+
+    def _actor_in(self, compiled: CompiledWorkflow, actor: str) -> Actor:
+        """``actor`` for a step of ``compiled``: the identity system is asked for their roles
+        only when the workflow reads roles (``by``/``not_by``, role ``includes``, an expression
+        or table reading ``actor``); otherwise nothing could tell the roles apart."""
+        return self.actor(actor) if compiled.reads_roles else Actor(actor)
 
     def _refused(self, error: NotAuthorized, now: datetime) -> None:
         self.store.add_refusal(
