@@ -29,6 +29,7 @@ from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions import load_definitions
 from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.engine.care import CaseActions, Journeys
 from svcflow.engine.counters import EngineCounters
 from svcflow.engine.finding import AT_RISK_WITHIN, case_query
 from svcflow.engine.migrations import CaseMigrator, MigrationReport
@@ -50,7 +51,9 @@ from svcflow.engine.timers import (
 )
 from svcflow.engine.units import CaseWriter, Event, advanced, fingerprint, history_entry
 from svcflow.errors import (
+    CaseAlreadyOpen,
     ConcurrencyConflict,
+    CustomerRequired,
     DeliveryNotDead,
     NotAuthorized,
     WorkflowDefinitionError,
@@ -81,7 +84,7 @@ from svcflow.sla.clocks import SlaPolicy
 from svcflow.sla.escalation import Chain
 from svcflow.sla.status import SlaStatus, sla_report
 from svcflow.spec.extensions import using_extensions
-from svcflow.store.base import NewMessage, Store
+from svcflow.store.base import NewMessage, ScopeTaken, Store
 from svcflow.store.query import CasePage
 from svcflow.store.registry import open_store
 from svcflow.tracing import span
@@ -148,7 +151,7 @@ class Engine:
             found.attach(
                 self._case_messages, self.plugins.outbound_channels, self.plugins.reply_channel
             )
-        self.customers = Customers(self.store)
+        self.customers = Customers(self.store, now=lambda: as_utc(self.clock.now()))
         """The customers of this engine's store: ``add``, ``get``, ``identify``, ``of_case``."""
         workflows = list(workflows)
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
@@ -161,11 +164,28 @@ class Engine:
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self.timer_lease = timer_lease
         self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
-        self._writer = CaseWriter(self.store, self.clock, self.plugins, self.notifier)
+        self._writer = CaseWriter(
+            self.store, self.clock, self.plugins, self.notifier, registry=self.registry
+        )
         self._timers = TimerService(
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry
         )
         self._intake = self._message_intake(intake_limits, content_dedupe_window)
+        self._journeys = self._customer_journeys()
+
+    def _customer_journeys(self) -> Journeys:
+        """Customer-scoped workflows and signals, handed the case operations they need."""
+        actions = CaseActions(
+            start=lambda workflow, data, actor, customer, key: self._start(
+                workflow, data, actor, key, customer_id=customer
+            ),
+            fire=lambda case_id, trigger, actor: self._fire(case_id, trigger, None, actor),
+            now=self._writer.now,
+        )
+        journeys = Journeys(self.registry, self.store, actions)
+        self.customers.listen(journeys.customer_changed)
+        self._writer.after_commit.append(journeys.case_committed)
+        return journeys
 
     def _message_intake(
         self, limits: IntakeLimits | None, content_window: timedelta
@@ -280,6 +300,8 @@ class Engine:
         customer_id: str | None = None,
     ) -> Case:
         compiled = self.registry.newest(workflow)
+        if compiled.spec.scope == "customer" and customer_id is None:
+            raise CustomerRequired(workflow)
         scope = f"start:{workflow}"
         request = None
         if idempotency_key is not None:
@@ -301,6 +323,7 @@ class Engine:
             updated_at=now,
             sla=MappingProxyType(result.service) if result.service else NO_DETAILS,
         )
+        self._timers.keeper.amend(compiled, None, case, result, customer_id=customer_id)
         given = {name: plain(result.data[name]) for name in data} if data else None
         entry = history_entry(case, now, Event(actor, "started", payload=given), result)
         change = self._writer.change(
@@ -313,7 +336,10 @@ class Engine:
             customer_id=customer_id,
             request=request,
         )
-        return self._writer.commit(change)
+        try:
+            return self._writer.commit(change)
+        except ScopeTaken as taken:
+            raise CaseAlreadyOpen(workflow, customer_id or "", taken.case_id) from None
 
     def fire(
         self,
@@ -376,6 +402,7 @@ class Engine:
             self._refused(refused, now)
             raise
         updated = advanced(case, result, now)
+        self._timers.keeper.amend(compiled, case.state, updated, result)
         given = plain(result.payload) if payload else None
         event = Event(
             actor=actor, kind="transition", trigger=trigger, from_state=case.state, payload=given
