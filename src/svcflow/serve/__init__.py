@@ -1,0 +1,1 @@
+"""``svcflow serve``: svcflow over HTTP (the web console lives in :mod:`svcflow.serve.console`)."""
