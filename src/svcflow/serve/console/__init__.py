@@ -8,7 +8,8 @@ triggers with the signed-in agent as the actor (:mod:`.auth`); strings come from
 catalogues chosen per request (:mod:`.i18n`).
 """
 
-from svcflow.serve.console.app import ConsoleSettings, create_console
+from svcflow.serve.console.app import create_console
 from svcflow.serve.console.auth import Agent, Authenticate
+from svcflow.serve.console.render import ConsoleSettings
 
 __all__ = ["Agent", "Authenticate", "ConsoleSettings", "create_console"]
