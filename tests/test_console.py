@@ -317,11 +317,17 @@ def test_the_report_page_embeds_the_kpi_report(client: httpx.Client, engine: Eng
     assert report.text.startswith("<!doctype html>") and "1 case" in report.text
 
 
-def test_customer_text_is_escaped(client: httpx.Client, engine: Engine) -> None:
+def test_customer_text_is_escaped_and_no_script_may_run(
+    client: httpx.Client, engine: Engine
+) -> None:
     signed_in(client)
     case = engine.start("complaint", {"customer": "<script>alert(1)</script>"})
-    page = client.get(f"/console/cases/{case.id}").text
-    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    answer = client.get(f"/console/cases/{case.id}")
+    assert "<script>" not in answer.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in answer.text
+    policy = answer.headers["content-security-policy"]
+    assert policy.startswith("default-src 'none';") and "script-src" not in policy
+    assert answer.headers["cache-control"] == "no-store"
 
 
 def test_the_docs_example_mounts_the_console(
