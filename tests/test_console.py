@@ -18,8 +18,9 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from support.serving import serving
+from support.serving import running
 from svcflow import Engine, ManualClock, shipped_workflows
+from svcflow.serve import TokenFile, create_app
 from svcflow.serve.console import Agent, ConsoleSettings, create_console
 from svcflow.serve.console.auth import SESSION_COOKIE, csrf_token
 
@@ -44,7 +45,7 @@ def mounted(engine: Engine, settings: ConsoleSettings | None = None) -> Iterator
     """The console mounted at /console of an application served on localhost, and a client."""
     console = create_console(engine, TOKENS.get, settings or ConsoleSettings(clock_advance=True))
     with (
-        serving(Starlette(routes=[Mount("/console", app=console)])) as url,
+        running(Starlette(routes=[Mount("/console", app=console)])) as url,
         httpx.Client(base_url=url) as client,
     ):
         yield client
@@ -338,9 +339,30 @@ def test_the_docs_example_mounts_the_console(
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
     exec(compile(example, "docs/console.md", "exec"), namespace)
-    with serving(namespace["app"]) as url, httpx.Client(base_url=url) as client:
+    with running(namespace["app"]) as url, httpx.Client(base_url=url) as client:
         signed = client.post("/console/login", data={"token": "s3cret-token-of-agent-7"})
         assert signed.status_code == 303
         board = client.get("/console/").text
         assert "SLA board" in board and "2026-03-02 17:00" in board  # 09:00 UTC in Shanghai
     namespace["engine"].close()  # type: ignore[attr-defined]
+
+
+def test_svcflow_serve_includes_the_console_with_its_api_tokens(
+    tmp_path: Path, engine: Engine
+) -> None:
+    tokens = TokenFile(tmp_path / "tokens.json")
+    agent = tokens.create("agent-9", ["write", "read"])
+    with running(create_app(engine, tokens=tokens)) as url, httpx.Client(base_url=url) as client:
+        assert client.get("/console/").headers["location"] == "/console/login?next=%2Fconsole%2F"
+        client.post("/console/login", data={"token": agent.secret})
+        case = engine.start("complaint", {"customer": "Li Wei"})
+        answer = client.post(
+            f"/console/cases/{case.id}/fire",
+            data={"csrf": csrf_token(agent.secret), "trigger": "acknowledge"},
+        )
+        assert answer.status_code == 303
+        assert engine.history(case.id)[-1].actor == "agent-9"  # the token's name
+        assert "/console" not in client.get("/openapi.json").text  # pages are not the API
+        tokens.revoke(agent.token.id)
+        signed_out = client.get(f"/console/cases/{case.id}")
+        assert signed_out.headers["location"].startswith("/console/login?next=")

@@ -1,7 +1,8 @@
 """The web console in a real browser: Playwright drives Debian's headless Chromium
 (``/usr/bin/chromium``, installed by the test when missing and allowed; never a downloaded
-browser) against the console served by uvicorn on localhost, on a SQLite store with the
-shipped workflows and a manual clock, as ``svcflow serve --demo`` runs it.
+browser) against ``svcflow serve``'s application (API tokens in a token file) served by uvicorn
+on localhost, on a SQLite store with the shipped workflows and a manual clock, with the console
+settings of ``svcflow serve --demo``.
 
 An agent signs in, starts a complaint, acknowledges it from its page, tries to resolve it
 without a resolution (and reads why not), advances the demo clock by a day and finds the case
@@ -15,16 +16,14 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from starlette.applications import Starlette
-from starlette.routing import Mount
 
 from support.apt import terminal_announcer
 from support.browser import FLAGS, chromium
-from support.serving import serving
+from support.serving import running
 from svcflow import Engine, ManualClock, shipped_workflows
-from svcflow.serve.console import Agent, ConsoleSettings, create_console
-
-TOKEN = "agent-token-0123456789abcdef"
+from svcflow.serve import TokenFile, create_app
+from svcflow.serve.console.demo import DEMO_SETTINGS
+from svcflow.serve.console.mounted import SETTINGS_STATE
 
 
 @pytest.fixture(scope="module")
@@ -37,26 +36,33 @@ def browser(pytestconfig: pytest.Config) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def console_url(tmp_path: Path, clock: ManualClock) -> Iterator[str]:
-    agents = {TOKEN: Agent("agent-7", frozenset({"read", "write"}))}
+def token(tmp_path: Path) -> str:
+    return TokenFile(tmp_path / "tokens.json").create("agent-7", ["read", "write"]).secret
+
+
+@pytest.fixture
+def console_url(tmp_path: Path, clock: ManualClock, token: str) -> Iterator[str]:
     with Engine.from_directory(
         shipped_workflows(), store=f"sqlite:///{tmp_path / 'cases.db'}", clock=clock
     ) as engine:
-        console = create_console(engine, agents.get, ConsoleSettings(clock_advance=True))
-        with serving(Starlette(routes=[Mount("/console", app=console)])) as url:
+        app = create_app(engine, tokens=TokenFile(tmp_path / "tokens.json"))
+        setattr(app.state, SETTINGS_STATE, DEMO_SETTINGS)
+        with running(app) as url:
             yield f"{url}/console/"
 
 
-def sign_in(page: Page, console_url: str) -> None:
+def sign_in(page: Page, console_url: str, token: str) -> None:
     page.goto(console_url)
-    page.fill("input[name=token]", TOKEN)
+    page.fill("input[name=token]", token)
     page.click("form button[type=submit]")
     expect(page.locator("h1")).to_have_text("SLA board")
 
 
-def test_start_fire_advance_and_see_the_case_breached(browser: Browser, console_url: str) -> None:
+def test_start_fire_advance_and_see_the_case_breached(
+    browser: Browser, console_url: str, token: str
+) -> None:
     page = browser.new_page(locale="en-GB")
-    sign_in(page, console_url)
+    sign_in(page, console_url, token)
     page.click("text=Workflows")
     page.click("text=Complaint handling")
     page.fill("form[data-form=start] textarea", "customer: Li Wei\nchannel: app")
@@ -82,12 +88,12 @@ def test_start_fire_advance_and_see_the_case_breached(browser: Browser, console_
     page.close()
 
 
-def test_the_board_in_chinese(browser: Browser, console_url: str) -> None:
+def test_the_board_in_chinese(browser: Browser, console_url: str, token: str) -> None:
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     page.goto(console_url)
     expect(page.locator("h1")).to_have_text("登录")
-    page.fill("input[name=token]", TOKEN)
+    page.fill("input[name=token]", token)
     page.click("form button[type=submit]")
     expect(page.locator("h1")).to_have_text("SLA 看板")
     expect(page.locator("[data-empty]")).to_have_text("没有已违约或有风险的 SLA 计时。")
