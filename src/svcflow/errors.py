@@ -23,6 +23,8 @@ __all__ = [
     "ExpressionError",
     "FieldsNotReadable",
     "IdempotencyKeyReused",
+    "InvalidCursor",
+    "InvalidQuery",
     "MessageHeld",
     "MessageParseError",
     "MessageRejected",
@@ -263,6 +265,22 @@ class TimerNotFailed(SvcflowError):
         self.timer_id, self.failed = timer_id, tuple(failed)
         listing = ", ".join(str(i) for i in self.failed) if self.failed else "(none)"
         super().__init__(f"timer {timer_id} is not parked as failed; failed timers: {listing}")
+
+
+class InvalidQuery(SvcflowError):
+    """A query for cases that cannot be answered (an unknown SLA status, a missing bound)."""
+
+
+class InvalidCursor(InvalidQuery):
+    """A page cursor that is not one a page of this query order returned."""
+
+    def __init__(self, cursor: str, order: str) -> None:
+        self.cursor, self.order = cursor, order
+        shown = cursor if len(cursor) <= 40 else cursor[:37] + "..."
+        super().__init__(
+            f"invalid page cursor {shown!r}: pass the 'next' of a page found in the same "
+            f"order (by {order}), or no cursor for the first page"
+        )
 
 
 class StoreError(SvcflowError):
