@@ -366,3 +366,20 @@ def test_svcflow_serve_includes_the_console_with_its_api_tokens(
         tokens.revoke(agent.token.id)
         signed_out = client.get(f"/console/cases/{case.id}")
         assert signed_out.headers["location"].startswith("/console/login?next=")
+
+
+def test_the_board_shows_at_most_its_limit_nearest_deadline_first(
+    engine: Engine, clock: ManualClock
+) -> None:
+    ids = []
+    for name in ("first", "second", "third"):
+        ids.append(engine.start("complaint", {"customer": name}).id)
+        clock.advance("1m")
+    with mounted(engine, ConsoleSettings(board_limit=2)) as client:
+        board = signed_in(client).get("/console/").text
+    shown = re.findall(r'data-case="(\w+)" data-metric="first_response"', board)
+    assert shown == ids[:2]  # the two whose first response is due soonest
+    assert (
+        "More cases are at risk or breached than the board shows; the ones nearest their "
+        "deadline are shown." in board
+    )

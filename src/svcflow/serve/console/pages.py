@@ -102,7 +102,9 @@ def switch_language(console: Console, request: Request, form: Form) -> Response:
 def board(console: Console, request: Request, form: Form) -> Response:
     agent(console, request)
     settings = console.settings
-    shown = build_board(console.engine, settings.at_risk_within, settings.queue_field)
+    shown = build_board(
+        console.engine, settings.at_risk_within, settings.queue_field, settings.board_limit
+    )
     return render(console, request, "board.html.j2", "SLA board", board=shown)
 
 

@@ -70,14 +70,17 @@ _TEMPLATES = jinja2.Environment(
 class ConsoleSettings:
     """The console's limits and choices, each with its default.
 
-    ``at_risk_within``: a running SLA clock with at most this much business time left is on the
-    board as at risk. ``queue_field``: the case data field that names a case's queue.
+    ``at_risk_within``: a running SLA clock whose deadline is at most this far away is on the
+    board as at risk. ``board_limit``: the board shows at most this many at-risk cases and as
+    many breached ones, those nearest their deadline (it says so when there are more).
+    ``queue_field``: the case data field that names a case's queue.
     ``time_zone``: the IANA zone times are shown in. ``max_form_bytes``: a larger form is
     refused (413) unread. ``clock_advance``: offer "advance the clock" (honoured only when the
     engine runs on a :class:`~svcflow.clock.ManualClock`, as ``svcflow serve --demo`` does).
     """
 
     at_risk_within: timedelta = timedelta(minutes=30)
+    board_limit: int = 200
     queue_field: str = "queue"
     time_zone: str = "UTC"
     max_form_bytes: int = 16 * 1024
