@@ -40,6 +40,7 @@ from svcflow.store.base import (
     Workload,
 )
 from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
+from svcflow.store.sqlite.erasure import erase_case_rows, forget_contacts, write_entries
 from svcflow.store.sqlite.rows import (
     dead_letter_of,
     from_ts,
@@ -655,6 +656,30 @@ class SqliteStore:
                     db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
                 cursor = db.execute("DELETE FROM cases WHERE id = ?", (case_id,))
                 deleted += int(cursor.rowcount or 0)
+        return deleted
+
+    def customer_cases(self, customer_id: str) -> list[str]:
+        rows = (
+            self._connection()
+            .execute("SELECT id FROM cases WHERE customer_id = ? ORDER BY id", (customer_id,))
+            .fetchall()
+        )
+        return [str(row[0]) for row in rows]
+
+    def erase_customer(
+        self,
+        customer_id: str,
+        cases: Sequence[Case],
+        entries: Sequence[HistoryEntry],
+        marker: str,
+    ) -> int:
+        encoded = [(case, self._encode_data(case)) for case in cases]
+        deleted = 0
+        with self._write() as db:
+            for case, data in encoded:
+                deleted += erase_case_rows(db, case, data, marker)
+            write_entries(db, entries)
+            forget_contacts(db, customer_id)
         return deleted
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:

@@ -28,7 +28,9 @@ from svcflow.store.sqlite.schema import CASE_COLUMNS, HISTORY_COLUMNS, OUTBOX_CO
 
 __all__ = [
     "case_snapshot",
+    "conflict",
     "consume_timer",
+    "history_row",
     "write_case",
     "write_deliveries",
     "write_history",
@@ -69,7 +71,7 @@ def write_case(
             ),
         )
         if inserted.rowcount == 0:
-            _conflict(db, case.id, 0)
+            conflict(db, case.id, 0)
         if change.customer_id is not None:
             db.execute(
                 "UPDATE cases SET customer_id = ? WHERE id = ?", (change.customer_id, case.id)
@@ -89,10 +91,10 @@ def write_case(
         ),
     )
     if updated.rowcount == 0:
-        _conflict(db, case.id, change.expected_revision)
+        conflict(db, case.id, change.expected_revision)
 
 
-def _conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
+def conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
     row = db.execute("SELECT revision FROM cases WHERE id = ?", (case_id,)).fetchone()
     raise ConcurrencyConflict(case_id, expected, row[0] if row else None)
 
@@ -111,19 +113,24 @@ _UPDATE_CASE = {
 def write_history(db: sqlite3.Connection, entry: HistoryEntry, stamp: str) -> None:
     db.execute(
         f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            entry.case_id,
-            entry.seq,
-            stamp,
-            entry.actor,
-            entry.kind,
-            entry.trigger,
-            entry.from_state,
-            entry.to_state,
-            None if entry.payload is None else to_json(entry.payload),
-            entry.version,
-            to_json(dict(entry.details)),  # a mappingproxy would be encoded as its str()
-        ),
+        history_row(entry, stamp),
+    )
+
+
+def history_row(entry: HistoryEntry, stamp: str) -> tuple[object, ...]:
+    """The stored columns of a history entry (``HISTORY_COLUMNS`` order), written at ``stamp``."""
+    return (
+        entry.case_id,
+        entry.seq,
+        stamp,
+        entry.actor,
+        entry.kind,
+        entry.trigger,
+        entry.from_state,
+        entry.to_state,
+        None if entry.payload is None else to_json(entry.payload),
+        entry.version,
+        to_json(dict(entry.details)),  # a mappingproxy would be encoded as its str()
     )
 
 
