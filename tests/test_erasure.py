@@ -4,6 +4,7 @@ same, other customers untouched (on every store kind)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -116,3 +117,24 @@ def test_svcflow_erase_customer_erases_for_every_handle_on_the_file(
         erased = engine.get(case.id)
         assert (erased.data["customer"], erased.revision) == ("[erased]", 2)
         assert engine.history(case.id)[-1].actor == "svcflow-cli"
+
+
+def test_erasing_deletes_the_stored_large_texts_of_personal_fields_only(tmp_path: Path) -> None:
+    workflow = ERASABLE.replace("  attempts:", "  summary: string\n  attempts:")
+    path = tmp_path / "cases.db"
+    clock = ManualClock("2026-03-02T09:00:00+00:00")
+    engine = Engine([load_workflow_text(workflow, "ticket.yaml")], f"sqlite:///{path}", clock)
+    li = engine.customers.add("Li Wei", email="li.wei@example.com")
+    case = engine.start("ticket", {"customer": "Li Wei"}, customer=li.id)
+    engine.fire(case.id, "take")
+    secret, summary = "my card number is 4111 " * 100, "the courier lost the parcel " * 100
+    engine.fire(case.id, "answer", {"answer": secret})
+    engine.fire(case.id, "retry", {"summary": summary})
+
+    engine.erase_customer(li.id)
+
+    [answered, retried] = engine.history(case.id)[2:4]
+    assert (answered.payload, retried.payload) == ({"answer": "[erased]"}, {"summary": summary})
+    engine.close()
+    with sqlite3.connect(path) as db:
+        assert [row[0] for row in db.execute("SELECT tail FROM history_texts")] == [summary]

@@ -209,6 +209,21 @@ MIGRATIONS: list[str] = [
         LIMIT 1), '') || '|' || thread_key;
     UPDATE messages SET message_id = length(sender) || ':' || sender || ':' || message_id
     """,
+    # 5 (SQLite's 9): large history texts stored once per case (store.history_texts).
+    """
+    ALTER TABLE history ADD COLUMN texts text;
+    CREATE TABLE history_texts (
+        case_id text COLLATE "C" NOT NULL REFERENCES cases (id),
+        digest text COLLATE "C" NOT NULL,
+        seq integer NOT NULL,
+        length integer NOT NULL,
+        base text COLLATE "C",
+        tail text NOT NULL,
+        suffix text COLLATE "C",
+        PRIMARY KEY (case_id, digest)
+    );
+    CREATE INDEX history_texts_by_seq ON history_texts (case_id, seq)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

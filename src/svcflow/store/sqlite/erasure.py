@@ -8,16 +8,11 @@ from collections.abc import Sequence
 
 from svcflow.records import Case, HistoryEntry
 from svcflow.store.sqlite.rows import ts
-from svcflow.store.sqlite.schema import HISTORY_COLUMNS
-from svcflow.store.sqlite.writes import conflict, history_row
+from svcflow.store.sqlite.texts import prune_texts
+from svcflow.store.sqlite.writes import conflict, write_history
 
 __all__ = ["erase_case_rows", "forget_contacts", "write_entries"]
 
-_UPSERT_HISTORY = (
-    f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
-    "ON CONFLICT (case_id, seq) DO UPDATE SET actor = excluded.actor, "
-    "payload = excluded.payload, details = excluded.details"
-)
 _ERASE_DELIVERIES = (
     "UPDATE deliveries SET address = ?, name = NULL, subject = ?, body = ?, "
     "last_error = CASE WHEN status = 'pending' THEN 'the customer was erased' "
@@ -46,9 +41,12 @@ def erase_case_rows(db: sqlite3.Connection, case: Case, data: str, marker: str) 
 
 def write_entries(db: sqlite3.Connection, entries: Sequence[HistoryEntry]) -> None:
     """Write these entries by case and seq: a stored one gets the new actor, payload and
-    details (redacted); a new one (the ``erased`` entry) is added."""
+    details (redacted); a new one (the ``erased`` entry) is added. Texts only the old entries
+    held are deleted."""
     for entry in entries:
-        db.execute(_UPSERT_HISTORY, history_row(entry, ts(entry.at)))
+        write_history(db, entry, ts(entry.at), replace=True)
+    for case_id in dict.fromkeys(entry.case_id for entry in entries):
+        prune_texts(db, case_id)
 
 
 def forget_contacts(db: sqlite3.Connection, customer_id: str) -> None:

@@ -241,6 +241,22 @@ MIGRATIONS: list[str] = [
         LIMIT 1), '') || '|' || thread_key;
     UPDATE messages SET message_id = length(sender) || ':' || sender || ':' || message_id
     """,
+    # 9: large history texts stored once per case (store.history_texts); a history row names
+    # the texts taken out of it. Older rows keep their values inline (texts NULL).
+    """
+    ALTER TABLE history ADD COLUMN texts TEXT;
+    CREATE TABLE history_texts (
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        digest TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        length INTEGER NOT NULL,
+        base TEXT,
+        tail TEXT NOT NULL,
+        suffix TEXT,
+        PRIMARY KEY (case_id, digest)
+    );
+    CREATE INDEX history_texts_by_seq ON history_texts (case_id, seq)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -250,7 +266,7 @@ TIMER_COLUMNS = (
     "retry_at"
 )
 HISTORY_COLUMNS = (
-    "case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, version, details"
+    "case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, version, details, texts"
 )
 OUTBOX_COLUMNS = (
     "id, key, notification_key, case_id, template, channel, address, name, role, locale, "

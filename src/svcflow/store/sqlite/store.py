@@ -64,6 +64,7 @@ from svcflow.store.sqlite.schema import (
     TIMER_COLUMNS,
     migrate,
 )
+from svcflow.store.sqlite.texts import with_texts
 from svcflow.store.sqlite.writes import (
     consume_timer,
     write_case,
@@ -77,6 +78,7 @@ from svcflow.store.sqlite.writes import (
 
 _CASE_TABLES = (
     "history",
+    "history_texts",
     "timers",
     "notifications",
     "deliveries",
@@ -298,7 +300,8 @@ class SqliteStore:
             )
             .fetchall()
         )
-        return [history_entry_of(r) for r in rows]
+        entries = [history_entry_of(r) for r in rows]
+        return with_texts(self._connection(), case_id, entries, [r[11] for r in rows])
 
     def histories(self) -> Iterator[CaseHistory]:
         connection = self._connection()
@@ -308,13 +311,17 @@ class SqliteStore:
         )
         case_id: str | None = None
         entries: list[HistoryEntry] = []
+        texts: list[str | None] = []
         for row in rows:
             if row[0] != case_id:
                 if case_id is not None:
+                    entries = with_texts(connection, case_id, entries, texts)
                     yield CaseHistory(case_id, workflows[case_id], entries)
-                case_id, entries = row[0], []
+                case_id, entries, texts = row[0], [], []
             entries.append(history_entry_of(row))
+            texts.append(row[11])
         if case_id is not None:
+            entries = with_texts(connection, case_id, entries, texts)
             yield CaseHistory(case_id, workflows[case_id], entries)
 
     def idempotency(self, key: str) -> IdempotencyRecord | None:

@@ -25,12 +25,12 @@ from svcflow.store.base import (
 )
 from svcflow.store.sqlite.rows import to_json, ts
 from svcflow.store.sqlite.schema import CASE_COLUMNS, HISTORY_COLUMNS, OUTBOX_COLUMNS
+from svcflow.store.sqlite.texts import store_texts
 
 __all__ = [
     "case_snapshot",
     "conflict",
     "consume_timer",
-    "history_row",
     "write_case",
     "write_deliveries",
     "write_history",
@@ -110,15 +110,23 @@ _UPDATE_CASE = {
 """The four statements of a case update, by (data unchanged, SLA state unchanged)."""
 
 
-def write_history(db: sqlite3.Connection, entry: HistoryEntry, stamp: str) -> None:
-    db.execute(
-        f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        history_row(entry, stamp),
-    )
+def write_history(
+    db: sqlite3.Connection, entry: HistoryEntry, stamp: str, replace: bool = False
+) -> None:
+    """Write the entry at ``stamp``, its large texts stored once (:mod:`.texts`); ``replace``
+    overwrites the actor, payload and details of an entry already stored (an erasure)."""
+    bare, texts = store_texts(db, entry)
+    db.execute(_UPSERT_HISTORY if replace else _INSERT_HISTORY, _history_row(bare, stamp, texts))
 
 
-def history_row(entry: HistoryEntry, stamp: str) -> tuple[object, ...]:
-    """The stored columns of a history entry (``HISTORY_COLUMNS`` order), written at ``stamp``."""
+_INSERT_HISTORY = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+_UPSERT_HISTORY = (
+    f"{_INSERT_HISTORY} ON CONFLICT (case_id, seq) DO UPDATE SET actor = excluded.actor, "
+    "payload = excluded.payload, details = excluded.details, texts = excluded.texts"
+)
+
+
+def _history_row(entry: HistoryEntry, stamp: str, texts: str | None) -> tuple[object, ...]:
     return (
         entry.case_id,
         entry.seq,
@@ -131,6 +139,7 @@ def history_row(entry: HistoryEntry, stamp: str) -> tuple[object, ...]:
         None if entry.payload is None else to_json(entry.payload),
         entry.version,
         to_json(dict(entry.details)),  # a mappingproxy would be encoded as its str()
+        texts,
     )
 
 
