@@ -138,3 +138,29 @@ def test_erasing_deletes_the_stored_large_texts_of_personal_fields_only(tmp_path
     engine.close()
     with sqlite3.connect(path) as db:
         assert [row[0] for row in db.execute("SELECT tail FROM history_texts")] == [summary]
+
+
+def test_the_shipped_chat_workflow_erases_what_the_customer_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "cases.db"
+    workflows = Path(__file__).parent.parent / "workflows"
+    clock = ManualClock("2026-03-02T09:00:00+00:00")
+    with Engine.from_directory(workflows, store=f"sqlite:///{path}", clock=clock) as engine:
+        li = engine.customers.add("Li Wei", email="li.wei@example.com")
+        words = "my address is 1 Long Road, Shanghai; " * 40
+        data = {"customer": "li-wei-chat", "customer_name": "Li Wei", "question": words}
+        case = engine.start("im_first_response", data, customer=li.id)
+        engine.fire(case.id, "hand_over", {"agent": "ann"})
+        engine.fire(case.id, "customer_message", {"last_message": words + "again"})
+        engine.fire(case.id, "resolve")
+        before = json.loads(build_report(engine.store).to_json())
+
+        engine.erase_customer(li.id)
+
+        assert json.loads(build_report(engine.store).to_json()) == before
+        text = json.dumps([e._asdict() for e in engine.history(case.id)], default=str)
+        assert "Long Road" not in text and "Li Wei" not in text and "li-wei-chat" not in text
+        erased = engine.get(case.id).data
+        assert {erased[name] for name in ("transcript", "question", "context")} == {"[erased]"}
+        assert erased["channel"] == "chat"
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM history_texts").fetchone() == (0,)
