@@ -22,6 +22,7 @@ from svcflow.records import (
     Refusal,
     Timer,
 )
+from svcflow.store.query import CasePage, CaseQuery
 
 __all__ = [
     "CaseChange",
@@ -221,6 +222,17 @@ class Store(Protocol):
     def load_case(self, case_id: str) -> Case | None: ...
 
     def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]: ...
+
+    def find(
+        self, query: CaseQuery, *, after: str | None = None, limit: int | None = None
+    ) -> CasePage:
+        """The cases ``query`` finds, in its order (by creation, or by the earliest running
+        SLA deadline), after the page cursor ``after``, at most ``limit`` of them (None: all).
+        The page's ``next`` continues it. Only the page's cases are read and decoded;
+        ``InvalidQuery`` (or ``InvalidCursor``) for a query that cannot be answered."""
+
+    def count(self, query: CaseQuery) -> int:
+        """How many cases ``query`` finds (nothing decoded)."""
 
     def history(self, case_id: str) -> list[HistoryEntry]: ...
 

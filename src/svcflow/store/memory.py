@@ -41,6 +41,15 @@ from svcflow.store.base import (
     Workload,
 )
 from svcflow.store.customer_book import CustomerBook
+from svcflow.store.query import (
+    CasePage,
+    CaseQuery,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    matches,
+    sort_key,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -280,6 +289,30 @@ class MemoryStore:
                 if (workflow is None or case.workflow == workflow)
                 and (state is None or case.state == state)
             ]
+
+    def find(
+        self, query: CaseQuery, *, after: str | None = None, limit: int | None = None
+    ) -> CasePage:
+        query = query.check()
+        check_limit(limit)
+        start = None if after is None else decode_cursor(query, after)
+        with self._lock:
+            found = [c for c in self._cases.values() if self._finds(query, c)]
+        keyed = sorted(((sort_key(query, c), c) for c in found), key=lambda pair: pair[0])
+        if start is not None:
+            keyed = [(key, case) for key, case in keyed if key > start]
+        more = limit is not None and len(keyed) > limit
+        kept = keyed[:limit] if more else keyed
+        cursor = encode_cursor(query, kept[-1][0]) if more else None
+        return CasePage((case for _, case in kept), cursor)
+
+    def count(self, query: CaseQuery) -> int:
+        query = query.check()
+        with self._lock:
+            return sum(1 for c in self._cases.values() if self._finds(query, c))
+
+    def _finds(self, query: CaseQuery, case: Case) -> bool:
+        return matches(query, case, self._customers.case_owner(case.id))
 
     def history(self, case_id: str) -> list[HistoryEntry]:
         with self._lock:

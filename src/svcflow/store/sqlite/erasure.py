@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from svcflow.records import Case, HistoryEntry
+from svcflow.store.query import data_index
 from svcflow.store.sqlite.rows import ts
 from svcflow.store.sqlite.texts import prune_texts
 from svcflow.store.sqlite.writes import conflict, write_history
@@ -27,8 +28,9 @@ def erase_case_rows(db: sqlite3.Connection, case: Case, data: str, marker: str) 
     from ``revision - 1`` meanwhile), delete its messages, thread keys and idempotency records,
     and erase its outbox rows to the customer; return how many messages were deleted."""
     updated = db.execute(
-        "UPDATE cases SET data = ?, revision = ? WHERE id = ? AND revision = ?",
-        (data, case.revision, case.id, case.revision - 1),
+        "UPDATE cases SET data = ?, assignee = ?, queue = ?, revision = ? "
+        "WHERE id = ? AND revision = ?",
+        (data, *data_index(case.data), case.revision, case.id, case.revision - 1),
     )
     if updated.rowcount == 0:
         conflict(db, case.id, case.revision - 1)

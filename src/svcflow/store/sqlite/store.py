@@ -39,8 +39,10 @@ from svcflow.store.base import (
     IdempotentReplay,
     Workload,
 )
+from svcflow.store.query import CasePage, CaseQuery, check_limit, decode_cursor, page_of
 from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
 from svcflow.store.sqlite.erasure import erase_case_rows, forget_contacts, write_entries
+from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.rows import (
     dead_letter_of,
     from_ts,
@@ -291,6 +293,21 @@ class SqliteStore:
             .fetchall()
         )
         return [self._case(row) for row in rows]
+
+    def find(
+        self, query: CaseQuery, *, after: str | None = None, limit: int | None = None
+    ) -> CasePage:
+        query = query.check()
+        check_limit(limit)
+        start = None if after is None else decode_cursor(query, after)
+        sql, params = page_sql(query, CASE_COLUMNS, start, None if limit is None else limit + 1)
+        rows = self._connection().execute(sql, params).fetchall()
+        return page_of(query, rows, limit, self._case)
+
+    def count(self, query: CaseQuery) -> int:
+        sql, params = count_sql(query.check())
+        row = self._connection().execute(sql, params).fetchone()
+        return 0 if row is None else int(row[0])
 
     def history(self, case_id: str) -> list[HistoryEntry]:
         rows = (
@@ -729,7 +746,7 @@ class SqliteStore:
             raise StoreError("the store has no data codec; open it through svcflow.Engine")
         return self._codec
 
-    def _case(self, row: tuple[Any, ...]) -> Case:
+    def _case(self, row: Sequence[Any]) -> Case:
         cached = self._decoded.get(row[0])
         if cached is not None and cached[0] == row[5]:
             data, sla = cached[2], cached[3]

@@ -23,8 +23,14 @@ from svcflow.store.base import (
     NewNotification,
     TimerGone,
 )
+from svcflow.store.query import data_index, sla_index
 from svcflow.store.sqlite.rows import to_json, ts
-from svcflow.store.sqlite.schema import CASE_COLUMNS, HISTORY_COLUMNS, OUTBOX_COLUMNS
+from svcflow.store.sqlite.schema import (
+    CASE_COLUMNS,
+    HISTORY_COLUMNS,
+    INDEX_COLUMNS,
+    OUTBOX_COLUMNS,
+)
 from svcflow.store.sqlite.texts import store_texts
 
 __all__ = [
@@ -56,8 +62,8 @@ def write_case(
     case = change.case
     if change.expected_revision is None:
         inserted = db.execute(
-            f"INSERT INTO cases ({CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (id) DO NOTHING",
+            f"INSERT INTO cases ({CASE_COLUMNS}, {INDEX_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (
                 case.id,
                 case.workflow,
@@ -68,6 +74,8 @@ def write_case(
                 ts(case.created_at),
                 stamp,
                 sla,
+                *data_index(case.data),
+                *_sla_columns(case),
             ),
         )
         if inserted.rowcount == 0:
@@ -84,14 +92,20 @@ def write_case(
             case.state,
             case.revision,
             stamp,
-            *(() if data is None else (data,)),
-            *(() if sla is None else (sla,)),
+            *(() if data is None else (data, *data_index(case.data))),
+            *(() if sla is None else (sla, *_sla_columns(case))),
             case.id,
             change.expected_revision,
         ),
     )
     if updated.rowcount == 0:
         conflict(db, case.id, change.expected_revision)
+
+
+def _sla_columns(case: Case) -> tuple[str | None, int]:
+    """The case's earliest running SLA deadline (as stored) and whether a clock breached."""
+    due, breached = sla_index(case.sla)
+    return (None if due is None else ts(due)), int(breached)
 
 
 def conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
@@ -101,8 +115,8 @@ def conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
 
 _UPDATE_CASE = {
     (same_data, same_sla): "UPDATE cases SET version = ?, state = ?, revision = ?, updated_at = ?"
-    + ("" if same_data else ", data = ?")
-    + ("" if same_sla else ", sla = ?")
+    + ("" if same_data else ", data = ?, assignee = ?, queue = ?")
+    + ("" if same_sla else ", sla = ?, sla_due = ?, sla_breached = ?")
     + " WHERE id = ? AND revision = ?"
     for same_data in (False, True)
     for same_sla in (False, True)
