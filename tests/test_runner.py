@@ -118,8 +118,6 @@ def test_a_version_1_store_is_migrated_and_keeps_its_timers(
     case = engine.start("ticket", {"customer": "Ann"})
     engine.close()
     with sqlite3.connect(path) as db:  # turn the file back into a version 1 store
-        db.execute("DROP TABLE history_texts")
-        db.execute("ALTER TABLE history DROP COLUMN texts")
         undo_case_index(db)
         db.execute("DROP INDEX timers_by_status")
         for column in ("status", "attempts", "last_error", "retry_at"):

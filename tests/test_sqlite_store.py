@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support.schema import undo_case_index
+from support.schema import undo_case_index, undo_history_texts
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, StoreError, load_workflow_text
 from svcflow.errors import StoreFault
@@ -64,8 +64,7 @@ def test_a_version_6_file_keeps_its_history_in_a_rowid_table_after_the_upgrade(
         case = engine.fire(engine.start("ticket", {"customer": "Ann"}).id, "take")
         history = engine.history(case.id)
     with sqlite3.connect(path) as db:  # history as version 6 kept it: WITHOUT ROWID
-        db.execute("DROP TABLE history_texts")
-        db.execute("ALTER TABLE history DROP COLUMN texts")
+        undo_history_texts(db)
         db.execute("ALTER TABLE history RENAME TO history_now")
         db.execute(
             "CREATE TABLE history (case_id TEXT NOT NULL REFERENCES cases (id), seq INTEGER "
