@@ -23,6 +23,7 @@ from svcflow.spec.actions import (
     ScheduleSpec,
     Strict,
 )
+from svcflow.spec.care import EndOnSpec, ScheduledTriggerSpec, SignalSpec, StartOnSpec
 from svcflow.spec.kpi import KpiSpec
 from svcflow.spec.retention import RetentionSpec
 from svcflow.spec.sla import EscalationSpec, QuietHoursSpec, SlaSpec
@@ -253,4 +254,21 @@ class WorkflowSpec(Strict):
     ] = Field(
         default_factory=dict,
         description="The roles transitions require with 'by', and which roles each includes.",
+    )
+    scope: Literal["case", "customer"] = Field(
+        default="case",
+        description="'customer': a case is a customer's journey, at most one open per customer.",
+    )
+    start_on: StartOnSpec | None = Field(
+        default=None, description="Customer events that start a customer-scoped case."
+    )
+    end_on: EndOnSpec | None = Field(
+        default=None, description="Triggers fired on a customer-scoped case when it should end."
+    )
+    schedules: dict[Name, ScheduledTriggerSpec] = Field(
+        default_factory=dict, description="Recurring schedules that fire a trigger on the case."
+    )
+    signals: list[SignalSpec] = Field(
+        default_factory=list,
+        description="Events of other workflows' cases that start or signal this workflow's.",
     )
