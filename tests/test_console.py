@@ -383,3 +383,16 @@ def test_the_board_shows_at_most_its_limit_nearest_deadline_first(
         "More cases are at risk or breached than the board shows; the ones nearest their "
         "deadline are shown." in board
     )
+
+
+def test_the_board_on_every_store_kind_and_in_chinese(store_url: str, clock: ManualClock) -> None:
+    with Engine.from_directory(shipped_workflows(), store=store_url, clock=clock) as engine:
+        case = engine.start("complaint", {"customer": "Li Wei"})
+        with mounted(engine) as client:
+            signed_in(client)
+            chinese = {"Accept-Language": "zh-CN"}
+            board = text_of(client.get("/console/", headers=chinese).text)
+            assert f"{case.id} received first_response 有风险 15分钟" in board
+            clock.advance("16m")
+            board = text_of(client.get("/console/", headers=chinese).text)
+            assert f"{case.id} received first_response 已违约 -1分钟" in board
