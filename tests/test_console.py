@@ -209,8 +209,10 @@ def test_chinese_from_accept_language_and_the_switch(client: httpx.Client) -> No
     chinese = client.get("/console/", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
     assert '<html lang="zh-CN">' in chinese.text
     assert "SLA 看板" in chinese.text and "没有已违约或有风险的 SLA 计时。" in chinese.text
-    switched = client.get("/console/lang/en", follow_redirects=False)
+    assert 'href="/console/lang/en?next=%2Fconsole%2F"' in chinese.text
+    switched = client.get("/console/lang/en?next=/console/workflows")
     assert "svcflow_lang=en" in switched.headers["set-cookie"]
+    assert switched.headers["location"] == "/console/workflows"  # back where the switch was
     english = client.get("/console/", headers={"Accept-Language": "zh-CN"})
     assert "No SLA clock is breached or at risk." in english.text
     assert client.get("/console/", headers={"Accept-Language": "fr, en;q=0.5"}).text.count(
@@ -396,3 +398,11 @@ def test_the_board_on_every_store_kind_and_in_chinese(store_url: str, clock: Man
             clock.advance("16m")
             board = text_of(client.get("/console/", headers=chinese).text)
             assert f"{case.id} received first_response 已违约 -1分钟" in board
+
+
+def test_signing_out_forgets_the_session(client: httpx.Client) -> None:
+    signed_in(client)
+    answer = client.post("/console/logout", data={"csrf": csrf_token(WRITER)})
+    assert answer.headers["location"] == "/console/login"
+    assert SESSION_COOKIE not in client.cookies
+    assert client.get("/console/").headers["location"] == "/console/login?next=%2Fconsole%2F"

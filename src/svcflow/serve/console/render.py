@@ -193,6 +193,7 @@ def render(
         "may_write": who is not None and who.may("write"),
         "languages": [(code, _LANGUAGE_NAMES[code]) for code in LOCALES],
         "url": link,
+        "here": request.url.path,
         "title": lang.gettext(title),
         "problem": None,
         "fields": "",
