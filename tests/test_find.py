@@ -91,7 +91,7 @@ def _forget_query_columns(kind: str, url: str) -> None:
             undo_case_index(db)
         return
     with psycopg.connect(url, autocommit=True) as db:
-        db.execute("DROP INDEX cases_open_scope")  # PostgreSQL step 6 (issue 19)
+        db.execute("DROP INDEX cases_open_scope")  # PostgreSQL step 7 (issue 19)
         db.execute("ALTER TABLE cases DROP COLUMN open_scope")
         db.execute("ALTER TABLE timers DROP COLUMN nominal")
         db.execute(
@@ -103,4 +103,6 @@ def _forget_query_columns(kind: str, url: str) -> None:
             "DROP COLUMN sla_breached"
         )
         db.execute("DROP INDEX cases_by_created_id, cases_by_updated, cases_by_customer_created")
+        db.execute("DROP TABLE history_texts")
+        db.execute("ALTER TABLE history DROP COLUMN texts")
         db.execute("UPDATE schema_version SET version = 4")

@@ -69,7 +69,21 @@ class FieldSpec(Strict):
         default=False,
         description="Only the workflow's own actions set it; a payload that names it is refused.",
     )
+    personal: bool = Field(
+        default=False,
+        description="The customer's personal data (a name, an address, what they wrote): "
+        "replaced by '[erased]' when the customer is erased. String fields only.",
+    )
     description: str = ""
+
+    @model_validator(mode="after")
+    def _personal_is_text(self) -> FieldSpec:
+        if self.personal and self.type != "string":
+            raise ValueError(
+                f"personal: true applies to string fields, not {self.type}: an erased value "
+                "reads '[erased]'"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -47,6 +47,18 @@ class CustomerBook:
         if customer_id is not None:
             self._cases[case_id] = customer_id
 
+    def cases_of(self, customer_id: str) -> list[str]:
+        """Ids of the cases the customer owns, in id order."""
+        return sorted(case for case, owner in self._cases.items() if owner == customer_id)
+
+    def forget_contacts(self, customer_id: str) -> None:
+        """Erasure: the customer keeps its id, locale and segment; name, birthday and contact
+        points go."""
+        customer = self._customers.get(customer_id)
+        if customer is not None:
+            erased = customer._replace(name=None, contact_points=(), preferred=None, birthday=None)
+            self.save(erased)
+
     def forget_case(self, case_id: str) -> None:
         """The case was purged: it has no owner any more."""
         self._cases.pop(case_id, None)
@@ -64,10 +76,6 @@ class CustomerBook:
         scope = self._scope_of_case.pop(case_id, None)
         if scope is not None:
             self._scopes.pop(scope, None)
-
-    def cases_of(self, customer_id: str) -> list[str]:
-        """The cases the customer owns."""
-        return [case for case, owner in self._cases.items() if owner == customer_id]
 
     def case_owner(self, case_id: str) -> str | None:
         return self._cases.get(case_id)
