@@ -12,6 +12,7 @@ import pytest
 
 from support.calendars import OFFICE_LONDON, calendar_from, daily
 from svcflow import Engine, ManualClock, load_workflow_text
+from svcflow.definitions.migration import read_migration_text
 from svcflow.errors import (
     CaseAlreadyOpen,
     CustomerRequired,
@@ -19,6 +20,7 @@ from svcflow.errors import (
     WorkflowDefinitionError,
 )
 from svcflow.records import Case
+from svcflow.store.registry import open_store
 
 OFFICE = calendar_from(OFFICE_LONDON + "holidays: [2026-12-25, 2026-12-28]\n", "office.yaml")
 QUIET = daily("Europe/London", "10:00-20:00", name="waking_hours")
@@ -393,3 +395,40 @@ def test_a_signal_naming_no_workflow_or_trigger_the_engine_runs_stops_it_startin
         "w1.yaml:33:12: signals[1].event: unknown workflow 'complain'; did you mean "
         "'complaint'? workflows: complaint, retention, survey"
     )
+
+
+def test_a_case_moved_to_another_version_keeps_its_schedules_running(store_url: str) -> None:
+    v1 = load_workflow_text(GREETINGS, "v1.yaml")
+    v2 = GREETINGS.replace("version: 1", "version: 2").replace('at: "09:00"', 'at: "10:00"')
+    clock = ManualClock(utc(2026, 1, 10, 12))
+    store = open_store(store_url)
+    first = Engine([v1], store, clock)
+    first.customers.add("Ann", timezone="Europe/London", birthday=date(1990, 6, 1))
+    case = open_case(first, "greetings")
+    assert schedule_dues(first, case) == [utc(2026, 6, 1, 8)]  # 09:00 BST
+    first.plugins.close()
+    with Engine([v1, load_workflow_text(v2, "v2.yaml")], store, clock) as both:
+        plan = read_migration_text("migration: greetings\nfrom: 1\nto: 2\n", "plan.yaml")
+        report = both.migrate_cases(plan)
+        assert [moved.case_id for moved in report.moved] == [case.id]
+        assert schedule_dues(both, case) == [utc(2026, 6, 1, 9)]  # v2 greets at 10:00 BST
+
+
+def test_a_corrected_birthday_or_time_zone_moves_the_pending_greeting(
+    desk: Callable[..., tuple[Engine, ManualClock]],
+) -> None:
+    engine, clock = desk(GREETINGS)
+    ann = engine.customers.add("Ann", timezone="Europe/London", birthday=date(1990, 6, 1))
+    case = open_case(engine, "greetings")
+    assert schedule_dues(engine, case) == [utc(2026, 6, 1, 8)]  # 09:00 BST
+    clock.advance("1h")
+    ann = engine.customers.save(ann._replace(birthday=date(1990, 3, 15)))
+    assert schedule_dues(engine, case) == [utc(2026, 3, 15, 9)]  # 09:00 GMT
+    ann = engine.customers.save(ann._replace(timezone="Asia/Shanghai"))
+    assert schedule_dues(engine, case) == [utc(2026, 3, 15, 1)]
+    engine.customers.save(ann._replace(segment="vip"))  # no date changed: nothing moves
+    entries = engine.history(case.id)
+    assert [e.kind for e in entries] == ["started", "rescheduled", "rescheduled"]
+    assert entries[1].details["timers"] == [
+        {"trigger": "rec:birthday", "due_at": "2026-03-15T09:00:00+00:00", "keep": True}
+    ]

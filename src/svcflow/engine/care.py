@@ -63,6 +63,8 @@ class CaseActions:
     """(workflow, data, actor, customer id, idempotency key) -> the new case."""
     fire: Callable[[str, str, str], Case]
     """(case id, trigger, actor) -> the case after the step."""
+    reschedule: Callable[[str], Case]
+    """(case id) -> the case with its running schedules counted again from now."""
     now: Callable[[], datetime]
 
 
@@ -103,6 +105,10 @@ class Journeys:
             if end_on is not None and end_on.customer_left and just_left:
                 self._fire_open(compiled, current.id, end_on.customer_left)
             return
+        if previous is not None and spec.schedules and _dates_changed(previous, current):
+            holder = self.store.open_scope_case(scope_key(compiled.workflow, current.id))
+            if holder is not None:
+                self.actions.reschedule(holder)
         if start_on is None:
             return
         if previous is None and start_on.customer_created is not None:
@@ -273,6 +279,12 @@ class Journeys:
             counts = self.store.customer_case_counts(customer.id, since)
             variables["recent"] = {name: 0 for name in self.registry.current} | dict(counts)
         return variables
+
+
+def _dates_changed(previous: Customer, current: Customer) -> bool:
+    """Whether what schedules count from changed: the dates, or the time zone they keep."""
+    fields = ("birthday", "since", "timezone")
+    return any(getattr(previous, name) != getattr(current, name) for name in fields)
 
 
 def _signal_problems(

@@ -182,6 +182,7 @@ class Engine:
                 workflow, data, actor, key, customer_id=customer
             ),
             fire=lambda case_id, trigger, actor: self._fire(case_id, trigger, None, actor),
+            reschedule=self._reschedule,
             now=self._writer.now,
         )
         journeys = Journeys(self.registry, self.store, actions)
@@ -449,6 +450,22 @@ class Engine:
         """Events refused for lack of authority (who tried what, when, holding which roles),
         of one case or all, oldest first. A refusal never changes the case."""
         return self.store.refusals(case_id)
+
+    def _reschedule(self, case_id: str) -> Case:
+        """Replace the timers of the case's running schedules, counted again from now (its
+        customer's dates or time zone changed); a ``rescheduled`` history entry."""
+        case = self.get(case_id)
+        compiled = self.registry.get(case.workflow, case.version)
+        now = max(self._writer.now(), case.updated_at)
+        result = StepResult(
+            trigger=None, source=case.state, target=case.state, data=dict(case.data)
+        )
+        updated = advanced(case, result, now)
+        self._timers.keeper.amend(compiled, case.state, updated, result, rearm=True)
+        entry = history_entry(
+            updated, now, Event("care", "rescheduled", from_state=case.state), result
+        )
+        return self._writer.commit(self._writer.change(updated, case.revision, entry, result))
 
     def _record_message(
         self, case: Case, record: NewMessage, actor: str, now: datetime, details: Mapping[str, Any]

@@ -72,12 +72,14 @@ class ScheduleKeeper:
         *,
         customer_id: str | None = None,
         fired: tuple[str, datetime] | None = None,
+        rearm: bool = False,
     ) -> None:
         """Add to ``result`` the schedule timers its step arms and the ones it ends.
 
         ``before`` is the state the case was in (None for a start), ``case`` the case after the
         step, ``fired`` the schedule whose timer this step consumed and its occurrence's
-        nominal moment (the next one counts from there)."""
+        nominal moment (the next one counts from there); ``rearm`` replaces the timer of every
+        running schedule (the customer's birthday, customer-since date or time zone changed)."""
         spec = compiled.spec
         if not spec.schedules:
             return
@@ -95,7 +97,7 @@ class ScheduleKeeper:
             moved = _anchor_moved(schedule, result)
             if refire and fired is not None:
                 after = fired[1]
-            elif not was or moved:
+            elif not was or moved or rearm:
                 after = case.updated_at
                 if was:
                     result.cancel_triggers.append(trigger)
