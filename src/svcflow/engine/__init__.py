@@ -9,6 +9,7 @@ deadline recomputation), :mod:`~svcflow.engine.registry` (workflow versions, old
 
 from __future__ import annotations
 
+from svcflow.engine.batch import FireRequest, FireResult
 from svcflow.engine.facade import Engine
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.retention import PurgeReport
@@ -18,6 +19,8 @@ __all__ = [
     "DIRECTORY_PLUGIN",
     "AdvanceReport",
     "Engine",
+    "FireRequest",
+    "FireResult",
     "PurgeReport",
     "TimerFiring",
     "build_plugin_host",
