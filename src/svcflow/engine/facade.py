@@ -152,11 +152,7 @@ class Engine:
             directory=directory,
             roles=roles,
         )
-        found = self.plugins.get(DIRECTORY_PLUGIN)
-        if isinstance(found, Directory):
-            found.attach(
-                self._case_messages, self.plugins.outbound_channels, self.plugins.reply_channel
-            )
+        self._attach_directory()
         self.customers = Customers(self.store)
         """The customers of this engine's store: ``add``, ``get``, ``identify``, ``of_case``."""
         workflows = list(workflows)
@@ -180,6 +176,14 @@ class Engine:
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry, commit_batch
         )
         self._intake = self._message_intake(intake_limits, content_dedupe_window)
+
+    def _attach_directory(self) -> None:
+        """Let the directory plugin (when loaded) read case messages and the channels."""
+        found = self.plugins.get(DIRECTORY_PLUGIN)
+        if isinstance(found, Directory):
+            found.attach(
+                self._case_messages, self.plugins.outbound_channels, self.plugins.reply_channel
+            )
 
     def _message_intake(
         self, limits: IntakeLimits | None, content_window: timedelta

@@ -128,6 +128,47 @@ class Dispatcher:
                 outcomes, since = [], now
         self.store.record_attempts(outcomes)
 
+    def _failed(
+        self, entry: OutboxEntry, attempts: int, error: Exception, report: DispatchReport
+    ) -> Attempt:
+        """A failed attempt's outcome: retried with backoff, or dead when it was the last or
+        the failure is permanent."""
+        now = as_utc(self.clock.now())
+        reason = f"{type(error).__name__}: {error}"
+        final = isinstance(error, PermanentDeliveryError) or (attempts >= self.retry.max_attempts)
+        if final:
+            why = (
+                "permanent failure"
+                if isinstance(error, PermanentDeliveryError)
+                else (f"gave up after {attempts} attempts")
+            )
+            report.dead.append(entry)
+            _log.error("notification %s dead-lettered: %s: %s", entry.key, why, reason)
+            return Attempt(
+                entry_id=entry.id,
+                status="dead",
+                attempts=attempts,
+                at=now,
+                error=f"{why}: {reason}",
+            )
+        retry_at = now + self.retry.delay(attempts)
+        report.retrying.append(entry)
+        _log.warning(
+            "notification %s failed (attempt %d), retrying at %s: %s",
+            entry.key,
+            attempts,
+            retry_at.isoformat(),
+            reason,
+        )
+        return Attempt(
+            entry_id=entry.id,
+            status="pending",
+            attempts=attempts,
+            at=now,
+            next_attempt_at=retry_at,
+            error=reason,
+        )
+
     def _attempt(self, entry: OutboxEntry, report: DispatchReport) -> Attempt:
         attempts = entry.attempts + 1
         delivery = Delivery(
@@ -145,43 +186,7 @@ class Dispatcher:
         try:
             receipt = self.plugins.deliver(delivery, self.timeout)
         except Exception as error:
-            now = as_utc(self.clock.now())
-            reason = f"{type(error).__name__}: {error}"
-            final = isinstance(error, PermanentDeliveryError) or (
-                attempts >= self.retry.max_attempts
-            )
-            if final:
-                why = (
-                    "permanent failure"
-                    if isinstance(error, PermanentDeliveryError)
-                    else (f"gave up after {attempts} attempts")
-                )
-                report.dead.append(entry)
-                _log.error("notification %s dead-lettered: %s: %s", entry.key, why, reason)
-                return Attempt(
-                    entry_id=entry.id,
-                    status="dead",
-                    attempts=attempts,
-                    at=now,
-                    error=f"{why}: {reason}",
-                )
-            retry_at = now + self.retry.delay(attempts)
-            report.retrying.append(entry)
-            _log.warning(
-                "notification %s failed (attempt %d), retrying at %s: %s",
-                entry.key,
-                attempts,
-                retry_at.isoformat(),
-                reason,
-            )
-            return Attempt(
-                entry_id=entry.id,
-                status="pending",
-                attempts=attempts,
-                at=now,
-                next_attempt_at=retry_at,
-                error=reason,
-            )
+            return self._failed(entry, attempts, error, report)
         report.delivered.append(entry)
         now = as_utc(self.clock.now())
         return Attempt(
