@@ -51,15 +51,16 @@ def build(path: Path, due: int, open_cases: int) -> None:
         )
 
 
-def fire(path: Path, commit_batch: int) -> tuple[int, float]:
-    """Fire every due timer at +20 minutes; how many, and the seconds it took."""
+def fire(path: Path, commit_batch: int) -> tuple[int, float, float]:
+    """Fire every due timer at +20 minutes; how many, and the seconds it took (wall clock,
+    and CPU of this process: on a shared machine the second says more)."""
     clock = ManualClock(START + timedelta(minutes=20))
     with Engine.from_directory(
         WORKFLOWS, store=f"sqlite:///{path}", clock=clock, commit_batch=commit_batch
     ) as engine:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         fired = engine.advance()
-        return len(fired), time.perf_counter() - began
+        return len(fired), time.perf_counter() - began, time.process_time() - cpu
 
 
 def main() -> None:
@@ -69,23 +70,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="svcflow-batches-"))
-    print(f"{args.due:,} due timers; µs per due timer, best of {args.runs}")
-    print(f"{'open cases':>12} {'1 per transaction':>18} {'64 per transaction':>19}")
+    print(f"{args.due:,} due timers; µs per due timer (wall / CPU), best of {args.runs}")
+    print(f"{'open cases':>12} {'1 per transaction':>20} {'64 per transaction':>20}")
     for open_cases in args.open:
         base = folder / f"open-{open_cases}.db"
         build(base, args.due, open_cases)
         figures = []
         for batch in (1, 64):
-            best = float("inf")
+            wall = cpu = float("inf")
             for run in range(args.runs):
                 copy = folder / f"run-{open_cases}-{batch}-{run}.db"
                 shutil.copyfile(base, copy)
-                fired, took = fire(copy, batch)
+                fired, took, used = fire(copy, batch)
                 assert fired >= args.due, (fired, args.due)
-                best = min(best, took / fired * 1e6)
+                wall, cpu = min(wall, took / fired * 1e6), min(cpu, used / fired * 1e6)
                 copy.unlink()
-            figures.append(best)
-        print(f"{open_cases:>12,} {figures[0]:>18.0f} {figures[1]:>19.0f}")
+            figures.append(f"{wall:,.0f} / {cpu:,.0f}")
+        print(f"{open_cases:>12,} {figures[0]:>20} {figures[1]:>20}")
     shutil.rmtree(folder)
 
 
