@@ -6,7 +6,7 @@ Every expected moment is written out; the calendar's local time is in the offset
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 import pytest
 
@@ -124,6 +124,17 @@ def test_an_overnight_shift_runs_from_new_years_eve_into_new_years_day() -> None
         "2027-01-01T06:00+08:00"
     )
     assert not cal.is_business_day(date(2027, 1, 1))
+
+
+def test_a_night_shift_after_a_day_shift_still_runs_into_new_years_day() -> None:
+    cal = calendar_from(
+        "calendar: two-shifts\ntimezone: Asia/Shanghai\n"
+        "hours: {thu: ['09:00-17:00', '22:00-06:00']}\n"
+    )  # Thursday 31 December 2026
+    assert cal.is_open(at("2027-01-01T05:00+08:00"))
+    assert cal.next_close(at("2027-01-01T05:00+08:00")) == at("2027-01-01T06:00+08:00")
+    new_years_day = (at("2027-01-01T00:00+08:00"), at("2027-01-02T00:00+08:00"))
+    assert cal.elapsed(*new_years_day) == timedelta(hours=6)
 
 
 # -- the repeated hour of a fall-back night ---------------------------------------------------
@@ -372,6 +383,16 @@ def test_years_outside_the_range_are_refused_with_the_range() -> None:
     with pytest.raises(CalendarError) as caught:
         cal.is_open(at("1899-06-01T12:00+00:00"))
     assert str(caught.value) == "calendar 'office': the year 1899 is outside 1900..9998"
+    with pytest.raises(CalendarError) as caught:
+        cal.is_open(at("9999-06-01T12:00+00:00"))
+    assert str(caught.value) == "calendar 'office': the year 9999 is outside 1900..9998"
+
+
+def test_the_first_and_last_years_of_the_range_are_counted() -> None:
+    cal = office_new_year()
+    tuesday = (at("1900-01-02T00:00+00:00"), at("1900-01-03T00:00+00:00"))
+    assert cal.elapsed(*tuesday) == timedelta(hours=9)
+    assert cal.next_open(at("9998-12-01T06:00+00:00")) == at("9998-12-01T09:00+00:00")
 
 
 def test_one_microsecond_that_uses_up_the_year_ends_at_the_close_not_at_the_next_opening() -> None:
@@ -388,6 +409,21 @@ def test_counting_back_to_the_first_opening_of_a_year_stays_in_that_year() -> No
     cal = office_new_year()
     assert cal.add(at("2027-01-04T10:00+00:00"), -timedelta(hours=1)) == at(
         "2027-01-04T09:00+00:00"
+    )
+
+
+class _NoOffset(tzinfo):
+    """A time zone that does not know its offset: Python counts such datetimes as naive."""
+
+    def utcoffset(self, moment: datetime | None) -> None:
+        return None
+
+
+def test_a_datetime_whose_zone_gives_no_offset_is_refused_as_naive() -> None:
+    with pytest.raises(CalendarError) as caught:
+        office_new_year().is_open(datetime(2026, 12, 31, 12, 0, tzinfo=_NoOffset()))
+    assert str(caught.value) == (
+        "naive datetime 2026-12-31T12:00:00: pass an aware datetime, e.g. with tzinfo=UTC"
     )
 
 
