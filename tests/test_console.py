@@ -406,3 +406,17 @@ def test_signing_out_forgets_the_session(client: httpx.Client) -> None:
     assert answer.headers["location"] == "/console/login"
     assert SESSION_COOKIE not in client.cookies
     assert client.get("/console/").headers["location"] == "/console/login?next=%2Fconsole%2F"
+
+
+def test_a_configured_diagram_script_is_the_only_script_and_only_on_workflow_pages(
+    engine: Engine,
+) -> None:
+    script = "https://static.example.org/mermaid-11.4.0/mermaid.min.js"
+    with mounted(engine, ConsoleSettings(diagram_script=script)) as client:
+        signed_in(client)
+        page = client.get("/console/workflows/complaint")
+        assert f'<script src="{script}"></script>' in page.text
+        assert page.headers["content-security-policy"].endswith(f"; script-src {script}")
+        board = client.get("/console/")
+        assert "<script" not in board.text
+        assert "script-src" not in board.headers["content-security-policy"]

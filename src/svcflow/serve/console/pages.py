@@ -186,6 +186,7 @@ def workflow(
         "workflow.html.j2",
         view.title,
         status,
+        script=console.settings.diagram_script,
         view=view,
         problem=problem,
         fields=fields,
