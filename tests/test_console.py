@@ -20,6 +20,7 @@ from starlette.routing import Mount
 
 from support.serving import running
 from svcflow import Engine, ManualClock, shipped_workflows
+from svcflow.errors import ConcurrencyConflict
 from svcflow.serve import TokenFile, create_app
 from svcflow.serve.console import Agent, ConsoleSettings, create_console
 from svcflow.serve.console.auth import SESSION_COOKIE, csrf_token
@@ -420,3 +421,16 @@ def test_a_configured_diagram_script_is_the_only_script_and_only_on_workflow_pag
         board = client.get("/console/")
         assert "<script" not in board.text
         assert "script-src" not in board.headers["content-security-policy"]
+
+
+def test_a_form_from_a_stale_page_is_refused_as_a_conflict(
+    client: httpx.Client, engine: Engine
+) -> None:
+    signed_in(client)
+    case = engine.start("complaint", {"customer": "Li Wei"})
+    engine.fire(case.id, "acknowledge", actor="agent-3")  # someone else acted meanwhile
+    answer = fire(client, case.id, "investigate", revision="1")
+    assert answer.status_code == 409
+    assert "The case changed meanwhile" in text_of(answer.text)
+    assert str(ConcurrencyConflict(case.id, 1, 2)) in text_of(answer.text)
+    assert engine.get(case.id).revision == 2
