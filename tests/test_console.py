@@ -454,3 +454,29 @@ def test_a_form_from_a_stale_page_is_refused_as_a_conflict(
 )
 def test_the_language_a_request_gets(cookie: str | None, header: str | None, chosen: str) -> None:
     assert choose_locale(cookie, header) == chosen
+
+
+def test_an_action_beyond_the_agents_authority_is_refused_and_listed(
+    client: httpx.Client, engine: Engine
+) -> None:
+    signed_in(client)
+    case = engine.start("complaint", {"customer": "Li Wei"})
+    for trigger, payload in (
+        ("acknowledge", None),
+        ("investigate", None),
+        ("propose", {"options": ["replacement", "10% off"]}),
+        ("choose", {"chosen_option": "10% off", "compensation_percent": 10}),
+    ):
+        engine.fire(case.id, trigger, payload, actor="agent-3")
+    assert engine.get(case.id).state == "awaiting_approval"  # a team lead must approve
+    page = client.get(f"/console/cases/{case.id}").text
+    assert 'data-trigger="approve"' not in page  # not offered to agent-7, who holds no role
+    answer = fire(client, case.id, "approve")  # a hand-made form is refused all the same
+    assert answer.status_code == 409
+    (refusal,) = engine.refusals(case.id)
+    shown = text_of(answer.text)
+    assert "The action was refused" in shown and refusal.reason in shown
+    assert f"agent-7 approve {refusal.reason}" in text_of(
+        client.get(f"/console/cases/{case.id}").text
+    )
+    assert engine.get(case.id).state == "awaiting_approval"
