@@ -104,6 +104,8 @@ def test_overall_figures_equal_the_hand_computed_ones(figures: dict[str, Any]) -
         # Only E: A has E raised from it, B escalated and reopened, C waited on the customer.
         "first_contact_resolution": {"count": 1, "total": 4, "rate": 0.25},
         "csat": {"count": 2, "total": 3, "rate": 0.6667},  # A yes, B no, E yes
+        # A 10 (promoter), B 3 (detractor), E 8 (passive): (1 - 1) / 3 = 0
+        "nps": {"answered": 3, "promoters": 1, "passives": 1, "detractors": 1, "score": 0.0},
         # breached cycles: B and D first_response, D resolution (Tuesday 09:00), X social_reply
         "breaches": 4,
         "warnings": 3,  # the 50% first-response warnings of B, C and D at 09:07:30

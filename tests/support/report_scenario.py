@@ -4,16 +4,16 @@ ones change.
 
 Five desk cases and one crisis, from Monday 2 March 2026 09:00 (UTC, 24x7 calendars):
 
-- A (phone, billing, vip): answered 09:04, resolved 11:00, closed satisfied 11:30; E is raised
-  from it.
+- A (phone, billing, vip): answered 09:04, resolved 11:00, closed satisfied 11:30 (NPS 10); E is
+  raised from it.
 - B (chat, billing, standard): warned 09:07:30, team lead 09:10, breached 09:15, answered
-  09:20, resolved 10:00, reopened 10:30, resolved 11:00, closed unsatisfied 11:30.
+  09:20, resolved 10:00, reopened 10:30, resolved 11:00, closed unsatisfied 11:30 (NPS 3).
 - C (email, delivery, standard): warned 09:07:30, answered 09:09, waits on the customer from
   09:30 until Tuesday 09:00, resolved Tuesday 12:00 (27 h after its start).
 - D (chat, delivery, vip): never answered: warned 09:07:30, team lead 09:10, breached 09:15,
   service manager 09:30; its resolution clock breaches on Tuesday 09:00.
 - E (phone, delivery, no segment, parent_case A): started 11:30, answered 11:31, resolved
-  12:30, closed satisfied 13:00.
+  12:30, closed satisfied 13:00 (NPS 8).
 - X (crisis, tier 1, "payment outage", social): started 10:00, internal alert 10:20, social
   reply breached 10:30 and sent 10:45, response plan 10:50, closed 11:00.
 """
@@ -35,6 +35,7 @@ data:
   segment: string
   parent_case: string
   satisfied: boolean
+  nps: integer
 states:
   received: {initial: true}
   open: {}
@@ -164,8 +165,8 @@ def run_scenario(engine: Engine) -> None:
     engine.fire("B", "resolve")
     engine.fire("X", "close")
     at("11:30")
-    engine.fire("A", "close", {"satisfied": True})
-    engine.fire("B", "close", {"satisfied": False})
+    engine.fire("A", "close", {"satisfied": True, "nps": 10})
+    engine.fire("B", "close", {"satisfied": False, "nps": 3})
     engine.start(
         "desk", {"customer": "c", "channel": "phone", "category": "delivery", "parent_case": "A"}
     )  # E
@@ -174,7 +175,7 @@ def run_scenario(engine: Engine) -> None:
     at("12:30")
     engine.fire("E", "resolve")
     at("13:00")
-    engine.fire("E", "close", {"satisfied": True})
+    engine.fire("E", "close", {"satisfied": True, "nps": 8})
     at("2026-03-03T09:00:00+00:00")  # D's resolution breaches
     engine.fire("C", "reply")
     at("2026-03-03T12:00:00+00:00")

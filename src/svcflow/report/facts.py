@@ -10,14 +10,27 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from svcflow.durations import parse_duration
+from svcflow.records import HistoryEntry
+from svcflow.report.measures import nps_answer
 from svcflow.store.base import CaseHistory
 
-__all__ = ["FIRST_RESPONSE", "RESOLUTION", "UNKNOWN", "CaseFacts", "Cycle", "read_case"]
+__all__ = [
+    "FIRST_RESPONSE",
+    "RESOLUTION",
+    "SURVEY_FIELDS",
+    "UNKNOWN",
+    "CaseFacts",
+    "Cycle",
+    "read_case",
+]
 
 FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
 UNKNOWN = "unknown"
 """The group of a case whose grouping field is missing or empty."""
+SURVEY_FIELDS = frozenset({"satisfied", "nps"})
+"""The data fields a survey answer sets: CSAT (``satisfied``, true or false) and NPS (``nps``,
+0-10). The entry that last set one of them dates the case's answer (its quarter)."""
 
 
 @dataclass(slots=True)
@@ -64,6 +77,8 @@ class CaseFacts:
     reopened: bool
     waited: bool
     raised_others: bool = field(default=False)
+    surveyed_at: datetime | None = None
+    """When the case's survey answer (``satisfied`` or ``nps``) was last set."""
     first_response_metric: str = FIRST_RESPONSE
     resolution_metric: str = RESOLUTION
 
@@ -83,6 +98,11 @@ class CaseFacts:
     def satisfied(self) -> bool | None:
         value = self.data.get("satisfied")
         return value if isinstance(value, bool) else None
+
+    @property
+    def nps(self) -> int | None:
+        """The customer's NPS answer, 0-10 (``None``: not asked, or not a whole number)."""
+        return nps_answer(self.data.get("nps"))
 
     @property
     def first_response_seconds(self) -> float | None:
@@ -124,12 +144,15 @@ def read_case(
     """The facts of one case's history (entries in ``seq`` order; at least one).
     ``first_response`` and ``resolution`` name the SLA metrics that time them (the workflow's
     ``kpi:`` may name others)."""
-    entries = history.entries
+    entries = [entry for entry in history.entries if entry.kind != "erased"]
     data: dict[str, Any] = {}
     cycles: dict[tuple[str, int], Cycle] = {}
     escalations: list[tuple[str, int, str]] = []
     reopened = waited = False
+    surveyed_at: datetime | None = None
     for entry in entries:
+        if _answers_survey(entry):
+            surveyed_at = entry.at
         if entry.payload:
             data.update(entry.payload)
         details = entry.details
@@ -162,9 +185,15 @@ def read_case(
         escalations=escalations,
         reopened=reopened,
         waited=waited,
+        surveyed_at=surveyed_at,
         first_response_metric=first_response,
         resolution_metric=resolution,
     )
+
+
+def _answers_survey(entry: HistoryEntry) -> bool:
+    changed = entry.details.get("set") or {}
+    return any(name in SURVEY_FIELDS for name in (*(entry.payload or {}), *changed))
 
 
 def _apply(

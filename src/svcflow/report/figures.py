@@ -16,7 +16,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from svcflow.report.care import Care, care_figures
 from svcflow.report.facts import FIRST_RESPONSE, RESOLUTION, CaseFacts, Cycle, read_case
+from svcflow.report.measures import Nps, Rate
+from svcflow.report.surveys import Surveys, survey_figures
 from svcflow.spec.kpi import KpiSpec
 from svcflow.store.base import CaseHistory
 
@@ -32,6 +35,7 @@ __all__ = [
     "EscalationLevel",
     "Escalations",
     "Figures",
+    "Nps",
     "Rate",
     "Report",
     "SlaCounts",
@@ -52,6 +56,7 @@ GROUPINGS = ("workflow", "channel", "category", "segment")
 TARGETS: Mapping[str, float] = {
     "first_contact_resolution": 0.90,
     "csat": 0.85,
+    "retention_callbacks_in_time": 1.0,
     "resolved_within_24h": 1.0,
     "sla_attainment": 1.0,
     "first_response_mean_seconds": 5 * 60,
@@ -91,20 +96,6 @@ class Durations:
             round(nearest_rank(ordered, 90), 3),
             mean,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """``count`` of ``total`` (``rate`` = count / total, rounded to 4 places; ``None`` when
-    ``total`` is 0)."""
-
-    count: int
-    total: int
-    rate: float | None
-
-    @classmethod
-    def of(cls, count: int, total: int) -> Rate:
-        return cls(count, total, round(count / total, 4) if total else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +150,7 @@ class Figures:
     resolved_within_24h: Rate
     first_contact_resolution: Rate
     csat: Rate
+    nps: Nps
     breaches: int
     warnings: int
     escalated_cases: int
@@ -232,7 +224,9 @@ class DayCounts:
 class Report:
     """The KPI report. ``history_from`` is the first case's start and ``history_until`` the
     latest history entry's time (``None`` for an empty store): the report says which period the
-    history covers, never when it was generated. ``daily`` has one entry per UTC day of it."""
+    history covers, never when it was generated. ``daily`` has one entry per UTC day of it.
+    ``surveys`` holds NPS and CSAT by quarter with the current quarter's baseline, ``care`` the
+    churn-risk cases and their callbacks."""
 
     history_until: str | None
     cases: int
@@ -241,6 +235,8 @@ class Report:
     sla: list[SlaRow]
     escalations: Escalations
     crises: list[CrisisTimeline]
+    surveys: Surveys
+    care: Care
     targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))
     history_from: str | None = None
     daily: list[DayCounts] = field(default_factory=list)
@@ -292,6 +288,8 @@ def compute_report(
         sla=_sla_rows(cases, settings),
         escalations=_escalations(cases),
         crises=[_timeline(case) for case in cases if case.workflow == crisis_workflow],
+        surveys=survey_figures(cases, latest),
+        care=care_figures(cases),
     )
 
 
@@ -317,6 +315,7 @@ def _figures(cases: Sequence[CaseFacts]) -> Figures:
             sum(1 for case in resolved if case.first_contact), len(resolved)
         ),
         csat=Rate.of(sum(answered), len(answered)),
+        nps=Nps.of(answer for case in cases if (answer := case.nps) is not None),
         breaches=sum(c.outcome == "breached" for found in cycles.values() for c in found),
         warnings=sum(c.warnings for found in cycles.values() for c in found),
         escalated_cases=sum(1 for case in cases if case.escalations),

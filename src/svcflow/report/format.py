@@ -5,16 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from svcflow.report.care import Care
 from svcflow.report.figures import Figures
+from svcflow.report.surveys import Baseline
 
 __all__ = [
     "GROUPING_TITLES",
+    "SURVEY_HEAD",
+    "care_lines",
+    "change",
     "duration",
     "history_span",
     "kpi_cells",
     "moment",
+    "nps_score",
     "offset",
     "percent",
+    "survey_cells",
 ]
 
 GROUPING_TITLES = {
@@ -93,3 +100,61 @@ def kpi_cells(figures: Figures) -> tuple[str, ...]:
         str(figures.warnings),
         str(figures.escalated_cases),
     )
+
+
+SURVEY_HEAD = ("NPS", "n", "prom", "detr", "prev", "change", "CSAT", "n", "prev", "change")
+"""The column titles of :func:`survey_cells`, after the group's name."""
+
+
+def nps_score(score: float | None) -> str:
+    """An NPS with its sign, ``+40.0`` or ``-12.5``; ``-`` when nobody answered."""
+    if score is None:
+        return "-"
+    return f"{score:+.1f}" if score else "0.0"
+
+
+def change(value: float | None, *, points: bool = False) -> str:
+    """A change against the previous quarter: ``+5.0`` NPS points, or for a share of 1
+    (``points=True``) ``-2.5pp`` percentage points; ``-`` when a quarter has no answer."""
+    if value is None:
+        return "-"
+    return f"{value * 100:+.1f}pp" if points else f"{value:+.1f}"
+
+
+def survey_cells(found: Baseline) -> tuple[str, ...]:
+    """One survey row's cells, after the name (:data:`SURVEY_HEAD`): this quarter's NPS, its
+    sample size and shares of promoters and detractors, the previous quarter's NPS and the
+    change; then the same for CSAT. Text and HTML alike."""
+    nps = found.nps
+    return (
+        nps_score(nps.score),
+        str(nps.answered),
+        _share(nps.promoters, nps.answered),
+        _share(nps.detractors, nps.answered),
+        nps_score(found.nps_previous.score),
+        change(found.nps_change),
+        percent(found.csat.rate),
+        str(found.csat.total),
+        percent(found.csat_previous.rate),
+        change(found.csat_change, points=True),
+    )
+
+
+def _share(count: int, total: int) -> str:
+    return f"{count * 100 / total:.0f}%" if total else "-"
+
+
+def care_lines(care: Care, target: float) -> list[str]:
+    """Two sentences on churn-risk cases and their callbacks (``target`` is the share of
+    callbacks to make within target), or one saying there were none."""
+    if not care.opened:
+        return ["No churn-risk cases (workflow care_retention) in this history."]
+    reasons = ", ".join(f"{reason} {count}" for reason, count in care.reasons.items())
+    callbacks = care.callbacks_in_time
+    return [
+        f"Churn-risk cases: {care.opened} opened ({reasons}); {care.saved} saved, {care.lost} "
+        f"lost, {care.open} open; saved {percent(care.saved_rate.rate)} of those decided.",
+        f"Retention callbacks within target: {callbacks.count} of {callbacks.total} "
+        f"({percent(callbacks.rate)}, target {target * 100:.0f}%); {care.callbacks_late} late "
+        f"or missed, {care.callbacks_due} still due.",
+    ]

@@ -23,12 +23,16 @@ from markupsafe import Markup
 from svcflow.report.figures import CRISIS_MARKS, Figures, Rate, Report
 from svcflow.report.format import (
     GROUPING_TITLES,
+    SURVEY_HEAD,
+    care_lines,
     duration,
     history_span,
     kpi_cells,
     moment,
+    nps_score,
     offset,
     percent,
+    survey_cells,
 )
 from svcflow.report.svg import (
     COLORS,
@@ -85,6 +89,8 @@ def render_html(report: Report) -> str:
             "kpi": _kpi_table(report),
             "sla": _sla_table(report),
             "crisis": _crisis_table(report),
+            "surveys": _survey_table(report),
+            "care": care_lines(report.care, report.targets["retention_callbacks_in_time"]),
         }
     return _PAGE.get_template("report.html.j2").render(page)
 
@@ -188,6 +194,8 @@ def _tiles(report: Report) -> list[dict[str, Any]]:
                 ("CSAT", overall.csat, "csat"),
             )
         ),
+        _nps_tile(report),
+        _callback_tile(report),
         ("SLA breaches", str(overall.breaches), f"{overall.warnings} warnings", None),
         ("escalated cases", str(overall.escalated_cases), "", None),
     ]
@@ -195,6 +203,27 @@ def _tiles(report: Report) -> list[dict[str, Any]]:
         {"label": label, "value": value, "target": target, "met": met}
         for label, value, target, met in tiles
     ]
+
+
+def _nps_tile(report: Report) -> tuple[str, str, str, bool | None]:
+    """This quarter's NPS with its sample size and the change against the previous quarter."""
+    surveys = report.surveys
+    nps = surveys.overall.nps
+    if not nps.answered:
+        return ("NPS", "-", "no answers this quarter", None)
+    change = surveys.overall.nps_change
+    since = "" if change is None else f", {change:+.1f} on {surveys.previous_quarter}"
+    return (f"NPS {surveys.quarter}", nps_score(nps.score), f"n={nps.answered}{since}", None)
+
+
+def _callback_tile(report: Report) -> tuple[str, str, str, bool | None]:
+    callbacks, target = report.care.callbacks_in_time, report.targets["retention_callbacks_in_time"]
+    return (
+        "retention callbacks in time",
+        percent(callbacks.rate),
+        f"{callbacks.count}/{callbacks.total}, target {_whole_percent(target)}",
+        None if callbacks.rate is None else callbacks.rate >= target,
+    )
 
 
 def _first_response_chart(report: Report) -> str:
@@ -453,6 +482,34 @@ def _sla_table(report: Report) -> dict[str, Any]:
         ],
         rows,
         "SLA cycles by outcome; attainment = met / (met + breached).",
+    )
+
+
+def _survey_table(report: Report) -> dict[str, Any]:
+    surveys = report.surveys
+    rows: list[Sequence[str] | str] = [["overall", *survey_cells(surveys.overall)]]
+    for grouping, groups in surveys.groups.items():
+        rows.append(GROUPING_TITLES.get(grouping, grouping))
+        rows += [[name, *survey_cells(found)] for name, found in groups.items()]
+    rows.append("by quarter (all answers)")
+    rows += [
+        [
+            found.quarter,
+            nps_score(found.nps.score),
+            str(found.nps.answered),
+            *([""] * 4),
+            percent(found.csat.rate),
+            str(found.csat.total),
+            "",
+            "",
+        ]
+        for found in surveys.quarters
+    ]
+    return _table(
+        [f"{surveys.quarter} against {surveys.previous_quarter}", *SURVEY_HEAD],
+        rows,
+        "NPS: % promoters (9-10) minus % detractors (0-6) of n answers; prev: the previous "
+        "quarter; change in NPS points, CSAT in percentage points (pp).",
     )
 
 

@@ -8,13 +8,18 @@ from collections.abc import Sequence
 from svcflow.report.figures import CRISIS_MARKS, CrisisTimeline, Figures, Report
 from svcflow.report.format import (
     GROUPING_TITLES,
+    SURVEY_HEAD,
+    care_lines,
     duration,
     history_span,
     kpi_cells,
     moment,
+    nps_score,
     offset,
     percent,
+    survey_cells,
 )
+from svcflow.report.surveys import Baseline, Surveys
 
 __all__ = ["WIDTH", "render_text"]
 
@@ -69,6 +74,10 @@ def render_text(report: Report) -> str:
         *_sla_table(report),
         "",
         *_escalation_lines(report),
+        "",
+        *_survey_lines(report.surveys),
+        "",
+        *_wrapped(care_lines(report.care, targets["retention_callbacks_in_time"])),
     ]
     for crisis in report.crises:
         lines += ["", *_crisis_lines(crisis)]
@@ -155,6 +164,53 @@ def _escalation_lines(report: Report) -> list[str]:
         listed = ", ".join(f"{name} {count}" for name, count in levels.items())
         lines.append(_fit(f"chain {chain}: {listed}", WIDTH))
     return lines
+
+
+_SURVEY_WIDTHS = (7, 6, 6, 6, 7, 8, 8, 6, 8, 8)
+_SURVEY_NAME = WIDTH - sum(_SURVEY_WIDTHS)
+
+
+def _survey_lines(surveys: Surveys) -> list[str]:
+    """This quarter's NPS and CSAT against the previous quarter, overall and per channel and
+    segment, then every quarter with answers."""
+    if not surveys.quarters:
+        return ["Surveys: no NPS or CSAT answers (nps, satisfied) in this history."]
+    lines = [
+        f"Surveys: NPS and CSAT in {surveys.quarter}, against {surveys.previous_quarter}",
+        _survey_row_of("", SURVEY_HEAD),
+        "-" * WIDTH,
+        _survey_row("overall", surveys.overall),
+    ]
+    for grouping, groups in surveys.groups.items():
+        lines.append(GROUPING_TITLES.get(grouping, grouping))
+        lines += [_survey_row("  " + name, found) for name, found in groups.items()]
+    quarters = "; ".join(
+        f"{found.quarter} NPS {nps_score(found.nps.score)} (n={found.nps.answered}), CSAT "
+        f"{percent(found.csat.rate)} (n={found.csat.total})"
+        for found in surveys.quarters
+    )
+    return lines + _wrapped(
+        [
+            "NPS: % promoters (9-10) minus % detractors (0-6) of n answers; prom, detr: their "
+            "shares; prev: the previous quarter; change in NPS points, CSAT in percentage "
+            "points (pp).",
+            f"By quarter: {quarters}.",
+        ]
+    )
+
+
+def _survey_row(name: str, found: Baseline) -> str:
+    return _survey_row_of(name, survey_cells(found))
+
+
+def _survey_row_of(name: str, cells: Sequence[str]) -> str:
+    return _fit(name, _SURVEY_NAME) + "".join(
+        cell.rjust(width) for cell, width in zip(cells, _SURVEY_WIDTHS, strict=True)
+    )
+
+
+def _wrapped(paragraphs: Sequence[str]) -> list[str]:
+    return [line for text in paragraphs for line in textwrap.wrap(text, WIDTH)]
 
 
 def _crisis_lines(crisis: CrisisTimeline) -> list[str]:
