@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from support.serving import running
-from svcflow import Engine
+from svcflow import Engine, ManualClock
 from svcflow.serve import TokenFile, create_app
 
 PROBLEM = "application/problem+json"
@@ -160,8 +160,11 @@ def test_an_unknown_case_is_404(client: httpx.Client) -> None:
     assert answer.status_code == 404
 
 
-def test_search_filters_and_pages_oldest_first(client: httpx.Client) -> None:
-    ids = [start(client, customer=f"c{n}")["id"] for n in range(5)]
+def test_search_filters_and_pages_oldest_first(client: httpx.Client, clock: ManualClock) -> None:
+    ids = []
+    for n in range(5):
+        ids.append(start(client, customer=f"c{n}")["id"])
+        clock.advance("1m")
     client.post(f"/cases/{ids[1]}/triggers/take", json={})
     first = client.get("/cases", params={"workflow": "ticket", "limit": 2}).json()
     assert [c["id"] for c in first["cases"]] == ids[:2]
@@ -171,6 +174,21 @@ def test_search_filters_and_pages_oldest_first(client: httpx.Client) -> None:
     assert ([c["id"] for c in last["cases"]], last["next"]) == (ids[4:], None)
     opened = client.get("/cases", params={"state": "open"}).json()
     assert [c["id"] for c in opened["cases"]] == [ids[1]]
+    assert client.get("/cases/count", params={"state": "new"}).json() == {"count": 4}
+    since = client.get("/cases", params={"updated_since": "2026-03-02T09:04:00+00:00"}).json()
+    assert [c["id"] for c in since["cases"]] == [ids[1], ids[4]]  # oldest first
+
+
+def test_a_search_that_cannot_be_answered_is_422(client: httpx.Client) -> None:
+    wrong = client.get("/cases", params={"after": "not-a-cursor"})
+    assert wrong.status_code == 422
+    assert wrong.json()["detail"] == (
+        "invalid page cursor 'not-a-cursor': pass the 'next' of a page found in the same "
+        "order (by creation), or no cursor for the first page"
+    )
+    unknown = client.get("/cases", params={"sla": "late"})
+    assert unknown.status_code == 422
+    assert unknown.json()["type"] == "urn:svcflow:problem:invalid-request"
 
 
 def test_starting_needs_the_write_scope(served_engine: Engine, tokens: TokenFile) -> None:

@@ -11,14 +11,15 @@ Without one, the actor is ``api:<token name>``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from svcflow.records import Case
 from svcflow.serve.auth import require
 from svcflow.serve.context import Served, served
 from svcflow.serve.models import (
+    CaseCount,
     CaseOut,
     CasePage,
     FireRequest,
@@ -54,6 +55,62 @@ _REFUSED = declared(
     "The trigger is not allowed now (with the allowed ones), or the case was changed by another "
     "writer",
 )
+
+
+class Filters:
+    """The search filters of ``GET /cases`` and ``GET /cases/count``, as ``Engine.find`` takes
+    them (each served by an index of the store)."""
+
+    def __init__(
+        self,
+        workflow: Annotated[str | None, Query(description="only cases of this workflow")] = None,
+        state: Annotated[str | None, Query(description="only cases in this state")] = None,
+        customer: Annotated[str | None, Query(description="only this customer's cases")] = None,
+        assignee: Annotated[str | None, Query(description="the case's assignee field")] = None,
+        queue: Annotated[str | None, Query(description="the case's queue field")] = None,
+        sla: Annotated[
+            Literal["running", "at_risk", "breached"] | None,
+            Query(description="running; at_risk (a deadline within 'within'); breached"),
+        ] = None,
+        within: Annotated[
+            str | None, Query(description="for sla=at_risk, e.g. 1h (default 30m)")
+        ] = None,
+        updated_since: Annotated[
+            datetime | None, Query(description="only cases whose last event is at or after it")
+        ] = None,
+    ) -> None:
+        self.given: dict[str, Any] = {
+            "workflow": workflow,
+            "state": state,
+            "customer": customer,
+            "assignee": assignee,
+            "queue": queue,
+            "sla": sla,
+            "updated_since": updated_since,
+        }
+        if within is not None:
+            self.given["within"] = within
+
+
+@router.get("", summary="Search cases, oldest first, a page at a time", responses=PROBLEM_RESPONSES)
+def search_cases(
+    context: Context,
+    token: Reader,
+    filters: Annotated[Filters, Depends()],
+    after: Annotated[str | None, Query(description="the 'next' of the previous page")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="cases per page")] = None,
+) -> CasePage:
+    settings = context.settings
+    size = min(limit or settings.default_page, settings.max_page)
+    page = context.engine.find(**filters.given, limit=size, after=after)
+    return CasePage(cases=[CaseOut.from_record(case) for case in page], next=page.next)
+
+
+@router.get("/count", summary="How many cases a search finds", responses=PROBLEM_RESPONSES)
+def count_cases(
+    context: Context, token: Reader, filters: Annotated[Filters, Depends()]
+) -> CaseCount:
+    return CaseCount(count=context.engine.count(**filters.given))
 
 
 @router.post(
@@ -143,36 +200,6 @@ def allowed_triggers(
     case = context.engine.get(case_id)
     allowed = context.engine.triggers(case_id, actor)
     return TriggersOut(case_id=case.id, state=case.state, revision=case.revision, triggers=allowed)
-
-
-@router.get("", summary="Search cases, oldest first, a page at a time", responses=PROBLEM_RESPONSES)
-def search_cases(
-    context: Context,
-    token: Reader,
-    workflow: Annotated[str | None, Query(description="only cases of this workflow")] = None,
-    state: Annotated[str | None, Query(description="only cases in this state")] = None,
-    after: Annotated[str | None, Query(description="the 'next' of the previous page")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="cases per page")] = None,
-) -> CasePage:
-    settings = context.settings
-    size = min(limit or settings.default_page, settings.max_page)
-    found = context.engine.find(workflow=workflow, state=state)
-    page = _page_after(found, after, size)
-    more = len(page) > size
-    page = page[:size]
-    return CasePage(
-        cases=[CaseOut.from_record(case) for case in page],
-        next=page[-1].id if more and page else None,
-    )
-
-
-def _page_after(cases: list[Case], after: str | None, size: int) -> list[Case]:
-    """Up to ``size + 1`` cases following the case ``after`` (the +1 says a next page exists)."""
-    start = 0
-    if after is not None:
-        ids = [case.id for case in cases]
-        start = ids.index(after) + 1 if after in ids else len(cases)
-    return cases[start : start + size + 1]
 
 
 def _actor(token: Token) -> str:

@@ -17,6 +17,7 @@ from svcflow.records import Case, HistoryEntry, plain
 from svcflow.sla.status import SlaStatus
 
 __all__ = [
+    "CaseCount",
     "CaseOut",
     "CasePage",
     "FireRequest",
@@ -90,6 +91,12 @@ class CasePage(BaseModel):
 
     cases: list[CaseOut]
     next: str | None = Field(description="pass as 'after' for the next page; null on the last")
+
+
+class CaseCount(BaseModel):
+    """How many cases a search finds (no case is read)."""
+
+    count: int
 
 
 class HistoryOut(BaseModel):

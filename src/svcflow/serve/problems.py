@@ -94,6 +94,7 @@ _KINDS: tuple[tuple[type[errors.SvcflowError], ProblemKind], ...] = (
     (errors.CaseDataError, INVALID_DATA),
     (errors.MessageRejected, MESSAGE_REJECTED),
     (errors.UnknownWorkflow, INVALID),
+    (errors.InvalidQuery, INVALID),
     (errors.UnknownCustomer, INVALID),
     (errors.StoreFault, STORE_UNAVAILABLE),
     (errors.TokenRequired, UNAUTHENTICATED),
