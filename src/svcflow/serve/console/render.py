@@ -82,7 +82,8 @@ class ConsoleSettings:
     ``at_risk_within``: a running SLA clock whose deadline is at most this far away is on the
     board as at risk. ``board_limit``: the board shows at most this many at-risk cases and as
     many breached ones, those nearest their deadline (it says so when there are more).
-    ``queue_field``: the case data field that names a case's queue.
+    ``board_refresh``: the board page reloads itself this often (a ``<meta>`` refresh, no
+    script), ``None`` never. ``queue_field``: the case data field that names a case's queue.
     ``time_zone``: the IANA zone times are shown in. ``diagram_script``: the URL of a copy of
     Mermaid's ``mermaid.min.js`` for workflow pages to draw their diagram with (the only script
     the console then loads, and only there); without it a workflow page shows the diagram's
@@ -93,6 +94,7 @@ class ConsoleSettings:
 
     at_risk_within: timedelta = timedelta(minutes=30)
     board_limit: int = 200
+    board_refresh: timedelta | None = timedelta(minutes=1)
     queue_field: str = "queue"
     time_zone: str = "UTC"
     diagram_script: str | None = None
@@ -213,6 +215,7 @@ def render(
         "problem": None,
         "fields": "",
         "script": script,
+        "refresh": None,
         **values,
     }
     html = _TEMPLATES.get_template(template).render(context)
