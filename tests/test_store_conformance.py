@@ -459,6 +459,23 @@ def test_a_purged_case_takes_everything_kept_for_it_and_leaves_the_others(
     assert second.purge_cases([]) == 0
 
 
+def test_large_texts_in_history_read_back_as_committed(stores: tuple[Store, Store]) -> None:
+    first, second = stores
+    opened = _case()
+    transcript = "I wrote this. " * 100
+    with_nul = "\x00 hostile " * 200
+    started = _entry(opened)._replace(payload={"question": transcript, "raw": with_nul})
+    first.commit(_change(opened)._replace(history=started))
+    taken = _case(revision=2, state="open")
+    longer = transcript + "\n" + "And this. " * 200
+    extra = {"set": {"transcript": longer, "n": 2}}
+    entry = _entry(taken, "transition")._replace(payload={"more": "x" * 2000}, details=extra)
+    second.commit(_change(taken)._replace(history=entry))
+    assert second.history("c1") == first.history("c1") == [started, entry]
+    [history] = [h for h in first.histories() if h.case_id == "c1"]
+    assert list(history.entries) == [started, entry]
+
+
 def test_an_erased_customer_loses_messages_contacts_and_the_redacted_values(
     stores: tuple[Store, Store],
 ) -> None:
