@@ -241,7 +241,12 @@ def _serve_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
         "serve", help="the HTTP API (cases, channel webhooks, health, metrics) under uvicorn"
     )
-    serve.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
+    serve.add_argument("--store", help="store URL, e.g. sqlite:///cases.db (not with --demo)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="the web console on a short demo run, with a clock it can advance",
+    )
     serve.add_argument("--workflows", default="workflows", help="workflow directory")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")

@@ -1,11 +1,13 @@
 """What each console page shows, computed from the engine (no HTML here).
 
-The SLA board lists every SLA clock of an open case that is breached or will run out within
-the board's window (``ConsoleSettings.at_risk_within``), grouped by queue and workflow, the
-clock with least time left first. "Time left" is the clock's remaining *business* time (what
-the target counts); the deadline beside it is the wall-clock moment it runs out. A running
-clock already past its deadline counts as breached even before the runner has fired the breach
-timer. A paused clock is not at risk: it is not using time.
+The SLA board lists every SLA clock of an open case that is breached or whose deadline falls
+within the board's window (``ConsoleSettings.at_risk_within``), grouped by queue and workflow,
+the clock with least time left first. The cases come from the store's indexed queries
+(``Engine.at_risk`` and ``Engine.find(sla="breached")``), at most ``limit`` of each, so the
+board reads only the cases it shows however many are open. A running clock already past its
+deadline counts as breached even before the runner has fired the breach timer; a paused clock
+is not at risk (it is not using time). "Time left" is the clock's remaining *business* time
+(what the target counts); the deadline beside it is the wall-clock moment it runs out.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime, timedelta
 from svcflow.definitions.checks import expand_sources
 from svcflow.engine import Engine
 from svcflow.graph import mermaid
-from svcflow.records import Case, HistoryEntry, Timer
+from svcflow.records import Case, HistoryEntry, Refusal, Timer
 from svcflow.sla.status import SlaStatus
 
 __all__ = [
@@ -29,7 +31,6 @@ __all__ = [
     "WorkflowView",
     "build_board",
     "case_view",
-    "open_cases",
     "workflow_view",
 ]
 
@@ -73,12 +74,13 @@ class BoardGroup:
 
 @dataclass(frozen=True, slots=True)
 class Board:
-    """The whole board at ``now``: groups ordered by queue then workflow."""
+    """The whole board at ``now``: groups ordered by queue then workflow. ``complete`` is
+    False when more cases are at risk or breached than the board's limit showed."""
 
     now: datetime
     within: timedelta
-    open_cases: int
     groups: tuple[BoardGroup, ...]
+    complete: bool
 
     @property
     def breached(self) -> int:
@@ -91,21 +93,15 @@ class Board:
         return sum(group.at_risk for group in self.groups)
 
 
-def open_cases(engine: Engine) -> list[Case]:
-    """The cases not in a final state of their workflow version, oldest first."""
-    found = []
-    for case in engine.find():
-        states = engine.registry.get(case.workflow, case.version).spec.states
-        if not states[case.state].final:
-            found.append(case)
-    return found
-
-
-def build_board(engine: Engine, within: timedelta, queue_field: str = "queue") -> Board:
-    """The SLA board now: each open case's clocks that are breached or have at most
-    ``within`` business time left. The queue is the case data field ``queue_field``."""
+def build_board(
+    engine: Engine, within: timedelta, queue_field: str = "queue", limit: int = 200
+) -> Board:
+    """The SLA board now: the clocks of the cases at risk within ``within`` or breached (at
+    most ``limit`` cases of each). The queue is the case data field ``queue_field``."""
     now = engine.clock.now()
-    cases = open_cases(engine)
+    at_risk = engine.at_risk(within, limit=limit)
+    breached = engine.find(sla="breached", limit=limit)
+    cases = {case.id: case for case in [*at_risk, *breached]}
     rows = [
         BoardRow(
             case_id=case.id,
@@ -117,9 +113,9 @@ def build_board(engine: Engine, within: timedelta, queue_field: str = "queue") -
             deadline=status.deadline,
             remaining=status.remaining,
         )
-        for case in cases
+        for case in cases.values()
         for status in engine.sla(case.id)
-        if (kind := _risk(status, within)) is not None
+        if (kind := _risk(status, now, within)) is not None
     ]
     groups: dict[tuple[str, str], list[BoardRow]] = {}
     for row in sorted(rows, key=lambda row: (row.remaining, row.case_id, row.metric)):
@@ -127,27 +123,28 @@ def build_board(engine: Engine, within: timedelta, queue_field: str = "queue") -
     return Board(
         now=now,
         within=within,
-        open_cases=len(cases),
         groups=tuple(
             BoardGroup(queue=queue, workflow=workflow, rows=tuple(found))
             for (queue, workflow), found in sorted(groups.items())
         ),
+        complete=at_risk.next is None and breached.next is None,
     )
 
 
-def _risk(status: SlaStatus, within: timedelta) -> str | None:
+def _risk(status: SlaStatus, now: datetime, within: timedelta) -> str | None:
     if status.status == "breached":
         return BREACHED
-    if status.status != "running":
+    if status.status != "running" or status.deadline is None:
         return None
-    if status.remaining <= timedelta(0):
+    if status.deadline <= now:
         return BREACHED
-    return AT_RISK if status.remaining <= within else None
+    return AT_RISK if status.deadline - now <= within else None
 
 
 @dataclass(frozen=True, slots=True)
 class CaseView:
-    """A case page: the case, its title, timeline, clocks, timers and what may fire now.
+    """A case page: the case, its title, timeline, clocks, timers, what may fire now and the
+    events refused for lack of authority.
 
     ``triggers`` may fire now; ``conditional`` are the other triggers leaving the state, each
     with the condition that does not hold yet (fields set with the trigger may make it hold).
@@ -161,6 +158,7 @@ class CaseView:
     timers: Sequence[Timer]
     triggers: Sequence[str]
     conditional: Sequence[tuple[str, str]]
+    refusals: Sequence[Refusal]
 
 
 def case_view(engine: Engine, case_id: str, actor: str) -> CaseView:
@@ -183,6 +181,7 @@ def case_view(engine: Engine, case_id: str, actor: str) -> CaseView:
         timers=engine.timers(case_id),
         triggers=allowed,
         conditional=sorted(conditional.items()),
+        refusals=engine.refusals(case_id),
     )
 
 
