@@ -95,4 +95,6 @@ def _forget_query_columns(kind: str, url: str) -> None:
             "DROP COLUMN sla_breached"
         )
         db.execute("DROP INDEX cases_by_created_id, cases_by_updated, cases_by_customer_created")
+        db.execute("DROP TABLE history_texts")
+        db.execute("ALTER TABLE history DROP COLUMN texts")
         db.execute("UPDATE schema_version SET version = 4")

@@ -25,7 +25,7 @@ from svcflow.errors import (
     StoreError,
     WorkflowVersionConflict,
 )
-from svcflow.records import Case, HistoryEntry, Refusal
+from svcflow.records import Case, ContactPoint, Customer, HistoryEntry, Refusal
 from svcflow.store.base import (
     CaseChange,
     DuplicateMessage,
@@ -457,6 +457,57 @@ def test_a_purged_case_takes_everything_kept_for_it_and_leaves_the_others(
     assert len(first.history("c2")) == 1 and len(first.outbox("c2")) == 1
     assert first.thread_case(["ref-c2"]) == "c2"
     assert second.purge_cases([]) == 0
+
+
+def test_an_erased_customer_loses_messages_contacts_and_the_redacted_values(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    li = Customer(
+        id="li",
+        name="Li Wei",
+        locale="zh",
+        contact_points=(ContactPoint("email", "li@example.com"),),
+        preferred="email",
+    )
+    first.save_customer(li)
+    first.commit(
+        _change(
+            _case(),
+            messages=[_message("m1", "ref-1")],
+            deliveries=[_delivery("c1:d1")],
+            idempotency_key="k1",
+            idempotency_scope="start",
+            customer_id="li",
+        )
+    )
+    first.commit(_change(_case("c2"), messages=[_message("m2")]))
+    assert second.customer_cases("li") == ["c1"] and second.customer_cases("nobody") == []
+    case = second.load_case("c1")
+    assert case is not None
+    [entry] = second.history("c1")
+    assert first.load_case("c1") == case  # the other handle has decoded it at revision 1
+    with pytest.raises(ConcurrencyConflict):
+        second.erase_customer("li", [case._replace(revision=5)], [], "[erased]")
+    erased = case._replace(data={**case.data, "customer": "[erased]"}, revision=2)
+    redacted = entry._replace(actor="email:[erased]", payload={"customer": "[erased]"})
+    added = entry._replace(seq=2, kind="erased", payload=None, details={"erased": {}})
+    assert second.erase_customer("li", [erased], [redacted, added], "[erased]") == 1
+    assert first.load_case("c1") == erased
+    assert first.history("c1") == [redacted, added]
+    assert first.case_messages("c1") == [] and first.thread_case(["ref-1"]) is None
+    assert first.idempotency("k1") is None
+    [row] = first.outbox("c1")
+    assert (row.address, row.name, row.body, row.status, row.last_error) == (
+        "[erased]",
+        None,
+        "[erased]",
+        "dead",
+        "the customer was erased",
+    )
+    assert first.load_customer("li") == Customer(id="li", locale="zh")
+    assert first.customer_by_contact("email", "li@example.com") is None
+    assert len(first.case_messages("c2")) == 1
 
 
 def test_refused_events_are_kept_per_case_oldest_first(stores: tuple[Store, Store]) -> None:

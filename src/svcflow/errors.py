@@ -21,6 +21,7 @@ __all__ = [
     "DeliveryFailed",
     "DeliveryNotDead",
     "ExpressionError",
+    "FieldsNotReadable",
     "IdempotencyKeyReused",
     "InvalidCursor",
     "InvalidQuery",
@@ -398,6 +399,16 @@ class DeliveryFailed(SvcflowError):
 
 class PermanentDeliveryError(DeliveryFailed):
     """A delivery can never succeed as it is (a rejected address, a 4xx): dead-letter it now."""
+
+
+class FieldsNotReadable(SvcflowError):
+    """Case fields typed as ``name: value`` lines (the web console's forms) are not a mapping
+    of field names to values. Holds every problem, each with its line and column."""
+
+    def __init__(self, source: str, problems: Sequence[Problem] | Sequence[str]) -> None:
+        self.source = source
+        self.problems = tuple(str(problem) for problem in problems)
+        super().__init__(f"the {source} are not 'name: value' lines: " + "; ".join(self.problems))
 
 
 class UnknownToken(SvcflowError):

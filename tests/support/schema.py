@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["undo_case_index"]
+__all__ = ["undo_case_index", "undo_history_texts"]
 
 STEP_9_INDEXES = (
     "cases_by_created_id",
@@ -17,9 +17,20 @@ STEP_9_INDEXES = (
 )
 
 
+def undo_history_texts(db: sqlite3.Connection) -> None:
+    """Remove what schema step 10 added (history texts stored once), leaving the file as
+    version 9 made it (a file without them is left as it is)."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(history)")]
+    if "texts" in columns:
+        db.execute("DROP TABLE history_texts")
+        db.execute("ALTER TABLE history DROP COLUMN texts")
+        db.execute("UPDATE schema_version SET version = 9")
+
+
 def undo_case_index(db: sqlite3.Connection) -> None:
-    """Remove what schema step 9 added (the columns and indexes queries use), leaving the
-    file as version 8 made it."""
+    """Remove what schema steps 9 and 10 added (the columns and indexes queries use, history
+    texts), leaving the file as version 8 made it."""
+    undo_history_texts(db)
     for index in STEP_9_INDEXES:
         db.execute(f"DROP INDEX {index}")
     for column in ("assignee", "queue", "sla_due", "sla_breached"):

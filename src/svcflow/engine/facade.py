@@ -30,6 +30,7 @@ from svcflow.definitions import load_definitions
 from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.engine.counters import EngineCounters
+from svcflow.engine.erasure import ErasureReport, erase_customer
 from svcflow.engine.finding import AT_RISK_WITHIN, case_query
 from svcflow.engine.migrations import CaseMigrator, MigrationReport
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
@@ -53,6 +54,7 @@ from svcflow.errors import (
     ConcurrencyConflict,
     DeliveryNotDead,
     NotAuthorized,
+    UnknownCustomer,
     WorkflowDefinitionError,
 )
 from svcflow.hooks.host import PluginHost
@@ -572,6 +574,27 @@ class Engine:
         self.store.purge_cases(due)
         letters = 0 if before is None else self.store.purge_dead_letters(before)
         return PurgeReport(cases=tuple(due), dead_letters=letters, dry_run=False)
+
+    def erase_customer(self, customer_id: str, *, actor: str = "system") -> ErasureReport:
+        """Erase one customer's personal data (GDPR article 17, PIPL article 47) and return
+        what changed; raise ``UnknownCustomer`` when there is no such customer.
+
+        The customer's cases keep their states, times, SLA clocks and other fields, so the
+        KPI report gives the same figures; what goes is listed in ``docs/data-lifecycle.md``
+        (their messages, the customer's name and contact points, ``personal: true`` fields in
+        case data and history, actors naming the customer's addresses). Each case moves one
+        revision on, with an ``erased`` history entry by ``actor``. One transaction: a case
+        changed meanwhile raises ``ConcurrencyConflict`` with nothing written; run it again.
+        """
+        customer = self.store.load_customer(customer_id)
+        if customer is None:
+            raise UnknownCustomer(customer_id)
+        at = as_utc(self.clock.now())
+        return erase_customer(self.store, customer, self._personal_fields, at, actor)
+
+    def _personal_fields(self, workflow: str, version: int) -> frozenset[str]:
+        spec = self.registry.get(workflow, version).spec
+        return frozenset(name for name, field in spec.data.items() if field.personal)
 
     def _final_states(self, workflow: str, version: int) -> frozenset[str] | None:
         def lookup() -> frozenset[str]:

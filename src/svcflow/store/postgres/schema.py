@@ -235,6 +235,21 @@ MIGRATIONS: list[str] = [
     CREATE INDEX cases_by_sla_due ON cases (sla_due, id) WHERE sla_due IS NOT NULL;
     CREATE INDEX cases_by_sla_breached ON cases (created_at, id) WHERE sla_breached = 1
     """,
+    # 6 (SQLite's 10): large history texts stored once per case (store.history_texts).
+    """
+    ALTER TABLE history ADD COLUMN texts text;
+    CREATE TABLE history_texts (
+        case_id text COLLATE "C" NOT NULL REFERENCES cases (id),
+        digest text COLLATE "C" NOT NULL,
+        seq integer NOT NULL,
+        length integer NOT NULL,
+        base text COLLATE "C",
+        tail text NOT NULL,
+        suffix text COLLATE "C",
+        PRIMARY KEY (case_id, digest)
+    );
+    CREATE INDEX history_texts_by_seq ON history_texts (case_id, seq)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

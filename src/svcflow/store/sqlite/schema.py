@@ -265,6 +265,22 @@ MIGRATIONS: list[str] = [
     CREATE INDEX cases_by_sla_due ON cases (sla_due, id) WHERE sla_due IS NOT NULL;
     CREATE INDEX cases_by_sla_breached ON cases (created_at, id) WHERE sla_breached = 1
     """,
+    # 10: large history texts stored once per case (store.history_texts); a history row names
+    # the texts taken out of it. Older rows keep their values inline (texts NULL).
+    """
+    ALTER TABLE history ADD COLUMN texts TEXT;
+    CREATE TABLE history_texts (
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        digest TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        length INTEGER NOT NULL,
+        base TEXT,
+        tail TEXT NOT NULL,
+        suffix TEXT,
+        PRIMARY KEY (case_id, digest)
+    );
+    CREATE INDEX history_texts_by_seq ON history_texts (case_id, seq)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -276,7 +292,7 @@ TIMER_COLUMNS = (
     "retry_at"
 )
 HISTORY_COLUMNS = (
-    "case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, version, details"
+    "case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, version, details, texts"
 )
 OUTBOX_COLUMNS = (
     "id, key, notification_key, case_id, template, channel, address, name, role, locale, "

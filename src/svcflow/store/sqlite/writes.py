@@ -31,9 +31,11 @@ from svcflow.store.sqlite.schema import (
     INDEX_COLUMNS,
     OUTBOX_COLUMNS,
 )
+from svcflow.store.sqlite.texts import store_texts
 
 __all__ = [
     "case_snapshot",
+    "conflict",
     "consume_timer",
     "write_case",
     "write_deliveries",
@@ -77,7 +79,7 @@ def write_case(
             ),
         )
         if inserted.rowcount == 0:
-            _conflict(db, case.id, 0)
+            conflict(db, case.id, 0)
         if change.customer_id is not None:
             db.execute(
                 "UPDATE cases SET customer_id = ? WHERE id = ?", (change.customer_id, case.id)
@@ -97,7 +99,7 @@ def write_case(
         ),
     )
     if updated.rowcount == 0:
-        _conflict(db, case.id, change.expected_revision)
+        conflict(db, case.id, change.expected_revision)
 
 
 def _sla_columns(case: Case) -> tuple[str | None, int]:
@@ -106,7 +108,7 @@ def _sla_columns(case: Case) -> tuple[str | None, int]:
     return (None if due is None else ts(due)), int(breached)
 
 
-def _conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
+def conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
     row = db.execute("SELECT revision FROM cases WHERE id = ?", (case_id,)).fetchone()
     raise ConcurrencyConflict(case_id, expected, row[0] if row else None)
 
@@ -122,22 +124,36 @@ _UPDATE_CASE = {
 """The four statements of a case update, by (data unchanged, SLA state unchanged)."""
 
 
-def write_history(db: sqlite3.Connection, entry: HistoryEntry, stamp: str) -> None:
-    db.execute(
-        f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            entry.case_id,
-            entry.seq,
-            stamp,
-            entry.actor,
-            entry.kind,
-            entry.trigger,
-            entry.from_state,
-            entry.to_state,
-            None if entry.payload is None else to_json(entry.payload),
-            entry.version,
-            to_json(dict(entry.details)),  # a mappingproxy would be encoded as its str()
-        ),
+def write_history(
+    db: sqlite3.Connection, entry: HistoryEntry, stamp: str, replace: bool = False
+) -> None:
+    """Write the entry at ``stamp``, its large texts stored once (:mod:`.texts`); ``replace``
+    overwrites the actor, payload and details of an entry already stored (an erasure)."""
+    bare, texts = store_texts(db, entry)
+    db.execute(_UPSERT_HISTORY if replace else _INSERT_HISTORY, _history_row(bare, stamp, texts))
+
+
+_INSERT_HISTORY = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+_UPSERT_HISTORY = (
+    f"{_INSERT_HISTORY} ON CONFLICT (case_id, seq) DO UPDATE SET actor = excluded.actor, "
+    "payload = excluded.payload, details = excluded.details, texts = excluded.texts"
+)
+
+
+def _history_row(entry: HistoryEntry, stamp: str, texts: str | None) -> tuple[object, ...]:
+    return (
+        entry.case_id,
+        entry.seq,
+        stamp,
+        entry.actor,
+        entry.kind,
+        entry.trigger,
+        entry.from_state,
+        entry.to_state,
+        None if entry.payload is None else to_json(entry.payload),
+        entry.version,
+        to_json(dict(entry.details)),  # a mappingproxy would be encoded as its str()
+        texts,
     )
 
 
