@@ -106,7 +106,9 @@ def board(console: Console, request: Request, form: Form) -> Response:
     shown = build_board(
         console.engine, settings.at_risk_within, settings.queue_field, settings.board_limit
     )
-    return render(console, request, "board.html.j2", "SLA board", board=shown)
+    every = settings.board_refresh
+    refresh = None if every is None else max(1, int(every.total_seconds()))
+    return render(console, request, "board.html.j2", "SLA board", board=shown, refresh=refresh)
 
 
 def case(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from starlette.requests import Request
@@ -82,7 +82,8 @@ class ConsoleSettings:
     ``at_risk_within``: a running SLA clock whose deadline is at most this far away is on the
     board as at risk. ``board_limit``: the board shows at most this many at-risk cases and as
     many breached ones, those nearest their deadline (it says so when there are more).
-    ``queue_field``: the case data field that names a case's queue.
+    ``board_refresh``: the board page reloads itself this often (a ``<meta>`` refresh, no
+    script), ``None`` never. ``queue_field``: the case data field that names a case's queue.
     ``time_zone``: the IANA zone times are shown in. ``diagram_script``: the URL of a copy of
     Mermaid's ``mermaid.min.js`` for workflow pages to draw their diagram with (the only script
     the console then loads, and only there); without it a workflow page shows the diagram's
@@ -93,11 +94,28 @@ class ConsoleSettings:
 
     at_risk_within: timedelta = timedelta(minutes=30)
     board_limit: int = 200
+    board_refresh: timedelta | None = timedelta(minutes=1)
     queue_field: str = "queue"
     time_zone: str = "UTC"
     diagram_script: str | None = None
     max_form_bytes: int = 16 * 1024
     clock_advance: bool = False
+
+    def __post_init__(self) -> None:
+        if self.board_limit <= 0 or self.max_form_bytes <= 0:
+            raise ValueError(
+                "board_limit and max_form_bytes must be positive, got "
+                f"{self.board_limit} and {self.max_form_bytes}"
+            )
+        if self.at_risk_within < timedelta(0):
+            raise ValueError(f"at_risk_within must not be negative, got {self.at_risk_within}")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {self.time_zone!r}; give an IANA name such as "
+                "'UTC' or 'Asia/Shanghai'"
+            ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +231,7 @@ def render(
         "problem": None,
         "fields": "",
         "script": script,
+        "refresh": None,
         **values,
     }
     html = _TEMPLATES.get_template(template).render(context)
