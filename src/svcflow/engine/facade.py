@@ -158,8 +158,6 @@ class Engine:
             roles=roles,
         )
         self._attach_directory()
-        self.customers = Customers(self.store, now=lambda: as_utc(self.clock.now()))
-        """The customers of this engine's store: ``add``, ``get``, ``identify``, ``of_case``."""
         workflows = list(workflows)
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
@@ -174,19 +172,22 @@ class Engine:
             record_batch=delivery_record_batch,
         )
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
-        self.timer_lease = timer_lease
-        self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
+        self.timer_lease, self.runner_id = timer_lease, f"engine-{uuid.uuid4().hex[:12]}"
         self._writer = CaseWriter(
-            self.store, self.clock, self.plugins, self.notifier, registry=self.registry
+            self.store, self.clock, self.plugins, self.notifier, self.registry
         )
         self._timers = TimerService(
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry, commit_batch
         )
-        self._intake = self._message_intake(intake_limits, content_dedupe_window)
         self._journeys = self._customer_journeys()
+        self._intake = self._message_intake(intake_limits, content_dedupe_window)
 
     def _customer_journeys(self) -> Journeys:
-        """Customer-scoped workflows and signals, handed the case operations they need."""
+        """``engine.customers``, and the customer-scoped workflows and signals its events start
+        and end, handed the case operations they need."""
+        self.customers = Customers(self.store, now=lambda: as_utc(self.clock.now()))
+        """The customers of this engine's store: ``add``, ``get``, ``identify``, ``of_case``,
+        ``leave``."""
         actions = CaseActions(
             start=lambda workflow, data, actor, customer, key: self._start(
                 workflow, data, actor, key, customer_id=customer
