@@ -11,7 +11,9 @@ import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -454,3 +456,45 @@ def test_a_form_from_a_stale_page_is_refused_as_a_conflict(
 )
 def test_the_language_a_request_gets(cookie: str | None, header: str | None, chosen: str) -> None:
     assert choose_locale(cookie, header) == chosen
+
+
+def test_an_action_beyond_the_agents_authority_is_refused_and_listed(
+    client: httpx.Client, engine: Engine
+) -> None:
+    signed_in(client)
+    case = engine.start("complaint", {"customer": "Li Wei"})
+    for trigger, payload in (
+        ("acknowledge", None),
+        ("investigate", None),
+        ("propose", {"options": ["replacement", "10% off"]}),
+        ("choose", {"chosen_option": "10% off", "compensation_percent": 10}),
+    ):
+        engine.fire(case.id, trigger, payload, actor="agent-3")
+    assert engine.get(case.id).state == "awaiting_approval"  # a team lead must approve
+    page = client.get(f"/console/cases/{case.id}").text
+    assert 'data-trigger="approve"' not in page  # not offered to agent-7, who holds no role
+    answer = fire(client, case.id, "approve")  # a hand-made form is refused all the same
+    assert answer.status_code == 409
+    (refusal,) = engine.refusals(case.id)
+    shown = text_of(answer.text)
+    assert "The action was refused" in shown and refusal.reason in shown
+    assert f"agent-7 approve {refusal.reason}" in text_of(
+        client.get(f"/console/cases/{case.id}").text
+    )
+    assert engine.get(case.id).state == "awaiting_approval"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"board_limit": 0}, "board_limit and max_form_bytes must be positive, got 0 and 16384"),
+        ({"at_risk_within": timedelta(minutes=-1)}, "at_risk_within must not be negative, got "),
+        (
+            {"time_zone": "Asia/Shanghia"},
+            "unknown time zone 'Asia/Shanghia'; give an IANA name such as 'UTC' or 'Asia/Shanghai'",
+        ),
+    ],
+)
+def test_settings_that_cannot_work_are_refused(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        ConsoleSettings(**settings)
