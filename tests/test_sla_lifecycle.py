@@ -168,6 +168,28 @@ def test_cancelled_clock_records_the_event_and_never_breaches(
     assert engine.get(case.id).data["late"] is False
 
 
+def test_a_clock_cancelled_after_its_breach_reads_cancelled(
+    engine: Engine, clock: ManualClock
+) -> None:
+    case = engine.start("handling", {"customer": "c1"})
+    clock.set("2026-03-02T13:30:00+00:00")
+    assert [f.timer.trigger for f in engine.advance()] == [
+        "sla:handling:warning:0",
+        "sla:handling:breach",
+    ]
+    clock.set("2026-03-02T14:00:00+00:00")
+    engine.fire(case.id, "withdraw")
+    [found] = [s for s in engine.sla(case.id) if s.metric == "handling"]
+    assert (found.status, found.elapsed) == ("cancelled", timedelta(hours=5))
+    assert [e["event"] for e in events(engine, case.id)] == [
+        "started",
+        "warned",
+        "breached",
+        "cancelled",
+    ]
+    assert engine.get(case.id).data["late"] is True
+
+
 def test_a_paused_clock_can_be_cancelled_too(engine: Engine, clock: ManualClock) -> None:
     case = engine.start("handling", {"customer": "c1"})
     clock.set("2026-03-02T09:45:00+00:00")
