@@ -11,7 +11,9 @@ import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -480,3 +482,19 @@ def test_an_action_beyond_the_agents_authority_is_refused_and_listed(
         client.get(f"/console/cases/{case.id}").text
     )
     assert engine.get(case.id).state == "awaiting_approval"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"board_limit": 0}, "board_limit and max_form_bytes must be positive, got 0 and 16384"),
+        ({"at_risk_within": timedelta(minutes=-1)}, "at_risk_within must not be negative, got "),
+        (
+            {"time_zone": "Asia/Shanghia"},
+            "unknown time zone 'Asia/Shanghia'; give an IANA name such as 'UTC' or 'Asia/Shanghai'",
+        ),
+    ],
+)
+def test_settings_that_cannot_work_are_refused(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        ConsoleSettings(**settings)

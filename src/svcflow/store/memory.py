@@ -28,6 +28,8 @@ from svcflow.records import (
     Timer,
 )
 from svcflow.store.base import (
+    ERASED_DELIVERY,
+    Attempt,
     CaseChange,
     CaseHistory,
     DataCodec,
@@ -140,6 +142,18 @@ class MemoryStore:
                     case=case,
                     fingerprint=change.idempotency_fingerprint,
                 )
+
+    def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = []
+        with self._lock:
+            for change in changes:
+                try:
+                    self.commit(change)
+                except Exception as refused:  # each change stands alone (see Store)
+                    outcomes.append(refused)
+                else:
+                    outcomes.append(None)
+        return outcomes
 
     def _check(self, change: CaseChange) -> None:
         """Every refusal a change can meet, raised before anything is applied."""
@@ -455,6 +469,11 @@ class MemoryStore:
             entry = self._outbox[entry_id]
             self._outbox[entry_id] = entry._replace(subject=subject, body=body, locale=locale)
 
+    def record_attempts(self, attempts: Sequence[Attempt]) -> None:
+        with self._lock:
+            for attempt in attempts:
+                self.record_attempt(*attempt)
+
     def record_attempt(
         self,
         entry_id: int,
@@ -665,15 +684,16 @@ class MemoryStore:
 
     def _erase_deliveries(self, gone: set[str], marker: str) -> None:
         for entry_id, entry in list(self._outbox.items()):
-            if entry.case_id in gone and entry.role == "customer":
+            if entry.case_id in gone:
                 pending = entry.status == "pending"
+                to_customer = entry.role == "customer"
                 self._outbox[entry_id] = entry._replace(
-                    address=marker,
-                    name=None,
+                    address=marker if to_customer else entry.address,
+                    name=None if to_customer else entry.name,
                     subject=marker,
                     body=marker,
                     status="dead" if pending else entry.status,
-                    last_error="the customer was erased" if pending else entry.last_error,
+                    last_error=ERASED_DELIVERY if pending else entry.last_error,
                 )
 
     def _drop_threads(self, gone: set[str]) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from starlette.requests import Request
@@ -100,6 +100,22 @@ class ConsoleSettings:
     diagram_script: str | None = None
     max_form_bytes: int = 16 * 1024
     clock_advance: bool = False
+
+    def __post_init__(self) -> None:
+        if self.board_limit <= 0 or self.max_form_bytes <= 0:
+            raise ValueError(
+                "board_limit and max_form_bytes must be positive, got "
+                f"{self.board_limit} and {self.max_form_bytes}"
+            )
+        if self.at_risk_within < timedelta(0):
+            raise ValueError(f"at_risk_within must not be negative, got {self.at_risk_within}")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {self.time_zone!r}; give an IANA name such as "
+                "'UTC' or 'Asia/Shanghai'"
+            ) from None
 
 
 @dataclass(frozen=True, slots=True)
