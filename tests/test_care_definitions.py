@@ -9,6 +9,7 @@ import pytest
 
 from svcflow import WorkflowDefinitionError, load_workflow_text
 from svcflow.definitions.directory import load_definitions
+from svcflow.graph import mermaid
 
 CARE = """\
 workflow: care
@@ -143,4 +144,22 @@ def test_a_signal_fires_only_on_a_customer_scoped_workflow() -> None:
         "care.yaml:14:34: signals[0].fire: 'fire' signals the customer's open case, which only a "
         "customer-scoped workflow has; add 'scope: customer' or use 'start' (a new case for each "
         "event)"
+    )
+
+
+def test_the_diagram_lists_schedules_and_signals_in_a_note() -> None:
+    text = CARE + (
+        "schedules:\n"
+        "  birthday: {every: {yearly: customer.birthday}, trigger: greet}\n"
+        "  revisit: {every: 90 days, after: last_contact, trigger: greet}\n"
+        "signals:\n"
+        "  - {event: survey.answer, when: 'payload.nps <= 6', start: {}, fire: greet}\n"
+    )
+    drawing = mermaid(load_workflow_text(text, "care.yaml").spec)
+    assert drawing.endswith(
+        "  note left of active\n"
+        "    schedule birthday: yearly customer.birthday -> greet\n"
+        "    schedule revisit: every 90 days after last_contact -> greet\n"
+        "    on survey.answer: start or greet\n"
+        "  end note\n"
     )

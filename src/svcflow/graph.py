@@ -5,7 +5,8 @@ the edge label (and who may take it: ``by`` and ``not_by``), so the picture show
 the file says. Final states get the
 ``state --> [*]`` edge Mermaid uses for an end. An internal transition allowed in every state
 (``from: "*"`` without ``to``) would draw a loop on every state; it is listed once, in a note
-on the initial state, instead.
+on the initial state, instead. Recurring ``schedules`` and ``signals`` from other workflows,
+which fire triggers without an edge of their own, are listed in a note on the initial state too.
 """
 
 from __future__ import annotations
@@ -65,7 +66,32 @@ def mermaid(spec: WorkflowSpec) -> str:
         lines.append("    in every state (internal):")
         lines.extend(f"    {t.trigger}" + (f" [{t.when}]" if t.when else "") for t in everywhere)
         lines.append("  end note")
+    care = _care_lines(spec)
+    if care:
+        lines.append(f"  note left of {initial}")
+        lines.extend(f"    {line}" for line in care)
+        lines.append("  end note")
     return "\n".join(lines) + "\n"
+
+
+def _care_lines(spec: WorkflowSpec) -> list[str]:
+    """``schedule birthday: yearly customer.birthday -> greet`` and ``on survey.answer: start``
+    lines for the note of what fires triggers from outside the transitions."""
+    lines = []
+    for name, schedule in spec.schedules.items():
+        every = schedule.every
+        if isinstance(every, str):
+            when = f"every {every}" + (f" after {schedule.after}" if schedule.after else "")
+        else:
+            when = f"{every.kind} {getattr(every, every.kind)}"
+        lines.append(f"schedule {name}: {when} -> {schedule.trigger}")
+    for signal in spec.signals:
+        does = [
+            *(["start"] if signal.start is not None else []),
+            *([signal.fire] if signal.fire else []),
+        ]
+        lines.append(f"on {signal.event}: {' or '.join(does)}")
+    return lines
 
 
 def _authority(transition: TransitionSpec) -> list[str]:
