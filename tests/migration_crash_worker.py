@@ -1,10 +1,12 @@
-"""Moves the repair cases of a SQLite store from v2 to v3, writing a journal line after each
-commit; the test SIGKILLs it part-way (tests/test_migration.py)."""
+"""Moves the repair cases of a SQLite store from v2 to v3, writing a journal line to standard
+output after each commit; the test reads those lines and SIGKILLs it part-way
+(tests/test_migration.py)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from svcflow import Engine, hookimpl
 from svcflow.definitions.workflow import load_workflow_file
@@ -12,8 +14,8 @@ from svcflow.records import Case, HistoryEntry
 
 
 class Journal:
-    def __init__(self, path: Path) -> None:
-        self.file = path.open("a", encoding="utf-8")
+    def __init__(self, file: TextIO) -> None:
+        self.file = file
 
     @hookimpl
     def svcflow_case_transition(self, case: Case, entry: HistoryEntry) -> None:
@@ -22,9 +24,9 @@ class Journal:
 
 
 def main() -> None:
-    db, fixtures, plan, journal = sys.argv[1:5]
+    db, fixtures, plan = sys.argv[1:4]
     workflows = [load_workflow_file(Path(fixtures) / f"repair_v{n}.yaml") for n in (2, 3)]
-    with Engine(workflows, f"sqlite:///{db}", plugins=[Journal(Path(journal))]) as engine:
+    with Engine(workflows, f"sqlite:///{db}", plugins=[Journal(sys.stdout)]) as engine:
         engine.migrate_cases(plan)
 
 

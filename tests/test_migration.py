@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import selectors
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -285,6 +287,23 @@ def test_the_migrations_page_shows_the_fixture_plan_and_runs(
 WORKER = ROOT / "tests" / "migration_crash_worker.py"
 
 
+def _read_lines(stream: IO[bytes], count: int, *, seconds: float) -> None:
+    """Block on the worker's output until it has written ``count`` journal lines (one per
+    committed case) or ended; fails after ``seconds`` without them. Never sleeps."""
+    seen = 0
+    deadline = time.monotonic() + seconds
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        while seen < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                pytest.fail(f"the worker wrote {seen} journal lines in {seconds}s, wanted {count}")
+            chunk = os.read(stream.fileno(), 65536)
+            if not chunk:
+                return
+            seen += chunk.count(b"\n")
+
+
 def test_a_sigkill_in_the_middle_leaves_every_case_on_one_version(tmp_path: Path) -> None:
     path = tmp_path / "cases.db"
     url = f"sqlite:///{path}"
@@ -295,18 +314,16 @@ def test_a_sigkill_in_the_middle_leaves_every_case_on_one_version(tmp_path: Path
             if number % 3:
                 first.fire(case.id, "start_work")
         before = {case.id: case for case in first.find("repair")}
-    journal = tmp_path / "journal.log"
     worker = subprocess.Popen(
-        [sys.executable, str(WORKER), str(path), str(FIXTURES), str(PLAN), str(journal)],
+        [sys.executable, str(WORKER), str(path), str(FIXTURES), str(PLAN)],
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        stdout=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and worker.poll() is None:
-        if journal.exists() and journal.read_text().count("\n") >= 40:
-            break
-        time.sleep(0.01)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
+    assert worker.stdout is not None
+    with worker.stdout:
+        _read_lines(worker.stdout, 40, seconds=120)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
     with Engine([V2, V3], url, clock) as after:
         versions = {2: 0, 3: 0}
         for case in after.find("repair"):

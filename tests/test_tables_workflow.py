@@ -230,11 +230,16 @@ def test_decide_shows_the_matched_rules_and_why(capsys: pytest.CaptureFixture[st
         "compensation_percent=20",
     )
     assert (code, err) == (0, "")
+    lines = (WORKFLOWS / "complaint.yaml").read_text(encoding="utf-8").splitlines()
+    table = lines.index("  delegated_authority:") + 1
+    rule = next(n for n, line in enumerate(lines, 1) if '{percent: "(5..20]"' in line)
     assert out == (
-        f"table delegated_authority ({WORKFLOWS / 'complaint.yaml'}:90:3), hit policy unique\n"
+        f"table delegated_authority ({WORKFLOWS / 'complaint.yaml'}:{table}:3), hit policy "
+        "unique\n"
         "  input percent = 20.0  (compensation_percent)\n"
         "  input standard = true  (standard_remedy)\n"
-        "rules[1] (line 106) chosen: percent = 20.0 matches (5..20]; standard = true matches true\n"
+        f"rules[1] (line {rule}) chosen: percent = 20.0 matches (5..20]; standard = true matches "
+        "true\n"
         "  note: e.g. the 20% compensation alternative\n"
         'result: approver = "team_lead", needs_approval = true, case_report_within = null\n'
     )

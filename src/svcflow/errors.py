@@ -31,15 +31,19 @@ __all__ = [
     "PluginError",
     "Problem",
     "ScenarioError",
+    "ScopeMissing",
     "StoreBusy",
     "StoreError",
     "StoreFault",
     "StoreFull",
     "SvcflowError",
     "TimerNotFailed",
+    "TokenRequired",
     "TransitionNotAllowed",
     "UnknownChannel",
     "UnknownCustomer",
+    "UnknownScope",
+    "UnknownToken",
     "UnknownTrigger",
     "UnknownWorkflow",
     "WorkflowDefinitionError",
@@ -376,3 +380,43 @@ class DeliveryFailed(SvcflowError):
 
 class PermanentDeliveryError(DeliveryFailed):
     """A delivery can never succeed as it is (a rejected address, a 4xx): dead-letter it now."""
+
+
+class UnknownToken(SvcflowError):
+    """``svcflow tokens revoke`` (or :meth:`TokenFile.revoke
+    <svcflow.serve.tokens.TokenFile.revoke>`) was given an id that names no API token."""
+
+    def __init__(self, token_id: str, known: Iterable[str]) -> None:
+        self.token_id = token_id
+        super().__init__(f"no API token '{token_id}'" + did_you_mean(token_id, known, noun="token"))
+
+
+class UnknownScope(SvcflowError):
+    """An API token was asked for a scope that does not exist."""
+
+    def __init__(self, scope: str, valid: Iterable[str]) -> None:
+        self.scope = scope
+        super().__init__(f"unknown scope '{scope}'" + did_you_mean(scope, valid, noun="scope"))
+
+
+class TokenRequired(SvcflowError):
+    """An HTTP request carries no API token, or one the server does not know or has revoked."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+        super().__init__(
+            f"{why}; send 'Authorization: Bearer <token>' with a token from 'svcflow tokens create'"
+        )
+
+
+class ScopeMissing(SvcflowError):
+    """An HTTP request's API token does not hold the scope the route needs."""
+
+    def __init__(
+        self, token_id: str, held: Sequence[str], scope: str, scopes: Sequence[str]
+    ) -> None:
+        self.token_id, self.held, self.scope = token_id, tuple(held), scope
+        super().__init__(
+            f"API token '{token_id}' holds {', '.join(held) or '(no scope)'}; this needs "
+            f"'{scope}' (or 'admin'); scopes: {', '.join(scopes)}"
+        )

@@ -32,9 +32,17 @@ __all__ = [
 NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
 
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """``value`` as JSON-ready data (what history entries hold, whatever the store):
     datetimes as ISO 8601 text, durations as ``1h30m`` text, containers copied."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is dict:
+        return {key: plain(item) for key, item in value.items()}
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, timedelta):

@@ -27,7 +27,10 @@ _MODULES = {
     "run_worker": "workers",
     "run_status": "workers",
     "run_migrate": "workers",
+    "run_serve": "serving",
+    "run_tokens": "serving",
 }
+_TOKENS = "svcflow-tokens.json"  # svcflow serve's API token file, in the working directory
 
 
 def _command(name: str) -> Callable[[argparse.Namespace], int]:
@@ -51,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     _running_commands(commands)
     _store_commands(commands)
     _worker_commands(commands)
+    _serve_commands(commands)
     return parser
 
 
@@ -219,3 +223,44 @@ def _worker_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     migrate = commands.add_parser("migrate", help="bring a store's schema up to date")
     migrate.add_argument("--store", required=True, help="store URL")
     migrate.set_defaults(run=_command("run_migrate"))
+
+
+def _serve_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """serve, tokens: the HTTP API and the API tokens that may call it."""
+    serve = commands.add_parser(
+        "serve", help="the HTTP API (cases, channel webhooks, health, metrics) under uvicorn"
+    )
+    serve.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
+    serve.add_argument("--workflows", default="workflows", help="workflow directory")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="also fire due timers and deliver notifications in this process",
+    )
+    serve.add_argument("--tokens", default=_TOKENS, help=f"the API token file ({_TOKENS})")
+    serve.add_argument(
+        "--max-body",
+        type=int,
+        default=1024 * 1024,
+        metavar="BYTES",
+        help="largest request body taken; larger ones get 413 (default 1048576)",
+    )
+    serve.set_defaults(run=_command("run_serve"))
+
+    tokens = commands.add_parser("tokens", help="create, list or revoke the API's tokens")
+    tokens.add_argument("--tokens", default=_TOKENS, help=f"the API token file ({_TOKENS})")
+    actions = tokens.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="a new token; printed once, stored hashed")
+    create.add_argument("name", help="who or what uses it, e.g. crm-prod")
+    create.add_argument(
+        "--scope",
+        action="append",
+        choices=("read", "write", "ingest", "admin"),
+        help="read, write, ingest or admin (repeatable; default read)",
+    )
+    actions.add_parser("list", help="every token: id, name, scopes, created, revoked")
+    revoke = actions.add_parser("revoke", help="refuse this token from now on")
+    revoke.add_argument("id", help="the token's id (see svcflow tokens list)")
+    tokens.set_defaults(run=_command("run_tokens"))

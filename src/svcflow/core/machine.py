@@ -1,10 +1,13 @@
-"""A workflow version compiled into one shared ``transitions`` machine; ``step`` returns effects.
+"""A workflow version compiled once into a table of routes; ``step`` returns effects.
 
-There is exactly one :class:`transitions.Machine` per workflow version, never one per case. A
-step borrows the machine with a throw-away :class:`_Step` record as its model: the case's state
-and its data go in, ``transitions`` picks the transition (the first whose ``when`` holds) and
-moves the state; then the actions run in UML order (the source state's ``on_exit``, the
-transition's ``actions``, the target's ``on_enter``) and the step's effects come out as a
+Each workflow version is compiled once, never per case: one :class:`transitions.Machine` (the
+model of the workflow that diagrams and tools inspect) and, beside it, the same transitions as
+a table of routes by trigger and source state, in the order the file gives them. A step works
+on a throw-away :class:`_Step` record: the case's state and its data go in, the first route
+whose ``when`` holds is taken (what ``transitions`` would choose; without its per-event
+callback and logging machinery, which svcflow does not use) and the state moves; then the
+actions run in UML order (the source state's ``on_exit``, the transition's ``actions``, the
+target's ``on_enter``) and the step's effects come out as a
 :class:`~svcflow.core.effects.StepResult`. The case record itself is never touched, so a step that
 raises leaves nothing half-applied, and steps of different cases can run in parallel.
 """
@@ -13,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from transitions import Event, EventData, Machine, State, Transition
+from transitions import EventData, Machine, State
 
 from svcflow.core.authority import Actor, Authority
 from svcflow.core.effects import NotificationRequest, StepResult, TimerRequest
@@ -46,9 +49,10 @@ __all__ = ["CompiledWorkflow", "decode_service", "encode_service"]
 
 
 class _Step(CaseVariables):
-    """The model a shared machine works on during one step; also the variables of CEL."""
+    """The record one step works on (and the machine's model, for tools that run it); also the
+    variables of CEL."""
 
-    __slots__ = ("case_id", "owned", "result", "taken")
+    __slots__ = ("case_id", "owned", "result")
 
     def __init__(
         self,
@@ -63,7 +67,6 @@ class _Step(CaseVariables):
         self.case_id = case_id
         self.result = result
         self.owned = False
-        self.taken: Transition | None = None
 
     def write(self, values: Mapping[str, Any]) -> None:
         """Set fields on a private copy of the data (copied on the first write only)."""
@@ -75,6 +78,17 @@ class _Step(CaseVariables):
 
 
 _Runner = Callable[[_Step], None]
+
+
+class _Route(NamedTuple):
+    """One transition from one source state: its ``when`` (None: always), its target (None:
+    an internal transition), its position in the file's ``transitions`` (for its
+    ``by``/``not_by`` rules) and its actions."""
+
+    condition: Expression | None
+    dest: str | None
+    position: int
+    actions: _Runner | None
 
 
 class CompiledWorkflow:
@@ -109,14 +123,11 @@ class CompiledWorkflow:
             initial=self.initial,
             auto_transitions=False,
             send_event=True,
-            finalize_event=[_record_taken],
             name=f"{spec.workflow}@v{spec.version}",
         )
         self.authority = Authority(loaded)
         self._protected = frozenset(n for n, field in spec.data.items() if field.protected)
-        self._conditions: dict[tuple[str, str], list[tuple[Expression | None, int]]] = {}
-        self._actions: dict[int, _Runner | None] = {}
-        self._index: dict[int, int] = {}
+        self._routes: dict[tuple[str, str], list[_Route]] = {}
         self._add_transitions()
         self.triggers = sorted({t.trigger for t in spec.transitions})
         self._service_actions: dict[KeyPath, _Runner | None] = {}
@@ -131,8 +142,8 @@ class CompiledWorkflow:
                     self._service_actions[path] = self._runner(path, warning.actions)
 
     def _add_transitions(self) -> None:
-        """Each transition into the shared machine, once per source state, remembering its
-        condition, actions and index (for its ``by``/``not_by`` rules)."""
+        """Each transition into the machine and the route table, once per source state, with
+        its condition, actions and index (for its ``by``/``not_by`` rules)."""
         loaded, spec = self.loaded, self.spec
         for index, transition in enumerate(spec.transitions):
             condition = loaded.expressions.get(("transitions", index, "when"))
@@ -144,11 +155,9 @@ class CompiledWorkflow:
                     transition.to,
                     conditions=[_condition(condition)] if condition else None,
                 )
-                added = self.machine.events[transition.trigger].transitions[source][-1]
-                self._actions[id(added)] = actions
-                self._index[id(added)] = index
-                self._conditions.setdefault((transition.trigger, source), []).append(
-                    (condition, index)
+                dest = self.machine.events[transition.trigger].transitions[source][-1].dest
+                self._routes.setdefault((transition.trigger, source), []).append(
+                    _Route(condition, dest, index, actions)
                 )
 
     # -- running ------------------------------------------------------------------------------
@@ -206,7 +215,7 @@ class CompiledWorkflow:
         triggers allowed now) or ``NotAuthorized`` without changing anything; ``CaseDataError``
         for a bad payload (or one that sets a ``protected`` field).
         """
-        event = self._event_from(case_id, state, data, trigger, now)
+        routes = self._routes_from(case_id, state, data, trigger, now)
         result = StepResult(trigger=trigger, source=state, target=state, data=data)
         actor = self._widened(actor)
         step = _Step(state, data, now, result, case_id, actor)
@@ -214,10 +223,9 @@ class CompiledWorkflow:
             self._refuse_protected(payload)
             result.payload = self.schema.validate_changes(payload, origin="payload")
             step.write(result.payload)
-        if not event.trigger(step):
-            conditions = " / ".join(
-                f"`{c.source}`" for c, _ in self._conditions[(trigger, state)] if c is not None
-            )
+        taken = next((r for r in routes if r.condition is None or r.condition.test(step)), None)
+        if taken is None:
+            conditions = " / ".join(f"`{r.condition.source}`" for r in routes if r.condition)
             raise ConditionNotMet(
                 case_id,
                 state,
@@ -225,9 +233,10 @@ class CompiledWorkflow:
                 self.allowed_triggers(state, step.data, now, actor),
                 f"its condition {conditions} is false",
             )
-        taken = cast(Transition, step.taken)
+        if taken.dest is not None:
+            step.state = taken.dest
         if actor is not None:
-            self._authorize(step, self._index[id(taken)], actor, trigger, state)
+            self._authorize(step, taken.position, actor, trigger, state)
         self._run_transition(step, taken, state)
         result.target = step.state
         result.data = step.data
@@ -276,13 +285,15 @@ class CompiledWorkflow:
                 refused.reason,
             )
 
-    def _event_from(
+    def _routes_from(
         self, case_id: str, state: str, data: Mapping[str, Any], trigger: str, now: datetime
-    ) -> Event:
-        """The machine's event for ``trigger``, if it may fire in ``state`` (else the error
-        that names the triggers allowed now)."""
-        event = self.machine.events.get(trigger)
-        if event is None:
+    ) -> list[_Route]:
+        """The routes of ``trigger`` from ``state``, if it may fire there (else the error that
+        names the triggers allowed now)."""
+        routes = self._routes.get((trigger, state))
+        if routes is not None:
+            return routes
+        if trigger not in self.machine.events:
             raise UnknownTrigger(
                 case_id,
                 state,
@@ -291,13 +302,9 @@ class CompiledWorkflow:
                 f"the workflow '{self.workflow}' v{self.version} has no trigger '{trigger}'"
                 + did_you_mean(trigger, self.triggers, noun="trigger"),
             )
-        if state not in event.transitions:
-            raise TransitionNotAllowed(
-                case_id, state, trigger, self.allowed_triggers(state, data, now)
-            )
-        return event
+        raise TransitionNotAllowed(case_id, state, trigger, self.allowed_triggers(state, data, now))
 
-    def _run_transition(self, step: _Step, taken: Transition, state: str) -> None:
+    def _run_transition(self, step: _Step, taken: _Route, state: str) -> None:
         """Exit actions of the state left, the transition's actions, entry actions of the state
         entered (an internal transition neither exits nor enters)."""
         if taken.dest is not None:
@@ -305,9 +312,8 @@ class CompiledWorkflow:
             leave = self._exit[state]
             if leave is not None:
                 leave(step)
-        actions = self._actions[id(taken)]
-        if actions is not None:
-            actions(step)
+        if taken.actions is not None:
+            taken.actions(step)
         if taken.dest is not None:
             enter = self._enter[step.state]
             if enter is not None:
@@ -447,7 +453,7 @@ class CompiledWorkflow:
         )
         allowed = []
         for trigger in self.triggers:
-            for condition, index in self._conditions.get((trigger, state), ()):
+            for condition, _, index, _ in self._routes.get((trigger, state), ()):
                 try:
                     if condition is None or condition.test(probe):
                         if actor is None or self.authority.refusal(index, actor, probe) is None:
@@ -627,17 +633,7 @@ def _is_expr(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"expr"}
 
 
-def _step_of(event: EventData) -> _Step:
-    return cast(_Step, event.model)
-
-
-def _record_taken(event: EventData) -> None:
-    """Machine-wide ``finalize_event``: remember which transition the step took, so its
-    actions and the states' ``on_exit``/``on_enter`` run in svcflow's order, outside the
-    machine (one callback per step instead of one per action list)."""
-    if event.result:
-        _step_of(event).taken = event.transition
-
-
 def _condition(expression: Expression) -> Callable[[EventData], bool]:
-    return lambda event: expression.test(_step_of(event))
+    """The ``when`` as a condition of the machine's transition, for tools that run the machine
+    itself (the engine's steps go through the route table)."""
+    return lambda event: expression.test(cast(_Step, event.model))

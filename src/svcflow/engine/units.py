@@ -14,10 +14,9 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from svcflow.clock import Clock, as_utc
 from svcflow.core.effects import StepResult
@@ -41,8 +40,7 @@ from svcflow.store.base import (
 __all__ = ["CaseWriter", "Event", "advanced", "fingerprint", "history_entry"]
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """Who did what to a case, for its history entry: ``kind`` is ``started``, ``transition``,
     ``timer``, ``message``...; ``payload`` what the caller gave; ``extra`` more details."""
 

@@ -45,9 +45,9 @@ __all__ = [
 _Decoded = TypeVar("_Decoded")
 
 
-@dataclass(frozen=True, slots=True)
-class StepFacts:
-    """What one step did, as conditions see it. ``before`` is None when the case starts."""
+class StepFacts(NamedTuple):
+    """What one step did, as conditions see it. ``before`` is None when the case starts.
+    (A named tuple: built on every step, about 3x cheaper than a frozen dataclass.)"""
 
     trigger: str | None
     left: str | None
@@ -224,6 +224,9 @@ class Encoded(Mapping[str, _Decoded]):
             return self._decoded[name]
         value = self._decoded[name] = self._decode(self._encoded[name])
         return value
+
+    def get(self, name: str, default: Any = None) -> Any:  # without Mapping's KeyError round trip
+        return self[name] if name in self._encoded else default
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._encoded)

@@ -23,6 +23,7 @@ from svcflow.spec.models import Duration, FieldSpec
 __all__ = ["CaseDataSchema", "field_annotation", "sample_value", "value_problem"]
 
 _UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+_IMMUTABLE = frozenset({type(None), str, int, float, bool})
 _SCALARS: dict[str, Any] = {
     "string": str,
     "integer": int,
@@ -130,7 +131,8 @@ class CaseDataSchema:
         self._reject_unknown(given)
         for name, default in self._defaults.items():
             if name not in given:
-                given[name] = copy.deepcopy(default)
+                shared = type(default) in _IMMUTABLE  # a list or map default is copied per case
+                given[name] = default if shared else copy.deepcopy(default)
         try:
             return dict(self._whole.validate_python(given))
         except ValidationError as error:

@@ -39,7 +39,22 @@ to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=st
 
 
 def ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    """``moment`` as stored text. An event writes the same instant several times (the case's
+    ``updated_at``, its history entry, its timers' ``created_at``): the last one is kept."""
+    last = _last_ts
+    if last[0] is moment:
+        return last[1]
+    text = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    _remember_ts(moment, text)
+    return text
+
+
+_last_ts: tuple[datetime | None, str] = (None, "")
+
+
+def _remember_ts(moment: datetime, text: str) -> None:
+    global _last_ts  # one tuple, swapped whole: safe to read from any thread
+    _last_ts = (moment, text)
 
 
 def from_ts(value: str | datetime) -> datetime:

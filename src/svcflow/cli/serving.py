@@ -1,0 +1,70 @@
+"""serve, tokens: the HTTP API and the API tokens that may call it."""
+
+from __future__ import annotations
+
+import argparse
+
+from svcflow.errors import SvcflowError
+
+__all__ = ["run_serve", "run_tokens"]
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve the engine of ``--store`` and ``--workflows`` over HTTP until SIGTERM."""
+    try:
+        from svcflow.serve.server import run_server
+    except ModuleNotFoundError as missing:
+        raise SvcflowError(
+            f"svcflow serve needs {missing.name}: pip install 'svcflow[serve]'"
+        ) from None
+    from svcflow.cli.workers import shown
+    from svcflow.engine import Engine
+    from svcflow.serve import ServeSettings, TokenFile
+
+    tokens = TokenFile(args.tokens)
+    if not tokens.tokens():
+        print(
+            f"note: {args.tokens} holds no API token yet; create one with 'svcflow tokens create'"
+        )
+    engine = Engine.from_directory(args.workflows, store=args.store)
+    try:
+        print(
+            f"svcflow serve on http://{args.host}:{args.port} for {shown(args.store)}"
+            + (" with a worker" if args.with_worker else ""),
+            flush=True,
+        )
+        settings = ServeSettings(max_body_bytes=args.max_body)
+        run_server(
+            engine,
+            tokens,
+            settings,
+            host=args.host,
+            port=args.port,
+            with_worker=args.with_worker,
+        )
+        return 0
+    finally:
+        engine.close()
+
+
+def run_tokens(args: argparse.Namespace) -> int:
+    """create, list or revoke API tokens in the token file."""
+    from svcflow.serve.tokens import TokenFile
+
+    tokens = TokenFile(args.tokens)
+    if args.action == "create":
+        created = tokens.create(args.name, args.scope or ["read"])
+        print(f"created token {created.token.id} ({created.token.name}): "
+              f"{', '.join(created.token.scopes)}")  # fmt: skip
+        print("the token, shown only now (keep it secret):")
+        print(created.secret)
+        return 0
+    if args.action == "revoke":
+        revoked = tokens.revoke(args.id)
+        print(f"revoked token {revoked.id} ({revoked.name})")
+        return 0
+    for token in tokens.tokens():
+        state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+        made = f"{token.created_at:%Y-%m-%d %H:%M}"
+        print(f"{token.id}  {token.name:<20} {','.join(token.scopes):<24} {made}  {state}")
+    return 0

@@ -1,0 +1,65 @@
+"""The app factory: an engine, its API tokens and settings in, a FastAPI application out.
+
+The routers each add one part of the API (health, cases, channels); the console (the SLA board
+and case pages, ``svcflow.serve.console``) is mounted when that package is there: its
+``router()`` returns a FastAPI ``APIRouter`` whose paths start with ``/console``, and its
+handlers reach the engine with ``Depends(svcflow.serve.context.served)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from svcflow import __version__
+from svcflow.engine import Engine
+from svcflow.serve import health
+from svcflow.serve.context import Served
+from svcflow.serve.limits import BodyLimit
+from svcflow.serve.problems import install_problem_handlers
+from svcflow.serve.settings import ServeSettings
+from svcflow.serve.tokens import TokenStore
+
+__all__ = ["CONSOLE_MODULE", "create_app"]
+
+CONSOLE_MODULE = "svcflow.serve.console"
+"""The module whose ``router()`` the app mounts when it can be imported."""
+
+_DESCRIPTION = (
+    "The svcflow HTTP API: start and fire cases, read their history and SLA clocks, search, "
+    "and take inbound channel messages. Every route but /health needs "
+    "'Authorization: Bearer <token>' (svcflow tokens create); errors are RFC 9457 problem "
+    "details (application/problem+json)."
+)
+
+
+def create_app(
+    engine: Engine, *, tokens: TokenStore, settings: ServeSettings | None = None
+) -> FastAPI:
+    """A FastAPI application serving ``engine`` to callers holding one of ``tokens``.
+
+    The app does not own the engine: the caller closes it after the server stops.
+    """
+    app = FastAPI(title="svcflow", version=__version__, description=_DESCRIPTION)
+    chosen = settings or ServeSettings()
+    app.state.svcflow = Served(engine=engine, tokens=tokens, settings=chosen)
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=chosen.max_body_bytes)
+    app.include_router(health.router)
+    console = _console_router()
+    if console is not None:
+        app.include_router(console)
+    return app
+
+
+def _console_router() -> APIRouter | None:
+    try:
+        module: Any = importlib.import_module(CONSOLE_MODULE)
+    except ModuleNotFoundError as missing:
+        if missing.name != CONSOLE_MODULE:
+            raise
+        return None
+    found: APIRouter = module.router()
+    return found
