@@ -205,8 +205,9 @@ def test_triggers_lists_what_may_fire_now(engine: Engine) -> None:
     assert engine.triggers(case.id) == ["close", "expire", "retry"]
 
 
-def test_find_by_workflow_and_state(engine: Engine) -> None:
+def test_find_by_workflow_and_state(engine: Engine, clock: ManualClock) -> None:
     first = engine.start("ticket", {"customer": "Ann"})
+    clock.advance("1s")
     second = engine.start("ticket", {"customer": "Bo"})
     engine.fire(second.id, "take")
     assert [c.id for c in engine.find(workflow="ticket")] == [first.id, second.id]

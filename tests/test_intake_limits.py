@@ -64,6 +64,22 @@ def test_a_references_header_with_40k_ids_is_refused_before_any_thread_row(
     assert desk.dead_letters()[0].raw.encode() == mail  # under max_bytes: kept whole
 
 
+def test_a_mail_with_50k_header_fields_is_refused_before_it_is_parsed(desk: Engine) -> None:
+    earlier = desk.ingest("email", FIRST_EMAIL).case
+    spam = "".join(f"X-Tag-{n}: {n}\r\n\t folded\r\n" for n in range(50_000))
+    mail = FIRST_EMAIL.replace(b"Message-ID:", f"{spam}Message-ID:".encode())
+    error = rejected(desk, "email", mail)
+    assert error.reason == (
+        "the message has 50,005 header fields, more than the limit of 1,000 "
+        "(IntakeLimits.max_headers)"
+    )
+    [letter] = desk.dead_letters()
+    assert (letter.id, letter.raw.encode()) == (error.dead_letter_id, mail)  # kept whole
+    assert [case.id for case in desk.find()] == [earlier.id]
+    body_lines = FIRST_EMAIL + b"\n" + b"Not-a-header: in the body\n" * 5_000
+    assert desk.ingest("email", body_lines.replace(b"<first@", b"<second@")).outcome == "started"
+
+
 def test_chat_json_with_100k_keys_is_refused(desk: Engine) -> None:
     payload = {"conversation_id": "c9", "message_id": "m1", "from": "u1", "text": "hi"}
     nested = {**payload, "extra": {f"k{n}": n for n in range(100_000)}}

@@ -32,8 +32,9 @@ def test_misspelled_top_level_key_is_unknown_with_suggestion() -> None:
         "2 problems in ticket.yaml\n"
         "ticket.yaml:1:1: missing required key 'title'\n"
         "ticket.yaml:3:1: titel: unknown key 'titel'; did you mean 'title'? valid keys: data, "
-        "description, escalations, intake, kpi, quiet_hours, retention, roles, sla, states, "
-        "tables, title, transitions, version, workflow"
+        "description, end_on, escalations, intake, kpi, quiet_hours, retention, roles, "
+        "schedules, scope, signals, sla, start_on, states, tables, title, transitions, version, "
+        "workflow"
     )
 
 

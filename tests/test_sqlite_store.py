@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from support.schema import undo_case_index, undo_history_texts
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, StoreError, load_workflow_text
 from svcflow.errors import StoreFault
@@ -63,6 +64,7 @@ def test_a_version_6_file_keeps_its_history_in_a_rowid_table_after_the_upgrade(
         case = engine.fire(engine.start("ticket", {"customer": "Ann"}).id, "take")
         history = engine.history(case.id)
     with sqlite3.connect(path) as db:  # history as version 6 kept it: WITHOUT ROWID
+        undo_history_texts(db)
         db.execute("ALTER TABLE history RENAME TO history_now")
         db.execute(
             "CREATE TABLE history (case_id TEXT NOT NULL REFERENCES cases (id), seq INTEGER "
@@ -72,6 +74,7 @@ def test_a_version_6_file_keeps_its_history_in_a_rowid_table_after_the_upgrade(
         )
         db.execute("INSERT INTO history SELECT * FROM history_now")
         db.execute("DROP TABLE history_now")
+        undo_case_index(db)
         db.execute("DROP INDEX cases_by_customer")
         db.execute("ALTER TABLE cases DROP COLUMN customer_id")
         db.execute("DROP TABLE contact_points")
@@ -79,7 +82,7 @@ def test_a_version_6_file_keeps_its_history_in_a_rowid_table_after_the_upgrade(
         db.execute("UPDATE schema_version SET version = 6")
     with Engine([workflow], f"sqlite:///{path}", clock) as engine:
         assert engine.history(case.id) == history
-        assert engine.store.schema_version() == SCHEMA_VERSION == 8  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 10  # type: ignore[attr-defined]
     with sqlite3.connect(path) as db:
         [sql] = db.execute("SELECT sql FROM sqlite_schema WHERE name = 'history'").fetchone()
         assert "WITHOUT ROWID" not in sql
@@ -140,7 +143,7 @@ def test_a_failed_commit_is_rolled_back_and_the_store_stays_usable(
             # A history row for no case: the deferred foreign key fails at COMMIT itself.
             db.execute(
                 "INSERT INTO history VALUES ('ghost', 1, 'x', 'a', 'started', NULL, NULL, 'new', "
-                "NULL, 1, '{}')"
+                "NULL, 1, '{}', NULL)"
             )
         assert str(caught.value) == (
             f"the store sqlite:///{tmp_path / 'cases.db'} could not write: IntegrityError: "

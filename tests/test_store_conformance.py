@@ -18,8 +18,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from svcflow.errors import ConcurrencyConflict, StoreError, WorkflowVersionConflict
-from svcflow.records import Case, HistoryEntry, Refusal
+from svcflow.errors import (
+    ConcurrencyConflict,
+    InvalidCursor,
+    InvalidQuery,
+    StoreError,
+    WorkflowVersionConflict,
+)
+from svcflow.records import Case, ContactPoint, Customer, HistoryEntry, Refusal
 from svcflow.store.base import (
     CaseChange,
     DuplicateMessage,
@@ -33,6 +39,7 @@ from svcflow.store.base import (
     Workload,
 )
 from svcflow.store.postgres import SCHEMA_VERSION as POSTGRES_VERSION
+from svcflow.store.query import CaseQuery
 from svcflow.store.registry import open_store
 from svcflow.store.sqlite import SCHEMA_VERSION as SQLITE_VERSION
 
@@ -452,6 +459,57 @@ def test_a_purged_case_takes_everything_kept_for_it_and_leaves_the_others(
     assert second.purge_cases([]) == 0
 
 
+def test_an_erased_customer_loses_messages_contacts_and_the_redacted_values(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    li = Customer(
+        id="li",
+        name="Li Wei",
+        locale="zh",
+        contact_points=(ContactPoint("email", "li@example.com"),),
+        preferred="email",
+    )
+    first.save_customer(li)
+    first.commit(
+        _change(
+            _case(),
+            messages=[_message("m1", "ref-1")],
+            deliveries=[_delivery("c1:d1")],
+            idempotency_key="k1",
+            idempotency_scope="start",
+            customer_id="li",
+        )
+    )
+    first.commit(_change(_case("c2"), messages=[_message("m2")]))
+    assert second.customer_cases("li") == ["c1"] and second.customer_cases("nobody") == []
+    case = second.load_case("c1")
+    assert case is not None
+    [entry] = second.history("c1")
+    assert first.load_case("c1") == case  # the other handle has decoded it at revision 1
+    with pytest.raises(ConcurrencyConflict):
+        second.erase_customer("li", [case._replace(revision=5)], [], "[erased]")
+    erased = case._replace(data={**case.data, "customer": "[erased]"}, revision=2)
+    redacted = entry._replace(actor="email:[erased]", payload={"customer": "[erased]"})
+    added = entry._replace(seq=2, kind="erased", payload=None, details={"erased": {}})
+    assert second.erase_customer("li", [erased], [redacted, added], "[erased]") == 1
+    assert first.load_case("c1") == erased
+    assert first.history("c1") == [redacted, added]
+    assert first.case_messages("c1") == [] and first.thread_case(["ref-1"]) is None
+    assert first.idempotency("k1") is None
+    [row] = first.outbox("c1")
+    assert (row.address, row.name, row.body, row.status, row.last_error) == (
+        "[erased]",
+        None,
+        "[erased]",
+        "dead",
+        "the customer was erased",
+    )
+    assert first.load_customer("li") == Customer(id="li", locale="zh")
+    assert first.customer_by_contact("email", "li@example.com") is None
+    assert len(first.case_messages("c2")) == 1
+
+
 def test_refused_events_are_kept_per_case_oldest_first(stores: tuple[Store, Store]) -> None:
     first, second = stores
     for n, case_id in enumerate(["c1", "c2", "c1"]):
@@ -518,3 +576,126 @@ def test_a_store_written_by_a_newer_svcflow_is_refused(
         f"the store {where} has schema version 99, newer than this svcflow understands "
         f"({version}); upgrade svcflow"
     )
+
+
+# -- finding cases: filters, keyset pages, counts --------------------------------------------------
+
+
+def _clock(status: str, due_minutes: int | None, breached: bool = False) -> dict[str, Any]:
+    """An SLA clock as the engine keeps it with the case (only the fields queries read)."""
+    deadline = None if due_minutes is None else (T0 + timedelta(minutes=due_minutes)).isoformat()
+    return {
+        "status": status,
+        "deadline": deadline,
+        "breached_at": deadline if breached else None,
+    }
+
+
+def _found(store: Store, query: CaseQuery) -> list[str]:
+    found = [case.id for case in store.find(query)]
+    assert store.count(query) == len(found)
+    return found
+
+
+def _board(store: Store) -> None:
+    """Six cases: two owners, two assignees and queues, SLA clocks in every status."""
+    cases = [
+        _case("a", assignee="li", queue="vip")._replace(
+            sla={"metrics": {"response": _clock("running", 10)}}
+        ),
+        _case("b", assignee="li")._replace(
+            sla={"metrics": {"response": _clock("stopped", 5), "resolve": _clock("running", 90)}}
+        ),
+        _case("c", state="open", assignee="wang", queue="vip")._replace(
+            sla={"metrics": {"response": _clock("running", 5, breached=True)}}
+        ),
+        _case("d", state="open", assignee=7)._replace(
+            sla={"metrics": {"response": _clock("paused", None)}}
+        ),
+        _case("e")._replace(workflow="chat", sla={"metrics": {"reply": _clock("running", 1)}}),
+        _case("f", state="closed")._replace(
+            sla={"metrics": {"response": _clock("stopped", 5, breached=True)}}
+        ),
+    ]
+    for case in cases:
+        store.commit(_change(case, customer_id="crm-1" if case.id in "ace" else None))
+
+
+def test_find_answers_every_filter_and_count_agrees(stores: tuple[Store, Store]) -> None:
+    first, second = stores
+    _board(first)
+    assert _found(second, CaseQuery()) == ["a", "b", "c", "d", "e", "f"]
+    assert _found(second, CaseQuery(workflow="ticket", state="open")) == ["c", "d"]
+    assert _found(second, CaseQuery(customer="crm-1")) == ["a", "c", "e"]
+    assert _found(second, CaseQuery(assignee="li")) == ["a", "b"]
+    assert _found(second, CaseQuery(assignee="7")) == []  # not text: not an assignee
+    assert _found(second, CaseQuery(queue="vip", customer="crm-1")) == ["a", "c"]
+    assert _found(second, CaseQuery(sla="running")) == ["a", "b", "e"]
+    assert _found(second, CaseQuery(sla="breached")) == ["c"]  # f's clock stopped
+    soon = CaseQuery(sla="at_risk", due_by=T0 + timedelta(minutes=10))
+    assert _found(second, soon) == ["a", "e"]
+    assert _found(second, soon._replace(by_deadline=True)) == ["e", "a"]
+    assert _found(second, CaseQuery(updated_since=T0 + timedelta(seconds=1))) == []
+    assert _found(second, CaseQuery(updated_since=T0)) == ["a", "b", "c", "d", "e", "f"]
+
+
+def test_what_find_filters_on_follows_each_committed_change(stores: tuple[Store, Store]) -> None:
+    first, second = stores
+    first.commit(_change(_case(assignee="li")))
+    moved = _case(revision=2, assignee="wang", queue="vip")._replace(
+        sla={"metrics": {"response": _clock("running", 3)}}
+    )
+    first.commit(_change(moved))
+    assert _found(second, CaseQuery(assignee="li")) == []
+    assert _found(second, CaseQuery(assignee="wang", queue="vip", sla="running")) == ["c1"]
+    breached = moved._replace(revision=3, sla={"metrics": {"response": _clock("running", 3, True)}})
+    first.commit(_change(breached))
+    assert _found(second, CaseQuery(sla="running")) == []
+    assert _found(second, CaseQuery(sla="breached", assignee="wang")) == ["c1"]
+
+
+def test_pages_follow_their_cursor_even_when_cases_are_added_between_them(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    for index, case_id in enumerate(["p3", "p1", "p2", "p5", "p4"]):
+        created = T0 + timedelta(minutes=index // 2)  # ties on created_at go by id
+        first.commit(_change(_case(case_id)._replace(created_at=created)))
+    page = second.find(CaseQuery(), limit=2)
+    assert [c.id for c in page] == ["p1", "p3"] and page.next is not None
+    first.commit(_change(_case("p0")))  # created at T0: before the cursor, not seen again
+    first.commit(_change(_case("p9")._replace(created_at=T0 + timedelta(hours=1))))
+    page = second.find(CaseQuery(), after=page.next, limit=2)
+    assert [c.id for c in page] == ["p2", "p5"] and page.next is not None
+    page = second.find(CaseQuery(), after=page.next, limit=2)
+    assert [c.id for c in page] == ["p4", "p9"] and page.next is None  # nothing after it
+    everything = second.find(CaseQuery())
+    assert len(everything) == 7 and everything.next is None
+
+
+def test_a_query_that_cannot_be_answered_says_why(store: Store) -> None:
+    with pytest.raises(InvalidQuery) as caught:
+        store.find(CaseQuery(sla="late"))
+    assert str(caught.value) == (
+        "unknown SLA status 'late' to find cases by; use one of running, at_risk, breached"
+    )
+    with pytest.raises(InvalidQuery) as caught:
+        store.count(CaseQuery(sla="at_risk"))
+    assert str(caught.value) == "finding cases at risk needs due_by, the moment they breach by"
+    with pytest.raises(InvalidQuery) as caught:
+        store.find(CaseQuery(), limit=0)
+    assert str(caught.value) == "invalid page size 0; ask for at least 1 case, or None for all"
+    store.commit(_change(_case("c1")._replace(sla={"metrics": {"r": _clock("running", 1)}})))
+    store.commit(_change(_case("c2")._replace(sla={"metrics": {"r": _clock("running", 2)}})))
+    by_deadline = CaseQuery(by_deadline=True)
+    cursor = store.find(by_deadline, limit=1).next
+    assert cursor is not None
+    with pytest.raises(InvalidCursor) as wrong_order:
+        store.find(CaseQuery(), after=cursor)
+    assert str(wrong_order.value) == (
+        f"invalid page cursor {cursor[:37] + '...'!r}: pass the 'next' of a page found in the "
+        "same order (by creation), or no cursor for the first page"
+    )
+    with pytest.raises(InvalidCursor):
+        store.find(by_deadline, after="not a cursor")
+    assert [c.id for c in store.find(by_deadline, after=cursor)] == ["c2"]

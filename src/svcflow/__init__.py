@@ -22,6 +22,8 @@ from svcflow.errors import (
     ConditionNotMet,
     ExpressionError,
     IdempotencyKeyReused,
+    InvalidCursor,
+    InvalidQuery,
     NotAuthorized,
     StoreError,
     SvcflowError,
@@ -35,6 +37,7 @@ from svcflow.errors import (
 from svcflow.hooks.specs import hookimpl
 from svcflow.records import Case, HistoryEntry, Notification, Timer
 from svcflow.shipped import shipped_workflows
+from svcflow.store.query import CasePage
 
 if TYPE_CHECKING:
     from svcflow.definitions import load_definitions, load_directory
@@ -47,6 +50,7 @@ __all__ = [
     "Case",
     "CaseDataError",
     "CaseNotFound",
+    "CasePage",
     "Clock",
     "ConcurrencyConflict",
     "ConditionNotMet",
@@ -54,6 +58,8 @@ __all__ = [
     "ExpressionError",
     "HistoryEntry",
     "IdempotencyKeyReused",
+    "InvalidCursor",
+    "InvalidQuery",
     "ManualClock",
     "NotAuthorized",
     "Notification",

@@ -21,7 +21,10 @@ __all__ = [
     "DeliveryFailed",
     "DeliveryNotDead",
     "ExpressionError",
+    "FieldsNotReadable",
     "IdempotencyKeyReused",
+    "InvalidCursor",
+    "InvalidQuery",
     "MessageHeld",
     "MessageParseError",
     "MessageRejected",
@@ -264,6 +267,22 @@ class TimerNotFailed(SvcflowError):
         super().__init__(f"timer {timer_id} is not parked as failed; failed timers: {listing}")
 
 
+class InvalidQuery(SvcflowError):
+    """A query for cases that cannot be answered (an unknown SLA status, a missing bound)."""
+
+
+class InvalidCursor(InvalidQuery):
+    """A page cursor that is not one a page of this query order returned."""
+
+    def __init__(self, cursor: str, order: str) -> None:
+        self.cursor, self.order = cursor, order
+        shown = cursor if len(cursor) <= 40 else cursor[:37] + "..."
+        super().__init__(
+            f"invalid page cursor {shown!r}: pass the 'next' of a page found in the same "
+            f"order (by {order}), or no cursor for the first page"
+        )
+
+
 class StoreError(SvcflowError):
     """The store URL is invalid or the store cannot be opened or migrated."""
 
@@ -380,6 +399,16 @@ class DeliveryFailed(SvcflowError):
 
 class PermanentDeliveryError(DeliveryFailed):
     """A delivery can never succeed as it is (a rejected address, a 4xx): dead-letter it now."""
+
+
+class FieldsNotReadable(SvcflowError):
+    """Case fields typed as ``name: value`` lines (the web console's forms) are not a mapping
+    of field names to values. Holds every problem, each with its line and column."""
+
+    def __init__(self, source: str, problems: Sequence[Problem] | Sequence[str]) -> None:
+        self.source = source
+        self.problems = tuple(str(problem) for problem in problems)
+        super().__init__(f"the {source} are not 'name: value' lines: " + "; ".join(self.problems))
 
 
 class UnknownToken(SvcflowError):

@@ -24,6 +24,7 @@ _MODULES = {
     "run_timers": "store",
     "run_migrate_cases": "store",
     "run_purge": "store",
+    "run_erase_customer": "store",
     "run_worker": "workers",
     "run_status": "workers",
     "run_migrate": "workers",
@@ -159,7 +160,7 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
-    """timers, migrate-cases, purge: commands that look after a running store."""
+    """timers, migrate-cases, purge, erase-customer: commands that look after a running store."""
     timers = commands.add_parser(
         "timers", help="list the timers parked as failed; release them after fixing the cause"
     )
@@ -194,6 +195,16 @@ def _store_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     purge.add_argument("--dry-run", action="store_true", help="count what would go; delete nothing")
     purge.set_defaults(run=_command("run_purge"))
+
+    erase = commands.add_parser(
+        "erase-customer",
+        help="erase one customer's personal data (GDPR, PIPL); the KPI figures stay the same",
+    )
+    erase.add_argument("customer_id", help="the customer's id (engine.customers)")
+    erase.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
+    erase.add_argument("--workflows", default="workflows", help="workflow directory")
+    erase.add_argument("--actor", default="svcflow-cli", help="who runs it, for the history")
+    erase.set_defaults(run=_command("run_erase_customer"))
 
 
 def _worker_commands(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -230,7 +241,12 @@ def _serve_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
         "serve", help="the HTTP API (cases, channel webhooks, health, metrics) under uvicorn"
     )
-    serve.add_argument("--store", required=True, help="store URL, e.g. sqlite:///cases.db")
+    serve.add_argument("--store", help="store URL, e.g. sqlite:///cases.db (not with --demo)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="the web console on a short demo run, with a clock it can advance",
+    )
     serve.add_argument("--workflows", default="workflows", help="workflow directory")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")

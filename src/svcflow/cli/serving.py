@@ -21,6 +21,13 @@ def run_serve(args: argparse.Namespace) -> int:
     from svcflow.engine import Engine
     from svcflow.serve import ServeSettings, TokenFile
 
+    if args.demo:
+        from svcflow.cli.console_demo import run_console_demo
+
+        return run_console_demo(args)
+    if args.store is None:
+        raise SvcflowError("svcflow serve needs --store URL (or --demo for the demo console)")
+
     tokens = TokenFile(args.tokens)
     if not tokens.tokens():
         print(

@@ -1,10 +1,10 @@
-"""timers, migrate-cases, purge: the commands that look after a running store."""
+"""timers, migrate-cases, purge, erase-customer: the commands that look after a running store."""
 
 from __future__ import annotations
 
 import argparse
 
-__all__ = ["run_migrate_cases", "run_purge", "run_timers"]
+__all__ = ["run_erase_customer", "run_migrate_cases", "run_purge", "run_timers"]
 
 
 def run_timers(args: argparse.Namespace) -> int:
@@ -80,5 +80,21 @@ def run_purge(args: argparse.Namespace) -> int:
     return 0
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+def run_erase_customer(args: argparse.Namespace) -> int:
+    """Erase one customer's personal data (``Engine.erase_customer``) and say what changed."""
+    from svcflow.engine import Engine
+
+    with Engine.from_directory(args.workflows, store=args.store) as engine:
+        report = engine.erase_customer(args.customer_id, actor=args.actor)
+    print(
+        f"erased customer {report.customer_id}: {_count(len(report.cases), 'case')}, "
+        f"{_count(report.history_entries, 'history entry', 'history entries')} redacted, "
+        f"{_count(report.messages, 'message')} deleted"
+    )
+    for case_id in report.cases:
+        print(f"  {case_id}")
+    return 0
+
+
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"

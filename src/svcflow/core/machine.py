@@ -126,6 +126,7 @@ class CompiledWorkflow:
             name=f"{spec.workflow}@v{spec.version}",
         )
         self.authority = Authority(loaded)
+        self.reads_roles = _reads_roles(loaded, self.authority)
         self._protected = frozenset(n for n, field in spec.data.items() if field.protected)
         self._routes: dict[tuple[str, str], list[_Route]] = {}
         self._add_transitions()
@@ -627,6 +628,18 @@ def _absorb(result: StepResult, nested: StepResult) -> None:
     if nested.service is not None:
         result.service = nested.service
     result.notes.append(f"fired '{nested.trigger}'")
+
+
+def _reads_roles(loaded: LoadedWorkflow, authority: Authority) -> bool:
+    """Whether a step of the workflow can depend on the roles its actor holds: a transition
+    with ``by``/``not_by``, roles that include others, or an expression that reads ``actor``
+    or consults a decision table (whose inputs may read it)."""
+    if authority.guards or authority.includes:
+        return True
+    return any(
+        "actor" in expression.names or getattr(expression, "tables", None)
+        for expression in loaded.expressions.values()
+    )
 
 
 def _is_expr(value: Any) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from svcflow.definitions.care import check_care
 from svcflow.errors import ExpressionError, Problem, did_you_mean
 from svcflow.rules.expressions import Expression, compile_expression
 from svcflow.rules.tables.compiler import workflow_tables
@@ -98,6 +99,7 @@ class _Checker:
             self.check_intake(self.spec.intake)
         if self.spec.kpi is not None:
             self.check_kpi(self.spec.kpi)
+        check_care(self)
         if not self.problems:
             self.check_graph()
             self.check_shadowed_transitions()

@@ -151,6 +151,9 @@ def calendars_used(loaded: LoadedWorkflow) -> list[tuple[KeyPath, str]]:
             used.append((("escalations", name, "calendar"), chain.calendar))
     if spec.quiet_hours is not None:
         used.append((("quiet_hours", "calendar"), spec.quiet_hours.calendar))
+    for name, schedule in spec.schedules.items():
+        if schedule.calendar is not None:
+            used.append((("schedules", name, "calendar"), schedule.calendar))
     return used
 
 

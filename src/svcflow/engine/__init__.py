@@ -9,6 +9,7 @@ deadline recomputation), :mod:`~svcflow.engine.registry` (workflow versions, old
 
 from __future__ import annotations
 
+from svcflow.engine.erasure import ErasureReport
 from svcflow.engine.facade import Engine
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.retention import PurgeReport
@@ -18,6 +19,7 @@ __all__ = [
     "DIRECTORY_PLUGIN",
     "AdvanceReport",
     "Engine",
+    "ErasureReport",
     "PurgeReport",
     "TimerFiring",
     "build_plugin_host",

@@ -30,6 +30,8 @@ from svcflow.definitions import load_definitions
 from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.engine.counters import EngineCounters
+from svcflow.engine.erasure import ErasureReport, erase_customer
+from svcflow.engine.finding import AT_RISK_WITHIN, case_query
 from svcflow.engine.migrations import CaseMigrator, MigrationReport
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
 from svcflow.engine.registry import WorkflowRegistry
@@ -52,6 +54,7 @@ from svcflow.errors import (
     ConcurrencyConflict,
     DeliveryNotDead,
     NotAuthorized,
+    UnknownCustomer,
     WorkflowDefinitionError,
 )
 from svcflow.hooks.host import PluginHost
@@ -81,6 +84,7 @@ from svcflow.sla.escalation import Chain
 from svcflow.sla.status import SlaStatus, sla_report
 from svcflow.spec.extensions import using_extensions
 from svcflow.store.base import NewMessage, Store
+from svcflow.store.query import CasePage
 from svcflow.store.registry import open_store
 from svcflow.tracing import span
 
@@ -287,7 +291,7 @@ class Engine:
                 return replayed
         now = self._writer.now()
         case_id = self._new_id()
-        result = compiled.start(data, now, case_id, self.actor(actor))
+        result = compiled.start(data, now, case_id, self._actor_in(compiled, actor))
         case = Case(
             id=case_id,
             workflow=compiled.workflow,
@@ -365,7 +369,7 @@ class Engine:
         if service_due(case, now):
             case = self._timers.catch_up(case, now)
         now = max(now, case.updated_at)
-        who = self.actor(actor)
+        who = self._actor_in(compiled, actor)
         try:
             result = compiled.step(
                 case.id, case.state, case.data, trigger, payload, now, case.sla, who
@@ -393,6 +397,12 @@ class Engine:
     def actor(self, actor: str) -> Actor:
         """``actor`` with the roles the host's identity system (``svcflow_actor_roles``) gives."""
         return Actor(actor, self.plugins.actor_roles(actor))
+
+    def _actor_in(self, compiled: CompiledWorkflow, actor: str) -> Actor:
+        """``actor`` for a step of ``compiled``: the identity system is asked for their roles
+        only when the workflow reads roles (``by``/``not_by``, role ``includes``, an expression
+        or table reading ``actor``); otherwise nothing could tell the roles apart."""
+        return self.actor(actor) if compiled.reads_roles else Actor(actor)
 
     def _refused(self, error: NotAuthorized, now: datetime) -> None:
         self.store.add_refusal(
@@ -565,6 +575,27 @@ class Engine:
         letters = 0 if before is None else self.store.purge_dead_letters(before)
         return PurgeReport(cases=tuple(due), dead_letters=letters, dry_run=False)
 
+    def erase_customer(self, customer_id: str, *, actor: str = "system") -> ErasureReport:
+        """Erase one customer's personal data (GDPR article 17, PIPL article 47) and return
+        what changed; raise ``UnknownCustomer`` when there is no such customer.
+
+        The customer's cases keep their states, times, SLA clocks and other fields, so the
+        KPI report gives the same figures; what goes is listed in ``docs/data-lifecycle.md``
+        (their messages, the customer's name and contact points, ``personal: true`` fields in
+        case data and history, actors naming the customer's addresses). Each case moves one
+        revision on, with an ``erased`` history entry by ``actor``. One transaction: a case
+        changed meanwhile raises ``ConcurrencyConflict`` with nothing written; run it again.
+        """
+        customer = self.store.load_customer(customer_id)
+        if customer is None:
+            raise UnknownCustomer(customer_id)
+        at = as_utc(self.clock.now())
+        return erase_customer(self.store, customer, self._personal_fields, at, actor)
+
+    def _personal_fields(self, workflow: str, version: int) -> frozenset[str]:
+        spec = self.registry.get(workflow, version).spec
+        return frozenset(name for name, field in spec.data.items() if field.personal)
+
     def _final_states(self, workflow: str, version: int) -> frozenset[str] | None:
         def lookup() -> frozenset[str]:
             spec = self.registry.get(workflow, version).spec
@@ -670,9 +701,94 @@ class Engine:
         who = None if actor is None else self.actor(actor)
         return compiled.allowed_triggers(case.state, case.data, self._writer.now(), who)
 
-    def find(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
-        """Cases of a workflow and/or in a state, oldest first."""
-        return self.store.find_cases(workflow=workflow, state=state)
+    def find(
+        self,
+        workflow: str | None = None,
+        state: str | None = None,
+        *,
+        customer: str | Customer | None = None,
+        assignee: str | None = None,
+        queue: str | None = None,
+        sla: str | None = None,
+        within: timedelta | str = AT_RISK_WITHIN,
+        updated_since: datetime | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> CasePage:
+        """The cases every given filter holds for, oldest first, one page at a time.
+
+        ``customer`` owns the case; ``assignee`` and ``queue`` are the case data fields of
+        those names. ``sla``: ``running`` (an SLA clock runs, not breached), ``at_risk`` (a
+        running deadline falls within ``within`` of now, 30 minutes by default, or has passed
+        with the breach not yet recorded) or ``breached`` (a running or paused clock breached).
+        ``updated_since``: last event at or after it. At most ``limit`` cases (None: all)
+        after the cursor ``after``; the page (a list) has ``next``, the cursor of the next
+        page, or None. Every filter is served by an index: only the page's cases are read.
+        ``InvalidQuery`` names a filter that cannot be answered.
+        """
+        query = case_query(
+            self._writer.now(),
+            workflow=workflow,
+            state=state,
+            customer=customer,
+            assignee=assignee,
+            queue=queue,
+            sla=sla,
+            within=within,
+            updated_since=updated_since,
+        )
+        return self.store.find(query, after=after, limit=limit)
+
+    def count(
+        self,
+        workflow: str | None = None,
+        state: str | None = None,
+        *,
+        customer: str | Customer | None = None,
+        assignee: str | None = None,
+        queue: str | None = None,
+        sla: str | None = None,
+        within: timedelta | str = AT_RISK_WITHIN,
+        updated_since: datetime | None = None,
+    ) -> int:
+        """How many cases :meth:`find` with the same filters finds (no case is decoded)."""
+        query = case_query(
+            self._writer.now(),
+            workflow=workflow,
+            state=state,
+            customer=customer,
+            assignee=assignee,
+            queue=queue,
+            sla=sla,
+            within=within,
+            updated_since=updated_since,
+        )
+        return self.store.count(query)
+
+    def at_risk(
+        self,
+        within: timedelta | str = AT_RISK_WITHIN,
+        *,
+        workflow: str | None = None,
+        assignee: str | None = None,
+        queue: str | None = None,
+        limit: int | None = 100,
+        after: str | None = None,
+    ) -> CasePage:
+        """An SLA board: the cases whose earliest running SLA deadline falls within
+        ``within`` of now (or has passed, the breach not yet recorded), soonest deadline
+        first, one page (``limit``, cursor ``after``) at a time. :meth:`sla` tells which
+        metric and how much time remains."""
+        query = case_query(
+            self._writer.now(),
+            workflow=workflow,
+            assignee=assignee,
+            queue=queue,
+            sla="at_risk",
+            within=within,
+            by_deadline=True,
+        )
+        return self.store.find(query, after=after, limit=limit)
 
     def timers(self, case_id: str) -> list[Timer]:
         """The case's timers, earliest first: pending, ``retrying`` after a failed firing, or

@@ -1,8 +1,9 @@
 """Size limits on inbound messages: what a hostile or broken sender can make svcflow parse,
 store and thread.
 
-Checked by intake before the channel plugin parses the payload (its size, and the keys and
-nesting of a structured or JSON payload) and after (how many earlier messages it refers to).
+Checked by intake before the channel plugin parses the payload (its size, the header fields of
+an e-mail, and the keys and nesting of a structured or JSON payload) and after (how many
+earlier messages it refers to).
 A payload over a limit is refused with :class:`~svcflow.errors.MessageRejected` and kept as a
 dead letter, but only its first ``kept_bytes`` bytes: the reason records its full size and
 SHA-256, so the sender can be asked for it again and a copy can be matched.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +29,9 @@ class IntakeLimits:
     ``max_references`` the earlier messages one message may name (``References:`` ids and
     the like; its own id aside); ``max_keys`` the keys of a structured or JSON payload at all
     depths, ``max_fields`` its top-level keys (the fields of a form), ``max_depth`` its
-    nesting; ``kept_bytes`` how much of a refused oversized payload the dead letter keeps.
+    nesting; ``max_headers`` the header fields of a text payload with a header block (an
+    e-mail's, before its first empty line); ``kept_bytes`` how much of a refused oversized
+    payload the dead letter keeps.
     """
 
     max_bytes: int = 10_000_000
@@ -35,6 +39,7 @@ class IntakeLimits:
     max_keys: int = 10_000
     max_fields: int = 500
     max_depth: int = 32
+    max_headers: int = 1_000
     kept_bytes: int = 64 * 1024
 
     def __post_init__(self) -> None:
@@ -75,6 +80,7 @@ def check_raw(raw: Any, limits: IntakeLimits) -> None:
         )
     if data is not None:
         if data.lstrip()[:1] not in (b"{", b"["):
+            _check_headers(data, limits)
             return
         try:
             raw = json.loads(data)
@@ -88,6 +94,26 @@ def check_raw(raw: Any, limits: IntakeLimits) -> None:
             return
     if isinstance(raw, Mapping | list):
         _check_structure(raw, limits)
+
+
+_HEADER_FIELD = re.compile(rb"^[!-9;-~]+[ \t]*:", re.MULTILINE)
+"""The start of a header field (RFC 5322: printable characters but the colon, then a colon);
+folded continuation lines start with a space and are not counted."""
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _check_headers(data: bytes, limits: IntakeLimits) -> None:
+    """Count the header fields of a text payload's header block (up to its first empty line),
+    before a parser builds an object for each."""
+    end = _HEADER_END.search(data)
+    block = data if end is None else data[: end.start()]
+    count = sum(1 for _ in _HEADER_FIELD.finditer(block))
+    if count > limits.max_headers:
+        raise LimitExceeded(
+            f"the message has {count:,} header fields, more than the limit of "
+            f"{limits.max_headers:,} (IntakeLimits.max_headers)",
+            oversized=False,
+        )
 
 
 def _check_structure(document: Mapping[str, Any] | list[Any], limits: IntakeLimits) -> None:

@@ -144,7 +144,7 @@ def read_case(
     """The facts of one case's history (entries in ``seq`` order; at least one).
     ``first_response`` and ``resolution`` name the SLA metrics that time them (the workflow's
     ``kpi:`` may name others)."""
-    entries = history.entries
+    entries = [entry for entry in history.entries if entry.kind != "erased"]
     data: dict[str, Any] = {}
     cycles: dict[tuple[str, int], Cycle] = {}
     escalations: list[tuple[str, int, str]] = []

@@ -23,6 +23,7 @@ from svcflow.spec.actions import (
     ScheduleSpec,
     Strict,
 )
+from svcflow.spec.care import EndOnSpec, ScheduledTriggerSpec, SignalSpec, StartOnSpec
 from svcflow.spec.kpi import KpiSpec
 from svcflow.spec.retention import RetentionSpec
 from svcflow.spec.sla import EscalationSpec, QuietHoursSpec, SlaSpec
@@ -68,7 +69,21 @@ class FieldSpec(Strict):
         default=False,
         description="Only the workflow's own actions set it; a payload that names it is refused.",
     )
+    personal: bool = Field(
+        default=False,
+        description="The customer's personal data (a name, an address, what they wrote): "
+        "replaced by '[erased]' when the customer is erased. String fields only.",
+    )
     description: str = ""
+
+    @model_validator(mode="after")
+    def _personal_is_text(self) -> FieldSpec:
+        if self.personal and self.type != "string":
+            raise ValueError(
+                f"personal: true applies to string fields, not {self.type}: an erased value "
+                "reads '[erased]'"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -239,4 +254,21 @@ class WorkflowSpec(Strict):
     ] = Field(
         default_factory=dict,
         description="The roles transitions require with 'by', and which roles each includes.",
+    )
+    scope: Literal["case", "customer"] = Field(
+        default="case",
+        description="'customer': a case is a customer's journey, at most one open per customer.",
+    )
+    start_on: StartOnSpec | None = Field(
+        default=None, description="Customer events that start a customer-scoped case."
+    )
+    end_on: EndOnSpec | None = Field(
+        default=None, description="Triggers fired on a customer-scoped case when it should end."
+    )
+    schedules: dict[Name, ScheduledTriggerSpec] = Field(
+        default_factory=dict, description="Recurring schedules that fire a trigger on the case."
+    )
+    signals: list[SignalSpec] = Field(
+        default_factory=list,
+        description="Events of other workflows' cases that start or signal this workflow's.",
     )

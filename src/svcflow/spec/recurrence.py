@@ -21,13 +21,15 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Discriminator, Tag, field_validator, model_validator
 
 from svcflow.errors import did_you_mean
-from svcflow.spec.actions import Name, Strict
+from svcflow.spec.actions import Strict
 
 __all__ = [
+    "CUSTOMER_DATE_FIELDS",
     "DEFAULT_AT",
     "FIRST_WORKING_DAY",
     "UNITS",
     "WEEKDAY_NAMES",
+    "DateField",
     "DayOfPeriod",
     "EverySpec",
     "LocalTime",
@@ -46,6 +48,27 @@ _EVERY = re.compile(r"^\s*(?:(\d+)\s+)?([a-z_]+)\s*$")
 _AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 _MAX_COUNT = 1000
+_FIELD = re.compile(r"^(customer\.)?[A-Za-z_][A-Za-z0-9_]*$")
+
+CUSTOMER_DATE_FIELDS = ("birthday", "since")
+"""The dates of a customer record a schedule may count from: ``customer.birthday`` and
+``customer.since`` (the day they became a customer, for anniversaries)."""
+
+
+def _date_field(value: Any) -> Any:
+    if isinstance(value, str) and _FIELD.match(value):
+        return value
+    raise ValueError(
+        f"{value!r} is not a date field; name a data field of the case (last_contact) or "
+        "a date of the customer record ("
+        + ", ".join(f"customer.{n}" for n in CUSTOMER_DATE_FIELDS)
+        + ")"
+    )
+
+
+DateField = Annotated[str, BeforeValidator(_date_field)]
+"""A date a schedule counts from: a data field of the case (``last_contact``) or a date of the
+customer record (``customer.birthday``, ``customer.since``)."""
 
 
 def _local_time(value: Any) -> Any:
@@ -100,9 +123,10 @@ class EverySpec(Strict):
     """The mapping form of ``every``: exactly one of ``yearly``, ``quarterly``, ``monthly``,
     ``weekly``, and optionally ``at``.
 
-    ``yearly`` names a date field of the case (``birthday``) or a fixed ``"MM-DD"``; a 29 February
-    is due on 28 February in other years. ``quarterly``/``monthly`` take a :data:`DayOfPeriod`
-    (quarters start in January, April, July and October). ``weekly`` takes a weekday name.
+    ``yearly`` names a date field (``customer.birthday``, or one of the case) or a fixed
+    ``"MM-DD"``; a 29 February is due on 28 February in other years. ``quarterly``/``monthly``
+    take a :data:`DayOfPeriod` (quarters start in January, April, July and October).
+    ``weekly`` takes a weekday name.
     """
 
     yearly: str | None = None
@@ -114,11 +138,11 @@ class EverySpec(Strict):
     @field_validator("yearly")
     @classmethod
     def _field_or_month_day(cls, value: str) -> str:
-        if _MONTH_DAY.match(value) or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        if _MONTH_DAY.match(value) or _FIELD.match(value):
             return value
         raise ValueError(
-            f"yearly {value!r} is neither a data field name (e.g. birthday) nor a date "
-            'written "MM-DD" (e.g. "02-29")'
+            f"yearly {value!r} is neither a date field (e.g. customer.birthday or a data field "
+            'of the case) nor a date written "MM-DD" (e.g. "02-29")'
         )
 
     @field_validator("weekly")
@@ -160,7 +184,7 @@ class ScheduleSpec(Strict):
         Annotated[str, Tag("text")] | Annotated[EverySpec, Tag("mapping")],
         Discriminator(lambda value: "mapping" if isinstance(value, dict | EverySpec) else "text"),
     ]
-    after: Name | None = None
+    after: DateField | None = None
     at: LocalTime | None = None
     calendar: str | None = None
 

@@ -22,6 +22,7 @@ from svcflow.records import (
     Refusal,
     Timer,
 )
+from svcflow.store.query import CasePage, CaseQuery
 
 __all__ = [
     "CaseChange",
@@ -222,6 +223,17 @@ class Store(Protocol):
 
     def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]: ...
 
+    def find(
+        self, query: CaseQuery, *, after: str | None = None, limit: int | None = None
+    ) -> CasePage:
+        """The cases ``query`` finds, in its order (by creation, or by the earliest running
+        SLA deadline), after the page cursor ``after``, at most ``limit`` of them (None: all).
+        The page's ``next`` continues it. Only the page's cases are read and decoded;
+        ``InvalidQuery`` (or ``InvalidCursor``) for a query that cannot be answered."""
+
+    def count(self, query: CaseQuery) -> int:
+        """How many cases ``query`` finds (nothing decoded)."""
+
     def history(self, case_id: str) -> list[HistoryEntry]: ...
 
     def histories(self) -> Iterator[CaseHistory]:
@@ -352,6 +364,26 @@ class Store(Protocol):
 
     def case_customer(self, case_id: str) -> str | None:
         """The id of the customer who owns the case (``None`` when it was started without)."""
+
+    def customer_cases(self, customer_id: str) -> list[str]:
+        """Ids of the cases the customer owns, in id order."""
+
+    def erase_customer(
+        self,
+        customer_id: str,
+        cases: Sequence[Case],
+        entries: Sequence[HistoryEntry],
+        marker: str,
+    ) -> int:
+        """Write one customer's erasure in one transaction and return how many inbound messages
+        were deleted. Each of ``cases`` (the customer's, data already redacted) is a new
+        revision: it replaces the stored case at ``revision - 1``, refused with
+        ``ConcurrencyConflict`` (nothing written) if the case moved on; its messages, thread
+        keys and idempotency records are deleted and its outbox rows to the customer get
+        ``marker`` as address, subject and body (pending ones become dead). ``entries`` are
+        written by case and seq: one already stored is replaced (redacted), a new one (the
+        ``erased`` entry) is added. The customer loses its name, preferred channel and contact
+        points."""
 
     def add_refusal(self, refusal: Refusal) -> None:
         """Keep an event refused for lack of authority (its own small transaction)."""

@@ -44,6 +44,16 @@ class CustomerBook:
         if customer_id is not None:
             self._cases[case_id] = customer_id
 
+    def cases_of(self, customer_id: str) -> list[str]:
+        """Ids of the cases the customer owns, in id order."""
+        return sorted(case for case, owner in self._cases.items() if owner == customer_id)
+
+    def forget_contacts(self, customer_id: str) -> None:
+        """Erasure: the customer keeps its id, locale and segment; name and contact points go."""
+        customer = self._customers.get(customer_id)
+        if customer is not None:
+            self.save(customer._replace(name=None, contact_points=(), preferred=None))
+
     def forget_case(self, case_id: str) -> None:
         """The case was purged: it has no owner any more."""
         self._cases.pop(case_id, None)

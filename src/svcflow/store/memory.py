@@ -41,6 +41,15 @@ from svcflow.store.base import (
     Workload,
 )
 from svcflow.store.customer_book import CustomerBook
+from svcflow.store.query import (
+    CasePage,
+    CaseQuery,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    matches,
+    sort_key,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -280,6 +289,30 @@ class MemoryStore:
                 if (workflow is None or case.workflow == workflow)
                 and (state is None or case.state == state)
             ]
+
+    def find(
+        self, query: CaseQuery, *, after: str | None = None, limit: int | None = None
+    ) -> CasePage:
+        query = query.check()
+        check_limit(limit)
+        start = None if after is None else decode_cursor(query, after)
+        with self._lock:
+            found = [c for c in self._cases.values() if self._finds(query, c)]
+        keyed = sorted(((sort_key(query, c), c) for c in found), key=lambda pair: pair[0])
+        if start is not None:
+            keyed = [(key, case) for key, case in keyed if key > start]
+        more = limit is not None and len(keyed) > limit
+        kept = keyed[:limit] if more else keyed
+        cursor = encode_cursor(query, kept[-1][0]) if more else None
+        return CasePage((case for _, case in kept), cursor)
+
+    def count(self, query: CaseQuery) -> int:
+        query = query.check()
+        with self._lock:
+            return sum(1 for c in self._cases.values() if self._finds(query, c))
+
+    def _finds(self, query: CaseQuery, case: Case) -> bool:
+        return matches(query, case, self._customers.case_owner(case.id))
 
     def history(self, case_id: str) -> list[HistoryEntry]:
         with self._lock:
@@ -587,13 +620,69 @@ class MemoryStore:
             del self._outbox[entry_id]
             self._outbox_leases.pop(entry_id, None)
         self._messages = {k: m for k, m in self._messages.items() if m[0] not in gone}
+        self._drop_threads(gone)
+        self._refusals = [r for r in self._refusals if r.case_id not in gone]
+
+    def customer_cases(self, customer_id: str) -> list[str]:
+        with self._lock:
+            return self._customers.cases_of(customer_id)
+
+    def erase_customer(
+        self,
+        customer_id: str,
+        cases: Sequence[Case],
+        entries: Sequence[HistoryEntry],
+        marker: str,
+    ) -> int:
+        with self._lock:
+            for case in cases:
+                current = self._cases.get(case.id)
+                if current is None or current.revision != case.revision - 1:
+                    raise ConcurrencyConflict(
+                        case.id, case.revision - 1, None if current is None else current.revision
+                    )
+            gone = {case.id for case in cases}
+            before = len(self._messages)
+            self._messages = {k: m for k, m in self._messages.items() if m[0] not in gone}
+            self._drop_threads(gone)
+            self._idempotency = {
+                k: r for k, r in self._idempotency.items() if r.case.id not in gone
+            }
+            for case in cases:
+                self._cases[case.id] = case
+            for entry in entries:
+                self._write_entry(entry)
+            self._erase_deliveries(gone, marker)
+            self._customers.forget_contacts(customer_id)
+            return before - len(self._messages)
+
+    def _write_entry(self, entry: HistoryEntry) -> None:
+        rows = self._history[entry.case_id]
+        if rows and rows[-1][1] < entry.seq:
+            rows.append(_pack(entry))
+        else:
+            rows[:] = [_pack(entry) if row[1] == entry.seq else row for row in rows]
+
+    def _erase_deliveries(self, gone: set[str], marker: str) -> None:
+        for entry_id, entry in list(self._outbox.items()):
+            if entry.case_id in gone and entry.role == "customer":
+                pending = entry.status == "pending"
+                self._outbox[entry_id] = entry._replace(
+                    address=marker,
+                    name=None,
+                    subject=marker,
+                    body=marker,
+                    status="dead" if pending else entry.status,
+                    last_error="the customer was erased" if pending else entry.last_error,
+                )
+
+    def _drop_threads(self, gone: set[str]) -> None:
         for key, items in list(self._threads.items()):
             kept = [item for item in items if item[2] not in gone]
             if kept:
                 self._threads[key] = kept
             else:
                 del self._threads[key]
-        self._refusals = [r for r in self._refusals if r.case_id not in gone]
 
     def add_refusal(self, refusal: Refusal) -> None:
         with self._lock:

@@ -209,6 +209,47 @@ MIGRATIONS: list[str] = [
         LIMIT 1), '') || '|' || thread_key;
     UPDATE messages SET message_id = length(sender) || ':' || sender || ':' || message_id
     """,
+    # 5 (SQLite's 9, issue 15): what hosts find cases by, kept beside each case (store.query):
+    # the assignee and queue fields, the earliest running SLA deadline, whether an active
+    # clock breached; older rows filled in from their JSON.
+    """
+    ALTER TABLE cases ADD COLUMN assignee text COLLATE "C", ADD COLUMN queue text COLLATE "C",
+        ADD COLUMN sla_due timestamptz, ADD COLUMN sla_breached integer NOT NULL DEFAULT 0;
+    UPDATE cases SET
+        assignee = CASE WHEN jsonb_typeof(data::jsonb -> 'assignee') = 'string'
+            THEN data::jsonb ->> 'assignee' END,
+        queue = CASE WHEN jsonb_typeof(data::jsonb -> 'queue') = 'string'
+            THEN data::jsonb ->> 'queue' END,
+        sla_due = (SELECT min((clock.value ->> 'deadline')::timestamptz)
+            FROM jsonb_each(sla::jsonb -> 'metrics') AS clock
+            WHERE clock.value ->> 'status' = 'running' AND clock.value ->> 'breached_at' IS NULL),
+        sla_breached = CASE WHEN EXISTS (SELECT 1 FROM jsonb_each(sla::jsonb -> 'metrics') AS clock
+            WHERE clock.value ->> 'status' IN ('running', 'paused')
+            AND clock.value ->> 'breached_at' IS NOT NULL) THEN 1 ELSE 0 END
+        WHERE sla <> '{}' OR data LIKE '%"assignee"%' OR data LIKE '%"queue"%';
+    CREATE INDEX cases_by_created_id ON cases (created_at, id);
+    CREATE INDEX cases_by_updated ON cases (updated_at);
+    CREATE INDEX cases_by_assignee ON cases (assignee, created_at, id);
+    CREATE INDEX cases_by_queue ON cases (queue, created_at, id);
+    CREATE INDEX cases_by_customer_created ON cases (customer_id, created_at, id);
+    CREATE INDEX cases_by_sla_due ON cases (sla_due, id) WHERE sla_due IS NOT NULL;
+    CREATE INDEX cases_by_sla_breached ON cases (created_at, id) WHERE sla_breached = 1
+    """,
+    # 6 (SQLite's 10): large history texts stored once per case (store.history_texts).
+    """
+    ALTER TABLE history ADD COLUMN texts text;
+    CREATE TABLE history_texts (
+        case_id text COLLATE "C" NOT NULL REFERENCES cases (id),
+        digest text COLLATE "C" NOT NULL,
+        seq integer NOT NULL,
+        length integer NOT NULL,
+        base text COLLATE "C",
+        tail text NOT NULL,
+        suffix text COLLATE "C",
+        PRIMARY KEY (case_id, digest)
+    );
+    CREATE INDEX history_texts_by_seq ON history_texts (case_id, seq)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -25,13 +25,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from svcflow.errors import StoreError
+from svcflow.errors import StoreBusy, StoreError, StoreFault, StoreFull
 from svcflow.records import OutboxEntry, Timer
 from svcflow.store.base import (
     CaseChange,
@@ -45,7 +45,7 @@ from svcflow.store.sqlite.rows import outbox_entry_of, timer_of, ts
 from svcflow.store.sqlite.schema import OUTBOX_COLUMNS, TIMER_COLUMNS
 from svcflow.store.sqlite.store import _READY, SqliteStore
 
-__all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "open_postgres"]
+__all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "open_postgres", "store_fault"]
 
 DEFAULT_POOL_SIZE = 10
 WAKE_CHANNEL = "svcflow_work"
@@ -71,6 +71,30 @@ _CLAIM_DELIVERIES = (
     "WHERE deliveries.id = picked.id "
     f"RETURNING {', '.join('deliveries.' + c for c in OUTBOX_COLUMNS.split(', '))}"
 )
+
+
+_BUSY = {
+    "40001": "serialization failure",
+    "40P01": "deadlock",
+    "55P03": "lock not available",
+    "57014": "statement cancelled (statement_timeout)",
+}
+
+
+def store_fault(where: str, error: psycopg.Error) -> StoreFault:
+    """A PostgreSQL error of a write as the documented svcflow error: ``StoreFull`` for a full
+    disk (SQLSTATE 53100), ``StoreBusy`` for a lock or serialization conflict or a timeout
+    (40001, 40P01, 55P03, 57014), ``StoreFault`` for anything else, a lost connection too."""
+    state = error.sqlstate or ""
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if state == "53100":
+        return StoreFull(where, f"disk full (SQLSTATE 53100): {reason}")
+    if state in _BUSY:
+        return StoreBusy(where, f"{_BUSY[state]} (SQLSTATE {state}): {reason}")
+    if isinstance(error, psycopg.OperationalError) and (not state or state[:2] in ("08", "57")):
+        what = f"SQLSTATE {state}: {reason}" if state else reason
+        return StoreFault(where, f"connection lost ({what})", "retry; the pool reconnects")
+    return StoreFault(where, f"{type(error).__name__} (SQLSTATE {state or '?'}): {reason}")
 
 
 def _configure(connection: psycopg.Connection[Row]) -> None:
@@ -126,8 +150,23 @@ class PostgresStore(SqliteStore):
 
     @contextmanager
     def _write(self) -> Iterator[Transaction]:  # type: ignore[override]
-        with self._pool.connection() as connection, connection.transaction():
-            yield Transaction(connection)
+        """One transaction on a pooled connection; a database error other than a unique
+        violation (which ``commit`` turns into its refusal) becomes ``StoreFull``,
+        ``StoreBusy`` or ``StoreFault``, as the SQLite store's do."""
+        try:
+            with (
+                self._pool.connection(timeout=CONNECT_TIMEOUT) as connection,
+                connection.transaction(),
+            ):
+                yield Transaction(connection)
+        except errors.UniqueViolation:
+            raise
+        except psycopg.Error as error:
+            raise store_fault(self.where, error) from error
+        except PoolTimeout as error:
+            raise StoreBusy(
+                self.where, f"no free connection within {CONNECT_TIMEOUT:g} s"
+            ) from error
 
     def _migrate(self) -> None:
         """Bring the schema up to date on a connection of its own, before the pool opens: a
@@ -160,7 +199,10 @@ class PostgresStore(SqliteStore):
         try:
             super().commit(change)
         except errors.UniqueViolation as violation:
-            raise self._refusal(change, violation) from None
+            refusal = self._refusal(change, violation)
+            if refusal is violation:
+                raise store_fault(self.where, violation) from violation
+            raise refusal from None
         self._announce(change)
 
     def _announce(self, change: CaseChange) -> None:
@@ -255,5 +297,6 @@ def open_postgres(url: str) -> PostgresStore:
                 ) from None
         else:
             theirs.append((key, value))
-    libpq = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(theirs)))
+    query = urlencode(theirs, quote_via=quote)  # libpq reads "+" as a plus, not a space
+    libpq = urlunsplit(parts._replace(scheme="postgresql", query=query))
     return PostgresStore(libpq, **ours)

@@ -6,15 +6,19 @@ run (``schema_version``), so opening an older file upgrades it and a newer file 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 from svcflow.errors import StoreError
+from svcflow.store.query import sla_index
+from svcflow.store.sqlite.rows import ts
 
 __all__ = [
     "CASE_COLUMNS",
     "DEAD_LETTER_COLUMNS",
     "HISTORY_COLUMNS",
+    "INDEX_COLUMNS",
     "MIGRATIONS",
     "NOTIFICATION_COLUMNS",
     "OUTBOX_COLUMNS",
@@ -241,16 +245,54 @@ MIGRATIONS: list[str] = [
         LIMIT 1), '') || '|' || thread_key;
     UPDATE messages SET message_id = length(sender) || ':' || sender || ':' || message_id
     """,
+    # 9 (issue 15): what hosts find cases by, kept beside each case so that queries read
+    # indexes instead of decoding cases (store.query): the assignee and queue fields, the
+    # earliest running SLA deadline, whether an active clock breached. Older rows are filled
+    # in by the svcflow_* functions migrate() registers.
+    """
+    ALTER TABLE cases ADD COLUMN assignee TEXT;
+    ALTER TABLE cases ADD COLUMN queue TEXT;
+    ALTER TABLE cases ADD COLUMN sla_due TEXT;
+    ALTER TABLE cases ADD COLUMN sla_breached INTEGER NOT NULL DEFAULT 0;
+    UPDATE cases SET assignee = svcflow_field(data, 'assignee'),
+        queue = svcflow_field(data, 'queue'), sla_due = svcflow_sla_due(sla),
+        sla_breached = svcflow_sla_breached(sla);
+    CREATE INDEX cases_by_created_id ON cases (created_at, id);
+    CREATE INDEX cases_by_updated ON cases (updated_at);
+    CREATE INDEX cases_by_assignee ON cases (assignee, created_at, id);
+    CREATE INDEX cases_by_queue ON cases (queue, created_at, id);
+    CREATE INDEX cases_by_customer_created ON cases (customer_id, created_at, id);
+    CREATE INDEX cases_by_sla_due ON cases (sla_due, id) WHERE sla_due IS NOT NULL;
+    CREATE INDEX cases_by_sla_breached ON cases (created_at, id) WHERE sla_breached = 1
+    """,
+    # 10: large history texts stored once per case (store.history_texts); a history row names
+    # the texts taken out of it. Older rows keep their values inline (texts NULL).
+    """
+    ALTER TABLE history ADD COLUMN texts TEXT;
+    CREATE TABLE history_texts (
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        digest TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        length INTEGER NOT NULL,
+        base TEXT,
+        tail TEXT NOT NULL,
+        suffix TEXT,
+        PRIMARY KEY (case_id, digest)
+    );
+    CREATE INDEX history_texts_by_seq ON history_texts (case_id, seq)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 CASE_COLUMNS = "id, workflow, version, state, data, revision, created_at, updated_at, sla"
+INDEX_COLUMNS = "assignee, queue, sla_due, sla_breached"
+"""The columns kept beside a case for queries (:func:`svcflow.store.query.case_index`)."""
 TIMER_COLUMNS = (
     "id, case_id, trigger, due_at, owner_state, keep, created_at, status, attempts, last_error, "
     "retry_at"
 )
 HISTORY_COLUMNS = (
-    "case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, version, details"
+    "case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, version, details, texts"
 )
 OUTBOX_COLUMNS = (
     "id, key, notification_key, case_id, template, channel, address, name, role, locale, "
@@ -275,6 +317,7 @@ def migrate(connection: sqlite3.Connection, path: Path) -> None:
             f"the store {path} has schema version {current}, newer than this "
             f"svcflow understands ({SCHEMA_VERSION}); upgrade svcflow"
         )
+    _register_functions(connection)
     for script in MIGRATIONS[current:]:
         for statement in filter(str.strip, script.split(";")):
             connection.execute(statement)
@@ -282,3 +325,22 @@ def migrate(connection: sqlite3.Connection, path: Path) -> None:
         connection.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
     else:
         connection.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+
+
+def _register_functions(connection: sqlite3.Connection) -> None:
+    """The functions migrations call to fill columns derived from a case's JSON."""
+
+    def field(data: str, name: str) -> str | None:
+        found = json.loads(data).get(name)
+        return found if isinstance(found, str) else None
+
+    def sla_due(sla: str) -> str | None:
+        due = sla_index(json.loads(sla))[0]
+        return None if due is None else ts(due)
+
+    def sla_breached(sla: str) -> int:
+        return int(sla_index(json.loads(sla))[1])
+
+    connection.create_function("svcflow_field", 2, field, deterministic=True)
+    connection.create_function("svcflow_sla_due", 1, sla_due, deterministic=True)
+    connection.create_function("svcflow_sla_breached", 1, sla_breached, deterministic=True)

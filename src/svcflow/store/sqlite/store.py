@@ -39,7 +39,10 @@ from svcflow.store.base import (
     IdempotentReplay,
     Workload,
 )
+from svcflow.store.query import CasePage, CaseQuery, check_limit, decode_cursor, page_of
 from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
+from svcflow.store.sqlite.erasure import erase_case_rows, forget_contacts, write_entries
+from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.rows import (
     dead_letter_of,
     from_ts,
@@ -63,6 +66,7 @@ from svcflow.store.sqlite.schema import (
     TIMER_COLUMNS,
     migrate,
 )
+from svcflow.store.sqlite.texts import with_texts
 from svcflow.store.sqlite.writes import (
     consume_timer,
     write_case,
@@ -76,6 +80,7 @@ from svcflow.store.sqlite.writes import (
 
 _CASE_TABLES = (
     "history",
+    "history_texts",
     "timers",
     "notifications",
     "deliveries",
@@ -289,6 +294,21 @@ class SqliteStore:
         )
         return [self._case(row) for row in rows]
 
+    def find(
+        self, query: CaseQuery, *, after: str | None = None, limit: int | None = None
+    ) -> CasePage:
+        query = query.check()
+        check_limit(limit)
+        start = None if after is None else decode_cursor(query, after)
+        sql, params = page_sql(query, CASE_COLUMNS, start, None if limit is None else limit + 1)
+        rows = self._connection().execute(sql, params).fetchall()
+        return page_of(query, rows, limit, self._case)
+
+    def count(self, query: CaseQuery) -> int:
+        sql, params = count_sql(query.check())
+        row = self._connection().execute(sql, params).fetchone()
+        return 0 if row is None else int(row[0])
+
     def history(self, case_id: str) -> list[HistoryEntry]:
         rows = (
             self._connection()
@@ -297,7 +317,8 @@ class SqliteStore:
             )
             .fetchall()
         )
-        return [history_entry_of(r) for r in rows]
+        entries = [history_entry_of(r) for r in rows]
+        return with_texts(self._connection(), case_id, entries, [r[11] for r in rows])
 
     def histories(self) -> Iterator[CaseHistory]:
         connection = self._connection()
@@ -307,13 +328,17 @@ class SqliteStore:
         )
         case_id: str | None = None
         entries: list[HistoryEntry] = []
+        texts: list[str | None] = []
         for row in rows:
             if row[0] != case_id:
                 if case_id is not None:
+                    entries = with_texts(connection, case_id, entries, texts)
                     yield CaseHistory(case_id, workflows[case_id], entries)
-                case_id, entries = row[0], []
+                case_id, entries, texts = row[0], [], []
             entries.append(history_entry_of(row))
+            texts.append(row[11])
         if case_id is not None:
+            entries = with_texts(connection, case_id, entries, texts)
             yield CaseHistory(case_id, workflows[case_id], entries)
 
     def idempotency(self, key: str) -> IdempotencyRecord | None:
@@ -657,6 +682,30 @@ class SqliteStore:
                 deleted += int(cursor.rowcount or 0)
         return deleted
 
+    def customer_cases(self, customer_id: str) -> list[str]:
+        rows = (
+            self._connection()
+            .execute("SELECT id FROM cases WHERE customer_id = ? ORDER BY id", (customer_id,))
+            .fetchall()
+        )
+        return [str(row[0]) for row in rows]
+
+    def erase_customer(
+        self,
+        customer_id: str,
+        cases: Sequence[Case],
+        entries: Sequence[HistoryEntry],
+        marker: str,
+    ) -> int:
+        encoded = [(case, self._encode_data(case)) for case in cases]
+        deleted = 0
+        with self._write() as db:
+            for case, data in encoded:
+                deleted += erase_case_rows(db, case, data, marker)
+            write_entries(db, entries)
+            forget_contacts(db, customer_id)
+        return deleted
+
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
         with self._write() as db:
             db.execute(
@@ -697,7 +746,7 @@ class SqliteStore:
             raise StoreError("the store has no data codec; open it through svcflow.Engine")
         return self._codec
 
-    def _case(self, row: tuple[Any, ...]) -> Case:
+    def _case(self, row: Sequence[Any]) -> Case:
         cached = self._decoded.get(row[0])
         if cached is not None and cached[0] == row[5]:
             data, sla = cached[2], cached[3]

@@ -23,11 +23,19 @@ from svcflow.store.base import (
     NewNotification,
     TimerGone,
 )
+from svcflow.store.query import data_index, sla_index
 from svcflow.store.sqlite.rows import to_json, ts
-from svcflow.store.sqlite.schema import CASE_COLUMNS, HISTORY_COLUMNS, OUTBOX_COLUMNS
+from svcflow.store.sqlite.schema import (
+    CASE_COLUMNS,
+    HISTORY_COLUMNS,
+    INDEX_COLUMNS,
+    OUTBOX_COLUMNS,
+)
+from svcflow.store.sqlite.texts import store_texts
 
 __all__ = [
     "case_snapshot",
+    "conflict",
     "consume_timer",
     "write_case",
     "write_deliveries",
@@ -54,8 +62,8 @@ def write_case(
     case = change.case
     if change.expected_revision is None:
         inserted = db.execute(
-            f"INSERT INTO cases ({CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (id) DO NOTHING",
+            f"INSERT INTO cases ({CASE_COLUMNS}, {INDEX_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (
                 case.id,
                 case.workflow,
@@ -66,10 +74,12 @@ def write_case(
                 ts(case.created_at),
                 stamp,
                 sla,
+                *data_index(case.data),
+                *_sla_columns(case),
             ),
         )
         if inserted.rowcount == 0:
-            _conflict(db, case.id, 0)
+            conflict(db, case.id, 0)
         if change.customer_id is not None:
             db.execute(
                 "UPDATE cases SET customer_id = ? WHERE id = ?", (change.customer_id, case.id)
@@ -82,25 +92,31 @@ def write_case(
             case.state,
             case.revision,
             stamp,
-            *(() if data is None else (data,)),
-            *(() if sla is None else (sla,)),
+            *(() if data is None else (data, *data_index(case.data))),
+            *(() if sla is None else (sla, *_sla_columns(case))),
             case.id,
             change.expected_revision,
         ),
     )
     if updated.rowcount == 0:
-        _conflict(db, case.id, change.expected_revision)
+        conflict(db, case.id, change.expected_revision)
 
 
-def _conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
+def _sla_columns(case: Case) -> tuple[str | None, int]:
+    """The case's earliest running SLA deadline (as stored) and whether a clock breached."""
+    due, breached = sla_index(case.sla)
+    return (None if due is None else ts(due)), int(breached)
+
+
+def conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
     row = db.execute("SELECT revision FROM cases WHERE id = ?", (case_id,)).fetchone()
     raise ConcurrencyConflict(case_id, expected, row[0] if row else None)
 
 
 _UPDATE_CASE = {
     (same_data, same_sla): "UPDATE cases SET version = ?, state = ?, revision = ?, updated_at = ?"
-    + ("" if same_data else ", data = ?")
-    + ("" if same_sla else ", sla = ?")
+    + ("" if same_data else ", data = ?, assignee = ?, queue = ?")
+    + ("" if same_sla else ", sla = ?, sla_due = ?, sla_breached = ?")
     + " WHERE id = ? AND revision = ?"
     for same_data in (False, True)
     for same_sla in (False, True)
@@ -108,22 +124,36 @@ _UPDATE_CASE = {
 """The four statements of a case update, by (data unchanged, SLA state unchanged)."""
 
 
-def write_history(db: sqlite3.Connection, entry: HistoryEntry, stamp: str) -> None:
-    db.execute(
-        f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            entry.case_id,
-            entry.seq,
-            stamp,
-            entry.actor,
-            entry.kind,
-            entry.trigger,
-            entry.from_state,
-            entry.to_state,
-            None if entry.payload is None else to_json(entry.payload),
-            entry.version,
-            to_json(dict(entry.details)),  # a mappingproxy would be encoded as its str()
-        ),
+def write_history(
+    db: sqlite3.Connection, entry: HistoryEntry, stamp: str, replace: bool = False
+) -> None:
+    """Write the entry at ``stamp``, its large texts stored once (:mod:`.texts`); ``replace``
+    overwrites the actor, payload and details of an entry already stored (an erasure)."""
+    bare, texts = store_texts(db, entry)
+    db.execute(_UPSERT_HISTORY if replace else _INSERT_HISTORY, _history_row(bare, stamp, texts))
+
+
+_INSERT_HISTORY = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+_UPSERT_HISTORY = (
+    f"{_INSERT_HISTORY} ON CONFLICT (case_id, seq) DO UPDATE SET actor = excluded.actor, "
+    "payload = excluded.payload, details = excluded.details, texts = excluded.texts"
+)
+
+
+def _history_row(entry: HistoryEntry, stamp: str, texts: str | None) -> tuple[object, ...]:
+    return (
+        entry.case_id,
+        entry.seq,
+        stamp,
+        entry.actor,
+        entry.kind,
+        entry.trigger,
+        entry.from_state,
+        entry.to_state,
+        None if entry.payload is None else to_json(entry.payload),
+        entry.version,
+        to_json(dict(entry.details)),  # a mappingproxy would be encoded as its str()
+        texts,
     )
 
 

@@ -1,0 +1,148 @@
+"""Large texts of history entries, stored once: history grows with what changed.
+
+A history entry records the values an event gave and set. A transcript field that grows by one
+message per event would be recorded whole by every event, so 200 replies of 10 KiB would store
+about 200 × 1 MiB. Instead, every string of at least :data:`TEXT_THRESHOLD` characters in an
+entry's payload or in its ``details["set"]`` is taken out of the entry (a ``None`` keeps its
+place) and stored once per case by its digest, as a :class:`StoredText`. A text that extends
+one stored before (the transcript with one more line) is stored as that earlier text's digest
+plus the new tail, so the store grows by what was added.
+
+This module is the pure part: splitting an entry, choosing a base, rebuilding texts. The stores
+keep the texts (:mod:`svcflow.store.sqlite.texts`); readers get entries with their values back,
+exactly as they were committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from svcflow.records import NO_DETAILS, HistoryEntry
+
+__all__ = [
+    "BASE_CANDIDATES",
+    "TEXT_THRESHOLD",
+    "StoredText",
+    "TextPlace",
+    "digest",
+    "needed",
+    "new_text",
+    "put_back",
+    "rebuild",
+    "take_out",
+]
+
+TEXT_THRESHOLD = 1024
+"""Strings of at least this many characters are stored once, outside their entry."""
+
+BASE_CANDIDATES = 4
+"""How many of a case's latest texts are tried as the beginning of a new one."""
+
+
+class StoredText(NamedTuple):
+    """One text of a case: the text with digest ``base`` (None: none), then ``tail``, then the
+    text with digest ``suffix`` (None: none). Both are shorter texts of the same case."""
+
+    digest: str
+    length: int
+    base: str | None
+    tail: str
+    suffix: str | None = None
+
+
+class TextPlace(NamedTuple):
+    """Where a text was taken from: ``part`` is ``payload`` or ``set``, ``name`` the key."""
+
+    part: str
+    name: str
+    digest: str
+
+
+def digest(text: str) -> str:
+    """The key a text is stored under within its case."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _large(values: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    if not isinstance(values, Mapping):
+        return []
+    return [(k, v) for k, v in values.items() if isinstance(v, str) and len(v) >= TEXT_THRESHOLD]
+
+
+def take_out(entry: HistoryEntry) -> tuple[HistoryEntry, list[tuple[TextPlace, str]]]:
+    """The entry with its large texts replaced by ``None``, and each text with its place."""
+    payload_texts = _large(entry.payload)
+    changed = entry.details.get("set")
+    set_texts = _large(changed)
+    if not payload_texts and not set_texts:
+        return entry, []
+    taken = [(TextPlace("payload", k, digest(v)), v) for k, v in payload_texts]
+    taken += [(TextPlace("set", k, digest(v)), v) for k, v in set_texts]
+    payload = entry.payload
+    if payload_texts and payload is not None:
+        payload = {**payload, **dict.fromkeys(k for k, _ in payload_texts)}
+    details = entry.details
+    if set_texts and isinstance(changed, Mapping):
+        details = {**details, "set": {**changed, **dict.fromkeys(k for k, _ in set_texts)}}
+    return entry._replace(payload=payload, details=details), taken
+
+
+def put_back(
+    entry: HistoryEntry, places: Sequence[TextPlace], texts: Mapping[str, str]
+) -> HistoryEntry:
+    """The entry as committed: each place filled with its text from ``texts`` (by digest)."""
+    payload = dict(entry.payload or {})
+    changed = dict(entry.details.get("set") or {})
+    for place in places:
+        (payload if place.part == "payload" else changed)[place.name] = texts[place.digest]
+    details = dict(entry.details)
+    if changed:
+        details["set"] = changed
+    return entry._replace(
+        payload=payload if entry.payload is not None else None,
+        details=details or NO_DETAILS,
+    )
+
+
+def new_text(
+    text: str, latest: Iterable[tuple[str, int]], beside: Iterable[str] = ()
+) -> StoredText:
+    """How to store ``text`` given the case's latest texts (digest, length): as the tail after
+    one of them that it begins with, else whole; a tail that ends with one of the texts
+    ``beside`` it in the same entry (the message appended to a transcript) refers to it."""
+    key = digest(text)
+    base, tail = None, text
+    for candidate, length in latest:
+        if TEXT_THRESHOLD <= length < len(text) and digest(text[:length]) == candidate:
+            base, tail = candidate, text[length:]
+            break
+    for other in beside:
+        if TEXT_THRESHOLD <= len(other) <= len(tail) and other != text and tail.endswith(other):
+            return StoredText(key, len(text), base, tail[: len(tail) - len(other)], digest(other))
+    return StoredText(digest=key, length=len(text), base=base, tail=tail)
+
+
+def needed(stored: Mapping[str, StoredText], keys: Iterable[str]) -> set[str]:
+    """The digests ``keys`` and every text they are built from."""
+    found: set[str] = set()
+    todo = [key for key in keys]
+    while todo:
+        key = todo.pop()
+        if key not in found:
+            found.add(key)
+            part = stored[key]
+            todo += [ref for ref in (part.base, part.suffix) if ref is not None]
+    return found
+
+
+def rebuild(stored: Mapping[str, StoredText], wanted: Iterable[str]) -> dict[str, str]:
+    """The full texts of the ``wanted`` digests from a case's stored texts (a text is built
+    from shorter ones only, so building them shortest first finds each part ready)."""
+    texts: dict[str, str] = {}
+    for key in sorted(needed(stored, wanted), key=lambda k: stored[k].length):
+        part = stored[key]
+        head = "" if part.base is None else texts[part.base]
+        texts[key] = head + part.tail + ("" if part.suffix is None else texts[part.suffix])
+    return texts

@@ -1,0 +1,57 @@
+"""The SQLite store's erasure of one customer (see ``Store.erase_customer``): functions over the
+connection of the store's write transaction, so the store module keeps to wiring."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from svcflow.records import Case, HistoryEntry
+from svcflow.store.query import data_index
+from svcflow.store.sqlite.rows import ts
+from svcflow.store.sqlite.texts import prune_texts
+from svcflow.store.sqlite.writes import conflict, write_history
+
+__all__ = ["erase_case_rows", "forget_contacts", "write_entries"]
+
+_ERASE_DELIVERIES = (
+    "UPDATE deliveries SET address = ?, name = NULL, subject = ?, body = ?, "
+    "last_error = CASE WHEN status = 'pending' THEN 'the customer was erased' "
+    "ELSE last_error END, "
+    "status = CASE WHEN status = 'pending' THEN 'dead' ELSE status END "
+    "WHERE case_id = ? AND role = 'customer'"
+)
+
+
+def erase_case_rows(db: sqlite3.Connection, case: Case, data: str, marker: str) -> int:
+    """Write the case's redacted ``data`` as its new revision (refused if the case moved on
+    from ``revision - 1`` meanwhile), delete its messages, thread keys and idempotency records,
+    and erase its outbox rows to the customer; return how many messages were deleted."""
+    updated = db.execute(
+        "UPDATE cases SET data = ?, assignee = ?, queue = ?, revision = ? "
+        "WHERE id = ? AND revision = ?",
+        (data, *data_index(case.data), case.revision, case.id, case.revision - 1),
+    )
+    if updated.rowcount == 0:
+        conflict(db, case.id, case.revision - 1)
+    deleted = db.execute("DELETE FROM messages WHERE case_id = ?", (case.id,))
+    for table in ("message_threads", "idempotency"):
+        db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case.id,))
+    db.execute(_ERASE_DELIVERIES, (marker, marker, marker, case.id))
+    return int(deleted.rowcount or 0)
+
+
+def write_entries(db: sqlite3.Connection, entries: Sequence[HistoryEntry]) -> None:
+    """Write these entries by case and seq: a stored one gets the new actor, payload and
+    details (redacted); a new one (the ``erased`` entry) is added. Texts only the old entries
+    held are deleted."""
+    for entry in entries:
+        write_history(db, entry, ts(entry.at), replace=True)
+    for case_id in dict.fromkeys(entry.case_id for entry in entries):
+        prune_texts(db, case_id)
+
+
+def forget_contacts(db: sqlite3.Connection, customer_id: str) -> None:
+    """The customer keeps its id, locale and segment; its name and contact points go."""
+    db.execute("DELETE FROM contact_points WHERE customer_id = ?", (customer_id,))
+    db.execute("UPDATE customers SET name = NULL, preferred = NULL WHERE id = ?", (customer_id,))

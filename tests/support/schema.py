@@ -1,0 +1,38 @@
+"""Turning a SQLite store file back into an older schema version, to test its migration."""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["undo_case_index", "undo_history_texts"]
+
+STEP_9_INDEXES = (
+    "cases_by_created_id",
+    "cases_by_updated",
+    "cases_by_assignee",
+    "cases_by_queue",
+    "cases_by_customer_created",
+    "cases_by_sla_due",
+    "cases_by_sla_breached",
+)
+
+
+def undo_history_texts(db: sqlite3.Connection) -> None:
+    """Remove what schema step 10 added (history texts stored once), leaving the file as
+    version 9 made it (a file without them is left as it is)."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(history)")]
+    if "texts" in columns:
+        db.execute("DROP TABLE history_texts")
+        db.execute("ALTER TABLE history DROP COLUMN texts")
+        db.execute("UPDATE schema_version SET version = 9")
+
+
+def undo_case_index(db: sqlite3.Connection) -> None:
+    """Remove what schema steps 9 and 10 added (the columns and indexes queries use, history
+    texts), leaving the file as version 8 made it."""
+    undo_history_texts(db)
+    for index in STEP_9_INDEXES:
+        db.execute(f"DROP INDEX {index}")
+    for column in ("assignee", "queue", "sla_due", "sla_breached"):
+        db.execute(f"ALTER TABLE cases DROP COLUMN {column}")
+    db.execute("UPDATE schema_version SET version = 8")

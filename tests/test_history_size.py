@@ -1,0 +1,84 @@
+"""History grows with what changed, not with what is there (issue 13, item 4): a chat whose
+transcript grows by one message per event stores each message about once, and reading the
+history gives back every value exactly as it was committed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from svcflow import Engine, ManualClock
+from svcflow.records import HistoryEntry
+from svcflow.report import build_report
+from svcflow.store.history_texts import TEXT_THRESHOLD, digest, needed, new_text, rebuild
+
+WORKFLOWS = Path(__file__).parent.parent / "workflows"
+REPLIES, BODY = 100, 10 * 1024
+
+
+def _chat(store: str) -> tuple[Engine, str]:
+    """A chat with a person, then REPLIES customer messages of BODY characters each."""
+    engine = Engine.from_directory(
+        WORKFLOWS, store=store, clock=ManualClock("2026-03-02T09:00:00+00:00")
+    )
+    case = engine.start("im_first_response", {"customer": "u1", "question": "q" * BODY})
+    engine.fire(case.id, "hand_over", {"agent": "ann"})
+    for n in range(REPLIES):
+        engine.fire(case.id, "customer_message", {"last_message": f"{n:05d}" + "m" * (BODY - 5)})
+    return engine, case.id
+
+
+def test_a_growing_transcript_grows_the_sqlite_file_linearly(tmp_path: Path) -> None:
+    path = tmp_path / "cases.db"
+    engine, _ = _chat(f"sqlite:///{path}")
+    engine.close()
+    bodies = (REPLIES + 1) * BODY
+    assert path.stat().st_size < 4 * bodies  # whole transcripts in every entry: ~50 × bodies
+    with sqlite3.connect(path) as db:
+        [(rows, tails)] = db.execute("SELECT count(*), sum(length(tail)) FROM history_texts")
+    assert (rows, tails) == (2 * REPLIES + 1, bodies + REPLIES)  # each message once, plus "\n"
+
+
+def test_history_and_report_read_the_same_from_sqlite_as_from_memory(tmp_path: Path) -> None:
+    on_file, case_id = _chat(f"sqlite:///{tmp_path / 'cases.db'}")
+    in_memory, memory_id = _chat("memory://")  # the memory store keeps entries whole
+    with on_file, in_memory:
+        read = on_file.history(case_id)
+        assert _text(read, case_id) == _text(in_memory.history(memory_id), memory_id)
+        transcript = read[-1].details["set"]["transcript"]
+        assert transcript == on_file.get(case_id).data["transcript"]
+        assert len(transcript) == (REPLIES + 1) * (BODY + 1) - 1
+        report = build_report(on_file.store).to_json()
+        assert report.replace(case_id, "C") == (
+            build_report(in_memory.store).to_json().replace(memory_id, "C")
+        )
+
+
+def _text(entries: list[HistoryEntry], case_id: str) -> str:
+    """The entries as JSON, with their case's id (also in notification keys) as C."""
+    return json.dumps([entry._asdict() for entry in entries], default=str).replace(case_id, "C")
+
+
+def test_a_text_is_stored_as_the_earlier_one_it_extends_and_the_message_it_ends_with() -> None:
+    first = "a" * TEXT_THRESHOLD
+    message = "b" * TEXT_THRESHOLD
+    longer = first + "\n" + message
+    stored = {digest(first): new_text(first, []), digest(message): new_text(message, [])}
+    extended = new_text(
+        longer, [(digest(message), len(message)), (digest(first), len(first))], beside=[message]
+    )
+    assert (extended.base, extended.tail, extended.suffix) == (
+        digest(first),
+        "\n",
+        digest(message),
+    )
+    stored[extended.digest] = extended
+    assert needed(stored, [extended.digest]) == set(stored)
+    assert rebuild(stored, [extended.digest]) == {
+        digest(first): first,
+        digest(message): message,
+        extended.digest: longer,
+    }
+    short = "s" * (TEXT_THRESHOLD - 1)
+    assert new_text(short + "x", [(digest(short), len(short))]).base is None  # too short a base
