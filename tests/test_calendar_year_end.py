@@ -6,7 +6,7 @@ Every expected moment is written out; the calendar's local time is in the offset
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 import pytest
 
@@ -124,6 +124,17 @@ def test_an_overnight_shift_runs_from_new_years_eve_into_new_years_day() -> None
         "2027-01-01T06:00+08:00"
     )
     assert not cal.is_business_day(date(2027, 1, 1))
+
+
+def test_a_night_shift_after_a_day_shift_still_runs_into_new_years_day() -> None:
+    cal = calendar_from(
+        "calendar: two-shifts\ntimezone: Asia/Shanghai\n"
+        "hours: {thu: ['09:00-17:00', '22:00-06:00']}\n"
+    )  # Thursday 31 December 2026
+    assert cal.is_open(at("2027-01-01T05:00+08:00"))
+    assert cal.next_close(at("2027-01-01T05:00+08:00")) == at("2027-01-01T06:00+08:00")
+    new_years_day = (at("2027-01-01T00:00+08:00"), at("2027-01-02T00:00+08:00"))
+    assert cal.elapsed(*new_years_day) == timedelta(hours=6)
 
 
 # -- the repeated hour of a fall-back night ---------------------------------------------------
@@ -372,6 +383,16 @@ def test_years_outside_the_range_are_refused_with_the_range() -> None:
     with pytest.raises(CalendarError) as caught:
         cal.is_open(at("1899-06-01T12:00+00:00"))
     assert str(caught.value) == "calendar 'office': the year 1899 is outside 1900..9998"
+    with pytest.raises(CalendarError) as caught:
+        cal.is_open(at("9999-06-01T12:00+00:00"))
+    assert str(caught.value) == "calendar 'office': the year 9999 is outside 1900..9998"
+
+
+def test_the_first_and_last_years_of_the_range_are_counted() -> None:
+    cal = office_new_year()
+    tuesday = (at("1900-01-02T00:00+00:00"), at("1900-01-03T00:00+00:00"))
+    assert cal.elapsed(*tuesday) == timedelta(hours=9)
+    assert cal.next_open(at("9998-12-01T06:00+00:00")) == at("9998-12-01T09:00+00:00")
 
 
 def test_one_microsecond_that_uses_up_the_year_ends_at_the_close_not_at_the_next_opening() -> None:
@@ -389,3 +410,143 @@ def test_counting_back_to_the_first_opening_of_a_year_stays_in_that_year() -> No
     assert cal.add(at("2027-01-04T10:00+00:00"), -timedelta(hours=1)) == at(
         "2027-01-04T09:00+00:00"
     )
+
+
+class _NoOffset(tzinfo):
+    """A time zone that does not know its offset: Python counts such datetimes as naive."""
+
+    def utcoffset(self, moment: datetime | None) -> None:
+        return None
+
+
+def test_a_datetime_whose_zone_gives_no_offset_is_refused_as_naive() -> None:
+    with pytest.raises(CalendarError) as caught:
+        office_new_year().is_open(datetime(2026, 12, 31, 12, 0, tzinfo=_NoOffset()))
+    assert str(caught.value) == (
+        "naive datetime 2026-12-31T12:00:00: pass an aware datetime, e.g. with tzinfo=UTC"
+    )
+
+
+def test_counting_back_business_days_to_the_first_one_of_a_year_stays_in_that_year() -> None:
+    cal = office_new_year()  # 1 January 2027 is a holiday: Monday 4 January opens the year
+    tuesday = at("2027-01-05T10:00+00:00")
+    assert cal.add_business_days(tuesday, -1) == at("2027-01-04T10:00+00:00")
+    assert cal.add_business_days(tuesday, -1, end_of_day=True) == at("2027-01-04T18:00+00:00")
+    assert cal.add_business_days(tuesday, -2) == at("2026-12-31T10:00+00:00")
+
+
+# -- open intervals at their edges ------------------------------------------------------------
+
+
+def test_open_intervals_of_an_empty_or_reversed_span_are_none() -> None:
+    cal = office_new_year()
+    noon = at("2026-12-31T12:00+00:00")  # open
+    assert list(cal.open_intervals(noon, noon)) == []
+    assert list(cal.open_intervals(noon, at("2026-12-31T11:00+00:00"))) == []
+
+
+def test_open_intervals_that_end_at_an_opening_or_start_at_a_close_have_no_empty_pieces() -> None:
+    cal = office_new_year()
+    wednesday_17, thursday_09 = at("2026-12-30T17:00+00:00"), at("2026-12-31T09:00+00:00")
+    assert list(cal.open_intervals(wednesday_17, thursday_09)) == [
+        (wednesday_17, at("2026-12-30T18:00+00:00"))
+    ]
+    assert list(cal.open_intervals(at("2026-12-30T18:00+00:00"), at("2026-12-31T10:00+00:00"))) == [
+        (thursday_09, at("2026-12-31T10:00+00:00"))
+    ]
+    closed = (at("2026-12-31T18:00+00:00"), at("2027-01-04T09:00+00:00"))  # New Year weekend
+    assert list(cal.open_intervals(*closed)) == []
+
+
+def test_open_intervals_go_on_after_a_shift_that_runs_into_the_new_year() -> None:
+    cal = night_new_year()  # Thursday's shift runs into 1 January; the next is Monday's
+    assert list(cal.open_intervals(at("2026-12-31T21:00+08:00"), at("2027-01-05T07:00+08:00"))) == [
+        (at("2026-12-31T22:00+08:00"), at("2027-01-01T06:00+08:00")),
+        (at("2027-01-04T22:00+08:00"), at("2027-01-05T06:00+08:00")),
+    ]
+
+
+# -- how far a calendar looks -----------------------------------------------------------------
+
+
+def test_a_calendar_finds_an_opening_fifty_years_out_and_no_further() -> None:
+    daily_hours = "hours: {mon: &d '09:00-17:00', tue: *d, wed: *d, thu: *d, fri: *d}\n"
+    fifty = calendar_from(
+        f"calendar: far\ntimezone: UTC\n{daily_hours}"
+        "holidays: [{from: 2026-01-01, to: 2075-12-31}]\n"
+    )
+    june = at("2026-06-01T10:00+00:00")
+    assert fifty.next_open(june) == at("2076-01-01T09:00+00:00")  # a Wednesday
+    assert fifty.add(june, timedelta(hours=1)) == at("2076-01-01T10:00+00:00")
+    fifty_one = calendar_from(
+        f"calendar: far\ntimezone: UTC\n{daily_hours}"
+        "holidays: [{from: 2026-01-01, to: 2076-12-31}]\n"
+    )
+    with pytest.raises(CalendarError) as caught:
+        fifty_one.next_open(june)
+    assert str(caught.value) == "calendar 'far' has no open time within 50 years"
+
+
+# -- working days and country holidays ----------------------------------------------------------
+
+
+def test_a_working_day_without_hours_has_the_monday_hours_not_another_days() -> None:
+    cal = calendar_from(
+        "calendar: short-mondays\ntimezone: UTC\n"
+        "hours: {mon: '08:00-12:00', tue: &d '09:00-17:00', wed: *d, thu: *d, fri: *d}\n"
+        "working_days: [2026-03-07]\n"
+    )
+    assert cal.hours_on(date(2026, 3, 7)) == ((480, 720),)  # a Saturday, open like Monday
+    # Friday 16:00: 1 h until 17:00, then Saturday from 08:00.
+    assert cal.add(at("2026-03-06T16:00+00:00"), timedelta(hours=2)) == at("2026-03-07T09:00+00:00")
+    assert cal.next_close(at("2026-03-07T10:00+00:00")) == at("2026-03-07T12:00+00:00")
+
+
+def always_but_english_holidays(observed: str = "") -> BusinessCalendar:
+    """Open all the time except England's public holidays."""
+    return calendar_from(
+        "calendar: always\ntimezone: Europe/London\nhours: 24x7\n"
+        f"country_holidays: {{country: GB, subdivision: ENG{observed}}}\n"
+    )
+
+
+def test_a_24x7_calendar_closes_on_the_country_holidays_and_their_observed_days() -> None:
+    cal = always_but_english_holidays()
+    # Christmas 2026 is a Friday, Boxing Day a Saturday, observed on Monday 28 December.
+    assert cal.is_open(at("2026-12-24T23:59+00:00"))
+    assert not cal.is_open(at("2026-12-25T12:00+00:00"))
+    assert cal.next_open(at("2026-12-25T12:00+00:00")) == at("2026-12-27T00:00+00:00")
+    assert cal.next_close(at("2026-12-27T10:00+00:00")) == at("2026-12-28T00:00+00:00")
+    assert cal.add(at("2026-12-27T22:00+00:00"), timedelta(hours=4)) == at("2026-12-29T02:00+00:00")
+
+
+def test_a_country_calendar_without_observed_days_opens_on_the_weekday_after() -> None:
+    cal = always_but_english_holidays(", observed: false")
+    assert cal.is_open(at("2026-12-28T12:00+00:00"))
+    assert not cal.is_open(at("2026-12-26T12:00+00:00"))
+    assert cal.next_close(at("2026-12-27T10:00+00:00")) == at("2027-01-01T00:00+00:00")
+
+
+# -- intervals in the hour the clocks skip ------------------------------------------------------
+
+
+def test_an_interval_that_starts_inside_the_skipped_hour_opens_at_the_change() -> None:
+    # Berlin, 29 March 2026: 02:00 CET becomes 03:00 CEST; 02:10 does not exist that night.
+    cal = calendar_from("calendar: early\ntimezone: Europe/Berlin\nhours: {sun: '02:10-05:00'}\n")
+    saturday = at("2026-03-28T12:00+01:00")
+    assert cal.next_open(saturday) == at("2026-03-29T03:00+02:00")
+    assert list(cal.open_intervals(saturday, at("2026-03-30T00:00+02:00"))) == [
+        (at("2026-03-29T03:00+02:00"), at("2026-03-29T05:00+02:00"))
+    ]
+    assert cal.next_open(at("2026-03-30T12:00+02:00")) == at("2026-04-05T02:10+02:00")
+
+
+def test_a_day_whose_only_opening_the_clocks_skip_is_not_a_business_day() -> None:
+    # London, 29 March 2026: 01:00 GMT becomes 02:00 BST, so 01:00-02:00 never happens.
+    cal = calendar_from("calendar: night\ntimezone: Europe/London\nhours: {sun: '01:00-02:00'}\n")
+    assert not cal.is_business_day(date(2026, 3, 29))
+    assert cal.is_business_day(date(2026, 4, 5))
+    saturday = at("2026-03-28T10:00+00:00")
+    assert cal.next_open(saturday) == at("2026-04-05T01:00+01:00")
+    assert cal.add_business_days(saturday, 1) == at("2026-04-05T10:00+01:00")
+    assert cal.add_business_days(saturday, 1, end_of_day=True) == at("2026-04-05T02:00+01:00")

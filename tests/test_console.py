@@ -11,7 +11,9 @@ import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,9 +22,11 @@ from starlette.routing import Mount
 
 from support.serving import running
 from svcflow import Engine, ManualClock, shipped_workflows
+from svcflow.errors import ConcurrencyConflict
 from svcflow.serve import TokenFile, create_app
 from svcflow.serve.console import Agent, ConsoleSettings, create_console
 from svcflow.serve.console.auth import SESSION_COOKIE, csrf_token
+from svcflow.serve.console.i18n import choose_locale
 
 WRITER = "writer-token-0123456789"
 READER = "reader-token-0123456789"
@@ -113,6 +117,7 @@ def test_the_board_shows_a_new_complaint_at_risk_then_breached(
     board = client.get("/console/").text
     row = f'data-case="{case.id}" data-metric="first_response" data-status="at_risk"'
     assert row in board
+    assert '<meta http-equiv="refresh" content="60">' in board  # a live board, without script
     assert "Queue - · complaint" in text_of(board)
     assert "15 min" in text_of(board)  # the first response's time left
     clock.advance("20m")
@@ -209,8 +214,10 @@ def test_chinese_from_accept_language_and_the_switch(client: httpx.Client) -> No
     chinese = client.get("/console/", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
     assert '<html lang="zh-CN">' in chinese.text
     assert "SLA 看板" in chinese.text and "没有已违约或有风险的 SLA 计时。" in chinese.text
-    switched = client.get("/console/lang/en", follow_redirects=False)
+    assert 'href="/console/lang/en?next=%2Fconsole%2F"' in chinese.text
+    switched = client.get("/console/lang/en?next=/console/workflows")
     assert "svcflow_lang=en" in switched.headers["set-cookie"]
+    assert switched.headers["location"] == "/console/workflows"  # back where the switch was
     english = client.get("/console/", headers={"Accept-Language": "zh-CN"})
     assert "No SLA clock is breached or at risk." in english.text
     assert client.get("/console/", headers={"Accept-Language": "fr, en;q=0.5"}).text.count(
@@ -383,3 +390,111 @@ def test_the_board_shows_at_most_its_limit_nearest_deadline_first(
         "More cases are at risk or breached than the board shows; the ones nearest their "
         "deadline are shown." in board
     )
+
+
+def test_the_board_on_every_store_kind_and_in_chinese(store_url: str, clock: ManualClock) -> None:
+    with Engine.from_directory(shipped_workflows(), store=store_url, clock=clock) as engine:
+        case = engine.start("complaint", {"customer": "Li Wei"})
+        with mounted(engine) as client:
+            signed_in(client)
+            chinese = {"Accept-Language": "zh-CN"}
+            board = text_of(client.get("/console/", headers=chinese).text)
+            assert f"{case.id} received first_response 有风险 15分钟" in board
+            clock.advance("16m")
+            board = text_of(client.get("/console/", headers=chinese).text)
+            assert f"{case.id} received first_response 已违约 -1分钟" in board
+
+
+def test_signing_out_forgets_the_session(client: httpx.Client) -> None:
+    signed_in(client)
+    answer = client.post("/console/logout", data={"csrf": csrf_token(WRITER)})
+    assert answer.headers["location"] == "/console/login"
+    assert SESSION_COOKIE not in client.cookies
+    assert client.get("/console/").headers["location"] == "/console/login?next=%2Fconsole%2F"
+
+
+def test_a_configured_diagram_script_is_the_only_script_and_only_on_workflow_pages(
+    engine: Engine,
+) -> None:
+    script = "https://static.example.org/mermaid-11.4.0/mermaid.min.js"
+    with mounted(engine, ConsoleSettings(diagram_script=script)) as client:
+        signed_in(client)
+        page = client.get("/console/workflows/complaint")
+        assert f'<script src="{script}"></script>' in page.text
+        assert page.headers["content-security-policy"].endswith(f"; script-src {script}")
+        board = client.get("/console/")
+        assert "<script" not in board.text
+        assert "script-src" not in board.headers["content-security-policy"]
+
+
+def test_a_form_from_a_stale_page_is_refused_as_a_conflict(
+    client: httpx.Client, engine: Engine
+) -> None:
+    signed_in(client)
+    case = engine.start("complaint", {"customer": "Li Wei"})
+    engine.fire(case.id, "acknowledge", actor="agent-3")  # someone else acted meanwhile
+    answer = fire(client, case.id, "investigate", revision="1")
+    assert answer.status_code == 409
+    assert "The case changed meanwhile" in text_of(answer.text)
+    assert str(ConcurrencyConflict(case.id, 1, 2)) in text_of(answer.text)
+    assert engine.get(case.id).revision == 2
+
+
+@pytest.mark.parametrize(
+    ("cookie", "header", "chosen"),
+    [
+        (None, "zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"),
+        (None, "en-GB,zh;q=0.5", "en"),
+        (None, "fr-FR, zh-Hans;q=0.7, en;q=0.3", "zh-CN"),
+        (None, "zh;q=0, en;q=0.1", "en"),
+        (None, "zh;q=nonsense, fr", "en"),
+        (None, "de, *;q=0.1", "en"),
+        (None, None, "en"),
+        ("zh-CN", "en", "zh-CN"),
+        ("klingon", "zh-TW", "zh-CN"),
+    ],
+)
+def test_the_language_a_request_gets(cookie: str | None, header: str | None, chosen: str) -> None:
+    assert choose_locale(cookie, header) == chosen
+
+
+def test_an_action_beyond_the_agents_authority_is_refused_and_listed(
+    client: httpx.Client, engine: Engine
+) -> None:
+    signed_in(client)
+    case = engine.start("complaint", {"customer": "Li Wei"})
+    for trigger, payload in (
+        ("acknowledge", None),
+        ("investigate", None),
+        ("propose", {"options": ["replacement", "10% off"]}),
+        ("choose", {"chosen_option": "10% off", "compensation_percent": 10}),
+    ):
+        engine.fire(case.id, trigger, payload, actor="agent-3")
+    assert engine.get(case.id).state == "awaiting_approval"  # a team lead must approve
+    page = client.get(f"/console/cases/{case.id}").text
+    assert 'data-trigger="approve"' not in page  # not offered to agent-7, who holds no role
+    answer = fire(client, case.id, "approve")  # a hand-made form is refused all the same
+    assert answer.status_code == 409
+    (refusal,) = engine.refusals(case.id)
+    shown = text_of(answer.text)
+    assert "The action was refused" in shown and refusal.reason in shown
+    assert f"agent-7 approve {refusal.reason}" in text_of(
+        client.get(f"/console/cases/{case.id}").text
+    )
+    assert engine.get(case.id).state == "awaiting_approval"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"board_limit": 0}, "board_limit and max_form_bytes must be positive, got 0 and 16384"),
+        ({"at_risk_within": timedelta(minutes=-1)}, "at_risk_within must not be negative, got "),
+        (
+            {"time_zone": "Asia/Shanghia"},
+            "unknown time zone 'Asia/Shanghia'; give an IANA name such as 'UTC' or 'Asia/Shanghai'",
+        ),
+    ],
+)
+def test_settings_that_cannot_work_are_refused(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        ConsoleSettings(**settings)

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from svcflow.cli import main
 from svcflow.serve.console.auth import csrf_token
 from svcflow.serve.console.demo import LIVE_COMPLAINTS
 
@@ -78,3 +79,10 @@ def test_serve_demo_shows_live_complaints_and_advances_its_clock(demo: tuple[str
             LIVE_COMPLAINTS
         )
         assert "Customer satisfaction" in client.get("report.html").text
+
+
+def test_serve_without_a_store_names_both_ways(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve"]) == 1
+    assert capsys.readouterr().err == (
+        "error: svcflow serve needs --store URL (or --demo for the demo console)\n"
+    )

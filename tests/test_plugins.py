@@ -105,7 +105,7 @@ def test_a_misspelled_hook_fails_at_start_up_naming_the_plugin() -> None:
         "svcflow_choose_assignee, svcflow_classify_message, svcflow_deliver, "
         "svcflow_identify_customer, svcflow_match_case, svcflow_parse_message, "
         "svcflow_register_channels, svcflow_resolve_recipients, svcflow_sla_breach, "
-        "svcflow_sla_warning, svcflow_workflow_actions"
+        "svcflow_sla_warning, svcflow_verify_request, svcflow_workflow_actions"
     )
 
 

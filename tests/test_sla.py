@@ -503,3 +503,55 @@ def test_a_definitions_directory_holds_workflows_and_the_calendars_they_name(
     assert "unknown calendar 'office'" in capsys.readouterr().err
     with pytest.raises(WorkflowDefinitionError, match="unknown calendar 'office'"):
         Engine.from_directory(tmp_path, "memory://", clock)
+
+
+def test_a_changed_calendar_moves_only_the_running_clocks_and_says_from_where(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/cases.db"
+    clock = ManualClock("2026-03-02T09:00:00+00:00")
+    with engine_for(SUPPORT, OFFICE, clock, url) as engine:
+        case = engine.start("support", {"customer": "c1"})
+        clock.set("2026-03-02T09:30:00+00:00")
+        engine.fire(case.id, "respond")  # first_response met; resolution and rework run on
+    clock.set("2026-03-02T10:00:00+00:00")
+    mornings_only = OFFICE.replace("09:00-18:00", "09:00-12:00")
+    with engine_for(SUPPORT, mornings_only, clock, url) as engine:
+        assert engine.recompute_deadlines() == 1
+        entry = engine.history(case.id)[-1]
+        assert entry.kind == "sla_recomputed"
+        # 8 h from Monday 09:00 in mornings: 3 h Monday, 3 h Tuesday, 2 h Wednesday
+        assert entry.details["sla"] == [
+            {
+                "metric": metric,
+                "event": "recomputed",
+                "at": "2026-03-02T10:00:00+00:00",
+                "cycle": 1,
+                "target": "8h",
+                "calendar": "office",
+                "used": "0s",
+                "previous_deadline": "2026-03-02T17:00:00+00:00",
+            }
+            for metric in ("resolution", "rework")
+        ]
+        assert status(engine, case.id, "resolution")["deadline"] == at("2026-03-04T11:00:00+00:00")
+        assert status(engine, case.id, "first_response")["status"] == "met"
+
+
+def test_a_priority_change_to_a_business_days_target_counts_from_the_clock_start() -> None:
+    workflow = SUPPORT.replace(
+        "      targets: [{within: 8h}]\n      warnings: [{before: 1h}]",
+        "      targets:\n"
+        "        - {when: 'priority == \"urgent\"', within: 1 business days}\n"
+        "        - {within: 3 business days}",
+    )
+    clock = ManualClock("2026-03-06T17:50:00+00:00")  # Friday
+    with engine_for(workflow, OFFICE, clock) as engine:
+        case = engine.start("support", {"customer": "c1"})
+        assert status(engine, case.id, "resolution")["deadline"] == at("2026-03-11T17:50:00+00:00")
+        clock.set("2026-03-09T10:00:00+00:00")  # Monday
+        engine.fire(case.id, "reprioritise", {"priority": "urgent"})
+        found = status(engine, case.id, "resolution")
+        # one business day from Friday 17:50 is Monday 17:50, whenever the priority changed
+        assert found["deadline"] == at("2026-03-09T17:50:00+00:00")
+        assert found["elapsed"] == timedelta(hours=1, minutes=10)

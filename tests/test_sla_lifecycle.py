@@ -366,3 +366,57 @@ def test_the_clock_survives_its_json_form(policy: SlaPolicy) -> None:
         "deadline": "2026-03-02T13:00:00+00:00",
         "next_due": "2026-03-02T11:00:00+00:00",
     }
+
+
+CONDITIONS = """\
+workflow: conditions
+version: 1
+title: Clocks on conditions written as lists and reading the state
+data:
+  customer: {type: string, required: true}
+  priority: {type: enum, values: [normal, urgent], default: normal}
+  on_hold: {type: boolean, default: false}
+states:
+  open: {initial: true}
+  triage: {}
+  done: {final: true}
+transitions:
+  - {trigger: triage, from: open, to: triage}
+  - {trigger: finish, from: triage, to: done}
+  - {trigger: update, from: "*"}
+  - {trigger: park, from: "*"}
+  - {trigger: unpark, from: "*"}
+sla:
+  calendar: office
+  metrics:
+    urgent_in_triage:
+      start: {when: 'state == "triage" && priority == "urgent"'}
+      pause: [{trigger: park}, {when: on_hold}]
+      resume: [{trigger: unpark}, {when: '!on_hold'}]
+      targets: [{within: 1h}]
+"""
+
+
+def test_conditions_in_lists_and_on_the_state_start_pause_and_resume_a_clock(
+    clock: ManualClock, store_url: str
+) -> None:
+    workflow = load_workflow_text(CONDITIONS, "conditions.yaml")
+    calendars = [calendar_from(OFFICE_LONDON, "office.yaml")]
+    with Engine([workflow], store_url, clock, calendars=calendars) as engine:
+        case = engine.start("conditions", {"customer": "c1"})
+        clock.advance(timedelta(minutes=5))
+        # the condition reads the state after the step; it becomes true as the priority rises
+        engine.fire(case.id, "triage", {"priority": "urgent"})
+        clock.advance(timedelta(minutes=10))
+        engine.fire(case.id, "update", {"on_hold": True})
+        clock.advance(timedelta(minutes=30))
+        engine.fire(case.id, "update", {"on_hold": False})
+        assert [
+            (e["event"], e["at"], e["used"]) for e in events(engine, case.id, "urgent_in_triage")
+        ] == [
+            ("started", "2026-03-02T09:05:00+00:00", "0s"),
+            ("paused", "2026-03-02T09:15:00+00:00", "10m"),
+            ("resumed", "2026-03-02T09:45:00+00:00", "10m"),
+        ]
+        [running] = [s for s in engine.sla(case.id) if s.metric == "urgent_in_triage"]
+        assert running.deadline == at("2026-03-02T10:35:00+00:00")

@@ -459,6 +459,23 @@ def test_a_purged_case_takes_everything_kept_for_it_and_leaves_the_others(
     assert second.purge_cases([]) == 0
 
 
+def test_large_texts_in_history_read_back_as_committed(stores: tuple[Store, Store]) -> None:
+    first, second = stores
+    opened = _case()
+    transcript = "I wrote this. " * 100
+    with_nul = "\x00 hostile " * 200
+    started = _entry(opened)._replace(payload={"question": transcript, "raw": with_nul})
+    first.commit(_change(opened)._replace(history=started))
+    taken = _case(revision=2, state="open")
+    longer = transcript + "\n" + "And this. " * 200
+    extra = {"set": {"transcript": longer, "n": 2}}
+    entry = _entry(taken, "transition")._replace(payload={"more": "x" * 2000}, details=extra)
+    second.commit(_change(taken)._replace(history=entry))
+    assert second.history("c1") == first.history("c1") == [started, entry]
+    [history] = [h for h in first.histories() if h.case_id == "c1"]
+    assert list(history.entries) == [started, entry]
+
+
 def test_an_erased_customer_loses_messages_contacts_and_the_redacted_values(
     stores: tuple[Store, Store],
 ) -> None:
@@ -475,7 +492,7 @@ def test_an_erased_customer_loses_messages_contacts_and_the_redacted_values(
         _change(
             _case(),
             messages=[_message("m1", "ref-1")],
-            deliveries=[_delivery("c1:d1")],
+            deliveries=[_delivery("c1:d1"), _delivery("c1:d2")._replace(role="agent", name="Bo")],
             idempotency_key="k1",
             idempotency_scope="start",
             customer_id="li",
@@ -497,14 +514,13 @@ def test_an_erased_customer_loses_messages_contacts_and_the_redacted_values(
     assert first.history("c1") == [redacted, added]
     assert first.case_messages("c1") == [] and first.thread_case(["ref-1"]) is None
     assert first.idempotency("k1") is None
-    [row] = first.outbox("c1")
-    assert (row.address, row.name, row.body, row.status, row.last_error) == (
-        "[erased]",
-        None,
-        "[erased]",
-        "dead",
-        "the customer was erased",
-    )
+    rows = [
+        (r.address, r.name, r.subject, r.body, r.status, r.last_error) for r in first.outbox("c1")
+    ]
+    assert rows == [
+        ("[erased]", None, "[erased]", "[erased]", "dead", "the customer was erased"),
+        ("ann@example.org", "Bo", "[erased]", "[erased]", "dead", "the customer was erased"),
+    ]
     assert first.load_customer("li") == Customer(id="li", locale="zh")
     assert first.customer_by_contact("email", "li@example.com") is None
     assert len(first.case_messages("c2")) == 1

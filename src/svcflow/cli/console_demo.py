@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import socket
-import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from svcflow.cli.demo import DEMO_CHANNELS, DEMO_DIRECTORY
+from svcflow.cli.demo import DEMO_CHANNELS, DEMO_DIRECTORY, console_notifier
 
 __all__ = ["DEMO_CONTACTS", "DEMO_DAYS", "run_console_demo"]
 
@@ -21,14 +20,8 @@ DEMO_DAYS = 2
 
 def run_console_demo(args: argparse.Namespace) -> int:
     """Run the demo traffic, open the console on its store and serve until SIGTERM."""
-    try:
-        from svcflow_console import ConsoleNotifier
-    except ImportError:
-        print(
-            "error: the demo prints notifications with the console notifier; install it with "
-            "pip install svcflow-console (in a checkout: pip install -e plugins/svcflow-console)",
-            file=sys.stderr,
-        )
+    ConsoleNotifier = console_notifier()
+    if ConsoleNotifier is None:
         return 1
     folder = Path(tempfile.mkdtemp(prefix="svcflow-serve-demo-"))
     store = f"sqlite:///{folder / 'demo.db'}"

@@ -7,13 +7,13 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from svcflow.demo.run import SETTLE, DemoSummary
 from svcflow.demo.traffic import WEEK_START
 
-__all__ = ["DEMO_CHANNELS", "DEMO_DIRECTORY", "run_demo_command"]
+__all__ = ["DEMO_CHANNELS", "DEMO_DIRECTORY", "console_notifier", "run_demo_command"]
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
@@ -21,14 +21,8 @@ def run_demo_command(args: argparse.Namespace) -> int:
     from svcflow.demo import run_demo
     from svcflow.report import build_report, render_html, render_text
 
-    try:
-        from svcflow_console import ConsoleNotifier
-    except ImportError:
-        print(
-            "error: the demo prints notifications with the console notifier; install it with "
-            "pip install svcflow-console (in a checkout: pip install -e plugins/svcflow-console)",
-            file=sys.stderr,
-        )
+    ConsoleNotifier = console_notifier()
+    if ConsoleNotifier is None:
         return 1
     database = _fresh_sqlite(args.store)
     base = (database or Path("svcflow-demo")).with_suffix("")
@@ -71,6 +65,21 @@ def run_demo_command(args: argparse.Namespace) -> int:
     print(f"  report data   {json_path.resolve()}")
     print(f"  notifications {log_path.resolve()}")
     return 0
+
+
+def console_notifier() -> Any:
+    """The console notifier's class (the demo prints notifications with it), or ``None`` after
+    saying on stderr how to install it."""
+    try:
+        from svcflow_console import ConsoleNotifier
+    except ImportError:
+        print(
+            "error: the demo prints notifications with the console notifier; install it with "
+            "pip install svcflow-console (in a checkout: pip install -e plugins/svcflow-console)",
+            file=sys.stderr,
+        )
+        return None
+    return ConsoleNotifier
 
 
 def _print_summary(summary: DemoSummary, contacts: int, days: int, elapsed: float) -> None:

@@ -176,7 +176,8 @@ class CompiledWorkflow:
         result = StepResult(
             trigger=None, source=None, target=self.initial, data=validated, changed=dict(validated)
         )
-        step = _Step(self.initial, validated, now, result, case_id, self._widened(actor))
+        seen = self._widened(actor) if self.reads_roles else None  # what expressions read
+        step = _Step(self.initial, validated, now, result, case_id, seen)
         step.owned = True
         enter = self._enter[self.initial]
         if enter is not None:
@@ -219,7 +220,7 @@ class CompiledWorkflow:
         routes = self._routes_from(case_id, state, data, trigger, now)
         result = StepResult(trigger=trigger, source=state, target=state, data=data)
         actor = self._widened(actor)
-        step = _Step(state, data, now, result, case_id, actor)
+        step = _Step(state, data, now, result, case_id, actor if self.reads_roles else None)
         if payload:
             self._refuse_protected(payload)
             result.payload = self.schema.validate_changes(payload, origin="payload")

@@ -5,9 +5,10 @@ What goes: the inbound messages of the customer's cases (and their thread keys),
 name and contact points, the values of the data fields a workflow marks ``personal: true`` (in
 the case and in every history entry's payload and ``set``, replaced by :data:`ERASED`), actors
 naming one of the customer's addresses (``email:li@example.com`` becomes ``email:[erased]``),
-the idempotency records of the cases (they hold a copy of the case), and the address and words
-of outbox rows addressed to the customer (pending ones are made dead). What stays: the cases,
-their states, times, SLA clocks and the other fields, so the KPI report gives the same figures.
+the idempotency records of the cases (they hold a copy of the case), and the words of the
+cases' outbox rows, with the address of those to the customer (pending ones are made dead).
+What stays: the cases, their states, times, SLA clocks and the other fields, so the KPI report
+gives the same figures.
 
 The erasure is a new revision of each case, with an ``erased`` history entry saying what went:
 a store handle anywhere that cached the case's decoded data at the old revision reads the

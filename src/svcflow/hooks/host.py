@@ -308,6 +308,19 @@ class PluginHost:
 
     # -- intake -----------------------------------------------------------------------------------
 
+    def verify_request(
+        self, channel: str, body: bytes, headers: Mapping[str, str], url: str
+    ) -> bool:
+        """Whether the owner of inbound ``channel`` accepts the request's signature (True when
+        it does not check signatures); ``UnknownChannel`` when nobody reads ``channel``."""
+        if channel not in self._owners.inbound:
+            raise UnknownChannel(channel, self._owners.inbound, "inbound")
+        function = self._owned_function("svcflow_verify_request", self._owners.inbound, channel)
+        if function is None:
+            return True
+        verdict = function(channel=channel, body=body, headers=headers, url=url)
+        return verdict is None or verdict is True
+
     def parse(self, channel: str, raw: Any) -> InboundMessage:
         """The owning plugin's reading of ``raw``; ``MessageParseError`` says why not."""
         function = self._owned_function("svcflow_parse_message", self._owners.inbound, channel)

@@ -91,6 +91,27 @@ def svcflow_workflow_actions() -> Mapping[str, Callable[[ActionCall], Mapping[st
 
 
 @hookspec(firstresult=True)
+def svcflow_verify_request(
+    channel: str, body: bytes, headers: Mapping[str, str], url: str
+) -> bool | None:
+    """Check that an HTTP request to ``POST /channels/{channel}`` comes from the platform.
+
+    Called by ``svcflow serve`` on the plugin that registered ``channel`` as inbound, and only
+    on it, before anything of the request is parsed or stored. ``body`` is the raw request body
+    (the bytes the platform signed), ``headers`` the request headers with lower-case names,
+    ``url`` the full URL the request was sent to (some platforms sign it too). Returns ``True``
+    when the signature is valid, ``False`` when it is not: the request is answered 401 and
+    nothing is stored (not even a dead letter: an unsigned request is not a customer's
+    message). ``None`` (or no implementation) means the channel is not signed and the request
+    is taken. Compare signatures with ``hmac.compare_digest``. First result, but the owner is
+    the only plugin asked.
+
+    Added in 0.1.0.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
 def svcflow_parse_message(channel: str, raw: Any) -> InboundMessage | None:
     """Turn a raw inbound payload of ``channel`` into an ``InboundMessage``.
 

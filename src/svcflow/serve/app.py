@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI
 
 from svcflow import __version__
 from svcflow.engine import Engine
-from svcflow.serve import health
+from svcflow.serve import cases, channels, health
 from svcflow.serve.context import Served
 from svcflow.serve.limits import BodyLimit
 from svcflow.serve.problems import install_problem_handlers
@@ -48,6 +48,8 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=chosen.max_body_bytes)
     app.include_router(health.router)
+    app.include_router(cases.router)
+    app.include_router(channels.router)
     console = _console_router()
     if console is not None:
         app.include_router(console)

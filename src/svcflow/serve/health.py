@@ -22,7 +22,7 @@ from svcflow.engine.metrics import engine_registry
 from svcflow.errors import SvcflowError
 from svcflow.serve.auth import require
 from svcflow.serve.context import Served, served
-from svcflow.serve.problems import NOT_READY, PROBLEM_RESPONSES, ProblemBody, problem_response
+from svcflow.serve.problems import NOT_READY, PROBLEM_RESPONSES, declared, problem_response
 from svcflow.store.base import Store
 
 __all__ = ["router"]
@@ -54,7 +54,7 @@ def health() -> Health:
     summary="The store answers and its schema is current",
     responses={
         **PROBLEM_RESPONSES,
-        503: {"model": ProblemBody, "description": "The store is unreachable or not migrated"},
+        **declared(503, "The store is unreachable or not migrated"),
     },
     dependencies=[Depends(require("read"))],
     response_model=Ready,

@@ -32,6 +32,7 @@ __all__ = [
     "PROBLEM_RESPONSES",
     "ProblemBody",
     "ProblemKind",
+    "declared",
     "install_problem_handlers",
     "problem_response",
 ]
@@ -93,21 +94,31 @@ _KINDS: tuple[tuple[type[errors.SvcflowError], ProblemKind], ...] = (
     (errors.CaseDataError, INVALID_DATA),
     (errors.MessageRejected, MESSAGE_REJECTED),
     (errors.UnknownWorkflow, INVALID),
+    (errors.InvalidQuery, INVALID),
     (errors.UnknownCustomer, INVALID),
     (errors.StoreFault, STORE_UNAVAILABLE),
     (errors.TokenRequired, UNAUTHENTICATED),
     (errors.ScopeMissing, FORBIDDEN),
 )
 
+
+def declared(status: int, description: str) -> dict[int | str, dict[str, Any]]:
+    """A problem response of ``status`` for a route's ``responses=`` (the OpenAPI document)."""
+    return {
+        status: {
+            "model": ProblemBody,
+            "content": {MEDIA_TYPE: {}},
+            "description": f"{description} (problem details)",
+        }
+    }
+
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}, "description": description}
-    for status, description in (
-        (401, "No valid API token (problem details)"),
-        (403, "The token lacks the scope, or the actor the role (problem details)"),
-        (413, "The request body is larger than the server takes (problem details)"),
-        (422, "Invalid request or data (problem details)"),
-        (500, "Internal error, with an incident id for the log (problem details)"),
-    )
+    **declared(401, "No valid API token"),
+    **declared(403, "The token lacks the scope, or the actor the role"),
+    **declared(413, "The request body is larger than the server takes"),
+    **declared(422, "Invalid request or data"),
+    **declared(500, "Internal error, with an incident id for the log"),
 }
 """Responses every authenticated route declares in the OpenAPI document."""
 

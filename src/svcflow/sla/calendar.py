@@ -184,8 +184,9 @@ class BusinessCalendar:
         return self._week[day.weekday()]
 
     def is_business_day(self, day: dt.date) -> bool:
-        """Whether the calendar opens on a local date (an interval starts on it)."""
-        return bool(self.hours_on(day))
+        """Whether the calendar opens on a local date (an interval starts on it); not a day
+        whose only intervals lie in the hour the clocks skip, which never happens."""
+        return bool(self._day(day))
 
     def _day(self, day: dt.date) -> tuple[tuple[int, int], ...]:
         """The UTC intervals (µs) starting on a local date; cached."""

@@ -26,7 +26,6 @@ from svcflow.durations import format_duration
 from svcflow.errors import ExpressionError
 from svcflow.rules.expressions import CaseVariables, Expression
 from svcflow.sla.calendar import BusinessCalendar
-from svcflow.spec.actions import Action
 from svcflow.spec.sla import ConditionSpec, MetricSpec, SlaSpec, TargetSpec
 from svcflow.spec.yamlsource import KeyPath
 
@@ -248,12 +247,12 @@ class SlaOutcome:
 
 @dataclass(frozen=True, slots=True)
 class TimerAction:
-    """A due warning or breach: the clock after it, its event and the actions to run."""
+    """A due warning or breach: the clock after it, its event, and where its actions are
+    (``base``: the key path under which the machine compiled them)."""
 
     metric: str
     clock: Clock
     event: dict[str, Any]
-    actions: Sequence[Action]
     base: KeyPath
 
 
@@ -326,7 +325,7 @@ class SlaPolicy:
             before = clocks.get(name)
             clock = self._step(metric, before, facts, outcome.events)
             if clock is not before and clock is not None:
-                outcome.clocks[name] = self._rearm(metric, clock, facts.now, outcome)
+                outcome.clocks[name] = self._rearm(metric, clock, outcome)
         return outcome
 
     def _step(
@@ -394,9 +393,9 @@ class SlaPolicy:
             metric = self.metrics.get(name)
             if metric is None or clock.status != "running":
                 continue
-            moved = self._rearm(metric, clock, now, SlaOutcome())
+            moved = self._rearm(metric, clock, SlaOutcome())
             if moved.deadline != clock.deadline or moved.next_due != clock.next_due:
-                outcome.clocks[name] = self._rearm(metric, clock, now, outcome)
+                outcome.clocks[name] = self._rearm(metric, clock, outcome)
                 outcome.events.append(
                     self._event(
                         metric, moved, "recomputed", now, previous_deadline=_iso(clock.deadline)
@@ -434,7 +433,7 @@ class SlaPolicy:
                 mode = "retarget" if mode == "keep" else mode
             moved = self._moved(metric, clock, mode, facts)
             outcome.events.append(self._event(metric, moved, "migrated", facts.now, mode=mode))
-            outcome.clocks[name] = self._rearm(metric, moved, facts.now, outcome)
+            outcome.clocks[name] = self._rearm(metric, moved, outcome)
         return outcome
 
     def _moved(self, metric: _Metric, clock: Clock, mode: str, facts: StepFacts) -> Clock:
@@ -464,7 +463,6 @@ class SlaPolicy:
             if clock.breached_at is not None or clock.deadline != due_at:
                 return None
             clock = clock._replace(breached_at=due_at)
-            actions: Sequence[Action] = metric.spec.on_breach
             event = self._event(metric, clock, "breached", due_at)
             base: KeyPath = (*metric.base, "on_breach")
         else:
@@ -472,12 +470,11 @@ class SlaPolicy:
             if not 0 <= index < len(metric.spec.warnings) or index in clock.warned:
                 return None
             clock = clock._replace(warned=(*clock.warned, index))
-            actions = metric.spec.warnings[index].actions
             event = self._event(metric, clock, "warned", due_at, warning=index)
             base = (*metric.base, "warnings", index, "actions")
         event["used"] = format_duration(self.used(clock, due_at))
         clock = clock._replace(next_due=self._next_due(metric, clock))
-        return TimerAction(name, clock, event, actions, base)
+        return TimerAction(name, clock, event, base)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -529,7 +526,7 @@ class SlaPolicy:
         budget, calendar = self._budget(metric, target, clock.started_at)
         return clock._replace(target=target, budget=budget, calendar=calendar, used=used, since=now)
 
-    def _rearm(self, metric: _Metric, clock: Clock, now: datetime, outcome: SlaOutcome) -> Clock:
+    def _rearm(self, metric: _Metric, clock: Clock, outcome: SlaOutcome) -> Clock:
         """Cancel the metric's timers and schedule the ones the clock now needs."""
         outcome.cancel.extend(metric.triggers)
         if clock.status != "running":

@@ -25,6 +25,7 @@ from svcflow.records import (
 from svcflow.store.query import CasePage, CaseQuery
 
 __all__ = [
+    "ERASED_DELIVERY",
     "CaseChange",
     "CaseHistory",
     "DataCodec",
@@ -42,6 +43,9 @@ __all__ = [
     "dedupe_key",
     "thread_key",
 ]
+
+ERASED_DELIVERY = "the customer was erased"
+"""Why an outbox row still pending when its case's customer was erased is dead."""
 
 
 def dedupe_key(sender: str, message_id: str) -> str:
@@ -379,8 +383,9 @@ class Store(Protocol):
         were deleted. Each of ``cases`` (the customer's, data already redacted) is a new
         revision: it replaces the stored case at ``revision - 1``, refused with
         ``ConcurrencyConflict`` (nothing written) if the case moved on; its messages, thread
-        keys and idempotency records are deleted and its outbox rows to the customer get
-        ``marker`` as address, subject and body (pending ones become dead). ``entries`` are
+        keys and idempotency records are deleted, and its outbox rows get ``marker`` as
+        subject and body (rows to the customer also as address; pending rows become dead with
+        :data:`ERASED_DELIVERY`). ``entries`` are
         written by case and seq: one already stored is replaced (redacted), a new one (the
         ``erased`` entry) is added. The customer loses its name, preferred channel and contact
         points."""

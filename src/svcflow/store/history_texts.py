@@ -2,11 +2,11 @@
 
 A history entry records the values an event gave and set. A transcript field that grows by one
 message per event would be recorded whole by every event, so 200 replies of 10 KiB would store
-about 200 × 1 MiB. Instead, every string of at least :data:`TEXT_THRESHOLD` characters in an
-entry's payload or in its ``details["set"]`` is taken out of the entry (a ``None`` keeps its
-place) and stored once per case by its digest, as a :class:`StoredText`. A text that extends
-one stored before (the transcript with one more line) is stored as that earlier text's digest
-plus the new tail, so the store grows by what was added.
+about 200 × 1 MiB. Instead, every string of at least :data:`TEXT_THRESHOLD` characters (and
+no NUL) in an entry's payload or in its ``details["set"]`` is taken out of the entry (a
+``None`` keeps its place) and stored once per case by its digest, as a :class:`StoredText`.
+A text that extends one stored before (the transcript with one more line) is stored as that
+earlier text's digest plus the new tail, so the store grows by what was added.
 
 This module is the pure part: splitting an entry, choosing a base, rebuilding texts. The stores
 keep the texts (:mod:`svcflow.store.sqlite.texts`); readers get entries with their values back,
@@ -68,7 +68,11 @@ def digest(text: str) -> str:
 def _large(values: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     if not isinstance(values, Mapping):
         return []
-    return [(k, v) for k, v in values.items() if isinstance(v, str) and len(v) >= TEXT_THRESHOLD]
+    return [
+        (k, v)
+        for k, v in values.items()
+        if isinstance(v, str) and len(v) >= TEXT_THRESHOLD and "\x00" not in v
+    ]  # (PostgreSQL text holds no NUL; JSON, inline, escapes it)
 
 
 def take_out(entry: HistoryEntry) -> tuple[HistoryEntry, list[tuple[TextPlace, str]]]:

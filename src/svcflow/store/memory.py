@@ -28,6 +28,7 @@ from svcflow.records import (
     Timer,
 )
 from svcflow.store.base import (
+    ERASED_DELIVERY,
     CaseChange,
     CaseHistory,
     DataCodec,
@@ -665,15 +666,16 @@ class MemoryStore:
 
     def _erase_deliveries(self, gone: set[str], marker: str) -> None:
         for entry_id, entry in list(self._outbox.items()):
-            if entry.case_id in gone and entry.role == "customer":
+            if entry.case_id in gone:
                 pending = entry.status == "pending"
+                to_customer = entry.role == "customer"
                 self._outbox[entry_id] = entry._replace(
-                    address=marker,
-                    name=None,
+                    address=marker if to_customer else entry.address,
+                    name=None if to_customer else entry.name,
                     subject=marker,
                     body=marker,
                     status="dead" if pending else entry.status,
-                    last_error="the customer was erased" if pending else entry.last_error,
+                    last_error=ERASED_DELIVERY if pending else entry.last_error,
                 )
 
     def _drop_threads(self, gone: set[str]) -> None:

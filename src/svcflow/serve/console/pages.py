@@ -88,7 +88,8 @@ def switch_language(console: Console, request: Request, form: Form) -> Response:
     locale = request.path_params["locale"]
     if locale not in LOCALES:
         raise Refused(404, "Unknown language", f"no language {locale!r}; choose one of {LOCALES}")
-    response = go(request, "board")
+    back = _safe_next(request, request.query_params.get("next", ""))
+    response = RedirectResponse(back, status_code=303)
     response.set_cookie(
         LANGUAGE_COOKIE,
         locale,
@@ -105,7 +106,9 @@ def board(console: Console, request: Request, form: Form) -> Response:
     shown = build_board(
         console.engine, settings.at_risk_within, settings.queue_field, settings.board_limit
     )
-    return render(console, request, "board.html.j2", "SLA board", board=shown)
+    every = settings.board_refresh
+    refresh = None if every is None else max(1, int(every.total_seconds()))
+    return render(console, request, "board.html.j2", "SLA board", board=shown, refresh=refresh)
 
 
 def case(
@@ -185,6 +188,7 @@ def workflow(
         "workflow.html.j2",
         view.title,
         status,
+        script=console.settings.diagram_script,
         view=view,
         problem=problem,
         fields=fields,

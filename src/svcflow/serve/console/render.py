@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from starlette.requests import Request
@@ -46,17 +46,26 @@ ROUTE_PREFIX = "console_"
 
 Form = Mapping[str, str]
 _LANGUAGE_NAMES = {"en": "English", "zh-CN": "简体中文"}
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "SAMEORIGIN",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    # no script at all, styles only inline, forms and frames only to this server
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-        "frame-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
-    ),
-}
+_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "frame-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
+)
+"""No script at all, styles only inline, forms and frames only to this server."""
+
+
+def _headers(script: str | None = None) -> dict[str, str]:
+    """The headers of every page; ``script`` is the one script source a page may load."""
+    source = "'self'" if script is not None and script.startswith("/") else script
+    policy = _POLICY if source is None else f"{_POLICY}; script-src {source}"
+    return {
+        "Cache-Control": "no-store",
+        "X-Frame-Options": "SAMEORIGIN",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Content-Security-Policy": policy,
+    }
+
+
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("svcflow.serve.console", "templates"),
     autoescape=True,
@@ -73,18 +82,40 @@ class ConsoleSettings:
     ``at_risk_within``: a running SLA clock whose deadline is at most this far away is on the
     board as at risk. ``board_limit``: the board shows at most this many at-risk cases and as
     many breached ones, those nearest their deadline (it says so when there are more).
-    ``queue_field``: the case data field that names a case's queue.
-    ``time_zone``: the IANA zone times are shown in. ``max_form_bytes``: a larger form is
+    ``board_refresh``: the board page reloads itself this often (a ``<meta>`` refresh, no
+    script), ``None`` never. ``queue_field``: the case data field that names a case's queue.
+    ``time_zone``: the IANA zone times are shown in. ``diagram_script``: the URL of a copy of
+    Mermaid's ``mermaid.min.js`` for workflow pages to draw their diagram with (the only script
+    the console then loads, and only there); without it a workflow page shows the diagram's
+    Mermaid source and its transitions as a table. ``max_form_bytes``: a larger form is
     refused (413) unread. ``clock_advance``: offer "advance the clock" (honoured only when the
     engine runs on a :class:`~svcflow.clock.ManualClock`, as ``svcflow serve --demo`` does).
     """
 
     at_risk_within: timedelta = timedelta(minutes=30)
     board_limit: int = 200
+    board_refresh: timedelta | None = timedelta(minutes=1)
     queue_field: str = "queue"
     time_zone: str = "UTC"
+    diagram_script: str | None = None
     max_form_bytes: int = 16 * 1024
     clock_advance: bool = False
+
+    def __post_init__(self) -> None:
+        if self.board_limit <= 0 or self.max_form_bytes <= 0:
+            raise ValueError(
+                "board_limit and max_form_bytes must be positive, got "
+                f"{self.board_limit} and {self.max_form_bytes}"
+            )
+        if self.at_risk_within < timedelta(0):
+            raise ValueError(f"at_risk_within must not be negative, got {self.at_risk_within}")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {self.time_zone!r}; give an IANA name such as "
+                "'UTC' or 'Asia/Shanghai'"
+            ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +207,11 @@ def render(
     template: str,
     title: str,
     status: int = 200,
+    script: str | None = None,
     **values: Any,
 ) -> HTMLResponse:
-    """The page ``template`` in the request's language, with ``values``."""
+    """The page ``template`` in the request's language, with ``values``; ``script`` is a
+    script URL the page loads (and its Content-Security-Policy allows)."""
     lang = lang_of(request)
     who = signed_in(console, request)
     link: Callable[..., str] = lambda name, **params: url(request, name, **params)  # noqa: E731
@@ -193,13 +226,16 @@ def render(
         "may_write": who is not None and who.may("write"),
         "languages": [(code, _LANGUAGE_NAMES[code]) for code in LOCALES],
         "url": link,
+        "here": request.url.path,
         "title": lang.gettext(title),
         "problem": None,
         "fields": "",
+        "script": script,
+        "refresh": None,
         **values,
     }
     html = _TEMPLATES.get_template(template).render(context)
-    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+    return HTMLResponse(html, status_code=status, headers=_headers(script))
 
 
 def problem_page(console: Console, request: Request, refused: Refused) -> HTMLResponse:
@@ -212,4 +248,4 @@ def problem_page(console: Console, request: Request, refused: Refused) -> HTMLRe
 
 def plain_response(text: str) -> HTMLResponse:
     """A page that is not a console template (the KPI report), not cached."""
-    return HTMLResponse(text, headers=_HEADERS)
+    return HTMLResponse(text, headers=_headers())

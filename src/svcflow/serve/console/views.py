@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from svcflow.definitions.checks import expand_sources
 from svcflow.engine import Engine
 from svcflow.graph import mermaid
-from svcflow.records import Case, HistoryEntry, Timer
+from svcflow.records import Case, HistoryEntry, Refusal, Timer
 from svcflow.sla.status import SlaStatus
 
 __all__ = [
@@ -143,7 +143,8 @@ def _risk(status: SlaStatus, now: datetime, within: timedelta) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class CaseView:
-    """A case page: the case, its title, timeline, clocks, timers and what may fire now.
+    """A case page: the case, its title, timeline, clocks, timers, what may fire now and the
+    events refused for lack of authority.
 
     ``triggers`` may fire now; ``conditional`` are the other triggers leaving the state, each
     with the condition that does not hold yet (fields set with the trigger may make it hold).
@@ -157,6 +158,7 @@ class CaseView:
     timers: Sequence[Timer]
     triggers: Sequence[str]
     conditional: Sequence[tuple[str, str]]
+    refusals: Sequence[Refusal]
 
 
 def case_view(engine: Engine, case_id: str, actor: str) -> CaseView:
@@ -179,6 +181,7 @@ def case_view(engine: Engine, case_id: str, actor: str) -> CaseView:
         timers=engine.timers(case_id),
         triggers=allowed,
         conditional=sorted(conditional.items()),
+        refusals=engine.refusals(case_id),
     )
 
 

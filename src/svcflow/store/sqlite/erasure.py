@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from svcflow.records import Case, HistoryEntry
+from svcflow.store.base import ERASED_DELIVERY
 from svcflow.store.query import data_index
 from svcflow.store.sqlite.rows import ts
 from svcflow.store.sqlite.texts import prune_texts
@@ -15,11 +16,12 @@ from svcflow.store.sqlite.writes import conflict, write_history
 __all__ = ["erase_case_rows", "forget_contacts", "write_entries"]
 
 _ERASE_DELIVERIES = (
-    "UPDATE deliveries SET address = ?, name = NULL, subject = ?, body = ?, "
-    "last_error = CASE WHEN status = 'pending' THEN 'the customer was erased' "
-    "ELSE last_error END, "
+    "UPDATE deliveries SET subject = ?, body = ?, "
+    "address = CASE WHEN role = 'customer' THEN ? ELSE address END, "
+    "name = CASE WHEN role = 'customer' THEN NULL ELSE name END, "
+    "last_error = CASE WHEN status = 'pending' THEN ? ELSE last_error END, "
     "status = CASE WHEN status = 'pending' THEN 'dead' ELSE status END "
-    "WHERE case_id = ? AND role = 'customer'"
+    "WHERE case_id = ?"
 )
 
 
@@ -37,7 +39,7 @@ def erase_case_rows(db: sqlite3.Connection, case: Case, data: str, marker: str) 
     deleted = db.execute("DELETE FROM messages WHERE case_id = ?", (case.id,))
     for table in ("message_threads", "idempotency"):
         db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case.id,))
-    db.execute(_ERASE_DELIVERIES, (marker, marker, marker, case.id))
+    db.execute(_ERASE_DELIVERIES, (marker, marker, marker, ERASED_DELIVERY, case.id))
     return int(deleted.rowcount or 0)
 
 
