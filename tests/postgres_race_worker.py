@@ -3,13 +3,16 @@ PostgreSQL store.
 
 Usage: ``python tests/postgres_race_worker.py URL NOW MODE NAME [CASE_ID COUNT]``
 
-It opens an :class:`~svcflow.Engine` on URL with the MINIMAL ticket workflow and a
+It opens an :class:`~svcflow.Engine` on URL with the MINIMAL ticket workflow (no installed
+plugins: it delivers nothing, and starts faster) and a
 :class:`~svcflow.ManualClock` at NOW, prints ``READY`` and waits for a line on stdin, so the
 parent releases every process at the same moment. Then:
 
 * ``events``: fires ``remind`` COUNT times on CASE_ID, each with the idempotency key
   ``NAME:n``, retrying the same event on ``ConcurrencyConflict``; prints ``CONFLICTS <n>``;
-* ``timers``: calls ``advance()`` once and prints ``FIRED <timer id>`` for each timer it fired.
+* ``timers``: calls ``advance(limit=ROUND)`` until a round fires nothing, as a worker does, and
+  prints ``FIRED <timer id>`` for each timer it fired (small rounds make the workers' claims
+  interleave instead of the first one taking every timer).
 
 It ends with ``DONE`` and exit status 0. This is not a test module (no ``test_`` prefix).
 """
@@ -23,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support.workflows import MINIMAL
 from svcflow import ConcurrencyConflict, Engine, ManualClock, load_workflow_text
+
+ROUND = 8
 
 
 def fire_events(engine: Engine, name: str, case_id: str, count: int) -> None:
@@ -39,14 +44,15 @@ def fire_events(engine: Engine, name: str, case_id: str, count: int) -> None:
 
 def main(url: str, now: str, mode: str, name: str, *rest: str) -> None:
     workflow = load_workflow_text(MINIMAL, "ticket.yaml")
-    with Engine([workflow], url, ManualClock(now)) as engine:
+    with Engine([workflow], url, ManualClock(now), load_plugins=False) as engine:
         print("READY", flush=True)
         sys.stdin.readline()
         if mode == "events":
             fire_events(engine, name, rest[0], int(rest[1]))
         else:
-            for firing in engine.advance():
-                print(f"FIRED {firing.timer.id}", flush=True)
+            while fired := engine.advance(limit=ROUND):
+                for firing in fired:
+                    print(f"FIRED {firing.timer.id}", flush=True)
     print("DONE", flush=True)
 
 

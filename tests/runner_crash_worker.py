@@ -14,11 +14,12 @@ one flushed line each, what it did, so the parent knows what it holds when it ki
   parent SIGKILLs it (it exits with status 3 if stdin closes instead: the parent is gone);
 * ``DONE <fired>`` when ``advance()`` returned; it then exits with status 0.
 
-PARK is ``run`` (never park), ``before-fire:K`` (after K firings are committed, before the next
-one starts its transaction), ``in-fire:K`` (inside the transaction of firing K+1, just before
-its COMMIT: the worker dies holding the write lock) or ``in-claim:K`` (likewise inside the
-transaction of claim K+1). Parking is what makes the kill points exact without any sleep: the
-parent kills a worker that is known to be blocked at the point under test.
+PARK is ``run`` (never park), ``before-fire:K`` (once at least K firings are committed, before
+the next transaction of firings starts: ``advance`` commits firings in batches, so at the first
+batch boundary at or after K), ``in-fire:K`` (inside the transaction that commits firing K+1,
+just before its COMMIT: the worker dies holding the write lock) or ``in-claim:K`` (likewise
+inside the transaction of claim K+1). Parking is what makes the kill points exact without any
+sleep: the parent kills a worker that is known to be blocked at the point under test.
 
 This is not a test module (no ``test_`` prefix).
 """
@@ -31,6 +32,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from svcflow.records import Timer
     from svcflow.store.base import CaseChange
 
@@ -96,15 +99,32 @@ def main(argv: list[str]) -> int:
             return timers
 
         def commit(self, change: CaseChange) -> None:
-            firing = change.consume_timer
-            if firing is not None and spot == Park("before-fire", self.firings):
-                park()
-            if firing is not None and spot == Park("in-fire", self.firings):
-                self._park_at_commit()
+            self._before([change])
             super().commit(change)
-            if firing is not None:
-                self.firings += 1
-                report(f"FIRED {firing} {change.case.id} {change.history.trigger}")
+            self._fired([change])
+
+        def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
+            self._before(changes)
+            outcomes = super().commit_many(changes)
+            self._fired([c for c, o in zip(changes, outcomes, strict=True) if o is None])
+            return outcomes
+
+        def _before(self, changes: Sequence[CaseChange]) -> None:
+            """Park before the transaction that takes the firings past ``after``, or inside
+            the one that commits firing ``after + 1``."""
+            count = sum(1 for change in changes if change.consume_timer is not None)
+            if count and spot.kind == "before-fire" and self.firings >= spot.after:
+                park()
+            fires_it = self.firings <= spot.after < self.firings + count
+            if spot.kind == "in-fire" and fires_it:
+                self._park_at_commit()
+
+        def _fired(self, changes: Sequence[CaseChange]) -> None:
+            for change in changes:
+                if change.consume_timer is not None:
+                    self.firings += 1
+                    trigger = change.history.trigger
+                    report(f"FIRED {change.consume_timer} {change.case.id} {trigger}")
 
         def _park_at_commit(self) -> None:
             """Park when this thread's connection starts its next COMMIT: the transaction's

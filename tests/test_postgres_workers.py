@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 RACER = HERE / "postgres_race_worker.py"
 NOW = "2026-03-02T09:00:00+00:00"
 PROCESSES = 8
+TIMERS = 120  # claimed 8 at a time by each racer (ROUND): their claims interleave
 
 
 def _engine(url: str, clock: ManualClock | None = None) -> Engine:
@@ -89,7 +90,7 @@ def test_eight_workers_on_one_timer_table_fire_each_timer_exactly_once(
 ) -> None:
     clock = ManualClock(NOW)
     with _engine(postgres_schema_url, clock) as engine:
-        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(300)]
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(TIMERS)]
         timer_ids = {timer.id for case_id in cases for timer in engine.timers(case_id)}
     later = (clock.now() + timedelta(hours=1)).isoformat()
     outputs = _race(postgres_schema_url, later, "timers")
@@ -97,7 +98,7 @@ def test_eight_workers_on_one_timer_table_fire_each_timer_exactly_once(
     assert set(fired) == timer_ids and set(fired.values()) == {1}
     with _engine(postgres_schema_url) as engine:
         kinds = Counter(e.kind for case_id in cases for e in engine.history(case_id))
-        assert kinds == {"started": 300, "timer": 300}
+        assert kinds == {"started": TIMERS, "timer": TIMERS}
         assert all(engine.timers(case_id) == [] for case_id in cases)
 
 

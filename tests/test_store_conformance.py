@@ -715,3 +715,46 @@ def test_a_query_that_cannot_be_answered_says_why(store: Store) -> None:
     with pytest.raises(InvalidCursor):
         store.find(by_deadline, after="not a cursor")
     assert [c.id for c in store.find(by_deadline, after=cursor)] == ["c2"]
+
+
+# -- several changes in one transaction -----------------------------------------------------------
+
+
+def test_a_batch_keeps_every_change_but_the_refused_ones_which_write_nothing(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    first.commit(_change(_case("old"), timers=[_timer("remind", 15)]))
+    [timer] = first.timers("old")
+    first.commit(_change(_case("old", revision=2), consume_timer=timer.id))
+    first.commit(_change(_case("taken"), messages=[_message("m1")], idempotency_key="k1"))
+    batch = [
+        _change(_case("a"), timers=[_timer("remind", 5)], deliveries=[_delivery("a:1")]),
+        _change(_case("old", revision=2, state="stale")),  # revision 2 exists: a conflict
+        _change(_case("b"), messages=[_message("m1")]),  # m1 went to "taken"
+        _change(_case("a", revision=2, state="open")),  # follows the batch's first change
+        _change(_case("old", revision=3), consume_timer=timer.id),  # fired already
+        _change(_case("c"), idempotency_key="k1"),  # the key "taken" was started with
+        _change(_case("d"), idempotency_key="k2"),
+        _change(_case("e"), idempotency_key="k2"),  # the same key, earlier in this batch
+    ]
+    outcomes = second.commit_many(batch)
+    assert [type(o).__name__ if o else None for o in outcomes] == [
+        None,
+        "ConcurrencyConflict",
+        "DuplicateMessage",
+        None,
+        "TimerGone",
+        "IdempotentReplay",
+        None,
+        "IdempotentReplay",
+    ]
+    assert isinstance(outcomes[2], DuplicateMessage) and outcomes[2].case_id == "taken"
+    assert isinstance(outcomes[7], IdempotentReplay) and outcomes[7].record.case.id == "d"
+    assert [c.id for c in first.find(CaseQuery())] == ["a", "d", "old", "taken"]
+    assert first.load_case("a") == _case("a", revision=2, state="open")
+    assert first.load_case("old") == _case("old", revision=2)
+    assert [t.trigger for t in first.timers("a")] == ["remind"]
+    assert [e.key for e in first.outbox()] == ["a:1"]
+    assert [e.seq for e in first.history("a")] == [1, 2]
+    assert second.commit_many([]) == []

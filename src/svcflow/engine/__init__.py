@@ -9,6 +9,7 @@ deadline recomputation), :mod:`~svcflow.engine.registry` (workflow versions, old
 
 from __future__ import annotations
 
+from svcflow.engine.batch import FireRequest, FireResult
 from svcflow.engine.erasure import ErasureReport
 from svcflow.engine.facade import Engine
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
@@ -20,6 +21,8 @@ __all__ = [
     "AdvanceReport",
     "Engine",
     "ErasureReport",
+    "FireRequest",
+    "FireResult",
     "PurgeReport",
     "TimerFiring",
     "build_plugin_host",

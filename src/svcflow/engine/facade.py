@@ -29,6 +29,7 @@ from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions import load_definitions
 from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
+from svcflow.engine.batch import BatchFiring, FireRequest, FireResult, fire_scope
 from svcflow.engine.counters import EngineCounters
 from svcflow.engine.erasure import ErasureReport, erase_customer
 from svcflow.engine.finding import AT_RISK_WITHIN, case_query
@@ -42,6 +43,7 @@ from svcflow.engine.retention import (
     unknown_is_kept,
 )
 from svcflow.engine.timers import (
+    COMMIT_BATCH,
     DEFAULT_TIMER_RETRY,
     AdvanceReport,
     TimerService,
@@ -83,7 +85,7 @@ from svcflow.sla.clocks import SlaPolicy
 from svcflow.sla.escalation import Chain
 from svcflow.sla.status import SlaStatus, sla_report
 from svcflow.spec.extensions import using_extensions
-from svcflow.store.base import NewMessage, Store
+from svcflow.store.base import CaseChange, NewMessage, Store
 from svcflow.store.query import CasePage
 from svcflow.store.registry import open_store
 from svcflow.tracing import span
@@ -103,7 +105,12 @@ class Engine:
     share the due timers, and the timers of one that dies are claimed by another once its lease
     runs out. ``retry`` is the outbox's delivery retry policy; ``timer_retry`` how a timer whose
     firing raised is retried before it is parked as failed (see :meth:`failed_timers`);
-    ``template_limits`` bounds what rendering one notification may cost.
+    ``template_limits`` bounds what rendering one notification may cost. ``commit_batch``
+    (default 64) is how many due timers' firings ``advance`` commits in one transaction, each
+    under a savepoint of its own (one failing never fails the others).
+    ``delivery_record_batch`` (default 1) is how many delivery outcomes ``dispatch`` records
+    in one transaction: more means fewer transactions, and after a crash up to that many
+    deliveries sent again (see :class:`~svcflow.messaging.outbox.Dispatcher`).
     ``delivery_timeout`` (seconds, default 30) bounds each notification delivery attempt,
     synchronous and async plugins alike. ``intake_limits`` bounds what ``ingest`` takes
     (:class:`~svcflow.messaging.limits.IntakeLimits`: 10 MB, 100 references, ...).
@@ -131,6 +138,8 @@ class Engine:
         retry: RetryPolicy | None = None,
         delivery_timeout: float = 30.0,
         timer_retry: RetryPolicy = DEFAULT_TIMER_RETRY,
+        commit_batch: int = COMMIT_BATCH,
+        delivery_record_batch: int = 1,
         content_dedupe_window: timedelta = timedelta(minutes=10),
         template_limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS,
         intake_limits: IntakeLimits | None = None,
@@ -145,11 +154,7 @@ class Engine:
             directory=directory,
             roles=roles,
         )
-        found = self.plugins.get(DIRECTORY_PLUGIN)
-        if isinstance(found, Directory):
-            found.attach(
-                self._case_messages, self.plugins.outbound_channels, self.plugins.reply_channel
-            )
+        self._attach_directory()
         self.customers = Customers(self.store)
         """The customers of this engine's store: ``add``, ``get``, ``identify``, ``of_case``."""
         workflows = list(workflows)
@@ -158,16 +163,29 @@ class Engine:
         self.templates = _renderer(workflows, templates, default_locale, template_limits)
         self.notifier = Notifier(self.plugins, self.templates, self._sla_policy)
         self.dispatcher = Dispatcher(
-            self.store, self.plugins, self.clock, retry=retry, timeout=delivery_timeout
+            self.store,
+            self.plugins,
+            self.clock,
+            retry=retry,
+            timeout=delivery_timeout,
+            record_batch=delivery_record_batch,
         )
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self.timer_lease = timer_lease
         self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
         self._writer = CaseWriter(self.store, self.clock, self.plugins, self.notifier)
         self._timers = TimerService(
-            self._writer, self.registry, timer_lease, self.runner_id, timer_retry
+            self._writer, self.registry, timer_lease, self.runner_id, timer_retry, commit_batch
         )
         self._intake = self._message_intake(intake_limits, content_dedupe_window)
+
+    def _attach_directory(self) -> None:
+        """Let the directory plugin (when loaded) read case messages and the channels."""
+        found = self.plugins.get(DIRECTORY_PLUGIN)
+        if isinstance(found, Directory):
+            found.attach(
+                self._case_messages, self.plugins.outbound_channels, self.plugins.reply_channel
+            )
 
     def _message_intake(
         self, limits: IntakeLimits | None, content_window: timedelta
@@ -353,46 +371,82 @@ class Engine:
         expected_revision: int | None = None,
         messages: tuple[NewMessage, ...] = (),
     ) -> Case:
-        scope = ""
-        request = None
-        if idempotency_key is not None:
-            scope = f"fire:{case_id}:{trigger}"
-            request = fingerprint(actor=actor, payload=dict(payload or {}))
-            replayed = self._writer.replayed(idempotency_key, scope, request)
-            if replayed is not None:
-                return replayed
+        request = FireRequest(case_id, trigger, payload, actor, idempotency_key)
+        replayed = self._replayed(request)
+        if replayed is not None:
+            return replayed
         case = self.get(case_id)
         if expected_revision is not None and case.revision != expected_revision:
             raise ConcurrencyConflict(case_id, expected_revision, case.revision)
+        return self._writer.commit(self._fire_change(case, request, messages))
+
+    def _replayed(self, request: FireRequest) -> Case | None:
+        """The first result of an event already committed with the request's idempotency key."""
+        if request.idempotency_key is None:
+            return None
+        scope, fingerprinted = fire_scope(request)
+        return self._writer.replayed(request.idempotency_key, scope, fingerprinted or {})
+
+    def _fire_change(
+        self,
+        case: Case,
+        request: FireRequest,
+        messages: tuple[NewMessage, ...] = (),
+        catch_up: bool = True,
+    ) -> CaseChange:
+        """The change firing ``request`` on ``case`` makes (nothing committed but the case's
+        overdue SLA timers, when ``catch_up``); raises what refuses the event."""
         compiled = self.registry.get(case.workflow, case.version)
         now = self._writer.now()
-        if service_due(case, now):
+        if catch_up and service_due(case, now):
             case = self._timers.catch_up(case, now)
         now = max(now, case.updated_at)
-        who = self._actor_in(compiled, actor)
         try:
             result = compiled.step(
-                case.id, case.state, case.data, trigger, payload, now, case.sla, who
+                case.id,
+                case.state,
+                case.data,
+                request.trigger,
+                request.payload,
+                now,
+                case.sla,
+                self._actor_in(compiled, request.actor),
             )
         except NotAuthorized as refused:
             self._refused(refused, now)
             raise
         updated = advanced(case, result, now)
-        given = plain(result.payload) if payload else None
         event = Event(
-            actor=actor, kind="transition", trigger=trigger, from_state=case.state, payload=given
+            actor=request.actor,
+            kind="transition",
+            trigger=request.trigger,
+            from_state=case.state,
+            payload=plain(result.payload) if request.payload else None,
         )
         entry = history_entry(updated, now, event, result)
-        change = self._writer.change(
+        scope, fingerprinted = fire_scope(request)
+        return self._writer.change(
             updated,
             case.revision,
             entry,
             result,
-            idempotency=(idempotency_key, scope),
+            idempotency=(request.idempotency_key, scope),
             messages=messages,
-            request=request,
+            request=fingerprinted,
         )
-        return self._writer.commit(change)
+
+    def fire_many(
+        self, events: Iterable[FireRequest], *, batch: int | None = None
+    ) -> list[FireResult]:
+        """Fire many events (an import, a replay) as units of work committed ``batch`` at a
+        time (default: the engine's ``commit_batch``) in one transaction each, every event
+        under a savepoint of its own. Returns one :class:`FireResult` per event, in order:
+        the case after it, or the svcflow error that refused it (the same error ``fire``
+        raises); one refused event never stops the others, and later events of its case see
+        the case as if it had not been sent. Idempotency keys are honoured as by ``fire``
+        (within the call too). A store fault fails the events of its batch only."""
+        firing = BatchFiring(self.get, self._replayed, self._fire_change, self._fire, self._writer)
+        return firing.run(list(events), batch or self._timers.commit_batch)
 
     def actor(self, actor: str) -> Actor:
         """``actor`` with the roles the host's identity system (``svcflow_actor_roles``) gives."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from svcflow.clock import as_utc
 from svcflow.core.effects import StepResult
@@ -33,9 +34,10 @@ from svcflow.errors import (
 from svcflow.messaging.outbox import RetryPolicy
 from svcflow.privacy import masked_logger
 from svcflow.records import Case, HistoryEntry, Timer
-from svcflow.store.base import Store, TimerGone
+from svcflow.store.base import CaseChange, Store, TimerGone
 
 __all__ = [
+    "COMMIT_BATCH",
     "DEFAULT_TIMER_RETRY",
     "AdvanceReport",
     "TimerFiring",
@@ -47,6 +49,8 @@ __all__ = [
 ]
 
 TIMER_BATCH = 256
+COMMIT_BATCH = 64
+"""How many due timers' firings ``advance`` commits in one transaction by default."""
 RETRIES = 5
 DEFAULT_TIMER_RETRY = RetryPolicy(
     max_attempts=4, first_delay=timedelta(minutes=1), factor=4.0, max_delay=timedelta(hours=1)
@@ -79,6 +83,15 @@ class AdvanceReport(list[TimerFiring]):
         self.failed: list[Timer] = []
 
 
+class Prepared(NamedTuple):
+    """A due timer's firing, worked out and waiting for its batch's commit."""
+
+    timer: Timer
+    change: CaseChange
+    firing: TimerFiring
+    scheduled: list[datetime]
+
+
 class StaleServiceTimer(Exception):
     """An SLA or escalation timer whose clock moved on (normally cancelled in the same unit of
     work that moved it; kept as a guard)."""
@@ -97,11 +110,13 @@ class TimerService:
         lease: timedelta,
         runner_id: str,
         retry: RetryPolicy = DEFAULT_TIMER_RETRY,
+        commit_batch: int = COMMIT_BATCH,
     ) -> None:
         self.writer, self.registry = writer, registry
         self.store = writer.store
         self.lease, self.runner_id = lease, runner_id
         self.retry = retry
+        self.commit_batch = commit_batch
 
     def advance(self, now: datetime | None = None, limit: int | None = None) -> AdvanceReport:
         """Fire every timer due at or before ``now`` in due order, at most ``limit`` of them
@@ -115,23 +130,75 @@ class TimerService:
             batch = self.store.claim_due_timers(horizon, size, self.runner_id, lease_until)
             if not batch:
                 return report
-            progressed = False
-            for position, timer in enumerate(batch):
-                tried += 1
-                outcome = self.fire_contained(timer, report)
-                if outcome is None:
-                    continue
-                progressed = True
-                if isinstance(outcome, Timer):
-                    continue
-                firing, scheduled = outcome
-                report.append(firing)
-                following = batch[position + 1] if position + 1 < len(batch) else None
-                if following is not None and any(due < following.due_at for due in scheduled):
-                    break  # a new timer is due before the rest of this batch: re-read in order
+            taken, progressed = self._fire_claimed(batch, report)
+            tried += taken
             if not progressed:
                 return report  # every timer read was taken by another runner meanwhile
         return report
+
+    def _fire_claimed(self, batch: list[Timer], report: AdvanceReport) -> tuple[int, bool]:
+        """Fire claimed timers in due order, their changes committed ``commit_batch`` at a
+        time; how many were tried, and whether any did something. Stops early when a firing
+        schedules a timer due before the rest of the batch (the next claim re-reads in order).
+        A case with two timers in the batch steps from its change not yet committed."""
+        pending: list[Prepared] = []
+        latest: dict[str, Case] = {}
+        progressed = False
+        for position, timer in enumerate(batch):
+            outcome = self._prepare_contained(timer, latest, report)
+            progressed = progressed or outcome is not None
+            early = False
+            if isinstance(outcome, Prepared):
+                pending.append(outcome)
+                latest[timer.case_id] = outcome.change.case
+                following = batch[position + 1] if position + 1 < len(batch) else None
+                early = following is not None and any(
+                    due < following.due_at for due in outcome.scheduled
+                )
+            if len(pending) >= self.commit_batch or early:
+                progressed = self._commit(pending, report) or progressed
+                pending, latest = [], {}
+            if early:
+                return position + 1, True
+        progressed = self._commit(pending, report) or progressed
+        return len(batch), progressed
+
+    def _prepare_contained(
+        self, timer: Timer, latest: dict[str, Case], report: AdvanceReport
+    ) -> Prepared | Timer | None:
+        """The change firing ``timer`` makes (on the case as the batch left it); the stored
+        timer when preparing it raised (recorded, see ``fire_contained``); None when its case
+        is gone."""
+        try:
+            case = latest.get(timer.case_id) or self.store.load_case(timer.case_id)
+            return None if case is None else self._prepare(timer, case)
+        except Exception as error:  # one case's fault must never stop the others
+            return self._record_failure(timer, error, report)
+
+    def _commit(self, pending: list[Prepared], report: AdvanceReport) -> bool:
+        """Commit prepared firings in one transaction (each alone under a savepoint); a
+        firing refused by a conflict is fired again on its own, one that failed is recorded
+        as failed. Whether any did something."""
+        if not pending:
+            return False
+        outcomes = self.store.commit_many([prepared.change for prepared in pending])
+        progressed = False
+        for prepared, outcome in zip(pending, outcomes, strict=True):
+            if outcome is None:
+                self.writer.committed(prepared.change)
+                report.append(prepared.firing)
+            elif isinstance(outcome, TimerGone):
+                continue  # fired by another runner
+            elif isinstance(outcome, ConcurrencyConflict):
+                again = self.fire_contained(prepared.timer, report)
+                if again is None:
+                    continue
+                if not isinstance(again, Timer):
+                    report.append(again[0])
+            else:
+                self._record_failure(prepared.timer, outcome, report)
+            progressed = True
+        return progressed
 
     def catch_up(self, case: Case, now: datetime) -> Case:
         """Fire the case's overdue timers before an event, so that an SLA warning or breach
@@ -222,34 +289,42 @@ class TimerService:
             case = self.store.load_case(timer.case_id)
             if case is None:
                 return None
-            at = max(timer.due_at, case.updated_at)
-            fired_at = self.writer.now()
-            timing = {
-                "due_at": timer.due_at.isoformat(),
-                "fired_at": fired_at.isoformat(),
-                "late_by_seconds": max(0.0, (fired_at - timer.due_at).total_seconds()),
-            }
-            compiled = self.registry.get(case.workflow, case.version)
-            result, kind, reason = _step_for(compiled, case, timer, at)
-            if reason is not None:
-                timing = {**timing, "reason": reason}
-            updated = advanced(case, result, at)
-            event = Event(
-                actor="timer", kind=kind, trigger=timer.trigger, from_state=case.state, extra=timing
-            )
-            entry = history_entry(updated, at, event, result)
-            change = self.writer.change(
-                updated, case.revision, entry, result, consume_timer=timer.id
-            )
+            prepared = self._prepare(timer, case)
             try:
-                self.store.commit(change)
+                self.store.commit(prepared.change)
             except TimerGone:
                 return None
             except ConcurrencyConflict:
                 continue
-            self.writer.committed(change)
-            return TimerFiring(timer, entry), [t.due_at for t in result.timers]
+            self.writer.committed(prepared.change)
+            return prepared.firing, prepared.scheduled
         return None
+
+    def _prepare(self, timer: Timer, case: Case) -> Prepared:
+        """What firing ``timer`` on ``case`` writes (pure: nothing is committed)."""
+        at = max(timer.due_at, case.updated_at)
+        fired_at = self.writer.now()
+        timing = {
+            "due_at": timer.due_at.isoformat(),
+            "fired_at": fired_at.isoformat(),
+            "late_by_seconds": max(0.0, (fired_at - timer.due_at).total_seconds()),
+        }
+        compiled = self.registry.get(case.workflow, case.version)
+        result, kind, reason = _step_for(compiled, case, timer, at)
+        if reason is not None:
+            timing = {**timing, "reason": reason}
+        updated = advanced(case, result, at)
+        event = Event(
+            actor="timer", kind=kind, trigger=timer.trigger, from_state=case.state, extra=timing
+        )
+        entry = history_entry(updated, at, event, result)
+        change = self.writer.change(updated, case.revision, entry, result, consume_timer=timer.id)
+        return Prepared(
+            timer=timer,
+            change=change,
+            firing=TimerFiring(timer, entry),
+            scheduled=[t.due_at for t in result.timers],
+        )
 
 
 def _step_for(

@@ -21,7 +21,7 @@ from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import Delivery, Recipient
 from svcflow.privacy import masked_logger
 from svcflow.records import OutboxEntry
-from svcflow.store.base import Store
+from svcflow.store.base import Attempt, Store
 
 __all__ = ["DispatchReport", "Dispatcher", "RetryPolicy"]
 
@@ -63,8 +63,12 @@ class Dispatcher:
     Several dispatchers (threads or processes) may share a store: each claims disjoint entries.
     ``timeout`` (seconds, default 30) bounds every delivery attempt, whether the plugin is
     synchronous or async (see :meth:`PluginHost.deliver`): an attempt past it counts as a
-    failed one and is retried with backoff. It must be shorter than ``lease``. Invalid
-    settings raise ``ValueError``.
+    failed one and is retried with backoff. It must be shorter than ``lease``. Outcomes are
+    recorded ``record_batch`` at a time in one transaction. The default, 1, records each
+    delivery as soon as it is made, so a dispatcher killed mid-round sends at most the one
+    delivery in flight again; with N, up to N deliveries made but not yet recorded are sent
+    again once their lease runs out (at least once, as ever; receivers dedupe on the entry's
+    key) for N times fewer transactions. Invalid settings raise ``ValueError``.
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class Dispatcher:
         retry: RetryPolicy | None = None,
         lease: timedelta = timedelta(minutes=2),
         timeout: float = 30.0,
+        record_batch: int = 1,
     ) -> None:
         if not timeout > 0:
             raise ValueError(
@@ -92,6 +97,7 @@ class Dispatcher:
         self.retry = retry or RetryPolicy()
         self.lease = lease
         self.timeout = timeout
+        self.record_batch = record_batch
         self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
 
     def dispatch(self, now: datetime | None = None, limit: int | None = None) -> DispatchReport:
@@ -105,11 +111,65 @@ class Dispatcher:
             )
             if not batch:
                 break
-            for entry in batch:
-                self._attempt(entry, report)
+            self._deliver(batch, report)
         return report
 
-    def _attempt(self, entry: OutboxEntry, report: DispatchReport) -> None:
+    def _deliver(self, batch: list[OutboxEntry], report: DispatchReport) -> None:
+        """Attempt each claimed entry; record the outcomes ``record_batch`` at a time in one
+        transaction, and at once when a quarter of the lease has passed since the oldest
+        unrecorded one (so no entry is still unrecorded when its lease runs out)."""
+        outcomes: list[Attempt] = []
+        since = as_utc(self.clock.now())
+        for entry in batch:
+            outcomes.append(self._attempt(entry, report))
+            now = as_utc(self.clock.now())
+            if len(outcomes) >= self.record_batch or now - since >= self.lease / 4:
+                self.store.record_attempts(outcomes)
+                outcomes, since = [], now
+        self.store.record_attempts(outcomes)
+
+    def _failed(
+        self, entry: OutboxEntry, attempts: int, error: Exception, report: DispatchReport
+    ) -> Attempt:
+        """A failed attempt's outcome: retried with backoff, or dead when it was the last or
+        the failure is permanent."""
+        now = as_utc(self.clock.now())
+        reason = f"{type(error).__name__}: {error}"
+        final = isinstance(error, PermanentDeliveryError) or (attempts >= self.retry.max_attempts)
+        if final:
+            why = (
+                "permanent failure"
+                if isinstance(error, PermanentDeliveryError)
+                else (f"gave up after {attempts} attempts")
+            )
+            report.dead.append(entry)
+            _log.error("notification %s dead-lettered: %s: %s", entry.key, why, reason)
+            return Attempt(
+                entry_id=entry.id,
+                status="dead",
+                attempts=attempts,
+                at=now,
+                error=f"{why}: {reason}",
+            )
+        retry_at = now + self.retry.delay(attempts)
+        report.retrying.append(entry)
+        _log.warning(
+            "notification %s failed (attempt %d), retrying at %s: %s",
+            entry.key,
+            attempts,
+            retry_at.isoformat(),
+            reason,
+        )
+        return Attempt(
+            entry_id=entry.id,
+            status="pending",
+            attempts=attempts,
+            at=now,
+            next_attempt_at=retry_at,
+            error=reason,
+        )
+
+    def _attempt(self, entry: OutboxEntry, report: DispatchReport) -> Attempt:
         attempts = entry.attempts + 1
         delivery = Delivery(
             key=entry.key,
@@ -126,35 +186,13 @@ class Dispatcher:
         try:
             receipt = self.plugins.deliver(delivery, self.timeout)
         except Exception as error:
-            now = as_utc(self.clock.now())
-            reason = f"{type(error).__name__}: {error}"
-            final = isinstance(error, PermanentDeliveryError) or (
-                attempts >= self.retry.max_attempts
-            )
-            if final:
-                why = (
-                    "permanent failure"
-                    if isinstance(error, PermanentDeliveryError)
-                    else (f"gave up after {attempts} attempts")
-                )
-                self.store.record_attempt(entry.id, "dead", attempts, now, error=f"{why}: {reason}")
-                report.dead.append(entry)
-                _log.error("notification %s dead-lettered: %s: %s", entry.key, why, reason)
-            else:
-                retry_at = now + self.retry.delay(attempts)
-                self.store.record_attempt(
-                    entry.id, "pending", attempts, now, next_attempt_at=retry_at, error=reason
-                )
-                report.retrying.append(entry)
-                _log.warning(
-                    "notification %s failed (attempt %d), retrying at %s: %s",
-                    entry.key,
-                    attempts,
-                    retry_at.isoformat(),
-                    reason,
-                )
-            return
-        self.store.record_attempt(
-            entry.id, "delivered", attempts, as_utc(self.clock.now()), reference=receipt.reference
-        )
+            return self._failed(entry, attempts, error, report)
         report.delivered.append(entry)
+        now = as_utc(self.clock.now())
+        return Attempt(
+            entry_id=entry.id,
+            status="delivered",
+            attempts=attempts,
+            at=now,
+            reference=receipt.reference,
+        )

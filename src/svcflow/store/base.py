@@ -26,6 +26,7 @@ from svcflow.store.query import CasePage, CaseQuery
 
 __all__ = [
     "ERASED_DELIVERY",
+    "Attempt",
     "CaseChange",
     "CaseHistory",
     "DataCodec",
@@ -157,6 +158,18 @@ class CaseChange(NamedTuple):
     """The customer who owns a new case (kept with the case; ignored for an existing one)."""
 
 
+class Attempt(NamedTuple):
+    """The outcome of one delivery attempt, as ``record_attempt`` takes it."""
+
+    entry_id: int
+    status: str
+    attempts: int
+    at: datetime
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+    reference: str | None = None
+
+
 class IdempotentReplay(Exception):
     """Raised by ``commit`` when the idempotency key was already committed; nothing was written."""
 
@@ -222,6 +235,14 @@ class Store(Protocol):
     def commit(self, change: CaseChange) -> None:
         """Apply the change atomically or raise (``ConcurrencyConflict``, ``IdempotentReplay``,
         ``TimerGone``) having written nothing."""
+
+    def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
+        """Apply several changes in one transaction, each all or nothing on its own (a
+        savepoint each): a change refused (``ConcurrencyConflict``, ``TimerGone``,
+        ``IdempotentReplay``, ``DuplicateMessage``) or failing in any other way is rolled back
+        alone and returned in its place; None where it was written. The written ones become
+        durable together, at the one commit; a fault of the transaction itself (``StoreFault``)
+        raises, having written none of them."""
 
     def load_case(self, case_id: str) -> Case | None: ...
 
@@ -302,6 +323,9 @@ class Store(Protocol):
     ) -> None:
         """Record a delivery attempt's outcome (``delivered``, ``pending`` to retry at
         ``next_attempt_at``, or ``dead``) and release the lease."""
+
+    def record_attempts(self, attempts: Sequence[Attempt]) -> None:
+        """Record several attempts' outcomes (as ``record_attempt``) in one transaction."""
 
     def rewrite_delivery(self, entry_id: int, subject: str, body: str, locale: str) -> None:
         """Replace an outbox entry's words (a dead entry's template rendered again)."""

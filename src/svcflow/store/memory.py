@@ -29,6 +29,7 @@ from svcflow.records import (
 )
 from svcflow.store.base import (
     ERASED_DELIVERY,
+    Attempt,
     CaseChange,
     CaseHistory,
     DataCodec,
@@ -141,6 +142,18 @@ class MemoryStore:
                     case=case,
                     fingerprint=change.idempotency_fingerprint,
                 )
+
+    def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = []
+        with self._lock:
+            for change in changes:
+                try:
+                    self.commit(change)
+                except Exception as refused:  # each change stands alone (see Store)
+                    outcomes.append(refused)
+                else:
+                    outcomes.append(None)
+        return outcomes
 
     def _check(self, change: CaseChange) -> None:
         """Every refusal a change can meet, raised before anything is applied."""
@@ -455,6 +468,11 @@ class MemoryStore:
         with self._lock:
             entry = self._outbox[entry_id]
             self._outbox[entry_id] = entry._replace(subject=subject, body=body, locale=locale)
+
+    def record_attempts(self, attempts: Sequence[Attempt]) -> None:
+        with self._lock:
+            for attempt in attempts:
+                self.record_attempt(*attempt)
 
     def record_attempt(
         self,

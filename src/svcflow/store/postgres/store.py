@@ -21,7 +21,7 @@ server database does differently:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -205,13 +205,34 @@ class PostgresStore(SqliteStore):
             raise refusal from None
         self._announce(change)
 
-    def _announce(self, change: CaseChange) -> None:
-        """Wake idle workers (``NOTIFY``) when the change scheduled work due within
+    def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
+        outcomes = super().commit_many(changes)
+        self._announce(*(c for c, o in zip(changes, outcomes, strict=True) if o is None))
+        return outcomes
+
+    _FATAL = (psycopg.OperationalError,)
+
+    @contextmanager
+    def _savepoint(self, db: Transaction) -> Iterator[None]:
+        with db.connection.transaction():  # nested: a savepoint
+            yield
+
+    def _refusal_of(self, change: CaseChange, error: Exception) -> Exception:
+        if isinstance(error, errors.UniqueViolation):
+            return self._refusal(change, error)
+        return error
+
+    def _announce(self, *changes: CaseChange) -> None:
+        """Wake idle workers (``NOTIFY``, once) when the changes scheduled work due within
         :data:`WAKE_HORIZON`; work due later is found by their polling."""
-        due = [t.due_at for t in change.timers]
-        due += [d.next_attempt_at for d in change.deliveries if d.status == "pending"]
-        if due and min(due) - change.case.updated_at < WAKE_HORIZON:
-            self._reader.execute("SELECT pg_notify(?, ?)", (WAKE_CHANNEL, min(due).isoformat()))
+        soon: list[datetime] = []
+        for change in changes:
+            due = [t.due_at for t in change.timers]
+            due += [d.next_attempt_at for d in change.deliveries if d.status == "pending"]
+            if due and min(due) - change.case.updated_at < WAKE_HORIZON:
+                soon.append(min(due))
+        if soon:
+            self._reader.execute("SELECT pg_notify(?, ?)", (WAKE_CHANNEL, min(soon).isoformat()))
 
     def wait_for_work(self, timeout: float) -> datetime | None:
         """Wait up to ``timeout`` seconds for a commit that scheduled work due soon (``LISTEN``

@@ -32,6 +32,7 @@ from svcflow.records import (
     Timer,
 )
 from svcflow.store.base import (
+    Attempt,
     CaseChange,
     CaseHistory,
     DataCodec,
@@ -203,24 +204,76 @@ class SqliteStore:
     # -- writing --
 
     def commit(self, change: CaseChange) -> None:
-        case = change.case
-        data, sla = self._encoded(change)
-        stamp = ts(case.updated_at)
+        encoded = self._encoded(change)
         with self._write() as db:
-            if change.idempotency_key is not None:
-                record = self._idempotency(db, change.idempotency_key)
-                if record is not None:
-                    raise IdempotentReplay(record)
-            if change.consume_timer is not None:
-                consume_timer(db, change.consume_timer)
-            write_case(db, change, data, sla, stamp)
-            write_history(db, change.history, stamp)
-            write_timers(db, change, stamp)
-            write_notifications(db, case.id, change.notifications, stamp)
-            write_deliveries(db, case.id, change.deliveries, stamp)
-            write_messages(db, case.id, change.messages)
-            if change.idempotency_key is not None:
-                write_idempotency(db, change, data or self._encode_data(case), stamp)
+            self._apply(db, change, *encoded)
+        self._remember_committed(change)
+
+    def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
+        encoded = [self._encoded(change) for change in changes]  # before the write lock
+        outcomes: list[Exception | None] = []
+        with self._write() as db:
+            for change, (data, sla) in zip(changes, encoded, strict=True):
+                outcomes.append(self._apply_alone(db, change, data, sla))
+        for change, outcome in zip(changes, outcomes, strict=True):
+            if outcome is None:
+                self._remember_committed(change)
+        return outcomes
+
+    _FATAL: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+    """Errors of the transaction itself (disk full, I/O, busy): they end a batch."""
+
+    def _apply_alone(
+        self, db: Any, change: CaseChange, data: str | None, sla: str | None
+    ) -> Exception | None:
+        """Apply one change of a batch under a savepoint of its own; what refused it (rolled
+        back alone), or None."""
+        try:
+            with self._savepoint(db):
+                self._apply(db, change, data, sla)
+        except self._FATAL:
+            raise
+        except Exception as refused:  # one change's refusal never fails the others
+            return self._refusal_of(change, refused)
+        return None
+
+    @contextmanager
+    def _savepoint(self, db: Any) -> Iterator[None]:
+        db.execute("SAVEPOINT change")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK TO change")
+            db.execute("RELEASE change")
+            raise
+        db.execute("RELEASE change")
+
+    def _refusal_of(self, change: CaseChange, error: Exception) -> Exception:
+        """The refusal the protocol promises for ``error`` (a database's own error is
+        translated by the PostgreSQL store)."""
+        return error
+
+    def _apply(self, db: Any, change: CaseChange, data: str | None, sla: str | None) -> None:
+        """Write everything of one change inside the caller's transaction, or raise."""
+        case = change.case
+        stamp = ts(case.updated_at)
+        if change.idempotency_key is not None:
+            record = self._idempotency(db, change.idempotency_key)
+            if record is not None:
+                raise IdempotentReplay(record)
+        if change.consume_timer is not None:
+            consume_timer(db, change.consume_timer)
+        write_case(db, change, data, sla, stamp)
+        write_history(db, change.history, stamp)
+        write_timers(db, change, stamp)
+        write_notifications(db, case.id, change.notifications, stamp)
+        write_deliveries(db, case.id, change.deliveries, stamp)
+        write_messages(db, case.id, change.messages)
+        if change.idempotency_key is not None:
+            write_idempotency(db, change, data or self._encode_data(case), stamp)
+
+    def _remember_committed(self, change: CaseChange) -> None:
+        case = change.case
         self._remember(case.id, (case.revision, case.version, case.data, case.sla))
 
     def _encoded(self, change: CaseChange) -> tuple[str | None, str | None]:
@@ -507,28 +560,45 @@ class SqliteStore:
         error: str | None = None,
         reference: str | None = None,
     ) -> None:
+        attempt = Attempt(
+            entry_id=entry_id,
+            status=status,
+            attempts=attempts,
+            at=at,
+            next_attempt_at=next_attempt_at,
+            error=error,
+            reference=reference,
+        )
+        self.record_attempts([attempt])
+
+    def record_attempts(self, attempts: Sequence[Attempt]) -> None:
+        if not attempts:
+            return
         with self._write() as db:
-            db.execute(
+            db.executemany(
                 "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = "
                 "coalesce(?, next_attempt_at), last_error = ?, reference = ?, delivered_at = ?, "
                 "claimed_by = NULL, lease_until = NULL WHERE id = ?",
-                (
-                    status,
-                    attempts,
-                    None if next_attempt_at is None else ts(next_attempt_at),
-                    error,
-                    reference,
-                    ts(at) if status == "delivered" else None,
-                    entry_id,
-                ),
+                [
+                    (
+                        a.status,
+                        a.attempts,
+                        None if a.next_attempt_at is None else ts(a.next_attempt_at),
+                        a.error,
+                        a.reference,
+                        ts(a.at) if a.status == "delivered" else None,
+                        a.entry_id,
+                    )
+                    for a in attempts
+                ],
             )
-            db.execute(
+            db.executemany(
                 "UPDATE notifications SET status = (SELECT CASE WHEN count(*) FILTER (WHERE "
                 "status = 'pending') > 0 THEN 'pending' WHEN count(*) FILTER (WHERE status = "
                 "'dead') > 0 THEN 'dead' ELSE 'delivered' END "
                 "FROM deliveries WHERE notification_key = notifications.key) WHERE key = "
                 "(SELECT notification_key FROM deliveries WHERE id = ?)",
-                (entry_id,),
+                [(a.entry_id,) for a in attempts],
             )
 
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:

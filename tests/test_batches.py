@@ -1,0 +1,127 @@
+"""Batched commits: ``advance`` commits due timers' firings ``commit_batch`` at a time, each
+under a savepoint of its own, and ``dispatch`` records delivery outcomes ``delivery_record_batch``
+at a time; one case whose write fails never fails the others of its batch."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.workflows import MINIMAL
+from svcflow import Engine, ManualClock, load_workflow_text
+from svcflow.store.base import Attempt, CaseChange, Store
+from svcflow.store.postgres import PostgresStore
+from svcflow.store.sqlite import SqliteStore
+from svcflow.testing import CapturedDeliveries
+
+BROKEN = "broken"
+
+
+class CountingStore(SqliteStore):
+    """A SQLite store counting transactions, whose write of the case BROKEN fails like a damaged
+    row would (an integrity error inside the transaction)."""
+
+    commits = 0
+    batches: list[int]
+    recorded: list[int]
+
+    def commit(self, change: CaseChange) -> None:
+        self.commits += 1
+        super().commit(change)
+
+    def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
+        self.batches.append(len(changes))
+        return super().commit_many(changes)
+
+    def record_attempts(self, attempts: Sequence[Attempt]) -> None:
+        self.recorded.append(len(attempts))
+        super().record_attempts(attempts)
+
+    def _apply(self, db: Any, change: CaseChange, data: str | None, sla: str | None) -> None:
+        super()._apply(db, change, data, sla)
+        if change.case.id == BROKEN and change.consume_timer is not None:
+            raise sqlite3.IntegrityError("CHECK constraint failed: a damaged row")
+
+
+class BrokenPostgresStore(PostgresStore):
+    def _apply(self, db: Any, change: CaseChange, data: str | None, sla: str | None) -> None:
+        super()._apply(db, change, data, sla)
+        if change.case.id == BROKEN and change.consume_timer is not None:
+            db.execute("SELECT 1 / 0")  # fails inside the savepoint, after the writes
+
+
+def _engine(store: Store, clock: ManualClock, **options: Any) -> Engine:
+    ids = iter([BROKEN, *(f"case-{n:02d}" for n in range(20))])
+    return Engine(
+        [load_workflow_text(MINIMAL, "ticket.yaml")],
+        store,
+        clock,
+        id_factory=lambda: next(ids),
+        **options,
+    )
+
+
+@pytest.fixture
+def counting(tmp_path: Path) -> CountingStore:
+    store = CountingStore(tmp_path / "cases.db")
+    store.batches, store.recorded = [], []
+    return store
+
+
+def test_due_timers_are_committed_a_batch_at_a_time(
+    counting: CountingStore, clock: ManualClock
+) -> None:
+    with _engine(counting, clock, commit_batch=4) as engine:
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(11)]
+        started = counting.commits
+        clock.advance("20m")
+        fired = engine.advance()
+        assert [f.timer.case_id for f in fired] == cases[1:]  # in due order
+        assert counting.batches == [4, 4, 3] and counting.commits == started
+        assert [t.case_id for t in engine.failed_timers()] == []
+        [retrying] = fired.retrying
+        assert retrying.case_id == BROKEN and retrying.attempts == 1
+        assert retrying.last_error == "IntegrityError: CHECK constraint failed: a damaged row"
+        assert [e.kind for e in engine.history(BROKEN)] == ["started"]  # nothing of it written
+        assert engine.get(BROKEN).data["priority"] == "normal"
+        assert all(engine.get(case).data["priority"] == "high" for case in cases[1:])
+
+
+def test_a_failing_write_in_a_postgres_batch_is_rolled_back_alone(
+    postgres_schema_url: str, clock: ManualClock
+) -> None:
+    with _engine(BrokenPostgresStore(postgres_schema_url), clock) as engine:
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(5)]
+        clock.advance("20m")
+        fired = engine.advance()
+        assert [f.timer.case_id for f in fired] == cases[1:]
+        [retrying] = fired.retrying
+        assert retrying.case_id == BROKEN and retrying.last_error is not None
+        assert retrying.last_error.startswith("DivisionByZero: division by zero")
+        assert [e.kind for e in engine.history(BROKEN)] == ["started"]
+        assert [t.trigger for t in engine.timers(BROKEN)] == ["remind"]
+        assert all(engine.timers(case) == [] for case in cases[1:])
+
+
+def test_delivery_outcomes_are_recorded_a_batch_at_a_time(
+    counting: CountingStore, clock: ManualClock
+) -> None:
+    captured = CapturedDeliveries()
+    with _engine(
+        counting,
+        clock,
+        delivery_record_batch=3,
+        plugins=[captured],
+        load_plugins=False,
+        directory={"customer": {"address": "ann@example.org", "channel": "email"}},
+    ) as engine:
+        for n in range(7):
+            engine.start("ticket", {"customer": f"c{n}"})
+        report = engine.dispatch()
+        assert len(report.delivered) == len(captured.deliveries) == 7
+        assert counting.recorded == [3, 3, 1]
+        assert {row.status for row in engine.outbox()} == {"delivered"}
