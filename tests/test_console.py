@@ -300,8 +300,8 @@ def test_unknown_cases_workflows_and_languages_say_what_exists(client: httpx.Cli
     workflow = client.get("/console/workflows/complain")
     assert workflow.status_code == 404
     assert (
-        "no workflow 'complain'; loaded: complaint, crisis, escalation, im_first_response"
-        in text_of(workflow.text)
+        "no workflow 'complain'; loaded: care_retention, care_revisit, complaint, crisis, "
+        "escalation, im_first_response" in text_of(workflow.text)
     )
     language = client.get("/console/lang/fr")
     assert "no language 'fr'; choose one of ('en', 'zh-CN')" in text_of(language.text)
