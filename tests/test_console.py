@@ -487,7 +487,10 @@ def test_an_action_beyond_the_agents_authority_is_refused_and_listed(
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"board_limit": 0}, "board_limit and max_form_bytes must be positive, got 0 and 16384"),
+        (
+            {"board_limit": 0},
+            "board_limit, max_form_bytes and page_size must be positive, got 0, 16384 and 50",
+        ),
         ({"at_risk_within": timedelta(minutes=-1)}, "at_risk_within must not be negative, got "),
         (
             {"time_zone": "Asia/Shanghia"},
@@ -498,3 +501,24 @@ def test_an_action_beyond_the_agents_authority_is_refused_and_listed(
 def test_settings_that_cannot_work_are_refused(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match="^" + re.escape(message)):
         ConsoleSettings(**settings)
+
+
+def test_the_cases_page_searches_pages_and_opens_a_case_by_id(
+    engine: Engine, clock: ManualClock
+) -> None:
+    ids = [engine.start("complaint", {"customer": f"c{n}"}).id for n in range(3)]
+    engine.fire(ids[1], "acknowledge")
+    engine.start("im_first_response", {"customer": "chat"})
+    with mounted(engine, ConsoleSettings(page_size=1)) as client:
+        signed_in(client)
+        first = client.get("/console/cases", params={"workflow": "complaint", "state": "received"})
+        assert re.findall(r'<tr data-case="(\w+)"', first.text) == [ids[0]]
+        following = re.search(r'href="([^"]+)" data-next', first.text)
+        assert following
+        second = client.get(html.unescape(following.group(1)))
+        assert re.findall(r'<tr data-case="(\w+)"', second.text) == [ids[2]]
+        assert "data-next" not in second.text
+        opened = client.get("/console/cases", params={"id": ids[1]})
+        assert opened.headers["location"] == f"/console/cases/{ids[1]}"
+        refused = client.get("/console/cases", params={"sla": "late"})
+        assert refused.status_code == 422 and "The search was refused" in refused.text

@@ -179,3 +179,44 @@ def test_ingest_needs_the_ingest_scope(engine: Engine, tmp_path: Path) -> None:
         )
     assert answer.status_code == 403
     assert engine.find() == []
+
+
+class BrokenGateway(SignedGateway):
+    """A signature check that fails with a customer's address in its error text."""
+
+    @hookimpl
+    def svcflow_verify_request(
+        self, channel: str, body: bytes, headers: dict[str, str], url: str
+    ) -> bool | None:
+        raise RuntimeError(f"cannot verify li.wei@example.com at {url}: key store down")
+
+
+def test_a_failing_plugin_is_a_500_with_an_incident_and_no_trace(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    workflow = load_workflow_text(INTAKE, "texts.yaml")
+    tokens = TokenFile(tmp_path / "tokens.json")
+    secret = tokens.create("gateway", ["ingest"]).secret
+    body, headers = signed({"id": "m1", "from": "+8613800138000", "text": "hello"})
+    store = f"sqlite:///{tmp_path / 'cases.db'}"
+    with (
+        Engine([workflow], store, clock, plugins=[BrokenGateway()], load_plugins=False) as engine,
+        running(create_app(engine, tokens=tokens)) as url,
+    ):
+        answer = httpx.post(
+            f"{url}/channels/gateway",
+            content=body,
+            headers={**headers, "Authorization": f"Bearer {secret}"},
+        )
+        assert engine.find() == [] and engine.dead_letters(None) == []
+    assert answer.status_code == 500
+    problem = answer.json()
+    assert problem == {
+        "type": "urn:svcflow:problem:internal-error",
+        "title": "Internal error",
+        "status": 500,
+        "detail": "the server met an error it did not expect; incident "
+        f"{problem['incident']} is in its log",
+        "incident": problem["incident"],
+    }
+    assert "li.wei" not in answer.text and "key store" not in answer.text

@@ -168,6 +168,28 @@ def test_cancelled_clock_records_the_event_and_never_breaches(
     assert engine.get(case.id).data["late"] is False
 
 
+def test_a_clock_cancelled_after_its_breach_reads_cancelled(
+    engine: Engine, clock: ManualClock
+) -> None:
+    case = engine.start("handling", {"customer": "c1"})
+    clock.set("2026-03-02T13:30:00+00:00")
+    assert [f.timer.trigger for f in engine.advance()] == [
+        "sla:handling:warning:0",
+        "sla:handling:breach",
+    ]
+    clock.set("2026-03-02T14:00:00+00:00")
+    engine.fire(case.id, "withdraw")
+    [found] = [s for s in engine.sla(case.id) if s.metric == "handling"]
+    assert (found.status, found.elapsed) == ("cancelled", timedelta(hours=5))
+    assert [e["event"] for e in events(engine, case.id)] == [
+        "started",
+        "warned",
+        "breached",
+        "cancelled",
+    ]
+    assert engine.get(case.id).data["late"] is True
+
+
 def test_a_paused_clock_can_be_cancelled_too(engine: Engine, clock: ManualClock) -> None:
     case = engine.start("handling", {"customer": "c1"})
     clock.set("2026-03-02T09:45:00+00:00")
@@ -420,3 +442,49 @@ def test_conditions_in_lists_and_on_the_state_start_pause_and_resume_a_clock(
         ]
         [running] = [s for s in engine.sla(case.id) if s.metric == "urgent_in_triage"]
         assert running.deadline == at("2026-03-02T10:35:00+00:00")
+
+
+PROMISED = """\
+workflow: promised
+version: 1
+title: A promise measured once it is made, tighter before the promised callback
+data:
+  customer: {type: string, required: true}
+  promised_hours: {type: integer}
+  callback_by: {type: datetime}
+states:
+  open: {initial: true}
+  triage: {}
+  done: {final: true}
+transitions:
+  - {trigger: triage, from: open, to: triage}
+  - {trigger: finish, from: [open, triage], to: done}
+sla:
+  calendar: office
+  metrics:
+    promised:
+      start: {when: promised_hours > 0}
+      stop: {enter: done}
+      targets:
+        - {when: 'state == "triage" && now < callback_by', within: 30m, name: before_callback}
+        - {within: 2h, name: standard}
+"""
+
+
+def test_a_condition_on_an_unset_field_does_not_hold_and_targets_read_state_and_now(
+    clock: ManualClock, store_url: str
+) -> None:
+    workflow = load_workflow_text(PROMISED, "promised.yaml")
+    calendars = [calendar_from(OFFICE_LONDON, "office.yaml")]
+    with Engine([workflow], store_url, clock, calendars=calendars) as engine:
+        case = engine.start("promised", {"customer": "c1"})  # promised_hours is null
+        assert events(engine, case.id, "promised") == []
+        clock.advance(timedelta(minutes=5))
+        engine.fire(
+            case.id, "triage", {"promised_hours": 3, "callback_by": "2026-03-02T12:00:00+00:00"}
+        )
+        assert [
+            (e["event"], e["at"], e["target"]) for e in events(engine, case.id, "promised")
+        ] == [("started", "2026-03-02T09:05:00+00:00", "before_callback")]
+        [running] = [s for s in engine.sla(case.id) if s.metric == "promised"]
+        assert running.deadline == at("2026-03-02T09:35:00+00:00")

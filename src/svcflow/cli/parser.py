@@ -251,6 +251,12 @@ def _serve_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (default 1); each opens the store, which must not be memory://",
+    )
+    serve.add_argument(
         "--with-worker",
         action="store_true",
         help="also fire due timers and deliver notifications in this process",

@@ -12,14 +12,13 @@ __all__ = ["run_serve", "run_tokens"]
 def run_serve(args: argparse.Namespace) -> int:
     """Serve the engine of ``--store`` and ``--workflows`` over HTTP until SIGTERM."""
     try:
-        from svcflow.serve.server import run_server
+        from svcflow.serve.server import ServeOptions, serve
     except ModuleNotFoundError as missing:
         raise SvcflowError(
             f"svcflow serve needs {missing.name}: pip install 'svcflow[serve]'"
         ) from None
     from svcflow.cli.workers import shown
-    from svcflow.engine import Engine
-    from svcflow.serve import ServeSettings, TokenFile
+    from svcflow.serve import TokenFile
 
     if args.demo:
         from svcflow.cli.console_demo import run_console_demo
@@ -27,31 +26,24 @@ def run_serve(args: argparse.Namespace) -> int:
         return run_console_demo(args)
     if args.store is None:
         raise SvcflowError("svcflow serve needs --store URL (or --demo for the demo console)")
-
-    tokens = TokenFile(args.tokens)
-    if not tokens.tokens():
-        print(
-            f"note: {args.tokens} holds no API token yet; create one with 'svcflow tokens create'"
-        )
-    engine = Engine.from_directory(args.workflows, store=args.store)
-    try:
-        print(
-            f"svcflow serve on http://{args.host}:{args.port} for {shown(args.store)}"
-            + (" with a worker" if args.with_worker else ""),
-            flush=True,
-        )
-        settings = ServeSettings(max_body_bytes=args.max_body)
-        run_server(
-            engine,
-            tokens,
-            settings,
-            host=args.host,
-            port=args.port,
-            with_worker=args.with_worker,
-        )
-        return 0
-    finally:
-        engine.close()
+    if not TokenFile(args.tokens).tokens():
+        print(f"note: {args.tokens} holds no API token; create one: svcflow tokens create NAME")
+    options = ServeOptions(
+        store=args.store,
+        workflows=args.workflows,
+        tokens=args.tokens,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        with_worker=args.with_worker,
+        max_body_bytes=args.max_body,
+    )
+    extra = f", {args.workers} processes" if args.workers > 1 else ""
+    extra += ", with a worker" if args.with_worker else ""
+    where = f"http://{args.host}:{args.port}"
+    print(f"svcflow serve on {where} for {shown(args.store)}{extra}", flush=True)
+    serve(options)
+    return 0
 
 
 def run_tokens(args: argparse.Namespace) -> int:

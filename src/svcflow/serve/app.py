@@ -42,8 +42,16 @@ def create_app(
 
     The app does not own the engine: the caller closes it after the server stops.
     """
-    app = FastAPI(title="svcflow", version=__version__, description=_DESCRIPTION)
     chosen = settings or ServeSettings()
+    public = chosen.public_docs
+    app = FastAPI(
+        title="svcflow",
+        version=__version__,
+        description=_DESCRIPTION,
+        openapi_url="/openapi.json" if public else None,
+        docs_url="/docs" if public else None,
+        redoc_url="/redoc" if public else None,
+    )
     app.state.svcflow = Served(engine=engine, tokens=tokens, settings=chosen)
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=chosen.max_body_bytes)

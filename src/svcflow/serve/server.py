@@ -1,45 +1,127 @@
-"""Running the app under uvicorn, optionally with a worker thread beside it.
+"""Running the app under uvicorn: one process, or several worker processes, and a worker.
+
+One process (``--workers 1``, the default) builds one engine and serves it. With ``--workers
+N`` uvicorn starts N processes, each building its own engine from the same options (handed to
+them in the ``SVCFLOW_SERVE`` environment variable, as JSON) on the same store: SQLite in WAL
+mode serialises their writes on the file, PostgreSQL takes them in parallel. ``memory://``
+cannot be shared between processes and is refused for more than one.
 
 ``--with-worker`` runs a :class:`~svcflow.engine.worker.Worker` (due timers, the outbox) in a
-thread of the server process, for a single-process deployment; on many machines run
-``svcflow worker`` processes instead. The worker stops after its round when the server stops.
+thread of the serving (or supervising) process, for a small deployment; on many machines run
+``svcflow worker`` processes instead. The worker finishes its round when the server stops.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 
 import uvicorn
+from fastapi import FastAPI
 
 from svcflow.engine import Engine
 from svcflow.engine.worker import Worker
+from svcflow.errors import SvcflowError
 from svcflow.serve.app import create_app
 from svcflow.serve.settings import ServeSettings
-from svcflow.serve.tokens import TokenStore
+from svcflow.serve.tokens import TokenFile
 
-__all__ = ["run_server", "worker_beside"]
+__all__ = ["ENVIRONMENT", "ServeOptions", "app_from_environment", "serve", "worker_beside"]
+
+ENVIRONMENT = "SVCFLOW_SERVE"
+"""The environment variable that hands the options to uvicorn's worker processes."""
 
 
-def run_server(
-    engine: Engine,
-    tokens: TokenStore,
-    settings: ServeSettings,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    with_worker: bool = False,
-) -> None:
-    """Serve ``engine`` on ``host:port`` until SIGTERM or SIGINT (uvicorn handles both)."""
-    app = create_app(engine, tokens=tokens, settings=settings)
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", server_header=False)
-    server = uvicorn.Server(config)
-    if not with_worker:
-        server.run()
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """What ``svcflow serve`` was told."""
+
+    store: str
+    workflows: str
+    tokens: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    with_worker: bool = False
+    max_body_bytes: int = 1024 * 1024
+
+    def app(self, engine: Engine) -> FastAPI:
+        settings = ServeSettings(max_body_bytes=self.max_body_bytes)
+        return create_app(engine, tokens=TokenFile(self.tokens), settings=settings)
+
+    def engine(self) -> Engine:
+        return Engine.from_directory(self.workflows, store=self.store)
+
+
+def serve(options: ServeOptions) -> None:
+    """Serve until SIGTERM or SIGINT (uvicorn handles both), then stop the worker, if any."""
+    if options.workers < 1:
+        raise SvcflowError(f"--workers must be 1 or more, not {options.workers}")
+    if options.workers > 1 and options.store.startswith("memory:"):
+        raise SvcflowError(
+            "a memory:// store cannot be shared by several worker processes; use --workers 1, "
+            "or a sqlite:/// or postgresql:// store"
+        )
+    if options.workers == 1:
+        with options.engine() as engine, _worker(options, engine), _signals_end_uvicorn_only():
+            app = options.app(engine)
+            uvicorn.run(app, host=options.host, port=options.port, server_header=False)
         return
-    with worker_beside(engine):
-        server.run()
+    os.environ[ENVIRONMENT] = json.dumps(asdict(options))
+    with _worker(options), _signals_end_uvicorn_only():
+        uvicorn.run(
+            f"{__name__}:app_from_environment",
+            factory=True,
+            host=options.host,
+            port=options.port,
+            workers=options.workers,
+            server_header=False,
+        )
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of uvicorn's worker processes, from the options in ``SVCFLOW_SERVE``."""
+    options = ServeOptions(**json.loads(os.environ[ENVIRONMENT]))
+    engine = options.engine()
+    atexit.register(engine.close)
+    return options.app(engine)
+
+
+@contextmanager
+def _signals_end_uvicorn_only() -> Iterator[None]:
+    """uvicorn stops on SIGTERM or SIGINT, then raises the signal again for the handler it
+    found; with this one in place that ends nothing more, so the worker finishes its round and
+    the engine closes before the process exits (with 0)."""
+    previous = {sig: signal.signal(sig, _ignored) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _ignored(signum: int, frame: object) -> None:
+    """A signal that arrives when uvicorn is not listening for it: nothing to do."""
+
+
+@contextmanager
+def _worker(options: ServeOptions, engine: Engine | None = None) -> Iterator[None]:
+    """A worker beside the server when asked for: on ``engine``, or on an engine of its own
+    (the supervisor of several worker processes serves no engine)."""
+    if not options.with_worker:
+        yield
+    elif engine is not None:
+        with worker_beside(engine):
+            yield
+    else:
+        with options.engine() as own, worker_beside(own):
+            yield
 
 
 @contextmanager

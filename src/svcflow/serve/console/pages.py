@@ -38,7 +38,7 @@ from svcflow.serve.console.render import (
     render,
     url,
 )
-from svcflow.serve.console.views import build_board, case_view, workflow_view
+from svcflow.serve.console.views import build_board, case_list, case_view, workflow_view
 
 __all__ = ["PAGES"]
 
@@ -109,6 +109,19 @@ def board(console: Console, request: Request, form: Form) -> Response:
     every = settings.board_refresh
     refresh = None if every is None else max(1, int(every.total_seconds()))
     return render(console, request, "board.html.j2", "SLA board", board=shown, refresh=refresh)
+
+
+def cases(console: Console, request: Request, form: Form) -> Response:
+    agent(console, request)
+    wanted = request.query_params.get("id", "").strip()
+    if wanted:
+        return go(request, "case", case_id=wanted)
+    try:
+        found = case_list(console.engine, request.query_params, console.settings.page_size)
+    except SvcflowError as error:
+        raise Refused(422, "The search was refused", str(error)) from None
+    workflows = sorted(console.engine.workflows)
+    return render(console, request, "cases.html.j2", "Cases", found=found, workflows=workflows)
 
 
 def case(
@@ -241,6 +254,7 @@ PAGES = (
     ("/login", "login_post", login, "POST"),
     ("/logout", "logout", logout, "POST"),
     ("/lang/{locale}", "language", switch_language, "GET"),
+    ("/cases", "cases", cases, "GET"),
     ("/cases/{case_id}", "case", case, "GET"),
     ("/cases/{case_id}/fire", "fire", fire, "POST"),
     ("/workflows", "workflows", workflows, "GET"),

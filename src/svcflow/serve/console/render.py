@@ -82,8 +82,9 @@ class ConsoleSettings:
     ``at_risk_within``: a running SLA clock whose deadline is at most this far away is on the
     board as at risk. ``board_limit``: the board shows at most this many at-risk cases and as
     many breached ones, those nearest their deadline (it says so when there are more).
-    ``board_refresh``: the board page reloads itself this often (a ``<meta>`` refresh, no
-    script), ``None`` never. ``queue_field``: the case data field that names a case's queue.
+    ``page_size``: the cases page lists this many cases a page. ``board_refresh``: the board
+    page reloads itself this often (a ``<meta>`` refresh, no script), ``None`` never.
+    ``queue_field``: the case data field that names a case's queue.
     ``time_zone``: the IANA zone times are shown in. ``diagram_script``: the URL of a copy of
     Mermaid's ``mermaid.min.js`` for workflow pages to draw their diagram with (the only script
     the console then loads, and only there); without it a workflow page shows the diagram's
@@ -95,6 +96,7 @@ class ConsoleSettings:
     at_risk_within: timedelta = timedelta(minutes=30)
     board_limit: int = 200
     board_refresh: timedelta | None = timedelta(minutes=1)
+    page_size: int = 50
     queue_field: str = "queue"
     time_zone: str = "UTC"
     diagram_script: str | None = None
@@ -102,10 +104,10 @@ class ConsoleSettings:
     clock_advance: bool = False
 
     def __post_init__(self) -> None:
-        if self.board_limit <= 0 or self.max_form_bytes <= 0:
+        if min(self.board_limit, self.max_form_bytes, self.page_size) <= 0:
             raise ValueError(
-                "board_limit and max_form_bytes must be positive, got "
-                f"{self.board_limit} and {self.max_form_bytes}"
+                "board_limit, max_form_bytes and page_size must be positive, got "
+                f"{self.board_limit}, {self.max_form_bytes} and {self.page_size}"
             )
         if self.at_risk_within < timedelta(0):
             raise ValueError(f"at_risk_within must not be negative, got {self.at_risk_within}")

@@ -12,7 +12,7 @@ is not at risk (it is not using time). "Time left" is the clock's remaining *bus
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,10 +26,12 @@ __all__ = [
     "Board",
     "BoardGroup",
     "BoardRow",
+    "CaseList",
     "CaseView",
     "TransitionRow",
     "WorkflowView",
     "build_board",
+    "case_list",
     "case_view",
     "workflow_view",
 ]
@@ -228,3 +230,33 @@ def workflow_view(engine: Engine, workflow: str) -> WorkflowView:
         ],
         required=[name for name, field in spec.data.items() if field.required],
     )
+
+
+CASE_FILTERS = ("workflow", "state", "assignee", "queue", "sla")
+"""The filters of the cases page, each one of ``Engine.find``'s (empty means any)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseList:
+    """One page of the cases page: the filters used, the cases, the next page's cursor."""
+
+    filters: Mapping[str, str]
+    cases: Sequence[Case]
+    next: str | None
+
+
+def case_list(engine: Engine, given: Mapping[str, str], limit: int) -> CaseList:
+    """The cases the ``given`` filters (of :data:`CASE_FILTERS`) find, oldest first, ``limit``
+    to a page after the cursor ``given["after"]``. ``InvalidQuery`` for a filter the store
+    cannot answer (an unknown SLA status, a bad cursor)."""
+    filters = {name: given.get(name, "").strip() for name in CASE_FILTERS}
+    page = engine.find(
+        filters["workflow"] or None,
+        filters["state"] or None,
+        assignee=filters["assignee"] or None,
+        queue=filters["queue"] or None,
+        sla=filters["sla"] or None,
+        limit=limit,
+        after=given.get("after") or None,
+    )
+    return CaseList(filters=filters, cases=list(page), next=page.next)

@@ -38,6 +38,7 @@ from svcflow.store.base import (
     DataCodec,
     DuplicateMessage,
     IdempotentReplay,
+    ScopeTaken,
 )
 from svcflow.store.postgres.connection import Reader, Row, Transaction
 from svcflow.store.postgres.schema import migrate, schema_version
@@ -255,6 +256,10 @@ class PostgresStore(SqliteStore):
             record = self.idempotency(change.idempotency_key)
             if record is not None:
                 return IdempotentReplay(record)
+        if constraint == "cases_open_scope" and change.open_scope is not None:
+            holder = self.open_scope_case(change.open_scope)
+            if holder is not None:
+                return ScopeTaken(holder)
         if constraint == "messages_pkey":
             for message in change.messages:
                 earlier = self.message_case(message.channel, message.message_id)
