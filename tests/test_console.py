@@ -506,7 +506,10 @@ def test_settings_that_cannot_work_are_refused(settings: dict[str, Any], message
 def test_the_cases_page_searches_pages_and_opens_a_case_by_id(
     engine: Engine, clock: ManualClock
 ) -> None:
-    ids = [engine.start("complaint", {"customer": f"c{n}"}).id for n in range(3)]
+    ids = []
+    for n in range(3):  # a second apart: pages are oldest first, cases of one instant by id
+        ids.append(engine.start("complaint", {"customer": f"c{n}"}).id)
+        clock.advance("1s")
     engine.fire(ids[1], "acknowledge")
     engine.start("im_first_response", {"customer": "chat"})
     with mounted(engine, ConsoleSettings(page_size=1)) as client:
