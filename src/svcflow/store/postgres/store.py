@@ -46,7 +46,7 @@ from svcflow.store.sqlite.rows import outbox_entry_of, timer_of, ts
 from svcflow.store.sqlite.schema import OUTBOX_COLUMNS, TIMER_COLUMNS
 from svcflow.store.sqlite.store import _READY, SqliteStore
 
-__all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "open_postgres", "store_fault"]
+__all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "open_postgres", "read_fault", "store_fault"]
 
 DEFAULT_POOL_SIZE = 10
 WAKE_CHANNEL = "svcflow_work"
@@ -98,6 +98,22 @@ def store_fault(where: str, error: psycopg.Error) -> StoreFault:
     return StoreFault(where, f"{type(error).__name__} (SQLSTATE {state or '?'}): {reason}")
 
 
+def read_fault(where: str, error: psycopg.Error) -> StoreError | None:
+    """A read that failed for want of the server (a lost connection, ``statement_timeout``) as
+    a ``StoreError`` saying to retry; None for any other error (raised as it is)."""
+    state = error.sqlstate or ""
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if state == "57014":
+        return StoreError(f"the store {where} could not read: {reason} (SQLSTATE 57014); retry")
+    if isinstance(error, psycopg.OperationalError) and (not state or state[:2] in ("08", "57")):
+        what = f"SQLSTATE {state}: {reason}" if state else reason
+        return StoreError(
+            f"the store {where} could not read: connection lost ({what}); retry: the pool "
+            "reconnects"
+        )
+    return None
+
+
 def _configure(connection: psycopg.Connection[Row]) -> None:
     connection.execute("SET TIME ZONE 'UTC'")
 
@@ -142,7 +158,7 @@ class PostgresStore(SqliteStore):
                 f"cannot connect to the PostgreSQL store {self.where} within "
                 f"{CONNECT_TIMEOUT:g} s: check that the server runs and accepts this user"
             ) from None
-        self._reader = Reader(self._pool)
+        self._reader = Reader(self._pool, lambda error: read_fault(self.where, error))
 
     # -- connections and schema --
 
