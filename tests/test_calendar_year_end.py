@@ -146,6 +146,8 @@ def test_a_new_year_shown_twice_counts_its_repeated_hour_once() -> None:
     around = (at("1944-01-01T05:30+00:00"), at("1944-01-01T07:30+00:00"))
     assert cal.elapsed(*around) == timedelta(hours=2)
     assert list(cal.open_intervals(*around)) == [around]
+    assert cal.is_open(at("1944-01-01T06:30+00:00"))  # 23:30 on 31 December, again
+    assert cal.next_open(at("1944-01-01T06:30+00:00")) == at("1944-01-01T06:30+00:00")
     assert cal.add(around[0], timedelta(hours=1)) == at("1944-01-01T06:30+00:00")
 
 
