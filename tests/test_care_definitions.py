@@ -132,3 +132,15 @@ def test_a_schedule_calendar_must_exist_next_to_the_workflow(tmp_path: Path) -> 
         f"{tmp_path / 'care.yaml'}:15:40: schedules.r.calendar: unknown calendar 'ofice'; "
         "calendars: 24x7; calendars are the files with a 'calendar:' id next to the workflows"
     )
+
+
+def test_a_signal_fires_only_on_a_customer_scoped_workflow() -> None:
+    text = CARE.replace("scope: customer\n", "") + (
+        "signals:\n  - {event: survey.answer, fire: greet}\n"
+    )
+    assert problems(text) == (
+        "1 problem in care.yaml\n"
+        "care.yaml:14:34: signals[0].fire: 'fire' signals the customer's open case, which only a "
+        "customer-scoped workflow has; add 'scope: customer' or use 'start' (a new case for each "
+        "event)"
+    )

@@ -36,8 +36,8 @@ def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "validate", str(WORKFLOWS / "complaint.yaml"))
     assert (code, err) == (0, "")
     assert out == (
-        f"ok  {WORKFLOWS / 'complaint.yaml'}: workflow 'complaint' v3, 10 states, "
-        "21 transitions, 4 SLA metrics, tables priority_matrix, delegated_authority\n"
+        f"ok  {WORKFLOWS / 'complaint.yaml'}: workflow 'complaint' v3, 11 states, "
+        "24 transitions, 4 SLA metrics, tables priority_matrix, delegated_authority\n"
     )
 
 
@@ -219,14 +219,16 @@ def test_simulate_bad_scenario_reports_positions(
     assert code == 1
     assert err.splitlines()[1:] == [
         f"{scenario}:4:11: events[0].fire: unknown trigger 'acknowlege'; did you mean "
-        "'acknowledge'? triggers: acknowledge, approve, ask_customer, assess, callback_done, "
-        "choose, customer_replied, customer_silent, file_exception_report, flag_exception, "
-        "follow_up_due, investigate, propose, refuse, reopen, resolve",
+        "'acknowledge'? triggers: acknowledge, adopt_suggestion, approve, ask_customer, assess, "
+        "callback_done, choose, customer_replied, customer_silent, decline_suggestion, "
+        "file_exception_report, flag_exception, follow_up_due, forward_suggestion, investigate, "
+        "propose, refuse, reopen, resolve",
         f"{scenario}:5:9: events[1].at: events must be in time order; this one is earlier "
         "than the one before it",
         f"{scenario}:6:21: events[1].expect.state: unknown state 'recieved'; did you mean "
         "'received'? states: acknowledged, assessed, awaiting_approval, closed, follow_up, "
-        "investigating, received, resolved, solution_proposed, waiting_on_customer",
+        "investigating, received, resolved, solution_proposed, suggestion_review, "
+        "waiting_on_customer",
     ]
 
 

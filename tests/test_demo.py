@@ -79,7 +79,14 @@ def test_demo_runs_the_week_reports_and_names_its_files(
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{store}", load_plugins=False) as engine:
         cases = engine.find()
         started = Counter(case.workflow for case in cases)
-        assert set(started) == {"complaint", "crisis", "escalation", "im_first_response"}
+        assert set(started) == {
+            "complaint",
+            "crisis",
+            "escalation",
+            "im_first_response",
+            "care_revisit",
+            "care_retention",
+        }
         assert started["crisis"] == 1
         assert engine.outbox(status="pending") == []
         delivered = engine.outbox(status="delivered")
@@ -88,7 +95,9 @@ def test_demo_runs_the_week_reports_and_names_its_files(
     assert log.count("Key:     ") == len(delivered)
     assert "(team_lead)" in log and "(customer)" in log
     figures = json.loads(files["report data"].read_text(encoding="utf-8"))
-    assert figures
+    assert figures["surveys"]["overall"]["nps"]["answered"] > 0
+    assert figures["care"]["opened"] == started["care_retention"]
+    assert figures["care"]["callbacks_in_time"]["total"] > 0
     html = files["report"].read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html>") and "<svg" in html
 

@@ -105,7 +105,7 @@ def test_customers_guide_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     shutil.copytree(WORKFLOWS, tmp_path / "workflows")
     monkeypatch.chdir(tmp_path)
     code = [body for lang, _, body in blocks("customers.md") if lang == "python"]
-    assert len(code) == 2
+    assert len(code) == 3
     namespace: dict[str, object] = {}
     for body in code:
         exec(compile(body, "docs/customers.md", "exec"), namespace)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,9 @@ def test_erasing_a_customer_keeps_the_kpi_figures_and_nothing_personal(
     make_engine: Callable[..., Engine], clock: ManualClock
 ) -> None:
     engine = make_engine(ERASABLE)
-    li = engine.customers.add("Li Wei", email="li.wei@example.com", phone="+8613800138000")
+    li = engine.customers.add(
+        "Li Wei", email="li.wei@example.com", phone="+8613800138000", birthday=date(1990, 5, 1)
+    )
     ann = engine.customers.add("Ann", email="ann@example.org")
     case = engine.start(
         "ticket", {"customer": "Li Wei"}, actor="email:li.wei@example.com", customer=li.id

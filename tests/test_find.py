@@ -10,7 +10,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from support.schema import undo_case_index
+from support.schema import undo_care, undo_case_index
 from svcflow import Engine, ManualClock, shipped_workflows
 from svcflow.errors import InvalidQuery
 
@@ -87,9 +87,17 @@ def _forget_query_columns(kind: str, url: str) -> None:
     """Turn the store back into the schema before the query columns (SQLite 8, PostgreSQL 4)."""
     if kind == "sqlite":
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            undo_care(db)
             undo_case_index(db)
         return
     with psycopg.connect(url, autocommit=True) as db:
+        db.execute("DROP INDEX cases_open_scope")  # PostgreSQL step 7 (issue 19)
+        db.execute("ALTER TABLE cases DROP COLUMN open_scope")
+        db.execute("ALTER TABLE timers DROP COLUMN nominal")
+        db.execute(
+            "ALTER TABLE customers DROP COLUMN timezone, DROP COLUMN birthday, "
+            "DROP COLUMN since, DROP COLUMN left_at"
+        )
         db.execute(
             "ALTER TABLE cases DROP COLUMN assignee, DROP COLUMN queue, DROP COLUMN sla_due, "
             "DROP COLUMN sla_breached"

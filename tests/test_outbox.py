@@ -346,12 +346,13 @@ def test_every_template_the_shipped_workflows_name_renders_in_both_locales(
     locale: str, channel: str
 ) -> None:
     renderer = TemplateRenderer([SHIPPED_TEMPLATES])
-    workflows = load_definitions(ROOT / "workflows").workflows
+    definitions = load_definitions(ROOT / "workflows")
+    workflows = definitions.workflows
     declared = {field: None for loaded in workflows for field in loaded.spec.data}
     for loaded in workflows:
         names = {template for template, _ in referenced_templates(loaded.spec)}
         assert names and renderer.missing(names) == []
-        policy = CompiledWorkflow(loaded).sla
+        policy = CompiledWorkflow(loaded, definitions.calendars).sla
         context = {
             "case": {
                 "id": "C-1",

@@ -100,17 +100,22 @@ def test_a_row_locked_past_lock_timeout_is_store_busy_and_nothing_is_written(
         assert engine.fire(case.id, "take").state == "open"
 
 
-def test_a_lost_connection_is_a_store_fault_and_the_next_write_reconnects(
+def _terminate_others(url: str) -> None:
+    """End every other session on the database, as a server restart or a network cut would."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+def test_a_lost_connection_is_a_store_error_and_the_next_statement_reconnects(
     postgres_database_url: str,
 ) -> None:
     store = PostgresStore(postgres_database_url, pool_size=1)
     try:
         store.add_dead_letter("sms", "first", "text", "no sender", T0)
-        with psycopg.connect(postgres_database_url, autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+        _terminate_others(postgres_database_url)
         with pytest.raises(StoreFault) as caught:
             store.add_dead_letter("sms", "second", "text", "no sender", T0)
         assert str(caught.value).startswith(
@@ -119,6 +124,13 @@ def test_a_lost_connection_is_a_store_fault_and_the_next_write_reconnects(
         assert str(caught.value).endswith("; nothing was written; retry; the pool reconnects")
         store.add_dead_letter("sms", "third", "text", "no sender", T0)
         assert [letter.raw for letter in store.dead_letters()] == ["first", "third"]
+        _terminate_others(postgres_database_url)
+        with pytest.raises(StoreError) as lost:
+            store.dead_letters()
+        assert str(lost.value).startswith(
+            f"the store {describe(postgres_database_url)} could not read: connection lost ("
+        )
+        assert len(store.dead_letters()) == 2
     finally:
         store.close()
 

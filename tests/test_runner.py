@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support.schema import undo_case_index
+from support.schema import undo_care, undo_case_index
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, Runner, TimerFiring, load_workflow_text
 from svcflow.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
@@ -118,6 +118,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_timers(
     case = engine.start("ticket", {"customer": "Ann"})
     engine.close()
     with sqlite3.connect(path) as db:  # turn the file back into a version 1 store
+        undo_care(db)
         undo_case_index(db)
         db.execute("DROP INDEX timers_by_status")
         for column in ("status", "attempts", "last_error", "retry_at"):
@@ -133,10 +134,10 @@ def test_a_version_1_store_is_migrated_and_keeps_its_timers(
         for table in ("contact_points", "customers"):
             db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE schema_version SET version = 1")
-    assert len(MIGRATIONS) == SCHEMA_VERSION == 10
+    assert len(MIGRATIONS) == SCHEMA_VERSION == 11
     [engine] = engines(f"sqlite:///{path}", clock, 1)
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(10,)]
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(11,)]
     clock.advance("20m")
     assert [f.entry.case_id for f in engine.advance()] == [case.id]
     engine.close()

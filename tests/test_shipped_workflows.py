@@ -10,6 +10,7 @@ import yaml
 
 from support.workflows import ROOT, WORKFLOWS
 from svcflow import load_workflow_file
+from svcflow.definitions import calendars_beside
 from svcflow.graph import mermaid
 from svcflow.simulate import load_scenario, run_scenario
 
@@ -43,10 +44,11 @@ def test_shipped_workflow_loads_and_draws(path: Path) -> None:
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
 @pytest.mark.parametrize("store", ["memory", "sqlite"])
 def test_scenario_passes(path: Path, store: str, tmp_path: Path) -> None:
-    workflow = load_workflow_file(shipped_workflow_file(scenario_workflow_id(path)))
+    file = shipped_workflow_file(scenario_workflow_id(path))
+    workflow = load_workflow_file(file)
     loaded = load_scenario(path, workflow)
     url = "memory://" if store == "memory" else f"sqlite:///{tmp_path / 'sim.db'}"
-    result = run_scenario(workflow, loaded, url)
+    result = run_scenario(workflow, loaded, url, calendars_beside(file))
     assert result.failures == []
     assert len(result.checks) >= 3
 

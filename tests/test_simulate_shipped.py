@@ -1,4 +1,4 @@
-"""The escalation and crisis scenarios pass through the real ``svcflow simulate`` command, and
+"""The escalation, crisis and care scenarios pass through the real ``svcflow simulate`` command, and
 every notification they queue renders from the shipped templates, in English and Chinese."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from svcflow.records import OutboxEntry
 from svcflow.simulate import load_scenario, play_until
 from test_shipped_workflows import SCENARIOS, scenario_workflow_id, shipped_workflow_file
 
-WORKFLOWS_COVERED = ("escalation", "crisis")
+WORKFLOWS_COVERED = ("escalation", "crisis", "care_retention", "care_revisit")
 COVERED = [path for path in SCENARIOS if scenario_workflow_id(path) in WORKFLOWS_COVERED]
 ROLES = [
     "customer",
@@ -27,6 +27,8 @@ ROLES = [
     "crisis_duty_officer",
     "crisis_team",
     "pr",
+    "retention_team",
+    "care_team",
 ]
 
 

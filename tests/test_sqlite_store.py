@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support.schema import undo_case_index, undo_history_texts
+from support.schema import undo_care, undo_case_index, undo_history_texts
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, StoreError, load_workflow_text
 from svcflow.errors import StoreFault
@@ -74,6 +74,7 @@ def test_a_version_6_file_keeps_its_history_in_a_rowid_table_after_the_upgrade(
         )
         db.execute("INSERT INTO history SELECT * FROM history_now")
         db.execute("DROP TABLE history_now")
+        undo_care(db)
         undo_case_index(db)
         db.execute("DROP INDEX cases_by_customer")
         db.execute("ALTER TABLE cases DROP COLUMN customer_id")
@@ -82,7 +83,7 @@ def test_a_version_6_file_keeps_its_history_in_a_rowid_table_after_the_upgrade(
         db.execute("UPDATE schema_version SET version = 6")
     with Engine([workflow], f"sqlite:///{path}", clock) as engine:
         assert engine.history(case.id) == history
-        assert engine.store.schema_version() == SCHEMA_VERSION == 10  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 11  # type: ignore[attr-defined]
     with sqlite3.connect(path) as db:
         [sql] = db.execute("SELECT sql FROM sqlite_schema WHERE name = 'history'").fetchone()
         assert "WITHOUT ROWID" not in sql

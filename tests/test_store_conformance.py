@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from svcflow.store.base import (
     NewMessage,
     NewNotification,
     NewTimer,
+    ScopeTaken,
     Store,
     TimerGone,
     Workload,
@@ -758,3 +760,96 @@ def test_a_batch_keeps_every_change_but_the_refused_ones_which_write_nothing(
     assert [e.key for e in first.outbox()] == ["a:1"]
     assert [e.seq for e in first.history("a")] == [1, 2]
     assert second.commit_many([]) == []
+
+
+# -- proactive care (issue 19): customer-scoped cases, customer dates, recurring timers --------
+
+
+def _scoped(case_id: str, scope: str = "care:cust-1", **parts: Any) -> CaseChange:
+    return _change(_case(case_id), customer_id="cust-1", open_scope=scope, **parts)
+
+
+def test_one_open_case_holds_a_customer_scope_until_it_releases_it(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    first.commit(_scoped("c1"))
+    with pytest.raises(ScopeTaken) as caught:
+        second.commit(_scoped("c2"))
+    assert caught.value.case_id == "c1"
+    assert second.load_case("c2") is None and second.history("c2") == []
+    assert second.open_scope_case("care:cust-1") == "c1"
+    second.commit(_scoped("c3", scope="care:cust-2"))  # another customer's key is free
+    closed = _case("c1", revision=2, state="closed")
+    first.commit(_change(closed, release_scope=True))
+    assert second.open_scope_case("care:cust-1") is None
+    second.commit(_scoped("c2"))
+    assert first.open_scope_case("care:cust-1") == "c2"
+    assert first.case_customer("c2") == "cust-1"
+
+
+def test_racing_starts_of_one_customer_scope_leave_exactly_one_case(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    outcomes: list[str] = []
+
+    def start(case_id: str) -> None:
+        handle = first if case_id.endswith(("0", "2", "4", "6")) else second
+        try:
+            handle.commit(_scoped(case_id))
+            outcomes.append("started")
+        except ScopeTaken as taken:
+            outcomes.append(f"taken by {taken.case_id}")
+
+    threads = [threading.Thread(target=start, args=(f"c{n}",)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    holder = first.open_scope_case("care:cust-1")
+    assert outcomes.count("started") == 1
+    assert sorted(outcomes) == ["started", *[f"taken by {holder}"] * 7]
+    assert [case.id for case in first.find_cases()] == [holder]
+
+
+def test_a_customer_counts_their_cases_by_workflow_since_a_moment(store: Store) -> None:
+    for n, (workflow, days_ago) in enumerate(
+        [("complaint", 100), ("complaint", 30), ("complaint", 1), ("survey", 5)]
+    ):
+        case = _case(f"c{n}")._replace(workflow=workflow, created_at=T0 - timedelta(days=days_ago))
+        store.commit(_change(case, customer_id="cust-1"))
+    store.commit(_change(_case("other"), customer_id="cust-2"))
+    assert store.customer_case_counts("cust-1", T0 - timedelta(days=90)) == {
+        "complaint": 2,
+        "survey": 1,
+    }
+    assert store.customer_case_counts("nobody", T0) == {}
+
+
+def test_a_customer_keeps_time_zone_birthday_since_and_leaving(stores: tuple[Store, Store]) -> None:
+    first, second = stores
+    customer = Customer(
+        id="cust-1",
+        name="Li Wei",
+        segment="vip",
+        timezone="Asia/Shanghai",
+        birthday=date(2000, 2, 29),
+        since=date(2019, 6, 1),
+    )
+    first.save_customer(customer)
+    assert second.load_customer("cust-1") == customer
+    gone = customer._replace(left_at=T0)
+    first.save_customer(gone)
+    assert second.load_customer("cust-1") == gone
+
+
+def test_a_recurring_timer_keeps_its_nominal_moment(stores: tuple[Store, Store]) -> None:
+    first, second = stores
+    nominal = T0 + timedelta(days=90)
+    timer = NewTimer("rec:review", nominal + timedelta(days=1), "new", True, nominal=nominal)
+    first.commit(_change(_case(), timers=[timer, _timer("remind", 30)]))
+    stored = {t.trigger: t.nominal for t in second.timers("c1")}
+    assert stored == {"rec:review": nominal, "remind": None}
+    claimed = second.claim_due_timers(T0 + timedelta(days=92), 10, "r1", T0 + timedelta(days=93))
+    assert [(t.trigger, t.nominal) for t in claimed] == [("remind", None), ("rec:review", nominal)]

@@ -13,17 +13,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "CaseAlreadyOpen",
     "CaseDataError",
     "CaseNotFound",
     "ConcurrencyConflict",
     "ConditionNotMet",
     "ContactPointTaken",
+    "CustomerRequired",
     "DeliveryFailed",
     "DeliveryNotDead",
     "ExpressionError",
     "FieldsNotReadable",
     "IdempotencyKeyReused",
     "InvalidCursor",
+    "InvalidCustomer",
     "InvalidQuery",
     "MessageHeld",
     "MessageParseError",
@@ -382,6 +385,38 @@ class UnknownCustomer(SvcflowError):
         super().__init__(
             f"no customer '{customer_id}'; add one with engine.customers.add(...) first"
         )
+
+
+class CustomerRequired(SvcflowError):
+    """A case of a customer-scoped workflow was started without a customer."""
+
+    def __init__(self, workflow: str) -> None:
+        self.workflow = workflow
+        super().__init__(
+            f"workflow '{workflow}' is customer-scoped (scope: customer): start its cases with "
+            "Engine.start(..., customer=...)"
+        )
+
+
+class CaseAlreadyOpen(SvcflowError):
+    """The customer already has an open case of this customer-scoped workflow; ``case_id`` is
+    that case. Nothing was started."""
+
+    def __init__(self, workflow: str, customer_id: str, case_id: str) -> None:
+        self.workflow, self.customer_id, self.case_id = workflow, customer_id, case_id
+        super().__init__(
+            f"customer '{customer_id}' already has an open '{workflow}' case ({case_id}); a "
+            "customer-scoped workflow keeps one open case per customer: fire a trigger on it "
+            "instead"
+        )
+
+
+class InvalidCustomer(SvcflowError):
+    """A customer record the host gave cannot be kept as it is (an unknown time zone)."""
+
+    def __init__(self, customer_id: str, why: str) -> None:
+        self.customer_id, self.why = customer_id, why
+        super().__init__(f"customer '{customer_id}': {why}")
 
 
 class NoRecipient(SvcflowError):

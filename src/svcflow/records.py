@@ -8,7 +8,7 @@ behaviour: the workflow's compiled machine acts on it, the store keeps it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -116,6 +116,9 @@ class Timer(NamedTuple):
     attempts: int = 0
     last_error: str | None = None
     retry_at: datetime | None = None
+    nominal: datetime | None = None
+    """For a recurring schedule's timer (trigger ``rec:<schedule>``): the nominal moment of the
+    occurrence it is due for, before calendar and quiet-hours moves."""
 
 
 class Notification(NamedTuple):
@@ -211,6 +214,13 @@ class Customer(NamedTuple):
     segment: str | None = None
     contact_points: tuple[ContactPoint, ...] = ()
     preferred: str | None = None
+    timezone: str | None = None
+    """An IANA time zone (``Asia/Shanghai``): where the customer's schedules keep local time."""
+    birthday: date | None = None
+    since: date | None = None
+    """The day they became a customer (anniversaries)."""
+    left_at: datetime | None = None
+    """When the customer left (``engine.customers.leave``); None while they are a customer."""
 
     def contact(self, channel: str) -> ContactPoint | None:
         """The customer's contact point on ``channel`` (the first, if several)."""

@@ -1,4 +1,4 @@
-"""Where the files that ship with svcflow are: the four workflows with their rules files,
+"""Where the files that ship with svcflow are: the shipped workflows with their rules files,
 notification templates and the ``office`` business calendar, and one scenario to simulate.
 
 In the repository they live once, in ``workflows/`` and ``tests/scenarios/``; the package holds

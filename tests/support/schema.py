@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["undo_case_index", "undo_history_texts"]
+__all__ = ["undo_care", "undo_case_index", "undo_history_texts"]
 
 STEP_9_INDEXES = (
     "cases_by_created_id",
@@ -15,6 +15,16 @@ STEP_9_INDEXES = (
     "cases_by_sla_due",
     "cases_by_sla_breached",
 )
+
+
+def undo_care(db: sqlite3.Connection) -> None:
+    """Remove what schema step 11 (issue 19) added, leaving the file as version 10 made it."""
+    db.execute("DROP INDEX cases_open_scope")
+    db.execute("ALTER TABLE cases DROP COLUMN open_scope")
+    db.execute("ALTER TABLE timers DROP COLUMN nominal")
+    for column in ("timezone", "birthday", "since", "left_at"):
+        db.execute(f"ALTER TABLE customers DROP COLUMN {column}")
+    db.execute("UPDATE schema_version SET version = 10")
 
 
 def undo_history_texts(db: sqlite3.Connection) -> None:

@@ -97,7 +97,7 @@ def _print_summary(summary: DemoSummary, contacts: int, days: int, elapsed: floa
     print(
         f"  cases started: {total:,} = {contacts:,} contacts + {summary.cases['crisis']} crisis "
         f"+ {surge:,} complaints after the crisis + {total - summary.arrivals:,} opened by the "
-        f"workflows (escalations); by workflow: {started}"
+        f"workflows (escalations, revisits, retention callbacks); by workflow: {started}"
     )
 
 
@@ -117,6 +117,8 @@ DEMO_DIRECTORY = {
         "crisis_team",
         "legal",
         "pr",
+        "retention_team",
+        "care_team",
     )
 }
 """Every role the shipped workflows notify, printed under its own name."""

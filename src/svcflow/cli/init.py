@@ -1,6 +1,6 @@
 """``svcflow init DIR``: a working set to start from, copied from what ships with svcflow.
 
-It writes ``DIR/workflows/`` (the four workflows, their rules files, notification templates and
+It writes ``DIR/workflows/`` (the shipped workflows, their rules files, notification templates and
 the ``office`` business calendar) and ``DIR/scenarios/`` (one scenario), then says how to
 validate and simulate them. It refuses a directory that already has files, so nothing a process
 owner has written is overwritten.

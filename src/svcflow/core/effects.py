@@ -12,11 +12,14 @@ __all__ = ["NotificationRequest", "StepResult", "TimerRequest"]
 
 @dataclass(frozen=True, slots=True)
 class TimerRequest:
-    """Fire ``trigger`` at ``due_at``. ``keep`` timers survive the case leaving its state."""
+    """Fire ``trigger`` at ``due_at``. ``keep`` timers survive the case leaving its state.
+    ``nominal`` is, for a recurring schedule's timer, the occurrence's moment before calendar
+    and quiet-hours moves."""
 
     trigger: str
     due_at: datetime
     keep: bool = False
+    nominal: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -213,5 +213,10 @@ def _check_signal(checker: Checker, base: KeyPath, signal: SignalSpec) -> None:
         checker.compile_with((*base, "when"), signal.when, SIGNAL_VARIABLES)
     if signal.start is not None:
         _check_fields(checker, (*base, "start"), signal.start, SIGNAL_VARIABLES)
-    if signal.fire is not None:
-        _check_trigger(checker, (*base, "fire"), signal.fire)
+    known = signal.fire is not None and _check_trigger(checker, (*base, "fire"), signal.fire)
+    if known and checker.spec.scope != "customer":
+        checker.report(
+            (*base, "fire"),
+            "'fire' signals the customer's open case, which only a customer-scoped workflow "
+            "has; add 'scope: customer' or use 'start' (a new case for each event)",
+        )

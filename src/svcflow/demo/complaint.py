@@ -12,6 +12,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from svcflow.demo.care import care_after_complaint, nps_answer
 from svcflow.demo.policy import Plan, Step, by_state, minutes
 
 __all__ = ["PLAN", "plan"]
@@ -150,7 +151,19 @@ def _resolved(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
 
 def _callback(rng: random.Random) -> dict[str, Any]:
     satisfied = rng.random() < 0.9
-    return {"satisfied": satisfied, "coupon": satisfied and rng.random() < 0.25}
+    return {
+        "satisfied": satisfied,
+        "coupon": satisfied and rng.random() < 0.25,
+        "nps": nps_answer(rng, satisfied),
+    }
+
+
+def _closed(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
+    """After the callback: a detractor gets a retention callback, and every resolved
+    complaint its revisits (a case closed for silence gets neither)."""
+    if data.get("resolution") is None:
+        return []
+    return care_after_complaint(data, rng)
 
 
 def _follow_up(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
@@ -167,6 +180,7 @@ _BY_STATE = {
     "awaiting_approval": _awaiting_approval,
     "resolved": _resolved,
     "follow_up": _follow_up,
+    "closed": _closed,
 }
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from svcflow.demo.care import nps_answer
 from svcflow.demo.policy import Plan, Step, minutes
 
 __all__ = [
@@ -161,7 +162,7 @@ def _resolved(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
         return []
     satisfied = rng.random() < SATISFIED
     score = rng.choice((4, 5)) if satisfied else rng.randint(1, 3)
-    answer = {"satisfied": satisfied, "score": score}
+    answer = {"satisfied": satisfied, "score": score, "nps": nps_answer(rng, satisfied)}
     return [Step(minutes(rng.uniform(2, 48 * 60)), "survey_answered", answer, actor="customer")]
 
 

@@ -23,9 +23,10 @@ class Step:
     """Something a simulated person does ``after`` the case entered its state.
 
     Either fire ``trigger`` (with ``payload``) on the case, or, with ``start``, start a new case
-    of that workflow with ``data`` (an escalation or crisis case raised from this one). A step
-    is dropped when the case has left the state it was planned in, unless ``anytime`` (work done
-    alongside the case, such as filing a report).
+    of that workflow with ``data`` (an escalation or crisis case raised from this one, whose
+    ``link`` field names this case: ``parent_case``, or ``source_case`` for the care cases that
+    follow it). A step is dropped when the case has left the state it was planned in, unless
+    ``anytime`` (work done alongside the case, such as filing a report).
     """
 
     after: timedelta
@@ -35,6 +36,7 @@ class Step:
     start: str | None = None
     data: Mapping[str, Any] | None = None
     anytime: bool = False
+    link: str = "parent_case"
 
 
 Plan = Callable[[str, Mapping[str, Any], random.Random], list[Step]]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from svcflow.clock import ManualClock
-from svcflow.demo import complaint, crisis, escalation, im
+from svcflow.demo import care, complaint, crisis, escalation, im
 from svcflow.demo.policy import Plan, Step
 from svcflow.demo.traffic import WEEK_START, week_of_traffic
 from svcflow.engine import Engine
@@ -37,6 +37,8 @@ PLANS: Mapping[str, Plan] = {
     "escalation": escalation.PLAN,
     "crisis": crisis.PLAN,
     "im_first_response": im.PLAN,
+    "care_retention": care.RETENTION_PLAN,
+    "care_revisit": care.REVISIT_PLAN,
 }
 """The plan of each shipped workflow, by workflow id."""
 
@@ -112,7 +114,7 @@ class _Week:
         for step in plan(case.state, case.data, self.rng):
             at = self.clock.now() + step.after
             if step.start is not None:
-                data = {**(step.data or {}), "parent_case": case.id}
+                data = {**(step.data or {}), step.link: case.id}
                 self.add(
                     _Due(at=at, seq=0, case_id=None, state=None, workflow=step.start, data=data)
                 )

@@ -30,6 +30,7 @@ from svcflow.definitions import load_definitions
 from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.engine.batch import BatchFiring, FireRequest, FireResult, fire_scope
+from svcflow.engine.care import CaseActions, Journeys
 from svcflow.engine.counters import EngineCounters
 from svcflow.engine.erasure import ErasureReport, erase_customer
 from svcflow.engine.finding import AT_RISK_WITHIN, case_query
@@ -53,7 +54,9 @@ from svcflow.engine.timers import (
 )
 from svcflow.engine.units import CaseWriter, Event, advanced, fingerprint, history_entry
 from svcflow.errors import (
+    CaseAlreadyOpen,
     ConcurrencyConflict,
+    CustomerRequired,
     DeliveryNotDead,
     NotAuthorized,
     UnknownCustomer,
@@ -85,7 +88,7 @@ from svcflow.sla.clocks import SlaPolicy
 from svcflow.sla.escalation import Chain
 from svcflow.sla.status import SlaStatus, sla_report
 from svcflow.spec.extensions import using_extensions
-from svcflow.store.base import CaseChange, NewMessage, Store
+from svcflow.store.base import CaseChange, NewMessage, ScopeTaken, Store
 from svcflow.store.query import CasePage
 from svcflow.store.registry import open_store
 from svcflow.tracing import span
@@ -155,8 +158,6 @@ class Engine:
             roles=roles,
         )
         self._attach_directory()
-        self.customers = Customers(self.store)
-        """The customers of this engine's store: ``add``, ``get``, ``identify``, ``of_case``."""
         workflows = list(workflows)
         self.registry = WorkflowRegistry(workflows, self.store, by_id, self.plugins.extensions())
         self.store.attach_codec(self.registry)
@@ -171,13 +172,34 @@ class Engine:
             record_batch=delivery_record_batch,
         )
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
-        self.timer_lease = timer_lease
-        self.runner_id = f"engine-{uuid.uuid4().hex[:12]}"
-        self._writer = CaseWriter(self.store, self.clock, self.plugins, self.notifier)
+        self.timer_lease, self.runner_id = timer_lease, f"engine-{uuid.uuid4().hex[:12]}"
+        self._writer = CaseWriter(
+            self.store, self.clock, self.plugins, self.notifier, self.registry
+        )
         self._timers = TimerService(
             self._writer, self.registry, timer_lease, self.runner_id, timer_retry, commit_batch
         )
+        self._journeys = self._customer_journeys()
         self._intake = self._message_intake(intake_limits, content_dedupe_window)
+
+    def _customer_journeys(self) -> Journeys:
+        """``engine.customers``, and the customer-scoped workflows and signals its events start
+        and end, handed the case operations they need."""
+        self.customers = Customers(self.store, now=lambda: as_utc(self.clock.now()))
+        """The customers of this engine's store: ``add``, ``get``, ``identify``, ``of_case``,
+        ``leave``."""
+        actions = CaseActions(
+            start=lambda workflow, data, actor, customer, key: self._start(
+                workflow, data, actor, key, customer_id=customer
+            ),
+            fire=lambda case_id, trigger, actor: self._fire(case_id, trigger, None, actor),
+            reschedule=self._reschedule,
+            now=self._writer.now,
+        )
+        journeys = Journeys(self.registry, self.store, actions)
+        self.customers.listen(journeys.customer_changed)
+        self._writer.after_commit.append(journeys.case_committed)
+        return journeys
 
     def _attach_directory(self) -> None:
         """Let the directory plugin (when loaded) read case messages and the channels."""
@@ -300,6 +322,8 @@ class Engine:
         customer_id: str | None = None,
     ) -> Case:
         compiled = self.registry.newest(workflow)
+        if compiled.spec.scope == "customer" and customer_id is None:
+            raise CustomerRequired(workflow)
         scope = f"start:{workflow}"
         request = None
         if idempotency_key is not None:
@@ -321,6 +345,7 @@ class Engine:
             updated_at=now,
             sla=MappingProxyType(result.service) if result.service else NO_DETAILS,
         )
+        self._timers.keeper.amend(compiled, None, case, result, customer_id=customer_id)
         given = {name: plain(result.data[name]) for name in data} if data else None
         entry = history_entry(case, now, Event(actor, "started", payload=given), result)
         change = self._writer.change(
@@ -333,7 +358,10 @@ class Engine:
             customer_id=customer_id,
             request=request,
         )
-        return self._writer.commit(change)
+        try:
+            return self._writer.commit(change)
+        except ScopeTaken as taken:
+            raise CaseAlreadyOpen(workflow, customer_id or "", taken.case_id) from None
 
     def fire(
         self,
@@ -416,6 +444,7 @@ class Engine:
             self._refused(refused, now)
             raise
         updated = advanced(case, result, now)
+        self._timers.keeper.amend(compiled, case.state, updated, result)
         event = Event(
             actor=request.actor,
             kind="transition",
@@ -476,6 +505,22 @@ class Engine:
         """Events refused for lack of authority (who tried what, when, holding which roles),
         of one case or all, oldest first. A refusal never changes the case."""
         return self.store.refusals(case_id)
+
+    def _reschedule(self, case_id: str) -> Case:
+        """Replace the timers of the case's running schedules, counted again from now (its
+        customer's dates or time zone changed); a ``rescheduled`` history entry."""
+        case = self.get(case_id)
+        compiled = self.registry.get(case.workflow, case.version)
+        now = max(self._writer.now(), case.updated_at)
+        result = StepResult(
+            trigger=None, source=case.state, target=case.state, data=dict(case.data)
+        )
+        updated = advanced(case, result, now)
+        self._timers.keeper.amend(compiled, case.state, updated, result, rearm=True)
+        entry = history_entry(
+            updated, now, Event("care", "rescheduled", from_state=case.state), result
+        )
+        return self._writer.commit(self._writer.change(updated, case.revision, entry, result))
 
     def _record_message(
         self, case: Case, record: NewMessage, actor: str, now: datetime, details: Mapping[str, Any]

@@ -24,6 +24,7 @@ from svcflow.definitions.migration import (
     load_migration_file,
 )
 from svcflow.engine.registry import WorkflowRegistry
+from svcflow.engine.schedules import ScheduleKeeper
 from svcflow.engine.units import CaseWriter, Event, history_entry
 from svcflow.errors import ConcurrencyConflict
 from svcflow.records import NO_DETAILS, Case
@@ -69,6 +70,7 @@ class CaseMigrator:
 
     def __init__(self, writer: CaseWriter, registry: WorkflowRegistry, store: Store) -> None:
         self.writer, self.registry, self.store = writer, registry, store
+        self.keeper = ScheduleKeeper(store)
 
     def load(self, plan: str | Path | MigrationText | LoadedMigration) -> LoadedMigration:
         """A plan checked against both versions (``WorkflowDefinitionError`` with positions);
@@ -132,6 +134,7 @@ class CaseMigrator:
             updated_at=now,
             sla=MappingProxyType(dict(service)) if service else NO_DETAILS,
         )
+        self.keeper.amend(new, None, updated, result)  # the new version's schedules, from now
         details = {"from_version": old.version, "to_version": new.version, "plan": plan.file}
         event = Event(actor, "migrated", from_state=case.state, extra={"migrated": details})
         entry = history_entry(updated, now, event, result)

@@ -23,6 +23,7 @@ from svcflow.clock import as_utc
 from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
 from svcflow.engine.registry import WorkflowRegistry
+from svcflow.engine.schedules import ScheduleKeeper, is_schedule_trigger
 from svcflow.engine.units import CaseWriter, Event, advanced, history_entry
 from svcflow.errors import (
     CaseDataError,
@@ -116,6 +117,7 @@ class TimerService:
         self.store = writer.store
         self.lease, self.runner_id = lease, runner_id
         self.retry = retry
+        self.keeper = ScheduleKeeper(self.store)
         self.commit_batch = commit_batch
 
     def advance(self, now: datetime | None = None, limit: int | None = None) -> AdvanceReport:
@@ -310,12 +312,20 @@ class TimerService:
             "late_by_seconds": max(0.0, (fired_at - timer.due_at).total_seconds()),
         }
         compiled = self.registry.get(case.workflow, case.version)
-        result, kind, reason = _step_for(compiled, case, timer, at)
+        fired: tuple[str, datetime] | None = None
+        if is_schedule_trigger(timer.trigger):
+            firing = self.keeper.timer_step(compiled, case, timer, fired_at)
+            result, kind, reason, at = firing.result, firing.kind, firing.reason, firing.at
+            timing, fired = {**timing, **firing.details}, firing.fired
+        else:
+            result, kind, reason = _step_for(compiled, case, timer, at)
         if reason is not None:
             timing = {**timing, "reason": reason}
         updated = advanced(case, result, at)
+        self.keeper.amend(compiled, case.state, updated, result, fired=fired)
+        trigger = result.trigger if fired is not None else timer.trigger
         event = Event(
-            actor="timer", kind=kind, trigger=timer.trigger, from_state=case.state, extra=timing
+            actor="timer", kind=kind, trigger=trigger, from_state=case.state, extra=timing
         )
         entry = history_entry(updated, at, event, result)
         change = self.writer.change(updated, case.revision, entry, result, consume_timer=timer.id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from svcflow.clock import Clock, as_utc
 from svcflow.core.effects import StepResult
 from svcflow.engine.counters import EngineCounters
+from svcflow.engine.registry import WorkflowRegistry
 from svcflow.errors import CaseNotFound, IdempotencyKeyReused
 from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import InboundMessage
@@ -37,7 +38,12 @@ from svcflow.store.base import (
     Store,
 )
 
-__all__ = ["CaseWriter", "Event", "advanced", "fingerprint", "history_entry"]
+__all__ = ["CaseWriter", "Event", "advanced", "fingerprint", "history_entry", "scope_key"]
+
+
+def scope_key(workflow: str, customer_id: str) -> str:
+    """The key the open case of a customer-scoped workflow holds for its customer."""
+    return f"{workflow}|{customer_id}"
 
 
 class Event(NamedTuple):
@@ -132,8 +138,18 @@ class CaseWriter:
     answer its sender at once).
     """
 
-    def __init__(self, store: Store, clock: Clock, plugins: PluginHost, notifier: Notifier):
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        plugins: PluginHost,
+        notifier: Notifier,
+        registry: WorkflowRegistry | None = None,
+    ):
         self.store, self.clock, self.plugins, self.notifier = store, clock, plugins, notifier
+        self.registry = registry
+        self.after_commit: list[Callable[[CaseChange], None]] = []
+        """Called after each commit with the change (signals between workflows)."""
         self.counters = EngineCounters()
         self._committing: ContextVar[tuple[NewMessage, ...]] = ContextVar(
             "svcflow_committing_messages", default=()
@@ -179,12 +195,19 @@ class CaseWriter:
         warnings = [d.error for d in deliveries if d.status == "undeliverable" and d.error]
         if warnings:
             entry = entry._replace(details={**entry.details, "warnings": warnings})
+        open_scope, release = self._scope(case, expected_revision, customer_id)
         return CaseChange(
             case=case,
             expected_revision=expected_revision,
             history=entry,
             timers=[
-                NewTimer(trigger=t.trigger, due_at=t.due_at, owner_state=case.state, keep=t.keep)
+                NewTimer(
+                    trigger=t.trigger,
+                    due_at=t.due_at,
+                    owner_state=case.state,
+                    keep=t.keep,
+                    nominal=t.nominal,
+                )
                 for t in result.timers
             ],
             cancel_owned_by=result.left_state,
@@ -197,7 +220,25 @@ class CaseWriter:
             messages=messages,
             customer_id=customer_id,
             idempotency_fingerprint=request if key else None,
+            open_scope=open_scope,
+            release_scope=release,
         )
+
+    def _scope(
+        self, case: Case, expected_revision: int | None, customer_id: str | None
+    ) -> tuple[str | None, bool]:
+        """The customer-scoped key a new open case holds, and whether the case releases it
+        (it reached a final state); nothing for a workflow that is not customer-scoped."""
+        if self.registry is None:
+            return None, False
+        spec = self.registry.get(case.workflow, case.version).spec
+        if spec.scope != "customer":
+            return None, False
+        final = spec.states[case.state].final
+        if expected_revision is None:
+            owner = None if customer_id is None else scope_key(case.workflow, customer_id)
+            return (None if final else owner), False
+        return None, final
 
     def commit(self, change: CaseChange) -> Case:
         """Commit an event's change and tell the listeners; a racing retry with the same
@@ -216,6 +257,8 @@ class CaseWriter:
         self.counters.committed(change.case, change.history)
         if self.plugins.has_listeners():
             self.plugins.case_changed(change.case, change.history)
+        for listener in self.after_commit:
+            listener(change)
 
     def _deliveries(
         self,

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from svcflow.errors import UnknownCustomer
+from svcflow.errors import InvalidCustomer, UnknownCustomer
 from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import InboundMessage
 from svcflow.records import ContactPoint, Customer
@@ -119,9 +121,26 @@ def reach(customer: Customer, last_used: ContactPoint | None) -> ContactPoint | 
 class Customers:
     """``engine.customers``: the customers the engine's store knows (see module docs)."""
 
-    def __init__(self, store: Store, new_id: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        new_id: Callable[[], str] | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self._store = store
         self._new_id = new_id or (lambda: f"cust-{uuid.uuid4().hex[:16]}")
+        self._now = now or (lambda: datetime.now(UTC))
+        self._listeners: list[Callable[[Customer | None, Customer], None]] = []
+
+    def listen(self, listener: Callable[[Customer | None, Customer], None]) -> None:
+        """Call ``listener(previous, current)`` after each customer record is stored
+        (``previous`` None for a new one): how customer-scoped workflows start and end."""
+        self._listeners.append(listener)
+
+    def _saved(self, customer: Customer, previous: Customer | None) -> None:
+        self._store.save_customer(customer)
+        for listener in self._listeners:
+            listener(previous, customer)
 
     def add(
         self,
@@ -134,10 +153,15 @@ class Customers:
         locale: str | None = None,
         preferred: str | None = None,
         customer_id: str | None = None,
+        timezone: str | None = None,
+        birthday: date | None = None,
+        since: date | None = None,
     ) -> Customer:
         """Create (or replace) a customer the host knows; ``email`` and ``phone`` become
         verified contact points (``email`` and ``sms``). ``ContactPointTaken`` when one
-        belongs to another customer."""
+        belongs to another customer. ``timezone`` (IANA, e.g. ``Asia/Shanghai``), ``birthday``
+        and ``since`` (customer since) are what recurring schedules count from; a new customer
+        starts the customer-scoped workflows whose ``start_on.customer_created`` matches."""
         points = [ContactPoint("email", email.lower(), True)] if email else []
         points += [ContactPoint("sms", phone, True)] if phone else []
         customer = Customer(
@@ -147,14 +171,26 @@ class Customers:
             segment=segment,
             contact_points=(*points, *contact_points),
             preferred=preferred or (points[0].channel if points else None),
+            timezone=timezone,
+            birthday=birthday,
+            since=since,
         )
-        self._store.save_customer(customer)
-        return customer
+        return self.save(customer)
 
     def save(self, customer: Customer) -> Customer:
-        """Store ``customer`` as given (a changed segment, a contact point verified...)."""
-        self._store.save_customer(customer)
+        """Store ``customer`` as given (a changed segment, a contact point verified...); a
+        changed segment starts or ends customer-scoped workflows (``start_on``, ``end_on``).
+        ``InvalidCustomer`` for a time zone that is not an IANA name."""
+        _check_timezone(customer)
+        previous = self._store.load_customer(customer.id) if self._listeners else None
+        self._saved(customer, previous)
         return customer
+
+    def leave(self, customer_id: str, at: datetime | None = None) -> Customer:
+        """Mark the customer as gone (``left_at``, default now): their customer-scoped cases
+        get the ``end_on.customer_left`` trigger and no new ones start."""
+        customer = self.get(customer_id)
+        return self.save(customer._replace(left_at=at or self._now()))
 
     def get(self, customer_id: str) -> Customer:
         found = self._store.load_customer(customer_id)
@@ -180,5 +216,18 @@ class Customers:
             contact_points=(point,),
             preferred=point.channel,
         )
-        self._store.save_customer(customer)
+        self._saved(customer, None)
         return customer
+
+
+def _check_timezone(customer: Customer) -> None:
+    if customer.timezone is None:
+        return
+    try:
+        ZoneInfo(customer.timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise InvalidCustomer(
+            customer.id,
+            f"time zone {customer.timezone!r} is not an IANA time zone name such as "
+            "'Asia/Shanghai' or 'Europe/London'",
+        ) from None

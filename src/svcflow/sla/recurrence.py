@@ -76,6 +76,12 @@ def _as_date(name: str, value: Any, zone: ZoneInfo) -> dt.date:
 
 def _field(fields: Mapping[str, Any], name: str, zone: ZoneInfo) -> dt.date:
     if name not in fields or fields[name] is None:
+        if name.startswith("customer."):
+            raise RecurrenceError(
+                f"the schedule counts from {name}, which the case's customer record does not "
+                f"have; set it with engine.customers.add(..., {name.removeprefix('customer.')}="
+                "...)"
+            )
         raise RecurrenceError(
             f"the schedule needs data field '{name}', which this case does not have"
         )

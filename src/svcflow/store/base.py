@@ -37,6 +37,7 @@ __all__ = [
     "NewMessage",
     "NewNotification",
     "NewTimer",
+    "ScopeTaken",
     "Store",
     "TimerGone",
     "WakesWorkers",
@@ -68,6 +69,7 @@ class NewTimer(NamedTuple):
     due_at: datetime
     owner_state: str
     keep: bool
+    nominal: datetime | None = None
 
 
 class NewNotification(NamedTuple):
@@ -156,6 +158,11 @@ class CaseChange(NamedTuple):
     idempotency_fingerprint: Mapping[str, str] | None = None
     customer_id: str | None = None
     """The customer who owns a new case (kept with the case; ignored for an existing one)."""
+    open_scope: str | None = None
+    """For a new case of a customer-scoped workflow: the key it holds while open (workflow and
+    customer). At most one case holds a key; another gets ``ScopeTaken``."""
+    release_scope: bool = False
+    """The case reached a final state: the key it held is free again."""
 
 
 class Attempt(NamedTuple):
@@ -181,6 +188,14 @@ class IdempotentReplay(Exception):
 class DuplicateMessage(Exception):
     """Raised by ``commit`` when an inbound message of the change was already recorded (two
     deliveries of one message raced); nothing was written. ``case_id`` is where it went."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(case_id)
+        self.case_id = case_id
+
+
+class ScopeTaken(Exception):
+    """Raised by ``commit`` when another open case holds the new case's ``open_scope``."""
 
     def __init__(self, case_id: str) -> None:
         super().__init__(case_id)
@@ -389,6 +404,13 @@ class Store(Protocol):
 
     def customer_by_contact(self, channel: str, address: str) -> Customer | None:
         """The customer one of whose contact points is ``address`` on ``channel``."""
+
+    def open_scope_case(self, scope: str) -> str | None:
+        """The open case holding ``scope`` (see ``CaseChange.open_scope``), if any."""
+
+    def customer_case_counts(self, customer_id: str, since: datetime) -> Mapping[str, int]:
+        """How many cases of each workflow the customer owns that started at or after
+        ``since``."""
 
     def case_customer(self, case_id: str) -> str | None:
         """The id of the customer who owns the case (``None`` when it was started without)."""

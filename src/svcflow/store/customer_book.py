@@ -1,7 +1,8 @@
 """Customers and their contact points in memory: the memory store's customer table.
 
 A contact point (channel and address) belongs to at most one customer; saving a customer whose
-contact point another customer holds is refused before anything changes. The caller (the memory
+contact point another customer holds is refused before anything changes. The book also keeps
+which open case holds each customer-scoped key (``CaseChange.open_scope``). The caller (the memory
 store) holds its own lock around every call.
 """
 
@@ -20,6 +21,8 @@ class CustomerBook:
         self._customers: dict[str, Customer] = {}
         self._owners: dict[tuple[str, str], str] = {}
         self._cases: dict[str, str] = {}
+        self._scopes: dict[str, str] = {}
+        self._scope_of_case: dict[str, str] = {}
 
     def save(self, customer: Customer) -> None:
         for point in customer.contact_points:
@@ -49,14 +52,30 @@ class CustomerBook:
         return sorted(case for case, owner in self._cases.items() if owner == customer_id)
 
     def forget_contacts(self, customer_id: str) -> None:
-        """Erasure: the customer keeps its id, locale and segment; name and contact points go."""
+        """Erasure: the customer keeps its id, locale and segment; name, birthday and contact
+        points go."""
         customer = self._customers.get(customer_id)
         if customer is not None:
-            self.save(customer._replace(name=None, contact_points=(), preferred=None))
+            erased = customer._replace(name=None, contact_points=(), preferred=None, birthday=None)
+            self.save(erased)
 
     def forget_case(self, case_id: str) -> None:
         """The case was purged: it has no owner any more."""
         self._cases.pop(case_id, None)
+        self.release_scope(case_id)
+
+    def scope_holder(self, scope: str) -> str | None:
+        """The open case holding a customer-scoped key."""
+        return self._scopes.get(scope)
+
+    def hold_scope(self, case_id: str, scope: str) -> None:
+        self._scopes[scope] = case_id
+        self._scope_of_case[case_id] = scope
+
+    def release_scope(self, case_id: str) -> None:
+        scope = self._scope_of_case.pop(case_id, None)
+        if scope is not None:
+            self._scopes.pop(scope, None)
 
     def case_owner(self, case_id: str) -> str | None:
         return self._cases.get(case_id)

@@ -39,6 +39,7 @@ from svcflow.store.base import (
     NewDelivery,
     NewMessage,
     NewNotification,
+    ScopeTaken,
     TimerGone,
     Workload,
 )
@@ -135,6 +136,10 @@ class MemoryStore:
             self._add_messages(case.id, change.messages)
             if change.expected_revision is None:
                 self._customers.own_case(case.id, change.customer_id)
+                if change.open_scope is not None:
+                    self._customers.hold_scope(case.id, change.open_scope)
+            if change.release_scope:
+                self._customers.release_scope(case.id)
             if change.idempotency_key is not None:
                 self._idempotency[change.idempotency_key] = IdempotencyRecord(
                     key=change.idempotency_key,
@@ -172,6 +177,10 @@ class MemoryStore:
             raise ConcurrencyConflict(
                 case.id, change.expected_revision, None if current is None else current.revision
             )
+        if change.expected_revision is None and change.open_scope is not None:
+            holder = self._customers.scope_holder(change.open_scope)
+            if holder is not None:
+                raise ScopeTaken(holder)
         for message in change.messages:
             earlier = self._messages.get((message.channel, message.message_id))
             if earlier is not None:
@@ -204,6 +213,7 @@ class MemoryStore:
                 owner_state=new.owner_state,
                 keep=new.keep,
                 created_at=case.updated_at,
+                nominal=new.nominal,
             )
             self._timers[timer.id] = timer
             self._timers_by_case[case.id] = (*self._timers_by_case.get(case.id, ()), timer.id)
@@ -567,6 +577,19 @@ class MemoryStore:
     def customer_by_contact(self, channel: str, address: str) -> Customer | None:
         with self._lock:
             return self._customers.by_contact(channel, address)
+
+    def open_scope_case(self, scope: str) -> str | None:
+        with self._lock:
+            return self._customers.scope_holder(scope)
+
+    def customer_case_counts(self, customer_id: str, since: datetime) -> Mapping[str, int]:
+        with self._lock:
+            counts: dict[str, int] = defaultdict(int)
+            for case_id in self._customers.cases_of(customer_id):
+                case = self._cases.get(case_id)
+                if case is not None and case.created_at >= since:
+                    counts[case.workflow] += 1
+            return dict(counts)
 
     def case_customer(self, case_id: str) -> str | None:
         with self._lock:

@@ -10,7 +10,7 @@ once (:mod:`svcflow.store.sqlite.writes`) and run against either database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -66,11 +66,24 @@ class Reader:
     """Each statement on a pooled connection in autocommit, its rows read before the
     connection goes back."""
 
-    def __init__(self, pool: ConnectionPool[psycopg.Connection[Row]]) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool[psycopg.Connection[Row]],
+        fault: Callable[[psycopg.Error], Exception | None] = lambda error: None,
+    ) -> None:
         self._pool = pool
+        self._fault = fault
 
     def execute(self, query: str, params: Sequence[Any] = ()) -> Result:
-        with self._pool.connection() as connection:
-            cursor = connection.execute(postgres_sql(query), params)
-            rows = cursor.fetchall() if cursor.description is not None else []
-            return Result(rows, cursor.rowcount)
+        """Rows of one statement; a database error ``fault`` turns into another (a svcflow
+        error) is raised as that, any other as it is."""
+        try:
+            with self._pool.connection() as connection:
+                cursor = connection.execute(postgres_sql(query), params)
+                rows = cursor.fetchall() if cursor.description is not None else []
+                return Result(rows, cursor.rowcount)
+        except psycopg.Error as error:
+            mapped = self._fault(error)
+            if mapped is None:
+                raise
+            raise mapped from error

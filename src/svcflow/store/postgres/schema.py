@@ -250,6 +250,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX history_texts_by_seq ON history_texts (case_id, seq)
     """,
+    # 7 (SQLite's 11, issue 19): proactive care. A recurring schedule's timer keeps the nominal
+    # moment of its occurrence; customers have a time zone, a birthday and a customer-since date
+    # (ISO dates as text, as SQLite keeps them) and the moment they left; an open case of a
+    # customer-scoped workflow holds a key no other case may hold.
+    """
+    ALTER TABLE timers ADD COLUMN nominal timestamptz;
+    ALTER TABLE customers ADD COLUMN timezone text;
+    ALTER TABLE customers ADD COLUMN birthday text;
+    ALTER TABLE customers ADD COLUMN since text;
+    ALTER TABLE customers ADD COLUMN left_at timestamptz;
+    ALTER TABLE cases ADD COLUMN open_scope text COLLATE "C";
+    CREATE UNIQUE INDEX cases_open_scope ON cases (open_scope)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

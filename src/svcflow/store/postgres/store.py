@@ -38,6 +38,7 @@ from svcflow.store.base import (
     DataCodec,
     DuplicateMessage,
     IdempotentReplay,
+    ScopeTaken,
 )
 from svcflow.store.postgres.connection import Reader, Row, Transaction
 from svcflow.store.postgres.schema import migrate, schema_version
@@ -45,7 +46,7 @@ from svcflow.store.sqlite.rows import outbox_entry_of, timer_of, ts
 from svcflow.store.sqlite.schema import OUTBOX_COLUMNS, TIMER_COLUMNS
 from svcflow.store.sqlite.store import _READY, SqliteStore
 
-__all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "open_postgres", "store_fault"]
+__all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "open_postgres", "read_fault", "store_fault"]
 
 DEFAULT_POOL_SIZE = 10
 WAKE_CHANNEL = "svcflow_work"
@@ -97,6 +98,22 @@ def store_fault(where: str, error: psycopg.Error) -> StoreFault:
     return StoreFault(where, f"{type(error).__name__} (SQLSTATE {state or '?'}): {reason}")
 
 
+def read_fault(where: str, error: psycopg.Error) -> StoreError | None:
+    """A read that failed for want of the server (a lost connection, ``statement_timeout``) as
+    a ``StoreError`` saying to retry; None for any other error (raised as it is)."""
+    state = error.sqlstate or ""
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if state == "57014":
+        return StoreError(f"the store {where} could not read: {reason} (SQLSTATE 57014); retry")
+    if isinstance(error, psycopg.OperationalError) and (not state or state[:2] in ("08", "57")):
+        what = f"SQLSTATE {state}: {reason}" if state else reason
+        return StoreError(
+            f"the store {where} could not read: connection lost ({what}); retry: the pool "
+            "reconnects"
+        )
+    return None
+
+
 def _configure(connection: psycopg.Connection[Row]) -> None:
     connection.execute("SET TIME ZONE 'UTC'")
 
@@ -141,7 +158,7 @@ class PostgresStore(SqliteStore):
                 f"cannot connect to the PostgreSQL store {self.where} within "
                 f"{CONNECT_TIMEOUT:g} s: check that the server runs and accepts this user"
             ) from None
-        self._reader = Reader(self._pool)
+        self._reader = Reader(self._pool, lambda error: read_fault(self.where, error))
 
     # -- connections and schema --
 
@@ -255,6 +272,10 @@ class PostgresStore(SqliteStore):
             record = self.idempotency(change.idempotency_key)
             if record is not None:
                 return IdempotentReplay(record)
+        if constraint == "cases_open_scope" and change.open_scope is not None:
+            holder = self.open_scope_case(change.open_scope)
+            if holder is not None:
+                return ScopeTaken(holder)
         if constraint == "messages_pkey":
             for message in change.messages:
                 earlier = self.message_case(message.channel, message.message_id)

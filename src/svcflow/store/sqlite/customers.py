@@ -8,9 +8,11 @@ address identifies at most one customer.
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 from svcflow.errors import ContactPointTaken
 from svcflow.records import ContactPoint, Customer
+from svcflow.store.sqlite.rows import from_ts, ts
 
 __all__ = ["load_customer", "owner_of_contact", "save_customer"]
 
@@ -23,10 +25,23 @@ def save_customer(db: sqlite3.Connection, customer: Customer) -> None:
         if owner is not None and owner != customer.id:
             raise ContactPointTaken(point.channel, point.address, owner, customer.id)
     db.execute(
-        "INSERT INTO customers (id, name, locale, segment, preferred) VALUES (?, ?, ?, ?, ?) "
+        "INSERT INTO customers (id, name, locale, segment, preferred, timezone, birthday, since, "
+        "left_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET name = excluded.name, locale = excluded.locale, "
-        "segment = excluded.segment, preferred = excluded.preferred",
-        (customer.id, customer.name, customer.locale, customer.segment, customer.preferred),
+        "segment = excluded.segment, preferred = excluded.preferred, "
+        "timezone = excluded.timezone, birthday = excluded.birthday, since = excluded.since, "
+        "left_at = excluded.left_at",
+        (
+            customer.id,
+            customer.name,
+            customer.locale,
+            customer.segment,
+            customer.preferred,
+            customer.timezone,
+            None if customer.birthday is None else customer.birthday.isoformat(),
+            None if customer.since is None else customer.since.isoformat(),
+            None if customer.left_at is None else ts(customer.left_at),
+        ),
     )
     db.execute("DELETE FROM contact_points WHERE customer_id = ?", (customer.id,))
     db.executemany(
@@ -41,7 +56,9 @@ def save_customer(db: sqlite3.Connection, customer: Customer) -> None:
 
 def load_customer(db: sqlite3.Connection, customer_id: str) -> Customer | None:
     row = db.execute(
-        "SELECT name, locale, segment, preferred FROM customers WHERE id = ?", (customer_id,)
+        "SELECT name, locale, segment, preferred, timezone, birthday, since, left_at "
+        "FROM customers WHERE id = ?",
+        (customer_id,),
     ).fetchone()
     if row is None:
         return None
@@ -57,6 +74,10 @@ def load_customer(db: sqlite3.Connection, customer_id: str) -> Customer | None:
         segment=row[2],
         contact_points=tuple(ContactPoint(str(c), str(a), bool(v)) for c, a, v in points),
         preferred=row[3],
+        timezone=row[4],
+        birthday=None if row[5] is None else date.fromisoformat(row[5]),
+        since=None if row[6] is None else date.fromisoformat(row[6]),
+        left_at=None if row[7] is None else from_ts(row[7]),
     )
 
 

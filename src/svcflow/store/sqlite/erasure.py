@@ -54,6 +54,10 @@ def write_entries(db: sqlite3.Connection, entries: Sequence[HistoryEntry]) -> No
 
 
 def forget_contacts(db: sqlite3.Connection, customer_id: str) -> None:
-    """The customer keeps its id, locale and segment; its name and contact points go."""
+    """The customer keeps its id, locale and segment; its name, birthday and contact points
+    go."""
     db.execute("DELETE FROM contact_points WHERE customer_id = ?", (customer_id,))
-    db.execute("UPDATE customers SET name = NULL, preferred = NULL WHERE id = ?", (customer_id,))
+    db.execute(
+        "UPDATE customers SET name = NULL, preferred = NULL, birthday = NULL WHERE id = ?",
+        (customer_id,),
+    )

@@ -83,6 +83,7 @@ def timer_of(row: tuple[Any, ...]) -> Timer:
         attempts=row[8],
         last_error=row[9],
         retry_at=None if row[10] is None else from_ts(row[10]),
+        nominal=None if row[11] is None else from_ts(row[11]),
     )
 
 

@@ -281,6 +281,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX history_texts_by_seq ON history_texts (case_id, seq)
     """,
+    # 11 (issue 19): proactive care. A recurring schedule's timer keeps the nominal moment of its
+    # occurrence; customers have a time zone, a birthday, a customer-since date and the moment
+    # they left; an open case of a customer-scoped workflow holds a key no other case may hold.
+    """
+    ALTER TABLE timers ADD COLUMN nominal TEXT;
+    ALTER TABLE customers ADD COLUMN timezone TEXT;
+    ALTER TABLE customers ADD COLUMN birthday TEXT;
+    ALTER TABLE customers ADD COLUMN since TEXT;
+    ALTER TABLE customers ADD COLUMN left_at TEXT;
+    ALTER TABLE cases ADD COLUMN open_scope TEXT;
+    CREATE UNIQUE INDEX cases_open_scope ON cases (open_scope)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -289,7 +301,7 @@ INDEX_COLUMNS = "assignee, queue, sla_due, sla_breached"
 """The columns kept beside a case for queries (:func:`svcflow.store.query.case_index`)."""
 TIMER_COLUMNS = (
     "id, case_id, trigger, due_at, owner_state, keep, created_at, status, attempts, last_error, "
-    "retry_at"
+    "retry_at, nominal"
 )
 HISTORY_COLUMNS = (
     "case_id, seq, at, actor, kind, trigger, from_state, to_state, payload, version, details, texts"

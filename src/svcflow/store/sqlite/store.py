@@ -690,6 +690,26 @@ class SqliteStore:
         owner = owner_of_contact(connection, channel, address)
         return None if owner is None else load_customer(connection, owner)
 
+    def open_scope_case(self, scope: str) -> str | None:
+        row = (
+            self._connection()
+            .execute("SELECT id FROM cases WHERE open_scope = ?", (scope,))
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def customer_case_counts(self, customer_id: str, since: datetime) -> Mapping[str, int]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT workflow, count(*) FROM cases WHERE customer_id = ? AND created_at >= ? "
+                "GROUP BY workflow",
+                (customer_id, ts(since)),
+            )
+            .fetchall()
+        )
+        return {str(workflow): int(count) for workflow, count in rows}
+
     def case_customer(self, case_id: str) -> str | None:
         row = (
             self._connection()

@@ -21,6 +21,7 @@ from svcflow.store.base import (
     NewDelivery,
     NewMessage,
     NewNotification,
+    ScopeTaken,
     TimerGone,
 )
 from svcflow.store.query import data_index, sla_index
@@ -80,10 +81,8 @@ def write_case(
         )
         if inserted.rowcount == 0:
             conflict(db, case.id, 0)
-        if change.customer_id is not None:
-            db.execute(
-                "UPDATE cases SET customer_id = ? WHERE id = ?", (change.customer_id, case.id)
-            )
+        if change.customer_id is not None or change.open_scope is not None:
+            _own(db, change)
         return
     updated = db.execute(
         _UPDATE_CASE[data is None, sla is None],
@@ -100,6 +99,23 @@ def write_case(
     )
     if updated.rowcount == 0:
         conflict(db, case.id, change.expected_revision)
+    if change.release_scope:
+        db.execute("UPDATE cases SET open_scope = NULL WHERE id = ?", (case.id,))
+
+
+def _own(db: sqlite3.Connection, change: CaseChange) -> None:
+    """The owner of a new case, and the customer-scoped key it holds while open
+    (``ScopeTaken`` when another open case holds it)."""
+    if change.open_scope is not None:
+        holder = db.execute(
+            "SELECT id FROM cases WHERE open_scope = ?", (change.open_scope,)
+        ).fetchone()
+        if holder is not None:
+            raise ScopeTaken(str(holder[0]))
+    db.execute(
+        "UPDATE cases SET customer_id = ?, open_scope = ? WHERE id = ?",
+        (change.customer_id, change.open_scope, change.case.id),
+    )
 
 
 def _sla_columns(case: Case) -> tuple[str | None, int]:
@@ -173,10 +189,18 @@ def write_timers(db: sqlite3.Connection, change: CaseChange, stamp: str) -> None
         db.execute(f"DELETE FROM timers WHERE case_id = ? AND ({' OR '.join(ended)})", parameters)
     if change.timers:
         db.executemany(
-            "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at, "
+            "nominal) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (case_id, t.trigger, ts(t.due_at), t.owner_state, int(t.keep), stamp)
+                (
+                    case_id,
+                    t.trigger,
+                    ts(t.due_at),
+                    t.owner_state,
+                    int(t.keep),
+                    stamp,
+                    None if t.nominal is None else ts(t.nominal),
+                )
                 for t in change.timers
             ],
         )

@@ -1,0 +1,108 @@
+"""How the demo's customers answer surveys and how its care team calls them back.
+
+Every satisfaction answer comes with an NPS answer (0-10) drawn from the answer's mood, so the
+report's NPS moves with its CSAT. After a complaint closes with a callback, the customer gets
+revisits (``workflows/care_revisit.yaml``) and, when their NPS answer was 0-6, a retention
+callback (``workflows/care_retention.yaml``); the retention team mostly calls within the 24
+hours, sometimes late, and about two thirds of the customers reached stay.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from svcflow.demo.policy import Plan, Step, by_state, minutes
+
+__all__ = ["RETENTION_PLAN", "REVISIT_PLAN", "care_after_complaint", "nps_answer"]
+
+_NPS_SATISFIED = (0, 0, 0, 0, 1, 2, 4, 12, 21, 30, 30)
+_NPS_UNSATISFIED = (6, 8, 10, 12, 14, 14, 12, 10, 8, 4, 2)
+"""Relative weights of the answers 0-10 from a satisfied and an unsatisfied customer."""
+
+OFFERS = (
+    "next month's service fee waived",
+    "a free upgrade to express delivery for a year",
+    "a 10% discount on the next order",
+    "a dedicated contact for the next three months",
+)
+PROBLEMS = (
+    "the replacement shows the same fault",
+    "the refund has not arrived",
+    "the courier missed the delivery again",
+)
+_LINK = "source_case"
+
+
+def nps_answer(rng: random.Random, satisfied: bool) -> int:
+    """An answer to "how likely are you to recommend us", 0-10, from a customer who is (or is
+    not) satisfied."""
+    weights = _NPS_SATISFIED if satisfied else _NPS_UNSATISFIED
+    return rng.choices(range(11), weights=weights)[0]
+
+
+def care_after_complaint(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
+    """The care cases a closed complaint starts: revisits always, a retention callback for a
+    detractor (NPS 0-6)."""
+    customer = {key: data[key] for key in ("customer", "segment", "channel") if data.get(key)}
+    steps = [
+        Step(
+            minutes(rng.uniform(1, 10)),
+            start="care_revisit",
+            data={**customer, "category": data.get("category") or "other"},
+            link=_LINK,
+        )
+    ]
+    nps = data.get("nps")
+    if isinstance(nps, int) and nps <= 6:
+        retention = {**customer, "reason": "detractor", "risk_nps": nps}
+        steps.append(
+            Step(minutes(rng.uniform(5, 60)), start="care_retention", data=retention, link=_LINK)
+        )
+    return steps
+
+
+def _call(rng: random.Random, hours: float) -> Step:
+    agent = f"retention-{rng.randrange(1, 6)}"
+    after = minutes(hours * 60)
+    if rng.random() < 0.2:
+        return Step(after, "call_unanswered", {"agent": agent}, actor=agent)
+    if rng.random() < 0.65:
+        payload = {"agent": agent, "outcome": "saved", "offer": rng.choice(OFFERS)}
+    else:
+        payload = {"agent": agent, "outcome": "lost", "notes": "moving to a competitor"}
+    return Step(after, "call_done", payload, actor=agent)
+
+
+def _callback_due(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
+    hours = rng.uniform(1, 20) if rng.random() < 0.8 else rng.uniform(20, 40)
+    return [_call(rng, hours)]
+
+
+def _trying(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
+    return [_call(rng, rng.uniform(3, 24))]
+
+
+def _revisit(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
+    agent = f"care-{rng.randrange(1, 6)}"
+    after = minutes(rng.uniform(0.5, 8) * 60)
+    roll = rng.random()
+    if roll < 0.05:
+        problem = {"agent": agent, "problem": rng.choice(PROBLEMS), "satisfied": False}
+        payload = {**problem, "nps": nps_answer(rng, False)}
+        return [Step(after, "problem_found", payload, actor=agent)]
+    if roll < 0.17:
+        return [Step(after, "revisit_unanswered", {"agent": agent}, actor=agent)]
+    if roll < 0.2:
+        return [Step(after, "opt_out", actor="customer")]
+    satisfied = rng.random() < 0.92
+    answer = {"agent": agent, "satisfied": satisfied, "nps": nps_answer(rng, satisfied)}
+    return [Step(after, "revisit_done", answer, actor=agent)]
+
+
+RETENTION_PLAN: Plan = by_state({"callback_due": _callback_due, "trying": _trying})
+"""The retention team's calls (see the module docstring)."""
+
+REVISIT_PLAN: Plan = by_state({"first_revisit": _revisit, "second_revisit": _revisit})
+"""The care team's revisit calls."""
