@@ -129,15 +129,20 @@ def show(mutant: str) -> str:
     return "\n".join(line for line in done.stdout.splitlines() if line.startswith(("-", "+")))
 
 
-def run_module(name: str, max_children: int, diffs: bool = False) -> Score:
+def run_module(
+    name: str, max_children: int, diffs: bool = False, only: Path | None = None
+) -> Score:
     """Run mutmut on one module in a child process (mutmut keeps global state) and count."""
     module = MODULES[name]
     missing = [test for test in module.tests if not (ROOT / test).exists()]
     tests = [test for test in module.tests if test not in missing]
     if missing:
         print(f"{name}: skipping missing test files {', '.join(missing)}", file=sys.stderr)
-    shutil.rmtree(MUTANTS, ignore_errors=True)
+    if only is None:
+        shutil.rmtree(MUTANTS, ignore_errors=True)
     command = [sys.executable, __file__, "--child", name, "--max-children", str(max_children)]
+    if only is not None:
+        command += ["--only", str(only)]
     done = subprocess.run([*command, *tests], cwd=ROOT, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{name}: mutmut failed with exit code {done.returncode}")
@@ -162,7 +167,7 @@ def run_module(name: str, max_children: int, diffs: bool = False) -> Score:
     return score
 
 
-def child(name: str, max_children: int, tests: list[str]) -> None:
+def child(name: str, max_children: int, tests: list[str], only: Path | None) -> None:
     """Inside the child: narrow mutmut's configuration to one module and its tests, then run."""
     from mutmut import configuration
     from mutmut.__main__ import cli
@@ -175,7 +180,8 @@ def child(name: str, max_children: int, tests: list[str]) -> None:
         *(["-k", MODULES[name].keyword] if MODULES[name].keyword else []),
         *(f"--deselect={test}" for test in KNOWN_FAILURES),
     ]
-    cli(["run", "--max-children", str(max_children)], standalone_mode=False)
+    names = only.read_text(encoding="utf-8").split() if only is not None else []
+    cli(["run", "--max-children", str(max_children), *names], standalone_mode=False)
 
 
 def table(scores: list[Score]) -> str:
@@ -198,17 +204,23 @@ def main() -> None:
     parser.add_argument(
         "--survivors", action="store_true", help="list the surviving mutants with their diffs"
     )
+    parser.add_argument(
+        "--only",
+        type=Path,
+        help="a file of mutant names (one a line): run only those, in the mutants/ folder the "
+        "module's last run left (for instance its survivors, after new tests)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
-        child(arguments.child, arguments.max_children, arguments.modules)
+        child(arguments.child, arguments.max_children, arguments.modules, arguments.only)
         return
     unknown = [name for name in arguments.modules if name not in MODULES]
     if unknown:
         parser.error(f"unknown module {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     scores = []
     for name in arguments.modules or list(MODULES):
-        scores.append(run_module(name, arguments.max_children, arguments.survivors))
+        scores.append(run_module(name, arguments.max_children, arguments.survivors, arguments.only))
         print(table(scores[-1:]), flush=True)
     print(table(scores))
 

@@ -137,6 +137,20 @@ def test_a_night_shift_after_a_day_shift_still_runs_into_new_years_day() -> None
     assert cal.elapsed(*new_years_day) == timedelta(hours=6)
 
 
+def test_a_new_year_shown_twice_counts_its_repeated_hour_once() -> None:
+    # Phoenix, 1 January 1944: at 00:01 war time (06:01 UTC) the clocks went back to 23:01 on
+    # 31 December, so the year began, and an hour later began again.
+    cal = daily("America/Phoenix", "00:00-24:00")
+    two_days = (at("1943-12-31T00:00-06:00"), at("1944-01-02T00:00-07:00"))
+    assert cal.elapsed(*two_days) == timedelta(hours=49)
+    around = (at("1944-01-01T05:30+00:00"), at("1944-01-01T07:30+00:00"))
+    assert cal.elapsed(*around) == timedelta(hours=2)
+    assert list(cal.open_intervals(*around)) == [around]
+    assert cal.is_open(at("1944-01-01T06:30+00:00"))  # 23:30 on 31 December, again
+    assert cal.next_open(at("1944-01-01T06:30+00:00")) == at("1944-01-01T06:30+00:00")
+    assert cal.add(around[0], timedelta(hours=1)) == at("1944-01-01T06:30+00:00")
+
+
 # -- the repeated hour of a fall-back night ---------------------------------------------------
 # Berlin, 25 October 2026: 03:00 CEST becomes 02:00 CET, so 02:00-03:00 happens twice.
 # New York, 1 November 2026: 02:00 EDT becomes 01:00 EST, so 01:00-02:00 happens twice.

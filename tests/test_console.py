@@ -300,7 +300,8 @@ def test_unknown_cases_workflows_and_languages_say_what_exists(client: httpx.Cli
     workflow = client.get("/console/workflows/complain")
     assert workflow.status_code == 404
     assert (
-        "no workflow 'complain'; loaded: care_retention, care_revisit, complaint, crisis, "
+        "no workflow 'complain'; loaded: care_retention, care_revisit, "
+        "care_vip_review, complaint, crisis, "
         "escalation, im_first_response" in text_of(workflow.text)
     )
     language = client.get("/console/lang/fr")
@@ -506,7 +507,10 @@ def test_settings_that_cannot_work_are_refused(settings: dict[str, Any], message
 def test_the_cases_page_searches_pages_and_opens_a_case_by_id(
     engine: Engine, clock: ManualClock
 ) -> None:
-    ids = [engine.start("complaint", {"customer": f"c{n}"}).id for n in range(3)]
+    ids = []
+    for number in range(3):
+        ids.append(engine.start("complaint", {"customer": f"c{number}"}).id)
+        clock.advance("1m")  # oldest first: one a minute apart, so the order is known
     engine.fire(ids[1], "acknowledge")
     engine.start("im_first_response", {"customer": "chat"})
     with mounted(engine, ConsoleSettings(page_size=1)) as client:

@@ -1,12 +1,12 @@
 """A dispatcher SIGKILLed in the middle of a delivery loses no notification.
 
-A real child process dispatches the outbox of a SQLite store to a real HTTP server on
-localhost through the ``svcflow-webhook`` plugin. The server answers the first deliveries, then
-holds one request open and tells the parent, which SIGKILLs the child right there: the request
-went out, its outcome was never recorded. A new dispatcher on the same file, once the dead one's
-lease has run out, delivers everything still queued. Every notification reaches the server at
-least once; only the one in flight at the kill arrives twice, with the same idempotency key
-and a valid signature, so the receiver can drop the repeat.
+A real child process dispatches the outbox of a SQLite file or a PostgreSQL database to a real HTTP
+server on localhost through the ``svcflow-webhook`` plugin. The server answers the first deliveries,
+then holds one request open and tells the parent, which SIGKILLs the child right there: the request
+went out, its outcome was never recorded. A new dispatcher on the same store, once the dead one's
+lease has run out, delivers everything still queued. Every notification reaches the server at least
+once; only the one in flight at the kill arrives twice, with the same idempotency key and a valid
+signature, so the receiver can drop the repeat.
 """
 
 from __future__ import annotations
@@ -104,21 +104,30 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     thread.join()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store two processes share: a SQLite file, or a PostgreSQL database."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_schema_url")
+        return url
+    return f"sqlite:///{tmp_path / 'cases.db'}"
+
+
 @pytest.mark.slow
 def test_sigkill_during_delivery_then_restart_delivers_every_notification(
-    tmp_path: Path, receiver: tuple[Receiver, str]
+    tmp_path: Path, shared_store: str, receiver: tuple[Receiver, str]
 ) -> None:
     hook, url = receiver
-    db, flow = tmp_path / "cases.db", tmp_path / "callback.yaml"
+    flow = tmp_path / "callback.yaml"
     flow.write_text(FLOW, encoding="utf-8")
-    engine = engine_for(str(db), str(flow), NOW, url)
+    engine = engine_for(shared_store, str(flow), NOW, url)
     cases = [engine.start("callback", {"customer": f"c{n}"}) for n in range(CASES)]
     queued = {row.key for row in engine.outbox()}
     assert len(queued) == CASES
     engine.close()
 
     worker = subprocess.Popen(
-        [sys.executable, str(HERE / "delivery_crash_worker.py"), str(db), str(flow), NOW, url],
+        [sys.executable, str(HERE / "delivery_crash_worker.py"), shared_store, str(flow), NOW, url],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -135,7 +144,7 @@ def test_sigkill_during_delivery_then_restart_delivers_every_notification(
             worker.stdout.close()
     hook.release.set()
 
-    restarted = engine_for(str(db), str(flow), NOW, url)
+    restarted = engine_for(shared_store, str(flow), NOW, url)
     clock = restarted.clock
     assert isinstance(clock, ManualClock)
     rows = {row.key: row for row in restarted.outbox()}

@@ -6,6 +6,7 @@ SQLite file (and, where the store matters, on every store kind); the client is h
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from support.serving import running
-from support.workflows import MINIMAL
+from support.workflows import MINIMAL, ROOT
 from svcflow import Engine, ManualClock, load_workflow_text
 from svcflow.cli import main
 from svcflow.errors import UnknownScope, UnknownToken
@@ -186,3 +187,13 @@ def test_svcflow_tokens_create_list_revoke(
     listed = capsys.readouterr().out
     assert listed.startswith(f"{token.id}  crm") and "revoked" in listed
     assert TokenFile(path).authenticate(secret) is None
+
+
+def test_the_serve_page_example_runs_and_prints_what_it_shows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8")
+    [code] = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    [shown] = re.findall(r"```text output\n(.*?)```", text, re.DOTALL)
+    exec(compile(code, "docs/serve.md", "exec"), {})
+    assert capsys.readouterr().out == shown

@@ -87,7 +87,9 @@ def engine(tmp_path: Path, clock: ManualClock) -> Iterator[Engine]:
 def client(engine: Engine, tmp_path: Path) -> Iterator[httpx.Client]:
     tokens = TokenFile(tmp_path / "tokens.json")
     secret = tokens.create("gateway", ["ingest"]).secret
-    app = create_app(engine, tokens=tokens, settings=ServeSettings(max_body_bytes=2000))
+    app = create_app(
+        engine, tokens=tokens, settings=ServeSettings(max_body_bytes=100, max_message_bytes=2000)
+    )
     with (
         running(app) as url,
         httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"}) as client,
@@ -160,6 +162,10 @@ def test_a_body_over_the_limit_is_refused_before_the_plugin_sees_it(
     body, headers = signed({"id": "m1", "from": "+8613800138000", "text": "x" * 3000})
     answer = client.post("/channels/gateway", content=body, headers=headers)
     assert answer.status_code == 413
+    assert answer.json()["detail"] == (
+        "the request body is larger than 2000 bytes, the most this server takes "
+        "(ServeSettings.max_message_bytes, --max-message); nothing was stored"
+    )
     streamed = client.post(
         "/channels/gateway", content=iter([body[:1500], body[1500:]]), headers=headers
     )
@@ -220,3 +226,39 @@ def test_a_failing_plugin_is_a_500_with_an_incident_and_no_trace(
         "incident": problem["incident"],
     }
     assert "li.wei" not in answer.text and "key store" not in answer.text
+
+
+def test_a_message_too_large_for_intake_is_kept_cut_short_as_a_dead_letter(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    from svcflow.messaging.limits import IntakeLimits
+
+    workflow = load_workflow_text(INTAKE, "texts.yaml")
+    tokens = TokenFile(tmp_path / "tokens.json")
+    secret = tokens.create("gateway", ["ingest"]).secret
+    body, headers = signed({"id": "m1", "from": "+8613800138000", "text": "x" * 3000})
+    limits = IntakeLimits(max_bytes=1000, kept_bytes=100)
+    store = f"sqlite:///{tmp_path / 'cases.db'}"
+    with (
+        Engine(
+            [workflow],
+            store,
+            clock,
+            plugins=[SignedGateway()],
+            load_plugins=False,
+            intake_limits=limits,
+        ) as engine,
+        running(create_app(engine, tokens=tokens)) as url,
+    ):
+        answer = httpx.post(
+            f"{url}/channels/gateway",
+            content=body,
+            headers={**headers, "Authorization": f"Bearer {secret}"},
+        )
+        [kept] = engine.dead_letters()
+    assert answer.status_code == 422
+    assert answer.json()["dead_letter_id"] == kept.id
+    assert len(kept.raw) == 100
+    assert kept.error.startswith(
+        "the payload has 3,050 bytes, more than the limit of 1,000 (IntakeLimits.max_bytes); "
+    )

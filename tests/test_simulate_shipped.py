@@ -12,11 +12,17 @@ from support.workflows import ROOT, WORKFLOWS
 from svcflow import Engine, ManualClock, load_workflow_file
 from svcflow.cli import main
 from svcflow.errors import SvcflowError
-from svcflow.records import OutboxEntry
-from svcflow.simulate import load_scenario, play_until
+from svcflow.records import Case, OutboxEntry
+from svcflow.simulate import Scenario, load_scenario, play_until
 from test_shipped_workflows import SCENARIOS, scenario_workflow_id, shipped_workflow_file
 
-WORKFLOWS_COVERED = ("escalation", "crisis", "care_retention", "care_revisit")
+WORKFLOWS_COVERED = (
+    "escalation",
+    "crisis",
+    "care_retention",
+    "care_revisit",
+    "care_vip_review",
+)
 COVERED = [path for path in SCENARIOS if scenario_workflow_id(path) in WORKFLOWS_COVERED]
 ROLES = [
     "customer",
@@ -60,7 +66,7 @@ def replay(scenario: Path, locale: str) -> list[OutboxEntry]:
     with Engine.from_directory(
         WORKFLOWS, "memory://", clock, directory=directory, load_plugins=False
     ) as engine:
-        case = engine.start(workflow.spec.workflow, loaded.scenario.case)
+        case = start(engine, loaded.scenario, workflow.spec.workflow, locale)
         for event, moment in zip(loaded.scenario.events, loaded.moments, strict=True):
             play_until(engine, clock, moment)
             if event.fire is not None:
@@ -69,6 +75,16 @@ def replay(scenario: Path, locale: str) -> list[OutboxEntry]:
         if loaded.until is not None:
             play_until(engine, clock, loaded.until)
         return engine.outbox(case.id)
+
+
+def start(engine: Engine, scenario: Scenario, workflow: str, locale: str) -> Case:
+    """The scenario's case; a scenario's customer is added first, speaking ``locale`` (a
+    customer-scoped workflow starts their case itself)."""
+    if scenario.customer is None:
+        return engine.start(workflow, scenario.case)
+    fields = scenario.customer.model_dump(exclude_none=True) | {"locale": locale}
+    customer = engine.customers.add(fields.pop("name"), **fields)
+    return engine.find(workflow=workflow, customer=customer)[0]
 
 
 @pytest.mark.parametrize("locale", ["en", "zh-CN"])

@@ -633,3 +633,85 @@ def test_a_two_hundred_row_table_is_checked_and_decides() -> None:
     )
     assert big.evaluate({"amount": 150.5, "count": 150 % 7}) == {"band": "b150"}
     assert big.evaluate({"amount": 150.5, "count": 0}) == {"band": None}
+
+
+OVERLAPPING_CEL = """\
+    inputs: {amount: amount, segment: segment}
+    outputs: {b: string}
+    rules:
+      - {amount: {expr: "amount > 3.0"}, segment: vip, b: x}
+      - {amount: {expr: "amount > 5.0"}, b: y}
+      - {amount: {expr: "amount > 1.0"}, b: z}
+"""
+
+
+def test_three_overlapping_cel_rules_name_the_first_two_and_every_input() -> None:
+    loaded = table(OVERLAPPING_CEL)
+    with pytest.raises(DecisionError) as caught:
+        loaded.evaluate({"amount": 6.0, "segment": "vip"})
+    assert str(caught.value) == (
+        "rules.yaml:10:3: table 't' cannot decide: rules[0] (line 14) and rules[1] (line 15) "
+        "both match, but hit policy unique allows one; their CEL cells overlap for amount = 6.0, "
+        'segment = "vip"'
+    )
+
+
+def test_a_cel_cell_is_explained_as_written() -> None:
+    decision = table(OVERLAPPING_CEL).decide({"amount": 2.0, "segment": "standard"})
+    assert decision.explain()[3:] == [
+        "rules[2] (line 16) chosen: amount = 2.0 matches `amount > 1.0`",
+        'result: b = "z"',
+    ]
+
+
+def test_a_broken_cel_cell_is_reported_at_its_expression() -> None:
+    assert problems(
+        "    inputs: {amount: amount}\n    outputs: {b: string}\n"
+        '    rules:\n      - {amount: {expr: "amount >"}, b: x}\n'
+    ) == (
+        "1 problem in rules.yaml\n"
+        "rules.yaml:14:34: tables.t.rules[0].amount.expr: invalid expression `amount >`: Syntax "
+        "error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', "
+        "'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}"
+    )  # the column where the expression ends too soon
+
+
+def two_enums(*rules: str, hit: str = "") -> str:
+    rows = "".join(f"      - {{{rule}}}\n" for rule in rules)
+    head = f"    hit: {hit}\n" if hit else ""
+    return (
+        f"{head}    inputs: {{segment: segment, channel: channel}}\n    outputs: {{b: string}}\n"
+        f"    rules:\n{rows}"
+    )
+
+
+def test_a_coverage_warning_counts_the_other_uncovered_combinations() -> None:
+    end = "; such a case gets the outputs' defaults (b = null); add a rule for it"
+    assert warnings(two_enums("segment: vip, channel: chat, b: x")) == [
+        'rules.yaml:13:5: tables.t.rules: no rule matches segment = "standard", channel = '
+        '"phone" (and 2 other uncovered combinations)' + end
+    ]
+    assert warnings(
+        two_enums("segment: vip, channel: chat, b: x", "segment: vip, channel: phone, b: x")
+    ) == [
+        'rules.yaml:13:5: tables.t.rules: no rule matches segment = "standard", channel = '
+        '"phone" (and 1 other uncovered combination)' + end
+    ]
+
+
+def test_a_rule_hidden_by_more_than_three_rules_names_three_and_counts_the_rest() -> None:
+    hidden = two_enums(
+        "segment: vip, channel: chat, b: a",
+        "segment: vip, channel: phone, b: b",
+        "segment: standard, channel: chat, b: c",
+        "segment: standard, channel: phone, b: d",
+        "b: never",
+        hit="first",
+    )
+    assert problems(hidden) == (
+        "1 problem in rules.yaml\n"
+        "rules.yaml:19:9: tables.t.rules[4]: rules[4] can never match: rules[0] (line 15), "
+        "rules[1] (line 16), rules[2] (line 17) and 1 more before it already match every case "
+        "it matches, and under hit policy first the earliest match wins; remove it or move it "
+        "above them"
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +21,7 @@ from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.durations import format_duration, parse_duration
 from svcflow.engine import Engine
 from svcflow.errors import Problem, ScenarioError, SvcflowError, did_you_mean
-from svcflow.records import HistoryEntry
+from svcflow.records import Case, HistoryEntry
 from svcflow.sla.calendar import BusinessCalendar
 from svcflow.spec.models import Name, WorkflowSpec
 from svcflow.spec.shape import validate_shape
@@ -81,6 +81,21 @@ class ScenarioEvent(_Strict):
         return self
 
 
+class ScenarioCustomer(_Strict):
+    """The customer the scenario's case belongs to (a customer-scoped workflow needs one). It is
+    added to the store at the start; a workflow that starts on ``customer_created`` starts the
+    case itself, any other starts it for this customer."""
+
+    name: str
+    segment: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    birthday: date | None = None
+    since: date | None = None
+
+
 class Scenario(_Strict):
     """A scenario file: one case, started with ``case`` data, then ``events`` in time order."""
 
@@ -93,6 +108,7 @@ class Scenario(_Strict):
         description="The roles of the people who act in the scenario: {lead-3: [team_lead]}.",
     )
     case: dict[str, Any] = Field(default_factory=dict)
+    customer: ScenarioCustomer | None = None
     events: list[ScenarioEvent] = Field(default_factory=list)
     until: str | datetime | None = Field(
         default=None, description="Advance to this time at the end (offset or timestamp)."
@@ -235,9 +251,7 @@ def run_scenario(
     with Engine(
         [workflow], store, clock, calendars=calendars or {}, roles=scenario.people
     ) as engine:
-        case = engine.start(
-            scenario.workflow or workflow.spec.workflow, scenario.case, actor=scenario.actor
-        )
+        case = _start(engine, scenario, scenario.workflow or workflow.spec.workflow)
         checks: list[tuple[datetime, str, bool]] = []
         for index, (event, moment) in enumerate(zip(scenario.events, loaded.moments, strict=True)):
             play_until(engine, clock, moment)
@@ -268,6 +282,17 @@ def run_scenario(
         return SimulationResult(
             case.id, start, engine.history(case.id), checks, engine.notifications(case.id)
         )
+
+
+def _start(engine: Engine, scenario: Scenario, workflow: str) -> Case:
+    if scenario.customer is None:
+        return engine.start(workflow, scenario.case, actor=scenario.actor)
+    fields = scenario.customer.model_dump(exclude_none=True)
+    customer = engine.customers.add(fields.pop("name"), **fields)
+    started = engine.find(workflow=workflow, customer=customer)
+    if started:
+        return started[0]
+    return engine.start(workflow, scenario.case, actor=scenario.actor, customer=customer)
 
 
 def play_until(engine: Engine, clock: ManualClock, moment: datetime) -> list[Any]:

@@ -269,6 +269,13 @@ def _serve_commands(commands: Commands[argparse.ArgumentParser]) -> None:
         metavar="BYTES",
         help="largest request body taken; larger ones get 413 (default 1048576)",
     )
+    serve.add_argument(
+        "--max-message",
+        type=int,
+        default=16 * 1024 * 1024,
+        metavar="BYTES",
+        help="largest POST /channels/{channel} body taken; larger ones get 413 (default 16777216)",
+    )
     serve.set_defaults(run=_command("run_serve"))
 
     tokens = commands.add_parser("tokens", help="create, list or revoke the API's tokens")

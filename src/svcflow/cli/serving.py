@@ -37,6 +37,7 @@ def run_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         with_worker=args.with_worker,
         max_body_bytes=args.max_body,
+        max_message_bytes=args.max_message,
     )
     extra = f", {args.workers} processes" if args.workers > 1 else ""
     extra += ", with a worker" if args.with_worker else ""

@@ -4,18 +4,31 @@ Every satisfaction answer comes with an NPS answer (0-10) drawn from the answer'
 report's NPS moves with its CSAT. After a complaint closes with a callback, the customer gets
 revisits (``workflows/care_revisit.yaml``) and, when their NPS answer was 0-6, a retention
 callback (``workflows/care_retention.yaml``); the retention team mostly calls within the 24
-hours, sometimes late, and about two thirds of the customers reached stay.
+hours, sometimes late, and about two thirds of the customers reached stay. Three customers are
+known by record (:data:`CARE_CUSTOMERS`): adding the VIP starts his quarterly
+reviews (``care_vip_review.yaml``).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from svcflow.demo.policy import Plan, Step, by_state, minutes
+from svcflow.engine import Engine
+from svcflow.records import Case
 
-__all__ = ["RETENTION_PLAN", "REVISIT_PLAN", "care_after_complaint", "nps_answer"]
+__all__ = [
+    "CARE_CUSTOMERS",
+    "RETENTION_PLAN",
+    "REVISIT_PLAN",
+    "VIP_REVIEW_PLAN",
+    "add_care_customers",
+    "care_after_complaint",
+    "nps_answer",
+]
 
 _NPS_SATISFIED = (0, 0, 0, 0, 1, 2, 4, 12, 21, 30, 30)
 _NPS_UNSATISFIED = (6, 8, 10, 12, 14, 14, 12, 10, 8, 4, 2)
@@ -33,6 +46,36 @@ PROBLEMS = (
     "the courier missed the delivery again",
 )
 _LINK = "source_case"
+
+CARE_CUSTOMERS: tuple[Mapping[str, Any], ...] = (
+    {
+        "name": "Mei Lin",
+        "email": "mei.lin@example.com",
+        "segment": "standard",
+        "timezone": "Asia/Shanghai",
+        "birthday": date(1992, 3, 4),
+    },
+    {
+        "name": "Li Wei",
+        "email": "li.wei@example.com",
+        "segment": "vip",
+        "timezone": "Asia/Shanghai",
+        "birthday": date(1980, 3, 8),
+        "since": date(2016, 3, 5),
+    },
+    {
+        "name": "Chen Jing",
+        "email": "chen.jing@example.com",
+        "segment": "standard",
+        "timezone": "Europe/London",
+        "birthday": date(2000, 2, 29),
+        "since": date(2024, 3, 6),
+    },
+)
+"""The customers the demo's host knows by record: Mei Lin's birthday is on Wednesday, Li Wei
+is a VIP with a birthday on Sunday and his tenth anniversary on Thursday, Chen Jing (born on
+29 February) became a customer on 6 March 2024. Adding them starts their greeting journeys and
+Li Wei's quarterly reviews."""
 
 
 def nps_answer(rng: random.Random, satisfied: bool) -> int:
@@ -61,6 +104,21 @@ def care_after_complaint(data: Mapping[str, Any], rng: random.Random) -> list[St
             Step(minutes(rng.uniform(5, 60)), start="care_retention", data=retention, link=_LINK)
         )
     return steps
+
+
+def add_care_customers(engine: Engine) -> list[Case]:
+    """Add :data:`CARE_CUSTOMERS` to the engine's store; return the journeys that started."""
+    for fields in CARE_CUSTOMERS:
+        record = dict(fields)
+        engine.customers.add(record.pop("name"), **record)
+    return engine.find(workflow="care_vip_review")
+
+
+def _review_due(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
+    manager = f"account_manager-{rng.randrange(1, 4)}"
+    satisfied = rng.random() < 0.9
+    answer = {"agent": manager, "satisfied": satisfied, "nps": nps_answer(rng, satisfied)}
+    return [Step(minutes(rng.uniform(4, 72) * 60), "review_done", answer, actor=manager)]
 
 
 def _call(rng: random.Random, hours: float) -> Step:
@@ -106,3 +164,6 @@ RETENTION_PLAN: Plan = by_state({"callback_due": _callback_due, "trying": _tryin
 
 REVISIT_PLAN: Plan = by_state({"first_revisit": _revisit, "second_revisit": _revisit})
 """The care team's revisit calls."""
+
+VIP_REVIEW_PLAN: Plan = by_state({"review_due": _review_due})
+"""The account managers' quarterly reviews."""

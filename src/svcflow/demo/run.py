@@ -39,6 +39,7 @@ PLANS: Mapping[str, Plan] = {
     "im_first_response": im.PLAN,
     "care_retention": care.RETENTION_PLAN,
     "care_revisit": care.REVISIT_PLAN,
+    "care_vip_review": care.VIP_REVIEW_PLAN,
 }
 """The plan of each shipped workflow, by workflow id."""
 
@@ -160,6 +161,9 @@ def run_demo(
         roles=DEMO_PEOPLE,
     ) as engine:
         week = _Week(engine, clock, rng)
+        for journey in care.add_care_customers(engine):
+            summary.cases[journey.workflow] += 1
+            week.planned(journey)
         for arrival in arrivals:
             week.add(
                 _Due(

@@ -541,7 +541,8 @@ class Engine:
         """Fire every timer due at or before ``now`` (default: the clock's now), in due order.
 
         Due timers are claimed with a lease first (see ``timer_lease``). Each timer fires once, as
-        its own unit of work, at its due time (so chains of timers
+        its own unit of work (committed ``commit_batch`` at a time, each under a savepoint of
+        its own, so a batch's firings become durable together), at its due time (so chains of timers
         replay correctly after downtime); the history entry records ``due_at``, when it actually
         fired (``fired_at``) and ``late_by_seconds``. Timers scheduled by a firing that are
         already due fire in the same call. Returns what was fired, in order (a list), with the

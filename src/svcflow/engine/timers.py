@@ -11,6 +11,12 @@ A timer whose firing raises (a failing action plugin, a broken store row, anythi
 to its case: nothing of that firing is written, the timer is retried with the engine's
 ``timer_retry`` backoff, and after the last attempt it is parked as ``failed`` with the error,
 until ``Engine.retry_timer`` releases it. Every other case's timers fire on time.
+
+Firings are worked out in due order and committed ``commit_batch`` at a time in one transaction
+(``Store.commit_many``), each under a savepoint of its own: a firing whose write fails is rolled
+back alone and retried as above, one refused by another writer (a stale revision) is fired again
+on its own. A runner killed before a batch's commit loses none of its timers: they are still in
+the store under its lease.
 """
 
 from __future__ import annotations

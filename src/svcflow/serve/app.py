@@ -54,7 +54,9 @@ def create_app(
     )
     app.state.svcflow = Served(engine=engine, tokens=tokens, settings=chosen)
     install_problem_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=chosen.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=chosen.max_body_bytes, max_message_bytes=chosen.max_message_bytes
+    )
     app.include_router(health.router)
     app.include_router(cases.router)
     app.include_router(channels.router)

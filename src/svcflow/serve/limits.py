@@ -1,4 +1,5 @@
-"""The request body limit, enforced before a handler sees the body.
+"""The request body limits, enforced before a handler sees the body: ``max_bytes`` for the API,
+``max_message_bytes`` for ``/channels/`` (the webhooks of messaging platforms).
 
 A request whose ``Content-Length`` is above the limit is answered 413 at once; a body sent
 without a length (chunked) is counted as it arrives, and reading it fails with 413 as soon as
@@ -12,29 +13,39 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from svcflow.serve.problems import TOO_LARGE, problem_response
 
-__all__ = ["BodyLimit"]
+__all__ = ["CHANNELS", "BodyLimit"]
+
+CHANNELS = "/channels/"
+"""The path prefix of the messaging platforms' webhooks, which have a limit of their own."""
 
 
 class BodyLimit:
-    """ASGI middleware refusing request bodies above ``max_bytes`` with a 413 problem."""
+    """ASGI middleware refusing request bodies above the limit with a 413 problem."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, max_message_bytes: int) -> None:
+        self.app, self.max_bytes, self.max_message_bytes = app, max_bytes, max_message_bytes
 
-    @property
-    def refusal(self) -> str:
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        if str(scope.get("path", "")).startswith(CHANNELS):
+            return self.max_message_bytes, "ServeSettings.max_message_bytes, --max-message"
+        return self.max_bytes, "ServeSettings.max_body_bytes, svcflow serve --max-body"
+
+    def _refusal(self, scope: Scope) -> str:
+        limit, setting = self._limit(scope)
         return (
-            f"the request body is larger than {self.max_bytes} bytes, the most this server "
-            "takes (ServeSettings.max_body_bytes, svcflow serve --max-body); nothing was stored"
+            f"the request body is larger than {limit} bytes, the most this server takes "
+            f"({setting}); nothing was stored"
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, _ = self._limit(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            refused = problem_response(TOO_LARGE, self.refusal, headers={"Connection": "close"})
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            refusal = self._refusal(scope)
+            refused = problem_response(TOO_LARGE, refusal, headers={"Connection": "close"})
             await refused(scope, receive, send)
             return
         counted = 0
@@ -43,8 +54,8 @@ class BodyLimit:
             nonlocal counted
             message = await receive()
             counted += len(message.get("body", b""))
-            if counted > self.max_bytes:
-                raise HTTPException(413, self.refusal, headers={"Connection": "close"})
+            if counted > limit:
+                raise HTTPException(413, self._refusal(scope), headers={"Connection": "close"})
             return message
 
         await self.app(scope, counting, send)

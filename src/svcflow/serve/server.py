@@ -50,9 +50,12 @@ class ServeOptions:
     workers: int = 1
     with_worker: bool = False
     max_body_bytes: int = 1024 * 1024
+    max_message_bytes: int = 16 * 1024 * 1024
 
     def app(self, engine: Engine) -> FastAPI:
-        settings = ServeSettings(max_body_bytes=self.max_body_bytes)
+        settings = ServeSettings(
+            max_body_bytes=self.max_body_bytes, max_message_bytes=self.max_message_bytes
+        )
         return create_app(engine, tokens=TokenFile(self.tokens), settings=settings)
 
     def engine(self) -> Engine:

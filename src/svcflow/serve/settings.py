@@ -11,20 +11,25 @@ __all__ = ["ServeSettings"]
 class ServeSettings:
     """What the HTTP API allows.
 
-    ``max_body_bytes`` (default 1 MiB) is the largest request body taken; a larger one is
-    refused with 413 before it is read to the end, and nothing of it is stored.
+    ``max_body_bytes`` (default 1 MiB) is the largest request body the API routes take; a
+    larger one is refused with 413 before it is read to the end, and nothing of it is stored.
+    ``max_message_bytes`` (default 16 MiB) is the same for ``POST /channels/{channel}``: it is
+    above ``ingest``'s own limit (``IntakeLimits.max_bytes``, 10 MB), so a message too large
+    for intake still reaches it and is kept, cut short, as a dead letter saying why.
     ``max_page`` (default 500) is the most cases one search answers; ``default_page`` (50) is
     what it answers when the client does not say. ``public_docs`` (default True) serves the
     OpenAPI document (``/openapi.json``) and its page (``/docs``) without a token.
     """
 
     max_body_bytes: int = 1024 * 1024
+    max_message_bytes: int = 16 * 1024 * 1024
     max_page: int = 500
     default_page: int = 50
     public_docs: bool = True
 
     def __post_init__(self) -> None:
-        if self.max_body_bytes <= 0 or self.max_page <= 0 or self.default_page <= 0:
+        limits = (self.max_body_bytes, self.max_message_bytes, self.max_page, self.default_page)
+        if min(limits) <= 0:
             raise ValueError(f"serve settings must be positive, got {self!r}")
         if self.default_page > self.max_page:
             raise ValueError(f"default_page {self.default_page} is above max_page {self.max_page}")

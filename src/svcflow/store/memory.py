@@ -47,10 +47,9 @@ from svcflow.store.customer_book import CustomerBook
 from svcflow.store.query import (
     CasePage,
     CaseQuery,
-    check_limit,
-    decode_cursor,
     encode_cursor,
     matches,
+    page_start,
     sort_key,
 )
 
@@ -317,9 +316,7 @@ class MemoryStore:
     def find(
         self, query: CaseQuery, *, after: str | None = None, limit: int | None = None
     ) -> CasePage:
-        query = query.check()
-        check_limit(limit)
-        start = None if after is None else decode_cursor(query, after)
+        query, start = page_start(query, after, limit)
         with self._lock:
             found = [c for c in self._cases.values() if self._finds(query, c)]
         keyed = sorted(((sort_key(query, c), c) for c in found), key=lambda pair: pair[0])

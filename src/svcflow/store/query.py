@@ -29,12 +29,12 @@ __all__ = [
     "CasePage",
     "CaseQuery",
     "case_index",
-    "check_limit",
     "data_index",
     "decode_cursor",
     "encode_cursor",
     "matches",
     "page_of",
+    "page_start",
     "sla_index",
     "sort_key",
 ]
@@ -179,10 +179,15 @@ def decode_cursor(query: CaseQuery, cursor: str) -> tuple[datetime, str]:
     raise InvalidCursor(cursor, order)
 
 
-def check_limit(limit: int | None) -> None:
-    """``InvalidQuery`` unless ``limit`` is None (no limit) or at least 1."""
+def page_start(
+    query: CaseQuery, after: str | None, limit: int | None
+) -> tuple[CaseQuery, tuple[datetime, str] | None]:
+    """The checked query and the key its page starts after (None: the first page);
+    ``InvalidQuery`` for a query, cursor or page size that cannot be answered."""
     if limit is not None and limit < 1:
         raise InvalidQuery(f"invalid page size {limit}; ask for at least 1 case, or None for all")
+    query = query.check()
+    return query, None if after is None else decode_cursor(query, after)
 
 
 Row = Sequence[Any]

@@ -40,7 +40,7 @@ from svcflow.store.base import (
     IdempotentReplay,
     Workload,
 )
-from svcflow.store.query import CasePage, CaseQuery, check_limit, decode_cursor, page_of
+from svcflow.store.query import CasePage, CaseQuery, page_of, page_start
 from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
 from svcflow.store.sqlite.erasure import erase_case_rows, forget_contacts, write_entries
 from svcflow.store.sqlite.find import count_sql, page_sql
@@ -350,9 +350,7 @@ class SqliteStore:
     def find(
         self, query: CaseQuery, *, after: str | None = None, limit: int | None = None
     ) -> CasePage:
-        query = query.check()
-        check_limit(limit)
-        start = None if after is None else decode_cursor(query, after)
+        query, start = page_start(query, after, limit)
         sql, params = page_sql(query, CASE_COLUMNS, start, None if limit is None else limit + 1)
         rows = self._connection().execute(sql, params).fetchall()
         return page_of(query, rows, limit, self._case)
