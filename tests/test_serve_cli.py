@@ -6,7 +6,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -24,16 +23,17 @@ def _free_port() -> int:
         return port
 
 
-def _answer(url: str, server: subprocess.Popen[str], token: str) -> httpx.Response:
-    """The first answer of ``url`` once the server listens (it takes a second to start)."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            return httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
-        except httpx.TransportError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)  # waiting for another process to listen, not for time to pass
+def _lines_until_started(server: subprocess.Popen[str]) -> list[str]:
+    """The server's output up to uvicorn's "Application startup complete." (by then the socket
+    listens): a blocking read of its pipe, so the test waits for the process, not for time."""
+    assert server.stdout is not None
+    lines: list[str] = []
+    while not lines or "Application startup complete." not in lines[-1]:
+        line = server.stdout.readline()
+        if not line:
+            raise AssertionError("svcflow serve ended before it listened:\n" + "".join(lines))
+        lines.append(line)
+    return lines
 
 
 @pytest.mark.slow
@@ -49,12 +49,16 @@ def test_svcflow_serve_answers_and_stops_on_sigterm(tmp_path: Path, workers: int
                "--tokens", str(tokens), "--port", str(port), "--workers", str(workers),
                "--with-worker"]  # fmt: skip
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    started: list[str] = []
     try:
-        ready = _answer(f"http://127.0.0.1:{port}/ready", server, token)
+        started = _lines_until_started(server)
+        authorised = {"Authorization": f"Bearer {token}"}
+        ready = httpx.get(f"http://127.0.0.1:{port}/ready", headers=authorised, timeout=30)
         assert ready.status_code == 200, ready.text
     finally:
         server.send_signal(signal.SIGTERM)
-        out, _ = server.communicate(timeout=60)
+        rest, _ = server.communicate(timeout=60)
+    out = "".join(started) + rest
     assert server.returncode == 0, out
     assert out.splitlines()[0] == (
         f"svcflow serve on http://127.0.0.1:{port} for sqlite:///{tmp_path / 'cases.db'}"
