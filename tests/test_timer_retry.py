@@ -1,0 +1,172 @@
+"""A failing timer, as an operator meets it: when exactly it is tried again, what the logs say,
+and what happens when an event on the case arrives while one of its SLA timers keeps failing
+(the event goes on; the timer keeps its own backoff and is never tried early)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from svcflow import ManualClock, hookimpl
+from svcflow.messaging.outbox import RetryPolicy
+from svcflow.testing import EngineFactory
+
+WATCHED = """\
+workflow: watched
+version: 1
+title: Watched ticket
+data:
+  customer: {type: string, required: true}
+  notes: {type: integer, default: 0}
+states:
+  new: {initial: true}
+  done: {final: true}
+transitions:
+  - {trigger: note, from: new, actions: [{set: {notes: {expr: notes + 1}}}]}
+  - {trigger: close, from: new, to: done}
+sla:
+  calendar: 24x7
+  metrics:
+    response:
+      start: {enter: new}
+      stop: {enter: done}
+      targets: [{within: 1h}]
+      on_breach:
+        - call: {action: page_on_call, with: {customer: {expr: customer}}}
+"""
+
+PAGER_ERROR = (
+    "PluginError: <test>:21:11: plugin action 'page_on_call' failed: ConnectionError: pager "
+    "down; nothing was written"
+)
+
+
+class Pager:
+    """An action plugin that fails until it is fixed."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.paged: list[str] = []
+
+    @hookimpl
+    def svcflow_workflow_actions(self) -> Mapping[str, Any]:
+        return {"page_on_call": self.page}
+
+    def page(self, call: Any) -> Mapping[str, Any]:
+        if self.down:
+            raise ConnectionError("pager down")
+        self.paged.append(str(call.arguments["customer"]))
+        return {}
+
+
+def test_an_event_after_a_failing_breach_goes_on_and_the_breach_keeps_its_backoff(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, store_url: str
+) -> None:
+    pager = Pager()
+    engine = svcflow_engine(WATCHED, store=store_url, plugins=[("pager", pager)])
+    case = engine.start("watched", {"customer": "ann"})
+    start = svcflow_clock.now()
+    svcflow_clock.advance("2h")
+
+    assert engine.fire(case.id, "note").data["notes"] == 1
+    [timer] = engine.timers(case.id)
+    assert (timer.trigger, timer.status, timer.attempts) == (
+        "sla:response:breach",
+        "retrying",
+        1,
+    )
+    assert timer.due_at == start + timedelta(hours=1)
+    assert timer.retry_at == start + timedelta(hours=2, minutes=1)
+    assert timer.last_error == PAGER_ERROR
+
+    svcflow_clock.advance("59s")  # before its retry: the next event does not try it early
+    engine.fire(case.id, "note")
+    [timer] = engine.timers(case.id)
+    assert (timer.attempts, timer.retry_at) == (1, start + timedelta(hours=2, minutes=1))
+
+    svcflow_clock.advance("1s")  # at its retry moment: tried again, next in 4 minutes
+    engine.fire(case.id, "note")
+    [timer] = engine.timers(case.id)
+    assert (timer.status, timer.attempts) == ("retrying", 2)
+    assert timer.retry_at == start + timedelta(hours=2, minutes=5)
+
+    pager.down = False
+    svcflow_clock.advance("4m")
+    assert engine.fire(case.id, "note").data["notes"] == 4
+    assert engine.timers(case.id) == []
+    assert pager.paged == ["ann"]
+    kinds = [entry.kind for entry in engine.history(case.id)]
+    assert kinds == ["started", "transition", "transition", "transition", "sla", "transition"]
+
+
+def test_a_breach_parked_as_failed_waits_for_its_release_whatever_events_come(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, store_url: str
+) -> None:
+    pager = Pager()
+    engine = svcflow_engine(
+        WATCHED,
+        store=store_url,
+        plugins=[("pager", pager)],
+        timer_retry=RetryPolicy(max_attempts=1),
+    )
+    case = engine.start("watched", {"customer": "ann"})
+    svcflow_clock.advance("2h")
+    engine.fire(case.id, "note")
+    [parked] = engine.failed_timers()
+    assert (parked.case_id, parked.status, parked.attempts, parked.retry_at) == (
+        case.id,
+        "failed",
+        1,
+        None,
+    )
+    pager.down = False
+    svcflow_clock.advance("1d")
+    engine.fire(case.id, "note")
+    assert engine.advance() == []
+    assert [timer.id for timer in engine.failed_timers()] == [parked.id]
+    assert pager.paged == []
+
+    engine.retry_timer(parked.id)
+    engine.fire(case.id, "note")
+    assert pager.paged == ["ann"]
+    assert engine.timers(case.id) == []
+
+
+def test_a_breach_due_exactly_at_an_event_fires_before_it(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    pager = Pager()
+    pager.down = False
+    engine = svcflow_engine(WATCHED, plugins=[("pager", pager)])
+    case = engine.start("watched", {"customer": "ann"})
+    svcflow_clock.advance("1h")
+    engine.fire(case.id, "close")
+    assert pager.paged == ["ann"]
+    assert [entry.kind for entry in engine.history(case.id)] == ["started", "sla", "transition"]
+
+
+def test_the_log_says_when_a_timer_is_retried_and_when_it_is_parked(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = svcflow_engine(
+        WATCHED,
+        plugins=[("pager", Pager())],
+        timer_retry=RetryPolicy(max_attempts=2, first_delay=timedelta(minutes=5)),
+    )
+    case = engine.start("watched", {"customer": "ann"})
+    svcflow_clock.advance("1h")
+    caplog.set_level(logging.WARNING, logger="svcflow.timers")
+    [retrying] = engine.advance().retrying
+    retry_at = (svcflow_clock.now() + timedelta(minutes=5)).isoformat()
+    where = f"timer {retrying.id} (sla:response:breach) of case {case.id}"
+    svcflow_clock.advance("5m")
+    [failed] = engine.advance().failed
+    assert failed.id == retrying.id
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", f"{where} failed (attempt 1), retrying at {retry_at}: {PAGER_ERROR}"),
+        ("ERROR", f"{where} failed 2 times, parked as failed: {PAGER_ERROR}"),
+    ]
