@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +45,9 @@ class Module:
     source: str
     tests: tuple[str, ...]
     keyword: str = NOT_ON_POSTGRES
+    # One throwaway PostgreSQL server for the module's whole run, which every mutant's test
+    # session uses (``SVCFLOW_TEST_POSTGRES``) instead of an initdb of its own.
+    postgres: bool = False
 
 
 MODULES: dict[str, Module] = {
@@ -101,13 +106,30 @@ MODULES: dict[str, Module] = {
             "tests/test_template_sla.py",
         ),
     ),
+    # The customer model: the engine's API and sender identification, and each store's table.
     "customers": Module(
-        "src/svcflow/messaging/customers.py", ("tests/test_customers.py", "tests/test_hijack.py")
+        "src/svcflow/messaging/customers.py",
+        ("tests/test_customers.py", "tests/test_hijack.py", "tests/test_care_engine.py"),
+    ),
+    "customer-book": Module(
+        "src/svcflow/store/customer_book.py",
+        ("tests/test_store_conformance.py", "tests/test_customers.py", "tests/test_erasure.py"),
+    ),
+    "customers-sqlite": Module(
+        "src/svcflow/store/sqlite/customers.py",
+        ("tests/test_store_conformance.py", "tests/test_customers.py", "tests/test_erasure.py"),
     ),
     "postgres": Module(
         "src/svcflow/store/postgres/store.py",
-        ("tests/test_store_conformance.py",),
+        ("tests/test_store_conformance.py", "tests/test_postgres_store.py"),
         keyword="postgres",
+        postgres=True,
+    ),
+    "postgres-connection": Module(
+        "src/svcflow/store/postgres/connection.py",
+        ("tests/test_store_conformance.py", "tests/test_postgres_store.py"),
+        keyword="postgres",
+        postgres=True,
     ),
 }
 
@@ -164,7 +186,15 @@ def run_module(
     command = [sys.executable, __file__, "--child", name, "--max-children", str(max_children)]
     if only is not None:
         command += ["--only", str(only)]
-    done = subprocess.run([*command, *tests], cwd=ROOT, check=False)
+    with ExitStack() as stack:
+        environment = dict(os.environ)
+        if module.postgres:
+            sys.path.insert(0, str(ROOT / "tests"))
+            from support.postgres import SHARED_ENV, TemporaryCluster
+
+            cluster = stack.enter_context(TemporaryCluster())
+            environment[SHARED_ENV] = str(cluster.directory)
+        done = subprocess.run([*command, *tests], cwd=ROOT, env=environment, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{name}: mutmut failed with exit code {done.returncode}")
     codes: dict[str, int | None] = {}

@@ -3,13 +3,14 @@ server (helpers and texts the tests import live in ``tests/support/``)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from support.apt import terminal_announcer
-from support.postgres import TemporaryCluster
+from support.postgres import SHARED_ENV, TemporaryCluster
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, load_workflow_text
 
@@ -52,8 +53,14 @@ def engine(make_engine: Callable[..., Engine]) -> Engine:
 @pytest.fixture(scope="session")
 def postgres_cluster(pytestconfig: pytest.Config) -> Iterator[TemporaryCluster]:
     """The session's own PostgreSQL server, started when a test first asks for it (installing
-    Debian's package first when missing and allowed) and stopped at the end of the session."""
-    with TemporaryCluster(terminal_announcer(pytestconfig, "postgres")) as cluster:
+    Debian's package first when missing and allowed) and stopped at the end of the session;
+    with ``SVCFLOW_TEST_POSTGRES`` set, the running one in that directory (a mutation run's)."""
+    announce = terminal_announcer(pytestconfig, "postgres")
+    shared = os.environ.get(SHARED_ENV)
+    if shared:
+        yield TemporaryCluster.attach(Path(shared), announce)
+        return
+    with TemporaryCluster(announce) as cluster:
         yield cluster
 
 

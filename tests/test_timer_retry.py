@@ -7,11 +7,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from svcflow import ManualClock, hookimpl
+from svcflow import Engine, ManualClock, hookimpl
+from svcflow.hooks.types import ActionCall
 from svcflow.messaging.outbox import RetryPolicy
 from svcflow.testing import EngineFactory
 
@@ -56,7 +58,7 @@ class Pager:
     def svcflow_workflow_actions(self) -> Mapping[str, Any]:
         return {"page_on_call": self.page}
 
-    def page(self, call: Any) -> Mapping[str, Any]:
+    def page(self, call: ActionCall) -> Mapping[str, Any]:
         if self.down:
             raise ConnectionError("pager down")
         self.paged.append(str(call.arguments["customer"]))
@@ -170,3 +172,68 @@ def test_the_log_says_when_a_timer_is_retried_and_when_it_is_parked(
         ("WARNING", f"{where} failed (attempt 1), retrying at {retry_at}: {PAGER_ERROR}"),
         ("ERROR", f"{where} failed 2 times, parked as failed: {PAGER_ERROR}"),
     ]
+
+
+CHECKED = """\
+workflow: checked
+version: 1
+title: Checked ticket
+data:
+  customer: {type: string, required: true}
+  notes: {type: integer, default: 0}
+  tier: string
+states:
+  new:
+    initial: true
+    on_enter:
+      - schedule: {trigger: check, after: 1h}
+  checked: {final: true}
+transitions:
+  - {trigger: note, from: new, actions: [{set: {notes: {expr: notes + 1}}}]}
+  - trigger: check
+    from: new
+    to: checked
+    actions:
+      - call: {action: crm_check, with: {customer: {expr: customer}}}
+"""
+
+
+class Meddler:
+    """A CRM check during which another process adds a note to the same case, once."""
+
+    def __init__(self) -> None:
+        self.other: Engine | None = None
+        self.calls: list[int] = []
+
+    @hookimpl
+    def svcflow_workflow_actions(self) -> Mapping[str, Any]:
+        return {"crm_check": self.check}
+
+    def check(self, call: ActionCall) -> Mapping[str, Any]:
+        self.calls.append(int(call.data["notes"]))
+        if self.other is not None:
+            other, self.other = self.other, None
+            other.fire(call.case_id, "note")
+        return {"tier": "gold"}
+
+
+def test_a_timer_whose_case_changed_while_it_fired_fires_once_on_the_case_as_it_is_now(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    meddler = Meddler()
+    engine = svcflow_engine(CHECKED, store=url, plugins=[("crm", meddler)])
+    meddler.other = svcflow_engine(CHECKED, store=url, plugins=[("crm", Meddler())])
+    case = engine.start("checked", {"customer": "ann"})
+    svcflow_clock.advance("1h")
+
+    report = engine.advance()
+
+    assert [firing.entry.case_id for firing in report] == [case.id]
+    assert (report.retrying, report.failed) == ([], [])
+    assert meddler.calls == [0, 1]  # tried on the case as read, then again after the note
+    fired = engine.get(case.id)
+    assert (fired.state, fired.data["notes"], fired.data["tier"]) == ("checked", 1, "gold")
+    kinds = [entry.kind for entry in engine.history(case.id)]
+    assert kinds == ["started", "transition", "timer"]
+    assert engine.timers(case.id) == []

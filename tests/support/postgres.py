@@ -47,6 +47,9 @@ SETTINGS = {
     "synchronous_commit": "off",
     "full_page_writes": "off",
 }
+SHARED_ENV = "SVCFLOW_TEST_POSTGRES"
+"""When set, the directory of a running :class:`TemporaryCluster` that tests use instead of
+starting their own (``benches/mutation.py`` sets it for its whole run)."""
 _START_ATTEMPTS = 3
 _PG_CTL_TIMEOUT = 60
 
@@ -171,6 +174,19 @@ class TemporaryCluster:
     def pid(self) -> int:
         """The postmaster's process id (from ``postmaster.pid``)."""
         return int((self.data / "postmaster.pid").read_text().split()[0])
+
+    @classmethod
+    def attach(cls, directory: Path, announce: Callable[[str], None] = print) -> TemporaryCluster:
+        """The cluster another process started in ``directory`` (:envvar:`SHARED_ENV`), used as
+        if it were this one's but never stopped here: its owner stops it. How a mutation run
+        gives every mutant's test session one server instead of an ``initdb`` each."""
+        cluster = cls(announce)
+        cluster._directory = directory
+        cluster._binaries = server_binaries(announce)
+        cluster._account = server_account()
+        cluster._owner = -1
+        cluster.port = int((cluster.data / "postmaster.pid").read_text().splitlines()[3])
+        return cluster
 
     def __enter__(self) -> TemporaryCluster:
         self.start()
