@@ -393,6 +393,40 @@ def test_changed_calendar_recomputes_open_deadlines(tmp_path: object) -> None:
         assert engine.recompute_deadlines() == 0
 
 
+def test_recomputing_deadlines_counts_the_cases_moved_of_the_workflow_named(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/cases.db"
+    clock = ManualClock("2026-03-02T09:00:00+00:00")
+    with engine_for(SUPPORT, OFFICE, clock, url) as engine:
+        first = engine.start("support", {"customer": "c1"})
+        second = engine.start("support", {"customer": "c2", "priority": "urgent"})
+        done = engine.start("support", {"customer": "c3"})
+        engine.fire(done.id, "respond")
+        engine.fire(done.id, "resolve")  # every clock of this case has stopped
+    clock.set("2026-03-02T10:00:00+00:00")
+    mornings_only = OFFICE.replace("09:00-18:00", "09:00-12:00")
+    with engine_for(SUPPORT, mornings_only, clock, url) as engine:
+        assert engine.recompute_deadlines("another_workflow") == 0
+        assert engine.history(first.id)[-1].kind == "started"
+        assert engine.recompute_deadlines("support") == 2
+        assert engine.get(second.id).data == {
+            "customer": "c2",
+            "priority": "urgent",
+            "breaches": 0,
+            "escalated": False,
+        }
+        entry = engine.history(first.id)[-1]
+        assert (entry.at, entry.actor, entry.kind, entry.from_state, entry.to_state) == (
+            at("2026-03-02T10:00:00+00:00"),
+            "system",
+            "sla_recomputed",
+            "received",
+            "received",
+        )
+        assert [e.kind for e in engine.history(done.id)][-1] == "transition"
+
+
 def test_unknown_calendar_is_reported_with_its_position() -> None:
     workflow = SUPPORT.replace("  calendar: office\n", "  calendar: ofice\n")
     with pytest.raises(WorkflowDefinitionError) as raised:

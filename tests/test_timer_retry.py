@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from svcflow import Engine, ManualClock, hookimpl
+from svcflow.engine.timers import TIMER_BATCH
 from svcflow.hooks.types import ActionCall
 from svcflow.messaging.outbox import RetryPolicy
 from svcflow.testing import EngineFactory
@@ -146,9 +147,46 @@ def test_a_breach_due_exactly_at_an_event_fires_before_it(
     engine = svcflow_engine(WATCHED, plugins=[("pager", pager)])
     case = engine.start("watched", {"customer": "ann"})
     svcflow_clock.advance("1h")
-    engine.fire(case.id, "close")
+    engine.fire(case.id, "note")
     assert pager.paged == ["ann"]
     assert [entry.kind for entry in engine.history(case.id)] == ["started", "sla", "transition"]
+    svcflow_clock.advance("1h")  # the breached clock has nothing more due
+    engine.fire(case.id, "close")
+    assert pager.paged == ["ann"]
+    assert [entry.kind for entry in engine.history(case.id)][-1] == "transition"
+
+
+def test_every_overdue_sla_moment_fires_in_turn_before_an_event(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    pager = Pager()
+    pager.down = False
+    warned = WATCHED.replace(
+        "      on_breach:\n",
+        "      warnings:\n        - at: 50%\n          actions: [{set: {notes: 10}}]\n"
+        "      on_breach:\n",
+    )
+    engine = svcflow_engine(warned, plugins=[("pager", pager)])
+    case = engine.start("watched", {"customer": "ann"})
+    svcflow_clock.advance("3h")
+    assert engine.fire(case.id, "note").data["notes"] == 11
+    assert [(entry.kind, entry.trigger) for entry in engine.history(case.id)] == [
+        ("started", None),
+        ("sla", "sla:response:warning:0"),
+        ("sla", "sla:response:breach"),
+        ("transition", "note"),
+    ]
+
+
+def test_an_event_leaves_overdue_plain_timers_to_advance_when_no_sla_moment_is_due(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    engine = svcflow_engine(CHECKED, plugins=[("crm", Meddler())])
+    case = engine.start("checked", {"customer": "ann"})
+    svcflow_clock.advance("2h")
+    assert engine.fire(case.id, "note").state == "new"
+    assert [timer.trigger for timer in engine.timers(case.id)] == ["check"]
+    assert engine.advance()[0].entry.to_state == "checked"
 
 
 def test_the_log_says_when_a_timer_is_retried_and_when_it_is_parked(
@@ -199,10 +237,12 @@ transitions:
 
 
 class Meddler:
-    """A CRM check during which another process adds a note to the same case, once."""
+    """A CRM check during which another process adds a note to the same case (the first
+    ``times`` checks); with ``broken``, a check of the customer "broken" fails."""
 
-    def __init__(self) -> None:
+    def __init__(self, times: int = 1, broken: bool = False) -> None:
         self.other: Engine | None = None
+        self.times, self.broken = times, broken
         self.calls: list[int] = []
 
     @hookimpl
@@ -210,10 +250,11 @@ class Meddler:
         return {"crm_check": self.check}
 
     def check(self, call: ActionCall) -> Mapping[str, Any]:
+        if self.broken and call.arguments["customer"] == "broken":
+            raise TimeoutError("CRM did not answer")
         self.calls.append(int(call.data["notes"]))
-        if self.other is not None:
-            other, self.other = self.other, None
-            other.fire(call.case_id, "note")
+        if self.other is not None and len(self.calls) <= self.times:
+            self.other.fire(call.case_id, "note")
         return {"tier": "gold"}
 
 
@@ -237,3 +278,96 @@ def test_a_timer_whose_case_changed_while_it_fired_fires_once_on_the_case_as_it_
     kinds = [entry.kind for entry in engine.history(case.id)]
     assert kinds == ["started", "transition", "timer"]
     assert engine.timers(case.id) == []
+
+
+def test_a_timer_whose_case_changes_again_while_it_is_fired_again_still_fires_once(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    meddler = Meddler(times=2)
+    engine = svcflow_engine(CHECKED, store=url, plugins=[("crm", meddler)])
+    meddler.other = svcflow_engine(CHECKED, store=url, plugins=[("crm", Meddler())])
+    case = engine.start("checked", {"customer": "ann"})
+    svcflow_clock.advance("1h")
+    assert [firing.entry.case_id for firing in engine.advance()] == [case.id]
+    assert meddler.calls == [0, 1, 2]
+    assert (engine.get(case.id).state, engine.get(case.id).data["notes"]) == ("checked", 2)
+
+
+TWO_CHECKS = CHECKED.replace(
+    "      - schedule: {trigger: check, after: 1h}\n",
+    "      - schedule: {trigger: note, after: 30m}\n"
+    "      - schedule: {trigger: check, after: 1h}\n",
+)
+
+
+def test_two_due_timers_of_one_case_in_one_batch_each_run_their_actions_once(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    meddler = Meddler()
+    engine = svcflow_engine(TWO_CHECKS, plugins=[("crm", meddler)])
+    case = engine.start("checked", {"customer": "ann"})
+    svcflow_clock.advance("2h")
+    report = engine.advance()
+    assert [firing.entry.trigger for firing in report] == ["note", "check"]
+    assert meddler.calls == [1]  # the check saw the note of the same batch, and ran once
+    assert engine.get(case.id).data["notes"] == 1
+
+
+CHAINED = """\
+workflow: chained
+version: 1
+title: Two steps, each a timer
+data:
+  customer: {type: string, required: true}
+states:
+  new:
+    initial: true
+    on_enter:
+      - schedule: {trigger: first, after: 1h}
+  between:
+    on_enter:
+      - schedule: {trigger: second, after: 10m}
+  done: {final: true}
+transitions:
+  - {trigger: first, from: new, to: between}
+  - {trigger: second, from: between, to: done}
+"""
+
+
+def test_after_downtime_a_timer_a_firing_schedules_fires_before_later_ones_of_other_cases(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    engine = svcflow_engine(CHAINED)
+    chained = engine.start("chained", {"customer": "ann"})
+    svcflow_clock.advance("15m")
+    later = engine.start("chained", {"customer": "bob"})  # its first is due at 1h15m
+    svcflow_clock.advance("5h")
+    report = engine.advance()
+    assert [(f.entry.case_id, f.entry.trigger) for f in report] == [
+        (chained.id, "first"),
+        (chained.id, "second"),
+        (later.id, "first"),
+        (later.id, "second"),
+    ]
+    assert [f.entry.at - report[0].entry.at for f in report] == [
+        timedelta(0),
+        timedelta(minutes=10),
+        timedelta(minutes=15),
+        timedelta(minutes=25),
+    ]
+
+
+def test_a_claim_full_of_failing_timers_does_not_stop_advance_before_the_next_claim(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    broken = Meddler(broken=True)
+    engine = svcflow_engine(CHECKED, plugins=[("crm", broken)])
+    for _ in range(TIMER_BATCH):
+        engine.start("checked", {"customer": "broken"})
+    svcflow_clock.advance("1m")
+    fine = engine.start("checked", {"customer": "fine"})
+    svcflow_clock.advance("1h")
+    report = engine.advance()
+    assert len(report.retrying) == TIMER_BATCH
+    assert [firing.entry.case_id for firing in report] == [fine.id]
