@@ -94,6 +94,7 @@ MODULES: dict[str, Module] = {
             "tests/test_engine.py",
             "tests/test_sla.py::test_changed_calendar_recomputes_open_deadlines",
             "tests/test_sla.py::test_a_changed_calendar_moves_only_the_running_clocks_and_says_from_where",
+            "tests/test_sla.py::test_recomputing_deadlines_counts_the_cases_moved_of_the_workflow_named",
         ),
     ),
     # The outbox's dead rows for a failing template or recipient (the notifier).
@@ -109,7 +110,12 @@ MODULES: dict[str, Module] = {
     # The customer model: the engine's API and sender identification, and each store's table.
     "customers": Module(
         "src/svcflow/messaging/customers.py",
-        ("tests/test_customers.py", "tests/test_hijack.py", "tests/test_care_engine.py"),
+        (
+            "tests/test_customer_model.py",
+            "tests/test_customers.py",
+            "tests/test_hijack.py",
+            "tests/test_care_engine.py",
+        ),
     ),
     "customer-book": Module(
         "src/svcflow/store/customer_book.py",
