@@ -76,28 +76,29 @@ def test_the_last_used_point_is_matched_by_channel_and_address_not_by_being_veri
 
 
 def test_intake_expressions_see_the_owners_record_and_nothing_for_an_unknown_sender() -> None:
-    assert customer_variables(None) == {
-        "id": "",
-        "name": "",
-        "segment": "",
-        "locale": "",
-        "known": False,
-    }
+    nothing = {"name": "", "segment": "", "locale": "", "known": False, "timezone": ""}
+    assert customer_variables(None) == {**nothing, "id": "", "birthday": None, "since": None}
     bare = Customer(id="c-2", contact_points=(CHAT,))
-    assert customer_variables(bare) == {
-        "id": "c-2",
-        "name": "",
-        "segment": "",
-        "locale": "",
-        "known": False,
-    }
-    li = Customer(id="c-1", name="Li", locale="zh", segment="vip", contact_points=(CHAT, MAIL))
+    assert customer_variables(bare) == {**nothing, "id": "c-2", "birthday": None, "since": None}
+    li = Customer(
+        id="c-1",
+        name="Li",
+        locale="zh",
+        segment="vip",
+        contact_points=(CHAT, MAIL),
+        timezone="Asia/Shanghai",
+        birthday=date(1990, 2, 28),
+        since=date(2020, 1, 1),
+    )
     assert customer_variables(li) == {
         "id": "c-1",
         "name": "Li",
         "segment": "vip",
         "locale": "zh",
         "known": True,
+        "timezone": "Asia/Shanghai",
+        "birthday": "1990-02-28",
+        "since": "2020-01-01",
     }
 
 
