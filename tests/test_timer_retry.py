@@ -226,8 +226,10 @@ states:
     on_enter:
       - schedule: {trigger: check, after: 1h}
   checked: {final: true}
+  dropped: {final: true}
 transitions:
   - {trigger: note, from: new, actions: [{set: {notes: {expr: notes + 1}}}]}
+  - {trigger: drop, from: new, to: dropped}
   - trigger: check
     from: new
     to: checked
@@ -237,12 +239,15 @@ transitions:
 
 
 class Meddler:
-    """A CRM check during which another process adds a note to the same case (the first
-    ``times`` checks); with ``broken``, a check of the customer "broken" fails."""
+    """A CRM check during which another process fires the next of ``triggers`` on the same
+    case, one for each check while any are left (and with ``then_fail``, fails after that);
+    the customer "bob" is checked in peace; with ``broken``, a check of "broken" fails."""
 
-    def __init__(self, times: int = 1, broken: bool = False) -> None:
+    def __init__(
+        self, triggers: tuple[str, ...] = ("note",), broken: bool = False, then_fail: bool = False
+    ) -> None:
         self.other: Engine | None = None
-        self.times, self.broken = times, broken
+        self.triggers, self.broken, self.then_fail = triggers, broken, then_fail
         self.calls: list[int] = []
 
     @hookimpl
@@ -253,8 +258,13 @@ class Meddler:
         if self.broken and call.arguments["customer"] == "broken":
             raise TimeoutError("CRM did not answer")
         self.calls.append(int(call.data["notes"]))
-        if self.other is not None and len(self.calls) <= self.times:
-            self.other.fire(call.case_id, "note")
+        if call.arguments["customer"] == "bob":  # bob is left alone
+            return {"tier": "gold"}
+        if self.other is not None and self.triggers:
+            trigger, self.triggers = self.triggers[0], self.triggers[1:]
+            self.other.fire(call.case_id, trigger)
+        elif self.then_fail:
+            raise TimeoutError("CRM did not answer")
         return {"tier": "gold"}
 
 
@@ -284,7 +294,7 @@ def test_a_timer_whose_case_changes_again_while_it_is_fired_again_still_fires_on
     svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    meddler = Meddler(times=2)
+    meddler = Meddler(triggers=("note", "note"))
     engine = svcflow_engine(CHECKED, store=url, plugins=[("crm", meddler)])
     meddler.other = svcflow_engine(CHECKED, store=url, plugins=[("crm", Meddler())])
     case = engine.start("checked", {"customer": "ann"})
@@ -371,3 +381,94 @@ def test_a_claim_full_of_failing_timers_does_not_stop_advance_before_the_next_cl
     report = engine.advance()
     assert len(report.retrying) == TIMER_BATCH
     assert [firing.entry.case_id for firing in report] == [fine.id]
+
+
+def _shared(
+    svcflow_engine: EngineFactory, tmp_path: Path, meddler: Meddler
+) -> tuple[Engine, Engine]:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    engine = svcflow_engine(CHECKED, store=url, plugins=[("crm", meddler)])
+    other = svcflow_engine(CHECKED, store=url, plugins=[("crm", Meddler())])
+    meddler.other = other
+    return engine, other
+
+
+def test_a_timer_that_fails_when_fired_again_after_a_conflict_is_retried_with_backoff(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path
+) -> None:
+    meddler = Meddler(then_fail=True)  # meddles on the first check, fails on the next
+    engine, _ = _shared(svcflow_engine, tmp_path, meddler)
+    case = engine.start("checked", {"customer": "ann"})
+    svcflow_clock.advance("1h")
+    report = engine.advance()
+    assert list(report) == []
+    [retrying] = report.retrying
+    assert (retrying.case_id, retrying.attempts) == (case.id, 1)
+    assert retrying.retry_at == svcflow_clock.now() + timedelta(minutes=1)
+    assert engine.get(case.id).data["notes"] == 1  # the other process's note is kept
+
+
+def test_a_timer_another_process_cancelled_while_it_fired_is_gone_and_the_batch_goes_on(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path
+) -> None:
+    meddler = Meddler(triggers=("drop",))  # the other process closes the case meanwhile
+    engine, _ = _shared(svcflow_engine, tmp_path, meddler)
+    dropped = engine.start("checked", {"customer": "ann"})
+    svcflow_clock.advance("1m")
+    later = engine.start("checked", {"customer": "bob"})
+    svcflow_clock.advance("1h")
+    report = engine.advance()
+    assert [firing.entry.case_id for firing in report] == [later.id]
+    assert (report.retrying, report.failed) == ([], [])
+    assert engine.get(dropped.id).state == "dropped"
+    assert [entry.kind for entry in engine.history(dropped.id)] == ["started", "transition"]
+    assert engine.get(later.id).state == "checked"
+
+
+def test_timers_a_runner_has_claimed_are_left_alone_by_another_while_it_fires_them(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path
+) -> None:
+    seen: list[list[str]] = []
+
+    class Peeker(Meddler):
+        def check(self, call: ActionCall) -> Mapping[str, Any]:
+            if self.other is not None and not seen:
+                seen.append([f.entry.case_id for f in self.other.advance()])
+            return {"tier": "gold"}
+
+    engine, _ = _shared(svcflow_engine, tmp_path, Peeker())
+    cases = [engine.start("checked", {"customer": name}).id for name in ("ann", "bob")]
+    svcflow_clock.advance("1h")
+    assert [firing.entry.case_id for firing in engine.advance()] == cases
+    assert seen == [[]]
+
+
+def test_advance_with_a_limit_fires_that_many_earliest_first_and_leaves_the_rest(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    engine = svcflow_engine(CHECKED, plugins=[("crm", Meddler())])
+    cases = []
+    for name in ("ann", "bob", "cy"):
+        cases.append(engine.start("checked", {"customer": name}).id)
+        svcflow_clock.advance("1m")
+    svcflow_clock.advance("1h")
+    assert [firing.entry.case_id for firing in engine.advance(limit=2)] == cases[:2]
+    assert [timer.trigger for timer in engine.timers(cases[2])] == ["check"]
+    assert [firing.entry.case_id for firing in engine.advance(limit=2)] == cases[2:]
+
+
+def test_a_timer_cancelled_while_it_is_fired_again_after_a_conflict_lets_the_batch_go_on(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path
+) -> None:
+    meddler = Meddler(triggers=("note", "drop"))
+    engine, _ = _shared(svcflow_engine, tmp_path, meddler)
+    dropped = engine.start("checked", {"customer": "ann"})
+    svcflow_clock.advance("1m")
+    later = engine.start("checked", {"customer": "bob"})
+    svcflow_clock.advance("1h")
+    report = engine.advance()
+    assert [firing.entry.case_id for firing in report] == [later.id]
+    assert (report.retrying, report.failed) == ([], [])
+    assert meddler.calls == [0, 0, 1]  # ann, bob, then ann again after the note
+    assert engine.get(dropped.id).state == "dropped"
+    assert engine.timers(dropped.id) == []
