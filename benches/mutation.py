@@ -92,6 +92,7 @@ MODULES: dict[str, Module] = {
             "tests/test_runner.py",
             "tests/test_batches.py",
             "tests/test_engine.py",
+            "tests/test_care_engine.py",
             "tests/test_sla.py::test_changed_calendar_recomputes_open_deadlines",
             "tests/test_sla.py::test_a_changed_calendar_moves_only_the_running_clocks_and_says_from_where",
             "tests/test_sla.py::test_recomputing_deadlines_counts_the_cases_moved_of_the_workflow_named",

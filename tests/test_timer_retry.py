@@ -181,11 +181,15 @@ def test_every_overdue_sla_moment_fires_in_turn_before_an_event(
 def test_an_event_leaves_overdue_plain_timers_to_advance_when_no_sla_moment_is_due(
     svcflow_engine: EngineFactory, svcflow_clock: ManualClock
 ) -> None:
-    engine = svcflow_engine(CHECKED, plugins=[("crm", Meddler())])
+    with_sla = CHECKED + (
+        "sla:\n  calendar: 24x7\n  metrics:\n    response:\n      start: {enter: new}\n"
+        "      stop: {enter: checked}\n      targets: [{within: 1d}]\n"
+    )
+    engine = svcflow_engine(with_sla, plugins=[("crm", Meddler())])
     case = engine.start("checked", {"customer": "ann"})
     svcflow_clock.advance("2h")
     assert engine.fire(case.id, "note").state == "new"
-    assert [timer.trigger for timer in engine.timers(case.id)] == ["check"]
+    assert [timer.trigger for timer in engine.timers(case.id)] == ["check", "sla:response:breach"]
     assert engine.advance()[0].entry.to_state == "checked"
 
 
@@ -452,7 +456,10 @@ def test_advance_with_a_limit_fires_that_many_earliest_first_and_leaves_the_rest
         cases.append(engine.start("checked", {"customer": name}).id)
         svcflow_clock.advance("1m")
     svcflow_clock.advance("1h")
-    assert [firing.entry.case_id for firing in engine.advance(limit=2)] == cases[:2]
+    first, second = engine.advance(limit=2)
+    assert [first.entry.case_id, second.entry.case_id] == cases[:2]
+    assert (first.entry.actor, first.entry.kind, first.entry.trigger) == ("timer", "timer", "check")
+    assert (first.entry.from_state, first.entry.to_state) == ("new", "checked")
     assert [timer.trigger for timer in engine.timers(cases[2])] == ["check"]
     assert [firing.entry.case_id for firing in engine.advance(limit=2)] == cases[2:]
 
