@@ -139,8 +139,8 @@ def test_the_hosts_crm_identifies_senders_and_sets_their_segment(
         def svcflow_identify_customer(
             self, channel: str, address: str, message: InboundMessage
         ) -> Customer | None:
-            if (channel, address) != ("chat", "u-42"):
-                return None
+            if (channel, address, message.body) != ("chat", "u-42", "hello"):
+                return None  # the CRM sees the message it identifies the sender of
             return Customer(id="crm-42", name="Wang Fang", segment="vip")
 
     svcflow_plugin(Crm(), "crm")
@@ -188,3 +188,8 @@ def test_a_channel_plugin_names_its_reply_channel(
     assert sent == [("im_auto_reply", "o-77")]
     owner = desk.customers.of_case(case.id)
     assert owner is not None and owner.contact_points == (ContactPoint("wechat", "o-77"),)
+    # a sender id that looks like a phone number is still answered where the plugin says
+    texted = desk.ingest("wechat", {"id": "w2", "openid": "+8613800138000", "text": "hi"}).case
+    phone = desk.customers.of_case(texted.id)
+    assert phone is not None
+    assert phone.contact_points == (ContactPoint("wechat", "+8613800138000"),)
