@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["undo_care", "undo_case_index", "undo_history_texts"]
+__all__ = ["undo_care", "undo_case_index", "undo_case_texts", "undo_history_texts"]
 
 STEP_9_INDEXES = (
     "cases_by_created_id",
@@ -17,8 +17,19 @@ STEP_9_INDEXES = (
 )
 
 
+def undo_case_texts(db: sqlite3.Connection) -> None:
+    """Remove what schema step 12 (issue 13) added, leaving the file as version 11 made it
+    (only for files whose cases hold no large texts: their data is inline already)."""
+    [(named,)] = db.execute("SELECT count(*) FROM cases WHERE texts IS NOT NULL")
+    assert named == 0, "a case names stored texts; its data cannot go back inline here"
+    db.execute("ALTER TABLE cases DROP COLUMN texts")
+    db.execute("UPDATE schema_version SET version = 11")
+
+
 def undo_care(db: sqlite3.Connection) -> None:
-    """Remove what schema step 11 (issue 19) added, leaving the file as version 10 made it."""
+    """Remove what schema steps 11 (issue 19) and 12 added, leaving the file as version 10
+    made it."""
+    undo_case_texts(db)
     db.execute("DROP INDEX cases_open_scope")
     db.execute("ALTER TABLE cases DROP COLUMN open_scope")
     db.execute("ALTER TABLE timers DROP COLUMN nominal")

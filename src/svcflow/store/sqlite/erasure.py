@@ -11,7 +11,7 @@ from svcflow.store.base import ERASED_DELIVERY
 from svcflow.store.query import data_index
 from svcflow.store.sqlite.rows import ts
 from svcflow.store.sqlite.texts import prune_texts
-from svcflow.store.sqlite.writes import conflict, write_history
+from svcflow.store.sqlite.writes import StoredData, conflict, write_history
 
 __all__ = ["erase_case_rows", "forget_contacts", "write_entries"]
 
@@ -25,17 +25,18 @@ _ERASE_DELIVERIES = (
 )
 
 
-def erase_case_rows(db: sqlite3.Connection, case: Case, data: str, marker: str) -> int:
+def erase_case_rows(db: sqlite3.Connection, case: Case, data: StoredData, marker: str) -> int:
     """Write the case's redacted ``data`` as its new revision (refused if the case moved on
     from ``revision - 1`` meanwhile), delete its messages, thread keys and idempotency records,
     and erase its outbox rows to the customer; return how many messages were deleted."""
     updated = db.execute(
-        "UPDATE cases SET data = ?, assignee = ?, queue = ?, revision = ? "
+        "UPDATE cases SET data = ?, texts = ?, assignee = ?, queue = ?, revision = ? "
         "WHERE id = ? AND revision = ?",
-        (data, *data_index(case.data), case.revision, case.id, case.revision - 1),
+        (data.text, data.texts, *data_index(case.data), case.revision, case.id, case.revision - 1),
     )
     if updated.rowcount == 0:
         conflict(db, case.id, case.revision - 1)
+    data.keep(db, case.id, case.revision)
     deleted = db.execute("DELETE FROM messages WHERE case_id = ?", (case.id,))
     for table in ("message_threads", "idempotency"):
         db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case.id,))
