@@ -4,27 +4,36 @@ history gives back every value exactly as it was committed."""
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
+import tracemalloc
 from pathlib import Path
 
 from svcflow import Engine, ManualClock
 from svcflow.records import HistoryEntry
 from svcflow.report import build_report
-from svcflow.store.history_texts import TEXT_THRESHOLD, digest, needed, new_text, rebuild
+from svcflow.store.history_texts import (
+    TEXT_THRESHOLD,
+    digest,
+    forget_recent,
+    needed,
+    new_text,
+    rebuild,
+)
 
 WORKFLOWS = Path(__file__).parent.parent / "workflows"
 REPLIES, BODY = 100, 10 * 1024
 
 
-def _chat(store: str) -> tuple[Engine, str]:
-    """A chat with a person, then REPLIES customer messages of BODY characters each."""
+def _chat(store: str, replies: int = REPLIES) -> tuple[Engine, str]:
+    """A chat with a person, then ``replies`` customer messages of BODY characters each."""
     engine = Engine.from_directory(
         WORKFLOWS, store=store, clock=ManualClock("2026-03-02T09:00:00+00:00")
     )
     case = engine.start("im_first_response", {"customer": "u1", "question": "q" * BODY})
     engine.fire(case.id, "hand_over", {"agent": "ann"})
-    for n in range(REPLIES):
+    for n in range(replies):
         engine.fire(case.id, "customer_message", {"last_message": f"{n:05d}" + "m" * (BODY - 5)})
     return engine, case.id
 
@@ -69,9 +78,26 @@ def test_200_replies_of_10_kib_keep_the_sqlite_file_under_5_mib_and_the_case_row
     assert len(transcript) == 201 * (BODY + 1) - 1
 
 
+def test_the_memory_store_keeps_each_message_about_once_too() -> None:
+    engine, case_id = _chat("memory://", replies=1)
+    tracemalloc.start()
+    try:
+        for n in range(1, REPLIES):
+            engine.fire(case_id, "customer_message", {"last_message": f"{n:05d}" + "m" * BODY})
+        forget_recent()  # the texts an event digested last, remembered for the next: not kept
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 4 * REPLIES * BODY  # the transcript, each message once; whole: ~50 ×
+    with engine:
+        [last] = [e for e in engine.history(case_id) if e.seq == REPLIES + 2]
+        assert last.details["set"]["transcript"] == engine.get(case_id).data["transcript"]
+
+
 def test_history_and_report_read_the_same_from_sqlite_as_from_memory(tmp_path: Path) -> None:
     on_file, case_id = _chat(f"sqlite:///{tmp_path / 'cases.db'}")
-    in_memory, memory_id = _chat("memory://")  # the memory store keeps entries whole
+    in_memory, memory_id = _chat("memory://")
     with on_file, in_memory:
         read = on_file.history(case_id)
         assert _text(read, case_id) == _text(in_memory.history(memory_id), memory_id)

@@ -21,6 +21,7 @@ cases with their values back, exactly as they were committed.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -33,6 +34,8 @@ __all__ = [
     "StoredText",
     "TextPlace",
     "digest",
+    "forget_recent",
+    "keep",
     "needed",
     "new_text",
     "put_back",
@@ -83,20 +86,30 @@ def digest(text: str) -> str:
     seen = _by_object.get(id(text))
     if seen is not None and seen[0] is text:
         return seen[1]
-    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    key = _hash(text)
     if len(text) >= TEXT_THRESHOLD:
         remember(key, text)
     return key
+
+
+def _hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def remember(key: str, text: str) -> None:
     """Keep ``text`` (whose digest is ``key``) among the :data:`RECENT_TEXTS` latest ones; the
     memory holds references, so an object's id is not reused while it is remembered."""
     if len(_by_digest) >= RECENT_TEXTS:
-        _by_digest.clear()  # (cheaper than ordering; the next event fills it again)
-        _by_object.clear()
+        forget_recent()  # (cheaper than ordering; the next event fills it again)
     _by_digest[key] = text
     _by_object[id(text)] = (text, key)
+
+
+def forget_recent() -> None:
+    """Let go of the remembered texts (they are at most :data:`RECENT_TEXTS`, each as long as
+    a case's longest text); nothing but speed depends on them."""
+    _by_digest.clear()
+    _by_object.clear()
 
 
 def _begins_with(text: str, key: str, length: int) -> bool:
@@ -104,7 +117,7 @@ def _begins_with(text: str, key: str, length: int) -> bool:
     known = _by_digest.get(key)
     if known is not None:
         return text.startswith(known)
-    return digest(text[:length]) == key
+    return _hash(text[:length]) == key  # (a slice: not worth remembering)
 
 
 def _large(values: Mapping[str, Any] | None) -> list[tuple[str, str]]:
@@ -178,6 +191,17 @@ def new_text(
         if TEXT_THRESHOLD <= len(other) <= len(tail) and other != text and tail.endswith(other):
             return StoredText(key, len(text), base, tail[: len(tail) - len(other)], digest(other))
     return StoredText(digest=key, length=len(text), base=base, tail=tail)
+
+
+def keep(stored: dict[str, StoredText], taken: Sequence[tuple[TextPlace, str]]) -> None:
+    """Add to ``stored`` (one case's texts, oldest first) each taken-out text it does not have
+    yet, built on its latest texts as :func:`new_text` says (the memory store's way of what
+    the SQLite store does with its ``history_texts`` table)."""
+    for n, (place, text) in enumerate(taken):
+        if place.digest not in stored:
+            last = itertools.islice(reversed(stored.values()), BASE_CANDIDATES)
+            latest = [(t.digest, t.length) for t in last]
+            stored[place.digest] = new_text(text, latest, beside=[t for _, t in taken[:n]])
 
 
 def needed(stored: Mapping[str, StoredText], keys: Iterable[str]) -> set[str]:
