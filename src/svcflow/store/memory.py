@@ -27,6 +27,7 @@ from svcflow.records import (
 )
 from svcflow.store.base import (
     ERASED_DELIVERY,
+    ERASED_LETTER,
     Attempt,
     CaseChange,
     CaseHistory,
@@ -641,6 +642,7 @@ class MemoryStore:
         cases: Sequence[Case],
         entries: Sequence[HistoryEntry],
         marker: str,
+        dead_letters: Sequence[int] = (),
     ) -> int:
         with self._lock:
             for case in cases:
@@ -664,6 +666,11 @@ class MemoryStore:
                 self._history.prune(case_id)
             self._erase_deliveries(gone, marker)
             self._customers.forget_contacts(customer_id)
+            for letter in dead_letters:
+                if letter in self._dead_letters:
+                    self._dead_letters[letter] = self._dead_letters[letter]._replace(
+                        raw=marker, encoding=ERASED_LETTER, status=ERASED_LETTER
+                    )
             return before - len(self._messages)
 
     def _erase_deliveries(self, gone: set[str], marker: str) -> None:

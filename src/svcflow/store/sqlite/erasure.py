@@ -7,13 +7,13 @@ import sqlite3
 from collections.abc import Sequence
 
 from svcflow.records import Case, HistoryEntry
-from svcflow.store.base import ERASED_DELIVERY
+from svcflow.store.base import ERASED_DELIVERY, ERASED_LETTER
 from svcflow.store.query import data_index
 from svcflow.store.sqlite.rows import ts
 from svcflow.store.sqlite.texts import prune_texts
 from svcflow.store.sqlite.writes import StoredData, conflict, write_history
 
-__all__ = ["erase_case_rows", "forget_contacts", "write_entries"]
+__all__ = ["erase_case_rows", "erase_dead_letters", "forget_contacts", "write_entries"]
 
 _ERASE_DELIVERIES = (
     "UPDATE deliveries SET subject = ?, body = ?, "
@@ -61,4 +61,12 @@ def forget_contacts(db: sqlite3.Connection, customer_id: str) -> None:
     db.execute(
         "UPDATE customers SET name = NULL, preferred = NULL, birthday = NULL WHERE id = ?",
         (customer_id,),
+    )
+
+
+def erase_dead_letters(db: sqlite3.Connection, ids: Sequence[int], marker: str) -> None:
+    """The payloads of these dead letters become ``marker``; the rows keep their reason."""
+    db.executemany(
+        "UPDATE dead_letters SET raw = ?, encoding = ?, status = ? WHERE id = ?",
+        [(marker, ERASED_LETTER, ERASED_LETTER, letter) for letter in ids],
     )

@@ -43,7 +43,12 @@ from svcflow.store.base import (
 from svcflow.store.history_texts import take_out_data
 from svcflow.store.query import CasePage, CaseQuery, page_of, page_start
 from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
-from svcflow.store.sqlite.erasure import erase_case_rows, forget_contacts, write_entries
+from svcflow.store.sqlite.erasure import (
+    erase_case_rows,
+    erase_dead_letters,
+    forget_contacts,
+    write_entries,
+)
 from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.rows import (
     dead_letter_of,
@@ -808,6 +813,7 @@ class SqliteStore:
         cases: Sequence[Case],
         entries: Sequence[HistoryEntry],
         marker: str,
+        dead_letters: Sequence[int] = (),
     ) -> int:
         encoded = [(case, self._stored_data(case)) for case in cases]
         deleted = 0
@@ -816,6 +822,7 @@ class SqliteStore:
                 deleted += erase_case_rows(db, case, data, marker)
             write_entries(db, entries)
             forget_contacts(db, customer_id)
+            erase_dead_letters(db, dead_letters, marker)
         return deleted
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
