@@ -6,7 +6,7 @@ how much of it is free pages), the size of the messages, the ratio, the time of 
 the time of reading the history back.
 
 Before large history texts were stored once: 200 messages made a 207 MiB store; before the
-case's own data texts were (issue 13, schema step 12): 6.7 MiB, of which about 2 MiB free pages.
+case's own data texts were (issue 13, schema step 13): 6.7 MiB, of which about 2 MiB free pages.
 Run: ``python benches/bench_history_size.py [N ...]`` (default 50 100 200 400).
 """
 

@@ -50,6 +50,7 @@ from svcflow.store.sqlite.erasure import (
     write_entries,
 )
 from svcflow.store.sqlite.find import count_sql, page_sql
+from svcflow.store.sqlite.packing import pack, unpack
 from svcflow.store.sqlite.rows import (
     dead_letter_of,
     from_ts,
@@ -75,6 +76,7 @@ from svcflow.store.sqlite.schema import (
 )
 from svcflow.store.sqlite.texts import data_texts, places_column, with_texts
 from svcflow.store.sqlite.writes import (
+    Packer,
     StoredData,
     consume_timer,
     write_case,
@@ -227,11 +229,14 @@ class SqliteStore:
                 self._remember_committed(change)
         return outcomes
 
+    _pack: Packer = staticmethod(pack)
+    """How history details and SLA state are kept (:mod:`.packing`): deflated in SQLite."""
+
     _FATAL: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
     """Errors of the transaction itself (disk full, I/O, busy): they end a batch."""
 
     def _apply_alone(
-        self, db: Any, change: CaseChange, data: StoredData | None, sla: str | None
+        self, db: Any, change: CaseChange, data: StoredData | None, sla: str | bytes | None
     ) -> Exception | None:
         """Apply one change of a batch under a savepoint of its own; what refused it (rolled
         back alone), or None."""
@@ -260,7 +265,9 @@ class SqliteStore:
         translated by the PostgreSQL store)."""
         return error
 
-    def _apply(self, db: Any, change: CaseChange, data: StoredData | None, sla: str | None) -> None:
+    def _apply(
+        self, db: Any, change: CaseChange, data: StoredData | None, sla: str | bytes | None
+    ) -> None:
         """Write everything of one change inside the caller's transaction, or raise."""
         case = change.case
         stamp = ts(case.updated_at)
@@ -271,7 +278,7 @@ class SqliteStore:
         if change.consume_timer is not None:
             consume_timer(db, change.consume_timer)
         write_case(db, change, data, sla, stamp)
-        write_history(db, change.history, stamp)
+        write_history(db, change.history, stamp, self._pack)
         snapshot = data
         if change.idempotency_key is not None and snapshot is None:
             snapshot = self._stored_data(case)
@@ -289,7 +296,7 @@ class SqliteStore:
         case = change.case
         self._remember(case.id, (case.revision, case.version, case.data, case.sla))
 
-    def _encoded(self, change: CaseChange) -> tuple[StoredData | None, str | None]:
+    def _encoded(self, change: CaseChange) -> tuple[StoredData | None, str | bytes | None]:
         """The case's data and SLA state as stored, each None when it is the very object read
         at the revision the change expects (unchanged: the row keeps what it has). Encoding
         happens here, before the write lock is taken."""
@@ -300,7 +307,7 @@ class SqliteStore:
         data = None if cached and cached[2] is case.data else self._stored_data(case)
         if cached and cached[3] is case.sla:
             return data, None
-        return data, to_json(dict(case.sla)) if case.sla else "{}"
+        return data, self._pack(to_json(dict(case.sla))) if case.sla else "{}"
 
     def _stored_data(self, case: Case) -> StoredData:
         """The case's data as its row keeps it: encoded, its large texts taken out."""
@@ -820,7 +827,7 @@ class SqliteStore:
         with self._write() as db:
             for case, data in encoded:
                 deleted += erase_case_rows(db, case, data, marker)
-            write_entries(db, entries)
+            write_entries(db, entries, self._pack)
             forget_contacts(db, customer_id)
             erase_dead_letters(db, dead_letters, marker)
         return deleted
@@ -871,7 +878,7 @@ class SqliteStore:
             data, sla = cached[2], cached[3]
         else:
             data = MappingProxyType(self._decode_data(row))
-            sla = _NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(row[8]))
+            sla = _NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(unpack(row[8])))
             self._remember(row[0], (row[5], row[2], data, sla))
         return Case(
             id=row[0],

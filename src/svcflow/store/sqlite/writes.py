@@ -10,7 +10,7 @@ before anything is committed.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple, NoReturn
 
 from svcflow.errors import ConcurrencyConflict
@@ -36,6 +36,7 @@ from svcflow.store.sqlite.schema import (
 from svcflow.store.sqlite.texts import keep_texts, store_texts
 
 __all__ = [
+    "Packer",
     "StoredData",
     "case_snapshot",
     "conflict",
@@ -48,6 +49,10 @@ __all__ = [
     "write_notifications",
     "write_timers",
 ]
+
+
+Packer = Callable[[str], str | bytes]
+"""How a store keeps a JSON text it repeats a lot (:func:`.packing.pack` in SQLite)."""
 
 
 class StoredData(NamedTuple):
@@ -76,7 +81,7 @@ def write_case(
     db: sqlite3.Connection,
     change: CaseChange,
     data: StoredData | None,
-    sla: str | None,
+    sla: str | bytes | None,
     stamp: str,
 ) -> None:
     """Insert a new case, or update it if it is still at ``expected_revision``
@@ -166,12 +171,14 @@ _UPDATE_CASE = {
 
 
 def write_history(
-    db: sqlite3.Connection, entry: HistoryEntry, stamp: str, replace: bool = False
+    db: sqlite3.Connection, entry: HistoryEntry, stamp: str, pack: Packer, replace: bool = False
 ) -> None:
-    """Write the entry at ``stamp``, its large texts stored once (:mod:`.texts`); ``replace``
-    overwrites the actor, payload and details of an entry already stored (an erasure)."""
+    """Write the entry at ``stamp``, its large texts stored once (:mod:`.texts`), its details
+    as ``pack`` keeps them; ``replace`` overwrites the actor, payload and details of an entry
+    already stored (an erasure)."""
     bare, texts = store_texts(db, entry)
-    db.execute(_UPSERT_HISTORY if replace else _INSERT_HISTORY, _history_row(bare, stamp, texts))
+    row = _history_row(bare, stamp, texts, pack)
+    db.execute(_UPSERT_HISTORY if replace else _INSERT_HISTORY, row)
 
 
 _INSERT_HISTORY = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -181,7 +188,9 @@ _UPSERT_HISTORY = (
 )
 
 
-def _history_row(entry: HistoryEntry, stamp: str, texts: str | None) -> tuple[object, ...]:
+def _history_row(
+    entry: HistoryEntry, stamp: str, texts: str | None, pack: Packer
+) -> tuple[object, ...]:
     return (
         entry.case_id,
         entry.seq,
@@ -193,7 +202,7 @@ def _history_row(entry: HistoryEntry, stamp: str, texts: str | None) -> tuple[ob
         entry.to_state,
         None if entry.payload is None else to_json(entry.payload),
         entry.version,
-        to_json(dict(entry.details)),  # a mappingproxy would be encoded as its str()
+        pack(to_json(dict(entry.details))),  # a mappingproxy would be encoded as its str()
         texts,
     )
 
