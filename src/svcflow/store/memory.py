@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import marshal
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -60,17 +61,26 @@ _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _pack(entry: HistoryEntry) -> tuple[Any, ...]:
-    """History is kept with its payload and details as JSON text, as the SQLite store keeps
-    it: a few hundred bytes per entry instead of a tree of small containers, and the same
-    plain values (lists, strings) come back from either store."""
-    payload = None if entry.payload is None else _encode(entry.payload)
-    details = _encode(entry.details) if entry.details else None
+    """History is kept with its payload and details serialised, as the SQLite store keeps them
+    as JSON text: a few hundred bytes per entry instead of a tree of small containers, and a
+    fresh copy for every reader. ``marshal`` (the standard library's serialiser of plain values)
+    writes the same size as JSON about four times faster. A datetime or another object is
+    refused at commit as by the SQLite store; the engine writes only plain values."""
+    payload = None if entry.payload is None else _dump(entry.payload)
+    details = _dump(entry.details) if entry.details else None
     return (*entry[:8], payload, entry.version, details)
 
 
+def _dump(value: Any) -> bytes:
+    try:
+        return marshal.dumps(value)
+    except ValueError:  # a str or dict subclass (an enum member): as its JSON would read back
+        return marshal.dumps(json.loads(_encode(value)))
+
+
 def _unpack(packed: tuple[Any, ...]) -> HistoryEntry:
-    payload = None if packed[8] is None else json.loads(packed[8])
-    details = NO_DETAILS if packed[10] is None else json.loads(packed[10])
+    payload = None if packed[8] is None else _as_json(marshal.loads(packed[8]))
+    details = NO_DETAILS if packed[10] is None else _as_json(marshal.loads(packed[10]))
     case_id, seq, at, actor, kind, trigger, from_state, to_state = packed[:8]
     return HistoryEntry(
         case_id=case_id,
@@ -85,6 +95,19 @@ def _unpack(packed: tuple[Any, ...]) -> HistoryEntry:
         version=packed[9],
         details=details,
     )
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` as JSON would give it back (tuples as lists, keys as text), so that either
+    store returns the same plain values."""
+    if isinstance(value, dict):
+        return {
+            key if type(key) is str else json.dumps(key): _as_json(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_as_json(item) for item in value]
+    return value
 
 
 def _ready(timer: Timer, now: datetime) -> bool:
@@ -196,13 +219,11 @@ class MemoryStore:
         if change.consume_timer is not None:
             self._drop_timer(change.consume_timer)
         owned = self._timers_by_case.get(case.id, ())
-        cancelling = change.cancel_owned_by is not None or change.cancel_triggers
-        for timer_id in list(owned) if cancelling else ():
-            timer = self._timers[timer_id]
-            if (
-                change.cancel_owned_by == timer.owner_state and not timer.keep
-            ) or timer.trigger in change.cancel_triggers:
-                self._drop_timer(timer_id)
+        if owned and (change.cancel_owned_by is not None or change.cancel_triggers):
+            self._cancel_timers(case.id, owned, change.cancel_owned_by, set(change.cancel_triggers))
+        if not change.timers:
+            return
+        added = []
         for new in change.timers:
             timer = Timer(
                 id=next(self._ids),
@@ -215,11 +236,30 @@ class MemoryStore:
                 nominal=new.nominal,
             )
             self._timers[timer.id] = timer
-            self._timers_by_case[case.id] = (*self._timers_by_case.get(case.id, ()), timer.id)
+            added.append(timer.id)
             heapq.heappush(self._due, (timer.due_at, timer.id))
+        self._timers_by_case[case.id] = (*self._timers_by_case.get(case.id, ()), *added)
         if len(self._due) > 2 * len(self._timers) + 64:
             self._due = [(t.due_at, t.id) for t in self._timers.values()]
             heapq.heapify(self._due)
+
+    def _cancel_timers(
+        self, case_id: str, owned: tuple[int, ...], state: str | None, triggers: set[str]
+    ) -> None:
+        """Drop the case's timers owned by ``state`` (unless kept) and those of ``triggers``."""
+        timers, leases = self._timers, self._leases
+        kept = []
+        for timer_id in owned:
+            timer = timers[timer_id]
+            if (state == timer.owner_state and not timer.keep) or timer.trigger in triggers:
+                del timers[timer_id]
+                leases.pop(timer_id, None)
+            else:
+                kept.append(timer_id)
+        if kept:
+            self._timers_by_case[case_id] = tuple(kept)
+        else:
+            del self._timers_by_case[case_id]
 
     def _add_notifications(self, case: Case, notifications: Sequence[NewNotification]) -> None:
         for note in notifications:
