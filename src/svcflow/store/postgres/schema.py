@@ -263,6 +263,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE cases ADD COLUMN open_scope text COLLATE "C";
     CREATE UNIQUE INDEX cases_open_scope ON cases (open_scope)
     """,
+    # 8 (SQLite's 13, issue 13): a case's large data texts stored once, in history_texts, and
+    # named by the case row; older rows keep their data inline (texts NULL).
+    """
+    ALTER TABLE cases ADD COLUMN texts text
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
