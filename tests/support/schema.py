@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["undo_care", "undo_case_index", "undo_history_texts", "undo_slim_indexes"]
+__all__ = [
+    "undo_care",
+    "undo_case_index",
+    "undo_history_texts",
+    "undo_signals",
+    "undo_slim_indexes",
+]
 
 STEP_9_INDEXES = (
     "cases_by_created_id",
@@ -18,8 +24,8 @@ STEP_9_INDEXES = (
 
 
 def undo_care(db: sqlite3.Connection) -> None:
-    """Remove what schema steps 12 and 11 (issue 19) added, leaving the file as version 10
-    made it."""
+    """Remove what schema steps 13, 12 and 11 (issues 19 and 16) added, leaving the file as
+    version 10 made it."""
     undo_slim_indexes(db)
     db.execute("DROP INDEX cases_open_scope")
     db.execute("ALTER TABLE cases DROP COLUMN open_scope")
@@ -50,10 +56,18 @@ def undo_case_index(db: sqlite3.Connection) -> None:
     db.execute("UPDATE schema_version SET version = 8")
 
 
+def undo_signals(db: sqlite3.Connection) -> None:
+    """Remove what schema step 13 (issue 19) added, the table of pending signals, leaving the
+    file as version 12 made it."""
+    db.execute("DROP TABLE signals")
+    db.execute("UPDATE schema_version SET version = 12")
+
+
 def undo_slim_indexes(db: sqlite3.Connection) -> None:
     """Put back the indexes schema step 12 (issue 16) replaced, leaving the file as version 11
     made it (packed history details and SLA state written since stay: every version reads
     them)."""
+    undo_signals(db)
     for index in (
         "cases_by_assignee",
         "cases_by_queue",
