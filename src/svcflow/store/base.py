@@ -27,6 +27,7 @@ from svcflow.store.query import CasePage, CaseQuery
 
 __all__ = [
     "ERASED_DELIVERY",
+    "ERASED_LETTER",
     "Attempt",
     "CaseChange",
     "CaseHistory",
@@ -49,6 +50,10 @@ __all__ = [
 
 ERASED_DELIVERY = "the customer was erased"
 """Why an outbox row still pending when its case's customer was erased is dead."""
+
+ERASED_LETTER = "erased"
+"""The status (and encoding) of a dead letter whose payload went with its customer's erasure:
+the row stays, with its channel, reason and time, and cannot be replayed."""
 
 
 def dedupe_key(sender: str, message_id: str) -> str:
@@ -434,9 +439,12 @@ class Store(Protocol):
         cases: Sequence[Case],
         entries: Sequence[HistoryEntry],
         marker: str,
+        dead_letters: Sequence[int] = (),
     ) -> int:
         """Write one customer's erasure in one transaction and return how many inbound messages
-        were deleted. Each of ``cases`` (the customer's, data already redacted) is a new
+        were deleted. The ``dead_letters`` (ids: the customer's) keep their row, channel,
+        error and time, with ``marker`` as their payload, encoding ``erased`` and status
+        :data:`ERASED_LETTER`. Each of ``cases`` (the customer's, data already redacted) is a new
         revision: it replaces the stored case at ``revision - 1``, refused with
         ``ConcurrencyConflict`` (nothing written) if the case moved on; its messages, thread
         keys and idempotency records are deleted, and its outbox rows get ``marker`` as

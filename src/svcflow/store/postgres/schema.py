@@ -263,7 +263,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE cases ADD COLUMN open_scope text COLLATE "C";
     CREATE UNIQUE INDEX cases_open_scope ON cases (open_scope)
     """,
-    # 8 (SQLite's 13, issue 19): durable signals. A signal an event raises for another workflow
+    # 8 (SQLite's 13, issue 13): a case's large data texts stored once, in history_texts, and
+    # named by the case row; older rows keep their data inline (texts NULL).
+    """
+    ALTER TABLE cases ADD COLUMN texts text
+    """,
+    # 9 (SQLite's 14, issue 19): durable signals. A signal an event raises for another workflow
     # is written in the event's transaction and deleted once delivered.
     """
     CREATE TABLE signals (
