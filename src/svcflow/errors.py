@@ -22,6 +22,7 @@ __all__ = [
     "CustomerRequired",
     "DeliveryFailed",
     "DeliveryNotDead",
+    "DiagramUnavailable",
     "ExpressionError",
     "FieldsNotReadable",
     "IdempotencyKeyReused",
@@ -484,3 +485,11 @@ class ScopeMissing(SvcflowError):
             f"API token '{token_id}' holds {', '.join(held) or '(no scope)'}; this needs "
             f"'{scope}' (or 'admin'); scopes: {', '.join(scopes)}"
         )
+
+
+class DiagramUnavailable(SvcflowError):
+    """A workflow could not be drawn as SVG: Graphviz is missing, failed or took too long."""
+
+    def __init__(self, workflow: str, version: int, why: str) -> None:
+        self.workflow, self.version, self.why = workflow, version, why
+        super().__init__(f"cannot draw workflow '{workflow}' v{version} as SVG: {why}")

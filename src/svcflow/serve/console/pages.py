@@ -193,7 +193,9 @@ def workflow(
     if name not in console.engine.workflows:
         known = ", ".join(sorted(console.engine.workflows))
         raise Refused(404, "No such workflow", f"no workflow {name!r}; loaded: {known}")
-    view = workflow_view(console.engine, name)
+    settings = console.settings
+    draw = None if settings.diagram_script else settings.diagram_timeout.total_seconds()
+    view = workflow_view(console.engine, name, draw)
     fields = form.get("fields", "")
     return render(
         console,
@@ -201,7 +203,7 @@ def workflow(
         "workflow.html.j2",
         view.title,
         status,
-        script=console.settings.diagram_script,
+        script=settings.diagram_script,
         view=view,
         problem=problem,
         fields=fields,
