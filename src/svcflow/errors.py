@@ -37,6 +37,7 @@ __all__ = [
     "PermanentDeliveryError",
     "PluginError",
     "Problem",
+    "ReportLanguageError",
     "ScenarioError",
     "ScopeMissing",
     "StoreBusy",
@@ -493,3 +494,11 @@ class DiagramUnavailable(SvcflowError):
     def __init__(self, workflow: str, version: int, why: str) -> None:
         self.workflow, self.version, self.why = workflow, version, why
         super().__init__(f"cannot draw workflow '{workflow}' v{version} as SVG: {why}")
+
+
+class ReportLanguageError(SvcflowError):
+    """The KPI report was asked for in a language it cannot be written in here."""
+
+    def __init__(self, locale: str, why: str) -> None:
+        self.locale, self.why = locale, why
+        super().__init__(f"cannot write the KPI report in {locale!r}: {why}")

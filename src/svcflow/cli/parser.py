@@ -149,6 +149,12 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
         "from the workflow files in this directory",
     )
     report.add_argument("--format", choices=("text", "json", "html"), default="text")
+    report.add_argument(
+        "--lang",
+        choices=("en", "zh-CN"),
+        default="en",
+        help="language of the text and HTML report (zh-CN needs Babel, in the serve extra)",
+    )
     report.add_argument("-o", "--output", help="write to this file instead of stdout")
     report.set_defaults(run=_command("run_report"))
 

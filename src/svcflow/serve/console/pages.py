@@ -229,7 +229,8 @@ def report(console: Console, request: Request, form: Form) -> Response:
 
 def report_page(console: Console, request: Request, form: Form) -> Response:
     agent(console, request)
-    return plain_response(render_html(build_report(console.engine.store)))
+    lang = lang_of(request).locale
+    return plain_response(render_html(build_report(console.engine.store), lang=lang))
 
 
 def advance_clock(console: Console, request: Request, form: Form) -> Response:
