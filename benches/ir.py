@@ -161,21 +161,18 @@ def events_per_second(variant: str, tmp: Path, cases: int, repeats: int) -> floa
     return cases * EVENTS / seconds
 
 
-def bytes_per_case(tmp: Path, cases: int) -> float:
-    """SQLite file bytes per case after start + 3 events (shipped complaint), free pages and
-    the WAL not counted."""
+def bytes_per_case(tmp: Path, cases: int) -> dict[str, float]:
+    """SQLite file bytes per case after start + 3 events (shipped complaint), by table and
+    index (SQLite's ``dbstat``, pages in use), free pages and the WAL not counted."""
     from svcflow import Engine, ManualClock
 
     path = tmp / "bytes.db"
 
-    def used() -> int:
+    def used() -> dict[str, int]:
         with sqlite3.connect(path) as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            size, count, free = (
-                db.execute(f"PRAGMA {name}").fetchone()[0]
-                for name in ("page_size", "page_count", "freelist_count")
-            )
-        return int(size * (count - free))
+            rows = db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
+        return {str(name): int(size) for name, size in rows}
 
     folder = workflow_dir(tmp, "shipped")
     clock = ManualClock(bench_events.CLOCK_START)
@@ -188,7 +185,8 @@ def bytes_per_case(tmp: Path, cases: int) -> float:
             case = engine.start("complaint", bench_events.START_DATA, actor="bench")
             for trigger, payload in bench_events.STEPS[:3]:
                 engine.fire(case.id, trigger, payload, actor="bench")
-    return (used() - before) / cases
+    grown = {name: (size - before.get(name, 0)) / cases for name, size in used().items()}
+    return dict(sorted(((n, b) for n, b in grown.items() if b), key=lambda item: -item[1]))
 
 
 TIMER_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -317,10 +315,9 @@ def render(results: dict[str, Any]) -> str:
             f"{'' if rate is None else f'{rate:,.0f}'} |"
         )
     if "bytes_per_case" in results:
-        lines += [
-            "",
-            f"SQLite bytes per case after start + 3 events: {results['bytes_per_case']:,.0f}",
-        ]
+        split = results["bytes_per_case"]
+        lines += ["", f"SQLite bytes per case after start + 3 events: {sum(split.values()):,.0f}"]
+        lines += [f"  {name}: {size:,.0f}" for name, size in split.items()]
     for cases, micros in results.get("timer_us", {}).items():
         lines.append(f"a due timer, fired in a batch, {int(cases):,} open cases: {micros:,.0f} µs")
     if "import_cpu_s" in results:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["undo_care", "undo_case_index", "undo_history_texts"]
+__all__ = ["undo_care", "undo_case_index", "undo_history_texts", "undo_slim_indexes"]
 
 STEP_9_INDEXES = (
     "cases_by_created_id",
@@ -18,7 +18,9 @@ STEP_9_INDEXES = (
 
 
 def undo_care(db: sqlite3.Connection) -> None:
-    """Remove what schema step 11 (issue 19) added, leaving the file as version 10 made it."""
+    """Remove what schema steps 12 and 11 (issue 19) added, leaving the file as version 10
+    made it."""
+    undo_slim_indexes(db)
     db.execute("DROP INDEX cases_open_scope")
     db.execute("ALTER TABLE cases DROP COLUMN open_scope")
     db.execute("ALTER TABLE timers DROP COLUMN nominal")
@@ -46,3 +48,25 @@ def undo_case_index(db: sqlite3.Connection) -> None:
     for column in ("assignee", "queue", "sla_due", "sla_breached"):
         db.execute(f"ALTER TABLE cases DROP COLUMN {column}")
     db.execute("UPDATE schema_version SET version = 8")
+
+
+def undo_slim_indexes(db: sqlite3.Connection) -> None:
+    """Put back the indexes schema step 12 (issue 16) replaced, leaving the file as version 11
+    made it (packed history details and SLA state written since stay: every version reads
+    them)."""
+    for index in (
+        "cases_by_assignee",
+        "cases_by_queue",
+        "cases_by_customer_created",
+        "timers_failed",
+        "deliveries_pending",
+        "deliveries_dead",
+    ):
+        db.execute(f"DROP INDEX {index}")
+    db.execute("CREATE INDEX cases_by_customer ON cases (customer_id)")
+    db.execute("CREATE INDEX cases_by_assignee ON cases (assignee, created_at, id)")
+    db.execute("CREATE INDEX cases_by_queue ON cases (queue, created_at, id)")
+    db.execute("CREATE INDEX cases_by_customer_created ON cases (customer_id, created_at, id)")
+    db.execute("CREATE INDEX timers_by_status ON timers (status, due_at, id)")
+    db.execute("CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at, id)")
+    db.execute("UPDATE schema_version SET version = 11")

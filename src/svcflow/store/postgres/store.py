@@ -162,6 +162,10 @@ class PostgresStore(SqliteStore):
 
     # -- connections and schema --
 
+    _pack = staticmethod(str)
+    """History details and SLA state stay JSON text: PostgreSQL compresses large values itself
+    (TOAST), and its JSON operators keep reading them."""
+
     def _connection(self) -> Reader:  # type: ignore[override]
         return self._reader
 

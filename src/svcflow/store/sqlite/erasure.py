@@ -11,7 +11,7 @@ from svcflow.store.base import ERASED_DELIVERY
 from svcflow.store.query import data_index
 from svcflow.store.sqlite.rows import ts
 from svcflow.store.sqlite.texts import prune_texts
-from svcflow.store.sqlite.writes import conflict, write_history
+from svcflow.store.sqlite.writes import Packer, conflict, write_history
 
 __all__ = ["erase_case_rows", "forget_contacts", "write_entries"]
 
@@ -43,12 +43,12 @@ def erase_case_rows(db: sqlite3.Connection, case: Case, data: str, marker: str) 
     return int(deleted.rowcount or 0)
 
 
-def write_entries(db: sqlite3.Connection, entries: Sequence[HistoryEntry]) -> None:
+def write_entries(db: sqlite3.Connection, entries: Sequence[HistoryEntry], pack: Packer) -> None:
     """Write these entries by case and seq: a stored one gets the new actor, payload and
     details (redacted); a new one (the ``erased`` entry) is added. Texts only the old entries
     held are deleted."""
     for entry in entries:
-        write_history(db, entry, ts(entry.at), replace=True)
+        write_history(db, entry, ts(entry.at), pack, replace=True)
     for case_id in dict.fromkeys(entry.case_id for entry in entries):
         prune_texts(db, case_id)
 

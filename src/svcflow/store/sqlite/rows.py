@@ -20,6 +20,7 @@ from svcflow.records import (
     Refusal,
     Timer,
 )
+from svcflow.store.sqlite.packing import unpack
 
 __all__ = [
     "dead_letter_of",
@@ -119,9 +120,10 @@ def history_entry_of(r: tuple[Any, ...]) -> HistoryEntry:
     )
 
 
-def _details(text: str) -> Mapping[str, Any]:
-    """Details as stored; older files kept an entry without details as the JSON text "{}"."""
-    found = json.loads(text)
+def _details(stored: str | bytes) -> Mapping[str, Any]:
+    """Details as stored (:mod:`.packing`); older files kept an entry without details as the
+    JSON text "{}"."""
+    found = json.loads(unpack(stored))
     return found if isinstance(found, dict) and found else NO_DETAILS
 
 

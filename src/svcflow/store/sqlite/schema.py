@@ -12,6 +12,7 @@ from pathlib import Path
 
 from svcflow.errors import StoreError
 from svcflow.store.query import sla_index
+from svcflow.store.sqlite.packing import unpack
 from svcflow.store.sqlite.rows import ts
 
 __all__ = [
@@ -293,6 +294,26 @@ MIGRATIONS: list[str] = [
     ALTER TABLE cases ADD COLUMN open_scope TEXT;
     CREATE UNIQUE INDEX cases_open_scope ON cases (open_scope)
     """,
+    # 12 (issue 16): fewer index bytes per case. Columns most cases leave empty are indexed
+    # only where they hold a value (queries compare them with =, which such an index serves);
+    # the timers and deliveries queries look for by status get indexes of those rows only;
+    # cases_by_customer is the prefix of cases_by_customer_created. (History details and SLA
+    # state written from now on are packed, store.sqlite.packing; older rows stay as they are.)
+    """
+    DROP INDEX cases_by_customer;
+    DROP INDEX cases_by_assignee;
+    DROP INDEX cases_by_queue;
+    DROP INDEX cases_by_customer_created;
+    CREATE INDEX cases_by_assignee ON cases (assignee, created_at, id) WHERE assignee IS NOT NULL;
+    CREATE INDEX cases_by_queue ON cases (queue, created_at, id) WHERE queue IS NOT NULL;
+    CREATE INDEX cases_by_customer_created ON cases (customer_id, created_at, id)
+        WHERE customer_id IS NOT NULL;
+    DROP INDEX timers_by_status;
+    CREATE INDEX timers_failed ON timers (due_at, id) WHERE status = 'failed';
+    DROP INDEX deliveries_due;
+    CREATE INDEX deliveries_pending ON deliveries (next_attempt_at, id) WHERE status = 'pending';
+    CREATE INDEX deliveries_dead ON deliveries (id) WHERE status = 'dead'
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -346,12 +367,12 @@ def _register_functions(connection: sqlite3.Connection) -> None:
         found = json.loads(data).get(name)
         return found if isinstance(found, str) else None
 
-    def sla_due(sla: str) -> str | None:
-        due = sla_index(json.loads(sla))[0]
+    def sla_due(sla: str | bytes) -> str | None:
+        due = sla_index(json.loads(unpack(sla)))[0]
         return None if due is None else ts(due)
 
-    def sla_breached(sla: str) -> int:
-        return int(sla_index(json.loads(sla))[1])
+    def sla_breached(sla: str | bytes) -> int:
+        return int(sla_index(json.loads(unpack(sla)))[1])
 
     connection.create_function("svcflow_field", 2, field, deterministic=True)
     connection.create_function("svcflow_sla_due", 1, sla_due, deterministic=True)

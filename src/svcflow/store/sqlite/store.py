@@ -44,6 +44,7 @@ from svcflow.store.query import CasePage, CaseQuery, page_of, page_start
 from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
 from svcflow.store.sqlite.erasure import erase_case_rows, forget_contacts, write_entries
 from svcflow.store.sqlite.find import count_sql, page_sql
+from svcflow.store.sqlite.packing import pack, unpack
 from svcflow.store.sqlite.rows import (
     dead_letter_of,
     from_ts,
@@ -69,6 +70,7 @@ from svcflow.store.sqlite.schema import (
 )
 from svcflow.store.sqlite.texts import with_texts
 from svcflow.store.sqlite.writes import (
+    Packer,
     consume_timer,
     write_case,
     write_deliveries,
@@ -220,11 +222,14 @@ class SqliteStore:
                 self._remember_committed(change)
         return outcomes
 
+    _pack: Packer = staticmethod(pack)
+    """How history details and SLA state are kept (:mod:`.packing`): deflated in SQLite."""
+
     _FATAL: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
     """Errors of the transaction itself (disk full, I/O, busy): they end a batch."""
 
     def _apply_alone(
-        self, db: Any, change: CaseChange, data: str | None, sla: str | None
+        self, db: Any, change: CaseChange, data: str | None, sla: str | bytes | None
     ) -> Exception | None:
         """Apply one change of a batch under a savepoint of its own; what refused it (rolled
         back alone), or None."""
@@ -253,7 +258,9 @@ class SqliteStore:
         translated by the PostgreSQL store)."""
         return error
 
-    def _apply(self, db: Any, change: CaseChange, data: str | None, sla: str | None) -> None:
+    def _apply(
+        self, db: Any, change: CaseChange, data: str | None, sla: str | bytes | None
+    ) -> None:
         """Write everything of one change inside the caller's transaction, or raise."""
         case = change.case
         stamp = ts(case.updated_at)
@@ -264,7 +271,7 @@ class SqliteStore:
         if change.consume_timer is not None:
             consume_timer(db, change.consume_timer)
         write_case(db, change, data, sla, stamp)
-        write_history(db, change.history, stamp)
+        write_history(db, change.history, stamp, self._pack)
         write_timers(db, change, stamp)
         write_notifications(db, case.id, change.notifications, stamp)
         write_deliveries(db, case.id, change.deliveries, stamp)
@@ -276,7 +283,7 @@ class SqliteStore:
         case = change.case
         self._remember(case.id, (case.revision, case.version, case.data, case.sla))
 
-    def _encoded(self, change: CaseChange) -> tuple[str | None, str | None]:
+    def _encoded(self, change: CaseChange) -> tuple[str | None, str | bytes | None]:
         """The case's data and SLA state as stored, each None when it is the very object read
         at the revision the change expects (unchanged: the row keeps what it has). Encoding
         happens here, before the write lock is taken."""
@@ -287,7 +294,7 @@ class SqliteStore:
         data = None if cached and cached[2] is case.data else self._encode_data(case)
         if cached and cached[3] is case.sla:
             return data, None
-        return data, to_json(dict(case.sla)) if case.sla else "{}"
+        return data, self._pack(to_json(dict(case.sla))) if case.sla else "{}"
 
     def _encode_data(self, case: Case) -> str:
         return self._require_codec().encode(case.workflow, case.version, case.data)
@@ -790,7 +797,7 @@ class SqliteStore:
         with self._write() as db:
             for case, data in encoded:
                 deleted += erase_case_rows(db, case, data, marker)
-            write_entries(db, entries)
+            write_entries(db, entries, self._pack)
             forget_contacts(db, customer_id)
         return deleted
 
@@ -840,7 +847,7 @@ class SqliteStore:
             data, sla = cached[2], cached[3]
         else:
             data = MappingProxyType(self._require_codec().decode(row[1], row[2], row[4]))
-            sla = _NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(row[8]))
+            sla = _NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(unpack(row[8])))
             self._remember(row[0], (row[5], row[2], data, sla))
         return Case(
             id=row[0],

@@ -10,7 +10,7 @@ before anything is committed.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from svcflow.errors import ConcurrencyConflict
@@ -35,6 +35,7 @@ from svcflow.store.sqlite.schema import (
 from svcflow.store.sqlite.texts import store_texts
 
 __all__ = [
+    "Packer",
     "case_snapshot",
     "conflict",
     "consume_timer",
@@ -48,6 +49,10 @@ __all__ = [
 ]
 
 
+Packer = Callable[[str], str | bytes]
+"""How a store keeps a JSON text it repeats a lot (:func:`.packing.pack` in SQLite)."""
+
+
 def consume_timer(db: sqlite3.Connection, timer_id: int) -> None:
     """Delete the timer a firing consumes; ``TimerGone`` when another runner fired it."""
     gone = db.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
@@ -56,7 +61,11 @@ def consume_timer(db: sqlite3.Connection, timer_id: int) -> None:
 
 
 def write_case(
-    db: sqlite3.Connection, change: CaseChange, data: str | None, sla: str | None, stamp: str
+    db: sqlite3.Connection,
+    change: CaseChange,
+    data: str | None,
+    sla: str | bytes | None,
+    stamp: str,
 ) -> None:
     """Insert a new case, or update it if it is still at ``expected_revision``
     (``ConcurrencyConflict`` otherwise). ``data`` or ``sla`` None: unchanged, not written."""
@@ -141,12 +150,14 @@ _UPDATE_CASE = {
 
 
 def write_history(
-    db: sqlite3.Connection, entry: HistoryEntry, stamp: str, replace: bool = False
+    db: sqlite3.Connection, entry: HistoryEntry, stamp: str, pack: Packer, replace: bool = False
 ) -> None:
-    """Write the entry at ``stamp``, its large texts stored once (:mod:`.texts`); ``replace``
-    overwrites the actor, payload and details of an entry already stored (an erasure)."""
+    """Write the entry at ``stamp``, its large texts stored once (:mod:`.texts`), its details
+    as ``pack`` keeps them; ``replace`` overwrites the actor, payload and details of an entry
+    already stored (an erasure)."""
     bare, texts = store_texts(db, entry)
-    db.execute(_UPSERT_HISTORY if replace else _INSERT_HISTORY, _history_row(bare, stamp, texts))
+    row = _history_row(bare, stamp, texts, pack)
+    db.execute(_UPSERT_HISTORY if replace else _INSERT_HISTORY, row)
 
 
 _INSERT_HISTORY = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -156,7 +167,9 @@ _UPSERT_HISTORY = (
 )
 
 
-def _history_row(entry: HistoryEntry, stamp: str, texts: str | None) -> tuple[object, ...]:
+def _history_row(
+    entry: HistoryEntry, stamp: str, texts: str | None, pack: Packer
+) -> tuple[object, ...]:
     return (
         entry.case_id,
         entry.seq,
@@ -168,7 +181,7 @@ def _history_row(entry: HistoryEntry, stamp: str, texts: str | None) -> tuple[ob
         entry.to_state,
         None if entry.payload is None else to_json(entry.payload),
         entry.version,
-        to_json(dict(entry.details)),  # a mappingproxy would be encoded as its str()
+        pack(to_json(dict(entry.details))),  # a mappingproxy would be encoded as its str()
         texts,
     )
 

@@ -1,0 +1,138 @@
+"""What a case costs on disk in the SQLite store (issue 16): history details and SLA state are
+kept packed and read back exactly as written, rows written before packing stay readable, and
+the indexes that most cases would only fill with NULLs keep the rows their queries look for."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from support.schema import undo_slim_indexes
+from support.workflows import WORKFLOWS
+from svcflow import Engine, ManualClock
+from svcflow.store.query import CaseQuery
+from svcflow.store.sqlite import SCHEMA_VERSION
+from svcflow.store.sqlite.find import count_sql, page_sql
+from svcflow.store.sqlite.packing import pack, unpack
+from svcflow.store.sqlite.schema import CASE_COLUMNS
+
+START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
+
+
+def _complaint(path: Path, clock: ManualClock) -> str:
+    """A shipped complaint started and acknowledged on a SQLite file; its id."""
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        case = engine.start("complaint", START)
+        clock.advance("5m")
+        engine.fire(case.id, "acknowledge", {})
+        return case.id
+
+
+def test_history_details_and_sla_state_are_stored_packed_and_read_back_as_written(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    case_id = _complaint(path, clock)
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        history = engine.history(case_id)
+        case = engine.get(case_id)
+    with sqlite3.connect(path) as db:
+        details = [row[0] for row in db.execute("SELECT details FROM history ORDER BY seq")]
+        [(sla,)] = db.execute("SELECT sla FROM cases WHERE id = ?", (case_id,))
+    assert [type(value) for value in details] == [bytes, bytes]
+    assert [json.loads(unpack(value)) for value in details] == [e.details for e in history]
+    assert json.loads(unpack(sla)) == case.sla
+    assert case.sla["metrics"]["first_response"]["status"] == "stopped"
+    assert len(sla) < len(unpack(sla)) / 3
+
+
+def test_rows_written_before_packing_are_read_as_they_were(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    case_id = _complaint(path, clock)
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        history, case = engine.history(case_id), engine.get(case_id)
+    with sqlite3.connect(path) as db:  # JSON text, as schema version 11 wrote it
+        db.create_function("unpacked", 1, unpack)
+        db.execute("UPDATE history SET details = unpacked(details)")
+        db.execute("UPDATE cases SET sla = unpacked(sla)")
+        assert db.execute("SELECT DISTINCT typeof(details) FROM history").fetchall() == [("text",)]
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        assert engine.history(case_id) == history
+        assert engine.get(case_id) == case
+        clock.advance("1m")
+        engine.fire(case_id, "investigate", {})  # the next write packs again
+        assert engine.history(case_id)[:2] == history
+    with sqlite3.connect(path) as db:
+        kinds = db.execute("SELECT typeof(details) FROM history ORDER BY seq").fetchall()
+    assert kinds == [("text",), ("text",), ("blob",)]
+
+
+def test_packing_keeps_any_text_exactly() -> None:
+    for text in ('{"note":"Grüße, 你好, \\u0000 and \\"quotes\\""}', "{}", "x" * 5000):
+        assert unpack(pack(text)) == text
+        assert pack(text)[0] == 1  # the dictionary this svcflow writes with
+
+
+def _plan(db: sqlite3.Connection, sql: str, params: list[object]) -> str:
+    return " / ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        (CaseQuery(assignee="agent-7"), "cases_by_assignee"),
+        (CaseQuery(queue="billing"), "cases_by_queue"),
+        (CaseQuery(customer="C-1042"), "cases_by_customer_created"),
+    ],
+)
+def test_cases_are_found_by_value_through_indexes_of_the_rows_that_have_one(
+    tmp_path: Path, clock: ManualClock, query: CaseQuery, index: str
+) -> None:
+    path = tmp_path / "cases.db"
+    _complaint(path, clock)
+    with sqlite3.connect(path) as db:
+        [(where,)] = db.execute("SELECT sql FROM sqlite_schema WHERE name = ?", (index,))
+        assert where.endswith("IS NOT NULL")
+        sql, params = page_sql(query, CASE_COLUMNS, None, 10)
+        assert f"USING INDEX {index} " in _plan(db, sql, params)
+        sql, params = count_sql(query)
+        assert f"USING COVERING INDEX {index} " in _plan(db, sql, params)
+
+
+def test_failed_timers_and_pending_deliveries_have_indexes_of_their_own(tmp_path: Path) -> None:
+    path = tmp_path / "cases.db"
+    Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as db:
+        failed = _plan(db, "SELECT * FROM timers WHERE status = 'failed' ORDER BY due_at, id", [])
+        pending = _plan(
+            db,
+            "SELECT * FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, id LIMIT 5",
+            ["2026-03-02"],
+        )
+        dead = _plan(db, "SELECT * FROM deliveries WHERE status = 'dead' ORDER BY id", [])
+    assert failed == "SCAN timers USING INDEX timers_failed"
+    assert pending == "SEARCH deliveries USING INDEX deliveries_pending (next_attempt_at<?)"
+    assert dead == "SCAN deliveries USING INDEX deliveries_dead"
+
+
+def test_a_version_11_file_gets_the_smaller_indexes_and_keeps_its_cases(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    case_id = _complaint(path, clock)
+    with sqlite3.connect(path) as db:
+        undo_slim_indexes(db)
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        assert engine.store.schema_version() == SCHEMA_VERSION == 12  # type: ignore[attr-defined]
+        assert [c.id for c in engine.find(customer="C-1042")] == []  # started without one
+        assert engine.get(case_id) is not None
+    with sqlite3.connect(path) as db:
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_schema")}
+    assert {"timers_failed", "deliveries_pending", "deliveries_dead"} <= names
+    assert not names & {"cases_by_customer", "timers_by_status", "deliveries_due"}
