@@ -71,7 +71,8 @@ def test_serve_demo_shows_live_complaints_and_advances_its_clock(demo: tuple[str
         assert board.count('data-metric="first_response" data-status="at_risk"') == len(
             LIVE_COMPLAINTS
         )
-        assert 'data-queue="app"' in board  # the demo groups by channel
+        for queue in ("vip_desk", "logistics", "social_care", "after_sales"):
+            assert f'data-queue="{queue}"' in board  # the complaint's routing table's queues
         moved = client.post("clock/advance", data={"csrf": csrf_token(token), "by": "20m"})
         assert moved.status_code == 303
         board = client.get("").text
