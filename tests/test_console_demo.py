@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import queue
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -57,8 +56,8 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, str]]:
         yield url.group(1), token.group(1)
     finally:
         process.terminate()
-        # uvicorn stops gracefully, then re-raises the signal it caught, as a server should
-        assert process.wait(timeout=60) in (0, -signal.SIGTERM)
+        # uvicorn stops gracefully; the command then closes the engine and exits with 0
+        assert process.wait(timeout=60) == 0
         assert process.stdout is not None
         process.stdout.close()
 
