@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from svcflow.report.care import Care
-from svcflow.report.figures import Figures
+from svcflow.report.figures import CrisisTimeline, Figures
 from svcflow.report.language import _, current
 from svcflow.report.surveys import Baseline
 
@@ -19,6 +19,7 @@ __all__ = [
     "care_lines",
     "cases_count",
     "change",
+    "crisis_title",
     "duration",
     "grouping_title",
     "history_span",
@@ -151,6 +152,17 @@ def moment(text: str | None) -> str:
 def offset(seconds: float | None) -> str:
     """A moment relative to a crisis start: ``+30m``, ``+1h02m``."""
     return "-" if seconds is None else "+" + duration(seconds)
+
+
+def crisis_title(crisis: CrisisTimeline) -> str:
+    """``X-1: tier 1, payment outage, via social, started 2026-03-02 10:00 UTC``."""
+    return _("{case}: tier {tier}, {event}, via {channel}, started {started}").format(
+        case=crisis.case_id,
+        tier=crisis.tier,
+        event=crisis.event,
+        channel=crisis.channel,
+        started=moment(crisis.started_at),
+    )
 
 
 def history_span(history_from: str | None, history_until: str | None) -> str:

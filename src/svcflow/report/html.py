@@ -25,6 +25,7 @@ from svcflow.report.format import (
     SURVEY_HEAD,
     care_lines,
     cases_count,
+    crisis_title,
     duration,
     grouping_title,
     history_span,
@@ -580,15 +581,7 @@ def _survey_table(report: Report) -> dict[str, Any]:
 def _crisis_table(report: Report) -> dict[str, Any]:
     rows: list[Sequence[str] | str] = []
     for crisis in report.crises:
-        rows.append(
-            _("{case}: tier {tier}, {event}, via {channel}, started {started}").format(
-                case=crisis.case_id,
-                tier=crisis.tier,
-                event=crisis.event,
-                channel=crisis.channel,
-                started=moment(crisis.started_at),
-            )
-        )
+        rows.append(crisis_title(crisis))
         rows += [
             [
                 metric.metric,

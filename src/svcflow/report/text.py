@@ -15,11 +15,11 @@ from svcflow.report.format import (
     SURVEY_HEAD,
     care_lines,
     cases_count,
+    crisis_title,
     duration,
     grouping_title,
     history_span,
     kpi_cells,
-    moment,
     nps_score,
     number,
     offset,
@@ -281,13 +281,7 @@ def _crisis_lines(crisis: CrisisTimeline) -> list[str]:
     marks = ", ".join(f"{_(name)} {offset(at)}" for name, at in CRISIS_MARKS.items())
     lines = [
         _fit(
-            _("Crisis {case}: tier {tier}, {event}, via {channel}, started {started}").format(
-                case=crisis.case_id,
-                tier=crisis.tier,
-                event=crisis.event,
-                channel=crisis.channel,
-                started=moment(crisis.started_at),
-            ),
+            _("Crisis {title}").format(title=crisis_title(crisis)),
             WIDTH,
         ),
         _("marks: {marks}").format(marks=marks),
