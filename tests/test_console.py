@@ -118,7 +118,7 @@ def test_the_board_shows_a_new_complaint_at_risk_then_breached(
     row = f'data-case="{case.id}" data-metric="first_response" data-status="at_risk"'
     assert row in board
     assert '<meta http-equiv="refresh" content="60">' in board  # a live board, without script
-    assert "Queue - · complaint" in text_of(board)
+    assert "Queue general · complaint" in text_of(board)  # the routing table's catch-all
     assert "15 min" in text_of(board)  # the first response's time left
     clock.advance("20m")
     engine.advance()
