@@ -49,6 +49,7 @@ from svcflow.hooks.types import (
     CaseLookup,
     ChannelInfo,
     Classification,
+    CustomerErasure,
     Delivery,
     DeliveryReceipt,
     InboundMessage,
@@ -442,6 +443,23 @@ class PluginHost:
                 self._notify_listeners("svcflow_sla_warning", case=case, event=event)
             elif kind == "breached":
                 self._notify_listeners("svcflow_sla_breach", case=case, event=event)
+
+    def customer_erased(self, erasure: CustomerErasure) -> tuple[str, ...]:
+        """Tell every plugin that keeps copies that a customer was erased; the names of those
+        that raised (each logged without the customer's data), in call order."""
+        failed: list[str] = []
+        for impl in self._caller("svcflow_customer_erased").get_hookimpls():
+            try:
+                self._settle(impl.function(erasure=erasure), DEFAULT_DELIVERY_TIMEOUT)
+            except Exception as error:
+                _log.error(
+                    "plugin '%s' failed in svcflow_customer_erased for customer %s: %s",
+                    impl.plugin_name,
+                    erasure.customer_id,
+                    type(error).__name__,
+                )
+                failed.append(impl.plugin_name)
+        return tuple(failed)
 
     def _notify_listeners(self, hook_name: str, **arguments: Any) -> None:
         for impl in self._caller(hook_name).get_hookimpls():
