@@ -349,11 +349,16 @@ def test_a_sigkill_in_the_middle_leaves_every_case_on_one_version(tmp_path: Path
         # keep: the cycle and the time used as they were (the target is left out: the clock
         # keeps its index into the targets, which names v3's first target, 24 hours)
         ("clocks: {resolution: keep}", "Bo", {"cycle": 1, "used": "2h", "mode": "keep"}),
-        # retarget: the time used, the target v3 chooses (parts needed: 24 hours)
+        # retarget: the time used, the target v3 chooses (parts needed: 24 hours, else 8)
         (
             "clocks: {resolution: retarget}",
             "Cy",
             {"cycle": 1, "target": "1d", "used": "2h", "mode": "retarget"},
+        ),
+        (
+            "clocks: {resolution: retarget}",
+            "Bo",
+            {"cycle": 1, "target": "8h", "used": "2h", "mode": "retarget"},
         ),
         # restart: a new cycle with nothing used; a metric not named takes default_clock
         (
