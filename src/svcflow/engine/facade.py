@@ -30,7 +30,7 @@ from svcflow.definitions import load_definitions
 from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.engine.batch import BatchFiring, FireRequest, FireResult, fire_scope
-from svcflow.engine.care import CaseActions, Journeys
+from svcflow.engine.care import SIGNAL_GRACE, CaseActions, Journeys
 from svcflow.engine.counters import EngineCounters
 from svcflow.engine.erasure import ERASED, ErasureReport, erase_customer
 from svcflow.engine.finding import AT_RISK_WITHIN, case_query
@@ -193,12 +193,15 @@ class Engine:
             start=lambda workflow, data, actor, customer, key: self._start(
                 workflow, data, actor, key, customer_id=customer
             ),
-            fire=lambda case_id, trigger, actor: self._fire(case_id, trigger, None, actor),
+            fire=lambda case_id, trigger, actor, key: self._fire(
+                case_id, trigger, None, actor, key
+            ),
             reschedule=self._reschedule,
             now=self._writer.now,
         )
         journeys = Journeys(self.registry, self.store, actions)
         self.customers.listen(journeys.customer_changed)
+        self._writer.raise_signals = journeys.raised_by
         self._writer.after_commit.append(journeys.case_committed)
         return journeys
 
@@ -556,6 +559,8 @@ class Engine:
         with span("advance") as current:
             fired = self._timers.advance(now, limit)
             current.set("timers_fired", len(fired))
+            moment = as_utc(now) if now is not None else self._writer.now()
+            self._journeys.deliver_pending(moment - SIGNAL_GRACE)
             return fired
 
     def failed_timers(self) -> list[Timer]:

@@ -19,6 +19,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    PendingSignal,
     Refusal,
     Timer,
 )
@@ -168,6 +169,8 @@ class CaseChange(NamedTuple):
     customer). At most one case holds a key; another gets ``ScopeTaken``."""
     release_scope: bool = False
     """The case reached a final state: the key it held is free again."""
+    signals: Sequence[PendingSignal] = ()
+    """Signals the event raised for other workflows, kept until delivered."""
 
 
 class Attempt(NamedTuple):
@@ -419,6 +422,13 @@ class Store(Protocol):
 
     def case_customer(self, case_id: str) -> str | None:
         """The id of the customer who owns the case (``None`` when it was started without)."""
+
+    def pending_signals(self, limit: int) -> list[PendingSignal]:
+        """Up to ``limit`` signals committed with their events and not yet delivered, oldest
+        first (see ``CaseChange.signals``)."""
+
+    def signal_done(self, key: str) -> None:
+        """Forget a delivered signal (nothing happens when it is already gone)."""
 
     def customer_cases(self, customer_id: str) -> list[str]:
         """Ids of the cases the customer owns, in id order."""

@@ -22,6 +22,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    PendingSignal,
     Refusal,
     Timer,
 )
@@ -85,6 +86,7 @@ class MemoryStore:
         self._dead_letters: dict[int, DeadLetter] = {}
         self._customers = CustomerBook()
         self._refusals: list[Refusal] = []
+        self._signals: dict[str, PendingSignal] = {}
 
     def attach_codec(self, codec: DataCodec) -> None:
         """Data stays as Python objects here; no codec is needed."""
@@ -108,6 +110,8 @@ class MemoryStore:
                     self._customers.hold_scope(case.id, change.open_scope)
             if change.release_scope:
                 self._customers.release_scope(case.id)
+            for signal in change.signals:
+                self._signals[signal.key] = signal
             if change.idempotency_key is not None:
                 self._idempotency[change.idempotency_key] = IdempotencyRecord(
                     key=change.idempotency_key,
@@ -544,6 +548,15 @@ class MemoryStore:
     def customer_by_contact(self, channel: str, address: str) -> Customer | None:
         with self._lock:
             return self._customers.by_contact(channel, address)
+
+    def pending_signals(self, limit: int) -> list[PendingSignal]:
+        with self._lock:
+            waiting = sorted(self._signals.values(), key=lambda s: (s.created_at, s.key))
+        return waiting[:limit]
+
+    def signal_done(self, key: str) -> None:
+        with self._lock:
+            self._signals.pop(key, None)
 
     def open_scope_case(self, scope: str) -> str | None:
         with self._lock:

@@ -268,6 +268,19 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE cases ADD COLUMN texts text
     """,
+    # 9 (SQLite's 14, issue 19): durable signals. A signal an event raises for another workflow
+    # is written in the event's transaction and deleted once delivered.
+    """
+    CREATE TABLE signals (
+        key text COLLATE "C" PRIMARY KEY,
+        workflow text COLLATE "C" NOT NULL,
+        customer_id text COLLATE "C",
+        start text,
+        fire text COLLATE "C",
+        created_at timestamptz NOT NULL
+    );
+    CREATE INDEX signals_by_age ON signals (created_at, key)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

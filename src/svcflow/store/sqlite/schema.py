@@ -320,6 +320,19 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE cases ADD COLUMN texts TEXT
     """,
+    # 14 (issue 19): durable signals. A signal an event raises for another workflow is written
+    # in the event's transaction and deleted once delivered, so a crash in between loses none.
+    """
+    CREATE TABLE signals (
+        key TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        customer_id TEXT,
+        start TEXT,
+        fire TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX signals_by_age ON signals (created_at, key)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

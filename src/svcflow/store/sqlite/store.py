@@ -28,6 +28,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    PendingSignal,
     Refusal,
     Timer,
 )
@@ -85,6 +86,7 @@ from svcflow.store.sqlite.writes import (
     write_idempotency,
     write_messages,
     write_notifications,
+    write_signals,
     write_timers,
 )
 
@@ -288,6 +290,7 @@ class SqliteStore:
         write_notifications(db, case.id, change.notifications, stamp)
         write_deliveries(db, case.id, change.deliveries, stamp)
         write_messages(db, case.id, change.messages)
+        write_signals(db, change)
         if change.idempotency_key is not None:
             assert snapshot is not None
             write_idempotency(db, change, snapshot, stamp)
@@ -743,6 +746,32 @@ class SqliteStore:
             .fetchall()
         )
         return {str(workflow): int(count) for workflow, count in rows}
+
+    def pending_signals(self, limit: int) -> list[PendingSignal]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT key, workflow, customer_id, start, fire, created_at FROM signals "
+                "ORDER BY created_at, key LIMIT ?",
+                (limit,),
+            )
+            .fetchall()
+        )
+        return [
+            PendingSignal(
+                key=str(key),
+                workflow=str(workflow),
+                customer_id=customer,
+                start=None if start is None else json.loads(start),
+                fire=fire,
+                created_at=from_ts(created),
+            )
+            for key, workflow, customer, start, fire, created in rows
+        ]
+
+    def signal_done(self, key: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM signals WHERE key = ?", (key,))
 
     def case_customer(self, case_id: str) -> str | None:
         row = (

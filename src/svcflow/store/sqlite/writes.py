@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple, NoReturn
 
 from svcflow.errors import ConcurrencyConflict
-from svcflow.records import Case, HistoryEntry
+from svcflow.records import Case, HistoryEntry, plain
 from svcflow.store.base import (
     CaseChange,
     DuplicateMessage,
@@ -47,6 +47,7 @@ __all__ = [
     "write_idempotency",
     "write_messages",
     "write_notifications",
+    "write_signals",
     "write_timers",
 ]
 
@@ -326,6 +327,27 @@ def write_messages(db: sqlite3.Connection, case_id: str, messages: Sequence[NewM
             "INSERT INTO message_threads (thread_key, case_id, received_at) VALUES (?, ?, ?)",
             [(key, case_id, received) for key in message.thread_keys],
         )
+
+
+def write_signals(db: sqlite3.Connection, change: CaseChange) -> None:
+    """The signals the event raised, kept until delivered (``CaseChange.signals``)."""
+    if not change.signals:
+        return
+    db.executemany(
+        "INSERT INTO signals (key, workflow, customer_id, start, fire, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                signal.key,
+                signal.workflow,
+                signal.customer_id,
+                None if signal.start is None else to_json(plain(signal.start)),
+                signal.fire,
+                ts(signal.created_at),
+            )
+            for signal in change.signals
+        ],
+    )
 
 
 def write_idempotency(
