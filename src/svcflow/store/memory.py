@@ -169,13 +169,11 @@ class MemoryStore:
         if change.consume_timer is not None:
             self._drop_timer(change.consume_timer)
         owned = self._timers_by_case.get(case.id, ())
-        cancelling = change.cancel_owned_by is not None or change.cancel_triggers
-        for timer_id in list(owned) if cancelling else ():
-            timer = self._timers[timer_id]
-            if (
-                change.cancel_owned_by == timer.owner_state and not timer.keep
-            ) or timer.trigger in change.cancel_triggers:
-                self._drop_timer(timer_id)
+        if owned and (change.cancel_owned_by is not None or change.cancel_triggers):
+            self._cancel_timers(case.id, owned, change.cancel_owned_by, set(change.cancel_triggers))
+        if not change.timers:
+            return
+        added = []
         for new in change.timers:
             timer = Timer(
                 id=next(self._ids),
@@ -188,11 +186,30 @@ class MemoryStore:
                 nominal=new.nominal,
             )
             self._timers[timer.id] = timer
-            self._timers_by_case[case.id] = (*self._timers_by_case.get(case.id, ()), timer.id)
+            added.append(timer.id)
             heapq.heappush(self._due, (timer.due_at, timer.id))
+        self._timers_by_case[case.id] = (*self._timers_by_case.get(case.id, ()), *added)
         if len(self._due) > 2 * len(self._timers) + 64:
             self._due = [(t.due_at, t.id) for t in self._timers.values()]
             heapq.heapify(self._due)
+
+    def _cancel_timers(
+        self, case_id: str, owned: tuple[int, ...], state: str | None, triggers: set[str]
+    ) -> None:
+        """Drop the case's timers owned by ``state`` (unless kept) and those of ``triggers``."""
+        timers, leases = self._timers, self._leases
+        kept = []
+        for timer_id in owned:
+            timer = timers[timer_id]
+            if (state == timer.owner_state and not timer.keep) or timer.trigger in triggers:
+                del timers[timer_id]
+                leases.pop(timer_id, None)
+            else:
+                kept.append(timer_id)
+        if kept:
+            self._timers_by_case[case_id] = tuple(kept)
+        else:
+            del self._timers_by_case[case_id]
 
     def _add_notifications(self, case: Case, notifications: Sequence[NewNotification]) -> None:
         for note in notifications:
