@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from svcflow.errors import StoreBusy, StoreError, StoreFault, StoreFull, WorkflowVersionConflict
 from svcflow.records import (
@@ -71,6 +71,7 @@ from svcflow.store.sqlite.schema import (
 from svcflow.store.sqlite.texts import with_texts
 from svcflow.store.sqlite.writes import (
     Packer,
+    TimerKey,
     consume_timer,
     write_case,
     write_deliveries,
@@ -97,6 +98,27 @@ _CASE_TABLES = (
 __all__ = ["SqliteStore"]
 
 _NO_SLA: Mapping[str, Any] = MappingProxyType({})
+
+
+class _Known(NamedTuple):
+    """What the store remembers of a case at a revision it read or committed."""
+
+    revision: int
+    version: int
+    data: Mapping[str, Any]
+    sla: Mapping[str, Any]
+    timers: tuple[TimerKey, ...] | None
+    """The case's timers when this store committed that revision; None when it read it."""
+
+
+class _Prepared(NamedTuple):
+    """What a commit works out before the write lock (``SqliteStore._prepare``)."""
+
+    data: str | None
+    sla: str | bytes | None
+    timers: tuple[TimerKey, ...] | None
+
+
 _WAL_CHECKPOINT_PAGES = 4000
 _DECODED_CACHE_SIZE = 10_000
 
@@ -139,7 +161,7 @@ class SqliteStore:
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         self._codec: DataCodec | None = None
-        self._decoded: dict[str, tuple[int, int, Mapping[str, Any], Mapping[str, Any]]] = {}
+        self._decoded: dict[str, _Known] = {}
         try:
             self._migrate()
         except (sqlite3.Error, StoreFault) as error:
@@ -206,21 +228,22 @@ class SqliteStore:
     # -- writing --
 
     def commit(self, change: CaseChange) -> None:
-        encoded = self._encoded(change)
+        prepared = self._prepare(change)
         with self._write() as db:
-            self._apply(db, change, *encoded)
-        self._remember_committed(change)
+            timers = self._apply(db, change, prepared)
+        self._remember_committed(change, timers)
 
     def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
-        encoded = [self._encoded(change) for change in changes]  # before the write lock
-        outcomes: list[Exception | None] = []
+        prepared = [self._prepare(change) for change in changes]  # before the write lock
         with self._write() as db:
-            for change, (data, sla) in zip(changes, encoded, strict=True):
-                outcomes.append(self._apply_alone(db, change, data, sla))
-        for change, outcome in zip(changes, outcomes, strict=True):
-            if outcome is None:
-                self._remember_committed(change)
-        return outcomes
+            results = [
+                self._apply_alone(db, change, ready)
+                for change, ready in zip(changes, prepared, strict=True)
+            ]
+        for change, result in zip(changes, results, strict=True):
+            if not isinstance(result, Exception):
+                self._remember_committed(change, result)
+        return [result if isinstance(result, Exception) else None for result in results]
 
     _pack: Packer = staticmethod(pack)
     """How history details and SLA state are kept (:mod:`.packing`): deflated in SQLite."""
@@ -229,18 +252,17 @@ class SqliteStore:
     """Errors of the transaction itself (disk full, I/O, busy): they end a batch."""
 
     def _apply_alone(
-        self, db: Any, change: CaseChange, data: str | None, sla: str | bytes | None
-    ) -> Exception | None:
+        self, db: Any, change: CaseChange, prepared: _Prepared
+    ) -> Exception | tuple[TimerKey, ...]:
         """Apply one change of a batch under a savepoint of its own; what refused it (rolled
-        back alone), or None."""
+        back alone), or the case's timers after it."""
         try:
             with self._savepoint(db):
-                self._apply(db, change, data, sla)
+                return self._apply(db, change, prepared)
         except self._FATAL:
             raise
         except Exception as refused:  # one change's refusal never fails the others
             return self._refusal_of(change, refused)
-        return None
 
     @contextmanager
     def _savepoint(self, db: Any) -> Iterator[None]:
@@ -258,11 +280,10 @@ class SqliteStore:
         translated by the PostgreSQL store)."""
         return error
 
-    def _apply(
-        self, db: Any, change: CaseChange, data: str | None, sla: str | bytes | None
-    ) -> None:
-        """Write everything of one change inside the caller's transaction, or raise."""
-        case = change.case
+    def _apply(self, db: Any, change: CaseChange, prepared: _Prepared) -> tuple[TimerKey, ...]:
+        """Write everything of one change inside the caller's transaction, or raise; the
+        case's timers after it."""
+        case, data = change.case, prepared.data
         stamp = ts(case.updated_at)
         if change.idempotency_key is not None:
             record = self._idempotency(db, change.idempotency_key)
@@ -270,31 +291,39 @@ class SqliteStore:
                 raise IdempotentReplay(record)
         if change.consume_timer is not None:
             consume_timer(db, change.consume_timer)
-        write_case(db, change, data, sla, stamp)
+        write_case(db, change, data, prepared.sla, stamp)
         write_history(db, change.history, stamp, self._pack)
-        write_timers(db, change, stamp)
+        timers = write_timers(db, change, stamp, prepared.timers)
         write_notifications(db, case.id, change.notifications, stamp)
         write_deliveries(db, case.id, change.deliveries, stamp)
         write_messages(db, case.id, change.messages)
         if change.idempotency_key is not None:
             write_idempotency(db, change, data or self._encode_data(case), stamp)
+        return timers
 
-    def _remember_committed(self, change: CaseChange) -> None:
+    def _remember_committed(self, change: CaseChange, timers: tuple[TimerKey, ...]) -> None:
         case = change.case
-        self._remember(case.id, (case.revision, case.version, case.data, case.sla))
+        self._remember(case.id, _Known(case.revision, case.version, case.data, case.sla, timers))
 
-    def _encoded(self, change: CaseChange) -> tuple[str | None, str | bytes | None]:
-        """The case's data and SLA state as stored, each None when it is the very object read
-        at the revision the change expects (unchanged: the row keeps what it has). Encoding
-        happens here, before the write lock is taken."""
+    def _prepare(self, change: CaseChange) -> _Prepared:
+        """What a commit works out before the write lock is taken: the case's data and SLA
+        state as stored, each None when it is the very object read at the revision the change
+        expects (unchanged: the row keeps what it has), and the case's timers at that revision
+        when this store committed it (see ``write_timers``)."""
         case = change.case
-        cached = self._decoded.get(case.id)
-        if cached is None or cached[:2] != (change.expected_revision, case.version):
-            cached = None  # (data is encoded by its workflow version)
-        data = None if cached and cached[2] is case.data else self._encode_data(case)
-        if cached and cached[3] is case.sla:
-            return data, None
-        return data, self._pack(to_json(dict(case.sla))) if case.sla else "{}"
+        if change.expected_revision is None:
+            return _Prepared(self._encode_data(case), self._encode_sla(case), ())
+        known = self._decoded.get(case.id)
+        if known is None or known[:2] != (change.expected_revision, case.version):
+            known = None  # (data is encoded by its workflow version)
+        return _Prepared(
+            data=None if known and known.data is case.data else self._encode_data(case),
+            sla=None if known and known.sla is case.sla else self._encode_sla(case),
+            timers=known.timers if known else None,
+        )
+
+    def _encode_sla(self, case: Case) -> str | bytes:
+        return self._pack(to_json(dict(case.sla))) if case.sla else "{}"
 
     def _encode_data(self, case: Case) -> str:
         return self._require_codec().encode(case.workflow, case.version, case.data)
@@ -826,15 +855,13 @@ class SqliteStore:
 
     # -- helpers --
 
-    def _remember(
-        self, case_id: str, decoded: tuple[int, int, Mapping[str, Any], Mapping[str, Any]]
-    ) -> None:
+    def _remember(self, case_id: str, decoded: _Known) -> None:
         """Keep decoded data and SLA state by case and revision: a case read again at the same
         revision (the usual read before the next event) skips decoding, and the next commit
         skips encoding what it did not change. Bounded; cleared when full."""
         if len(self._decoded) >= _DECODED_CACHE_SIZE:
             self._decoded.clear()
-        self._decoded[case_id] = decoded  # revision, workflow version, data, SLA state
+        self._decoded[case_id] = decoded
 
     def _require_codec(self) -> DataCodec:
         if self._codec is None:
@@ -848,7 +875,7 @@ class SqliteStore:
         else:
             data = MappingProxyType(self._require_codec().decode(row[1], row[2], row[4]))
             sla = _NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(unpack(row[8])))
-            self._remember(row[0], (row[5], row[2], data, sla))
+            self._remember(row[0], _Known(row[5], row[2], data, sla, None))
         return Case(
             id=row[0],
             workflow=row[1],
