@@ -139,6 +139,7 @@ class PostgresStore(SqliteStore):
         self.where = describe(url)
         self._codec: DataCodec | None = None
         self._decoded: dict[str, _Known] = {}
+        self._owners: dict[str, str | None] = {}
         self._listener: psycopg.Connection[Row] | None = None
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url,

@@ -143,6 +143,30 @@ def _store_fault(path: Path, error: sqlite3.Error) -> StoreFault:
     return StoreFault(where, f"{type(error).__name__}: {error}")
 
 
+def _claim(
+    db: sqlite3.Connection,
+    table: str,
+    rows: Sequence[Sequence[Any]],
+    owner: str,
+    lease_until: datetime,
+) -> None:
+    """Lease the rows (their ids first) to ``owner``: one statement for a batch. The id list
+    is padded (repeating its last id) to a power of two, so that a few statement texts serve
+    every batch size from the connection's statement cache."""
+    for start in range(0, len(rows), _IDS_PER_STATEMENT):
+        ids = [row[0] for row in rows[start : start + _IDS_PER_STATEMENT]]
+        ids += ids[-1:] * ((1 << (len(ids) - 1).bit_length()) - len(ids))
+        db.execute(
+            f"UPDATE {table} SET claimed_by = ?, lease_until = ? "
+            f"WHERE id IN ({', '.join('?' * len(ids))})",
+            [owner, ts(lease_until), *ids],
+        )
+
+
+_IDS_PER_STATEMENT = 512
+"""At most this many ``?`` in one ``IN`` list (SQLite before 3.32 allows 999 parameters)."""
+
+
 class SqliteStore:
     """A SQLite-file store; safe for several threads and processes on one machine.
 
@@ -162,6 +186,7 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._codec: DataCodec | None = None
         self._decoded: dict[str, _Known] = {}
+        self._owners: dict[str, str | None] = {}
         try:
             self._migrate()
         except (sqlite3.Error, StoreFault) as error:
@@ -303,6 +328,8 @@ class SqliteStore:
 
     def _remember_committed(self, change: CaseChange, timers: tuple[TimerKey, ...]) -> None:
         case = change.case
+        if change.expected_revision is None:
+            self._remember_owner(case.id, change.customer_id)
         self._remember(case.id, _Known(case.revision, case.version, case.data, case.sla, timers))
 
     def _prepare(self, change: CaseChange) -> _Prepared:
@@ -448,10 +475,7 @@ class SqliteStore:
             return []  # the usual case for a runner's round: nothing due, no write lock taken
         with self._write() as db:
             rows = db.execute(query, params).fetchall()
-            db.executemany(
-                "UPDATE timers SET claimed_by = ?, lease_until = ? WHERE id = ?",
-                [(owner, ts(lease_until), row[0]) for row in rows],
-            )
+            _claim(db, "timers", rows, owner, lease_until)
         return [timer_of(row) for row in rows]
 
     def due_timers(self, now: datetime, limit: int) -> list[Timer]:
@@ -571,10 +595,7 @@ class SqliteStore:
             return []
         with self._write() as db:
             rows = db.execute(query, params).fetchall()
-            db.executemany(
-                "UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id = ?",
-                [(owner, ts(lease_until), row[0]) for row in rows],
-            )
+            _claim(db, "deliveries", rows, owner, lease_until)
         return [outbox_entry_of(row) for row in rows]
 
     def rewrite_delivery(self, entry_id: int, subject: str, body: str, locale: str) -> None:
@@ -745,12 +766,25 @@ class SqliteStore:
         return {str(workflow): int(count) for workflow, count in rows}
 
     def case_customer(self, case_id: str) -> str | None:
+        """The case's owner; remembered once read or committed, since a case's owner is set
+        when it is started and never changes."""
+        if case_id in self._owners:
+            return self._owners[case_id]
         row = (
             self._connection()
             .execute("SELECT customer_id FROM cases WHERE id = ?", (case_id,))
             .fetchone()
         )
-        return None if row is None or row[0] is None else str(row[0])
+        if row is None:
+            return None  # (not remembered: the case may be started later)
+        owner = None if row[0] is None else str(row[0])
+        self._remember_owner(case_id, owner)
+        return owner
+
+    def _remember_owner(self, case_id: str, owner: str | None) -> None:
+        if len(self._owners) >= _DECODED_CACHE_SIZE:
+            self._owners.clear()
+        self._owners[case_id] = owner
 
     def add_dead_letter(
         self, channel: str, raw: str, encoding: str, error: str, at: datetime, status: str = "open"
@@ -800,6 +834,7 @@ class SqliteStore:
         deleted = 0
         with self._write() as db:
             for case_id in dict.fromkeys(case_ids):
+                self._owners.pop(case_id, None)
                 for table in _CASE_TABLES:
                     db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
                 cursor = db.execute("DELETE FROM cases WHERE id = ?", (case_id,))

@@ -193,7 +193,7 @@ TimerKey = tuple[int, str, str, int]
 _CASE_TIMERS = "SELECT id, trigger, owner_state, keep FROM timers WHERE case_id = ?"
 _INSERT_TIMER = (
     "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at, nominal) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -217,21 +217,19 @@ def write_timers(
     gone.append(change.consume_timer or 0)  # deleted by consume_timer already
     after = [timer for timer in known if timer[0] not in gone]
     for t in change.timers:
-        row = db.execute(
-            _INSERT_TIMER,
-            (
-                case_id,
-                t.trigger,
-                ts(t.due_at),
-                t.owner_state,
-                int(t.keep),
-                stamp,
-                None if t.nominal is None else ts(t.nominal),
-            ),
-        ).fetchone()
-        assert row is not None  # RETURNING gives the inserted row
-        after.append((int(row[0]), t.trigger, t.owner_state, int(t.keep)))
+        due, nominal = ts(t.due_at), None if t.nominal is None else ts(t.nominal)
+        row = (case_id, t.trigger, due, t.owner_state, int(t.keep), stamp, nominal)
+        after.append((_insert_timer(db, row), t.trigger, t.owner_state, int(t.keep)))
     return tuple(after)
+
+
+def _insert_timer(db: sqlite3.Connection, row: tuple[object, ...]) -> int:
+    """Insert one timer row; its id."""
+    if isinstance(db, sqlite3.Connection):  # (SQLite before 3.35 has no RETURNING)
+        return int(db.execute(_INSERT_TIMER, row).lastrowid or 0)
+    inserted = db.execute(f"{_INSERT_TIMER} RETURNING id", row).fetchone()  # PostgreSQL
+    assert inserted is not None  # RETURNING gives the row it inserted
+    return int(inserted[0])
 
 
 def _ended(change: CaseChange, known: Sequence[TimerKey]) -> list[int]:
