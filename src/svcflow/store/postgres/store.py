@@ -45,6 +45,7 @@ from svcflow.store.postgres.schema import migrate, schema_version
 from svcflow.store.sqlite.rows import outbox_entry_of, timer_of, ts
 from svcflow.store.sqlite.schema import OUTBOX_COLUMNS, TIMER_COLUMNS
 from svcflow.store.sqlite.store import _READY, SqliteStore, _Known
+from svcflow.store.sqlite.writes import TimerKey
 
 __all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "open_postgres", "read_fault", "store_fault"]
 
@@ -140,6 +141,7 @@ class PostgresStore(SqliteStore):
         self._codec: DataCodec | None = None
         self._decoded: dict[str, _Known] = {}
         self._owners: dict[str, str | None] = {}
+        self._timer_keys: dict[str, tuple[int, tuple[TimerKey, ...]]] = {}
         self._listener: psycopg.Connection[Row] | None = None
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url,
