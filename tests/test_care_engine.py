@@ -432,3 +432,31 @@ def test_a_corrected_birthday_or_time_zone_moves_the_pending_greeting(
     assert entries[1].details["timers"] == [
         {"trigger": "rec:birthday", "due_at": "2026-03-15T09:00:00+00:00", "keep": True}
     ]
+
+
+DATED = GREETINGS.replace(
+    "  customer_created: {when: 'customer.segment != \"closed_account\"'}\n",
+    "  customer_created: &dated {when: customer.birthday != null}\n  customer_changed: *dated\n",
+)
+
+
+def test_a_journey_starts_only_for_customers_with_the_date_and_when_the_date_is_entered(
+    desk: Callable[..., tuple[Engine, ManualClock]],
+) -> None:
+    engine, clock = desk(DATED)
+    ann = engine.customers.add("Ann", timezone="Europe/London")
+    assert engine.store.find_cases(workflow="greetings") == []
+    engine.customers.save(ann._replace(segment="vip"))  # still no birthday: nothing starts
+    assert engine.store.find_cases(workflow="greetings") == []
+    clock.set(utc(2026, 2, 1, 12))
+    engine.customers.save(ann._replace(birthday=date(1990, 3, 4)))
+    case = open_case(engine, "greetings")
+    assert (case.created_at, engine.history(case.id)[0].actor) == (utc(2026, 2, 1, 12), "care")
+    assert schedule_dues(engine, case) == [utc(2026, 3, 4, 9)]
+    # a later change keeps the one journey: the condition held before, nothing new starts
+    engine.customers.save(engine.customers.get(ann.id)._replace(birthday=date(1990, 3, 5)))
+    assert [c.id for c in engine.store.find_cases(workflow="greetings")] == [case.id]
+    assert schedule_dues(engine, case) == [utc(2026, 3, 5, 9)]
+    bo = engine.customers.add("Bo", birthday=date(1985, 6, 1))
+    owners = {engine.customers.of_case(c.id) for c in engine.store.find_cases(workflow="greetings")}
+    assert owners == {engine.customers.get(ann.id), bo}

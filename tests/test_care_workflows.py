@@ -6,6 +6,7 @@ service manager 4 hours later) and the revisit calls 7 and 30 days after a compl
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 
@@ -106,3 +107,106 @@ def test_revisits_fall_due_7_and_30_days_after_the_complaint_closed(desk: Engine
     assert desk.get(case.id).state == "closed"
     surveys = build_report(desk.store).surveys
     assert (surveys.overall.nps.answered, surveys.overall.nps.score) == (1, 100.0)
+
+
+def greeting_dues(desk: Engine, case_id: str) -> dict[str, tuple[str, str]]:
+    """Each greeting's timer: (due, nominal) in UTC."""
+    return {
+        t.trigger: (t.due_at.isoformat(), (t.nominal or t.due_at).isoformat())
+        for t in desk.timers(case_id)
+    }
+
+
+def test_greetings_start_only_for_customers_with_a_birthday_or_a_customer_since_date(
+    desk: Engine,
+) -> None:
+    desk.customers.add("Walk-in", email="walk.in@example.com")
+    assert desk.find(workflow="care_greetings") == []
+    tom = desk.customers.add("Tom Baker", email="tom@example.com", since=date(2019, 12, 25))
+    [journey] = desk.find(workflow="care_greetings")
+    assert desk.customers.of_case(journey.id) == tom
+    assert journey.data["customer"] == "Tom Baker"
+    # no birthday: the birthday schedule is not running, and the history says why
+    assert set(greeting_dues(desk, journey.id)) == {"rec:anniversary"}
+    [started] = desk.history(journey.id)
+    assert "schedule 'birthday' is not running" in " ".join(started.details.get("notes", []))
+
+
+def test_a_29_february_birthday_in_a_non_leap_year_is_greeted_on_28_february(
+    desk: Engine,
+) -> None:
+    at(desk, "2027-02-01T12:00:00+00:00")
+    desk.customers.add(
+        "Chen Jing",
+        email="chen.jing@example.com",
+        timezone="Europe/London",
+        birthday=date(2000, 2, 29),
+    )
+    [journey] = desk.find(workflow="care_greetings")
+    assert greeting_dues(desk, journey.id) == {
+        "rec:birthday": ("2027-02-28T09:00:00+00:00", "2027-02-28T09:00:00+00:00"),
+    }
+    assert at(desk, "2027-02-28T08:59:00+00:00") == []
+    assert at(desk, "2027-02-28T09:00:00+00:00") == ["birthday"]
+    assert notices(desk, journey.id) == [("care_birthday", "customer")]
+    # 2028 is a leap year: the greeting is on the day itself
+    assert greeting_dues(desk, journey.id)["rec:birthday"][0] == "2028-02-29T09:00:00+00:00"
+
+
+def test_a_greeting_on_a_public_holiday_goes_on_the_day_and_quiet_hours_hold_it(
+    desk: Engine,
+) -> None:
+    at(desk, "2026-12-20T09:00:00+00:00")
+    tom = desk.customers.add(
+        "Tom Baker", email="tom@example.com", timezone="Europe/London", since=date(2019, 12, 25)
+    )
+    mei = desk.customers.add(
+        "Mei Lin",
+        email="mei.lin@example.com",
+        timezone="Asia/Shanghai",
+        birthday=date(1992, 12, 25),
+    )
+    journeys = {desk.customers.of_case(c.id): c.id for c in desk.find(workflow="care_greetings")}
+    # Christmas Day is an office holiday; greetings are not office work: 10:00 London, on the day
+    assert greeting_dues(desk, journeys[tom])["rec:anniversary"] == (
+        "2026-12-25T10:00:00+00:00",
+        "2026-12-25T10:00:00+00:00",
+    )
+    # 09:00 in Shanghai is 01:00 in London, inside the quiet hours (21:00-08:00 London):
+    # held to 08:00 London (16:00 in Shanghai), still on the day
+    assert greeting_dues(desk, journeys[mei])["rec:birthday"] == (
+        "2026-12-25T08:00:00+00:00",
+        "2026-12-25T01:00:00+00:00",
+    )
+    assert at(desk, "2026-12-25T07:59:00+00:00") == []
+    assert at(desk, "2026-12-25T08:00:00+00:00") == ["birthday"]
+    assert at(desk, "2026-12-25T10:00:00+00:00") == ["anniversary"]
+    [row] = desk.outbox(journeys[mei])
+    assert (row.template, row.address, row.status) == (
+        "care_birthday",
+        "mei.lin@example.com",
+        "pending",
+    )
+    # the moved greeting is not held a second time: it may go at once
+    assert row.next_attempt_at.isoformat() == "2026-12-25T08:00:00+00:00"
+
+
+def test_downtime_across_a_birthday_sends_one_greeting_late_never_two(desk: Engine) -> None:
+    li = desk.customers.add(
+        "Li Wei", email="li.wei@example.com", timezone="Europe/London", birthday=date(1980, 3, 4)
+    )
+    [journey] = desk.find(workflow="care_greetings")
+    # down from Tuesday 3 March to Friday 6 March: Wednesday's 09:00 greeting goes once, late
+    desk.clock.set("2026-03-06T12:00:00+00:00")  # type: ignore[attr-defined]
+    [fired] = desk.advance()
+    assert (fired.entry.trigger, fired.entry.at.isoformat()) == (
+        "birthday",
+        "2026-03-04T09:00:00+00:00",
+    )
+    assert fired.entry.details["skipped"] == 0
+    assert desk.advance() == []
+    assert desk.get(journey.id).data["greetings_sent"] == 1
+    assert notices(desk, journey.id) == [("care_birthday", "customer")]
+    assert greeting_dues(desk, journey.id)["rec:birthday"][0] == "2027-03-04T09:00:00+00:00"
+    desk.customers.leave(li.id)
+    assert desk.get(journey.id).state == "ended" and desk.timers(journey.id) == []

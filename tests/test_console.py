@@ -300,7 +300,7 @@ def test_unknown_cases_workflows_and_languages_say_what_exists(client: httpx.Cli
     workflow = client.get("/console/workflows/complain")
     assert workflow.status_code == 404
     assert (
-        "no workflow 'complain'; loaded: care_retention, care_revisit, "
+        "no workflow 'complain'; loaded: care_greetings, care_retention, care_revisit, "
         "care_vip_review, complaint, crisis, "
         "escalation, im_first_response" in text_of(workflow.text)
     )

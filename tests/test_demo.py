@@ -86,6 +86,7 @@ def test_demo_runs_the_week_reports_and_names_its_files(
             "im_first_response",
             "care_revisit",
             "care_retention",
+            "care_greetings",
             "care_vip_review",
         }
         assert started["crisis"] == 1

@@ -31,7 +31,7 @@ def test_init_writes_a_set_that_validates_and_simulates(
     files = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
     assert (code, err) == (0, "")
     assert out == (
-        f"wrote {len(files)} files to {target}/: workflows, rules, templates, a calendar, a "
+        f"wrote {len(files)} files to {target}/: workflows, rules, templates, calendars, a "
         "scenario\n"
         "next:\n"
         f"  svcflow validate {workflows}\n"

@@ -21,6 +21,7 @@ WORKFLOWS_COVERED = (
     "crisis",
     "care_retention",
     "care_revisit",
+    "care_greetings",
     "care_vip_review",
 )
 COVERED = [path for path in SCENARIOS if scenario_workflow_id(path) in WORKFLOWS_COVERED]

@@ -1,9 +1,9 @@
 """``svcflow init DIR``: a working set to start from, copied from what ships with svcflow.
 
-It writes ``DIR/workflows/`` (the shipped workflows, their rules files, notification templates and
-the ``office`` business calendar) and ``DIR/scenarios/`` (one scenario), then says how to
-validate and simulate them. It refuses a directory that already has files, so nothing a process
-owner has written is overwritten.
+It writes ``DIR/workflows/`` (the shipped workflows, their rules files, notification templates,
+the ``office`` business calendar and the ``greetings`` hours) and ``DIR/scenarios/`` (one
+scenario), then says how to validate and simulate them. It refuses a directory that already has
+files, so nothing a process owner has written is overwritten.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def run_init(args: argparse.Namespace) -> int:
     scenario = scenarios / shipped_scenario().name
     shutil.copyfile(shipped_scenario(), scenario)
     files = sum(1 for path in target.rglob("*") if path.is_file())
-    print(f"wrote {files} files to {target}/: workflows, rules, templates, a calendar, a scenario")
+    print(f"wrote {files} files to {target}/: workflows, rules, templates, calendars, a scenario")
     print("next:")
     print(f"  svcflow validate {workflows}")
     print(f"  svcflow simulate {workflows / 'complaint.yaml'} --scenario {scenario}")

@@ -124,6 +124,11 @@ def _check_scope(checker: Checker) -> None:
         if created.when is not None:
             checker.compile_with((*base, "when"), created.when, CUSTOMER_VARIABLES)
         _check_fields(checker, (*base, "data"), created.data, CUSTOMER_VARIABLES)
+    if start_on is not None and start_on.customer_changed is not None:
+        changed = start_on.customer_changed
+        base = ("start_on", "customer_changed")
+        checker.compile_with((*base, "when"), changed.when, CUSTOMER_VARIABLES)
+        _check_fields(checker, (*base, "data"), changed.data, CUSTOMER_VARIABLES)
     if start_on is not None and start_on.segment_changed is not None:
         data = start_on.segment_changed.data
         _check_fields(checker, ("start_on", "segment_changed", "data"), data, CUSTOMER_VARIABLES)

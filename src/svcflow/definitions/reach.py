@@ -5,7 +5,9 @@ A notice to ``customer`` is delivered to the case's owning customer (set by the 
 ``customer_phone`` field. A workflow with none of the sources it controls (no ``intake:``, no
 such field) depends entirely on every host passing a customer; when one does not, each such
 notice becomes an *undeliverable* outbox row. ``svcflow validate`` warns about it (a warning,
-not an error: a host that always passes a customer is right to ship such a workflow).
+not an error: a host that always passes a customer is right to ship such a workflow). A
+customer-scoped workflow (``scope: customer``) is never warned about: the engine refuses to
+start its cases without a customer.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ CONTACT_FIELDS = ("customer_email", "customer_phone")
 
 def customer_reach_warnings(loaded: LoadedWorkflow) -> list[Problem]:
     """A warning at the first ``notify`` to ``customer`` in a workflow with no ``intake:`` and
-    no contact field, naming the lines of the others; none when the workflow has either."""
+    no contact field, naming the lines of the others; none when the workflow has either or is
+    customer-scoped."""
     spec = loaded.spec
-    if spec.intake is not None or any(field in spec.data for field in CONTACT_FIELDS):
+    if spec.scope == "customer" or spec.intake is not None:
+        return []
+    if any(field in spec.data for field in CONTACT_FIELDS):
         return []
     paths = [path for notify, path in notifications(spec) if "customer" in notify.to]
     if not paths:

@@ -5,8 +5,8 @@ report's NPS moves with its CSAT. After a complaint closes with a callback, the 
 revisits (``workflows/care_revisit.yaml``) and, when their NPS answer was 0-6, a retention
 callback (``workflows/care_retention.yaml``); the retention team mostly calls within the 24
 hours, sometimes late, and about two thirds of the customers reached stay. Three customers are
-known by record (:data:`CARE_CUSTOMERS`): adding the VIP starts his quarterly
-reviews (``care_vip_review.yaml``).
+known by record (:data:`CARE_CUSTOMERS`): adding them starts their greetings
+(``care_greetings.yaml``) and the VIP's quarterly reviews (``care_vip_review.yaml``).
 """
 
 from __future__ import annotations
@@ -111,7 +111,11 @@ def add_care_customers(engine: Engine) -> list[Case]:
     for fields in CARE_CUSTOMERS:
         record = dict(fields)
         engine.customers.add(record.pop("name"), **record)
-    return engine.find(workflow="care_vip_review")
+    return [
+        case
+        for workflow in ("care_greetings", "care_vip_review")
+        for case in engine.find(workflow=workflow)
+    ]
 
 
 def _review_due(data: Mapping[str, Any], rng: random.Random) -> list[Step]:

@@ -3,11 +3,12 @@
 
 How it works. ``engine.customers`` tells :meth:`Journeys.customer_changed` about every customer
 record added, changed or marked as left; the workflows whose ``start_on`` matches start a case
-for that customer (``customer_created``, ``segment_changed``), and ``end_on`` fires its trigger on
-the customer's open case (``customer_left``, ``segment_left``). After every committed event the
-case writer calls :meth:`Journeys.case_committed`; the ``signals`` that listen to that event
-(``<workflow>.<trigger>``, ``.started``, ``.closed``) evaluate their ``when`` and start a case
-for the same customer or fire a trigger on their open one.
+for that customer (``customer_created``, ``customer_changed``, ``segment_changed``), and
+``end_on`` fires its trigger on the customer's open case (``customer_left``, ``segment_left``).
+After every committed event the case writer calls :meth:`Journeys.case_committed`; the
+``signals`` that listen to that event (``<workflow>.<trigger>``, ``.started``, ``.closed``)
+evaluate their ``when`` and start a case for the same customer or fire a trigger on their open
+one.
 
 Each of these is its own unit of work, after the event that caused it committed: a start or a
 trigger that is refused (``CaseAlreadyOpen``, a trigger the case does not take now, bad data)
@@ -117,8 +118,12 @@ class Journeys:
             if self._holds(compiled, (*base, "when"), current):
                 self._start(compiled, current, self._data(compiled, base, created.data, current))
             return
+        if previous is None:
+            return
+        if start_on.customer_changed is not None:
+            self._start_when_matched(compiled, previous, current)
         change = start_on.segment_changed
-        if previous is None or change is None or previous.segment == current.segment:
+        if change is None or previous.segment == current.segment:
             return
         joined = current.segment in change.to and (
             change.source is None or previous.segment in change.source
@@ -128,6 +133,18 @@ class Journeys:
             self._start(compiled, current, self._data(compiled, base, change.data, current))
         elif previous.segment in change.to and end_on is not None and end_on.segment_left:
             self._fire_open(compiled, current.id, end_on.segment_left)
+
+    def _start_when_matched(
+        self, compiled: CompiledWorkflow, previous: Customer, current: Customer
+    ) -> None:
+        """``start_on.customer_changed``: start when ``when`` holds now and did not before."""
+        changed = compiled.spec.start_on.customer_changed if compiled.spec.start_on else None
+        if changed is None:
+            return
+        base: KeyPath = ("start_on", "customer_changed")
+        path: KeyPath = (*base, "when")
+        if self._holds(compiled, path, current) and not self._holds(compiled, path, previous):
+            self._start(compiled, current, self._data(compiled, base, changed.data, current))
 
     def _holds(self, compiled: CompiledWorkflow, path: KeyPath, customer: Customer) -> bool:
         expression = compiled.loaded.expressions.get(path)

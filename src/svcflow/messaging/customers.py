@@ -83,15 +83,30 @@ def sender_customer(
 
 
 def customer_variables(customer: Customer | None) -> dict[str, Any]:
-    """What intake expressions see as ``customer``: the owner's record, never the message."""
+    """What intake expressions see as ``customer``: the owner's record, never the message.
+
+    ``birthday`` and ``since`` are ``YYYY-MM-DD`` text or ``null`` when the record has none
+    (``customer.birthday != null``), ``timezone`` the IANA name or ``""``."""
     if customer is None:
-        return {"id": "", "name": "", "segment": "", "locale": "", "known": False}
+        return {
+            "id": "",
+            "name": "",
+            "segment": "",
+            "locale": "",
+            "known": False,
+            "timezone": "",
+            "birthday": None,
+            "since": None,
+        }
     return {
         "id": customer.id,
         "name": customer.name or "",
         "segment": customer.segment or "",
         "locale": customer.locale or "",
         "known": any(point.verified for point in customer.contact_points),
+        "timezone": customer.timezone or "",
+        "birthday": None if customer.birthday is None else customer.birthday.isoformat(),
+        "since": None if customer.since is None else customer.since.isoformat(),
     }
 
 

@@ -18,6 +18,7 @@ from svcflow.spec.recurrence import ScheduleSpec
 
 __all__ = [
     "CUSTOMER_EVENTS",
+    "CustomerChangeSpec",
     "CustomerStartSpec",
     "EndOnSpec",
     "ScheduledTriggerSpec",
@@ -70,6 +71,15 @@ class CustomerStartSpec(Strict):
     data: dict[Name, str] = Field(default_factory=dict)
 
 
+class CustomerChangeSpec(Strict):
+    """``start_on.customer_changed``: start a case when a saved customer record comes to
+    satisfy ``when`` (it holds for the record as saved and did not before), e.g. a birthday
+    entered after the record was added; ``data`` as for ``customer_created``."""
+
+    when: str
+    data: dict[Name, str] = Field(default_factory=dict)
+
+
 class SegmentChangeSpec(Strict):
     """``start_on.segment_changed``: start a case when a customer's segment changes ``to`` one
     of these segments (and, with ``from``, from one of those)."""
@@ -85,12 +95,15 @@ class StartOnSpec(Strict):
     """``start_on:`` of a customer-scoped workflow: the customer events that start its case."""
 
     customer_created: Annotated[CustomerStartSpec | None, BeforeValidator(_empty_mapping)] = None
+    customer_changed: CustomerChangeSpec | None = None
     segment_changed: SegmentChangeSpec | None = None
 
     @model_validator(mode="after")
     def _something(self) -> StartOnSpec:
-        if self.customer_created is None and self.segment_changed is None:
-            raise ValueError("start_on needs customer_created, segment_changed or both")
+        if (self.customer_created, self.customer_changed, self.segment_changed) == (None,) * 3:
+            raise ValueError(
+                "start_on needs at least one of customer_created, customer_changed, segment_changed"
+            )
         return self
 
 
