@@ -210,3 +210,115 @@ def test_downtime_across_a_birthday_sends_one_greeting_late_never_two(desk: Engi
     assert greeting_dues(desk, journey.id)["rec:birthday"][0] == "2027-03-04T09:00:00+00:00"
     desk.customers.leave(li.id)
     assert desk.get(journey.id).state == "ended" and desk.timers(journey.id) == []
+
+
+def resolved_complaint(desk: Engine, customer: str | None = None, **data: str) -> str:
+    """A complaint taken to `resolved` (a 5% credit chosen); its id."""
+    fields = {"customer": "Li Wei", "channel": "app", "segment": "vip", **data}
+    case = desk.start("complaint", fields, customer=customer)
+    desk.fire(case.id, "acknowledge", {"assignee": "agent-7"}, actor="agent-7")
+    facts = dict.fromkeys(("who", "what", "when", "where", "why", "how"), "x")
+    desk.fire(case.id, "assess", {"impact": "low", "urgency": "low", "facts": facts})
+    desk.fire(case.id, "investigate")
+    desk.fire(case.id, "propose", {"options": ["Resend", "5% credit"]}, actor="agent-7")
+    payload = {"chosen_option": "5% credit", "compensation_percent": 5.0}
+    desk.fire(case.id, "choose", payload, actor="Li Wei")
+    assert desk.get(case.id).state == "resolved"
+    return case.id
+
+
+def started_by(desk: Engine, workflow: str) -> list[dict[str, object]]:
+    return [
+        {**case.data, "actor": desk.history(case.id)[0].actor}
+        for case in desk.find(workflow=workflow)
+    ]
+
+
+def test_a_detractor_at_the_callback_opens_a_retention_case_escalated_when_nobody_calls(
+    desk: Engine,
+) -> None:
+    li = desk.customers.add("Li Wei", email="li.wei@example.com", segment="vip")
+    complaint = resolved_complaint(desk, li.id)
+    desk.fire(complaint, "callback_done", {"satisfied": True, "nps": 4})
+    [retention] = desk.find(workflow="care_retention")
+    assert desk.customers.of_case(retention.id) == li
+    assert (desk.history(retention.id)[0].actor, retention.data["reason"]) == ("care", "detractor")
+    assert (retention.data["risk_nps"], retention.data["source_case"]) == (4, complaint)
+    assert (retention.data["segment"], retention.data["channel"]) == ("vip", "app")
+    [callback] = desk.sla(retention.id)
+    assert callback.deadline.isoformat() == "2026-03-03T09:00:00+00:00"  # 24 hours
+    assert at(desk, "2026-03-03T03:00:00+00:00") == ["sla:callback:warning:0"]
+    assert at(desk, "2026-03-03T09:00:00+00:00") == [
+        "sla:callback:breach",
+        "esc:nobody_called",
+    ]
+    assert at(desk, "2026-03-03T13:00:00+00:00") == ["esc:nobody_called"]
+    assert [t for t, _ in notices(desk, retention.id)][-2:] == [
+        "retention_callback_overdue",
+        "retention_callback_overdue",
+    ]
+    # the complaint closed, resolved: its revisits start too, 7 and 30 days on
+    [revisit] = desk.find(workflow="care_revisit")
+    assert (revisit.data["source_case"], revisit.data["category"]) == (complaint, "other")
+    dues = sorted(t.due_at.isoformat() for t in desk.timers(revisit.id))
+    assert dues == ["2026-03-09T09:00:00+00:00", "2026-04-01T09:00:00+00:00"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ({"satisfied": True, "nps": 9}, None),
+        ({"satisfied": True, "nps": 7}, None),
+        ({"satisfied": True, "nps": 6}, "detractor"),
+        ({"satisfied": True}, None),
+        ({"satisfied": False, "nps": 8}, "low_csat"),
+        ({"satisfied": False, "nps": 0}, "detractor"),
+    ],
+)
+def test_which_answers_at_the_callback_raise_a_churn_risk(
+    desk: Engine, answer: dict[str, object], reason: str | None
+) -> None:
+    complaint = resolved_complaint(desk)
+    desk.fire(complaint, "callback_done", answer)
+    reasons = [case["reason"] for case in started_by(desk, "care_retention")]
+    assert reasons == ([] if reason is None else [reason])
+
+
+def test_an_unhappy_chat_survey_raises_a_churn_risk(desk: Engine) -> None:
+    chat = desk.start("im_first_response", {"customer": "Chen Jing", "channel": "chat"})
+    desk.fire(chat.id, "bot_resolved")
+    desk.fire(chat.id, "survey_answered", {"satisfied": False})
+    [retention] = started_by(desk, "care_retention")
+    assert (retention["reason"], retention["source_case"]) == ("low_csat", chat.id)
+    assert retention.get("risk_nps") is None
+
+
+def test_a_third_complaint_within_90_days_raises_a_churn_risk_once(desk: Engine) -> None:
+    chen = desk.customers.add("Chen Jing", email="chen.jing@example.com")
+    other = desk.customers.add("Wang Fang", email="wang.fang@example.com")
+    for day in ("2026-03-02", "2026-04-20"):
+        at(desk, f"{day}T10:00:00+00:00")
+        desk.start("complaint", {"customer": "Chen Jing"}, customer=chen)
+        desk.start("complaint", {"customer": "Wang Fang"}, customer=other)
+    assert started_by(desk, "care_retention") == []
+    at(desk, "2026-05-31T09:59:00+00:00")  # 90 days after the first, less a minute
+    third = desk.start("complaint", {"customer": "Chen Jing"}, customer=chen)
+    [retention] = desk.find(workflow="care_retention")
+    assert desk.customers.of_case(retention.id) == chen
+    assert (retention.data["reason"], retention.data["source_case"]) == (
+        "repeat_complaints",
+        third.id,
+    )
+    desk.start("complaint", {"customer": "Chen Jing"}, customer=chen)  # the fourth: no more
+    at(desk, "2026-06-01T10:00:00+00:00")  # Wang Fang's first is now outside the 90 days
+    desk.start("complaint", {"customer": "Wang Fang"}, customer=other)
+    assert len(desk.find(workflow="care_retention")) == 1
+
+
+def test_a_complaint_closed_for_silence_or_a_suggestion_gets_no_revisits(desk: Engine) -> None:
+    case = desk.start("complaint", {"customer": "Li Wei"})
+    desk.fire(case.id, "acknowledge", {"assignee": "agent-7"}, actor="agent-7")
+    desk.fire(case.id, "ask_customer", actor="agent-7")
+    at(desk, "2026-03-20T09:00:00+00:00")  # seven days of silence closed it
+    assert desk.get(case.id).state == "closed"
+    assert desk.find(workflow="care_revisit") == []

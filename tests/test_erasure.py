@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from support.workflows import MINIMAL
-from svcflow import Engine, ManualClock, load_workflow_text
+from svcflow import Engine, ManualClock, hookimpl, load_workflow_text
 from svcflow.cli import main
-from svcflow.errors import UnknownCustomer, WorkflowDefinitionError
+from svcflow.errors import DeadLetterErased, UnknownCustomer, WorkflowDefinitionError
+from svcflow.plugin import CustomerErasure
 from svcflow.records import Customer
 from svcflow.report import build_report
+from svcflow.testing import EngineFactory, InlinePlugins, assert_erased
 
 ERASABLE = MINIMAL.replace(
     "  customer: {type: string, required: true}\n",
@@ -114,7 +116,8 @@ def test_svcflow_erase_customer_erases_for_every_handle_on_the_file(
         args = ["erase-customer", li.id, "--store", url, "--workflows", str(workflows)]
         assert main(args) == 0
         assert capsys.readouterr().out == (
-            f"erased customer {li.id}: 1 case, 1 history entry redacted, 0 messages deleted\n"
+            f"erased customer {li.id}: 1 case, 1 history entry redacted, 0 messages deleted, "
+            "0 dead letters erased\n"
             f"  {case.id}\n"
         )
         erased = engine.get(case.id)
@@ -167,3 +170,105 @@ def test_the_shipped_chat_workflow_erases_what_the_customer_wrote(tmp_path: Path
         assert erased["channel"] == "chat"
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT count(*) FROM history_texts").fetchone() == (0,)
+
+
+class Archive:
+    """A plugin keeping its own copy of what each address sent, erased on request."""
+
+    def __init__(self) -> None:
+        self.sent = {"li.wei@example.com": ["my card is 4111"], "ann@example.org": ["hello"]}
+        self.heard: list[CustomerErasure] = []
+
+    @hookimpl
+    def svcflow_customer_erased(self, erasure: CustomerErasure) -> None:
+        self.heard.append(erasure)
+        for point in erasure.contact_points:
+            self.sent.pop(point.address, None)
+
+
+class BrokenArchive:
+    @hookimpl
+    async def svcflow_customer_erased(self, erasure: CustomerErasure) -> None:
+        raise OSError(f"archive offline, could not erase {erasure.contact_points[0].address}")
+
+
+def test_erasing_tells_plugins_and_erases_the_customers_dead_letters_only(
+    make_engine: Callable[..., Engine], clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    archive = Archive()
+    engine = make_engine(ERASABLE, plugins=[("archive", archive), ("broken", BrokenArchive())])
+    li = engine.customers.add("Li Wei", email="li.wei@example.com", phone="+8613800138000")
+    ann = engine.customers.add("Ann", email="ann@example.org")
+    case = engine.start("ticket", {"customer": "Li Wei"}, customer=li.id)
+    kept = engine.start("ticket", {"customer": "Ann"}, customer=ann.id)
+    at = clock.now()
+    store = engine.store
+    by_address = store.add_dead_letter(
+        "email", "From: LI.WEI@example.com\r\n\r\nrefund!", "text", "no Subject header", at
+    )
+    replayed = store.add_dead_letter("sms", '{"text": "hi"}', "json", "no sender", at)
+    store.close_dead_letter(replayed, case.id)
+    encoded = store.add_dead_letter(
+        "sms", "eyJmcm9tIjogIis4NjEzODAwMTM4MDAwIn0=", "base64", "not UTF-8", at
+    )  # {"from": "+8613800138000"}
+    others = store.add_dead_letter("email", "From: ann@example.org\r\n\r\nhi", "text", "bad", at)
+    timers, outbox = engine.timers(kept.id), engine.outbox(kept.id)
+
+    report = engine.erase_customer(li.id)
+
+    assert (report.dead_letters, report.plugins_failed) == (3, ("broken",))
+    assert archive.sent == {"ann@example.org": ["hello"]}
+    [heard] = archive.heard
+    assert (heard.customer_id, heard.cases, heard.at, heard.marker) == (
+        li.id,
+        (case.id,),
+        at,
+        "[erased]",
+    )
+    assert sorted(p.address for p in heard.contact_points) == [
+        "+8613800138000",
+        "li.wei@example.com",
+    ]
+    assert "plugin 'broken' failed in svcflow_customer_erased" in caplog.text
+    assert "li.wei@example.com" not in caplog.text
+    letters = {letter.id: letter for letter in engine.dead_letters(None)}
+    for erased in (by_address, replayed, encoded):
+        assert (letters[erased].raw, letters[erased].status) == ("[erased]", "erased")
+    assert letters[by_address].error == "no Subject header"  # the reason is kept
+    assert letters[others].raw == "From: ann@example.org\r\n\r\nhi"
+    assert [letter.id for letter in engine.dead_letters()] == [others]  # open ones
+    with pytest.raises(DeadLetterErased) as caught:
+        engine.replay_dead_letter(by_address)
+    assert str(caught.value) == (
+        f"dead letter #{by_address} (email) cannot be replayed: its payload was erased with "
+        "its customer's personal data (Engine.erase_customer); only its channel, reason and "
+        "time are kept"
+    )
+    assert engine.get(kept.id).data["customer"] == "Ann"
+    assert (engine.timers(kept.id), engine.outbox(kept.id)) == (timers, outbox)
+    assert engine.erase_customer(li.id).dead_letters == 0  # erased once, not again
+
+
+def test_assert_erased_checks_that_every_plugin_erased_its_copies(
+    svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins
+) -> None:
+    archive = Archive()
+    svcflow_plugin(archive, "archive")
+    engine = svcflow_engine(ERASABLE)
+    li = engine.customers.add("Li Wei", email="li.wei@example.com")
+    assert assert_erased(engine, li.id).plugins_failed == ()
+    assert archive.sent == {"ann@example.org": ["hello"]}
+
+
+def test_assert_erased_fails_naming_the_plugin_that_raised(
+    svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins
+) -> None:
+    svcflow_plugin(BrokenArchive(), "broken")
+    engine = svcflow_engine(ERASABLE)
+    li = engine.customers.add("Li Wei", email="li.wei@example.com")
+    with pytest.raises(pytest.fail.Exception) as caught:
+        assert_erased(engine, li.id)
+    assert str(caught.value) == (
+        f"customer {li.id} was erased, but plugin 'broken' raised in svcflow_customer_erased "
+        "(see the log): its copies may remain"
+    )

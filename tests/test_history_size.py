@@ -4,27 +4,36 @@ history gives back every value exactly as it was committed."""
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
+import tracemalloc
 from pathlib import Path
 
 from svcflow import Engine, ManualClock
 from svcflow.records import HistoryEntry
 from svcflow.report import build_report
-from svcflow.store.history_texts import TEXT_THRESHOLD, digest, needed, new_text, rebuild
+from svcflow.store.history_texts import (
+    TEXT_THRESHOLD,
+    digest,
+    forget_recent,
+    needed,
+    new_text,
+    rebuild,
+)
 
 WORKFLOWS = Path(__file__).parent.parent / "workflows"
 REPLIES, BODY = 100, 10 * 1024
 
 
-def _chat(store: str) -> tuple[Engine, str]:
-    """A chat with a person, then REPLIES customer messages of BODY characters each."""
+def _chat(store: str, replies: int = REPLIES) -> tuple[Engine, str]:
+    """A chat with a person, then ``replies`` customer messages of BODY characters each."""
     engine = Engine.from_directory(
         WORKFLOWS, store=store, clock=ManualClock("2026-03-02T09:00:00+00:00")
     )
     case = engine.start("im_first_response", {"customer": "u1", "question": "q" * BODY})
     engine.fire(case.id, "hand_over", {"agent": "ann"})
-    for n in range(REPLIES):
+    for n in range(replies):
         engine.fire(case.id, "customer_message", {"last_message": f"{n:05d}" + "m" * (BODY - 5)})
     return engine, case.id
 
@@ -40,9 +49,55 @@ def test_a_growing_transcript_grows_the_sqlite_file_linearly(tmp_path: Path) -> 
     assert (rows, tails) == (2 * REPLIES + 1, bodies + REPLIES)  # each message once, plus "\n"
 
 
+def test_200_replies_of_10_kib_keep_the_sqlite_file_under_5_mib_and_the_case_row_small(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cases.db"
+    engine = Engine.from_directory(
+        WORKFLOWS, store=f"sqlite:///{path}", clock=ManualClock("2026-03-02T09:00:00+00:00")
+    )
+    case = engine.start("im_first_response", {"customer": "u1", "question": "q" * BODY})
+    engine.fire(case.id, "hand_over", {"agent": "ann"})
+    for n in range(200):
+        engine.fire(case.id, "customer_message", {"last_message": f"{n:05d}" + "m" * (BODY - 5)})
+    transcript = engine.get(case.id).data["transcript"]
+    engine.close()
+    assert path.stat().st_size < 5 * 2**20  # the case row rewritten whole each event: 6.7 MiB
+    with sqlite3.connect(path) as db:
+        [(data, texts)] = db.execute("SELECT length(data), texts FROM cases")
+        [(free,)] = db.execute("PRAGMA freelist_count")
+    assert data < 1024 and free < 16  # the transcript is named, not held: no churn of pages
+    assert sorted(name for _, name, _ in json.loads(texts)) == [
+        "context",
+        "last_message",
+        "question",
+        "transcript",
+    ]
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}") as again:
+        assert again.get(case.id).data["transcript"] == transcript  # read afresh, not cached
+    assert len(transcript) == 201 * (BODY + 1) - 1
+
+
+def test_the_memory_store_keeps_each_message_about_once_too() -> None:
+    engine, case_id = _chat("memory://", replies=1)
+    tracemalloc.start()
+    try:
+        for n in range(1, REPLIES):
+            engine.fire(case_id, "customer_message", {"last_message": f"{n:05d}" + "m" * BODY})
+        forget_recent()  # the texts an event digested last, remembered for the next: not kept
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 4 * REPLIES * BODY  # the transcript, each message once; whole: ~50 ×
+    with engine:
+        [last] = [e for e in engine.history(case_id) if e.seq == REPLIES + 2]
+        assert last.details["set"]["transcript"] == engine.get(case_id).data["transcript"]
+
+
 def test_history_and_report_read_the_same_from_sqlite_as_from_memory(tmp_path: Path) -> None:
     on_file, case_id = _chat(f"sqlite:///{tmp_path / 'cases.db'}")
-    in_memory, memory_id = _chat("memory://")  # the memory store keeps entries whole
+    in_memory, memory_id = _chat("memory://")
     with on_file, in_memory:
         read = on_file.history(case_id)
         assert _text(read, case_id) == _text(in_memory.history(memory_id), memory_id)

@@ -102,7 +102,8 @@ def test_a_misspelled_hook_fails_at_start_up_naming_the_plugin() -> None:
         "plugin 'typo' (host) implements unknown hook 'svcflow_delivr'; did you mean "
         "'svcflow_deliver'? hooks: svcflow_actor_roles, svcflow_case_transition, "
         "svcflow_cel_functions, "
-        "svcflow_choose_assignee, svcflow_classify_message, svcflow_deliver, "
+        "svcflow_choose_assignee, svcflow_classify_message, svcflow_customer_erased, "
+        "svcflow_deliver, "
         "svcflow_identify_customer, svcflow_match_case, svcflow_parse_message, "
         "svcflow_register_channels, svcflow_resolve_recipients, svcflow_sla_breach, "
         "svcflow_sla_warning, svcflow_verify_request, svcflow_workflow_actions"
@@ -130,7 +131,8 @@ def test_async_is_refused_where_svcflow_cannot_await() -> None:
         PluginHost([("async-matcher", AsyncMatcher())], entry_points=False)
     assert str(caught.value) == (
         "plugin 'async-matcher' implements svcflow_match_case as 'async def'; svcflow calls it "
-        "inside a step and cannot await it. Only svcflow_case_transition, svcflow_deliver, "
+        "inside a step and cannot await it. Only svcflow_case_transition, svcflow_customer_erased, "
+        "svcflow_deliver, "
         "svcflow_sla_breach, svcflow_sla_warning may be async"
     )
 

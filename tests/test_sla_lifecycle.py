@@ -488,3 +488,50 @@ def test_a_condition_on_an_unset_field_does_not_hold_and_targets_read_state_and_
         ] == [("started", "2026-03-02T09:05:00+00:00", "before_callback")]
         [running] = [s for s in engine.sla(case.id) if s.metric == "promised"]
         assert running.deadline == at("2026-03-02T09:35:00+00:00")
+
+
+CALLBACK = """\
+workflow: callback
+version: 1
+title: A clock that starts once a callback is promised for later, while in triage
+data:
+  customer: {type: string, required: true}
+  callback_by: {type: datetime}
+  note: {type: string, default: ""}
+states:
+  open: {initial: true}
+  triage: {}
+  closed: {final: true}
+transitions:
+  - {trigger: triage, from: open, to: triage}
+  - {trigger: close, from: triage, to: closed}
+  - {trigger: update, from: "*"}
+  - {trigger: called, from: "*"}
+sla:
+  calendar: office
+  metrics:
+    callback:
+      start: {when: 'state == "triage" && now < callback_by'}
+      stop: {trigger: called}
+      targets: [{within: 1h}]
+"""
+
+
+def test_a_condition_on_the_state_and_the_time_starts_a_clock_only_when_it_becomes_true(
+    clock: ManualClock, store_url: str
+) -> None:
+    workflow = load_workflow_text(CALLBACK, "callback.yaml")
+    calendars = [calendar_from(OFFICE_LONDON, "office.yaml")]
+    with Engine([workflow], store_url, clock, calendars=calendars) as engine:
+        case = engine.start("callback", {"customer": "c1"})
+        clock.advance(timedelta(minutes=5))
+        engine.fire(case.id, "triage", {"callback_by": "2026-03-02T12:00:00+00:00"})
+        clock.advance(timedelta(minutes=5))
+        engine.fire(case.id, "called")
+        clock.advance(timedelta(minutes=10))
+        # the data changes, the condition was already true before this step and still is
+        engine.fire(case.id, "update", {"note": "called back"})
+        assert [(e["event"], e["at"], e["cycle"]) for e in events(engine, case.id, "callback")] == [
+            ("started", "2026-03-02T09:05:00+00:00", 1),
+            ("met", "2026-03-02T09:10:00+00:00", 1),
+        ]

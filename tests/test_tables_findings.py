@@ -4,11 +4,14 @@ the type a CEL expression was found to give, and the place of each mistake."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from svcflow.definitions.rulesfile import load_rules_text
 from svcflow.errors import WorkflowDefinitionError
 from svcflow.rules.tables import CompiledTable
+from svcflow.rules.tables.cells import CELL_FORMS
 
 HEAD = """\
 data:
@@ -63,6 +66,7 @@ def with_segment(name: str) -> str:
         (one_input("amount", ">= 10"), "amount = 9.0"),
         (one_input("amount", "<= -10"), "amount = -9.0"),
         (one_input("amount", "<= 10", ">= 20"), "amount = 15.0"),
+        (with_segment("count"), 'count = 0, segment = "standard"'),
         (with_segment("amount"), 'amount = 0.0, segment = "standard"'),
         # datetimes: a day before / after, the middle of a gap, a Monday morning when unbounded
         (one_input("opened", ">= 2026-03-01T00:00:00Z"), "opened = 2026-02-28T00:00:00Z"),
@@ -132,7 +136,7 @@ def test_a_computed_output_of_the_wrong_type_says_what_the_expression_gives(
 
 @pytest.mark.parametrize(
     ("expression", "kind"),
-    [("null", "null"), ('{"a": 1}', "a map"), ("[1]", "a list")],
+    [("null", "null"), ('{"a": 1}', "a map"), ("[1]", "a list"), ('b"x"', "a bytes")],
 )
 def test_an_input_expression_of_no_input_type_is_refused(expression: str, kind: str) -> None:
     body = (
@@ -319,3 +323,147 @@ def test_cel_cells_and_computed_outputs_read_case_fields_that_are_not_inputs() -
     busy = {"amount": 1.0, "count": 9}
     assert ranked.evaluate(busy) == {"level": "high"}
     assert ranked.decide(busy).chosen == (1,)
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        # a typo is refused, not read as another range ("1." to "5")
+        (
+            "'[1...5]'",
+            "the range '[1...5]' is empty: its low end must be below its high end, e.g. [1..5]",
+        ),
+        (
+            "'5..1'",
+            "the range '5..1' is empty: its low end must be below its high end, e.g. [1..5]",
+        ),
+        ("[[1, 2]]", "a list item is a single value, range or comparison; " + CELL_FORMS),
+    ],
+)
+def test_a_malformed_cell_is_refused_with_what_was_written(cell: str, message: str) -> None:
+    body = "    inputs: {amount: amount}\n    outputs: {b: string}\n    rules:\n"
+    assert problem(body + f"      - {{amount: {cell}, b: x}}\n") == (
+        f"1 problem in rules.yaml\nrules.yaml:13:18: tables.t.rules[0].amount: {message}"
+    )
+
+
+def test_one_value_in_a_list_a_null_cell_and_a_date_are_shown_as_written() -> None:
+    body = (
+        "    hit: first\n    inputs: {segment: segment, visits: visits, opened: opened}\n"
+        "    outputs: {b: string}\n    rules:\n"
+        "      - {segment: [vip], b: x}\n"
+        "      - {visits: null, b: y}\n"
+        "      - {opened: 2026-03-01, b: z}\n"
+    )
+    cells = table(body)
+    midnight = datetime(2026, 3, 1, tzinfo=UTC)
+    assert cells.decide({"segment": "vip", "visits": 1, "opened": midnight}).explain()[4] == (
+        'rules[0] (line 14) chosen: segment = "vip" matches vip'
+    )
+    decision = cells.decide({"segment": "standard", "visits": None, "opened": midnight})
+    assert decision.explain()[4:6] == [
+        "rules[1] (line 15) chosen: visits = null matches null",
+        "rules[2] (line 16) also matched, not chosen (hit policy first: an earlier rule wins): "
+        "opened = 2026-03-01T00:00:00Z matches 2026-03-01",
+    ]
+    assert cells.evaluate({"segment": "standard", "visits": 2, "opened": midnight}) == {"b": "z"}
+    later = midnight + timedelta(seconds=1)
+    assert cells.evaluate({"segment": "standard", "visits": 2, "opened": later}) == {"b": None}
+
+
+def test_whole_numbers_between_neighbouring_bounds_decide_overlaps() -> None:
+    # no whole number is above 3 and below 4; 3.5 is both
+    assert warnings(one_input("count", "> 3", "< 4")) == []
+    assert problem(one_input("amount", "> 3", "< 4")) == (
+        "1 problem in rules.yaml\nrules.yaml:14:9: tables.t.rules[1]: rules[1] overlaps rules[0] "
+        "(line 13): both match amount = 3.5; hit policy unique allows one matching rule per case: "
+        "make their cells exclusive, or use hit: first (the first match wins) or hit: priority"
+    )
+
+
+BIG = "    inputs: {big: {expr: 'amount > 10.0'}}\n    outputs: {b: string}\n    rules:\n"
+
+
+@pytest.mark.parametrize(("cell", "missing"), [("true", "false"), ("false", "true")])
+def test_a_boolean_input_without_a_rule_for_one_truth_is_a_gap(cell: str, missing: str) -> None:
+    assert warnings(BIG + f"      - {{big: {cell}, b: x}}\n") == [
+        f"rules.yaml:12:5: tables.t.rules: no rule matches big = {missing}; such a case gets the "
+        "outputs' defaults (b = null); add a rule for it"
+    ]
+
+
+NAME = "    inputs: {name: {expr: 'string(count)', type: string}, segment: segment}\n"
+
+
+def test_a_string_input_names_any_value_or_any_other_value() -> None:
+    rules = "    outputs: {b: string}\n    rules:\n"
+    assert warnings(NAME + rules + "      - {name: '1', b: x}\n") == [
+        "rules.yaml:12:5: tables.t.rules: no rule matches name = any other value, segment = "
+        '"vip"; such a case gets the outputs\' defaults (b = null); add a rule for it'
+    ]
+    assert warnings(NAME + rules + "      - {segment: vip, b: x}\n") == [
+        'rules.yaml:12:5: tables.t.rules: no rule matches name = any value, segment = "standard"; '
+        "such a case gets the outputs' defaults (b = null); add a rule for it"
+    ]
+    assert problem(
+        NAME + rules + "      - {name: '1', b: x}\n      - {name: ['2', '1'], b: y}\n"
+    ) == (
+        "1 problem in rules.yaml\nrules.yaml:14:9: tables.t.rules[1]: rules[1] overlaps rules[0] "
+        '(line 13): both match name = "1", segment = "vip"; hit policy unique allows one matching '
+        "rule per case: make their cells exclusive, or use hit: first (the first match wins) or "
+        "hit: priority"
+    )
+
+
+def test_a_gap_over_two_inputs_counts_every_combination_and_names_every_default() -> None:
+    # priority lets rules[1] overlap rules[0], so count's values fall into two classes
+    body = (
+        "    hit: priority\n    inputs: {count: count, big: {expr: 'amount > 10.0'}}\n"
+        "    outputs: {level: {type: enum, values: [high, low]}, n: {type: integer, default: 0}}\n"
+        "    rules:\n      - {big: true, level: low}\n"
+        "      - {count: '>= 5', big: true, level: high}\n"
+    )
+    assert warnings(body) == [
+        "rules.yaml:13:5: tables.t.rules: no rule matches count = 4, big = false (and 1 other "
+        "uncovered combination); such a case gets the outputs' defaults (level = null, n = 0); "
+        "add a rule for it"
+    ]
+
+
+def test_every_overlap_between_rules_without_cel_is_reported_around_cel_rules() -> None:
+    body = (
+        "    inputs: {count: count}\n    outputs: {b: string}\n    rules:\n"
+        "      - {count: {expr: 'count > 100'}, b: a}\n"
+        "      - {count: 1, b: b}\n"
+        "      - {count: 2, b: c}\n"
+        "      - {count: 2, b: d}\n"
+        "      - {count: {expr: 'count > 200'}, b: e}\n"
+        "      - {count: 1, b: f}\n"
+    )
+    advice = (
+        "hit policy unique allows one matching rule per case: make their cells exclusive, or "
+        "use hit: first (the first match wins) or hit: priority"
+    )
+    assert problem(body) == (
+        "2 problems in rules.yaml\n"
+        "rules.yaml:16:9: tables.t.rules[3]: rules[3] overlaps rules[2] (line 15): both match "
+        f"count = 2; {advice}\n"
+        "rules.yaml:18:9: tables.t.rules[5]: rules[5] overlaps rules[1] (line 14): both match "
+        f"count = 1; {advice}"
+    )
+
+
+def test_every_rule_that_earlier_rules_hide_under_first_is_reported() -> None:
+    body = (
+        "    hit: first\n    inputs: {count: count}\n    outputs: {b: string}\n    rules:\n"
+        "      - {count: '>= 0', b: a}\n      - {count: '>= 3', b: b}\n"
+        "      - {count: '>= 5', b: c}\n      - {b: d}\n"
+    )
+    advice = "under hit policy first the earliest match wins; remove it or move it above them"
+    assert problem(body) == (
+        "2 problems in rules.yaml\n"
+        "rules.yaml:15:9: tables.t.rules[1]: rules[1] can never match: rules[0] (line 14) before "
+        f"it already matches every case it matches, and {advice}\n"
+        "rules.yaml:16:9: tables.t.rules[2]: rules[2] can never match: rules[0] (line 14) and "
+        f"rules[1] (line 15) before it already match every case it matches, and {advice}"
+    )

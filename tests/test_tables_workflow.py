@@ -207,11 +207,11 @@ def test_validate_reads_rules_files_and_prints_warnings(
 def test_validate_shipped_directory_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "validate", str(WORKFLOWS))
     assert code == 0
-    # Escalation, crisis and care cases are started by the host (from a complaint or a survey
-    # answer), which passes the customer: their only warnings say so.
+    # Escalation and crisis cases are started by the host, which passes the customer; retention
+    # and revisit cases by their signals, for the complaint's customer: their only warnings.
     assert [line.split(": ")[1] for line in err.splitlines()] == [
-        f"{WORKFLOWS / 'care_retention.yaml'}:70:9",
-        f"{WORKFLOWS / 'care_revisit.yaml'}:75:9",
+        f"{WORKFLOWS / 'care_retention.yaml'}:72:9",
+        f"{WORKFLOWS / 'care_revisit.yaml'}:76:9",
         f"{WORKFLOWS / 'crisis.yaml'}:187:9",
         f"{WORKFLOWS / 'escalation.yaml'}:62:9",
     ]

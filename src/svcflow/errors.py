@@ -20,6 +20,7 @@ __all__ = [
     "ConditionNotMet",
     "ContactPointTaken",
     "CustomerRequired",
+    "DeadLetterErased",
     "DeliveryFailed",
     "DeliveryNotDead",
     "ExpressionError",
@@ -348,6 +349,21 @@ class MessageRejected(SvcflowError):
         super().__init__(
             f"{channel} message rejected: {reason} (kept as dead letter #{dead_letter_id}; "
             "fix the cause and replay it with Engine.replay_dead_letter)"
+        )
+
+
+class DeadLetterErased(MessageRejected):
+    """A dead letter's payload went with its customer's erasure (``Engine.erase_customer``):
+    the row keeps its channel, reason and time, and there is nothing left to replay."""
+
+    def __init__(self, channel: str, dead_letter_id: int) -> None:
+        self.channel, self.dead_letter_id = channel, dead_letter_id
+        self.reason = "its payload was erased with its customer's personal data"
+        SvcflowError.__init__(
+            self,
+            f"dead letter #{dead_letter_id} ({channel}) cannot be replayed: its payload was "
+            "erased with its customer's personal data (Engine.erase_customer); only its "
+            "channel, reason and time are kept",
         )
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "HistoryEntry",
     "Notification",
     "OutboxEntry",
+    "PendingSignal",
     "Refusal",
     "Timer",
     "plain",
@@ -229,6 +230,24 @@ class Customer(NamedTuple):
     def owns(self, channel: str, address: str) -> bool:
         """Whether ``address`` on ``channel`` is one of this customer's contact points."""
         return any(p.channel == channel and p.address == address for p in self.contact_points)
+
+
+class PendingSignal(NamedTuple):
+    """A signal an event raised for another workflow, stored in the event's own transaction and
+    kept until it is delivered (``Store.pending_signals``, ``Store.signal_done``).
+
+    Delivering it starts a case of ``workflow`` for ``customer_id`` with the ``start`` data or,
+    when that workflow is customer-scoped and the customer has a case of it open, fires ``fire``
+    there (whichever of the two the signal has). ``key`` names the event and the signal and is
+    the idempotency key of what delivery does, so a signal delivered twice acts once.
+    """
+
+    key: str
+    workflow: str
+    customer_id: str | None
+    start: Mapping[str, Any] | None
+    fire: str | None
+    created_at: datetime
 
 
 class Refusal(NamedTuple):

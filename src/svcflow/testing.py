@@ -21,6 +21,10 @@ when a fixture or class here is first used:
     inline plugins, and without installed plugins (``load_plugins=False``) so tests do not
     depend on what else is installed. ``workflows`` is a folder, a workflow file, YAML text or
     loaded workflows. Engines are closed after the test.
+
+``assert_erased(engine, customer_id)`` (a function) erases a customer and fails the test,
+naming the plugins, when a plugin's ``svcflow_customer_erased`` raised (the engine only logs
+that and lists them in ``ErasureReport.plugins_failed``).
 """
 
 from __future__ import annotations
@@ -38,10 +42,10 @@ from svcflow.hooks.specs import hookimpl
 
 if TYPE_CHECKING:
     from svcflow.definitions.workflow import LoadedWorkflow
-    from svcflow.engine import Engine
+    from svcflow.engine import Engine, ErasureReport
     from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
 
-__all__ = ["START", "CapturedDeliveries", "EngineFactory", "InlinePlugins"]
+__all__ = ["START", "CapturedDeliveries", "EngineFactory", "InlinePlugins", "assert_erased"]
 
 START = datetime.fromisoformat("2026-03-02T09:00:00+00:00")
 CAPTURED_CHANNELS = ("email", "sms", "chat", "social", "webhook", "console")
@@ -174,3 +178,17 @@ def svcflow_engine(
     factory = EngineFactory(tmp_path, svcflow_clock, svcflow_captured, svcflow_plugin.registered)
     yield factory
     factory.close()
+
+
+def assert_erased(engine: Engine, customer_id: str) -> ErasureReport:
+    """Erase the customer (``engine.erase_customer``) and return the report; fail the test,
+    naming them, if plugins raised in ``svcflow_customer_erased`` (their copies may remain)."""
+    report = engine.erase_customer(customer_id)
+    if report.plugins_failed:
+        names = ", ".join(f"'{name}'" for name in report.plugins_failed)
+        pytest.fail(
+            f"customer {customer_id} was erased, but plugin {names} raised in "
+            "svcflow_customer_erased (see the log): its copies may remain",
+            pytrace=False,
+        )
+    return report

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["undo_care", "undo_case_index", "undo_history_texts", "undo_slim_indexes"]
+__all__ = [
+    "undo_care",
+    "undo_case_index",
+    "undo_case_texts",
+    "undo_history_texts",
+    "undo_signals",
+    "undo_slim_indexes",
+]
 
 STEP_9_INDEXES = (
     "cases_by_created_id",
@@ -17,9 +24,18 @@ STEP_9_INDEXES = (
 )
 
 
+def undo_case_texts(db: sqlite3.Connection) -> None:
+    """Remove what schema step 13 (issue 13) added, leaving the file as version 12 made it
+    (only for files whose cases hold no large texts: their data is inline already)."""
+    [(named,)] = db.execute("SELECT count(*) FROM cases WHERE texts IS NOT NULL")
+    assert named == 0, "a case names stored texts; its data cannot go back inline here"
+    db.execute("ALTER TABLE cases DROP COLUMN texts")
+    db.execute("UPDATE schema_version SET version = 12")
+
+
 def undo_care(db: sqlite3.Connection) -> None:
-    """Remove what schema steps 12 and 11 (issue 19) added, leaving the file as version 10
-    made it."""
+    """Remove what schema steps 14 (issue 19), 13 (issue 13), 12 (issue 16) and 11 (issue 19)
+    added, leaving the file as version 10 made it."""
     undo_slim_indexes(db)
     db.execute("DROP INDEX cases_open_scope")
     db.execute("ALTER TABLE cases DROP COLUMN open_scope")
@@ -50,10 +66,19 @@ def undo_case_index(db: sqlite3.Connection) -> None:
     db.execute("UPDATE schema_version SET version = 8")
 
 
+def undo_signals(db: sqlite3.Connection) -> None:
+    """Remove what schema step 14 (issue 19) added, the table of pending signals, leaving the
+    file as version 13 made it."""
+    db.execute("DROP TABLE signals")
+    db.execute("UPDATE schema_version SET version = 13")
+
+
 def undo_slim_indexes(db: sqlite3.Connection) -> None:
     """Put back the indexes schema step 12 (issue 16) replaced, leaving the file as version 11
     made it (packed history details and SLA state written since stay: every version reads
-    them)."""
+    them), steps 14 and 13 first."""
+    undo_signals(db)
+    undo_case_texts(db)
     for index in (
         "cases_by_assignee",
         "cases_by_queue",

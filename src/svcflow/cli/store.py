@@ -89,11 +89,17 @@ def run_erase_customer(args: argparse.Namespace) -> int:
     print(
         f"erased customer {report.customer_id}: {_count(len(report.cases), 'case')}, "
         f"{_count(report.history_entries, 'history entry', 'history entries')} redacted, "
-        f"{_count(report.messages, 'message')} deleted"
+        f"{_count(report.messages, 'message')} deleted, "
+        f"{_count(report.dead_letters, 'dead letter')} erased"
     )
+    if report.plugins_failed:
+        print(
+            f"  plugins that failed to erase their copies: {', '.join(report.plugins_failed)} "
+            "(see the log; erase them there)"
+        )
     for case_id in report.cases:
         print(f"  {case_id}")
-    return 0
+    return 1 if report.plugins_failed else 0
 
 
 def _count(number: int, noun: str, plural: str | None = None) -> str:

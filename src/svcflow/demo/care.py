@@ -1,10 +1,11 @@
 """How the demo's customers answer surveys and how its care team calls them back.
 
 Every satisfaction answer comes with an NPS answer (0-10) drawn from the answer's mood, so the
-report's NPS moves with its CSAT. After a complaint closes with a callback, the customer gets
-revisits (``workflows/care_revisit.yaml``) and, when their NPS answer was 0-6, a retention
-callback (``workflows/care_retention.yaml``); the retention team mostly calls within the 24
-hours, sometimes late, and about two thirds of the customers reached stay. Three customers are
+report's NPS moves with its CSAT. The workflows themselves (their ``signals:``) start the
+revisits after a complaint closes with a resolution (``workflows/care_revisit.yaml``) and a
+retention callback after an unhappy answer (``workflows/care_retention.yaml``); these plans are
+what the care team does in them: the retention team mostly calls within the 24 hours,
+sometimes late, and about two thirds of the customers reached stay. Three customers are
 known by record (:data:`CARE_CUSTOMERS`): adding them starts their greetings
 (``care_greetings.yaml``) and the VIP's quarterly reviews (``care_vip_review.yaml``).
 """
@@ -18,7 +19,6 @@ from typing import Any
 
 from svcflow.demo.policy import Plan, Step, by_state, minutes
 from svcflow.engine import Engine
-from svcflow.records import Case
 
 __all__ = [
     "CARE_CUSTOMERS",
@@ -26,7 +26,6 @@ __all__ = [
     "REVISIT_PLAN",
     "VIP_REVIEW_PLAN",
     "add_care_customers",
-    "care_after_complaint",
     "nps_answer",
 ]
 
@@ -45,7 +44,6 @@ PROBLEMS = (
     "the refund has not arrived",
     "the courier missed the delivery again",
 )
-_LINK = "source_case"
 
 CARE_CUSTOMERS: tuple[Mapping[str, Any], ...] = (
     {
@@ -85,37 +83,11 @@ def nps_answer(rng: random.Random, satisfied: bool) -> int:
     return rng.choices(range(11), weights=weights)[0]
 
 
-def care_after_complaint(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
-    """The care cases a closed complaint starts: revisits always, a retention callback for a
-    detractor (NPS 0-6)."""
-    customer = {key: data[key] for key in ("customer", "segment", "channel") if data.get(key)}
-    steps = [
-        Step(
-            minutes(rng.uniform(1, 10)),
-            start="care_revisit",
-            data={**customer, "category": data.get("category") or "other"},
-            link=_LINK,
-        )
-    ]
-    nps = data.get("nps")
-    if isinstance(nps, int) and nps <= 6:
-        retention = {**customer, "reason": "detractor", "risk_nps": nps}
-        steps.append(
-            Step(minutes(rng.uniform(5, 60)), start="care_retention", data=retention, link=_LINK)
-        )
-    return steps
-
-
-def add_care_customers(engine: Engine) -> list[Case]:
-    """Add :data:`CARE_CUSTOMERS` to the engine's store; return the journeys that started."""
+def add_care_customers(engine: Engine) -> None:
+    """Add :data:`CARE_CUSTOMERS` to the engine's store, which starts their journeys."""
     for fields in CARE_CUSTOMERS:
         record = dict(fields)
         engine.customers.add(record.pop("name"), **record)
-    return [
-        case
-        for workflow in ("care_greetings", "care_vip_review")
-        for case in engine.find(workflow=workflow)
-    ]
 
 
 def _review_due(data: Mapping[str, Any], rng: random.Random) -> list[Step]:

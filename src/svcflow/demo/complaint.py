@@ -12,7 +12,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from svcflow.demo.care import care_after_complaint, nps_answer
+from svcflow.demo.care import nps_answer
 from svcflow.demo.policy import Plan, Step, by_state, minutes
 
 __all__ = ["PLAN", "plan"]
@@ -158,14 +158,6 @@ def _callback(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def _closed(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
-    """After the callback: a detractor gets a retention callback, and every resolved
-    complaint its revisits (a case closed for silence gets neither)."""
-    if data.get("resolution") is None:
-        return []
-    return care_after_complaint(data, rng)
-
-
 def _follow_up(data: Mapping[str, Any], rng: random.Random) -> list[Step]:
     return [Step(minutes(_hours(rng, 0.5, 30)), "callback_done", _callback(rng))]
 
@@ -180,7 +172,6 @@ _BY_STATE = {
     "awaiting_approval": _awaiting_approval,
     "resolved": _resolved,
     "follow_up": _follow_up,
-    "closed": _closed,
 }
 
 

@@ -27,7 +27,8 @@ from svcflow.demo.policy import Plan, Step
 from svcflow.demo.traffic import WEEK_START, week_of_traffic
 from svcflow.engine import Engine
 from svcflow.errors import ConditionNotMet, TransitionNotAllowed
-from svcflow.records import Case
+from svcflow.plugin import hookimpl
+from svcflow.records import Case, HistoryEntry
 from svcflow.simulate import play_until
 
 __all__ = ["DEMO_PEOPLE", "PLANS", "DemoSummary", "run_demo"]
@@ -95,8 +96,15 @@ class _Due:
 class _Week:
     """The simulation's agenda: people's steps and new contacts, in time order."""
 
-    def __init__(self, engine: Engine, clock: ManualClock, rng: random.Random) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: ManualClock,
+        rng: random.Random,
+        started: _StartedByWorkflows,
+    ) -> None:
         self.engine, self.clock, self.rng = engine, clock, rng
+        self.started = started
         self.agenda: list[_Due] = []
         self.state: dict[str, str] = {}
         self.seq = 0
@@ -122,10 +130,31 @@ class _Week:
             else:
                 self.add(_Due(at=at, seq=0, case_id=case.id, state=case.state, step=step))
 
+    def plan_started(self, summary: DemoSummary) -> None:
+        """Plan the cases the workflows started since the last call (journeys, signals)."""
+        for case in self.started.cases:
+            summary.cases[case.workflow] += 1
+            self.planned(case)
+        self.started.cases.clear()
+
     def moved(self, case_id: str, state: str) -> None:
         """A timer moved a case: plan for its new state."""
         if self.state.get(case_id) != state:
             self.planned(self.engine.get(case_id))
+
+
+class _StartedByWorkflows:
+    """Collects the cases the workflows start themselves (``signals:``: revisits after a
+    resolved complaint, retention callbacks after an unhappy answer), so their people can act:
+    the demo sees them through the public ``svcflow_case_transition`` hook, as a host would."""
+
+    def __init__(self) -> None:
+        self.cases: list[Case] = []
+
+    @hookimpl
+    def svcflow_case_transition(self, case: Case, entry: HistoryEntry) -> None:
+        if entry.kind == "started" and entry.actor == "care":
+            self.cases.append(case)
 
 
 def run_demo(
@@ -150,20 +179,20 @@ def run_demo(
     summary = DemoSummary(store=store, seed=seed)
     arrivals = week_of_traffic(rng, contacts, days)
     summary.arrivals = len(arrivals)
+    started = _StartedByWorkflows()
     with Engine.from_directory(
         workflows,
         store=store,
         clock=clock,
         id_factory=_ids(),
-        plugins=list(plugins),
+        plugins=[*plugins, started],
         load_plugins=False,
         directory=directory,
         roles=DEMO_PEOPLE,
     ) as engine:
-        week = _Week(engine, clock, rng)
-        for journey in care.add_care_customers(engine):
-            summary.cases[journey.workflow] += 1
-            week.planned(journey)
+        week = _Week(engine, clock, rng, started)
+        care.add_care_customers(engine)
+        week.plan_started(summary)
         for arrival in arrivals:
             week.add(
                 _Due(
@@ -216,6 +245,7 @@ def _advance(
         summary.timers_fired += 1
         summary.events += 1
         week.moved(firing.entry.case_id, firing.entry.to_state)
+    week.plan_started(summary)
 
 
 def _act(engine: Engine, week: _Week, summary: DemoSummary, due: _Due) -> None:
@@ -239,6 +269,7 @@ def _act(engine: Engine, week: _Week, summary: DemoSummary, due: _Due) -> None:
             return
     summary.events += 1
     week.planned(case)
+    week.plan_started(summary)
 
 
 def _dispatch(engine: Engine, summary: DemoSummary) -> None:

@@ -5,18 +5,22 @@ How it works. ``engine.customers`` tells :meth:`Journeys.customer_changed` about
 record added, changed or marked as left; the workflows whose ``start_on`` matches start a case
 for that customer (``customer_created``, ``customer_changed``, ``segment_changed``), and
 ``end_on`` fires its trigger on the customer's open case (``customer_left``, ``segment_left``).
-After every committed event the case writer calls :meth:`Journeys.case_committed`; the
-``signals`` that listen to that event (``<workflow>.<trigger>``, ``.started``, ``.closed``)
-evaluate their ``when`` and start a case for the same customer or fire a trigger on their open
-one.
+While the case writer builds each event's change it asks :meth:`Journeys.raised_by` for the
+``signals`` that listen to that event (``<workflow>.<trigger>``, ``.started``, ``.closed``):
+their ``when`` and start data are evaluated then, and each signal that holds is written with
+the event, in its transaction, as a pending signal (``CaseChange.signals``). Right after the
+commit :meth:`Journeys.case_committed` delivers them: a case started for the same customer (or
+for nobody, when the event's case has no customer), or a trigger fired on their open case. A
+process that dies between the two leaves them pending, and the next ``advance`` (the runner,
+``svcflow worker``) delivers the ones older than :data:`SIGNAL_GRACE`.
 
-Each of these is its own unit of work, after the event that caused it committed: a start or a
+Each delivery is its own unit of work, after the event that caused it committed: a start or a
 trigger that is refused (``CaseAlreadyOpen``, a trigger the case does not take now, bad data)
 is logged and leaves the causing event as it was. The store keeps one open case per customer
 and customer-scoped workflow, so two processes reacting to the same event start one case.
-A signal start carries an idempotency key made of the event (case, history entry) and the
-signal, so the same event never starts two cases of a case-scoped workflow either. Signals
-that cause signals stop after :data:`MAX_SIGNAL_DEPTH` rounds (a loop between workflows).
+What a delivery does carries an idempotency key made of the event (case, history entry) and
+the signal, so a signal delivered twice (its process and a runner) acts once. Signals that
+cause signals stop after :data:`MAX_SIGNAL_DEPTH` rounds (a loop between workflows).
 """
 
 from __future__ import annotations
@@ -34,23 +38,33 @@ from svcflow.errors import (
     CaseAlreadyOpen,
     Problem,
     SvcflowError,
+    UnknownWorkflow,
     WorkflowDefinitionError,
     did_you_mean,
 )
 from svcflow.messaging.customers import customer_variables
 from svcflow.privacy import masked_logger
-from svcflow.records import Case, Customer
+from svcflow.records import Case, Customer, PendingSignal
 from svcflow.rules.expressions import Expression
 from svcflow.spec.care import CUSTOMER_EVENTS, SignalSpec
 from svcflow.spec.yamlsource import KeyPath
 from svcflow.store.base import CaseChange, Store
 
-__all__ = ["DEFAULT_RECENT_WINDOW", "MAX_SIGNAL_DEPTH", "CaseActions", "Journeys"]
+__all__ = [
+    "DEFAULT_RECENT_WINDOW",
+    "MAX_SIGNAL_DEPTH",
+    "SIGNAL_GRACE",
+    "CaseActions",
+    "Journeys",
+]
 
 DEFAULT_RECENT_WINDOW = timedelta(days=90)
 """The window ``recent`` counts a customer's cases in when a signal gives no ``within``."""
 MAX_SIGNAL_DEPTH = 4
 """How many rounds of signals one event may cause (a signal's case signalling another...)."""
+SIGNAL_GRACE = timedelta(minutes=1)
+"""How long ``advance`` leaves a pending signal to the process that committed its event (which
+delivers it at once) before delivering it itself: a signal pending longer lost its process."""
 
 _LOG = masked_logger("svcflow.care")
 _DEPTH: ContextVar[int] = ContextVar("svcflow_signal_depth", default=0)
@@ -60,10 +74,10 @@ _DEPTH: ContextVar[int] = ContextVar("svcflow_signal_depth", default=0)
 class CaseActions:
     """What journeys may do to cases: the engine's own start and fire (never the facade)."""
 
-    start: Callable[[str, Mapping[str, Any], str, str, str | None], Case]
-    """(workflow, data, actor, customer id, idempotency key) -> the new case."""
-    fire: Callable[[str, str, str], Case]
-    """(case id, trigger, actor) -> the case after the step."""
+    start: Callable[[str, Mapping[str, Any], str, str | None, str | None], Case]
+    """(workflow, data, actor, customer id or None, idempotency key) -> the new case."""
+    fire: Callable[[str, str, str, str | None], Case]
+    """(case id, trigger, actor, idempotency key) -> the case after the step."""
     reschedule: Callable[[str], Case]
     """(case id) -> the case with its running schedules counted again from now."""
     now: Callable[[], datetime]
@@ -167,27 +181,31 @@ class Journeys:
     def _start(
         self,
         compiled: CompiledWorkflow,
-        customer: Customer,
+        customer: Customer | None,
         data: Mapping[str, Any],
         key: str | None = None,
     ) -> Case | None:
+        owner = None if customer is None else customer.id
         try:
-            return self.actions.start(compiled.workflow, data, "care", customer.id, key)
+            return self.actions.start(compiled.workflow, data, "care", owner, key)
         except CaseAlreadyOpen:
             return None
 
     def _fire_open(self, compiled: CompiledWorkflow, customer_id: str, trigger: str) -> None:
         holder = self.store.open_scope_case(scope_key(compiled.workflow, customer_id))
         if holder is not None:
-            self.actions.fire(holder, trigger, "care")
+            self.actions.fire(holder, trigger, "care", None)
 
     # -- signals --
 
-    def case_committed(self, change: CaseChange) -> None:
-        """Run the signals that listen to the event ``change`` committed."""
+    def raised_by(self, change: CaseChange) -> list[PendingSignal]:
+        """The signals the event of ``change`` raises, evaluated before it commits so they are
+        written in its own transaction (``CaseChange.signals``); none past
+        :data:`MAX_SIGNAL_DEPTH` rounds. A signal whose expression fails is logged and left out:
+        the event itself goes ahead."""
         listeners = self._listeners.get(change.case.workflow)
         if not listeners:
-            return
+            return []
         depth = _DEPTH.get()
         if depth >= MAX_SIGNAL_DEPTH:
             _LOG.warning(
@@ -195,28 +213,20 @@ class Journeys:
                 depth,
                 change.case.id,
             )
-            return
-        token = _DEPTH.set(depth + 1)
-        try:
-            self._signal(change, listeners)
-        finally:
-            _DEPTH.reset(token)
-
-    def _signal(
-        self, change: CaseChange, listeners: list[tuple[CompiledWorkflow, int, SignalSpec]]
-    ) -> None:
+            return []
         events = self._events(change)
         matching = [entry for entry in listeners if entry[2].source_trigger in events]
         if not matching:
-            return
+            return []
         case = change.case
         owner = change.customer_id or self.store.case_customer(case.id)
         customer = None if owner is None else self.store.load_customer(owner)
-        if customer is None or customer.left_at is not None:
-            return
+        if customer is not None and customer.left_at is not None:
+            return []
+        raised: list[PendingSignal] = []
         for compiled, index, signal in matching:
             try:
-                self._run_signal(compiled, index, signal, change, customer)
+                found = self._raise(compiled, index, signal, change, customer)
             except SvcflowError as error:
                 _LOG.error(
                     "signals[%d] of workflow '%s' on case %s: %s",
@@ -225,6 +235,58 @@ class Journeys:
                     case.id,
                     error,
                 )
+            else:
+                raised.extend(found)
+        return raised
+
+    def case_committed(self, change: CaseChange) -> None:
+        """Deliver the signals the committed event raised, at once, in this process."""
+        if not change.signals:
+            return
+        token = _DEPTH.set(_DEPTH.get() + 1)
+        try:
+            for signal in change.signals:
+                self.deliver(signal)
+        finally:
+            _DEPTH.reset(token)
+
+    def deliver_pending(self, before: datetime, limit: int = 100) -> int:
+        """Deliver the signals still pending that were raised before ``before`` (their process
+        died between committing the event and delivering them); how many."""
+        pending = [s for s in self.store.pending_signals(limit) if s.created_at < before]
+        for signal in pending:
+            self.deliver(signal)
+        return len(pending)
+
+    def deliver(self, signal: PendingSignal) -> None:
+        """Start the signal's case, or fire its trigger on the customer's open one, then forget
+        it. What delivery does carries the signal's key as its idempotency key, so a signal
+        delivered twice (by two processes) acts once. A refusal is logged and the signal is
+        forgotten, as the event that raised it stands."""
+        try:
+            self._act_on(signal)
+        except SvcflowError as error:
+            _LOG.error("signal %s to workflow '%s': %s", signal.key, signal.workflow, error)
+        self.store.signal_done(signal.key)
+
+    def _act_on(self, signal: PendingSignal) -> None:
+        compiled = self.registry.current.get(signal.workflow)
+        if compiled is None:
+            raise UnknownWorkflow(signal.workflow, sorted(self.registry.current))
+        holder = None
+        if compiled.spec.scope == "customer" and signal.customer_id is not None:
+            holder = self.store.open_scope_case(scope_key(signal.workflow, signal.customer_id))
+        if holder is not None:
+            if signal.fire is not None:
+                self.actions.fire(holder, signal.fire, "signal", signal.key)
+            return
+        if signal.start is not None:
+            try:
+                self.actions.start(
+                    signal.workflow, signal.start, "care", signal.customer_id, signal.key
+                )
+            except CaseAlreadyOpen:
+                return
 
     def _events(self, change: CaseChange) -> set[str]:
         """What happened to the case: ``started``, the trigger that fired, ``closed``."""
@@ -240,34 +302,38 @@ class Journeys:
             events.add("closed")
         return events
 
-    def _run_signal(
+    def _raise(
         self,
         compiled: CompiledWorkflow,
         index: int,
         signal: SignalSpec,
         change: CaseChange,
-        customer: Customer,
-    ) -> None:
+        customer: Customer | None,
+    ) -> list[PendingSignal]:
         base: KeyPath = ("signals", index)
+        if customer is None and compiled.spec.scope == "customer":
+            return []  # a journey belongs to a customer; this case has none
         variables = self._signal_variables(compiled, base, signal, change, customer)
         condition = compiled.loaded.expressions.get((*base, "when"))
         if condition is not None and condition.evaluate(variables) is not True:
-            return
-        holder = None
-        if compiled.spec.scope == "customer":
-            holder = self.store.open_scope_case(scope_key(compiled.workflow, customer.id))
-        if holder is not None:
-            if signal.fire is not None:
-                self.actions.fire(holder, signal.fire, "signal")
-            return
+            return []
+        start = None
         if signal.start is not None:
             expressions = compiled.loaded.expressions
-            data = {
+            start = {
                 name: expressions[(*base, "start", name)].evaluate(variables)
                 for name in signal.start
             }
-            key = f"signal:{change.case.id}:{change.history.seq}:{compiled.workflow}:{index}"
-            self._start(compiled, customer, data, key)
+        case = change.case
+        pending = PendingSignal(
+            key=f"signal:{case.id}:{change.history.seq}:{compiled.workflow}:{index}",
+            workflow=compiled.workflow,
+            customer_id=None if customer is None else customer.id,
+            start=start,
+            fire=signal.fire,
+            created_at=case.updated_at,
+        )
+        return [pending]
 
     def _signal_variables(
         self,
@@ -275,7 +341,7 @@ class Journeys:
         base: KeyPath,
         signal: SignalSpec,
         change: CaseChange,
-        customer: Customer,
+        customer: Customer | None,
     ) -> dict[str, Any]:
         case, history = change.case, change.history
         now = self.actions.now()
@@ -292,10 +358,26 @@ class Journeys:
             "now": now,
         }
         if _reads(compiled, base, signal, "recent"):
-            since = now - (signal.within or DEFAULT_RECENT_WINDOW)
-            counts = self.store.customer_case_counts(customer.id, since)
-            variables["recent"] = {name: 0 for name in self.registry.current} | dict(counts)
+            variables["recent"] = self._recent(signal, change, customer, now)
         return variables
+
+    def _recent(
+        self,
+        signal: SignalSpec,
+        change: CaseChange,
+        customer: Customer | None,
+        now: datetime,
+    ) -> dict[str, int]:
+        """The customer's cases started within the signal's window, by workflow, the event's
+        own case included (it is not committed yet when a start raises the signal)."""
+        counts = {name: 0 for name in self.registry.current}
+        if customer is None:
+            return counts
+        since = now - (signal.within or DEFAULT_RECENT_WINDOW)
+        counts.update(self.store.customer_case_counts(customer.id, since))
+        if change.expected_revision is None:
+            counts[change.case.workflow] = counts.get(change.case.workflow, 0) + 1
+        return counts
 
 
 def _dates_changed(previous: Customer, current: Customer) -> bool:

@@ -5,8 +5,11 @@ What goes: the inbound messages of the customer's cases (and their thread keys),
 name and contact points, the values of the data fields a workflow marks ``personal: true`` (in
 the case and in every history entry's payload and ``set``, replaced by :data:`ERASED`), actors
 naming one of the customer's addresses (``email:li@example.com`` becomes ``email:[erased]``),
-the idempotency records of the cases (they hold a copy of the case), and the words of the
-cases' outbox rows, with the address of those to the customer (pending ones are made dead).
+the idempotency records of the cases (they hold a copy of the case), the words of the
+cases' outbox rows, with the address of those to the customer (pending ones are made dead),
+and the payloads of the customer's dead letters (those replayed into one of its cases or
+naming one of its addresses; the rows stay with their reason). After the commit, plugins that
+keep copies hear of it (``svcflow_customer_erased``).
 What stays: the cases, their states, times, SLA clocks and the other fields, so the KPI report
 gives the same figures.
 
@@ -22,12 +25,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from svcflow.records import NO_DETAILS, Case, Customer, HistoryEntry
-from svcflow.store.base import Store
+from svcflow.engine.retention import DEAD_LETTER_PAGE
+from svcflow.messaging.intake import restore_raw
+from svcflow.records import NO_DETAILS, Case, Customer, DeadLetter, HistoryEntry
+from svcflow.store.base import ERASED_LETTER, Store
 
 __all__ = [
     "ERASED",
     "ErasureReport",
+    "customer_dead_letters",
     "erase_customer",
     "erased_entry",
     "redact_data",
@@ -39,12 +45,16 @@ ERASED = "[erased]"
 
 
 class ErasureReport(NamedTuple):
-    """What ``Engine.erase_customer`` changed."""
+    """What ``Engine.erase_customer`` changed: the cases redacted, the history entries
+    redacted, the inbound messages deleted, the dead letters erased, and the plugins whose
+    ``svcflow_customer_erased`` raised (their copies may remain: have them erased again)."""
 
     customer_id: str
     cases: tuple[str, ...]
     history_entries: int
     messages: int
+    dead_letters: int = 0
+    plugins_failed: tuple[str, ...] = ()
 
 
 def redact_data(data: Mapping[str, Any], personal: frozenset[str]) -> dict[str, Any]:
@@ -123,10 +133,46 @@ def erase_customer(
         erased = case._replace(data=redact_data(case.data, personal), revision=case.revision + 1)
         cases.append(erased)
         entries += [*redacted, erased_entry(erased, max(at, case.updated_at), actor, len(redacted))]
-    messages = store.erase_customer(customer.id, cases, entries, ERASED)
+    letters = customer_dead_letters(store, frozenset(c.id for c in cases), addresses)
+    messages = store.erase_customer(customer.id, cases, entries, ERASED, dead_letters=letters)
     return ErasureReport(
         customer_id=customer.id,
         cases=tuple(case.id for case in cases),
         history_entries=len(entries) - len(cases),
         messages=messages,
+        dead_letters=len(letters),
     )
+
+
+def customer_dead_letters(
+    store: Store, case_ids: frozenset[str], addresses: frozenset[str]
+) -> list[int]:
+    """Ids of the dead letters that belong to a customer: replayed into one of its cases, or
+    whose payload names one of its addresses (ignoring case). Read page by page, so a large
+    backlog is never loaded at once; letters erased before are skipped."""
+    found: list[int] = []
+    after = 0
+    while page := store.dead_letters(None, after=after, limit=DEAD_LETTER_PAGE):
+        found += [letter.id for letter in page if _belongs(letter, case_ids, addresses)]
+        after = page[-1].id
+    return found
+
+
+def _belongs(letter: DeadLetter, case_ids: frozenset[str], addresses: frozenset[str]) -> bool:
+    if letter.status == ERASED_LETTER:
+        return False
+    if letter.case_id is not None and letter.case_id in case_ids:
+        return True
+    text = _readable(letter).casefold()
+    return any(address and address in text for address in addresses)
+
+
+def _readable(letter: DeadLetter) -> str:
+    """A dead letter's payload as text to look for addresses in (base64 decoded)."""
+    if not letter.encoding.endswith("base64"):
+        return letter.raw
+    try:
+        raw = restore_raw(letter.raw, "base64")
+    except ValueError:  # a truncated payload may end inside a base64 group
+        return letter.raw
+    return bytes(raw).decode("utf-8", "replace")

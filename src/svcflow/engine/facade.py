@@ -30,9 +30,9 @@ from svcflow.definitions import load_definitions
 from svcflow.definitions.migration import LoadedMigration, MigrationText
 from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.engine.batch import BatchFiring, FireRequest, FireResult, fire_scope
-from svcflow.engine.care import CaseActions, Journeys
+from svcflow.engine.care import SIGNAL_GRACE, CaseActions, Journeys
 from svcflow.engine.counters import EngineCounters
-from svcflow.engine.erasure import ErasureReport, erase_customer
+from svcflow.engine.erasure import ERASED, ErasureReport, erase_customer
 from svcflow.engine.finding import AT_RISK_WITHIN, case_query
 from svcflow.engine.migrations import CaseMigrator, MigrationReport
 from svcflow.engine.plugins import DIRECTORY_PLUGIN, build_plugin_host
@@ -63,6 +63,7 @@ from svcflow.errors import (
     WorkflowDefinitionError,
 )
 from svcflow.hooks.host import PluginHost
+from svcflow.hooks.types import CustomerErasure
 from svcflow.messaging.customers import Customers
 from svcflow.messaging.directory import Directory, DirectoryEntry
 from svcflow.messaging.intake import CaseOperations, Intake, MessageIntake
@@ -192,12 +193,15 @@ class Engine:
             start=lambda workflow, data, actor, customer, key: self._start(
                 workflow, data, actor, key, customer_id=customer
             ),
-            fire=lambda case_id, trigger, actor: self._fire(case_id, trigger, None, actor),
+            fire=lambda case_id, trigger, actor, key: self._fire(
+                case_id, trigger, None, actor, key
+            ),
             reschedule=self._reschedule,
             now=self._writer.now,
         )
         journeys = Journeys(self.registry, self.store, actions)
         self.customers.listen(journeys.customer_changed)
+        self._writer.raise_signals = journeys.raised_by
         self._writer.after_commit.append(journeys.case_committed)
         return journeys
 
@@ -555,6 +559,8 @@ class Engine:
         with span("advance") as current:
             fired = self._timers.advance(now, limit)
             current.set("timers_fired", len(fired))
+            moment = as_utc(now) if now is not None else self._writer.now()
+            self._journeys.deliver_pending(moment - SIGNAL_GRACE)
             return fired
 
     def failed_timers(self) -> list[Timer]:
@@ -682,15 +688,26 @@ class Engine:
         The customer's cases keep their states, times, SLA clocks and other fields, so the
         KPI report gives the same figures; what goes is listed in ``docs/data-lifecycle.md``
         (their messages, the customer's name and contact points, ``personal: true`` fields in
-        case data and history, actors naming the customer's addresses). Each case moves one
-        revision on, with an ``erased`` history entry by ``actor``. One transaction: a case
-        changed meanwhile raises ``ConcurrencyConflict`` with nothing written; run it again.
+        case data and history, actors naming the customer's addresses, the payloads of the
+        customer's dead letters). Each case moves one revision on, with an ``erased`` history
+        entry by ``actor``. One transaction: a case changed meanwhile raises
+        ``ConcurrencyConflict`` with nothing written; run it again. After the commit every
+        plugin's ``svcflow_customer_erased`` is called; those that raised are named in the
+        report's ``plugins_failed``.
         """
         customer = self.store.load_customer(customer_id)
         if customer is None:
             raise UnknownCustomer(customer_id)
         at = as_utc(self.clock.now())
-        return erase_customer(self.store, customer, self._personal_fields, at, actor)
+        report = erase_customer(self.store, customer, self._personal_fields, at, actor)
+        erasure = CustomerErasure(
+            customer_id=customer.id,
+            contact_points=tuple(customer.contact_points),
+            cases=report.cases,
+            at=at,
+            marker=ERASED,
+        )
+        return report._replace(plugins_failed=self.plugins.customer_erased(erasure))
 
     def _personal_fields(self, workflow: str, version: int) -> frozenset[str]:
         spec = self.registry.get(workflow, version).spec

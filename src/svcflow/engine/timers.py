@@ -41,6 +41,7 @@ from svcflow.errors import (
 from svcflow.messaging.outbox import RetryPolicy
 from svcflow.privacy import masked_logger
 from svcflow.records import Case, HistoryEntry, Timer
+from svcflow.sla.clocks import Kept
 from svcflow.store.base import CaseChange, Store, TimerGone
 
 __all__ = [
@@ -394,6 +395,11 @@ def service_due(case: Case, now: datetime) -> bool:
         return False
     for group in case.sla.values():
         for state in group.values():
+            if type(state) is Kept and state.decoded is not None:  # as the last step wrote it
+                moment = state.decoded.next_due
+                if moment is not None and moment <= now:
+                    return True
+                continue
             due = state.get("next_due")
             if due is not None and datetime.fromisoformat(due) <= now:
                 return True

@@ -26,7 +26,7 @@ from svcflow.errors import CaseNotFound, IdempotencyKeyReused
 from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import InboundMessage
 from svcflow.messaging.notifier import Audience, Notifier
-from svcflow.records import NO_DETAILS, Case, HistoryEntry, plain
+from svcflow.records import NO_DETAILS, Case, HistoryEntry, PendingSignal, plain
 from svcflow.store.base import (
     CaseChange,
     IdempotencyRecord,
@@ -150,6 +150,8 @@ class CaseWriter:
         self.registry = registry
         self.after_commit: list[Callable[[CaseChange], None]] = []
         """Called after each commit with the change (signals between workflows)."""
+        self.raise_signals: Callable[[CaseChange], Sequence[PendingSignal]] | None = None
+        """The signals an event raises, written with it (``CaseChange.signals``)."""
         self.counters = EngineCounters()
         self._committing: ContextVar[tuple[NewMessage, ...]] = ContextVar(
             "svcflow_committing_messages", default=()
@@ -196,7 +198,7 @@ class CaseWriter:
         if warnings:
             entry = entry._replace(details={**entry.details, "warnings": warnings})
         open_scope, release = self._scope(case, expected_revision, customer_id)
-        return CaseChange(
+        change = CaseChange(
             case=case,
             expected_revision=expected_revision,
             history=entry,
@@ -223,6 +225,8 @@ class CaseWriter:
             open_scope=open_scope,
             release_scope=release,
         )
+        signals = self.raise_signals(change) if self.raise_signals is not None else ()
+        return change._replace(signals=tuple(signals)) if signals else change
 
     def _scope(
         self, case: Case, expected_revision: int | None, customer_id: str | None

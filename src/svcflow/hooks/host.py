@@ -49,6 +49,7 @@ from svcflow.hooks.types import (
     CaseLookup,
     ChannelInfo,
     Classification,
+    CustomerErasure,
     Delivery,
     DeliveryReceipt,
     InboundMessage,
@@ -142,6 +143,10 @@ class PluginHost:
             "svcflow_workflow_actions", "workflow action"
         )
         self._owned: dict[tuple[str, str], Callable[..., Any] | None] = {}
+        self._roles = _sole(self._caller("svcflow_actor_roles"), ("actor",))
+        self._recipients = _sole(
+            self._caller("svcflow_resolve_recipients"), ("role", "case", "customer", "message")
+        )
         self._listening = any(
             self._caller(name).get_hookimpls()
             for name in ("svcflow_case_transition", "svcflow_sla_warning", "svcflow_sla_breach")
@@ -374,7 +379,11 @@ class PluginHost:
 
     def actor_roles(self, actor: str) -> frozenset[str]:
         """The roles the host's identity system gives ``actor`` (none if nobody knows them)."""
-        found: Iterable[str] | None = self._manager.hook.svcflow_actor_roles(actor=actor)
+        found: Iterable[str] | None = (
+            self._manager.hook.svcflow_actor_roles(actor=actor)
+            if self._roles is None
+            else self._roles(actor)
+        )
         return frozenset() if found is None else frozenset(str(role) for role in found)
 
     # -- notifications ----------------------------------------------------------------------------
@@ -386,8 +395,12 @@ class PluginHost:
         customer: Customer | None = None,
         message: InboundMessage | None = None,
     ) -> list[Recipient] | None:
-        found: list[Recipient] | None = self._manager.hook.svcflow_resolve_recipients(
-            role=role, case=case, customer=customer, message=message
+        found: list[Recipient] | None = (
+            self._manager.hook.svcflow_resolve_recipients(
+                role=role, case=case, customer=customer, message=message
+            )
+            if self._recipients is None
+            else self._recipients(role, case, customer, message)
         )
         return None if found is None else list(found)
 
@@ -442,6 +455,23 @@ class PluginHost:
                 self._notify_listeners("svcflow_sla_warning", case=case, event=event)
             elif kind == "breached":
                 self._notify_listeners("svcflow_sla_breach", case=case, event=event)
+
+    def customer_erased(self, erasure: CustomerErasure) -> tuple[str, ...]:
+        """Tell every plugin that keeps copies that a customer was erased; the names of those
+        that raised (each logged without the customer's data), in call order."""
+        failed: list[str] = []
+        for impl in self._caller("svcflow_customer_erased").get_hookimpls():
+            try:
+                self._settle(impl.function(erasure=erasure), DEFAULT_DELIVERY_TIMEOUT)
+            except Exception as error:
+                _log.error(
+                    "plugin '%s' failed in svcflow_customer_erased for customer %s: %s",
+                    impl.plugin_name,
+                    erasure.customer_id,
+                    type(error).__name__,
+                )
+                failed.append(impl.plugin_name)
+        return tuple(failed)
 
     def _notify_listeners(self, hook_name: str, **arguments: Any) -> None:
         for impl in self._caller(hook_name).get_hookimpls():
@@ -535,6 +565,23 @@ class _LoopThread:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
+
+
+def _sole(caller: Any, parameters: tuple[str, ...]) -> Callable[..., Any] | None:
+    """A ``firstresult`` hook's only implementation, to call with the hook's ``parameters`` in
+    order without pluggy's loop (what it returns is what pluggy would return from it alone);
+    None when several plugins implement the hook, or a wrapper does. Asked on every event
+    (the roles of an actor, the recipients of a notice), with plugins fixed once the host
+    starts; pluggy's call monitoring does not see these calls."""
+    found = caller.get_hookimpls()
+    if len(found) != 1 or found[0].hookwrapper or found[0].wrapper or found[0].kwargnames:
+        return None
+    function: Callable[..., Any] = found[0].function
+    names = tuple(found[0].argnames)
+    if names == parameters:
+        return function
+    positions = [parameters.index(name) for name in names]
+    return lambda *given: function(*[given[at] for at in positions])
 
 
 def _default_name(plugin: object) -> str:

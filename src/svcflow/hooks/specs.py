@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         ChannelInfo,
         Classification,
         Customer,
+        CustomerErasure,
         Delivery,
         DeliveryReceipt,
         InboundMessage,
@@ -34,7 +35,13 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 ASYNC_HOOKS = frozenset(
-    {"svcflow_deliver", "svcflow_case_transition", "svcflow_sla_warning", "svcflow_sla_breach"}
+    {
+        "svcflow_deliver",
+        "svcflow_case_transition",
+        "svcflow_sla_warning",
+        "svcflow_sla_breach",
+        "svcflow_customer_erased",
+    }
 )
 """The hooks whose implementations may be coroutines (they do I/O after a commit)."""
 
@@ -279,6 +286,24 @@ def svcflow_sla_breach(case: Case, event: Mapping[str, Any]) -> None:
     Called after the commit of the breach, with the ``case`` as committed. ``event`` is the
     history detail: ``metric``, ``event`` (``breached``), ``at``, ``cycle``, ``target``,
     ``calendar``, ``used``. Exceptions are logged. May be ``async def``.
+
+    Added in 0.1.0.
+    """
+
+
+# -- erasure: a customer's personal data went -----------------------------------------------------
+
+
+@hookspec
+def svcflow_customer_erased(erasure: CustomerErasure) -> None:
+    """A customer's personal data was erased (``Engine.erase_customer`` committed): erase the
+    copies this plugin keeps (a channel's message archive, a notifier's sent log, a CRM sync).
+
+    Called once per erasure, after its commit, in the thread that ran it. ``erasure`` names the
+    customer, the contact points it had (the store no longer knows them), its cases and the
+    marker erased values read as. Every implementation is called; one that raises is logged (by
+    plugin name, without the customer's data) and named in ``ErasureReport.plugins_failed``, so
+    the host can have it done again; the erasure itself stays committed. May be ``async def``.
 
     Added in 0.1.0.
     """

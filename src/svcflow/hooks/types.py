@@ -36,6 +36,7 @@ __all__ = [
     "Classification",
     "ContactPoint",
     "Customer",
+    "CustomerErasure",
     "Delivery",
     "DeliveryFailed",
     "DeliveryReceipt",
@@ -236,3 +237,23 @@ class DeliveryReceipt:
 
     reference: str | None = None
     detail: str | None = None
+
+
+# -- erasure ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerErasure:
+    """One customer's erasure, as ``svcflow_customer_erased`` hears of it after the commit.
+
+    ``contact_points`` are the addresses the customer had before the erasure (the store has
+    forgotten them): what a plugin's own copies are usually keyed by. ``cases`` are the ids of
+    the customer's cases (kept, redacted). ``marker`` is what erased values now read as
+    (``[erased]``); a plugin that keeps rows for their reasons may overwrite their words with it.
+    """
+
+    customer_id: str
+    contact_points: tuple[ContactPoint, ...]
+    cases: tuple[str, ...]
+    at: datetime
+    marker: str

@@ -28,6 +28,7 @@ from svcflow.definitions.workflow import LoadedWorkflow
 from svcflow.errors import (
     CaseDataError,
     ConcurrencyConflict,
+    DeadLetterErased,
     ExpressionError,
     MessageHeld,
     MessageParseError,
@@ -43,7 +44,14 @@ from svcflow.hooks.types import Assignment, CaseLookup, InboundMessage
 from svcflow.messaging.customers import Customers, customer_variables, sender_customer
 from svcflow.messaging.limits import IntakeLimits, LimitExceeded, check_raw, raw_bytes
 from svcflow.records import Case, ContactPoint, Customer, plain
-from svcflow.store.base import DuplicateMessage, NewMessage, Store, dedupe_key, thread_key
+from svcflow.store.base import (
+    ERASED_LETTER,
+    DuplicateMessage,
+    NewMessage,
+    Store,
+    dedupe_key,
+    thread_key,
+)
 
 __all__ = [
     "Assignment",
@@ -420,6 +428,8 @@ class MessageIntake:
         letter = self.store.dead_letter(dead_letter_id)
         if letter is None:
             raise MessageRejected("?", f"there is no dead letter #{dead_letter_id}", 0)
+        if letter.status == ERASED_LETTER:
+            raise DeadLetterErased(letter.channel, letter.id)
         if letter.encoding.startswith(TRUNCATED):
             raise MessageRejected(
                 letter.channel,

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, NamedTuple, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple, TypeVar, cast
 
 from svcflow.durations import format_duration
 from svcflow.errors import ExpressionError
@@ -34,6 +34,9 @@ __all__ = [
     "ClockStatus",
     "ConditionSet",
     "Encoded",
+    "Kept",
+    "Kinds",
+    "Move",
     "SlaOutcome",
     "SlaPolicy",
     "StepFacts",
@@ -84,13 +87,17 @@ class ConditionSet:
             if c.when is not None
         ]  # keyed as written: a single condition may be written without a list
 
-    def matches(self, facts: StepFacts) -> bool:
-        if facts.entered is not None and facts.entered in self.enter:
-            return True
-        if facts.left is not None and facts.left in self.leave:
-            return True
-        if facts.trigger is not None and facts.trigger in self.trigger:
-            return True
+    def moved(self, trigger: str | None, left: str | None, entered: str | None) -> bool:
+        """Whether a step firing ``trigger`` from ``left`` into ``entered`` matches a condition
+        by the states and triggers it names (whatever the data)."""
+        return (
+            (entered is not None and entered in self.enter)
+            or (left is not None and left in self.leave)
+            or (trigger is not None and trigger in self.trigger)
+        )
+
+    def became_true(self, facts: StepFacts) -> bool:
+        """Whether a ``when`` holds after the step and did not before it."""
         if facts.before is facts.after:
             return False  # the same data: no condition can start to hold
         for expression in self.when:
@@ -101,29 +108,40 @@ class ConditionSet:
         return False
 
 
-class Relevance:
-    """Which steps can matter to a group of condition sets (a metric's or an escalation chain's),
-    decided once when the workflow is compiled: a step that enters, leaves or fires none of the
-    states and triggers they name, and leaves the data as it was (or they have no ``when``),
-    matches none of them, so the clock or chain need not even be decoded."""
+class Kinds:
+    """Which condition kinds of a metric or chain a step matches. What can be decided once per
+    move (trigger, state left, state entered) is decided when the move is first seen: the
+    kinds its states and triggers match (``moved``), and whether any ``when`` could start to
+    hold (``dynamic``; a ``when`` is evaluated only when the step changed the data)."""
 
-    __slots__ = ("enter", "leave", "trigger", "when")
+    __slots__ = ("dynamic", "moved", "sets")
 
-    def __init__(self, sets: Sequence[ConditionSet]) -> None:
-        self.enter = frozenset(s for c in sets for s in c.enter)
-        self.leave = frozenset(s for c in sets for s in c.leave)
-        self.trigger = frozenset(t for c in sets for t in c.trigger)
-        self.when = any(c.when for c in sets)
+    def __init__(
+        self,
+        sets: Mapping[str, ConditionSet],
+        trigger: str | None,
+        left: str | None,
+        entered: str | None,
+    ) -> None:
+        self.sets = sets
+        self.moved = frozenset(k for k, c in sets.items() if c.moved(trigger, left, entered))
+        self.dynamic = any(c.when for c in sets.values())
+
+    def matches(self, kind: str, facts: StepFacts) -> bool:
+        """Whether the step matches any of the ``kind`` conditions."""
+        if kind in self.moved:
+            return True
+        conditions = self.sets[kind]
+        return bool(conditions.when) and conditions.became_true(facts)
 
     def quiet(self, facts: StepFacts) -> bool:
-        """Whether no condition set of the group can match ``facts``."""
-        return (
-            facts.before is not None
-            and facts.entered not in self.enter
-            and facts.left not in self.leave
-            and facts.trigger not in self.trigger
-            and (not self.when or facts.before is facts.after)
-        )
+        """Whether no condition can match: no state or trigger matched, and no ``when`` could
+        start to hold (it has none, or the step left the data as it was)."""
+        return not self.moved and not (self.dynamic and facts.before is not facts.after)
+
+
+Move = tuple[str | None, str | None, str | None]
+"""A step as the conditions' states and triggers see it: trigger, state left, state entered."""
 
 
 ClockStatus = str
@@ -168,23 +186,29 @@ class Clock(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         started = self.started_at.isoformat()
         deadline = _iso(self.deadline)
-        return {
-            "status": self.status,
-            "cycle": self.cycle,
-            "started_at": started,
-            "target": self.target,
-            "budget": self.budget.total_seconds(),
-            "calendar": self.calendar,
-            "used": self.used.total_seconds(),
-            "since": started if self.since is self.started_at else self.since.isoformat(),
-            "warned": list(self.warned),
-            "breached_at": _iso(self.breached_at),
-            "deadline": deadline,
-            "next_due": deadline if self.next_due is self.deadline else _iso(self.next_due),
-        }
+        encoded = Kept(
+            status=self.status,
+            cycle=self.cycle,
+            started_at=started,
+            target=self.target,
+            budget=self.budget.total_seconds(),
+            calendar=self.calendar,
+            used=self.used.total_seconds(),
+            since=started if self.since is self.started_at else self.since.isoformat(),
+            warned=list(self.warned),
+            breached_at=_iso(self.breached_at),
+            deadline=deadline,
+            next_due=deadline if self.next_due is self.deadline else _iso(self.next_due),
+        )
+        if _in_utc(self.started_at, self.since, self.breached_at, self.deadline, self.next_due):
+            encoded.decoded = self
+        return encoded
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Clock:
+        if type(data) is Kept and data.decoded is not None:
+            return cast(Clock, data.decoded)
+
         def moment(value: str | None) -> datetime | None:
             return None if value is None else datetime.fromisoformat(value)
 
@@ -202,6 +226,25 @@ class Clock(NamedTuple):
             deadline=moment(data["deadline"]),
             next_due=moment(data["next_due"]),
         )
+
+
+class Kept(dict[str, Any]):
+    """The JSON of a clock or chain as a step wrote it, remembering the record it was written
+    from. While a store hands back the very dict it was given (the memory store always), the
+    next step takes the record instead of parsing the text again. It is a plain ``dict`` to
+    everything else (JSON, comparisons, copies); ``decoded`` is None when reading the text
+    back would not give the same record (a moment in a time zone other than UTC)."""
+
+    __slots__ = ("decoded",)
+
+    def __init__(self, **fields: Any) -> None:
+        super().__init__(**fields)
+        self.decoded: Any = None
+
+
+def _in_utc(*moments: datetime | None) -> bool:
+    """Whether every moment is None or in UTC, as ``fromisoformat`` gives a ``+00:00`` back."""
+    return all(moment is None or moment.tzinfo is UTC for moment in moments)
 
 
 class Encoded(Mapping[str, _Decoded]):
@@ -275,7 +318,6 @@ class _Metric:
             None if t.when is None else expressions[(*base, "targets", i, "when")]
             for i, t in enumerate(spec.targets)
         ]
-        self.relevance = Relevance(list(self.conditions.values()))
         self.retargets = any(c is not None for c in self.target_conditions)
         self.calendars = [t.calendar or default_calendar for t in spec.targets]
         self.breach_trigger = f"sla:{name}:breach"
@@ -284,11 +326,6 @@ class _Metric:
     @property
     def triggers(self) -> list[str]:
         return [self.breach_trigger, *self.warning_triggers]
-
-    def matches(self, kind: str, facts: StepFacts) -> bool:
-        """Whether the step matches the metric's ``kind`` conditions (evaluated when asked:
-        a running clock never needs its ``start`` conditions, a stopped one its ``pause``)."""
-        return self.conditions[kind].matches(facts)
 
     def choose_target(self, facts: StepFacts) -> int:
         for index, condition in enumerate(self.target_conditions):
@@ -312,6 +349,18 @@ class SlaPolicy:
             name: _Metric(name, metric, expressions, spec.calendar)
             for name, metric in spec.metrics.items()
         }
+        self._plans: dict[Move, tuple[tuple[_Metric, Kinds], ...]] = {}
+
+    def _plan(self, facts: StepFacts) -> tuple[tuple[_Metric, Kinds], ...]:
+        """The metrics a move can touch, in file order, each with what its conditions match
+        (worked out on the first step of each move, then kept: once per workflow version)."""
+        move = (facts.trigger, facts.left, facts.entered)
+        plan = self._plans.get(move)
+        if plan is None:
+            found = ((m, Kinds(m.conditions, *move)) for m in self.metrics.values())
+            plan = tuple((m, k) for m, k in found if k.moved or k.dynamic or m.retargets)
+            self._plans[move] = plan
+        return plan
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -319,11 +368,12 @@ class SlaPolicy:
         """What ``facts`` does to every clock. Order within a step: cancel, stop, reset, start,
         resume, pause, then re-targeting (so re-entering a pausing state stays paused)."""
         outcome = SlaOutcome()
-        for name, metric in self.metrics.items():
-            if not metric.retargets and metric.relevance.quiet(facts):
+        for metric, kinds in self._plan(facts):
+            if not metric.retargets and facts.before is not None and kinds.quiet(facts):
                 continue  # nothing this step did can change this clock
+            name = metric.name
             before = clocks.get(name)
-            clock = self._step(metric, before, facts, outcome.events)
+            clock = self._step(metric, kinds, before, facts, outcome.events)
             if clock is not before and clock is not None:
                 outcome.clocks[name] = self._rearm(metric, clock, outcome)
         return outcome
@@ -331,12 +381,15 @@ class SlaPolicy:
     def _step(
         self,
         metric: _Metric,
+        kinds: Kinds,
         clock: Clock | None,
         facts: StepFacts,
         events: list[dict[str, Any]],
     ) -> Clock | None:
+        """What the step does to one clock (conditions evaluated only when asked: a running
+        clock never needs its ``start`` conditions, a stopped one its ``pause``)."""
         now = facts.now
-        matches = metric.matches
+        matches = kinds.matches
         fresh = False
         if clock is not None and clock.active:
             if matches("cancel", facts):

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from svcflow.rules.expressions import Expression
 from svcflow.sla.calendar import BusinessCalendar
-from svcflow.sla.clocks import ConditionSet, Relevance, SlaOutcome, StepFacts
+from svcflow.sla.clocks import ConditionSet, Kept, Kinds, Move, SlaOutcome, StepFacts
 from svcflow.spec.sla import EscalationLevel, EscalationSpec
 from svcflow.spec.yamlsource import KeyPath
 
@@ -36,15 +36,21 @@ class Chain:
     next_due: datetime | None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "round": self.round,
-            "level": self.level,
-            "next_due": None if self.next_due is None else self.next_due.isoformat(),
-        }
+        due = self.next_due
+        encoded = Kept(
+            status=self.status,
+            round=self.round,
+            level=self.level,
+            next_due=None if due is None else due.isoformat(),
+        )
+        if due is None or due.tzinfo is UTC:
+            encoded.decoded = self
+        return encoded
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Chain:
+        if type(data) is Kept and data.decoded is not None:
+            return cast(Chain, data.decoded)
         due = data["next_due"]
         return cls(
             data["status"],
@@ -76,7 +82,6 @@ class _Chain:
             kind: ConditionSet(getattr(spec, kind), expressions, (*base, kind))
             for kind in ("start", "stop", "cancel")
         }
-        self.relevance = Relevance(list(self.conditions.values()))
 
 
 class EscalationPolicy:
@@ -90,27 +95,39 @@ class EscalationPolicy:
     ) -> None:
         self.chains = {name: _Chain(name, spec, expressions) for name, spec in specs.items()}
         self.calendars = calendars
+        self._plans: dict[Move, tuple[tuple[_Chain, Kinds], ...]] = {}
+
+    def _plan(self, facts: StepFacts) -> tuple[tuple[_Chain, Kinds], ...]:
+        """The chains a move can touch, each with what its conditions match (worked out on
+        the first step of each move, then kept)."""
+        move = (facts.trigger, facts.left, facts.entered)
+        plan = self._plans.get(move)
+        if plan is None:
+            found = ((c, Kinds(c.conditions, *move)) for c in self.chains.values())
+            plan = self._plans[move] = tuple((c, k) for c, k in found if k.moved or k.dynamic)
+        return plan
 
     def apply(
         self, chains: Mapping[str, Chain], facts: StepFacts, outcome: SlaOutcome
     ) -> dict[str, Chain]:
         """What ``facts`` does to each chain; timers and events go into ``outcome``."""
         changed: dict[str, Chain] = {}
-        for name, compiled in self.chains.items():
-            if compiled.relevance.quiet(facts):
+        for compiled, kinds in self._plan(facts):
+            if facts.before is not None and kinds.quiet(facts):
                 continue  # nothing this step did can start, stop or cancel this chain
+            name = compiled.name
             chain = chains.get(name)
-            cancel, stop, start = (compiled.conditions[k] for k in ("cancel", "stop", "start"))
+            matches = kinds.matches
             now = facts.now
-            if chain is not None and chain.status != "stopped" and cancel.matches(facts):
+            if chain is not None and chain.status != "stopped" and matches("cancel", facts):
                 updated = Chain("stopped", chain.round, chain.level, None)
                 event = "escalation_cancelled"
-            elif chain is not None and chain.status == "running" and stop.matches(facts):
+            elif chain is not None and chain.status == "running" and matches("stop", facts):
                 again = compiled.spec.reescalate_after
                 due = None if again is None else self._after(compiled, now, again)
                 updated = Chain("acknowledged", chain.round, chain.level, due)
                 event = "escalation_stopped"
-            elif (chain is None or chain.status != "running") and start.matches(facts):
+            elif (chain is None or chain.status != "running") and matches("start", facts):
                 first = compiled.spec.levels[0].after
                 updated = Chain("running", 0, 0, self._after(compiled, now, first))
                 event = "escalation_started"

@@ -19,6 +19,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    PendingSignal,
     Refusal,
     Timer,
 )
@@ -26,6 +27,7 @@ from svcflow.store.query import CasePage, CaseQuery
 
 __all__ = [
     "ERASED_DELIVERY",
+    "ERASED_LETTER",
     "Attempt",
     "CaseChange",
     "CaseHistory",
@@ -48,6 +50,10 @@ __all__ = [
 
 ERASED_DELIVERY = "the customer was erased"
 """Why an outbox row still pending when its case's customer was erased is dead."""
+
+ERASED_LETTER = "erased"
+"""The status (and encoding) of a dead letter whose payload went with its customer's erasure:
+the row stays, with its channel, reason and time, and cannot be replayed."""
 
 
 def dedupe_key(sender: str, message_id: str) -> str:
@@ -163,6 +169,8 @@ class CaseChange(NamedTuple):
     customer). At most one case holds a key; another gets ``ScopeTaken``."""
     release_scope: bool = False
     """The case reached a final state: the key it held is free again."""
+    signals: Sequence[PendingSignal] = ()
+    """Signals the event raised for other workflows, kept until delivered."""
 
 
 class Attempt(NamedTuple):
@@ -415,6 +423,13 @@ class Store(Protocol):
     def case_customer(self, case_id: str) -> str | None:
         """The id of the customer who owns the case (``None`` when it was started without)."""
 
+    def pending_signals(self, limit: int) -> list[PendingSignal]:
+        """Up to ``limit`` signals committed with their events and not yet delivered, oldest
+        first (see ``CaseChange.signals``)."""
+
+    def signal_done(self, key: str) -> None:
+        """Forget a delivered signal (nothing happens when it is already gone)."""
+
     def customer_cases(self, customer_id: str) -> list[str]:
         """Ids of the cases the customer owns, in id order."""
 
@@ -424,9 +439,12 @@ class Store(Protocol):
         cases: Sequence[Case],
         entries: Sequence[HistoryEntry],
         marker: str,
+        dead_letters: Sequence[int] = (),
     ) -> int:
         """Write one customer's erasure in one transaction and return how many inbound messages
-        were deleted. Each of ``cases`` (the customer's, data already redacted) is a new
+        were deleted. The ``dead_letters`` (ids: the customer's) keep their row, channel,
+        error and time, with ``marker`` as their payload, encoding ``erased`` and status
+        :data:`ERASED_LETTER`. Each of ``cases`` (the customer's, data already redacted) is a new
         revision: it replaces the stored case at ``revision - 1``, refused with
         ``ConcurrencyConflict`` (nothing written) if the case moved on; its messages, thread
         keys and idempotency records are deleted, and its outbox rows get ``marker`` as

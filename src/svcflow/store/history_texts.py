@@ -8,14 +8,20 @@ no NUL) in an entry's payload or in its ``details["set"]`` is taken out of the e
 A text that extends one stored before (the transcript with one more line) is stored as that
 earlier text's digest plus the new tail, so the store grows by what was added.
 
-This module is the pure part: splitting an entry, choosing a base, rebuilding texts. The stores
-keep the texts (:mod:`svcflow.store.sqlite.texts`); readers get entries with their values back,
-exactly as they were committed.
+A case's data holds the same texts (the transcript as it is now): its large top-level strings
+are taken out the same way (:func:`take_out_data`, an empty string keeps the place) and named by
+the case row, so the row stays small and an event rewrites a few hundred bytes, not the whole
+transcript; the text itself is usually stored already, by the history entry that set it.
+
+This module is the pure part: splitting an entry or a case's data, choosing a base, rebuilding
+texts. The stores keep the texts (:mod:`svcflow.store.sqlite.texts`); readers get entries and
+cases with their values back, exactly as they were committed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -23,15 +29,20 @@ from svcflow.records import NO_DETAILS, HistoryEntry
 
 __all__ = [
     "BASE_CANDIDATES",
+    "RECENT_TEXTS",
     "TEXT_THRESHOLD",
     "StoredText",
     "TextPlace",
     "digest",
+    "forget_recent",
+    "keep",
     "needed",
     "new_text",
     "put_back",
     "rebuild",
+    "remember",
     "take_out",
+    "take_out_data",
 ]
 
 TEXT_THRESHOLD = 1024
@@ -53,16 +64,60 @@ class StoredText(NamedTuple):
 
 
 class TextPlace(NamedTuple):
-    """Where a text was taken from: ``part`` is ``payload`` or ``set``, ``name`` the key."""
+    """Where a text was taken from: ``part`` is ``payload``, ``set`` or ``data`` (a case's
+    data), ``name`` the key."""
 
     part: str
     name: str
     digest: str
 
 
+RECENT_TEXTS = 8
+"""How many of the latest large texts digested or rebuilt :func:`digest` and :func:`new_text`
+remember (by object and by digest): an event on a chat digests its new transcript once, and
+finds the transcript it extends by comparing, not by hashing it again."""
+
+_by_object: dict[int, tuple[str, str]] = {}
+_by_digest: dict[str, str] = {}
+
+
 def digest(text: str) -> str:
     """The key a text is stored under within its case."""
+    seen = _by_object.get(id(text))
+    if seen is not None and seen[0] is text:
+        return seen[1]
+    key = _hash(text)
+    if len(text) >= TEXT_THRESHOLD:
+        remember(key, text)
+    return key
+
+
+def _hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def remember(key: str, text: str) -> None:
+    """Keep ``text`` (whose digest is ``key``) among the :data:`RECENT_TEXTS` latest ones; the
+    memory holds references, so an object's id is not reused while it is remembered."""
+    if len(_by_digest) >= RECENT_TEXTS:
+        forget_recent()  # (cheaper than ordering; the next event fills it again)
+    _by_digest[key] = text
+    _by_object[id(text)] = (text, key)
+
+
+def forget_recent() -> None:
+    """Let go of the remembered texts (they are at most :data:`RECENT_TEXTS`, each as long as
+    a case's longest text); nothing but speed depends on them."""
+    _by_digest.clear()
+    _by_object.clear()
+
+
+def _begins_with(text: str, key: str, length: int) -> bool:
+    """Whether ``text`` begins with the text of digest ``key`` and ``length`` characters."""
+    known = _by_digest.get(key)
+    if known is not None:
+        return text.startswith(known)
+    return _hash(text[:length]) == key  # (a slice: not worth remembering)
 
 
 def _large(values: Mapping[str, Any] | None) -> list[tuple[str, str]]:
@@ -93,6 +148,16 @@ def take_out(entry: HistoryEntry) -> tuple[HistoryEntry, list[tuple[TextPlace, s
     return entry._replace(payload=payload, details=details), taken
 
 
+def take_out_data(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[TextPlace, str]]]:
+    """A case's data with its large texts replaced by ``""`` (valid for every string field, so
+    the data still encodes and decodes), and each text with its place."""
+    texts = _large(data)
+    if not texts:
+        return dict(data), []
+    taken = [(TextPlace("data", k, digest(v)), v) for k, v in texts]
+    return {**data, **dict.fromkeys((k for k, _ in texts), "")}, taken
+
+
 def put_back(
     entry: HistoryEntry, places: Sequence[TextPlace], texts: Mapping[str, str]
 ) -> HistoryEntry:
@@ -119,13 +184,24 @@ def new_text(
     key = digest(text)
     base, tail = None, text
     for candidate, length in latest:
-        if TEXT_THRESHOLD <= length < len(text) and digest(text[:length]) == candidate:
+        if TEXT_THRESHOLD <= length < len(text) and _begins_with(text, candidate, length):
             base, tail = candidate, text[length:]
             break
     for other in beside:
         if TEXT_THRESHOLD <= len(other) <= len(tail) and other != text and tail.endswith(other):
             return StoredText(key, len(text), base, tail[: len(tail) - len(other)], digest(other))
     return StoredText(digest=key, length=len(text), base=base, tail=tail)
+
+
+def keep(stored: dict[str, StoredText], taken: Sequence[tuple[TextPlace, str]]) -> None:
+    """Add to ``stored`` (one case's texts, oldest first) each taken-out text it does not have
+    yet, built on its latest texts as :func:`new_text` says (the memory store's way of what
+    the SQLite store does with its ``history_texts`` table)."""
+    for n, (place, text) in enumerate(taken):
+        if place.digest not in stored:
+            last = itertools.islice(reversed(stored.values()), BASE_CANDIDATES)
+            latest = [(t.digest, t.length) for t in last]
+            stored[place.digest] = new_text(text, latest, beside=[t for _, t in taken[:n]])
 
 
 def needed(stored: Mapping[str, StoredText], keys: Iterable[str]) -> set[str]:

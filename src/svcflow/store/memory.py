@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,18 +16,19 @@ from typing import Any
 
 from svcflow.errors import ConcurrencyConflict, WorkflowVersionConflict
 from svcflow.records import (
-    NO_DETAILS,
     Case,
     Customer,
     DeadLetter,
     HistoryEntry,
     Notification,
     OutboxEntry,
+    PendingSignal,
     Refusal,
     Timer,
 )
 from svcflow.store.base import (
     ERASED_DELIVERY,
+    ERASED_LETTER,
     Attempt,
     CaseChange,
     CaseHistory,
@@ -44,6 +44,7 @@ from svcflow.store.base import (
     Workload,
 )
 from svcflow.store.customer_book import CustomerBook
+from svcflow.store.memory_history import MemoryHistory, unpack
 from svcflow.store.query import (
     CasePage,
     CaseQuery,
@@ -54,37 +55,6 @@ from svcflow.store.query import (
 )
 
 __all__ = ["MemoryStore"]
-
-
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def _pack(entry: HistoryEntry) -> tuple[Any, ...]:
-    """History is kept with its payload and details as JSON text, as the SQLite store keeps
-    it: a few hundred bytes per entry instead of a tree of small containers, and the same
-    plain values (lists, strings) come back from either store."""
-    payload = None if entry.payload is None else _encode(entry.payload)
-    details = _encode(entry.details) if entry.details else None
-    return (*entry[:8], payload, entry.version, details)
-
-
-def _unpack(packed: tuple[Any, ...]) -> HistoryEntry:
-    payload = None if packed[8] is None else json.loads(packed[8])
-    details = NO_DETAILS if packed[10] is None else json.loads(packed[10])
-    case_id, seq, at, actor, kind, trigger, from_state, to_state = packed[:8]
-    return HistoryEntry(
-        case_id=case_id,
-        seq=seq,
-        at=at,
-        actor=actor,
-        kind=kind,
-        trigger=trigger,
-        from_state=from_state,
-        to_state=to_state,
-        payload=payload,
-        version=packed[9],
-        details=details,
-    )
 
 
 def _ready(timer: Timer, now: datetime) -> bool:
@@ -100,7 +70,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._cases: dict[str, Case] = {}
-        self._history: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        self._history = MemoryHistory()
         self._timers: dict[int, Timer] = {}
         self._timers_by_case: dict[str, tuple[int, ...]] = {}
         self._due: list[tuple[datetime, int]] = []
@@ -116,6 +86,7 @@ class MemoryStore:
         self._dead_letters: dict[int, DeadLetter] = {}
         self._customers = CustomerBook()
         self._refusals: list[Refusal] = []
+        self._signals: dict[str, PendingSignal] = {}
 
     def attach_codec(self, codec: DataCodec) -> None:
         """Data stays as Python objects here; no codec is needed."""
@@ -128,7 +99,7 @@ class MemoryStore:
             self._check(change)
             case = change.case
             self._cases[case.id] = case
-            self._history[case.id].append(_pack(change.history))
+            self._history.append(change.history)
             self._apply_timers(change)
             self._add_notifications(case, change.notifications)
             self._add_deliveries(case, change.deliveries)
@@ -139,6 +110,8 @@ class MemoryStore:
                     self._customers.hold_scope(case.id, change.open_scope)
             if change.release_scope:
                 self._customers.release_scope(case.id)
+            for signal in change.signals:
+                self._signals[signal.key] = signal
             if change.idempotency_key is not None:
                 self._idempotency[change.idempotency_key] = IdempotencyRecord(
                     key=change.idempotency_key,
@@ -196,13 +169,11 @@ class MemoryStore:
         if change.consume_timer is not None:
             self._drop_timer(change.consume_timer)
         owned = self._timers_by_case.get(case.id, ())
-        cancelling = change.cancel_owned_by is not None or change.cancel_triggers
-        for timer_id in list(owned) if cancelling else ():
-            timer = self._timers[timer_id]
-            if (
-                change.cancel_owned_by == timer.owner_state and not timer.keep
-            ) or timer.trigger in change.cancel_triggers:
-                self._drop_timer(timer_id)
+        if owned and (change.cancel_owned_by is not None or change.cancel_triggers):
+            self._cancel_timers(case.id, owned, change.cancel_owned_by, set(change.cancel_triggers))
+        if not change.timers:
+            return
+        added = []
         for new in change.timers:
             timer = Timer(
                 id=next(self._ids),
@@ -215,11 +186,30 @@ class MemoryStore:
                 nominal=new.nominal,
             )
             self._timers[timer.id] = timer
-            self._timers_by_case[case.id] = (*self._timers_by_case.get(case.id, ()), timer.id)
+            added.append(timer.id)
             heapq.heappush(self._due, (timer.due_at, timer.id))
+        self._timers_by_case[case.id] = (*self._timers_by_case.get(case.id, ()), *added)
         if len(self._due) > 2 * len(self._timers) + 64:
             self._due = [(t.due_at, t.id) for t in self._timers.values()]
             heapq.heapify(self._due)
+
+    def _cancel_timers(
+        self, case_id: str, owned: tuple[int, ...], state: str | None, triggers: set[str]
+    ) -> None:
+        """Drop the case's timers owned by ``state`` (unless kept) and those of ``triggers``."""
+        timers, leases = self._timers, self._leases
+        kept = []
+        for timer_id in owned:
+            timer = timers[timer_id]
+            if (state == timer.owner_state and not timer.keep) or timer.trigger in triggers:
+                del timers[timer_id]
+                leases.pop(timer_id, None)
+            else:
+                kept.append(timer_id)
+        if kept:
+            self._timers_by_case[case_id] = tuple(kept)
+        else:
+            del self._timers_by_case[case_id]
 
     def _add_notifications(self, case: Case, notifications: Sequence[NewNotification]) -> None:
         for note in notifications:
@@ -337,16 +327,17 @@ class MemoryStore:
 
     def history(self, case_id: str) -> list[HistoryEntry]:
         with self._lock:
-            return [_unpack(packed) for packed in self._history.get(case_id, ())]
+            rows, texts = self._history.taken(case_id)
+        return unpack(rows, texts)
 
     def histories(self) -> Iterator[CaseHistory]:
         with self._lock:
             taken = [
-                (case_id, self._cases[case_id].workflow, list(self._history[case_id]))
-                for case_id in sorted(self._history)
+                (case_id, self._cases[case_id].workflow, self._history.taken(case_id))
+                for case_id in self._history.case_ids()
             ]
-        for case_id, workflow, packed in taken:
-            yield CaseHistory(case_id, workflow, [_unpack(entry) for entry in packed])
+        for case_id, workflow, (rows, texts) in taken:
+            yield CaseHistory(case_id, workflow, unpack(rows, texts))
 
     def idempotency(self, key: str) -> IdempotencyRecord | None:
         return self._idempotency.get(key)
@@ -575,6 +566,15 @@ class MemoryStore:
         with self._lock:
             return self._customers.by_contact(channel, address)
 
+    def pending_signals(self, limit: int) -> list[PendingSignal]:
+        with self._lock:
+            waiting = sorted(self._signals.values(), key=lambda s: (s.created_at, s.key))
+        return waiting[:limit]
+
+    def signal_done(self, key: str) -> None:
+        with self._lock:
+            self._signals.pop(key, None)
+
     def open_scope_case(self, scope: str) -> str | None:
         with self._lock:
             return self._customers.scope_holder(scope)
@@ -640,7 +640,7 @@ class MemoryStore:
             gone = {case_id for case_id in case_ids if case_id in self._cases}
             for case_id in gone:
                 del self._cases[case_id]
-                self._history.pop(case_id, None)
+                self._history.drop(case_id)
                 for timer_id in self._timers_by_case.get(case_id, ()):
                     self._drop_timer(timer_id)
                 self._customers.forget_case(case_id)
@@ -672,6 +672,7 @@ class MemoryStore:
         cases: Sequence[Case],
         entries: Sequence[HistoryEntry],
         marker: str,
+        dead_letters: Sequence[int] = (),
     ) -> int:
         with self._lock:
             for case in cases:
@@ -690,17 +691,17 @@ class MemoryStore:
             for case in cases:
                 self._cases[case.id] = case
             for entry in entries:
-                self._write_entry(entry)
+                self._history.write(entry)
+            for case_id in dict.fromkeys(entry.case_id for entry in entries):
+                self._history.prune(case_id)
             self._erase_deliveries(gone, marker)
             self._customers.forget_contacts(customer_id)
+            for letter in dead_letters:
+                if letter in self._dead_letters:
+                    self._dead_letters[letter] = self._dead_letters[letter]._replace(
+                        raw=marker, encoding=ERASED_LETTER, status=ERASED_LETTER
+                    )
             return before - len(self._messages)
-
-    def _write_entry(self, entry: HistoryEntry) -> None:
-        rows = self._history[entry.case_id]
-        if rows and rows[-1][1] < entry.seq:
-            rows.append(_pack(entry))
-        else:
-            rows[:] = [_pack(entry) if row[1] == entry.seq else row for row in rows]
 
     def _erase_deliveries(self, gone: set[str], marker: str) -> None:
         for entry_id, entry in list(self._outbox.items()):

@@ -53,7 +53,7 @@ class DecisionError(ExpressionError):
 
 def show_value(value: Any) -> str:
     """A value as a person writes it in a table or an expression: ``"high"``, ``3``, ``true``,
-    ``null``, ``4h``, ``2026-03-02T09:00:00Z``."""
+    ``null``, ``4h``, ``2026-03-02T09:00:00Z``, ``2026-03-02`` (a date YAML read unquoted)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -64,6 +64,8 @@ def show_value(value: Any) -> str:
         return format_duration(value)
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, list | tuple):
         return "[" + ", ".join(show_value(item) for item in value) + "]"
     return repr(value)
@@ -195,7 +197,7 @@ def _single(raw: Any, kind: CellKind) -> Cell:
         value = kind.value(text)
         return Cell(text, (Interval.point(value),))
     value = kind.value(raw)
-    return Cell(show_value(raw).strip('"'), (Interval.point(value),))
+    return Cell(show_value(raw), (Interval.point(value),))
 
 
 def _range(opening: str, inner: str, closing: str, kind: CellKind, text: str) -> Cell:

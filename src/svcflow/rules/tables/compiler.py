@@ -143,7 +143,7 @@ class _TableCompiler:
             self.where(self.base),
             compiled,
             outputs,
-            [row for row in rows if row is not None],
+            rows,
         )
         findings = analyse(table)
         for index, message in findings.errors:
@@ -153,8 +153,8 @@ class _TableCompiler:
         ]
         return None if self.problems else table
 
-    def row_path(self, index: int | None) -> KeyPath:
-        return (*self.base, "rules", index) if index is not None else (*self.base, "rules")
+    def row_path(self, index: int) -> KeyPath:
+        return (*self.base, "rules", index)
 
     def compile_cel(self, path: KeyPath, source: str, names: Collection[str]) -> Expression | None:
         line, column = self.map.position(path)
@@ -250,11 +250,8 @@ class _TableCompiler:
         inputs: list[CompiledInput],
         kinds: list[CellKind],
         outputs: Mapping[str, FieldSpec],
-    ) -> Row | None:
-        path = self.row_path(index)
-        if not isinstance(row, dict):
-            self.report(path, "a rule is a mapping of input cells and output values")
-            return None
+    ) -> Row:
+        path = self.row_path(index)  # a mapping: the rules file's model refuses anything else
         columns = [*self.spec.inputs, *self.spec.outputs]
         for key in row:
             if key not in columns and key != NOTE_COLUMN:

@@ -58,7 +58,7 @@ class Decision:
         if not self.matched:
             lines.append("no rule matched; the outputs are their defaults")
         for row in self.matched:
-            verdict = "chosen" if row in self.chosen else _not_chosen(table.hit)
+            verdict = "chosen" if row in self.chosen else _NOT_CHOSEN[table.hit]
             tests = "; ".join(
                 f"{item.name} = {show_value(self.inputs[item.name])} matches {item.cells[row].text}"
                 for item in table.inputs
@@ -76,8 +76,9 @@ class Decision:
         return lines
 
 
-def _not_chosen(hit: str) -> str:
-    return {
-        "first": "also matched, not chosen (hit policy first: an earlier rule wins)",
-        "priority": "also matched, not chosen (hit policy priority: a higher output wins)",
-    }.get(hit, "also matched")
+# Only these policies leave a matching rule out: under unique a second match is an error, and
+# collect chooses every match.
+_NOT_CHOSEN = {
+    "first": "also matched, not chosen (hit policy first: an earlier rule wins)",
+    "priority": "also matched, not chosen (hit policy priority: a higher output wins)",
+}

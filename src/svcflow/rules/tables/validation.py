@@ -34,9 +34,9 @@ Box = tuple[int, ...]
 
 @dataclass
 class Findings:
-    """Errors by rule index (None: the whole table) and warnings about the table."""
+    """Errors by rule index and warnings about the table."""
 
-    errors: list[tuple[int | None, str]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 

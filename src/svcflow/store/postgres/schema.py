@@ -263,6 +263,24 @@ MIGRATIONS: list[str] = [
     ALTER TABLE cases ADD COLUMN open_scope text COLLATE "C";
     CREATE UNIQUE INDEX cases_open_scope ON cases (open_scope)
     """,
+    # 8 (SQLite's 13, issue 13): a case's large data texts stored once, in history_texts, and
+    # named by the case row; older rows keep their data inline (texts NULL).
+    """
+    ALTER TABLE cases ADD COLUMN texts text
+    """,
+    # 9 (SQLite's 14, issue 19): durable signals. A signal an event raises for another workflow
+    # is written in the event's transaction and deleted once delivered.
+    """
+    CREATE TABLE signals (
+        key text COLLATE "C" PRIMARY KEY,
+        workflow text COLLATE "C" NOT NULL,
+        customer_id text COLLATE "C",
+        start text,
+        fire text COLLATE "C",
+        created_at timestamptz NOT NULL
+    );
+    CREATE INDEX signals_by_age ON signals (created_at, key)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -7,13 +7,13 @@ import sqlite3
 from collections.abc import Sequence
 
 from svcflow.records import Case, HistoryEntry
-from svcflow.store.base import ERASED_DELIVERY
+from svcflow.store.base import ERASED_DELIVERY, ERASED_LETTER
 from svcflow.store.query import data_index
 from svcflow.store.sqlite.rows import ts
 from svcflow.store.sqlite.texts import prune_texts
-from svcflow.store.sqlite.writes import Packer, conflict, write_history
+from svcflow.store.sqlite.writes import Packer, StoredData, conflict, write_history
 
-__all__ = ["erase_case_rows", "forget_contacts", "write_entries"]
+__all__ = ["erase_case_rows", "erase_dead_letters", "forget_contacts", "write_entries"]
 
 _ERASE_DELIVERIES = (
     "UPDATE deliveries SET subject = ?, body = ?, "
@@ -25,17 +25,18 @@ _ERASE_DELIVERIES = (
 )
 
 
-def erase_case_rows(db: sqlite3.Connection, case: Case, data: str, marker: str) -> int:
+def erase_case_rows(db: sqlite3.Connection, case: Case, data: StoredData, marker: str) -> int:
     """Write the case's redacted ``data`` as its new revision (refused if the case moved on
     from ``revision - 1`` meanwhile), delete its messages, thread keys and idempotency records,
     and erase its outbox rows to the customer; return how many messages were deleted."""
     updated = db.execute(
-        "UPDATE cases SET data = ?, assignee = ?, queue = ?, revision = ? "
+        "UPDATE cases SET data = ?, texts = ?, assignee = ?, queue = ?, revision = ? "
         "WHERE id = ? AND revision = ?",
-        (data, *data_index(case.data), case.revision, case.id, case.revision - 1),
+        (data.text, data.texts, *data_index(case.data), case.revision, case.id, case.revision - 1),
     )
     if updated.rowcount == 0:
         conflict(db, case.id, case.revision - 1)
+    data.keep(db, case.id, case.revision)
     deleted = db.execute("DELETE FROM messages WHERE case_id = ?", (case.id,))
     for table in ("message_threads", "idempotency"):
         db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case.id,))
@@ -60,4 +61,12 @@ def forget_contacts(db: sqlite3.Connection, customer_id: str) -> None:
     db.execute(
         "UPDATE customers SET name = NULL, preferred = NULL, birthday = NULL WHERE id = ?",
         (customer_id,),
+    )
+
+
+def erase_dead_letters(db: sqlite3.Connection, ids: Sequence[int], marker: str) -> None:
+    """The payloads of these dead letters become ``marker``; the rows keep their reason."""
+    db.executemany(
+        "UPDATE dead_letters SET raw = ?, encoding = ?, status = ? WHERE id = ?",
+        [(marker, ERASED_LETTER, ERASED_LETTER, letter) for letter in ids],
     )

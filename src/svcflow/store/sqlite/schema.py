@@ -314,10 +314,29 @@ MIGRATIONS: list[str] = [
     CREATE INDEX deliveries_pending ON deliveries (next_attempt_at, id) WHERE status = 'pending';
     CREATE INDEX deliveries_dead ON deliveries (id) WHERE status = 'dead'
     """,
+    # 13 (issue 13): a case's large data texts (the chat transcript) stored once, in
+    # history_texts, and named by the case row, so an event no longer rewrites them whole.
+    # Older rows keep their data inline (texts NULL) until their next event.
+    """
+    ALTER TABLE cases ADD COLUMN texts TEXT
+    """,
+    # 14 (issue 19): durable signals. A signal an event raises for another workflow is written
+    # in the event's transaction and deleted once delivered, so a crash in between loses none.
+    """
+    CREATE TABLE signals (
+        key TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        customer_id TEXT,
+        start TEXT,
+        fire TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX signals_by_age ON signals (created_at, key)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-CASE_COLUMNS = "id, workflow, version, state, data, revision, created_at, updated_at, sla"
+CASE_COLUMNS = "id, workflow, version, state, data, revision, created_at, updated_at, sla, texts"
 INDEX_COLUMNS = "assignee, queue, sla_due, sla_breached"
 """The columns kept beside a case for queries (:func:`svcflow.store.query.case_index`)."""
 TIMER_COLUMNS = (

@@ -28,6 +28,7 @@ from svcflow.records import (
     HistoryEntry,
     Notification,
     OutboxEntry,
+    PendingSignal,
     Refusal,
     Timer,
 )
@@ -40,9 +41,15 @@ from svcflow.store.base import (
     IdempotentReplay,
     Workload,
 )
+from svcflow.store.history_texts import take_out_data
 from svcflow.store.query import CasePage, CaseQuery, page_of, page_start
 from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
-from svcflow.store.sqlite.erasure import erase_case_rows, forget_contacts, write_entries
+from svcflow.store.sqlite.erasure import (
+    erase_case_rows,
+    erase_dead_letters,
+    forget_contacts,
+    write_entries,
+)
 from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.packing import pack, unpack
 from svcflow.store.sqlite.rows import (
@@ -68,9 +75,10 @@ from svcflow.store.sqlite.schema import (
     TIMER_COLUMNS,
     migrate,
 )
-from svcflow.store.sqlite.texts import with_texts
+from svcflow.store.sqlite.texts import data_texts, places_column, with_texts
 from svcflow.store.sqlite.writes import (
     Packer,
+    StoredData,
     TimerKey,
     consume_timer,
     write_case,
@@ -79,6 +87,7 @@ from svcflow.store.sqlite.writes import (
     write_idempotency,
     write_messages,
     write_notifications,
+    write_signals,
     write_timers,
 )
 
@@ -112,7 +121,7 @@ class _Known(NamedTuple):
 class _Prepared(NamedTuple):
     """What a commit works out before the write lock (``SqliteStore._prepare``)."""
 
-    data: str | None
+    data: StoredData | None
     sla: str | bytes | None
     timers: tuple[TimerKey, ...] | None
 
@@ -322,12 +331,19 @@ class SqliteStore:
             consume_timer(db, change.consume_timer)
         write_case(db, change, data, prepared.sla, stamp)
         write_history(db, change.history, stamp, self._pack)
+        snapshot = data
+        if change.idempotency_key is not None and snapshot is None:
+            snapshot = self._stored_data(case)
+        if snapshot is not None:
+            snapshot.keep(db, case.id, change.history.seq)
         timers = write_timers(db, change, stamp, prepared.timers)
         write_notifications(db, case.id, change.notifications, stamp)
         write_deliveries(db, case.id, change.deliveries, stamp)
         write_messages(db, case.id, change.messages)
+        write_signals(db, change)
         if change.idempotency_key is not None:
-            write_idempotency(db, change, data or self._encode_data(case), stamp)
+            assert snapshot is not None
+            write_idempotency(db, change, snapshot, stamp)
         return timers
 
     def _remember_committed(self, change: CaseChange, timers: tuple[TimerKey, ...]) -> None:
@@ -344,12 +360,12 @@ class SqliteStore:
         when this store committed it (see ``write_timers``)."""
         case = change.case
         if change.expected_revision is None:
-            return _Prepared(self._encode_data(case), self._encode_sla(case), ())
+            return _Prepared(self._stored_data(case), self._encode_sla(case), ())
         known = self._decoded.get(case.id)
         if known is None or known[:2] != (change.expected_revision, case.version):
             known = None  # (data is encoded by its workflow version)
         return _Prepared(
-            data=None if known and known.data is case.data else self._encode_data(case),
+            data=None if known and known.data is case.data else self._stored_data(case),
             sla=None if known and known.sla is case.sla else self._encode_sla(case),
             timers=self._timers_at(case.id, change.expected_revision),
         )
@@ -357,8 +373,24 @@ class SqliteStore:
     def _encode_sla(self, case: Case) -> str | bytes:
         return self._pack(to_json(dict(case.sla))) if case.sla else "{}"
 
-    def _encode_data(self, case: Case) -> str:
-        return self._require_codec().encode(case.workflow, case.version, case.data)
+    def _stored_data(self, case: Case) -> StoredData:
+        """The case's data as its row keeps it: encoded, its large texts taken out."""
+        bare, taken = take_out_data(case.data)
+        text = self._require_codec().encode(case.workflow, case.version, bare)
+        return StoredData(text=text, texts=places_column(taken), taken=taken)
+
+    def _decode_data(self, row: Sequence[Any]) -> dict[str, Any]:
+        """A case row's data (``CASE_COLUMNS``; also an idempotency snapshot's), its large
+        texts put back."""
+        codec = self._require_codec()
+        if row[9] is None:
+            return codec.decode(row[1], row[2], row[4])
+        texts = data_texts(self._connection(), row[0], row[9])
+        try:
+            return {**codec.decode(row[1], row[2], row[4]), **texts}
+        except ValueError:  # a large text of an enum field: "" is not one of its values
+            whole = {**json.loads(row[4]), **texts}
+            return codec.decode(row[1], row[2], json.dumps(whole))
 
     def register_workflow(
         self, workflow: str, version: int, digest: str, source: str, file: str
@@ -771,6 +803,32 @@ class SqliteStore:
         )
         return {str(workflow): int(count) for workflow, count in rows}
 
+    def pending_signals(self, limit: int) -> list[PendingSignal]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT key, workflow, customer_id, start, fire, created_at FROM signals "
+                "ORDER BY created_at, key LIMIT ?",
+                (limit,),
+            )
+            .fetchall()
+        )
+        return [
+            PendingSignal(
+                key=str(key),
+                workflow=str(workflow),
+                customer_id=customer,
+                start=None if start is None else json.loads(start),
+                fire=fire,
+                created_at=from_ts(created),
+            )
+            for key, workflow, customer, start, fire, created in rows
+        ]
+
+    def signal_done(self, key: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM signals WHERE key = ?", (key,))
+
     def case_customer(self, case_id: str) -> str | None:
         """The case's owner; remembered once read or committed, since a case's owner is set
         when it is started and never changes."""
@@ -891,14 +949,16 @@ class SqliteStore:
         cases: Sequence[Case],
         entries: Sequence[HistoryEntry],
         marker: str,
+        dead_letters: Sequence[int] = (),
     ) -> int:
-        encoded = [(case, self._encode_data(case)) for case in cases]
+        encoded = [(case, self._stored_data(case)) for case in cases]
         deleted = 0
         with self._write() as db:
             for case, data in encoded:
                 deleted += erase_case_rows(db, case, data, marker)
             write_entries(db, entries, self._pack)
             forget_contacts(db, customer_id)
+            erase_dead_letters(db, dead_letters, marker)
         return deleted
 
     def close_dead_letter(self, dead_letter_id: int, case_id: str) -> None:
@@ -944,7 +1004,7 @@ class SqliteStore:
         if cached is not None and cached[0] == row[5]:
             data, sla = cached[2], cached[3]
         else:
-            data = MappingProxyType(self._require_codec().decode(row[1], row[2], row[4]))
+            data = MappingProxyType(self._decode_data(row))
             sla = _NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(unpack(row[8])))
             self._remember(row[0], _Known(row[5], row[2], data, sla))
         return Case(
@@ -977,6 +1037,7 @@ class SqliteStore:
                 snap["created_at"],
                 snap["updated_at"],
                 to_json(snap.get("sla", {})),
+                snap.get("texts"),
             )
         )
         return IdempotencyRecord(row[0], row[1], case, snap.get("fingerprint"))

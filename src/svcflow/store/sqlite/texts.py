@@ -1,9 +1,11 @@
-"""The SQLite and PostgreSQL stores' large history texts (:mod:`svcflow.store.history_texts`).
+"""The SQLite and PostgreSQL stores' large texts (:mod:`svcflow.store.history_texts`).
 
 A history row names its taken-out texts in its ``texts`` column (JSON ``[[part, name,
-digest], ...]``, NULL when none); the texts live in ``history_texts``, one row per distinct text
-of a case, as a base digest and a tail. Writing an entry stores each of its texts unless the
-case has it already; reading a case's history reads the case's texts once and rebuilds them.
+digest], ...]``, NULL when none); so does a case row for the texts of its data, and an
+idempotency record for the data of its case snapshot. The texts live in ``history_texts``, one
+row per distinct text of a case, as a base digest and a tail. Writing an entry or a case
+stores each of its texts unless the case has it already; reading a case's history reads the
+case's texts once and rebuilds them.
 """
 
 from __future__ import annotations
@@ -22,10 +24,18 @@ from svcflow.store.history_texts import (
     new_text,
     put_back,
     rebuild,
+    remember,
     take_out,
 )
 
-__all__ = ["prune_texts", "store_texts", "with_texts"]
+__all__ = [
+    "data_texts",
+    "keep_texts",
+    "places_column",
+    "prune_texts",
+    "store_texts",
+    "with_texts",
+]
 
 _LATEST = (
     "SELECT digest, length FROM history_texts WHERE case_id = ? "
@@ -44,17 +54,41 @@ def store_texts(db: sqlite3.Connection, entry: HistoryEntry) -> tuple[HistoryEnt
     bare, taken = take_out(entry)
     if not taken:
         return entry, None
+    keep_texts(db, entry.case_id, entry.seq, taken)
+    return bare, places_column(taken)
+
+
+def keep_texts(
+    db: sqlite3.Connection, case_id: str, seq: int, taken: Sequence[tuple[TextPlace, str]]
+) -> None:
+    """Store each taken-out text the case does not have yet (``seq``: the history entry of the
+    event that writes it)."""
     for n, (place, text) in enumerate(taken):
         known = db.execute(
             "SELECT 1 FROM history_texts WHERE case_id = ? AND digest = ?",
-            (entry.case_id, place.digest),
+            (case_id, place.digest),
         ).fetchone()
         if known is None:
-            rows = db.execute(_LATEST, (entry.case_id, BASE_CANDIDATES)).fetchall()
+            rows = db.execute(_LATEST, (case_id, BASE_CANDIDATES)).fetchall()
             latest = [(str(row[0]), int(row[1])) for row in rows]
             stored = new_text(text, latest, beside=[other for _, other in taken[:n]])
-            db.execute(_INSERT, (entry.case_id, entry.seq, *stored))
-    return bare, json.dumps([list(place) for place, _ in taken])
+            db.execute(_INSERT, (case_id, seq, *stored))
+
+
+def places_column(taken: Sequence[tuple[TextPlace, str]]) -> str | None:
+    """The ``texts`` column naming the places of ``taken`` (NULL when there are none)."""
+    return json.dumps([list(place) for place, _ in taken]) if taken else None
+
+
+def data_texts(db: Any, case_id: str, column: str | None) -> dict[str, str]:
+    """The texts a case row's (or a snapshot's) ``texts`` column names, by data field."""
+    if column is None:
+        return {}
+    places = _places(column)
+    texts = rebuild(_stored(db, case_id), [place.digest for place in places])
+    for place in places:  # the next event's texts extend these: compared, not hashed again
+        remember(place.digest, texts[place.digest])
+    return {place.name: texts[place.digest] for place in places}
 
 
 def with_texts(
@@ -73,14 +107,23 @@ def with_texts(
     ]
 
 
+_NAMING = (
+    "SELECT texts FROM history WHERE case_id = ? AND texts IS NOT NULL "
+    "UNION ALL SELECT texts FROM cases WHERE id = ? AND texts IS NOT NULL "
+    "UNION ALL SELECT result FROM idempotency WHERE case_id = ?"
+)
+
+
 def prune_texts(db: sqlite3.Connection, case_id: str) -> None:
-    """Delete the case's texts no history row needs any more (after its entries were
-    rewritten, as an erasure does): a text needed is one a row names, or the base of one."""
+    """Delete the case's texts nothing needs any more (after its entries and data were
+    rewritten, as an erasure does): a text needed is one a history row, the case row or an
+    idempotency record names, or the base of one."""
     named: set[str] = set()
-    for (column,) in db.execute(
-        "SELECT texts FROM history WHERE case_id = ? AND texts IS NOT NULL", (case_id,)
-    ).fetchall():
-        named.update(place.digest for place in _places(column))
+    for (column,) in db.execute(_NAMING, (case_id, case_id, case_id)).fetchall():
+        if column.startswith("{"):  # an idempotency record: the snapshot's texts
+            column = json.loads(column).get("texts")
+        if column is not None:
+            named.update(place.digest for place in _places(column))
     stored = _stored(db, case_id)
     for key in set(stored) - needed(stored, named):
         db.execute("DELETE FROM history_texts WHERE case_id = ? AND digest = ?", (case_id, key))

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 from svcflow.errors import ConcurrencyConflict
-from svcflow.records import Case, HistoryEntry
+from svcflow.records import Case, HistoryEntry, plain
 from svcflow.store.base import (
     CaseChange,
     DuplicateMessage,
@@ -24,6 +24,7 @@ from svcflow.store.base import (
     ScopeTaken,
     TimerGone,
 )
+from svcflow.store.history_texts import TextPlace
 from svcflow.store.query import data_index, sla_index
 from svcflow.store.sqlite.rows import to_json, ts
 from svcflow.store.sqlite.schema import (
@@ -32,10 +33,11 @@ from svcflow.store.sqlite.schema import (
     INDEX_COLUMNS,
     OUTBOX_COLUMNS,
 )
-from svcflow.store.sqlite.texts import store_texts
+from svcflow.store.sqlite.texts import keep_texts, store_texts
 
 __all__ = [
     "Packer",
+    "StoredData",
     "TimerKey",
     "case_snapshot",
     "conflict",
@@ -46,12 +48,28 @@ __all__ = [
     "write_idempotency",
     "write_messages",
     "write_notifications",
+    "write_signals",
     "write_timers",
 ]
 
 
 Packer = Callable[[str], str | bytes]
 """How a store keeps a JSON text it repeats a lot (:func:`.packing.pack` in SQLite)."""
+
+
+class StoredData(NamedTuple):
+    """A case's data as its row keeps it: ``text``, the encoded data with its large texts taken
+    out; ``texts``, the row's ``texts`` column naming them; ``taken``, the texts themselves
+    (stored once per case, usually already by the history entry that set them)."""
+
+    text: str
+    texts: str | None
+    taken: Sequence[tuple[TextPlace, str]]
+
+    def keep(self, db: sqlite3.Connection, case_id: str, seq: int) -> None:
+        """Store the texts the case does not have yet (``seq``: the event's history entry)."""
+        if self.taken:
+            keep_texts(db, case_id, seq, self.taken)
 
 
 def consume_timer(db: sqlite3.Connection, timer_id: int) -> None:
@@ -64,27 +82,31 @@ def consume_timer(db: sqlite3.Connection, timer_id: int) -> None:
 def write_case(
     db: sqlite3.Connection,
     change: CaseChange,
-    data: str | None,
+    data: StoredData | None,
     sla: str | bytes | None,
     stamp: str,
 ) -> None:
     """Insert a new case, or update it if it is still at ``expected_revision``
-    (``ConcurrencyConflict`` otherwise). ``data`` or ``sla`` None: unchanged, not written."""
+    (``ConcurrencyConflict`` otherwise). ``data`` or ``sla`` None: unchanged, not written.
+    The data's texts are not stored here: the caller does it after the history entry's
+    (:meth:`StoredData.keep`), so a text both set is stored as the entry's texts."""
     case = change.case
     if change.expected_revision is None:
+        assert data is not None  # a new case always has its data encoded
         inserted = db.execute(
             f"INSERT INTO cases ({CASE_COLUMNS}, {INDEX_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (
                 case.id,
                 case.workflow,
                 case.version,
                 case.state,
-                data,
+                data.text,
                 case.revision,
                 ts(case.created_at),
                 stamp,
                 sla,
+                data.texts,
                 *data_index(case.data),
                 *_sla_columns(case),
             ),
@@ -101,7 +123,7 @@ def write_case(
             case.state,
             case.revision,
             stamp,
-            *(() if data is None else (data, *data_index(case.data))),
+            *(() if data is None else (data.text, data.texts, *data_index(case.data))),
             *(() if sla is None else (sla, *_sla_columns(case))),
             case.id,
             change.expected_revision,
@@ -141,7 +163,7 @@ def conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
 
 _UPDATE_CASE = {
     (same_data, same_sla): "UPDATE cases SET version = ?, state = ?, revision = ?, updated_at = ?"
-    + ("" if same_data else ", data = ?, assignee = ?, queue = ?")
+    + ("" if same_data else ", data = ?, texts = ?, assignee = ?, queue = ?")
     + ("" if same_sla else ", sla = ?, sla_due = ?, sla_breached = ?")
     + " WHERE id = ? AND revision = ?"
     for same_data in (False, True)
@@ -333,8 +355,32 @@ def write_messages(db: sqlite3.Connection, case_id: str, messages: Sequence[NewM
         )
 
 
-def write_idempotency(db: sqlite3.Connection, change: CaseChange, data: str, stamp: str) -> None:
-    """Keep the event's result under its idempotency key (a retry is answered with it)."""
+def write_signals(db: sqlite3.Connection, change: CaseChange) -> None:
+    """The signals the event raised, kept until delivered (``CaseChange.signals``)."""
+    if not change.signals:
+        return
+    db.executemany(
+        "INSERT INTO signals (key, workflow, customer_id, start, fire, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                signal.key,
+                signal.workflow,
+                signal.customer_id,
+                None if signal.start is None else to_json(plain(signal.start)),
+                signal.fire,
+                ts(signal.created_at),
+            )
+            for signal in change.signals
+        ],
+    )
+
+
+def write_idempotency(
+    db: sqlite3.Connection, change: CaseChange, data: StoredData, stamp: str
+) -> None:
+    """Keep the event's result under its idempotency key (a retry is answered with it); the
+    snapshot names the data's large texts as the case row does."""
     db.execute(
         "INSERT INTO idempotency (key, scope, case_id, result, created_at) VALUES (?, ?, ?, ?, ?)",
         (
@@ -352,14 +398,15 @@ def write_idempotency(db: sqlite3.Connection, change: CaseChange, data: str, sta
     )
 
 
-def case_snapshot(case: Case, data: str) -> dict[str, object]:
+def case_snapshot(case: Case, data: StoredData) -> dict[str, object]:
     """The case as an idempotency record keeps it (data encoded as the cases table has it)."""
     return {
         "id": case.id,
         "workflow": case.workflow,
         "version": case.version,
         "state": case.state,
-        "data": data,
+        "data": data.text,
+        "texts": data.texts,
         "revision": case.revision,
         "created_at": ts(case.created_at),
         "updated_at": ts(case.updated_at),
