@@ -48,6 +48,7 @@ from svcflow.store.sqlite.erasure import (
     erase_case_rows,
     erase_dead_letters,
     forget_contacts,
+    forget_signals,
     write_entries,
 )
 from svcflow.store.sqlite.find import count_sql, page_sql
@@ -958,6 +959,7 @@ class SqliteStore:
                 deleted += erase_case_rows(db, case, data, marker)
             write_entries(db, entries, self._pack)
             forget_contacts(db, customer_id)
+            forget_signals(db, customer_id)
             erase_dead_letters(db, dead_letters, marker)
         return deleted
 
