@@ -13,6 +13,7 @@ import pytest
 from support.calendars import OFFICE_LONDON, calendar_from, daily
 from svcflow import Engine, ManualClock, load_workflow_text
 from svcflow.definitions.migration import read_migration_text
+from svcflow.engine.schedules import ScheduleKeeper
 from svcflow.errors import (
     CaseAlreadyOpen,
     CustomerRequired,
@@ -460,3 +461,27 @@ def test_a_journey_starts_only_for_customers_with_the_date_and_when_the_date_is_
     bo = engine.customers.add("Bo", birthday=date(1985, 6, 1))
     owners = {engine.customers.of_case(c.id) for c in engine.store.find_cases(workflow="greetings")}
     assert owners == {engine.customers.get(ann.id), bo}
+
+
+def test_a_schedule_is_compiled_once_per_case_and_again_for_a_changed_date() -> None:
+    engine = Engine(
+        [load_workflow_text(GREETINGS, "g.yaml")], "memory://", ManualClock(utc(2026, 1, 10, 12))
+    )
+    ann = engine.customers.add("Ann", timezone="Europe/London", birthday=date(1990, 3, 4))
+    case = open_case(engine, "greetings")
+    compiled = engine.registry.current["greetings"]
+    schedule = compiled.spec.schedules["birthday"]
+    keeper = ScheduleKeeper(engine.store)
+    first = keeper.recurrence(compiled, schedule, case, ann)
+    assert keeper.recurrence(compiled, schedule, case, ann) is first
+    moved = ann._replace(birthday=date(1990, 3, 5))
+    again = keeper.recurrence(compiled, schedule, case, moved)
+    assert again is not first
+    assert (first.next_after(case.created_at).due, again.next_after(case.created_at).due) == (
+        utc(2026, 3, 4, 9),
+        utc(2026, 3, 5, 9),
+    )
+    assert keeper.recurrence(compiled, schedule, case, ann._replace(timezone="Asia/Tokyo")) not in (
+        first,
+        again,
+    )

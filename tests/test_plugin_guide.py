@@ -107,7 +107,12 @@ def test_the_guide_quotes_every_hook_implementation_of_the_package() -> None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         and any(ast.unparse(decorator).startswith("hookimpl") for decorator in node.decorator_list)
     )
-    assert hooks == ["svcflow_deliver", "svcflow_parse_message", "svcflow_register_channels"]
+    assert hooks == [
+        "svcflow_customer_erased",
+        "svcflow_deliver",
+        "svcflow_parse_message",
+        "svcflow_register_channels",
+    ]
     quoted = "\n".join(
         block.rest for block in excerpts() if (ROOT / str(block.marked_path)) == PLUGIN_MODULE
     )

@@ -146,16 +146,32 @@ def test_nps_next_to_csat_with_the_previous_quarter_as_baseline(desk: Engine) ->
     )
 
 
-def test_an_answer_counts_in_the_quarter_it_was_last_given(desk: Engine) -> None:
-    case = answer(desk, "email", "vip", nps=4)  # 2025-Q4: a detractor
+def test_a_case_counts_its_latest_answer_in_each_quarter_it_answered_in(desk: Engine) -> None:
+    case = answer(desk, "email", "vip", nps=4, satisfied=False)  # 2025-Q4: a detractor
     later(desk, days=3)
-    desk.fire(case, "correct", {"nps": 9})  # corrected in 2026-Q1: a promoter, counted once
+    desk.fire(case, "correct", {"nps": 7})  # 2026-Q1: asked again (a revisit)...
+    later(desk, days=1)
+    desk.fire(case, "correct", {"nps": 9})  # ... and corrected the same quarter: counted once
     surveys = build_report(desk.store).surveys
-    assert [(q.quarter, q.nps.answered, q.nps.score) for q in surveys.quarters] == [
-        ("2026-Q1", 1, 100.0)
+    assert [
+        (q.quarter, q.nps.answered, q.nps.score, q.csat.total, q.csat.rate)
+        for q in surveys.quarters
+    ] == [
+        ("2025-Q4", 1, -100.0, 1, 0.0),
+        ("2026-Q1", 1, 100.0, 0, None),  # no satisfaction answer given this quarter
     ]
-    assert surveys.overall.nps_previous.answered == 0
-    assert surveys.overall.nps_change is None
+    assert (surveys.overall.nps_previous.answered, surveys.overall.nps_change) == (1, 200.0)
+
+
+def test_the_answers_of_one_quarter_merge_field_by_field(desk: Engine) -> None:
+    case = answer(desk, "phone", "standard", satisfied=True)
+    later(desk, hours=1)
+    desk.fire(case, "correct", {"nps": 10})  # the NPS question asked in a second call
+    later(desk, hours=1)
+    desk.fire(case, "correct", {"satisfied": False})  # and the first answer corrected
+    [quarter] = build_report(desk.store).surveys.quarters
+    assert (quarter.quarter, quarter.nps.answered, quarter.nps.promoters) == ("2025-Q4", 1, 1)
+    assert (quarter.csat.total, quarter.csat.rate) == (1, 0.0)
 
 
 @pytest.mark.parametrize("given", [11, -1, True, 7.5, "9", None])

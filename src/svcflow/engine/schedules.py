@@ -20,6 +20,8 @@ workflow's ``sla`` calendar's, else UTC.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,9 +35,11 @@ from svcflow.errors import CaseDataError, ExpressionError, TransitionNotAllowed
 from svcflow.records import Case, Customer, Timer
 from svcflow.sla.recurrence import Occurrence, Recurrence, RecurrenceError, compile_schedule
 from svcflow.spec.care import ScheduledTriggerSpec
+from svcflow.spec.recurrence import EverySpec
 from svcflow.store.base import Store
 
 __all__ = [
+    "RECURRENCE_CACHE_SIZE",
     "SCHEDULE_PREFIX",
     "ScheduleKeeper",
     "ScheduledFiring",
@@ -57,11 +61,21 @@ def is_schedule_trigger(trigger: str) -> bool:
     return trigger.startswith(SCHEDULE_PREFIX)
 
 
+RECURRENCE_CACHE_SIZE = 4096
+"""How many compiled schedules a :class:`ScheduleKeeper` keeps (least recently used go)."""
+
+
 class ScheduleKeeper:
-    """Adds, replaces and cancels the schedule timers of each step, and fires them."""
+    """Adds, replaces and cancels the schedule timers of each step, and fires them.
+
+    A schedule compiled for a case (its RFC 5545 rule, anchor and calendars) is kept, keyed by
+    the workflow version, the schedule and what the rule depends on (the case's start, the time
+    zone and the dates it counts from), so arming and firing it again reuse the rule."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._compiled: OrderedDict[tuple[Any, ...], Recurrence] = OrderedDict()
+        self._lock = threading.Lock()
 
     def amend(
         self,
@@ -140,16 +154,36 @@ class ScheduleKeeper:
     ) -> Recurrence:
         """The schedule compiled for this case and its customer (``RecurrenceError`` when a
         date it counts from is missing)."""
+        zone = _zone(compiled, schedule, customer)
+        fields = _fields(case.data, customer)
         calendars = compiled.calendars
         quiet = compiled.spec.quiet_hours
-        return compile_schedule(
+        calendar = calendars[schedule.calendar] if schedule.calendar else None
+        quiet_calendar = calendars[quiet.calendar] if quiet is not None else None
+        dates = tuple(fields.get(name) for name in _date_fields(schedule))
+        key = (
+            (compiled.workflow, compiled.version, id(schedule)),
+            (case.created_at, zone.key, dates),
+            (id(calendar), id(quiet_calendar)),
+        )
+        with self._lock:
+            found = self._compiled.get(key)
+            if found is not None:
+                self._compiled.move_to_end(key)
+                return found
+        recurrence = compile_schedule(
             schedule,
             start=case.created_at,
-            zone=_zone(compiled, schedule, customer),
-            fields=_fields(case.data, customer),
-            calendar=calendars[schedule.calendar] if schedule.calendar else None,
-            quiet=calendars[quiet.calendar] if quiet is not None else None,
+            zone=zone,
+            fields=fields,
+            calendar=calendar,
+            quiet=quiet_calendar,
         )
+        with self._lock:
+            self._compiled[key] = recurrence
+            if len(self._compiled) > RECURRENCE_CACHE_SIZE:
+                self._compiled.popitem(last=False)
+        return recurrence
 
     def timer_step(
         self, compiled: CompiledWorkflow, case: Case, timer: Timer, now: datetime
@@ -237,6 +271,15 @@ def _scheduled_step(
 def _anchor_moved(schedule: ScheduledTriggerSpec, result: StepResult) -> bool:
     """Whether the step changed the case field the schedule counts from."""
     return schedule.after is not None and schedule.after in result.changed
+
+
+def _date_fields(schedule: ScheduledTriggerSpec) -> list[str]:
+    """The fields the schedule's rule counts from (``after``, a ``yearly`` date field)."""
+    names = [schedule.after] if schedule.after is not None else []
+    every = schedule.every
+    if isinstance(every, EverySpec) and every.yearly is not None and "-" not in every.yearly:
+        names.append(every.yearly)
+    return names
 
 
 def _fields(data: Mapping[str, Any], customer: Customer | None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ __all__ = [
     "UNKNOWN",
     "CaseFacts",
     "Cycle",
+    "SurveyAnswer",
     "read_case",
 ]
 
@@ -30,7 +31,17 @@ UNKNOWN = "unknown"
 """The group of a case whose grouping field is missing or empty."""
 SURVEY_FIELDS = frozenset({"satisfied", "nps"})
 """The data fields a survey answer sets: CSAT (``satisfied``, true or false) and NPS (``nps``,
-0-10). The entry that last set one of them dates the case's answer (its quarter)."""
+0-10). Each entry that sets one of them is an answer (:class:`SurveyAnswer`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswer:
+    """One survey answer of a case: the entry's moment and what it set (``None``: not asked in
+    that entry, or not an answer, such as an NPS of ``7.5``)."""
+
+    at: datetime
+    satisfied: bool | None
+    nps: int | None
 
 
 @dataclass(slots=True)
@@ -79,6 +90,8 @@ class CaseFacts:
     raised_others: bool = field(default=False)
     surveyed_at: datetime | None = None
     """When the case's survey answer (``satisfied`` or ``nps``) was last set."""
+    answers: list[SurveyAnswer] = field(default_factory=list)
+    """Every survey answer the case was given, in history order."""
     first_response_metric: str = FIRST_RESPONSE
     resolution_metric: str = RESOLUTION
 
@@ -150,9 +163,12 @@ def read_case(
     escalations: list[tuple[str, int, str]] = []
     reopened = waited = False
     surveyed_at: datetime | None = None
+    answers: list[SurveyAnswer] = []
     for entry in entries:
-        if _answers_survey(entry):
+        answer = _survey_answer(entry)
+        if answer is not None:
             surveyed_at = entry.at
+            answers.append(answer)
         if entry.payload:
             data.update(entry.payload)
         details = entry.details
@@ -186,14 +202,24 @@ def read_case(
         reopened=reopened,
         waited=waited,
         surveyed_at=surveyed_at,
+        answers=answers,
         first_response_metric=first_response,
         resolution_metric=resolution,
     )
 
 
-def _answers_survey(entry: HistoryEntry) -> bool:
-    changed = entry.details.get("set") or {}
-    return any(name in SURVEY_FIELDS for name in (*(entry.payload or {}), *changed))
+def _survey_answer(entry: HistoryEntry) -> SurveyAnswer | None:
+    """The answer the entry records, if it sets a survey field (the payload, then what the
+    step set)."""
+    given = {**(entry.payload or {}), **(entry.details.get("set") or {})}
+    if not any(name in SURVEY_FIELDS for name in given):
+        return None
+    satisfied = given.get("satisfied")
+    return SurveyAnswer(
+        at=entry.at,
+        satisfied=satisfied if isinstance(satisfied, bool) else None,
+        nps=nps_answer(given.get("nps")),
+    )
 
 
 def _apply(

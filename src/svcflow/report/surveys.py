@@ -1,10 +1,13 @@
 """NPS next to CSAT, quarter by quarter, with the latest quarter's baseline.
 
-A case's survey answer is its ``nps`` (0-10) and ``satisfied`` (true or false) data fields; the
-history entry that last set either dates the answer, and its UTC quarter is the answer's
-quarter. The *current* quarter is the one holding the latest history entry of the whole store;
-its *baseline* is the quarter before it. :func:`survey_figures` is pure, like the rest of the
-report.
+A case's survey answers are the history entries that set its ``nps`` (0-10) or ``satisfied``
+(true or false) data fields (:class:`~svcflow.report.facts.SurveyAnswer`); an answer's quarter is
+the UTC quarter of its entry. **A case counts at most one answer per quarter, its latest there**
+(a field the latest entry left out is taken from the case's earlier answer in that quarter): an
+answer corrected within its quarter counts once, the 7- and 30-day revisits of one complaint in
+one quarter once, and a VIP reviewed every quarter once in each. The *current* quarter is the one
+holding the latest history entry of the whole store; its *baseline* is the quarter before it.
+:func:`survey_figures` is pure, like the rest of the report.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from svcflow.report.facts import CaseFacts
 from svcflow.report.measures import Nps, Rate
@@ -80,25 +84,24 @@ def previous_quarter(quarter: str) -> str:
 
 def survey_figures(cases: Sequence[CaseFacts], latest: datetime | None) -> Surveys:
     """The survey figures of ``cases``; ``latest`` is the store's latest history entry."""
-    answered = [case for case in cases if case.surveyed_at is not None]
-    by_quarter: dict[str, list[CaseFacts]] = defaultdict(list)
-    for case in answered:
-        assert case.surveyed_at is not None
-        by_quarter[quarter_of(case.surveyed_at)].append(case)
+    counted = [answer for case in cases for answer in _by_quarter(case)]
+    by_quarter: dict[str, list[_Counted]] = defaultdict(list)
+    for answer in counted:
+        by_quarter[answer.quarter].append(answer)
     quarter = None if latest is None else quarter_of(latest)
     previous = None if quarter is None else previous_quarter(quarter)
     groups: dict[str, dict[str, Baseline]] = {}
     for grouping in SURVEY_GROUPINGS:
-        members: dict[str, list[CaseFacts]] = defaultdict(list)
-        for case in answered:
-            members[case.group(grouping)].append(case)
+        members: dict[str, list[_Counted]] = defaultdict(list)
+        for answer in counted:
+            members[answer.case.group(grouping)].append(answer)
         groups[grouping] = {
             name: _baseline(members[name], quarter, previous) for name in sorted(members)
         }
     return Surveys(
         quarter=quarter,
         previous_quarter=previous,
-        overall=_baseline(answered, quarter, previous),
+        overall=_baseline(counted, quarter, previous),
         groups=groups,
         quarters=[
             QuarterScores(name, _nps(found), _csat(found))
@@ -107,9 +110,36 @@ def survey_figures(cases: Sequence[CaseFacts], latest: datetime | None) -> Surve
     )
 
 
-def _baseline(cases: Sequence[CaseFacts], quarter: str | None, previous: str | None) -> Baseline:
-    now = [case for case in cases if _in(case, quarter)]
-    before = [case for case in cases if _in(case, previous)]
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """The answer a case counts in one quarter (module docstring)."""
+
+    case: CaseFacts
+    quarter: str
+    satisfied: bool | None
+    nps: int | None
+
+
+def _by_quarter(case: CaseFacts) -> list[_Counted]:
+    """The case's counted answer in each quarter it answered in: its latest there, a field the
+    latest left out taken from the earlier answers of that quarter."""
+    merged: dict[str, dict[str, Any]] = {}
+    for answer in case.answers:
+        fields = merged.setdefault(quarter_of(answer.at), {})
+        if answer.satisfied is not None:
+            fields["satisfied"] = answer.satisfied
+        if answer.nps is not None:
+            fields["nps"] = answer.nps
+    return [
+        _Counted(case, quarter, fields.get("satisfied"), fields.get("nps"))
+        for quarter, fields in merged.items()
+        if fields
+    ]
+
+
+def _baseline(answers: Sequence[_Counted], quarter: str | None, previous: str | None) -> Baseline:
+    now = [answer for answer in answers if answer.quarter == quarter]
+    before = [answer for answer in answers if answer.quarter == previous]
     nps, nps_previous = _nps(now), _nps(before)
     csat, csat_previous = _csat(now), _csat(before)
     return Baseline(
@@ -122,17 +152,13 @@ def _baseline(cases: Sequence[CaseFacts], quarter: str | None, previous: str | N
     )
 
 
-def _in(case: CaseFacts, quarter: str | None) -> bool:
-    return case.surveyed_at is not None and quarter_of(case.surveyed_at) == quarter
+def _nps(answers: Sequence[_Counted]) -> Nps:
+    return Nps.of(found for answer in answers if (found := answer.nps) is not None)
 
 
-def _nps(cases: Sequence[CaseFacts]) -> Nps:
-    return Nps.of(answer for case in cases if (answer := case.nps) is not None)
-
-
-def _csat(cases: Sequence[CaseFacts]) -> Rate:
-    answers = [case.satisfied for case in cases if case.satisfied is not None]
-    return Rate.of(sum(answers), len(answers))
+def _csat(answers: Sequence[_Counted]) -> Rate:
+    given = [answer.satisfied for answer in answers if answer.satisfied is not None]
+    return Rate.of(sum(given), len(given))
 
 
 def _change(now: float | None, before: float | None, places: int) -> float | None:

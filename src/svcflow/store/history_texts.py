@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -74,18 +75,22 @@ class TextPlace(NamedTuple):
 
 RECENT_TEXTS = 8
 """How many of the latest large texts digested or rebuilt :func:`digest` and :func:`new_text`
-remember (by object and by digest): an event on a chat digests its new transcript once, and
-finds the transcript it extends by comparing, not by hashing it again."""
+remember (by object and by digest), least recently used out first: an event on a chat digests
+its new transcript once, and finds the transcript it extends by comparing, not by hashing it
+again. The memory holds references to them, so an object's id is not reused meanwhile."""
 
-_by_object: dict[int, tuple[str, str]] = {}
+_recent: dict[int, tuple[str, str]] = {}  # id(text) -> (text, digest), least recent first
 _by_digest: dict[str, str] = {}
+_recent_lock = threading.Lock()
 
 
 def digest(text: str) -> str:
     """The key a text is stored under within its case."""
-    seen = _by_object.get(id(text))
-    if seen is not None and seen[0] is text:
-        return seen[1]
+    with _recent_lock:
+        seen = _recent.pop(id(text), None)
+        if seen is not None and seen[0] is text:
+            _recent[id(text)] = seen  # used again: the most recent now
+            return seen[1]
     key = _hash(text)
     if len(text) >= TEXT_THRESHOLD:
         remember(key, text)
@@ -97,19 +102,23 @@ def _hash(text: str) -> str:
 
 
 def remember(key: str, text: str) -> None:
-    """Keep ``text`` (whose digest is ``key``) among the :data:`RECENT_TEXTS` latest ones; the
-    memory holds references, so an object's id is not reused while it is remembered."""
-    if len(_by_digest) >= RECENT_TEXTS:
-        forget_recent()  # (cheaper than ordering; the next event fills it again)
-    _by_digest[key] = text
-    _by_object[id(text)] = (text, key)
+    """Keep ``text`` (whose digest is ``key``) among the :data:`RECENT_TEXTS` latest ones."""
+    with _recent_lock:
+        _recent.pop(id(text), None)
+        _recent[id(text)] = (text, key)
+        _by_digest[key] = text
+        while len(_recent) > RECENT_TEXTS:
+            old_text, old_key = _recent.pop(next(iter(_recent)))
+            if _by_digest.get(old_key) is old_text:
+                del _by_digest[old_key]
 
 
 def forget_recent() -> None:
-    """Let go of the remembered texts (they are at most :data:`RECENT_TEXTS`, each as long as
-    a case's longest text); nothing but speed depends on them."""
-    _by_digest.clear()
-    _by_object.clear()
+    """Let go of the remembered texts (at most :data:`RECENT_TEXTS`, each as long as a case's
+    longest text); nothing but speed depends on them."""
+    with _recent_lock:
+        _recent.clear()
+        _by_digest.clear()
 
 
 def _begins_with(text: str, key: str, length: int) -> bool:

@@ -22,7 +22,7 @@ from svcflow.clock import ManualClock
 from svcflow.engine import build_plugin_host
 from svcflow.errors import DeliveryFailed, MessageRejected, PluginError
 from svcflow.hooks.types import Delivery, DeliveryReceipt, InboundMessage
-from svcflow.testing import CapturedDeliveries, EngineFactory, InlinePlugins
+from svcflow.testing import CapturedDeliveries, EngineFactory, InlinePlugins, assert_erased
 
 FEEDBACK = """\
 workflow: kiosk_feedback
@@ -243,6 +243,26 @@ def answered(engine: Engine) -> str:
     return case.id
 
 
+def test_an_erased_customer_leaves_nothing_in_the_display_queue(
+    desk: Engine, spool: Path, svcflow_clock: ManualClock
+) -> None:
+    desk.ingest("kiosk", COMPLAINT)
+    desk.ingest("kiosk", {**COMPLAINT, "submission_id": 1042, "phone": "+86 139-0013-9000"})
+    svcflow_clock.advance("20m")
+    desk.fire("C-1", "answer", ANSWER, actor="branch-manager")
+    desk.fire("C-2", "answer", ANSWER, actor="branch-manager")
+    desk.dispatch()
+    customer = desk.store.case_customer("C-1")
+    assert customer is not None and sorted(queued(spool)) == [
+        "C-1%3A2%3A1%3A1.json",
+        "C-2%3A2%3A1%3A1.json",
+    ]
+
+    assert assert_erased(desk, customer).cases == ("C-1",)
+
+    assert sorted(queued(spool)) == ["C-2%3A2%3A1%3A1.json"]  # the other customer's stays
+
+
 def test_a_redelivery_of_the_same_key_replaces_the_entry(
     svcflow_engine: EngineFactory,
     templates: Path,
@@ -434,7 +454,12 @@ def test_svcflow_finds_the_installed_package_and_can_block_it(
     host = build_plugin_host()
     [kiosk] = [info for info in host.plugins() if info.name == "kiosk"]
     assert kiosk.source.startswith("entry point of svcflow-kiosk ")
-    assert kiosk.hooks == ("svcflow_deliver", "svcflow_parse_message", "svcflow_register_channels")
+    assert kiosk.hooks == (
+        "svcflow_customer_erased",
+        "svcflow_deliver",
+        "svcflow_parse_message",
+        "svcflow_register_channels",
+    )
     assert host.get("kiosk") is svcflow_kiosk.plugin
     assert "kiosk" in host.inbound_channels and "kiosk" in host.outbound_channels
     host.close()
@@ -453,7 +478,8 @@ def test_svcflow_plugins_shows_the_kiosk_channel(
     out = capsys.readouterr().out
     assert (
         f"kiosk  (entry point of svcflow-kiosk {svcflow_kiosk.__version__})\n"
-        "  hooks: svcflow_deliver, svcflow_parse_message, svcflow_register_channels\n"
+        "  hooks: svcflow_customer_erased, svcflow_deliver, svcflow_parse_message, "
+        "svcflow_register_channels\n"
         "  channel kiosk (inbound, outbound): self-service feedback kiosks in branches\n"
     ) in out
     [inbound] = [line for line in out.splitlines() if line.startswith("inbound channels: ")]

@@ -27,6 +27,7 @@ from urllib.parse import quote
 from svcflow.plugin import (
     PHONE_RULE,
     ChannelInfo,
+    CustomerErasure,
     Delivery,
     DeliveryFailed,
     DeliveryReceipt,
@@ -143,6 +144,21 @@ class KioskChannel:
                 "directory, or pass KioskChannel(spool=...)"
             )
         return Path(spool)
+
+    # -- erasure: the display queue forgets an erased customer ------------------------------------
+
+    @hookimpl
+    def svcflow_customer_erased(self, erasure: CustomerErasure) -> None:
+        """Delete the display-queue entries of the erased customer's cases: they hold the
+        replies svcflow sent, with the customer's phone number. (Keys, and so file names,
+        begin with the case id.) Without a configured queue nothing was ever written."""
+        try:
+            spool = self.spool_dir()
+        except PermanentDeliveryError:
+            return
+        for case_id in erasure.cases:
+            for entry in spool.glob(quote(f"{case_id}:", safe="") + "*.json"):
+                entry.unlink(missing_ok=True)
 
     def write(self, delivery: Delivery) -> DeliveryReceipt:
         """Write ``delivery`` to ``<spool>/<entry_file_name(key)>``, atomically.
