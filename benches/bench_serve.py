@@ -53,7 +53,7 @@ def _server(store: str, workers: int, folder: Path) -> Iterator[tuple[str, str]]
     port = _free_port()
     command = [sys.executable, "-m", "svcflow", "serve", "--store", store, "--workers",
                str(workers), "--workflows", str(folder / "workflows"), "--tokens", str(tokens),
-               "--port", str(port)]  # fmt: skip
+               "--port", str(port), "--token-rate", "0", "--address-rate", "0"]  # fmt: skip
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -88,14 +88,15 @@ MODULES: dict[str, Module] = {
     "tables-binding": Module(
         "src/svcflow/rules/tables/binding.py", ("tests/test_tables_workflow.py",)
     ),
-    # The two functions of the logic that only a workflow calls (the `tables` entry has no test
-    # for them): compiling a workflow's tables, and the sample outputs its expressions are
-    # type-checked with.
+    # The functions of the logic that only a workflow reaches (the `tables` entry has no test
+    # for them): compiling a workflow's tables, the table names and specs the workflow's
+    # expressions look up, and the sample outputs they are type-checked with.
     "tables-workflow": Module(
         "src/svcflow/rules/tables/[!b]*.py",
         ("tests/test_tables_workflow.py",),
         mutants=(
             "svcflow.rules.tables.compiler.x_workflow_tables__mutmut_*",
+            "svcflow.rules.tables.compiler.x_compile_tables__mutmut_*",
             "svcflow.rules.tables.table.x_table_sample__mutmut_*",
         ),
     ),

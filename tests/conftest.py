@@ -1,5 +1,5 @@
 """Shared fixtures: a manual clock, engines on each real store kind, a throwaway PostgreSQL
-server (helpers and texts the tests import live in ``tests/support/``)."""
+server, Graphviz's ``dot`` (helpers and texts the tests import live in ``tests/support/``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from support.apt import terminal_announcer
+from support.graphviz import dot
 from support.postgres import TemporaryCluster
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, load_workflow_text
@@ -47,6 +48,13 @@ def make_engine(store_url: str, clock: ManualClock) -> Iterator[Callable[..., En
 @pytest.fixture
 def engine(make_engine: Callable[..., Engine]) -> Engine:
     return make_engine()
+
+
+@pytest.fixture(scope="session")
+def graphviz_dot(pytestconfig: pytest.Config) -> str:
+    """Graphviz's ``dot`` program, installed first (Debian's ``graphviz``) when missing and
+    allowed, for tests of diagrams drawn as SVG."""
+    return dot(terminal_announcer(pytestconfig, "graphviz"))
 
 
 @pytest.fixture(scope="session")

@@ -62,14 +62,12 @@ class ParkingStore(PostgresStore):
                 park()
         return timers
 
-    def _apply_alone(
-        self, db: Any, change: CaseChange, data: str | None, sla: str | None
-    ) -> Exception | None:
-        refused = super()._apply_alone(db, change, data, sla)
-        self.applied += refused is None
+    def _apply_alone(self, db: Any, change: CaseChange, prepared: Any) -> Any:
+        result = super()._apply_alone(db, change, prepared)
+        self.applied += not isinstance(result, Exception)
         if self.where == f"in-batch:{self.applied}":
             park()
-        return refused
+        return result
 
     def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
         outcomes = super().commit_many(changes)

@@ -41,17 +41,19 @@ class CountingStore(SqliteStore):
         self.recorded.append(len(attempts))
         super().record_attempts(attempts)
 
-    def _apply(self, db: Any, change: CaseChange, data: str | None, sla: str | None) -> None:
-        super()._apply(db, change, data, sla)
+    def _apply(self, db: Any, change: CaseChange, prepared: Any) -> Any:
+        timers = super()._apply(db, change, prepared)
         if change.case.id == BROKEN and change.consume_timer is not None:
             raise sqlite3.IntegrityError("CHECK constraint failed: a damaged row")
+        return timers
 
 
 class BrokenPostgresStore(PostgresStore):
-    def _apply(self, db: Any, change: CaseChange, data: str | None, sla: str | None) -> None:
-        super()._apply(db, change, data, sla)
+    def _apply(self, db: Any, change: CaseChange, prepared: Any) -> Any:
+        timers = super()._apply(db, change, prepared)
         if change.case.id == BROKEN and change.consume_timer is not None:
             db.execute("SELECT 1 / 0")  # fails inside the savepoint, after the writes
+        return timers
 
 
 def _engine(store: Store, clock: ManualClock, **options: Any) -> Engine:

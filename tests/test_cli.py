@@ -37,7 +37,7 @@ def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert (code, err) == (0, "")
     assert out == (
         f"ok  {WORKFLOWS / 'complaint.yaml'}: workflow 'complaint' v3, 11 states, "
-        "24 transitions, 4 SLA metrics, tables priority_matrix, delegated_authority\n"
+        "24 transitions, 4 SLA metrics, tables priority_matrix, delegated_authority, queues\n"
     )
 
 

@@ -118,7 +118,7 @@ def test_the_board_shows_a_new_complaint_at_risk_then_breached(
     row = f'data-case="{case.id}" data-metric="first_response" data-status="at_risk"'
     assert row in board
     assert '<meta http-equiv="refresh" content="60">' in board  # a live board, without script
-    assert "Queue - · complaint" in text_of(board)
+    assert "Queue general · complaint" in text_of(board)  # the routing table's catch-all
     assert "15 min" in text_of(board)  # the first response's time left
     clock.advance("20m")
     engine.advance()
@@ -273,11 +273,16 @@ def check_no_clock(client: httpx.Client) -> None:
 
 
 def test_the_workflow_page_draws_the_diagram_and_starts_a_case(
-    client: httpx.Client, engine: Engine
+    client: httpx.Client, engine: Engine, graphviz_dot: str
 ) -> None:
     signed_in(client)
-    page = client.get("/console/workflows/complaint").text
-    assert "stateDiagram-v2" in page and "Required: customer" in text_of(page)
+    answer = client.get("/console/workflows/complaint")
+    page = answer.text
+    picture = page[page.index("<svg") : page.index("</svg>")]
+    for state in engine.workflows["complaint"].spec.states:
+        assert f">{state}</text>" in picture
+    assert "stateDiagram-v2" in page and "Required: customer" in text_of(page)  # the source
+    assert "<script" not in page and "script-src" not in answer.headers["content-security-policy"]
     missing = client.post(
         "/console/workflows/complaint/start", data={"csrf": csrf_token(WRITER), "fields": ""}
     )
@@ -412,6 +417,26 @@ def test_signing_out_forgets_the_session(client: httpx.Client) -> None:
     assert answer.headers["location"] == "/console/login"
     assert SESSION_COOKIE not in client.cookies
     assert client.get("/console/").headers["location"] == "/console/login?next=%2Fconsole%2F"
+
+
+def test_without_graphviz_the_workflow_page_says_so_and_shows_the_mermaid_source(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` on it
+    with mounted(engine, ConsoleSettings()) as client:
+        signed_in(client)
+        page = client.get("/console/workflows/escalation", headers={"Accept-Language": "en"})
+        assert page.status_code == 200
+        assert "<svg" not in page.text and "stateDiagram-v2" in page.text
+        version = engine.workflows["escalation"].spec.version
+        assert (
+            "The diagram could not be drawn here: cannot draw workflow 'escalation' "
+            f"v{version} as SVG: Graphviz's `dot` program is not installed (Debian and "
+            "Ubuntu: `apt-get install graphviz`; macOS: `brew install graphviz`; others: "
+            "https://graphviz.org/download/)" in text_of(page.text)
+        )
+        chinese = client.get("/console/workflows/escalation", headers={"Accept-Language": "zh"})
+        assert "此处无法绘制状态图" in chinese.text
 
 
 def test_a_configured_diagram_script_is_the_only_script_and_only_on_workflow_pages(

@@ -100,3 +100,20 @@ def test_the_board_in_chinese(browser: Browser, console_url: str, token: str) ->
     page.click("a[hreflang=en]")
     expect(page.locator("h1")).to_have_text("SLA board")
     context.close()
+
+
+def test_the_workflow_page_draws_its_diagram_without_script(
+    browser: Browser, console_url: str, token: str, graphviz_dot: str
+) -> None:
+    page = browser.new_page(locale="en-GB")
+    sign_in(page, console_url, token)
+    page.goto(f"{console_url}workflows/crisis")
+    picture = page.locator("[data-diagram-svg] svg")
+    expect(picture).to_be_visible()
+    drawn = picture.locator("g.node text").all_text_contents()
+    states = ["declared", "alerted", "responding", "care_plan", "review", "closed"]
+    assert set(states) <= set(drawn), drawn
+    box = picture.bounding_box()
+    assert box is not None and box["width"] > 200 and box["height"] > 100
+    assert page.evaluate("document.scripts.length") == 0
+    page.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import queue
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -57,8 +56,8 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, str]]:
         yield url.group(1), token.group(1)
     finally:
         process.terminate()
-        # uvicorn stops gracefully, then re-raises the signal it caught, as a server should
-        assert process.wait(timeout=60) in (0, -signal.SIGTERM)
+        # uvicorn stops gracefully; the command then closes the engine and exits with 0
+        assert process.wait(timeout=60) == 0
         assert process.stdout is not None
         process.stdout.close()
 
@@ -71,7 +70,8 @@ def test_serve_demo_shows_live_complaints_and_advances_its_clock(demo: tuple[str
         assert board.count('data-metric="first_response" data-status="at_risk"') == len(
             LIVE_COMPLAINTS
         )
-        assert 'data-queue="app"' in board  # the demo groups by channel
+        for queue in ("vip_desk", "logistics", "social_care", "after_sales"):
+            assert f'data-queue="{queue}"' in board  # the complaint's routing table's queues
         moved = client.post("clock/advance", data={"csrf": csrf_token(token), "by": "20m"})
         assert moved.status_code == 303
         board = client.get("").text

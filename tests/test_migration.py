@@ -341,3 +341,45 @@ def test_a_sigkill_in_the_middle_leaves_every_case_on_one_version(tmp_path: Path
         rest = after.migrate_cases(PLAN)
         assert len(rest.moved) == versions[2] and rest.unmovable == []
         assert {case.version for case in after.find("repair")} == {3}
+
+
+@pytest.mark.parametrize(
+    ("clocks", "customer", "event"),
+    [
+        # keep: the cycle and the time used as they were (the target is left out: the clock
+        # keeps its index into the targets, which names v3's first target, 24 hours)
+        ("clocks: {resolution: keep}", "Bo", {"cycle": 1, "used": "2h", "mode": "keep"}),
+        # retarget: the time used, the target v3 chooses (parts needed: 24 hours, else 8)
+        (
+            "clocks: {resolution: retarget}",
+            "Cy",
+            {"cycle": 1, "target": "1d", "used": "2h", "mode": "retarget"},
+        ),
+        (
+            "clocks: {resolution: retarget}",
+            "Bo",
+            {"cycle": 1, "target": "8h", "used": "2h", "mode": "retarget"},
+        ),
+        # restart: a new cycle with nothing used; a metric not named takes default_clock
+        (
+            "default_clock: restart",
+            "Bo",
+            {"cycle": 2, "target": "8h", "used": "0s", "mode": "restart"},
+        ),
+    ],
+)
+def test_each_moved_clock_is_recorded_with_how_it_moved(
+    engine: Engine, clock: ManualClock, clocks: str, customer: str, event: dict[str, object]
+) -> None:
+    plan = PLAN.read_text().split("clocks:")[0] + clocks
+    engine.migrate_cases(read_migration_text(plan, "plan.yaml"))
+    [recorded] = engine.history(by_customer(engine)[customer])[-1].details["sla"]
+    if "target" not in event:
+        del recorded["target"]
+    assert recorded == {
+        "metric": "resolution",
+        "event": "migrated",
+        "at": clock.now().isoformat(),
+        "calendar": "24x7",
+        **event,
+    }

@@ -316,6 +316,11 @@ def test_reopen_continues_one_metric_and_starts_a_new_cycle_of_another(
             "remaining": timedelta(hours=6),
             "cycle": 1,
         }
+        reopened = engine.history(case.id)[-1].details["sla"]
+        assert [(e["metric"], e["event"], e["at"], e["used"]) for e in reopened] == [
+            ("resolution", "continued", "2026-03-02T14:00:00+00:00", "2h"),
+            ("rework", "started", "2026-03-02T14:00:00+00:00", "0s"),
+        ]
         fresh = status(engine, case.id, "rework")
         assert (fresh["cycle"], fresh["elapsed"], fresh["deadline"]) == (
             2,

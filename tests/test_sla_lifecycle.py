@@ -79,6 +79,14 @@ def engine(clock: ManualClock, store_url: str) -> Iterator[Engine]:
     built.close()
 
 
+def office_engine(text: str, name: str, clock: ManualClock, store_url: str) -> Engine:
+    """An engine of one workflow on the London office calendar."""
+    workflow = load_workflow_text(text, name)
+    return Engine(
+        [workflow], store_url, clock, calendars=[calendar_from(OFFICE_LONDON, "office.yaml")]
+    )
+
+
 def events(engine: Engine, case_id: str, metric: str = "handling") -> list[dict[str, Any]]:
     return [
         event
@@ -422,9 +430,7 @@ sla:
 def test_conditions_in_lists_and_on_the_state_start_pause_and_resume_a_clock(
     clock: ManualClock, store_url: str
 ) -> None:
-    workflow = load_workflow_text(CONDITIONS, "conditions.yaml")
-    calendars = [calendar_from(OFFICE_LONDON, "office.yaml")]
-    with Engine([workflow], store_url, clock, calendars=calendars) as engine:
+    with office_engine(CONDITIONS, "conditions.yaml", clock, store_url) as engine:
         case = engine.start("conditions", {"customer": "c1"})
         clock.advance(timedelta(minutes=5))
         # the condition reads the state after the step; it becomes true as the priority rises
@@ -474,9 +480,7 @@ sla:
 def test_a_condition_on_an_unset_field_does_not_hold_and_targets_read_state_and_now(
     clock: ManualClock, store_url: str
 ) -> None:
-    workflow = load_workflow_text(PROMISED, "promised.yaml")
-    calendars = [calendar_from(OFFICE_LONDON, "office.yaml")]
-    with Engine([workflow], store_url, clock, calendars=calendars) as engine:
+    with office_engine(PROMISED, "promised.yaml", clock, store_url) as engine:
         case = engine.start("promised", {"customer": "c1"})  # promised_hours is null
         assert events(engine, case.id, "promised") == []
         clock.advance(timedelta(minutes=5))
@@ -520,9 +524,7 @@ sla:
 def test_a_condition_on_the_state_and_the_time_starts_a_clock_only_when_it_becomes_true(
     clock: ManualClock, store_url: str
 ) -> None:
-    workflow = load_workflow_text(CALLBACK, "callback.yaml")
-    calendars = [calendar_from(OFFICE_LONDON, "office.yaml")]
-    with Engine([workflow], store_url, clock, calendars=calendars) as engine:
+    with office_engine(CALLBACK, "callback.yaml", clock, store_url) as engine:
         case = engine.start("callback", {"customer": "c1"})
         clock.advance(timedelta(minutes=5))
         engine.fire(case.id, "triage", {"callback_by": "2026-03-02T12:00:00+00:00"})

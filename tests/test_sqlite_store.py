@@ -175,3 +175,42 @@ def test_two_runners_never_fire_a_timer_twice(tmp_path: Path, clock: ManualClock
         assert second.advance() == []
         assert [e.kind for e in first.history(case.id)] == ["started", "timer"]
         assert first.get(case.id).data["priority"] == "high"
+
+
+NUDGED = """\
+workflow: nudged
+version: 1
+title: Nudged
+data:
+  customer: {type: string, required: true}
+states:
+  new:
+    initial: true
+    on_enter: [{schedule: {trigger: remind, after: 15m}}]
+  open:
+    on_enter: [{schedule: {trigger: nudge, after: 1h}}]
+  done: {final: true}
+transitions:
+  - {trigger: take, from: new, to: open}
+  - {trigger: finish, from: open, to: done}
+  - {trigger: remind, from: new}
+  - {trigger: nudge, from: open}
+"""
+
+
+def test_a_state_left_ends_the_timers_another_process_scheduled_in_it(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Each store remembers the timers of the cases it committed, by revision: a case moved on
+    by another process (here a second engine on the same file) has its timers read again."""
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    workflow = load_workflow_text(NUDGED, "nudged.yaml")
+    with Engine([workflow], url, clock) as first, Engine([workflow], url, clock) as second:
+        case = first.start("nudged", {"customer": "Ann"})
+        assert [t.trigger for t in first.timers(case.id)] == ["remind"]
+        second.fire(case.id, "take")
+        assert [t.trigger for t in first.timers(case.id)] == ["nudge"]
+        assert first.fire(case.id, "finish").state == "done"
+        assert first.timers(case.id) == []
+        clock.advance("2h")
+        assert first.advance() == [] and second.advance() == []

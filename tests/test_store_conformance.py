@@ -26,7 +26,14 @@ from svcflow.errors import (
     StoreError,
     WorkflowVersionConflict,
 )
-from svcflow.records import Case, ContactPoint, Customer, HistoryEntry, Refusal
+from svcflow.records import (
+    Case,
+    ContactPoint,
+    Customer,
+    HistoryEntry,
+    PendingSignal,
+    Refusal,
+)
 from svcflow.store.base import (
     CaseChange,
     DuplicateMessage,
@@ -478,6 +485,11 @@ def test_large_texts_in_history_read_back_as_committed(stores: tuple[Store, Stor
     assert list(history.entries) == [started, entry]
 
 
+def _signal(key: str, customer_id: str | None = None) -> PendingSignal:
+    start = {"customer": "Li Wei"} if customer_id else {"reason": "resolved"}
+    return PendingSignal(key, "care_retention", customer_id, start, None, T0)
+
+
 def test_an_erased_customer_loses_messages_contacts_and_the_redacted_values(
     stores: tuple[Store, Store],
 ) -> None:
@@ -498,9 +510,12 @@ def test_an_erased_customer_loses_messages_contacts_and_the_redacted_values(
             idempotency_key="k1",
             idempotency_scope="start",
             customer_id="li",
+            signals=[_signal("c1:1:care_retention", "li")],
         )
     )
-    first.commit(_change(_case("c2"), messages=[_message("m2")]))
+    first.commit(
+        _change(_case("c2"), messages=[_message("m2")], signals=[_signal("c2:1:care_revisit")])
+    )
     assert second.customer_cases("li") == ["c1"] and second.customer_cases("nobody") == []
     case = second.load_case("c1")
     assert case is not None
@@ -526,6 +541,7 @@ def test_an_erased_customer_loses_messages_contacts_and_the_redacted_values(
     assert first.load_customer("li") == Customer(id="li", locale="zh")
     assert first.customer_by_contact("email", "li@example.com") is None
     assert len(first.case_messages("c2")) == 1
+    assert [s.key for s in first.pending_signals(10)] == ["c2:1:care_revisit"]
 
 
 def test_refused_events_are_kept_per_case_oldest_first(stores: tuple[Store, Store]) -> None:

@@ -467,3 +467,38 @@ def test_every_rule_that_earlier_rules_hide_under_first_is_reported() -> None:
         "rules.yaml:16:9: tables.t.rules[2]: rules[2] can never match: rules[0] (line 14) and "
         f"rules[1] (line 15) before it already match every case it matches, and {advice}"
     )
+
+
+@pytest.mark.parametrize(
+    ("expression", "where", "message"),
+    [
+        # a syntax error where it is found in the expression, a type mismatch at its start
+        ("count +", "13:28", "invalid expression `count +`: Syntax error:"),
+        ('count + "x"', "13:20", 'type mismatch in `count + "x"`: No such overload'),
+    ],
+)
+def test_a_broken_computed_output_is_reported_at_its_expr_key(
+    expression: str, where: str, message: str
+) -> None:
+    body = "    inputs: {count: count}\n    outputs: {n: integer}\n    rules:\n"
+    assert problem(body + f"      - {{n: {{expr: '{expression}'}}}}\n").startswith(
+        f"1 problem in rules.yaml\nrules.yaml:{where}: tables.t.rules[0].n.expr: {message}"
+    )
+
+
+def test_a_computed_enum_output_may_copy_a_text_field_checked_only_when_it_decides() -> None:
+    # at load the text field holds its sample value (""), which is no level
+    rules = load_rules_text(
+        "data:\n  tier: {type: string, default: ''}\n  count: {type: integer, default: 0}\n"
+        "tables:\n  t:\n    inputs: {count: count}\n"
+        "    outputs: {level: {type: enum, values: [high, low]}}\n"
+        "    rules:\n      - {level: {expr: tier}}\n",
+        "rules.yaml",
+    )
+    assert rules.tables["t"].evaluate({"count": 1, "tier": "high"}) == {"level": "high"}
+
+
+def test_a_datetime_output_written_as_a_date_is_its_midnight_in_utc() -> None:
+    body = "    inputs: {count: count}\n    outputs: {due: datetime}\n    rules:\n"
+    dated = table(body + "      - {due: 2026-03-01}\n")
+    assert dated.evaluate({"count": 1}) == {"due": datetime(2026, 3, 1, tzinfo=UTC)}

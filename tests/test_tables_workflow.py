@@ -212,7 +212,7 @@ def test_validate_shipped_directory_is_clean(capsys: pytest.CaptureFixture[str])
     assert [line.split(": ")[1] for line in err.splitlines()] == [
         f"{WORKFLOWS / 'care_retention.yaml'}:72:9",
         f"{WORKFLOWS / 'care_revisit.yaml'}:76:9",
-        f"{WORKFLOWS / 'crisis.yaml'}:187:9",
+        f"{WORKFLOWS / 'crisis.yaml'}:191:9",
         f"{WORKFLOWS / 'escalation.yaml'}:62:9",
     ]
     assert (
@@ -272,7 +272,7 @@ def test_decide_a_workflow_table(capsys: pytest.CaptureFixture[str], tmp_path: P
             "error: no table 'priority_matrx'; did you mean 'priority_matrix'? "
             "tables: complaint_category, contact_channel, crisis_approvers, crisis_repair, "
             "crisis_response, crisis_team, crisis_tier, delegated_authority, knowledge_base, "
-            "priority_matrix, routing\n",
+            "priority_matrix, queues, routing\n",
         ),
         (
             ["priority_matrix", "--input", "impct=high"],

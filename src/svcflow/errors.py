@@ -23,6 +23,7 @@ __all__ = [
     "DeadLetterErased",
     "DeliveryFailed",
     "DeliveryNotDead",
+    "DiagramUnavailable",
     "ExpressionError",
     "FieldsNotReadable",
     "IdempotencyKeyReused",
@@ -37,6 +38,7 @@ __all__ = [
     "PermanentDeliveryError",
     "PluginError",
     "Problem",
+    "ReportLanguageError",
     "ScenarioError",
     "ScopeMissing",
     "StoreBusy",
@@ -500,3 +502,19 @@ class ScopeMissing(SvcflowError):
             f"API token '{token_id}' holds {', '.join(held) or '(no scope)'}; this needs "
             f"'{scope}' (or 'admin'); scopes: {', '.join(scopes)}"
         )
+
+
+class DiagramUnavailable(SvcflowError):
+    """A workflow could not be drawn as SVG: Graphviz is missing, failed or took too long."""
+
+    def __init__(self, workflow: str, version: int, why: str) -> None:
+        self.workflow, self.version, self.why = workflow, version, why
+        super().__init__(f"cannot draw workflow '{workflow}' v{version} as SVG: {why}")
+
+
+class ReportLanguageError(SvcflowError):
+    """The KPI report was asked for in a language it cannot be written in here."""
+
+    def __init__(self, locale: str, why: str) -> None:
+        self.locale, self.why = locale, why
+        super().__init__(f"cannot write the KPI report in {locale!r}: {why}")

@@ -61,6 +61,7 @@ def _serve_demo(
     from svcflow.serve import TokenFile, create_app
     from svcflow.serve.console.demo import DEMO_SETTINGS, start_live_cases
     from svcflow.serve.console.mounted import SETTINGS_STATE
+    from svcflow.serve.server import signals_end_uvicorn_only
 
     with Engine.from_directory(
         shipped_workflows(),
@@ -87,5 +88,5 @@ def _serve_demo(
             flush=True,
         )
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", server_header=False))
-        with listener:
+        with listener, signals_end_uvicorn_only():  # SIGTERM: a clean stop, exit status 0
             server.run(sockets=[listener])

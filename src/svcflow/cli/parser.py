@@ -149,6 +149,12 @@ def _running_commands(commands: Commands[argparse.ArgumentParser]) -> None:
         "from the workflow files in this directory",
     )
     report.add_argument("--format", choices=("text", "json", "html"), default="text")
+    report.add_argument(
+        "--lang",
+        choices=("en", "zh-CN"),
+        default="en",
+        help="language of the text and HTML report (zh-CN needs Babel, in the serve extra)",
+    )
     report.add_argument("-o", "--output", help="write to this file instead of stdout")
     report.set_defaults(run=_command("run_report"))
 
@@ -262,20 +268,7 @@ def _serve_commands(commands: Commands[argparse.ArgumentParser]) -> None:
         help="also fire due timers and deliver notifications in this process",
     )
     serve.add_argument("--tokens", default=_TOKENS, help=f"the API token file ({_TOKENS})")
-    serve.add_argument(
-        "--max-body",
-        type=int,
-        default=1024 * 1024,
-        metavar="BYTES",
-        help="largest request body taken; larger ones get 413 (default 1048576)",
-    )
-    serve.add_argument(
-        "--max-message",
-        type=int,
-        default=16 * 1024 * 1024,
-        metavar="BYTES",
-        help="largest POST /channels/{channel} body taken; larger ones get 413 (default 16777216)",
-    )
+    _serve_limits(serve)
     serve.set_defaults(run=_command("run_serve"))
 
     tokens = commands.add_parser("tokens", help="create, list or revoke the API's tokens")
@@ -293,3 +286,37 @@ def _serve_commands(commands: Commands[argparse.ArgumentParser]) -> None:
     revoke = actions.add_parser("revoke", help="refuse this token from now on")
     revoke.add_argument("id", help="the token's id (see svcflow tokens list)")
     tokens.set_defaults(run=_command("run_tokens"))
+
+
+def _serve_limits(serve: argparse.ArgumentParser) -> None:
+    """svcflow serve's limits: body sizes and request rates."""
+    serve.add_argument(
+        "--max-body",
+        type=int,
+        default=1024 * 1024,
+        metavar="BYTES",
+        help="largest request body taken; larger ones get 413 (default 1048576)",
+    )
+    serve.add_argument(
+        "--max-message",
+        type=int,
+        default=16 * 1024 * 1024,
+        metavar="BYTES",
+        help="largest POST /channels/{channel} body taken; larger ones get 413 (default 16777216)",
+    )
+    serve.add_argument(
+        "--token-rate",
+        type=float,
+        default=100.0,
+        metavar="N",
+        help="requests a second one API token may send, bursts of 2 s; more get 429 "
+        "(default 100; 0: no limit)",
+    )
+    serve.add_argument(
+        "--address-rate",
+        type=float,
+        default=200.0,
+        metavar="N",
+        help="requests a second one client address may send, bursts of 2 s; more get 429 "
+        "(default 200; 0: no limit)",
+    )

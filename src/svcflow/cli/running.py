@@ -47,7 +47,8 @@ def run_report(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = report.to_json()
     else:
-        text = render_html(report) if args.format == "html" else render_text(report)
+        render = render_html if args.format == "html" else render_text
+        text = render(report, lang=args.lang)
     write(text, args.output)
     if args.output:
         print(f"{args.format} report of {report.cases} cases written to {args.output}")

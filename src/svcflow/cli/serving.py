@@ -38,6 +38,8 @@ def run_serve(args: argparse.Namespace) -> int:
         with_worker=args.with_worker,
         max_body_bytes=args.max_body,
         max_message_bytes=args.max_message,
+        token_rate=args.token_rate,
+        address_rate=args.address_rate,
     )
     extra = f", {args.workers} processes" if args.workers > 1 else ""
     extra += ", with a worker" if args.with_worker else ""

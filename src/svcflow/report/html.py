@@ -22,18 +22,23 @@ from markupsafe import Markup
 
 from svcflow.report.figures import CRISIS_MARKS, Figures, Rate, Report
 from svcflow.report.format import (
-    GROUPING_TITLES,
     SURVEY_HEAD,
     care_lines,
+    cases_count,
+    crisis_title,
     duration,
+    grouping_title,
     history_span,
     kpi_cells,
     moment,
     nps_score,
+    number,
     offset,
     percent,
     survey_cells,
+    whole_percent,
 )
+from svcflow.report.language import DEFAULT_LOCALE, _, current, speaking
 from svcflow.report.svg import (
     COLORS,
     Bar,
@@ -75,11 +80,19 @@ _PAGE = jinja2.Environment(
 )
 
 
-def render_html(report: Report) -> str:
-    """The whole page as text (UTF-8, ``<!doctype html>``). Equal reports give equal text."""
+def render_html(report: Report, lang: str = DEFAULT_LOCALE) -> str:
+    """The whole page as text (UTF-8, ``<!doctype html>``) in ``lang`` (``en`` or ``zh-CN``).
+    Equal reports give equal text."""
+    with speaking(lang) as language:
+        return _page(report, language.locale)
+
+
+def _page(report: Report, locale: str) -> str:
     page: dict[str, Any] = {
+        "_": _,
+        "lang": locale,
         "report": report,
-        "cases": _cases(report.cases),
+        "cases": cases_count(report.cases),
         "period": history_span(report.history_from, report.history_until),
     }
     if report.cases:
@@ -99,80 +112,91 @@ def _chart_sections(report: Report) -> list[dict[str, str]]:
     """Each chart with its heading and a sentence on what it shows, in page order."""
     return [
         _section(
-            "Day by day",
-            "Cases opened, cases resolved and SLA breaches on each day of the period (UTC).",
+            _("Day by day"),
+            _("Cases opened, cases resolved and SLA breaches on each day of the period (UTC)."),
             _trend_chart(report),
         ),
         _section(
-            "First response",
-            "Median (dark) and 90th percentile (light) of the time to the first response; "
-            "the circle is the mean.",
+            _("First response"),
+            _(
+                "Median (dark) and 90th percentile (light) of the time to the first response; "
+                "the circle is the mean."
+            ),
             _first_response_chart(report),
         ),
         _section(
-            "SLA attainment",
-            "Share of finished SLA cycles that met their target, per workflow and metric.",
+            _("SLA attainment"),
+            _("Share of finished SLA cycles that met their target, per workflow and metric."),
             _sla_chart(report),
         ),
+        *_rate_sections(report),
+        _section(_("Escalations"), _("Escalation events by level."), _escalation_chart(report)),
         _section(
-            "Resolved within 24 hours",
-            "Share of resolved cases whose first resolution came within 24 hours of the "
-            "case's start.",
-            _rate_chart(
-                report,
-                "resolution-24h",
-                "Resolved within 24 hours",
-                lambda f: f.resolved_within_24h,
-                "resolved_within_24h",
+            _("Crisis timelines"),
+            _(
+                "Each crisis case's clocks from the crisis start, against the 30-minute and "
+                "1-hour marks."
             ),
-        ),
-        _section(
-            "First-contact resolution",
-            "Share of resolved cases never reopened, escalated or put on hold for the customer.",
-            _rate_chart(
-                report,
-                "fcr",
-                "First-contact resolution",
-                lambda f: f.first_contact_resolution,
-                "first_contact_resolution",
-            ),
-        ),
-        _section(
-            "Customer satisfaction",
-            "Share of satisfied answers among the cases whose satisfaction was recorded.",
-            _rate_chart(report, "csat", "Customer satisfaction (CSAT)", lambda f: f.csat, "csat"),
-        ),
-        _section("Escalations", "Escalation events by level.", _escalation_chart(report)),
-        _section(
-            "Crisis timelines",
-            "Each crisis case's clocks from the crisis start, against the 30-minute and "
-            "1-hour marks.",
             _crisis_chart(report),
         ),
     ]
 
 
-def _whole_percent(rate: float) -> str:
-    return f"{rate * 100:.0f}%"
-
-
-def _cases(count: int) -> str:
-    return f"{count} case" + ("" if count == 1 else "s")
+def _rate_sections(report: Report) -> list[dict[str, str]]:
+    """The sections of the three rates charted against their targets."""
+    return [
+        _section(
+            _("Resolved within 24 hours"),
+            _(
+                "Share of resolved cases whose first resolution came within 24 hours of the "
+                "case's start."
+            ),
+            _rate_chart(
+                report,
+                "resolution-24h",
+                _("Resolved within 24 hours"),
+                lambda f: f.resolved_within_24h,
+                "resolved_within_24h",
+            ),
+        ),
+        _section(
+            _("First-contact resolution"),
+            _("Share of resolved cases never reopened, escalated or put on hold for the customer."),
+            _rate_chart(
+                report,
+                "fcr",
+                _("First-contact resolution"),
+                lambda f: f.first_contact_resolution,
+                "first_contact_resolution",
+            ),
+        ),
+        _section(
+            _("Customer satisfaction"),
+            _("Share of satisfied answers among the cases whose satisfaction was recorded."),
+            _rate_chart(
+                report, "csat", _("Customer satisfaction (CSAT)"), lambda f: f.csat, "csat"
+            ),
+        ),
+    ]
 
 
 def _section(title: str, caption: str, chart: str) -> dict[str, str]:
     return {"title": title, "caption": caption, "chart": Markup(chart)}
 
 
+def _target(value: str) -> str:
+    return _("target {value}").format(value=value)
+
+
 def _tiles(report: Report) -> list[dict[str, Any]]:
     overall, targets = report.overall, report.targets
     tiles = [
-        ("cases", str(report.cases), "", None),
-        ("first response, median", duration(overall.first_response.median), "", None),
+        (_("cases"), number(report.cases), "", None),
+        (_("first response, median"), duration(overall.first_response.median), "", None),
         (
-            "first response, average",
+            _("first response, average"),
             duration(overall.first_response.mean),
-            f"target {duration(targets['first_response_mean_seconds'])}",
+            _target(duration(targets["first_response_mean_seconds"])),
             None
             if overall.first_response.mean is None
             else overall.first_response.mean <= targets["first_response_mean_seconds"],
@@ -181,23 +205,28 @@ def _tiles(report: Report) -> list[dict[str, Any]]:
             (
                 label,
                 percent(rate.rate),
-                f"target {_whole_percent(targets[key])}",
+                _target(whole_percent(targets[key])),
                 None if rate.rate is None else rate.rate >= targets[key],
             )
             for label, rate, key in (
                 (
-                    "first-contact resolution",
+                    _("first-contact resolution"),
                     overall.first_contact_resolution,
                     "first_contact_resolution",
                 ),
-                ("resolved within 24 h", overall.resolved_within_24h, "resolved_within_24h"),
+                (_("resolved within 24 h"), overall.resolved_within_24h, "resolved_within_24h"),
                 ("CSAT", overall.csat, "csat"),
             )
         ),
         _nps_tile(report),
         _callback_tile(report),
-        ("SLA breaches", str(overall.breaches), f"{overall.warnings} warnings", None),
-        ("escalated cases", str(overall.escalated_cases), "", None),
+        (
+            _("SLA breaches"),
+            number(overall.breaches),
+            _("{count} warnings").format(count=number(overall.warnings)),
+            None,
+        ),
+        (_("escalated cases"), number(overall.escalated_cases), "", None),
     ]
     return [
         {"label": label, "value": value, "target": target, "met": met}
@@ -210,24 +239,30 @@ def _nps_tile(report: Report) -> tuple[str, str, str, bool | None]:
     surveys = report.surveys
     nps = surveys.overall.nps
     if not nps.answered:
-        return ("NPS", "-", "no answers this quarter", None)
+        return ("NPS", "-", _("no answers this quarter"), None)
     change = surveys.overall.nps_change
-    since = "" if change is None else f", {change:+.1f} on {surveys.previous_quarter}"
+    since = (
+        ""
+        if change is None
+        else _(", {change} on {quarter}").format(
+            change=f"{change:+.1f}", quarter=surveys.previous_quarter
+        )
+    )
     return (f"NPS {surveys.quarter}", nps_score(nps.score), f"n={nps.answered}{since}", None)
 
 
 def _callback_tile(report: Report) -> tuple[str, str, str, bool | None]:
     callbacks, target = report.care.callbacks_in_time, report.targets["retention_callbacks_in_time"]
     return (
-        "retention callbacks in time",
+        _("retention callbacks in time"),
         percent(callbacks.rate),
-        f"{callbacks.count}/{callbacks.total}, target {_whole_percent(target)}",
+        f"{callbacks.count}/{callbacks.total}, " + _target(whole_percent(target)),
         None if callbacks.rate is None else callbacks.rate >= target,
     )
 
 
 def _first_response_chart(report: Report) -> str:
-    sections = [Section("", [_response_row("all cases", report.overall)])]
+    sections = [Section("", [_response_row(_("all cases"), report.overall)])]
     for grouping in ("workflow", "channel"):
         rows = [
             _response_row(name, figures)
@@ -235,7 +270,7 @@ def _first_response_chart(report: Report) -> str:
             if figures.first_response.count
         ]
         if rows:
-            sections.append(Section(GROUPING_TITLES[grouping], rows))
+            sections.append(Section(grouping_title(grouping), rows))
     longest = max(
         (bar.value for section in sections for row in section.rows for bar in row.bars),
         default=0.0,
@@ -244,19 +279,21 @@ def _first_response_chart(report: Report) -> str:
     scale, ticks = duration_ticks(max(longest, target))
     return bar_chart(
         "first-response",
-        "First response time: median and 90th percentile",
-        "Per workflow and per channel: the median and the 90th percentile (nearest rank) of the "
-        "time from the first_response clock's start to its first stop; the dashed line is the "
-        f"{duration(target)} target for the average.",
+        _("First response time: median and 90th percentile"),
+        _(
+            "Per workflow and per channel: the median and the 90th percentile (nearest rank) "
+            "of the time from the first_response clock's start to its first stop; the dashed "
+            "line is the {target} target for the average."
+        ).format(target=duration(target)),
         sections,
         scale,
         ticks,
         duration,
-        targets=[(target, f"average target {duration(target)}")],
+        targets=[(target, _("average target {value}").format(value=duration(target)))],
         legend=[
-            (COLORS["bar"], "median"),
-            (COLORS["light"], "90th percentile"),
-            ("circle", "mean"),
+            (COLORS["bar"], _("median")),
+            (COLORS["light"], _("90th percentile")),
+            ("circle", _("mean")),
         ],
     )
 
@@ -264,7 +301,7 @@ def _first_response_chart(report: Report) -> str:
 def _response_row(label: str, figures: Figures) -> BarRow:
     found = figures.first_response
     if not found.count or found.median is None or found.p90 is None:
-        return BarRow(label, [], "no first response")
+        return BarRow(label, [], _("no first response"))
     return BarRow(
         label,
         [Bar(found.p90, "p90", COLORS["light"]), Bar(found.median, "median", COLORS["bar"])],
@@ -275,7 +312,7 @@ def _response_row(label: str, figures: Figures) -> BarRow:
 
 def _rate_bar(label: str, rate: Rate, target: float) -> BarRow:
     if rate.rate is None:
-        return BarRow(label, [], "none yet")
+        return BarRow(label, [], _("none yet"))
     color = COLORS["good"] if rate.rate >= target else COLORS["short"]
     return BarRow(
         label, [Bar(rate.rate, "rate", color)], f"{percent(rate.rate)} ({rate.count}/{rate.total})"
@@ -291,20 +328,22 @@ def _sla_chart(report: Report) -> str:
         finished = counts.met + counts.breached
         rate = Rate(counts.met, finished, counts.attainment)
         bar = _rate_bar(f"{row.workflow} / {row.metric}", rate, row.target)
-        rows.append(replace(bar, note=f"{bar.note}, target {_whole_percent(row.target)}"))
+        rows.append(replace(bar, note=f"{bar.note}, " + _target(whole_percent(row.target))))
     targets = sorted({row.target for row in report.sla}) or [report.targets["sla_attainment"]]
     return bar_chart(
         "sla-attainment",
-        "SLA attainment per metric",
-        "Met cycles as a share of finished cycles (met or breached) for each workflow's SLA "
-        "metric, coloured against that metric's target (set by the workflow's kpi: section); "
-        "the dashed lines are the targets.",
+        _("SLA attainment per metric"),
+        _(
+            "Met cycles as a share of finished cycles (met or breached) for each workflow's "
+            "SLA metric, coloured against that metric's target (set by the workflow's kpi: "
+            "section); the dashed lines are the targets."
+        ),
         [Section("", rows)],
         1.0,
         _RATE_TICKS,
-        _whole_percent,
-        targets=[(target, f"target {_whole_percent(target)}") for target in targets],
-        legend=[(COLORS["good"], "at target"), (COLORS["short"], "below target")],
+        whole_percent,
+        targets=[(target, _target(whole_percent(target))) for target in targets],
+        legend=_target_legend(),
     )
 
 
@@ -312,15 +351,16 @@ def _trend_chart(report: Report) -> str:
     days = report.daily
     return trend_chart(
         "daily-trend",
-        "Cases opened, resolved and breached per day",
-        f"For each UTC day from {days[0].day if days else '-'} to "
-        f"{days[-1].day if days else '-'}: cases opened, cases first resolved and SLA "
-        "breaches.",
+        _("Cases opened, resolved and breached per day"),
+        _(
+            "For each UTC day from {first} to {last}: cases opened, cases first resolved and "
+            "SLA breaches."
+        ).format(first=days[0].day if days else "-", last=days[-1].day if days else "-"),
         [day.day for day in days],
         [
-            Series("opened", COLORS["bar"], [day.opened for day in days]),
-            Series("resolved", COLORS["good"], [day.resolved for day in days]),
-            Series("SLA breaches", COLORS["breached"], [day.breaches for day in days]),
+            Series(_("opened"), COLORS["bar"], [day.opened for day in days]),
+            Series(_("resolved"), COLORS["good"], [day.resolved for day in days]),
+            Series(_("SLA breaches"), COLORS["breached"], [day.breaches for day in days]),
         ],
     )
 
@@ -329,25 +369,31 @@ def _rate_chart(
     report: Report, name: str, title: str, pick: Callable[[Figures], Rate], key: str
 ) -> str:
     target = report.targets[key]
-    sections = [Section("", [_rate_bar("all cases", pick(report.overall), target)])]
+    sections = [Section("", [_rate_bar(_("all cases"), pick(report.overall), target)])]
     for grouping in _BREAKDOWN:
         rows = [
             _rate_bar(group, pick(figures), target)
             for group, figures in report.groups.get(grouping, {}).items()
         ]
-        sections.append(Section(GROUPING_TITLES[grouping], rows))
+        sections.append(Section(grouping_title(grouping), rows))
     return bar_chart(
         name,
-        f"{title} by channel, category and segment",
-        f"{title} overall and per channel, category and segment; the dashed line is the "
-        f"{percent(target)} target.",
+        _("{title} by channel, category and segment").format(title=title),
+        _(
+            "{title} overall and per channel, category and segment; the dashed line is the "
+            "{target} target."
+        ).format(title=title, target=percent(target)),
         sections,
         1.0,
         _RATE_TICKS,
-        _whole_percent,
-        targets=[(target, f"target {_whole_percent(target)}")],
-        legend=[(COLORS["good"], "at target"), (COLORS["short"], "below target")],
+        whole_percent,
+        targets=[(target, _target(whole_percent(target)))],
+        legend=_target_legend(),
     )
+
+
+def _target_legend() -> list[tuple[str, str]]:
+    return [(COLORS["good"], _("at target")), (COLORS["short"], _("below target"))]
 
 
 def _escalation_chart(report: Report) -> str:
@@ -356,21 +402,27 @@ def _escalation_chart(report: Report) -> str:
         BarRow(
             level.level_name,
             [Bar(float(level.count), "count", COLORS["bar"])],
-            f"{level.count} event" + ("" if level.count == 1 else "s"),
+            _events(level.count),
         )
         for level in levels
     ]
     scale, ticks = count_ticks(max((level.count for level in levels), default=1))
     return bar_chart(
         "escalations",
-        "Escalations by level",
-        "How many times cases were escalated to each level of their escalation chains, in "
-        f"level order; {report.escalations.escalated_cases} cases escalated.",
+        _("Escalations by level"),
+        _(
+            "How many times cases were escalated to each level of their escalation chains, in "
+            "level order; {count} cases escalated."
+        ).format(count=number(report.escalations.escalated_cases)),
         [Section("", rows)],
         scale,
         ticks,
-        lambda value: str(int(value)),
+        lambda value: number(int(value)),
     )
+
+
+def _events(count: int) -> str:
+    return current().ngettext("{count} event", "{count} events", count).format(count=number(count))
 
 
 def _crisis_chart(report: Report) -> str:
@@ -388,33 +440,39 @@ def _crisis_chart(report: Report) -> str:
                     end=end,
                     deadline=metric.deadline_offset,
                     outcome=metric.outcome,
-                    note=metric.outcome
+                    note=_(metric.outcome)
                     + (
                         ""
                         if metric.elapsed_seconds is None
-                        else f" in {duration(metric.elapsed_seconds)}"
+                        else _(" in {elapsed}").format(elapsed=duration(metric.elapsed_seconds))
                     ),
                 )
             )
         sections.append(
             (
-                f"{crisis.case_id}: tier {crisis.tier}, {crisis.event}, "
-                f"{moment(crisis.started_at)}",
+                _("{case}: tier {tier}, {event}, {started}").format(
+                    case=crisis.case_id,
+                    tier=crisis.tier,
+                    event=crisis.event,
+                    started=moment(crisis.started_at),
+                ),
                 rows,
             )
         )
     scale, ticks = duration_ticks(longest)
     return gantt_chart(
         "crisis-timeline",
-        "Crisis timelines against the 30-minute and 1-hour marks",
-        "For each crisis case, each SLA clock from its start to its stop (or to the latest "
-        "history entry while open), coloured by outcome, with its deadline; dashed lines mark "
-        "30 minutes and 1 hour after the crisis started.",
+        _("Crisis timelines against the 30-minute and 1-hour marks"),
+        _(
+            "For each crisis case, each SLA clock from its start to its stop (or to the latest "
+            "history entry while open), coloured by outcome, with its deadline; dashed lines "
+            "mark 30 minutes and 1 hour after the crisis started."
+        ),
         sections,
         scale,
         ticks,
-        lambda value: offset(value) if value else "start",
-        [(at, f"{name} {offset(at)}") for name, at in CRISIS_MARKS.items()],
+        lambda value: offset(value) if value else _("start"),
+        [(at, f"{_(name)} {offset(at)}") for name, at in CRISIS_MARKS.items()],
     )
 
 
@@ -430,28 +488,30 @@ def _kpi_cells(name: str, figures: Figures) -> list[str]:
 
 
 def _kpi_table(report: Report) -> dict[str, Any]:
-    rows: list[Sequence[str] | str] = [_kpi_cells("overall", report.overall)]
+    rows: list[Sequence[str] | str] = [_kpi_cells(_("overall"), report.overall)]
     for grouping, groups in report.groups.items():
-        rows.append(GROUPING_TITLES.get(grouping, grouping))
+        rows.append(grouping_title(grouping))
         rows += [_kpi_cells(name, figures) for name, figures in groups.items()]
     return _table(
         [
-            "group",
-            "cases",
-            "resolved",
-            "FR median",
-            "FR p90",
-            "FR mean",
+            _("group"),
+            _("cases"),
+            _("resolved"),
+            _("FR median"),
+            _("FR p90"),
+            _("FR mean"),
             "FCR",
-            "in 24 h",
+            _("in 24 h"),
             "CSAT",
-            "breaches",
-            "warnings",
-            "escalated",
+            _("breaches"),
+            _("warnings"),
+            _("escalated"),
         ],
         rows,
-        "KPIs overall and by group. FR: first response; FCR and in 24 h are shares of resolved "
-        "cases.",
+        _(
+            "KPIs overall and by group. FR: first response; FCR and in 24 h are shares of "
+            "resolved cases."
+        ),
     )
 
 
@@ -459,67 +519,69 @@ def _sla_table(report: Report) -> dict[str, Any]:
     rows = [
         [
             f"{row.workflow} / {row.metric}",
-            str(row.counts.met),
-            str(row.counts.breached),
-            str(row.counts.open),
-            str(row.counts.cancelled),
+            number(row.counts.met),
+            number(row.counts.breached),
+            number(row.counts.open),
+            number(row.counts.cancelled),
             percent(row.counts.attainment),
-            _whole_percent(row.target),
-            str(row.counts.warnings),
+            whole_percent(row.target),
+            number(row.counts.warnings),
         ]
         for row in report.sla
     ]
     return _table(
         [
-            "workflow / metric",
-            "met",
-            "breached",
-            "open",
-            "cancelled",
-            "attainment",
-            "target",
-            "warnings",
+            _("workflow / metric"),
+            _("met"),
+            _("breached"),
+            _("open"),
+            _("cancelled"),
+            _("attainment"),
+            _("target"),
+            _("warnings"),
         ],
         rows,
-        "SLA cycles by outcome; attainment = met / (met + breached).",
+        _("SLA cycles by outcome; attainment = met / (met + breached)."),
     )
 
 
 def _survey_table(report: Report) -> dict[str, Any]:
     surveys = report.surveys
-    rows: list[Sequence[str] | str] = [["overall", *survey_cells(surveys.overall)]]
+    rows: list[Sequence[str] | str] = [[_("overall"), *survey_cells(surveys.overall)]]
     for grouping, groups in surveys.groups.items():
-        rows.append(GROUPING_TITLES.get(grouping, grouping))
+        rows.append(grouping_title(grouping))
         rows += [[name, *survey_cells(found)] for name, found in groups.items()]
-    rows.append("by quarter (all answers)")
+    rows.append(_("by quarter (all answers)"))
     rows += [
         [
             found.quarter,
             nps_score(found.nps.score),
-            str(found.nps.answered),
+            number(found.nps.answered),
             *([""] * 4),
             percent(found.csat.rate),
-            str(found.csat.total),
+            number(found.csat.total),
             "",
             "",
         ]
         for found in surveys.quarters
     ]
+    against = _("{quarter} against {previous}").format(
+        quarter=surveys.quarter, previous=surveys.previous_quarter
+    )
     return _table(
-        [f"{surveys.quarter} against {surveys.previous_quarter}", *SURVEY_HEAD],
+        [against, *(_(title) for title in SURVEY_HEAD)],
         rows,
-        "NPS: % promoters (9-10) minus % detractors (0-6) of n answers; prev: the previous "
-        "quarter; change in NPS points, CSAT in percentage points (pp).",
+        _(
+            "NPS: % promoters (9-10) minus % detractors (0-6) of n answers; prev: the previous "
+            "quarter; change in NPS points, CSAT in percentage points (pp)."
+        ),
     )
 
 
 def _crisis_table(report: Report) -> dict[str, Any]:
     rows: list[Sequence[str] | str] = []
     for crisis in report.crises:
-        rows.append(
-            f"{crisis.case_id}: tier {crisis.tier}, {crisis.event}, via "
-            f"{crisis.channel}, started {moment(crisis.started_at)}"
-        )
+        rows.append(crisis_title(crisis))
         rows += [
             [
                 metric.metric,
@@ -528,12 +590,20 @@ def _crisis_table(report: Report) -> dict[str, Any]:
                 offset(metric.deadline_offset),
                 offset(metric.stop_offset),
                 duration(metric.elapsed_seconds),
-                metric.outcome,
+                _(metric.outcome),
             ]
             for metric in crisis.metrics
         ]
     return _table(
-        ["crisis clock", "start", "budget", "deadline", "stopped", "elapsed", "outcome"],
+        [
+            _("crisis clock"),
+            _("start"),
+            _("budget"),
+            _("deadline"),
+            _("stopped"),
+            _("elapsed"),
+            _("outcome"),
+        ],
         rows,
-        "Crisis clocks, as offsets from the crisis start.",
+        _("Crisis clocks, as offsets from the crisis start."),
     )

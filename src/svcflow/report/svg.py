@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from svcflow.report.language import _
+
 __all__ = [
     "COLORS",
     "Bar",
@@ -201,7 +203,7 @@ def bar_chart(
     parts += _axis(scale_max, ticks, tick_label, _TOP, plot_bottom)
     y = float(_TOP)
     if not rows:
-        parts.append(_text(_LABEL, y + 16, "no data in this history", fill=COLORS["muted"]))
+        parts.append(_text(_LABEL, y + 16, _("no data in this history"), fill=COLORS["muted"]))
     for section in sections:
         if section.title:
             parts.append(_text(4, y + 15, section.title, font_weight="700", fill=COLORS["text"]))
@@ -256,7 +258,10 @@ def gantt_chart(
     parts += _axis(scale_max, ticks, tick_label, _TOP, plot_bottom)
     y = float(_TOP)
     if not rows:
-        parts.append(_text(_LABEL, y + 16, "no crisis cases in this history", fill=COLORS["muted"]))
+        parts.append(
+            _text(_LABEL, y + 16, _("no crisis cases in this history"), fill=COLORS["muted"])
+        )
+    deadline_of = _("deadline of {metric}")
     for heading, found in sections:
         parts.append(_text(4, y + 15, heading, font_weight="700", fill=COLORS["text"]))
         y += _SECTION
@@ -275,27 +280,26 @@ def gantt_chart(
                 )
             )
             if row.deadline is not None:
-                x = _x(row.deadline, scale_max)
+                x, tip = _x(row.deadline, scale_max), deadline_of.format(metric=row.label)
                 parts.append(
                     f'<path class="deadline" d="M{_n(x)} {_n(middle - 3)} l-5 -7 h10 z" '
-                    f'fill="{COLORS["text"]}"><title>deadline of {escape(row.label)}</title></path>'
+                    f'fill="{COLORS["text"]}"><title>{escape(tip)}</title></path>'
                 )
             parts.append(_text(_LABEL + _PLOT + 8, middle + 4, row.note, fill=COLORS["text"]))
             y += _ROW
     for level, (at, text) in enumerate(reversed(marks)):
         parts += _target(scale_max, at, text, _TOP, plot_bottom, level)
-    parts += _legend([(_outcome_color(kind), kind) for kind in ("met", "breached", "open")], height)
-    parts.append(
-        _text(
-            WIDTH - 10,
-            height - 5,
-            "▼ deadline (start + budget)",
-            text_anchor="end",
-            fill=COLORS["text"],
-        )
-    )
+    parts += _gantt_legend(height)
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _gantt_legend(height: float) -> list[str]:
+    """The outcomes' colours and what the deadline tick means."""
+    parts = _legend([(_outcome_color(k), _(k)) for k in ("met", "breached", "open")], height)
+    explained = _("▼ deadline (start + budget)")
+    parts.append(_text(WIDTH - 10, height - 5, explained, text_anchor="end", fill=COLORS["text"]))
+    return parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,7 +337,7 @@ def trend_chart(
         )
     if not days:
         parts.append(
-            _text(_TREND_LEFT + 8, top + 16, "no data in this history", fill=COLORS["muted"])
+            _text(_TREND_LEFT + 8, top + 16, _("no data in this history"), fill=COLORS["muted"])
         )
     group = plot_width / max(len(days), 1)
     width = group * 0.8 / max(len(series), 1)

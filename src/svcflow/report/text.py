@@ -1,24 +1,33 @@
-"""The report as terminal tables, at most 100 columns wide, for ``svcflow report``."""
+"""The report as terminal tables, at most 100 columns wide, for ``svcflow report``.
+
+Columns are measured in terminal cells, so Chinese text (two cells a character) lines up too.
+"""
 
 from __future__ import annotations
 
 import textwrap
+import unicodedata
 from collections.abc import Sequence
 
 from svcflow.report.figures import CRISIS_MARKS, CrisisTimeline, Figures, Report
 from svcflow.report.format import (
-    GROUPING_TITLES,
+    N_,
     SURVEY_HEAD,
     care_lines,
+    cases_count,
+    crisis_title,
     duration,
+    grouping_title,
     history_span,
     kpi_cells,
-    moment,
     nps_score,
+    number,
     offset,
     percent,
     survey_cells,
+    whole_percent,
 )
+from svcflow.report.language import DEFAULT_LOCALE, _, current, speaking
 from svcflow.report.surveys import Baseline, Surveys
 
 __all__ = ["WIDTH", "render_text"]
@@ -26,49 +35,62 @@ __all__ = ["WIDTH", "render_text"]
 WIDTH = 100
 
 _KPI_COLUMNS = (
-    ("cases", 6),
-    ("resolved", 9),
-    ("FR med", 8),
-    ("FR p90", 8),
-    ("FR avg", 8),
+    (N_("cases"), 6),
+    (N_("resolved"), 9),
+    (N_("FR med"), 8),
+    (N_("FR p90"), 8),
+    (N_("FR avg"), 8),
     ("FCR", 7),
-    ("in 24h", 7),
+    (N_("in 24h"), 7),
     ("CSAT", 7),
-    ("breach", 7),
-    ("warn", 6),
-    ("esc", 5),
+    (N_("breach"), 7),
+    (N_("warn"), 6),
+    (N_("esc"), 5),
 )
-_NAME = WIDTH - sum(width for _, width in _KPI_COLUMNS)
+_NAME = WIDTH - sum(width for _title, width in _KPI_COLUMNS)
 
 
-def render_text(report: Report) -> str:
-    """Plain-text tables: the KPIs overall and by group, SLA attainment per metric,
-    escalations by level, and each crisis against its marks. Ends with a newline."""
+def render_text(report: Report, lang: str = DEFAULT_LOCALE) -> str:
+    """Plain-text tables in ``lang`` (``en`` or ``zh-CN``): the KPIs overall and by group,
+    SLA attainment per metric, escalations by level, and each crisis against its marks. Ends
+    with a newline."""
+    with speaking(lang):
+        return _render(report)
+
+
+def _render(report: Report) -> str:
     lines = [
-        f"svcflow KPI report: {_cases(report.cases)}, "
-        + history_span(report.history_from, report.history_until)
+        _("svcflow KPI report: {cases}, {period}").format(
+            cases=cases_count(report.cases),
+            period=history_span(report.history_from, report.history_until),
+        )
     ]
     if not report.cases:
-        lines.append("No cases: the store holds no history yet, so there is nothing to report.")
+        lines.append(_("No cases: the store holds no history yet, so there is nothing to report."))
         return "\n".join(lines) + "\n"
     targets = report.targets
     lines += [
-        *textwrap.wrap(
-            f"Targets: first-contact resolution {_whole(targets['first_contact_resolution'])}, "
-            f"CSAT {_whole(targets['csat'])}, resolved within 24 h "
-            f"{_whole(targets['resolved_within_24h'])}, SLA attainment "
-            f"{_whole(targets['sla_attainment'])} (unless a workflow's kpi: sets one), average "
-            "first response "
-            f"{duration(targets['first_response_mean_seconds'])}.",
-            WIDTH,
+        *_wrap(
+            _(
+                "Targets: first-contact resolution {fcr}, CSAT {csat}, resolved within 24 h "
+                "{in_24h}, SLA attainment {sla} (unless a workflow's kpi: sets one), average "
+                "first response {response}."
+            ).format(
+                fcr=whole_percent(targets["first_contact_resolution"]),
+                csat=whole_percent(targets["csat"]),
+                in_24h=whole_percent(targets["resolved_within_24h"]),
+                sla=whole_percent(targets["sla_attainment"]),
+                response=duration(targets["first_response_mean_seconds"]),
+            )
         ),
         "",
         *_kpi_table(report),
-        *textwrap.wrap(
-            "FR: time to first response (median, p90, mean). FCR (first-contact resolution) and "
-            "in 24h (resolved within 24 hours) are shares of resolved cases. breach, warn: SLA "
-            "cycles breached, warnings fired. esc: cases escalated.",
-            WIDTH,
+        *_wrap(
+            _(
+                "FR: time to first response (median, p90, mean). FCR (first-contact resolution) "
+                "and in 24h (resolved within 24 hours) are shares of resolved cases. breach, "
+                "warn: SLA cycles breached, warnings fired. esc: cases escalated."
+            )
         ),
         "",
         *_sla_table(report),
@@ -84,19 +106,46 @@ def render_text(report: Report) -> str:
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
-def _whole(rate: float) -> str:
-    return f"{rate * 100:.0f}%"
+def _wrap(text: str) -> list[str]:
+    """``text`` in lines of at most :data:`WIDTH` cells (Chinese breaks between characters)."""
+    if current().babel is None:
+        return textwrap.wrap(text, WIDTH)
+    lines, line = [], ""
+    for character in text:
+        if _cells(line + character) > WIDTH:
+            lines.append(line.rstrip())
+            line = character.lstrip()
+        else:
+            line += character
+    return [*lines, line.rstrip()] if line.strip() else lines
 
 
-def _cases(count: int) -> str:
-    return f"{count} case" + ("" if count == 1 else "s")
+def _cells(text: str) -> int:
+    """How many terminal cells ``text`` takes (wide East Asian characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _left(text: str, width: int) -> str:
+    return text + " " * max(0, width - _cells(text))
+
+
+def _right(text: str, width: int) -> str:
+    """``text`` right-aligned in ``width`` cells; in Chinese, whose durations can be wider
+    than a column, always at least one space from the column before."""
+    gap = 0 if current().babel is None else 1
+    return " " * max(gap, width - _cells(text)) + text
+
+
+def _head(first: str, width: int, columns: Sequence[tuple[str, int]]) -> str:
+    """A table's heading line: ``first`` over the names, then each column's title."""
+    return _left(_(first), width) + "".join(_right(_(title), cells) for title, cells in columns)
 
 
 def _kpi_table(report: Report) -> list[str]:
-    header = "KPIs".ljust(_NAME) + "".join(title.rjust(width) for title, width in _KPI_COLUMNS)
-    lines = [header, "-" * WIDTH, _kpi_row("overall", report.overall)]
+    header = _head(N_("KPIs"), _NAME, _KPI_COLUMNS)
+    lines = [header, "-" * WIDTH, _kpi_row(_("overall"), report.overall)]
     for grouping, groups in report.groups.items():
-        lines.append(GROUPING_TITLES.get(grouping, grouping))
+        lines.append(grouping_title(grouping))
         lines += [_kpi_row("  " + name, figures) for name, figures in groups.items()]
     return lines
 
@@ -104,47 +153,47 @@ def _kpi_table(report: Report) -> list[str]:
 def _kpi_row(name: str, figures: Figures) -> str:
     cells = kpi_cells(figures)
     return _fit(name, _NAME) + "".join(
-        cell.rjust(width) for cell, (_, width) in zip(cells, _KPI_COLUMNS, strict=True)
+        _right(cell, width) for cell, (_title, width) in zip(cells, _KPI_COLUMNS, strict=True)
     )
 
 
 def _sla_table(report: Report) -> list[str]:
     name = 38
     columns = (
-        ("met", 7),
-        ("breached", 10),
-        ("open", 7),
-        ("cancelled", 11),
-        ("attain", 9),
-        ("target", 8),
-        ("warnings", 10),
+        (N_("met"), 7),
+        (N_("breached"), 10),
+        (N_("open"), 7),
+        (N_("cancelled"), 11),
+        (N_("attain"), 9),
+        (N_("target"), 8),
+        (N_("warnings"), 10),
     )
-    lines = [
-        "SLA attainment".ljust(name) + "".join(title.rjust(width) for title, width in columns),
-        "-" * WIDTH,
-    ]
+    lines = [_head(N_("SLA attainment"), name, columns), "-" * WIDTH]
     if not report.sla:
-        lines.append("no SLA clocks in this history")
+        lines.append(_("no SLA clocks in this history"))
     for row in report.sla:
         counts = row.counts
         cells = (
-            str(counts.met),
-            str(counts.breached),
-            str(counts.open),
-            str(counts.cancelled),
+            number(counts.met),
+            number(counts.breached),
+            number(counts.open),
+            number(counts.cancelled),
             percent(counts.attainment),
-            _whole(row.target),
-            str(counts.warnings),
+            whole_percent(row.target),
+            number(counts.warnings),
         )
         lines.append(
             _fit(f"{row.workflow} / {row.metric}", name)
-            + "".join(cell.rjust(width) for cell, (_, width) in zip(cells, columns, strict=True))
+            + "".join(
+                _right(cell, width) for cell, (_title, width) in zip(cells, columns, strict=True)
+            )
         )
     if report.sla:
-        lines += textwrap.wrap(
-            "SLA cycles by outcome; a cycle that breached counts as breached even while it "
-            "runs. attain = met / (met + breached).",
-            WIDTH,
+        lines += _wrap(
+            _(
+                "SLA cycles by outcome; a cycle that breached counts as breached even while it "
+                "runs. attain = met / (met + breached)."
+            )
         )
     return lines
 
@@ -153,16 +202,27 @@ def _escalation_lines(report: Report) -> list[str]:
     found = report.escalations
     events = sum(level.count for level in found.by_level)
     lines = [
-        f"Escalations by level: {events} escalated event"
-        + ("" if events == 1 else "s")
-        + f", {_cases(found.escalated_cases)} escalated, {_cases(found.raised_cases)} raised "
-        "from another case",
+        current()
+        .ngettext(
+            "Escalations by level: {events} escalated event, {escalated} escalated, {raised} "
+            "raised from another case",
+            "Escalations by level: {events} escalated events, {escalated} escalated, {raised} "
+            "raised from another case",
+            events,
+        )
+        .format(
+            events=number(events),
+            escalated=cases_count(found.escalated_cases),
+            raised=cases_count(found.raised_cases),
+        ),
         "-" * WIDTH,
     ]
-    lines += [f"{_fit(level.level_name, 40)}{level.count:>8}" for level in found.by_level]
+    lines += [
+        f"{_fit(level.level_name, 40)}{_right(number(level.count), 8)}" for level in found.by_level
+    ]
     for chain, levels in found.by_chain.items():
-        listed = ", ".join(f"{name} {count}" for name, count in levels.items())
-        lines.append(_fit(f"chain {chain}: {listed}", WIDTH))
+        listed = ", ".join(f"{name} {number(count)}" for name, count in levels.items())
+        lines.append(_fit(_("chain {chain}: {levels}").format(chain=chain, levels=listed), WIDTH))
     return lines
 
 
@@ -174,15 +234,17 @@ def _survey_lines(surveys: Surveys) -> list[str]:
     """This quarter's NPS and CSAT against the previous quarter, overall and per channel and
     segment, then every quarter with answers."""
     if not surveys.quarters:
-        return ["Surveys: no NPS or CSAT answers (nps, satisfied) in this history."]
+        return [_("Surveys: no NPS or CSAT answers (nps, satisfied) in this history.")]
     lines = [
-        f"Surveys: NPS and CSAT in {surveys.quarter}, against {surveys.previous_quarter}",
-        _survey_row_of("", SURVEY_HEAD),
+        _("Surveys: NPS and CSAT in {quarter}, against {previous}").format(
+            quarter=surveys.quarter, previous=surveys.previous_quarter
+        ),
+        _survey_row_of("", [_(title) for title in SURVEY_HEAD]),
         "-" * WIDTH,
-        _survey_row("overall", surveys.overall),
+        _survey_row(_("overall"), surveys.overall),
     ]
     for grouping, groups in surveys.groups.items():
-        lines.append(GROUPING_TITLES.get(grouping, grouping))
+        lines.append(grouping_title(grouping))
         lines += [_survey_row("  " + name, found) for name, found in groups.items()]
     quarters = "; ".join(
         f"{found.quarter} NPS {nps_score(found.nps.score)} (n={found.nps.answered}), CSAT "
@@ -191,10 +253,12 @@ def _survey_lines(surveys: Surveys) -> list[str]:
     )
     return lines + _wrapped(
         [
-            "NPS: % promoters (9-10) minus % detractors (0-6) of n answers; prom, detr: their "
-            "shares; prev: the previous quarter; change in NPS points, CSAT in percentage "
-            "points (pp).",
-            f"By quarter: {quarters}.",
+            _(
+                "NPS: % promoters (9-10) minus % detractors (0-6) of n answers; prom, detr: "
+                "their shares; prev: the previous quarter; change in NPS points, CSAT in "
+                "percentage points (pp)."
+            ),
+            _("By quarter: {quarters}.").format(quarters=quarters),
         ]
     )
 
@@ -205,34 +269,33 @@ def _survey_row(name: str, found: Baseline) -> str:
 
 def _survey_row_of(name: str, cells: Sequence[str]) -> str:
     return _fit(name, _SURVEY_NAME) + "".join(
-        cell.rjust(width) for cell, width in zip(cells, _SURVEY_WIDTHS, strict=True)
+        _right(cell, width) for cell, width in zip(cells, _SURVEY_WIDTHS, strict=True)
     )
 
 
 def _wrapped(paragraphs: Sequence[str]) -> list[str]:
-    return [line for text in paragraphs for line in textwrap.wrap(text, WIDTH)]
+    return [line for text in paragraphs for line in _wrap(text)]
 
 
 def _crisis_lines(crisis: CrisisTimeline) -> list[str]:
-    marks = ", ".join(f"{name} {offset(at)}" for name, at in CRISIS_MARKS.items())
+    marks = ", ".join(f"{_(name)} {offset(at)}" for name, at in CRISIS_MARKS.items())
     lines = [
         _fit(
-            f"Crisis {crisis.case_id}: tier {crisis.tier}, {crisis.event}, via {crisis.channel}, "
-            f"started {moment(crisis.started_at)}",
+            _("Crisis {title}").format(title=crisis_title(crisis)),
             WIDTH,
         ),
-        f"marks: {marks}",
+        _("marks: {marks}").format(marks=marks),
     ]
     columns: Sequence[tuple[str, int]] = (
-        ("start", 8),
-        ("budget", 8),
-        ("deadline", 10),
-        ("stopped", 10),
-        ("elapsed", 10),
-        ("outcome", 10),
+        (N_("start"), 8),
+        (N_("budget"), 8),
+        (N_("deadline"), 10),
+        (N_("stopped"), 10),
+        (N_("elapsed"), 10),
+        (N_("outcome"), 10),
     )
     name = 30
-    lines.append("  metric".ljust(name) + "".join(title.rjust(width) for title, width in columns))
+    lines.append("  " + _head(N_("metric"), name - 2, columns))
     for metric in crisis.metrics:
         cells = (
             offset(metric.start_offset),
@@ -240,17 +303,23 @@ def _crisis_lines(crisis: CrisisTimeline) -> list[str]:
             offset(metric.deadline_offset),
             offset(metric.stop_offset),
             duration(metric.elapsed_seconds),
-            metric.outcome,
+            _(metric.outcome),
         )
         lines.append(
             _fit("  " + metric.metric, name)
-            + "".join(cell.rjust(width) for cell, (_, width) in zip(cells, columns, strict=True))
+            + "".join(
+                _right(cell, width) for cell, (_title, width) in zip(cells, columns, strict=True)
+            )
         )
     if not crisis.metrics:
-        lines.append("  no SLA clocks started")
+        lines.append("  " + _("no SLA clocks started"))
     return lines
 
 
 def _fit(text: str, width: int) -> str:
-    """``text`` padded to ``width``, or cut with an ellipsis so a column never shifts."""
-    return text.ljust(width) if len(text) < width else text[: width - 2] + "… "
+    """``text`` padded to ``width`` cells, or cut with an ellipsis so a column never shifts."""
+    if _cells(text) < width:
+        return _left(text, width)
+    while _cells(text) > width - 2:
+        text = text[:-1]
+    return _left(text + "…", width - 1) + " "

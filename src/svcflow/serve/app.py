@@ -9,6 +9,8 @@ handlers reach the engine with ``Depends(svcflow.serve.context.served)``.
 from __future__ import annotations
 
 import importlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -19,6 +21,7 @@ from svcflow.serve import cases, channels, health
 from svcflow.serve.context import Served
 from svcflow.serve.limits import BodyLimit
 from svcflow.serve.problems import install_problem_handlers
+from svcflow.serve.ratelimit import RateLimit
 from svcflow.serve.settings import ServeSettings
 from svcflow.serve.tokens import TokenStore
 
@@ -36,11 +39,16 @@ _DESCRIPTION = (
 
 
 def create_app(
-    engine: Engine, *, tokens: TokenStore, settings: ServeSettings | None = None
+    engine: Engine,
+    *,
+    tokens: TokenStore,
+    settings: ServeSettings | None = None,
+    rate_clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """A FastAPI application serving ``engine`` to callers holding one of ``tokens``.
 
-    The app does not own the engine: the caller closes it after the server stops.
+    ``rate_clock`` (seconds, monotonic) times the rate limits; tests pass one they move. The
+    app does not own the engine: the caller closes it after the server stops.
     """
     chosen = settings or ServeSettings()
     public = chosen.public_docs
@@ -57,6 +65,7 @@ def create_app(
     app.add_middleware(
         BodyLimit, max_bytes=chosen.max_body_bytes, max_message_bytes=chosen.max_message_bytes
     )
+    app.add_middleware(RateLimit, settings=chosen, now=rate_clock)  # outermost: first to see
     app.include_router(health.router)
     app.include_router(cases.router)
     app.include_router(channels.router)

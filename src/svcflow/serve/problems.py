@@ -78,6 +78,7 @@ UNAUTHENTICATED = ProblemKind(401, "unauthenticated", "A valid API token is requ
 SIGNATURE = ProblemKind(401, "bad-signature", "The message signature is not valid")
 FORBIDDEN = ProblemKind(403, "scope-missing", "The API token lacks the scope this needs")
 TOO_LARGE = ProblemKind(413, "body-too-large", "The request body is too large")
+RATE_LIMITED = ProblemKind(429, "rate-limited", "Too many requests")
 STORE_UNAVAILABLE = ProblemKind(503, "store-unavailable", "The store cannot take this now")
 NOT_READY = ProblemKind(503, "not-ready", "The server is not ready")
 REFUSED = ProblemKind(400, "refused", "The request was refused")
@@ -118,6 +119,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     **declared(403, "The token lacks the scope, or the actor the role"),
     **declared(413, "The request body is larger than the server takes"),
     **declared(422, "Invalid request or data"),
+    **declared(429, "Too many requests from this token or address; see Retry-After"),
     **declared(500, "Internal error, with an incident id for the log"),
 }
 """Responses every authenticated route declares in the OpenAPI document."""

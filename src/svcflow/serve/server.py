@@ -32,7 +32,14 @@ from svcflow.serve.app import create_app
 from svcflow.serve.settings import ServeSettings
 from svcflow.serve.tokens import TokenFile
 
-__all__ = ["ENVIRONMENT", "ServeOptions", "app_from_environment", "serve", "worker_beside"]
+__all__ = [
+    "ENVIRONMENT",
+    "ServeOptions",
+    "app_from_environment",
+    "serve",
+    "signals_end_uvicorn_only",
+    "worker_beside",
+]
 
 ENVIRONMENT = "SVCFLOW_SERVE"
 """The environment variable that hands the options to uvicorn's worker processes."""
@@ -51,10 +58,15 @@ class ServeOptions:
     with_worker: bool = False
     max_body_bytes: int = 1024 * 1024
     max_message_bytes: int = 16 * 1024 * 1024
+    token_rate: float = 100.0
+    address_rate: float = 200.0
 
     def app(self, engine: Engine) -> FastAPI:
         settings = ServeSettings(
-            max_body_bytes=self.max_body_bytes, max_message_bytes=self.max_message_bytes
+            max_body_bytes=self.max_body_bytes,
+            max_message_bytes=self.max_message_bytes,
+            token_rate=self.token_rate,
+            address_rate=self.address_rate,
         )
         return create_app(engine, tokens=TokenFile(self.tokens), settings=settings)
 
@@ -72,12 +84,12 @@ def serve(options: ServeOptions) -> None:
             "or a sqlite:/// or postgresql:// store"
         )
     if options.workers == 1:
-        with options.engine() as engine, _worker(options, engine), _signals_end_uvicorn_only():
+        with options.engine() as engine, _worker(options, engine), signals_end_uvicorn_only():
             app = options.app(engine)
             uvicorn.run(app, host=options.host, port=options.port, server_header=False)
         return
     os.environ[ENVIRONMENT] = json.dumps(asdict(options))
-    with _worker(options), _signals_end_uvicorn_only():
+    with _worker(options), signals_end_uvicorn_only():
         uvicorn.run(
             f"{__name__}:app_from_environment",
             factory=True,
@@ -97,7 +109,7 @@ def app_from_environment() -> FastAPI:
 
 
 @contextmanager
-def _signals_end_uvicorn_only() -> Iterator[None]:
+def signals_end_uvicorn_only() -> Iterator[None]:
     """uvicorn stops on SIGTERM or SIGINT, then raises the signal again for the handler it
     found; with this one in place that ends nothing more, so the worker finishes its round and
     the engine closes before the process exits (with 0)."""

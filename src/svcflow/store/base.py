@@ -452,7 +452,7 @@ class Store(Protocol):
         :data:`ERASED_DELIVERY`). ``entries`` are
         written by case and seq: one already stored is replaced (redacted), a new one (the
         ``erased`` entry) is added. The customer loses its name, preferred channel and contact
-        points."""
+        points; its undelivered signals (``pending_signals``) are deleted."""
 
     def add_refusal(self, refusal: Refusal) -> None:
         """Keep an event refused for lack of authority (its own small transaction)."""

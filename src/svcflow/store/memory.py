@@ -696,6 +696,7 @@ class MemoryStore:
                 self._history.prune(case_id)
             self._erase_deliveries(gone, marker)
             self._customers.forget_contacts(customer_id)
+            self._signals = {k: s for k, s in self._signals.items() if s.customer_id != customer_id}
             for letter in dead_letters:
                 if letter in self._dead_letters:
                     self._dead_letters[letter] = self._dead_letters[letter]._replace(

@@ -27,11 +27,9 @@ LIVE_COMPLAINTS = (
 )
 """The complaints open when the demo console starts (data of the shipped ``complaint``)."""
 
-DEMO_SETTINGS = ConsoleSettings(
-    at_risk_within=timedelta(hours=1), queue_field="channel", clock_advance=True
-)
-"""The demo console: at risk within an hour, cases grouped by channel (the shipped workflows
-keep no queue field), and "advance the clock" offered."""
+DEMO_SETTINGS = ConsoleSettings(at_risk_within=timedelta(hours=1), clock_advance=True)
+"""The demo console: at risk within an hour, cases grouped by their ``queue`` (the shipped
+complaint, crisis and instant-message workflows keep one), and "advance the clock" offered."""
 
 
 def start_live_cases(engine: Engine, actor: str = "demo") -> list[Case]:

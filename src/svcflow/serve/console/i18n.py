@@ -12,17 +12,15 @@ English. Dates, times and durations are formatted by Babel in the chosen locale.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from functools import cache
-from importlib.resources import files
+from gettext import NullTranslations
 
 from babel.dates import format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 from babel.units import format_unit
+
+from svcflow.report.language import BABEL_NAMES, read_catalogue
 
 __all__ = ["DEFAULT_LOCALE", "LANGUAGE_COOKIE", "LOCALES", "Language", "choose_locale", "language"]
 
@@ -33,7 +31,7 @@ DEFAULT_LOCALE = LOCALES[0]
 LANGUAGE_COOKIE = "svcflow_lang"
 """The cookie the language switch sets; it wins over ``Accept-Language``."""
 
-_BABEL_NAMES = {"en": "en", "zh-CN": "zh_Hans_CN"}
+_BABEL_NAMES = BABEL_NAMES
 _CATALOGUES = {"zh-CN": "zh_CN"}
 
 
@@ -120,10 +118,4 @@ def _translations(locale: str) -> NullTranslations:
     folder = _CATALOGUES.get(locale)
     if folder is None:
         return NullTranslations()
-    source = files("svcflow.serve.console").joinpath("locales", folder, "LC_MESSAGES", "console.po")
-    with source.open("rb") as text:
-        catalogue = read_po(text, locale=folder)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalogue)
-    compiled.seek(0)
-    return Translations(compiled)
+    return read_catalogue("svcflow.serve.console", "console", folder)

@@ -193,7 +193,9 @@ def workflow(
     if name not in console.engine.workflows:
         known = ", ".join(sorted(console.engine.workflows))
         raise Refused(404, "No such workflow", f"no workflow {name!r}; loaded: {known}")
-    view = workflow_view(console.engine, name)
+    settings = console.settings
+    draw = None if settings.diagram_script else settings.diagram_timeout.total_seconds()
+    view = workflow_view(console.engine, name, draw)
     fields = form.get("fields", "")
     return render(
         console,
@@ -201,7 +203,7 @@ def workflow(
         "workflow.html.j2",
         view.title,
         status,
-        script=console.settings.diagram_script,
+        script=settings.diagram_script,
         view=view,
         problem=problem,
         fields=fields,
@@ -227,7 +229,8 @@ def report(console: Console, request: Request, form: Form) -> Response:
 
 def report_page(console: Console, request: Request, form: Form) -> Response:
     agent(console, request)
-    return plain_response(render_html(build_report(console.engine.store)))
+    lang = lang_of(request).locale
+    return plain_response(render_html(build_report(console.engine.store), lang=lang))
 
 
 def advance_clock(console: Console, request: Request, form: Form) -> Response:

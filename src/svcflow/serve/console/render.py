@@ -85,10 +85,12 @@ class ConsoleSettings:
     ``page_size``: the cases page lists this many cases a page. ``board_refresh``: the board
     page reloads itself this often (a ``<meta>`` refresh, no script), ``None`` never.
     ``queue_field``: the case data field that names a case's queue.
-    ``time_zone``: the IANA zone times are shown in. ``diagram_script``: the URL of a copy of
-    Mermaid's ``mermaid.min.js`` for workflow pages to draw their diagram with (the only script
-    the console then loads, and only there); without it a workflow page shows the diagram's
-    Mermaid source and its transitions as a table. ``max_form_bytes``: a larger form is
+    ``time_zone``: the IANA zone times are shown in. Workflow pages draw their diagram as SVG
+    on the server with Graphviz's ``dot``, which may take ``diagram_timeout`` (when it is
+    missing, fails or takes longer, the page says so and shows the Mermaid source).
+    ``diagram_script``: instead, the URL of a copy of Mermaid's ``mermaid.min.js`` for workflow
+    pages to draw their diagram with in the browser (the only script the console then loads,
+    and only there). ``max_form_bytes``: a larger form is
     refused (413) unread. ``clock_advance``: offer "advance the clock" (honoured only when the
     engine runs on a :class:`~svcflow.clock.ManualClock`, as ``svcflow serve --demo`` does).
     """
@@ -100,6 +102,7 @@ class ConsoleSettings:
     queue_field: str = "queue"
     time_zone: str = "UTC"
     diagram_script: str | None = None
+    diagram_timeout: timedelta = timedelta(seconds=10)
     max_form_bytes: int = 16 * 1024
     clock_advance: bool = False
 
@@ -109,6 +112,8 @@ class ConsoleSettings:
                 "board_limit, max_form_bytes and page_size must be positive, got "
                 f"{self.board_limit}, {self.max_form_bytes} and {self.page_size}"
             )
+        if self.diagram_timeout <= timedelta(0):
+            raise ValueError(f"diagram_timeout must be positive, got {self.diagram_timeout}")
         if self.at_risk_within < timedelta(0):
             raise ValueError(f"at_risk_within must not be negative, got {self.at_risk_within}")
         try:

@@ -16,9 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from markupsafe import Markup
+
 from svcflow.definitions.checks import expand_sources
 from svcflow.engine import Engine
-from svcflow.graph import mermaid
+from svcflow.errors import DiagramUnavailable
+from svcflow.graph import mermaid, svg
 from svcflow.records import Case, HistoryEntry, Refusal, Timer
 from svcflow.sla.status import SlaStatus
 
@@ -199,7 +202,10 @@ class TransitionRow:
 
 @dataclass(frozen=True, slots=True)
 class WorkflowView:
-    """A workflow page: the newest loaded version, its Mermaid diagram and its transitions."""
+    """A workflow page: the newest loaded version, its Mermaid diagram and its transitions.
+
+    ``picture`` is the diagram drawn as an ``<svg>`` element when it was asked for and could
+    be drawn; ``unavailable`` says why it could not (the page then shows the Mermaid source)."""
 
     workflow: str
     version: int
@@ -208,11 +214,21 @@ class WorkflowView:
     diagram: str
     transitions: Sequence[TransitionRow]
     required: Sequence[str]
+    picture: Markup | None = None
+    unavailable: str | None = None
 
 
-def workflow_view(engine: Engine, workflow: str) -> WorkflowView:
-    """The page of ``workflow`` (its newest version); ``KeyError`` when none is loaded."""
+def workflow_view(engine: Engine, workflow: str, draw: float | None = None) -> WorkflowView:
+    """The page of ``workflow`` (its newest version); ``KeyError`` when none is loaded.
+
+    With ``draw`` (seconds Graphviz may take) the diagram is also drawn as SVG."""
     spec = engine.workflows[workflow].spec
+    picture, unavailable = None, None
+    if draw is not None:
+        try:
+            picture = Markup(svg(spec, timeout=draw))
+        except DiagramUnavailable as error:
+            unavailable = str(error)
     return WorkflowView(
         workflow=spec.workflow,
         version=spec.version,
@@ -229,6 +245,8 @@ def workflow_view(engine: Engine, workflow: str) -> WorkflowView:
             for transition in spec.transitions
         ],
         required=[name for name, field in spec.data.items() if field.required],
+        picture=picture,
+        unavailable=unavailable,
     )
 
 

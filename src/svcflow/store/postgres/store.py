@@ -21,7 +21,7 @@ server database does differently:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,7 +44,8 @@ from svcflow.store.postgres.connection import Reader, Row, Transaction
 from svcflow.store.postgres.schema import migrate, schema_version
 from svcflow.store.sqlite.rows import outbox_entry_of, timer_of, ts
 from svcflow.store.sqlite.schema import OUTBOX_COLUMNS, TIMER_COLUMNS
-from svcflow.store.sqlite.store import _READY, SqliteStore
+from svcflow.store.sqlite.store import _READY, SqliteStore, _Known
+from svcflow.store.sqlite.writes import TimerKey
 
 __all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "open_postgres", "read_fault", "store_fault"]
 
@@ -138,7 +139,9 @@ class PostgresStore(SqliteStore):
         self.url = url
         self.where = describe(url)
         self._codec: DataCodec | None = None
-        self._decoded: dict[str, tuple[int, int, Mapping[str, Any], Mapping[str, Any]]] = {}
+        self._decoded: dict[str, _Known] = {}
+        self._owners: dict[str, str | None] = {}
+        self._timer_keys: dict[str, tuple[int, tuple[TimerKey, ...]]] = {}
         self._listener: psycopg.Connection[Row] | None = None
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url,

@@ -64,6 +64,12 @@ def forget_contacts(db: sqlite3.Connection, customer_id: str) -> None:
     )
 
 
+def forget_signals(db: sqlite3.Connection, customer_id: str) -> None:
+    """The customer's undelivered signals go: their start data can name the customer, and a
+    journey started for an erased customer would only reach a marker."""
+    db.execute("DELETE FROM signals WHERE customer_id = ?", (customer_id,))
+
+
 def erase_dead_letters(db: sqlite3.Connection, ids: Sequence[int], marker: str) -> None:
     """The payloads of these dead letters become ``marker``; the rows keep their reason."""
     db.executemany(

@@ -38,6 +38,7 @@ from svcflow.store.sqlite.texts import keep_texts, store_texts
 __all__ = [
     "Packer",
     "StoredData",
+    "TimerKey",
     "case_snapshot",
     "conflict",
     "consume_timer",
@@ -208,37 +209,62 @@ def _history_row(
     )
 
 
-def write_timers(db: sqlite3.Connection, change: CaseChange, stamp: str) -> None:
-    """Cancel the timers the change ends (the state left, named triggers), then add new ones."""
+TimerKey = tuple[int, str, str, int]
+"""A case's timer as a commit needs to know it: id, trigger, owner state, keep (0 or 1)."""
+
+_CASE_TIMERS = "SELECT id, trigger, owner_state, keep FROM timers WHERE case_id = ?"
+_INSERT_TIMER = (
+    "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at, nominal) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def write_timers(
+    db: sqlite3.Connection, change: CaseChange, stamp: str, known: Sequence[TimerKey] | None
+) -> tuple[TimerKey, ...]:
+    """Cancel the timers the change ends (the state left, named triggers), add the new ones,
+    and return the case's timers after the change.
+
+    ``known`` are the case's timers at the revision the change expects, when the store
+    remembers them from its own last commit of the case: only commits of a case add or delete
+    its timers, and each moves its revision, so they are exact once ``write_case`` has found
+    the case at that revision. Then nothing is read, and a change that ends no timer deletes
+    nothing; with ``known`` None they are read first."""
     case_id = change.case.id
-    ended: list[str] = []
-    parameters: list[object] = [case_id]
-    if change.cancel_owned_by is not None:
-        ended.append("(owner_state = ? AND keep = 0)")
-        parameters.append(change.cancel_owned_by)
-    triggers = list(dict.fromkeys(change.cancel_triggers))
-    if triggers:
-        ended.append(f"trigger IN ({', '.join('?' * len(triggers))})")
-        parameters.extend(triggers)
-    if ended:  # one statement for everything the change ends
-        db.execute(f"DELETE FROM timers WHERE case_id = ? AND ({' OR '.join(ended)})", parameters)
-    if change.timers:
-        db.executemany(
-            "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at, "
-            "nominal) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    case_id,
-                    t.trigger,
-                    ts(t.due_at),
-                    t.owner_state,
-                    int(t.keep),
-                    stamp,
-                    None if t.nominal is None else ts(t.nominal),
-                )
-                for t in change.timers
-            ],
-        )
+    if known is None:
+        known = db.execute(_CASE_TIMERS, (case_id,)).fetchall()
+    gone = _ended(change, known)
+    if gone:
+        db.execute(f"DELETE FROM timers WHERE id IN ({', '.join('?' * len(gone))})", gone)
+    gone.append(change.consume_timer or 0)  # deleted by consume_timer already
+    after = [timer for timer in known if timer[0] not in gone]
+    for t in change.timers:
+        due, nominal = ts(t.due_at), None if t.nominal is None else ts(t.nominal)
+        row = (case_id, t.trigger, due, t.owner_state, int(t.keep), stamp, nominal)
+        after.append((_insert_timer(db, row), t.trigger, t.owner_state, int(t.keep)))
+    return tuple(after)
+
+
+def _insert_timer(db: sqlite3.Connection, row: tuple[object, ...]) -> int:
+    """Insert one timer row; its id."""
+    if isinstance(db, sqlite3.Connection):  # (SQLite before 3.35 has no RETURNING)
+        return int(db.execute(_INSERT_TIMER, row).lastrowid or 0)
+    inserted = db.execute(f"{_INSERT_TIMER} RETURNING id", row).fetchone()  # PostgreSQL
+    assert inserted is not None  # RETURNING gives the row it inserted
+    return int(inserted[0])
+
+
+def _ended(change: CaseChange, known: Sequence[TimerKey]) -> list[int]:
+    """Ids of the timers the change ends: owned by the state it leaves (unless kept), or with
+    a trigger it cancels."""
+    triggers = frozenset(change.cancel_triggers)
+    owner = change.cancel_owned_by
+    return [
+        timer[0]
+        for timer in known
+        if timer[0] != change.consume_timer
+        and (timer[1] in triggers or (timer[2] == owner and not timer[3]))
+    ]
 
 
 def write_notifications(
