@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 
 from svcflow.durations import parse_duration
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "as_utc"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "as_utc", "iso_text"]
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -17,6 +17,25 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def iso_text(moment: datetime) -> str:
+    """``moment.isoformat()``, remembered for the last moment asked: one event writes its
+    instant several times (a clock's ``since``, its events' ``at``, a timer's due moment)."""
+    last = _last_text
+    if last[0] is moment:
+        return last[1]
+    text = moment.isoformat()
+    _remember(moment, text)
+    return text
+
+
+_last_text: tuple[datetime | None, str] = (None, "")
+
+
+def _remember(moment: datetime, text: str) -> None:
+    global _last_text  # one tuple, swapped whole: safe to read from any thread
+    _last_text = (moment, text)
 
 
 @runtime_checkable

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from svcflow.clock import Clock, as_utc
+from svcflow.clock import Clock, as_utc, iso_text
 from svcflow.core.effects import StepResult
 from svcflow.engine.counters import EngineCounters
 from svcflow.engine.registry import WorkflowRegistry
@@ -110,7 +110,7 @@ def _effect_details(result: StepResult) -> dict[str, Any]:
     details: dict[str, Any] = {}
     if result.timers:
         details["timers"] = [
-            {"trigger": t.trigger, "due_at": t.due_at.isoformat(), "keep": t.keep}
+            {"trigger": t.trigger, "due_at": iso_text(t.due_at), "keep": t.keep}
             for t in result.timers
         ]
     if result.left_state is not None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar, cast
 
+from svcflow.clock import iso_text
 from svcflow.durations import format_duration
 from svcflow.errors import ExpressionError
 from svcflow.rules.expressions import CaseVariables, Expression
@@ -184,7 +185,7 @@ class Clock(NamedTuple):
         return "met" if self.status == "stopped" else self.status
 
     def to_json(self) -> dict[str, Any]:
-        started = self.started_at.isoformat()
+        started = iso_text(self.started_at)
         deadline = _iso(self.deadline)
         encoded = Kept(
             status=self.status,
@@ -194,7 +195,7 @@ class Clock(NamedTuple):
             budget=self.budget.total_seconds(),
             calendar=self.calendar,
             used=self.used.total_seconds(),
-            since=started if self.since is self.started_at else self.since.isoformat(),
+            since=started if self.since is self.started_at else iso_text(self.since),
             warned=list(self.warned),
             breached_at=_iso(self.breached_at),
             deadline=deadline,
@@ -626,7 +627,7 @@ class SlaPolicy:
         record: dict[str, Any] = {
             "metric": metric.name,
             "event": event,
-            "at": at.isoformat(),
+            "at": iso_text(at),
             "cycle": clock.cycle,
             "target": target.name or target.within.describe(),
             "calendar": clock.calendar,
@@ -637,4 +638,4 @@ class SlaPolicy:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    return None if value is None else iso_text(value)

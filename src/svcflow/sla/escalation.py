@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from svcflow.clock import iso_text
 from svcflow.rules.expressions import Expression
 from svcflow.sla.calendar import BusinessCalendar
 from svcflow.sla.clocks import ConditionSet, Kept, Kinds, Move, SlaOutcome, StepFacts
@@ -41,7 +42,7 @@ class Chain:
             status=self.status,
             round=self.round,
             level=self.level,
-            next_due=None if due is None else due.isoformat(),
+            next_due=None if due is None else iso_text(due),
         )
         if due is None or due.tzinfo is UTC:
             encoded.decoded = self
@@ -186,7 +187,7 @@ class EscalationPolicy:
 
 
 def _event(name: str, event: str, at: datetime, chain: Chain, **extra: Any) -> dict[str, Any]:
-    record = {"escalation": name, "event": event, "at": at.isoformat(), **extra}
+    record = {"escalation": name, "event": event, "at": iso_text(at), **extra}
     if chain.next_due is not None:
-        record["next_due"] = chain.next_due.isoformat()
+        record["next_due"] = iso_text(chain.next_due)
     return record
