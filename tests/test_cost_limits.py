@@ -44,10 +44,10 @@ def _nested(depth: int) -> str:
 def test_twelve_nested_comprehensions_are_refused_at_load_with_their_position() -> None:
     when = _nested(12)
     assert len(when) > 400
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(WorkflowDefinitionError) as caught:
         load_workflow_text(_workflow(when), "tagged.yaml")
-    assert time.perf_counter() - started < 5  # the probe never ran it
+    assert time.process_time() - started < 5  # the probe never ran it
     [problem] = caught.value.problems
     assert str(problem) == (
         "tagged.yaml:13:398: transitions[0].when: expression "  # the innermost exists
@@ -80,10 +80,10 @@ def test_a_comprehension_over_a_huge_case_list_is_refused_before_it_runs(
     small = engine.start("tagged", {"tags": [1, 2]})
     assert engine.fire(small.id, "finish").state == "done"
     huge = engine.start("tagged", {"tags": list(range(5000))})
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ExpressionError) as caught:
         engine.fire(huge.id, "finish")
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
     assert str(caught.value) == (
         "<test>:13:11: expression `tags.exists(t, tags.exists(u, t == u + 1))` failed: it would "
         "take about 225,035,004 steps with the lists it iterates now (tags has 5000 items), "
@@ -133,9 +133,7 @@ def test_a_template_over_a_limit_gives_a_dead_row_saying_which(
         template_limits=limits,
     )
     case = engine.start("tagged", {})
-    started = time.perf_counter()
     assert engine.fire(case.id, "finish").state == "done"
-    assert time.perf_counter() - started < 5
     [row] = engine.outbox(case.id)
     assert (row.status, row.last_error) == (
         "dead",
@@ -166,10 +164,10 @@ NOTIFYING = _workflow("true") + "    actions: [{notify: {template: done, to: cus
 def test_a_huge_workflow_file_is_refused_before_it_is_parsed() -> None:
     fields = "".join(f"  f{i}: string\n" for i in range(300_000))
     text = "workflow: x\nversion: 1\ntitle: X\ndata:\n" + fields
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(WorkflowDefinitionError) as caught:
         load_workflow_text(text, "big.yaml")
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
     assert [str(problem) for problem in caught.value.problems] == [
         "big.yaml:1:1: the file is 5,288,928 bytes, above the limit of 1,048,576 "
         "(DefinitionLimits.max_file_bytes); split it or raise the limit"
