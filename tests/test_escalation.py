@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from svcflow import Engine, ManualClock, load_workflow_text
 from svcflow.definitions.calendars import load_calendar_text
+from svcflow.sla.escalation import Chain
 from test_sla import OFFICE
 
 CHAIN = """\
@@ -182,3 +185,37 @@ def test_an_event_after_an_outage_first_fires_every_overdue_level_in_turn(
         ("10:30", 1, 1),
     ]
     assert engine.history(case.id)[-1].trigger == "acknowledge"
+
+
+@pytest.mark.parametrize(
+    ("chain", "stored"),
+    [
+        (
+            Chain("running", 2, 1, datetime(2026, 3, 2, 9, 30, tzinfo=UTC)),
+            {"status": "running", "round": 2, "level": 1, "next_due": "2026-03-02T09:30:00+00:00"},
+        ),
+        (
+            Chain(
+                "acknowledged", 1, 3, datetime(2026, 3, 2, 17, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+            ),
+            {
+                "status": "acknowledged",
+                "round": 1,
+                "level": 3,
+                "next_due": "2026-03-02T17:30:00+08:00",
+            },
+        ),
+        (
+            Chain("stopped", 0, 4, None),
+            {"status": "stopped", "round": 0, "level": 4, "next_due": None},
+        ),
+    ],
+)
+def test_a_chain_is_stored_as_plain_json_and_read_back_the_same(
+    chain: Chain, stored: dict[str, object]
+) -> None:
+    """What a SQLite or PostgreSQL store keeps and hands back after a restart: plain JSON."""
+    written = json.loads(json.dumps(chain.to_json()))
+    assert written == stored
+    assert Chain.from_json(written) == chain
+    assert Chain.from_json(chain.to_json()) == chain
