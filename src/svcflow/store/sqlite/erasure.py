@@ -13,7 +13,13 @@ from svcflow.store.sqlite.rows import ts
 from svcflow.store.sqlite.texts import prune_texts
 from svcflow.store.sqlite.writes import Packer, StoredData, conflict, write_history
 
-__all__ = ["erase_case_rows", "erase_dead_letters", "forget_contacts", "write_entries"]
+__all__ = [
+    "erase_case_rows",
+    "erase_dead_letters",
+    "forget_contacts",
+    "forget_signals",
+    "write_entries",
+]
 
 _ERASE_DELIVERIES = (
     "UPDATE deliveries SET subject = ?, body = ?, "
