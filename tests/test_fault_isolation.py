@@ -281,3 +281,64 @@ def test_retrying_a_delivery_whose_template_still_fails_keeps_it_dead(
     _templates(tmp_path, "fixed {{ case.state }}")
     fixed = engine.retry_delivery(row.id)
     assert (fixed.status, fixed.body) == ("pending", "fixed checked\n")
+
+
+RESOLVED = """\
+workflow: ticket
+version: 1
+title: Ticket with a resolution target
+data:
+  customer: {type: string, required: true}
+states:
+  new: {initial: true}
+  resolved: {final: true}
+transitions:
+  - trigger: resolve
+    from: new
+    to: resolved
+    actions:
+      - notify: {template: resolved, to: team_lead, urgent: true}
+sla:
+  metrics:
+    resolution:
+      start: {enter: new}
+      stop: {enter: resolved}
+      targets:
+        - {within: 24h}
+"""
+
+
+def test_a_retried_delivery_is_rendered_again_for_its_recipient_channel_and_locale(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path
+) -> None:
+    folder = tmp_path / "templates"
+    for name, body in {
+        "zh-CN/resolved.webhook.j2": "{{ 1 // 0 }}",
+        "zh-CN/resolved.j2": "not for a webhook",
+        "en/resolved.webhook.j2": "not in the recipient's locale",
+    }.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(body)
+    lead = {
+        "address": "https://bot:s3cret@hooks.example/lead",
+        "channel": "webhook",
+        "name": "Zhang Min",
+        "locale": "zh-CN",
+    }
+    engine = svcflow_engine(RESOLVED, templates=folder, directory={"team_lead": lead})
+    case = engine.start("ticket", {"customer": "Li Wei"})
+    engine.fire(case.id, "resolve")
+    [row] = engine.outbox(case.id)
+    assert (row.status, row.channel, row.locale) == ("dead", "webhook", "zh-CN")
+    (folder / "zh-CN/resolved.webhook.j2").write_text(
+        "{{ recipient.name }}, {{ recipient.role }}, {{ recipient.address }}: {{ template }} "
+        "(urgent {{ urgent }}) at {{ now }}, {{ case.state }} within "
+        "{{ sla.resolution.target_words }}"
+    )
+    svcflow_clock.advance("2h")
+    retried = engine.retry_delivery(row.id)
+    assert (retried.status, retried.locale, retried.attempts) == ("pending", "zh-CN", 0)
+    assert retried.body == (
+        "Zhang Min, team_lead, https://hooks.example/lead: resolved (urgent True) at "
+        "2026-03-02 11:00:00+00:00, resolved within 24 小时\n"
+    )
