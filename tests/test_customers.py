@@ -238,3 +238,100 @@ def test_a_channel_plugin_names_its_reply_channel(
     phone = desk.customers.of_case(texted.id)
     assert phone is not None
     assert phone.contact_points == (ContactPoint("wechat", "+8613800138000"),)
+
+
+NOTICES = """\
+workflow: notice
+version: 1
+title: Notices on the channel the workflow names
+data:
+  customer: {type: string, required: true}
+states:
+  new: {initial: true}
+  done: {final: true}
+transitions:
+  - trigger: finish
+    from: new
+    to: done
+    actions:
+      - notify: {template: done, to: customer, channel: sms}
+      - notify: {template: done, to: customer, channel: kiosk}
+      - notify: {template: done, to: team_lead, channel: sms}
+      - notify: {template: done, to: duty_manager}
+"""
+
+
+def test_a_notice_on_another_channel_keeps_who_it_is_for_and_their_language(
+    svcflow_engine: EngineFactory, tmp_path: Path
+) -> None:
+    for locale, body in {
+        "zh-CN": "{{ recipient.name }}您好",
+        "en": "[{{ case.workflow }}] Hello {{ recipient.name }}",
+    }.items():
+        (tmp_path / "templates" / locale).mkdir(parents=True)
+        (tmp_path / "templates" / locale / "done.j2").write_text(body)
+    lead = {"address": "+8613700137000", "channel": "phone", "name": "Zhang Min"}
+    desk = svcflow_engine(
+        NOTICES,
+        templates=tmp_path / "templates",
+        directory={"team_lead": lead, "duty_manager": []},
+    )
+    li = desk.customers.add(
+        "Li Wei",
+        phone="+8613800138000",
+        locale="zh-CN",
+        contact_points=[ContactPoint("chat", "app-7", verified=True)],
+        preferred="chat",
+    )
+    case = desk.start("notice", {"customer": "Li Wei"}, customer=li.id)
+    desk.fire(case.id, "finish")
+    rows = [
+        (r.channel, r.address, r.name, r.role, r.locale, r.subject, r.body, r.status)
+        for r in desk.outbox(case.id)
+    ]
+    assert rows == [
+        # the customer's phone for an SMS, in their language, by their name
+        ("sms", "+8613800138000", "Li Wei", "customer", "zh-CN", "Done", "Li Wei您好\n", "pending"),
+        # a channel without addresses of its own (a kiosk's display): where they are known
+        ("kiosk", "app-7", "Li Wei", "customer", "zh-CN", "Done", "Li Wei您好\n", "pending"),
+        # a notice for staff on SMS goes to the staff member, never to the customer's phone
+        (
+            "sms",
+            "+8613700137000",
+            "Zhang Min",
+            "team_lead",
+            "en",
+            "Done",
+            "[notice] Hello Zhang Min\n",
+            "pending",
+        ),
+        ("", "", None, "duty_manager", "en", "", "", "undeliverable"),
+    ]
+    [nobody] = desk.outbox(case.id, status="undeliverable")
+    assert nobody.last_error == (
+        f"no recipient for role 'duty_manager' on case {case.id}: every recipient plugin and "
+        "the directory resolved it to nobody"
+    )
+
+
+def test_recipient_plugins_see_the_message_that_caused_the_step(
+    svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins
+) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    class Rota:
+        @hookimpl
+        def svcflow_resolve_recipients(
+            self, role: str, case: Any, customer: Any, message: InboundMessage | None
+        ) -> None:
+            seen.append((role, None if message is None else message.body))
+
+    svcflow_plugin(Rota(), "rota")
+    desk = svcflow_engine(WORKFLOWS)
+    chat = {"conversation_id": "a1", "message_id": "m1", "from": "u-9", "text": "it broke"}
+    case = desk.ingest("chat", chat).case
+    assert seen == [("customer", "it broke")]
+    desk.fire(case.id, "hand_over", {"agent": "agent-7"})
+    desk.fire(case.id, "log_complaint", {"summary": "damaged in transit"})
+    later = seen[1:]  # the hand-over's and the logged complaint's notices: API calls
+    assert ("customer", None) in later and {body for _, body in later} == {None}

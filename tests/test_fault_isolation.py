@@ -342,3 +342,53 @@ def test_a_retried_delivery_is_rendered_again_for_its_recipient_channel_and_loca
         "Zhang Min, team_lead, https://hooks.example/lead: resolved (urgent True) at "
         "2026-03-02 11:00:00+00:00, resolved within 24 小时\n"
     )
+
+
+THREE = """\
+workflow: ticket
+version: 1
+title: A notice for three people
+data:
+  customer: {type: string, required: true}
+  locale: string
+states:
+  new: {initial: true}
+  done: {final: true}
+transitions:
+  - trigger: finish
+    from: new
+    to: done
+    actions:
+      - notify: {template: ping, to: [first, second, third]}
+"""
+
+
+def test_one_recipients_failing_template_leaves_the_others_rows_in_their_language(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path
+) -> None:
+    folder = tmp_path / "templates"
+    for name, body in {
+        "en/ping.sms.j2": "{{ 1 // 0 }}",
+        "en/ping.j2": "Hello {{ recipient.name }} at {{ now }}",
+        "zh-CN/ping.j2": "{{ recipient.name }}您好",
+    }.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(body)
+    people = {
+        "first": {"address": "+8613700137000", "channel": "sms", "name": "A", "locale": "en"},
+        "second": {"address": "b@example.com", "name": "B"},  # the case's language
+        "third": {"address": "c@example.com", "name": "C", "locale": "fr"},  # no fr templates
+    }
+    engine = svcflow_engine(THREE, templates=folder, directory=people)
+    case = engine.start("ticket", {"customer": "Li Wei", "locale": "zh-CN"})
+    svcflow_clock.advance("1h")
+    engine.fire(case.id, "finish")
+    rows = [(r.name, r.status, r.locale, r.subject, r.body) for r in engine.outbox(case.id)]
+    assert rows == [
+        ("A", "dead", "en", "", ""),
+        ("B", "pending", "zh-CN", "Ping", "B您好\n"),
+        ("C", "pending", "en", "Ping", "Hello C at 2026-03-02 10:00:00+00:00\n"),
+    ]
+    assert engine.outbox(case.id)[0].last_error == (
+        "template failed: en/ping.sms.j2: ZeroDivisionError: integer division or modulo by zero"
+    )

@@ -241,6 +241,7 @@ def test_unresolved_roles_and_broken_templates_become_dead_rows_not_errors(
     assert rows["on_call"].last_error == (
         "resolving role 'on_call' failed: ConnectionError: rota service unreachable"
     )
+    assert rows["auditor"].status == "dead"
     assert rows["auditor"].last_error == (
         "no recipient for role 'auditor': name it in Engine(directory=...) or install a plugin "
         "that resolves it"
