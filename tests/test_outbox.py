@@ -218,6 +218,66 @@ def test_a_permanent_failure_is_dead_lettered_at_once(
     assert [n.status for n in refunds.notifications(case.id)] == ["dead"]
 
 
+def test_every_role_of_a_notice_gets_its_row_whatever_the_roles_before_it_came_to(
+    svcflow_engine: EngineFactory, templates: Path, svcflow_plugin: InlinePlugins
+) -> None:
+    class Rota:
+        @hookimpl
+        def svcflow_resolve_recipients(self, role: str, case: Case) -> list[Recipient] | None:
+            if role == "nobody_home":
+                return []
+            if role == "on_call":  # a recipient without a role is the role asked for
+                return [Recipient("+8613700137000", "sms", "Wang", "zh-CN")]
+            if role == "duty":  # one that names its role keeps it
+                return [Recipient("duty@shop.example", "email", "Dai", None, "duty_manager")]
+            return None
+
+    svcflow_plugin(Rota(), "rota")
+    roles = "to: [auditor, nobody_home, customer, on_call, duty]"
+    engine = svcflow_engine(REFUND.replace("to: [customer, team_lead]", roles), templates=templates)
+    silent = engine.customers.add("Ann", customer_id="cust-ann")  # no contact point
+    case = engine.start("refund", {"customer_name": "Ann", "amount": 40}, customer=silent.id)
+    rows = [
+        (r.role, r.status, r.channel, r.address, r.name, r.locale, r.last_error)
+        for r in engine.outbox(case.id)
+    ]
+    nobody = f"no recipient for role '{{}}' on case {case.id}: {{}}"
+    assert rows == [
+        ("on_call", "pending", "sms", "+8613700137000", "Wang", "zh-CN", None),
+        ("duty_manager", "pending", "email", "duty@shop.example", "Dai", "en", None),
+        (
+            "auditor",
+            "dead",
+            "",
+            "",
+            None,
+            "en",
+            "no recipient for role 'auditor': name it in Engine(directory=...) or install a "
+            "plugin that resolves it",
+        ),
+        (
+            "nobody_home",
+            "undeliverable",
+            "",
+            "",
+            None,
+            "en",
+            nobody.format(
+                "nobody_home", "every recipient plugin and the directory resolved it to nobody"
+            ),
+        ),
+        (
+            "customer",
+            "undeliverable",
+            "",
+            "",
+            None,
+            "en",
+            nobody.format("customer", "customer 'cust-ann' has no contact point to reach"),
+        ),
+    ]
+
+
 def test_unresolved_roles_and_broken_templates_become_dead_rows_not_errors(
     svcflow_engine: EngineFactory, templates: Path, svcflow_plugin: InlinePlugins
 ) -> None:
