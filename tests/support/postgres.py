@@ -27,6 +27,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -147,6 +148,9 @@ class TemporaryCluster:
         self._binaries = Path()
         self._account: pwd.struct_passwd | None = None
         self._names = itertools.count(1)
+        # schema names unique to this object: a cluster shared by a mutation run serves many
+        # test sessions, several of them in one process (mutmut runs pytest in-process)
+        self._token = uuid.uuid4().hex[:8]
         self._free_schemas: list[str] = []
         self._owner = os.getpid()
         self.port = 0
@@ -288,7 +292,7 @@ class TemporaryCluster:
         if self._free_schemas:
             name = self._free_schemas.pop()
         else:
-            name = f"test_{os.getpid()}_{next(self._names)}"
+            name = f"test_{os.getpid()}_{self._token}_{next(self._names)}"
             with psycopg.connect(self.url, autocommit=True) as admin:
                 admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
         return f"{self.url}?options=-csearch_path%3D{name}", name
