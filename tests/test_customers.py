@@ -126,8 +126,9 @@ def test_sms_notices_use_the_customers_phone_and_fail_loudly_without_one(
     ]
     [row] = [r for r in desk.outbox(chat_only.id) if r.template == "im_complaint_logged"]
     assert row.status == "undeliverable" and row.last_error is not None
-    assert row.last_error.endswith(
-        "the notice goes by sms, and the customer has no sms contact point"
+    assert row.last_error == (
+        f"no recipient for role 'customer' on case {chat_only.id}: the notice goes by sms, and "
+        "the customer has no sms contact point"
     )
 
 
