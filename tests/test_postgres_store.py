@@ -5,7 +5,8 @@ What every store promises is in ``test_store_conformance.py``."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -14,9 +15,11 @@ from psycopg import errors
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, load_workflow_text
 from svcflow.errors import StoreBusy, StoreError, StoreFault, StoreFull
+from svcflow.store.base import NewNotification, NewTimer
 from svcflow.store.postgres import SCHEMA_VERSION, PostgresStore
-from svcflow.store.postgres.store import describe, store_fault
+from svcflow.store.postgres.store import describe, read_fault, store_fault
 from svcflow.store.registry import open_store
+from test_store_conformance import _case, _change, _delivery, _open
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -26,6 +29,7 @@ def test_a_postgresql_url_opens_the_postgresql_store(postgres_schema_url: str) -
     try:
         assert isinstance(store, PostgresStore)
         assert store.schema_version() == SCHEMA_VERSION
+        assert store.where == describe(postgres_schema_url)  # named as libpq's scheme
     finally:
         store.close()
 
@@ -71,6 +75,11 @@ def test_workers_starting_together_migrate_a_new_database_once(
         (
             "postgresql://svcflow@127.0.0.1:1/cases?pool_size=many",
             "invalid pool_size='many' in the PostgreSQL store URL "
+            "postgresql://svcflow@127.0.0.1:1/cases: use a whole number, for example pool_size=10",
+        ),
+        (
+            "postgresql://svcflow@127.0.0.1:1/cases?pool_size=",
+            "invalid pool_size='' in the PostgreSQL store URL "
             "postgresql://svcflow@127.0.0.1:1/cases: use a whole number, for example pool_size=10",
         ),
     ],
@@ -150,3 +159,117 @@ def test_postgresql_errors_map_to_the_documented_store_errors(
     fault = store_fault("postgresql://db", error)
     assert type(fault) is kind
     assert fault.cause.startswith(cause)
+
+
+WHERE = "postgresql://svcflow@db.example:5432/cases"
+LOST = "; nothing was written; retry; the pool reconnects"
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "message"),
+    [
+        (
+            errors.DiskFull("could not extend file: No space left on device\nHINT: free space"),
+            StoreFull,
+            f"the store {WHERE} could not write: disk full (SQLSTATE 53100): could not extend "
+            "file: No space left on device; nothing was written; free disk space (or raise its "
+            "size limit) and retry",
+        ),
+        (
+            errors.QueryCanceled("canceling statement due to statement timeout"),
+            StoreBusy,
+            f"the store {WHERE} could not write: statement cancelled (statement_timeout) "
+            "(SQLSTATE 57014): canceling statement due to statement timeout; nothing was "
+            "written; other writers held it too long; retry",
+        ),
+        (
+            errors.AdminShutdown("terminating connection due to administrator command"),
+            StoreFault,
+            f"the store {WHERE} could not write: connection lost (SQLSTATE 57P01: terminating "
+            f"connection due to administrator command){LOST}",
+        ),
+        (
+            errors.ConnectionFailure("could not send data to server"),
+            StoreFault,
+            f"the store {WHERE} could not write: connection lost (SQLSTATE 08006: could not "
+            f"send data to server){LOST}",
+        ),
+        (
+            psycopg.OperationalError("server closed the connection unexpectedly"),
+            StoreFault,
+            f"the store {WHERE} could not write: connection lost (server closed the connection "
+            f"unexpectedly){LOST}",
+        ),
+        (
+            psycopg.DatabaseError("the server sent an unexpected reply"),
+            StoreFault,
+            f"the store {WHERE} could not write: DatabaseError (SQLSTATE ?): the server sent an "
+            "unexpected reply; nothing was written",
+        ),
+    ],
+)
+def test_each_failed_write_names_the_store_and_says_what_to_do(
+    error: psycopg.Error, kind: type[StoreFault], message: str
+) -> None:
+    fault = store_fault(WHERE, error)
+    assert (type(fault), str(fault)) == (kind, message)
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            errors.QueryCanceled("canceling statement due to statement timeout"),
+            f"the store {WHERE} could not read: canceling statement due to statement timeout "
+            "(SQLSTATE 57014); retry",
+        ),
+        (
+            errors.ConnectionFailure("could not receive data from server"),
+            f"the store {WHERE} could not read: connection lost (SQLSTATE 08006: could not "
+            "receive data from server); retry: the pool reconnects",
+        ),
+        (
+            psycopg.OperationalError(""),  # libpq gave no message
+            f"the store {WHERE} could not read: connection lost (OperationalError); retry: the "
+            "pool reconnects",
+        ),
+        (psycopg.DatabaseError("syntax error"), None),  # a bug, raised as it is
+        (errors.UniqueViolation("duplicate key"), None),
+    ],
+)
+def test_a_read_the_server_could_not_answer_says_to_retry_and_a_bug_is_raised_as_it_is(
+    error: psycopg.Error, message: str | None
+) -> None:
+    fault = read_fault(WHERE, error)
+    assert (None if fault is None else (type(fault), str(fault))) == (
+        None if message is None else (StoreError, message)
+    )
+
+
+def test_work_due_within_a_minute_of_its_commit_wakes_a_listener_and_no_other_does(
+    postgres_schema_url: str,
+) -> None:
+    writer, listener = _open(postgres_schema_url), _open(postgres_schema_url)
+    assert isinstance(listener, PostgresStore)
+    try:
+        assert listener.wait_for_work(0.01) is None  # listening from here on
+
+        def queued(case_id: str, *deliveries: Any, timers: Any = ()) -> None:
+            note = NewNotification(f"{case_id}:n1", "opened", ("customer",), "email", False)
+            keyed = [d._replace(notification_key=note.key) for d in deliveries]
+            writer.commit(
+                _change(_case(case_id), notifications=[note], deliveries=keyed, timers=timers)
+            )
+
+        dead = _delivery("d0")._replace(status="dead", error="template failed: x")
+        queued("c1", _delivery("d1", minutes=1), dead)  # due a minute after: workers poll
+        assert listener.wait_for_work(0.2) is None
+        soon = T0 + timedelta(seconds=30)
+        queued("c2", dead._replace(key="d2"), timers=[NewTimer("remind", soon, "new", False)])
+        assert listener.wait_for_work(10) == soon
+        queued("c3", _delivery("d3")._replace(next_attempt_at=T0 + timedelta(seconds=59)))
+        assert listener.wait_for_work(10) == T0 + timedelta(seconds=59)
+    finally:
+        writer.close()
+        listener.close()
+        listener.close()  # closing again does nothing

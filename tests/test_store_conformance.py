@@ -452,9 +452,15 @@ def test_a_purged_case_takes_everything_kept_for_it_and_leaves_the_others(
                 messages=[_message(message_id, f"ref-{case_id}")],
                 idempotency_key=f"key-{case_id}",
                 idempotency_scope="start",
+                customer_id="cust-1",
+                open_scope=f"care:{case_id}",
             )
         )
     assert second.purge_cases(["c1", "c1", "missing"]) == 1
+    # the customer owns the other case only, and the purged case's scope is free again
+    assert second.case_customer("c1") is None and second.customer_cases("cust-1") == ["c2"]
+    assert second.open_scope_case("care:c1") is None
+    assert second.open_scope_case("care:c2") == "c2"
     assert second.load_case("c1") is None and second.history("c1") == []
     assert second.timers("c1") == [] and second.outbox("c1") == []
     assert second.notifications("c1") == [] and second.case_messages("c1") == []
@@ -466,6 +472,8 @@ def test_a_purged_case_takes_everything_kept_for_it_and_leaves_the_others(
     assert len(first.history("c2")) == 1 and len(first.outbox("c2")) == 1
     assert first.thread_case(["ref-c2"]) == "c2"
     assert second.purge_cases([]) == 0
+    first.commit(_change(_case("c3"), customer_id="cust-1", open_scope="care:c1"))
+    assert second.open_scope_case("care:c1") == "c3"
 
 
 def test_large_texts_in_history_read_back_as_committed(stores: tuple[Store, Store]) -> None:
