@@ -152,6 +152,22 @@ def test_dates_and_time_zone_are_kept_and_an_unknown_zone_is_refused(book: Custo
         book.get("bo")
 
 
+def test_a_contact_point_listed_twice_is_refused_and_nothing_is_kept(book: Customers) -> None:
+    with pytest.raises(InvalidCustomer) as refused:
+        book.add(
+            "Li",
+            email="Li.Wei@example.com",
+            contact_points=[ContactPoint("email", "li.wei@example.com")],
+            customer_id="li",
+        )
+    assert str(refused.value) == (
+        "customer 'li': contact point email 'li.wei@example.com' is listed twice; list each "
+        "contact point once"
+    )
+    with pytest.raises(UnknownCustomer):
+        book.get("li")
+
+
 def test_listeners_hear_each_stored_record_with_the_one_before(book: Customers) -> None:
     heard: list[tuple[Customer | None, Customer]] = []
     book.listen(lambda previous, current: heard.append((previous, current)))

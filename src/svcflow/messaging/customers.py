@@ -209,8 +209,10 @@ class Customers:
     def save(self, customer: Customer) -> Customer:
         """Store ``customer`` as given (a changed segment, a contact point verified...); a
         changed segment starts or ends customer-scoped workflows (``start_on``, ``end_on``).
-        ``InvalidCustomer`` for a time zone that is not an IANA name."""
+        ``InvalidCustomer`` for a time zone that is not an IANA name or a contact point listed
+        twice."""
         _check_timezone(customer)
+        _check_contact_points(customer)
         previous = self._store.load_customer(customer.id) if self._listeners else None
         self._saved(customer, previous)
         return customer
@@ -260,3 +262,16 @@ def _check_timezone(customer: Customer) -> None:
             f"time zone {customer.timezone!r} is not an IANA time zone name such as "
             "'Asia/Shanghai' or 'Europe/London'",
         ) from None
+
+
+def _check_contact_points(customer: Customer) -> None:
+    """One address identifies one customer, so a record lists it once (every store agrees)."""
+    seen: set[tuple[str, str]] = set()
+    for point in customer.contact_points:
+        if (point.channel, point.address) in seen:
+            raise InvalidCustomer(
+                customer.id,
+                f"contact point {point.channel} '{point.address}' is listed twice; list each "
+                "contact point once",
+            )
+        seen.add((point.channel, point.address))
