@@ -224,7 +224,8 @@ class CompiledWorkflow:
         actor = self._widened(actor)
         step = _Step(state, data, now, result, case_id, actor if self.reads_roles else None)
         if payload:
-            self._refuse_protected(payload)
+            if self._protected:
+                self._refuse_protected(payload)
             result.payload = self.schema.validate_changes(payload, origin="payload")
             step.write(result.payload)
         taken = next((r for r in routes if r.condition is None or r.condition.test(step)), None)

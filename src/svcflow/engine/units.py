@@ -25,7 +25,7 @@ from svcflow.engine.registry import WorkflowRegistry
 from svcflow.errors import CaseNotFound, IdempotencyKeyReused
 from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import InboundMessage
-from svcflow.messaging.notifier import Audience, Notifier
+from svcflow.messaging.notifier import NO_AUDIENCE, Audience, Notifier
 from svcflow.records import NO_DETAILS, Case, HistoryEntry, PendingSignal, plain
 from svcflow.store.base import (
     CaseChange,
@@ -282,9 +282,13 @@ class CaseWriter:
         if not result.notifications:
             return []
         owner = customer_id or self.store.case_customer(case.id)
-        audience = Audience(
-            customer=None if owner is None else self.store.load_customer(owner),
-            message=InboundMessage.from_variables(messages[-1].message) if messages else None,
+        audience = (
+            NO_AUDIENCE
+            if owner is None and not messages
+            else Audience(
+                customer=None if owner is None else self.store.load_customer(owner),
+                message=InboundMessage.from_variables(messages[-1].message) if messages else None,
+            )
         )
         deliveries: list[NewDelivery] = []
         token = self._committing.set(messages)
