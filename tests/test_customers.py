@@ -158,6 +158,51 @@ def test_the_hosts_crm_identifies_senders_and_sets_their_segment(
     )
 
 
+def test_a_crm_record_that_lists_the_sender_is_kept_with_each_contact_point_once(
+    svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins
+) -> None:
+    chat = ContactPoint("chat", "u-42", verified=True)
+
+    class Crm:
+        @hookimpl
+        def svcflow_identify_customer(
+            self, channel: str, address: str, message: InboundMessage
+        ) -> Customer | None:
+            return Customer(
+                id="crm-42",
+                name="Wang Fang",
+                segment="vip",
+                contact_points=(
+                    chat,
+                    ContactPoint("email", "Wang.Fang@Example.com", True),
+                    ContactPoint("email", "wang.fang@example.COM", False),  # a CRM's duplicate
+                    chat,
+                ),
+            )
+
+    svcflow_plugin(Crm(), "crm")
+    desk = svcflow_engine(WORKFLOWS)
+    by_chat = desk.ingest(
+        "chat", {"conversation_id": "c", "message_id": "m", "from": "u-42", "text": "hello"}
+    ).case
+    # the e-mail channel gives the sender's address in lower case, as svcflow keeps e-mail
+    # addresses: the CRM's record lists this sender too, whatever the case it writes it in
+    mail = (
+        "From: Wang Fang <Wang.Fang@Example.com>\r\nTo: help@desk.example\r\n"
+        "Subject: broken\r\nMessage-ID: <a1@example.com>\r\n\r\nit broke\r\n"
+    )
+    by_mail = desk.ingest("email", mail).case
+    kept = Customer(
+        id="crm-42",
+        name="Wang Fang",
+        segment="vip",
+        contact_points=(chat, ContactPoint("email", "wang.fang@example.com", True)),
+    )
+    assert desk.customers.of_case(by_chat.id) == kept
+    assert desk.customers.of_case(by_mail.id) == kept
+    assert desk.customers.identify("email", "wang.fang@example.com") == kept
+
+
 def test_a_channel_plugin_names_its_reply_channel(
     svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins
 ) -> None:

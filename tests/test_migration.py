@@ -25,6 +25,7 @@ from svcflow.cli import main
 from svcflow.definitions.migration import read_migration_text
 from svcflow.definitions.workflow import load_workflow_file
 from svcflow.report import build_report
+from svcflow.sla.words import sla_words
 from svcflow.store.registry import open_store
 
 FIXTURES = ROOT / "tests" / "fixtures" / "migration"
@@ -346,9 +347,13 @@ def test_a_sigkill_in_the_middle_leaves_every_case_on_one_version(tmp_path: Path
 @pytest.mark.parametrize(
     ("clocks", "customer", "event"),
     [
-        # keep: the cycle and the time used as they were (the target is left out: the clock
-        # keeps its index into the targets, which names v3's first target, 24 hours)
-        ("clocks: {resolution: keep}", "Bo", {"cycle": 1, "used": "2h", "mode": "keep"}),
+        # keep: the cycle, the time used and the target as they were: v2's 8 hours (at the
+        # clock's index v3 has another target, 24 hours, which the clock does not take)
+        (
+            "clocks: {resolution: keep}",
+            "Bo",
+            {"cycle": 1, "target": "8h", "used": "2h", "mode": "keep"},
+        ),
         # retarget: the time used, the target v3 chooses (parts needed: 24 hours, else 8)
         (
             "clocks: {resolution: retarget}",
@@ -374,8 +379,6 @@ def test_each_moved_clock_is_recorded_with_how_it_moved(
     plan = PLAN.read_text().split("clocks:")[0] + clocks
     engine.migrate_cases(read_migration_text(plan, "plan.yaml"))
     [recorded] = engine.history(by_customer(engine)[customer])[-1].details["sla"]
-    if "target" not in event:
-        del recorded["target"]
     assert recorded == {
         "metric": "resolution",
         "event": "migrated",
@@ -383,3 +386,24 @@ def test_each_moved_clock_is_recorded_with_how_it_moved(
         "calendar": "24x7",
         **event,
     }
+
+
+def test_a_kept_clock_keeps_naming_its_own_target_after_the_move(
+    engine: Engine, clock: ManualClock
+) -> None:
+    """v3 chooses a 24-hour target for a case that needs parts, where v2 had 8 hours: a clock
+    moved with ``keep`` still runs on v2's 8 hours and every reader names 8 hours; it is
+    re-targeted only when v3's choice changes after the move."""
+    ids = by_customer(engine)
+    engine.migrate_cases(PLAN)
+    [cy] = engine.sla(ids["Cy"])
+    assert (cy.target, cy.budget, cy.elapsed) == ("8h", timedelta(hours=8), timedelta(hours=2))
+    policy = engine.registry.get("repair", 3).sla
+    assert policy is not None
+    assert sla_words(policy, engine.get(ids["Cy"]).sla)["resolution"]["target"] == "8h"
+    clock.advance("1h")
+    engine.fire(ids["Bo"], "order_parts")  # now parts are needed: v3 chooses 24 hours
+    [bo] = engine.sla(ids["Bo"])
+    assert (bo.target, bo.budget, bo.elapsed) == ("1d", timedelta(hours=24), timedelta(hours=3))
+    events = [e["event"] for e in engine.history(ids["Bo"])[-1].details["sla"]]
+    assert events == ["retargeted"]

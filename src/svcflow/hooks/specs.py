@@ -142,10 +142,11 @@ def svcflow_identify_customer(
     the sender as a contact point (``email`` and the address for an e-mail or a web form giving
     one, ``sms`` and the number for an SMS, a call or a form giving a phone, ``chat`` and the
     user id...); ``message`` is the parsed message. Return the ``Customer`` (its ``segment``
-    and name are trusted; svcflow keeps it in its store and adds the contact point as verified
-    when missing), or ``None`` when unknown. First result: the built-in lookup of the store's
-    contact points is asked last; an unknown sender who starts a case becomes a new customer
-    with that one, unverified, contact point.
+    and name are trusted; svcflow keeps it in its store, e-mail addresses in lower case and each
+    contact point once, and adds the contact point as verified when missing), or ``None`` when
+    unknown. First result: the built-in lookup of the store's contact points is asked last; an
+    unknown sender who starts a case becomes a new customer with that one, unverified, contact
+    point.
 
     Added in 0.1.0.
     """

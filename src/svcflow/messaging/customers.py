@@ -68,18 +68,32 @@ def sender_customer(
 ) -> tuple[ContactPoint, Customer | None]:
     """The sender as a contact point, and the customer they are (``None`` when unknown).
 
-    A customer a plugin names is kept in the store, with the sender's contact point added as
-    verified when it was missing (the host vouched for it)."""
+    A customer a plugin names is kept in the store with its e-mail addresses in lower case (as
+    the e-mail and web-form channels and ``Customers.add`` give them, so the CRM's
+    ``Ann@Example.org`` is the sender ``ann@example.org``) and each contact point once, with the
+    sender's contact point added as verified when it was missing (the host vouched for it)."""
     point = contact_of(message.channel, message.sender, plugins.reply_channel(message.channel))
     found = plugins.identify_customer(point.channel, point.address, message)
     if found is None:
         return point, store.customer_by_contact(point.channel, point.address)
+    found = _emails_in_lower_case(found)
     if not found.owns(point.channel, point.address):
         verified = point._replace(verified=True)
         found = found._replace(contact_points=(*found.contact_points, verified))
     if store.load_customer(found.id) != found:
         store.save_customer(found)
     return point, found
+
+
+def _emails_in_lower_case(customer: Customer) -> Customer:
+    """``customer`` with its e-mail addresses in lower case, each contact point once (the
+    first of those that name the same address)."""
+    points: dict[tuple[str, str], ContactPoint] = {}
+    for point in customer.contact_points:
+        if point.channel == "email":
+            point = point._replace(address=point.address.lower())
+        points.setdefault((point.channel, point.address), point)
+    return customer._replace(contact_points=tuple(points.values()))
 
 
 def customer_variables(customer: Customer | None) -> dict[str, Any]:

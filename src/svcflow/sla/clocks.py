@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar, cast
 
 from svcflow.clock import iso_text
@@ -27,7 +28,7 @@ from svcflow.durations import format_duration
 from svcflow.errors import ExpressionError
 from svcflow.rules.expressions import CaseVariables, Expression
 from svcflow.sla.calendar import BusinessCalendar
-from svcflow.spec.sla import ConditionSpec, MetricSpec, SlaSpec, TargetSpec
+from svcflow.spec.sla import ConditionSpec, MetricSpec, SlaSpec, TargetSpec, Within
 from svcflow.spec.yamlsource import KeyPath
 
 __all__ = [
@@ -155,8 +156,12 @@ class Clock(NamedTuple):
 
     ``used`` is business time used before ``since``; while running, time counts from ``since``
     on ``calendar``. ``deadline`` and ``next_due`` (the earliest pending warning or breach) are
-    kept for reads and for the engine's "is anything overdue on this case" check. A named tuple:
-    the SLA step changes clocks with ``_replace``, about 4x cheaper than ``dataclasses.replace``.
+    kept for reads and for the engine's "is anything overdue on this case" check. ``target`` is
+    the index of the target the workflow version chose; a clock moved to another version with
+    ``keep`` runs on the target it had, which it carries itself (``label``: the target's name
+    or length as events show it, ``within``: its length, e.g. ``8h``) while the new version's
+    target at ``target`` says otherwise. A named tuple: the SLA step changes clocks with
+    ``_replace``, about 4x cheaper than ``dataclasses.replace``.
     """
 
     status: ClockStatus
@@ -171,6 +176,8 @@ class Clock(NamedTuple):
     breached_at: datetime | None = None
     deadline: datetime | None = None
     next_due: datetime | None = None
+    label: str | None = None
+    within: str | None = None
 
     @property
     def active(self) -> bool:
@@ -201,6 +208,8 @@ class Clock(NamedTuple):
             deadline=deadline,
             next_due=deadline if self.next_due is self.deadline else _iso(self.next_due),
         )
+        if self.within is not None:  # only a clock that carries its own target
+            encoded["label"], encoded["within"] = self.label, self.within
         if _in_utc(self.started_at, self.since, self.breached_at, self.deadline, self.next_due):
             encoded.decoded = self
         return encoded
@@ -226,6 +235,8 @@ class Clock(NamedTuple):
             breached_at=moment(data["breached_at"]),
             deadline=moment(data["deadline"]),
             next_due=moment(data["next_due"]),
+            label=data.get("label"),
+            within=data.get("within"),
         )
 
 
@@ -465,14 +476,18 @@ class SlaPolicy:
         modes: Mapping[str, str],
         default: str,
         facts: StepFacts,
+        previous: SlaPolicy | None = None,
     ) -> SlaOutcome:
-        """The clocks of a case moving to this version (``facts``: the move, seen as a step).
+        """The clocks of a case moving to this version (``facts``: the move, seen as a step;
+        ``previous``: the version it moves from).
 
         A running or paused clock of a metric this version has is kept (``keep``: the time
-        used and its budget), started again (``restart``: a new cycle now) or re-targeted
-        (``retarget``: the time used, the target this version chooses); a finished clock is
-        carried over as it was; a clock of a metric this version lacks is dropped. Timers are
-        planned for every running clock; returns every clock kept, changed or not.
+        used, its budget and its target, which the clock carries while this version's target
+        choice names another; re-targeted when that choice changes), started again
+        (``restart``: a new cycle now) or re-targeted (``retarget``: the time used, the target
+        this version chooses); a finished clock is carried over as it was; a clock of a metric
+        this version lacks is dropped. Timers are planned for every running clock; returns
+        every clock kept, changed or not.
         """
         outcome = SlaOutcome()
         for name, clock in clocks.items():
@@ -485,21 +500,30 @@ class SlaPolicy:
             mode = modes.get(name, default)
             if clock.calendar not in self.calendars or clock.target >= len(metric.targets):
                 mode = "retarget" if mode == "keep" else mode
-            moved = self._moved(metric, clock, mode, facts)
+            moved = self._moved(metric, clock, mode, facts, previous)
             outcome.events.append(self._event(metric, moved, "migrated", facts.now, mode=mode))
             outcome.clocks[name] = self._rearm(metric, moved, outcome)
         return outcome
 
-    def _moved(self, metric: _Metric, clock: Clock, mode: str, facts: StepFacts) -> Clock:
+    def _moved(
+        self, metric: _Metric, clock: Clock, mode: str, facts: StepFacts, previous: SlaPolicy | None
+    ) -> Clock:
         if mode == "restart":
             return self._new_cycle(metric, clock.cycle + 1, facts)
         used = self.used(clock, facts.now) if clock.calendar in self.calendars else clock.used
-        since = facts.now
+        target = metric.choose_target(facts)
         if mode == "retarget":
-            target = metric.choose_target(facts)
             budget, calendar = self._budget(metric, target, clock.started_at)
-            clock = clock._replace(target=target, budget=budget, calendar=calendar)
-        return clock._replace(used=used, since=since)
+            clock = clock._replace(budget=budget, calendar=calendar, label=None, within=None)
+        elif previous is not None and metric.name in previous.metrics:
+            kept = previous.target_of(metric.name, clock)
+            chosen = metric.targets[target]
+            same = chosen.within == kept.within and chosen.name == kept.name
+            label = None if same else kept.name or kept.within.describe()
+            clock = clock._replace(label=label, within=None if same else kept.within.describe())
+        else:
+            target = clock.target  # the version moved from is unknown: as before
+        return clock._replace(target=target, used=used, since=facts.now)
 
     # -- timers --------------------------------------------------------------------------------
 
@@ -541,6 +565,10 @@ class SlaPolicy:
         )
 
     def target_of(self, name: str, clock: Clock) -> TargetSpec:
+        """The target ``clock`` runs on: its own after a move with ``keep``, else the one this
+        version chose."""
+        if clock.within is not None:
+            return _carried(clock.label, clock.within)
         return self.metrics[name].targets[clock.target]
 
     # -- helpers -------------------------------------------------------------------------------
@@ -578,7 +606,15 @@ class SlaPolicy:
     def _retarget(self, metric: _Metric, clock: Clock, target: int, now: datetime) -> Clock:
         used = self.used(clock, now)
         budget, calendar = self._budget(metric, target, clock.started_at)
-        return clock._replace(target=target, budget=budget, calendar=calendar, used=used, since=now)
+        return clock._replace(
+            target=target,
+            budget=budget,
+            calendar=calendar,
+            used=used,
+            since=now,
+            label=None,
+            within=None,
+        )
 
     def _rearm(self, metric: _Metric, clock: Clock, outcome: SlaOutcome) -> Clock:
         """Cancel the metric's timers and schedule the ones the clock now needs."""
@@ -623,18 +659,30 @@ class SlaPolicy:
     def _event(
         self, metric: _Metric, clock: Clock, event: str, at: datetime, **extra: Any
     ) -> dict[str, Any]:
-        target = metric.targets[clock.target]
+        if clock.label is not None:
+            label = clock.label
+        else:
+            target = metric.targets[clock.target]
+            label = target.name or target.within.describe()
         record: dict[str, Any] = {
             "metric": metric.name,
             "event": event,
             "at": iso_text(at),
             "cycle": clock.cycle,
-            "target": target.name or target.within.describe(),
+            "target": label,
             "calendar": clock.calendar,
             "used": format_duration(clock.used),
         }
         record.update(extra)
         return record
+
+
+@lru_cache(maxsize=64)
+def _carried(label: str | None, within: str) -> TargetSpec:
+    """The target a clock carries (see :attr:`Clock.label`), as a target of the workflow."""
+    length = Within.model_validate(within)
+    name = None if label == length.describe() else label
+    return TargetSpec(within=length, name=name)
 
 
 def _iso(value: datetime | None) -> str | None:
