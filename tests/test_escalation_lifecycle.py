@@ -317,3 +317,56 @@ def test_a_second_chain_starts_on_a_condition_while_the_first_stays_as_it_is(
 )
 def test_a_chain_survives_its_json_form(chain: Chain) -> None:
     assert Chain.from_json(chain.to_json()) == chain
+
+
+# The chain on a condition declared before the chain on states and triggers (each step's plan
+# holds both, in this order), and a chain acknowledged by a condition on the data.
+CONDITION_FIRST = VIP_CHAIN.replace(
+    "escalations:\n",
+    """\
+escalations:
+  vip:
+    start: {when: vip == true}
+    stop: {when: bumps > 0}
+    cancel: {when: vip == false}
+    levels: [{after: 5m, notify: vip_desk, template: escalation_vip}]
+""",
+).split("  vip:\n    start: {when: vip == true}\n    stop: {trigger: acknowledge}")[0]
+
+
+def test_a_chain_after_a_condition_chain_still_follows_its_own_states_and_triggers(
+    clock: ManualClock,
+) -> None:
+    with build(CONDITION_FIRST, clock, "memory://") as engine:
+        assert list(engine.registry.get("chained", 1).spec.escalations) == ["vip", "unanswered"]
+        case = engine.start("chained", {"customer": "c1"})
+        clock.set("2026-03-02T09:05:00+00:00")
+        # The data as it was: the vip chain has nothing to look at; the other is cancelled.
+        engine.fire(case.id, "drop")
+        assert engine.escalations(case.id) == {"unanswered": Chain("stopped", 0, 0, None)}
+        # The data changed, but the vip conditions did not become true: the other restarts.
+        clock.set("2026-03-02T09:06:00+00:00")
+        engine.fire(case.id, "nudge", {"customer": "c2"})
+        assert engine.escalations(case.id) == {
+            "unanswered": Chain("running", 0, 0, at("2026-03-02T09:21:00+00:00"))
+        }
+        assert timers(engine, case.id) == [("esc:unanswered", "2026-03-02T09:21:00+00:00")]
+
+
+def test_a_chain_is_acknowledged_when_its_stop_condition_becomes_true(
+    clock: ManualClock,
+) -> None:
+    with build(CONDITION_FIRST, clock, "memory://") as engine:
+        case = engine.start("chained", {"customer": "c1", "vip": True})
+        assert engine.escalations(case.id)["vip"] == Chain(
+            "running", 0, 0, at("2026-03-02T09:05:00+00:00")
+        )
+        clock.set("2026-03-02T09:03:00+00:00")
+        engine.fire(case.id, "bump")
+        assert engine.escalations(case.id)["vip"] == Chain("acknowledged", 0, 0, None)
+        assert chain_events(engine, case.id)[-1] == {
+            "escalation": "vip",
+            "event": "escalation_stopped",
+            "at": "2026-03-02T09:03:00+00:00",
+        }
+        assert timers(engine, case.id) == [("esc:unanswered", "2026-03-02T09:15:00+00:00")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from svcflow.errors import DeliveryFailed, PermanentDeliveryError
 from svcflow.hooks.types import ChannelInfo, Delivery, DeliveryReceipt
 from svcflow.messaging.outbox import Dispatcher, RetryPolicy
 from svcflow.records import Case
+from svcflow.store.base import Attempt
 from svcflow.testing import CapturedDeliveries, EngineFactory, InlinePlugins
 
 NOTICE = """\
@@ -385,3 +387,152 @@ def test_the_report_names_the_notifications_that_will_be_retried_and_those_given
     assert [entry.key for entry in report.retrying] == [rows["7001"].key]
     assert [entry.key for entry in report.dead] == [rows["7002"].key]
     assert (rows["7001"].status, rows["7002"].status) == ("pending", "dead")
+
+
+class SlowPager:
+    """A pager gateway that takes ``step`` of the (manual) clock per delivery and notes, as
+    each delivery starts, how many notifications the store already shows as delivered."""
+
+    def __init__(self, clock: ManualClock, step: timedelta) -> None:
+        self.clock, self.step = clock, step
+        self.engine: Engine | None = None
+        self.recorded_before: list[int] = []
+
+    @hookimpl
+    def svcflow_register_channels(self) -> list[ChannelInfo]:
+        return [ChannelInfo("pager", outbound=True)]
+
+    @hookimpl
+    def svcflow_deliver(self, delivery: Delivery) -> DeliveryReceipt:
+        assert self.engine is not None
+        rows = self.engine.outbox()
+        self.recorded_before.append(sum(row.status == "delivered" for row in rows))
+        self.clock.advance(self.step)
+        return DeliveryReceipt(f"paged-{delivery.key}")
+
+
+def paged_engine(
+    svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins, pager: SlowPager, cases: int
+) -> Engine:
+    svcflow_plugin(pager, "slow-pager")
+    engine = svcflow_engine(
+        NOTICE.replace("to: customer", "to: oncall"),
+        directory={"oncall": {"address": "7001", "channel": "pager"}},
+    )
+    pager.engine = engine
+    for number in range(1, cases + 1):
+        start(engine, number)
+    return engine
+
+
+def test_by_default_each_delivery_is_recorded_before_the_next_one_is_made(
+    svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins, svcflow_clock: ManualClock
+) -> None:
+    pager = SlowPager(svcflow_clock, timedelta(0))
+    engine = paged_engine(svcflow_engine, svcflow_plugin, pager, cases=3)
+    dispatcher = Dispatcher(engine.store, engine.plugins, svcflow_clock)
+    assert dispatcher.record_batch == 1
+    assert len(dispatcher.dispatch().delivered) == 3
+    # A dispatcher killed during the third delivery would send only that one again.
+    assert pager.recorded_before == [0, 1, 2]
+    assert [row.status for row in engine.outbox()] == ["delivered"] * 3
+
+
+@pytest.mark.parametrize(
+    ("step", "recorded_before"),
+    [
+        # the batch of three fills first: the fourth is recorded with the rest at the end
+        (timedelta(0), [0, 0, 0, 3]),
+        # a quarter of the two-minute lease (30 s) passes during the second delivery, and
+        # again during the fourth, counted from the moment the first two were recorded
+        (timedelta(seconds=29), [0, 0, 2, 2]),
+        # exactly a quarter of the lease per delivery: each is recorded as soon as it is made
+        (timedelta(seconds=30), [0, 1, 2, 3]),
+    ],
+    ids=["batch-full", "quarter-lease-passed", "quarter-lease-each"],
+)
+def test_outcomes_batched_are_recorded_when_the_batch_is_full_or_a_quarter_of_the_lease_passed(
+    svcflow_engine: EngineFactory,
+    svcflow_plugin: InlinePlugins,
+    svcflow_clock: ManualClock,
+    step: timedelta,
+    recorded_before: list[int],
+) -> None:
+    pager = SlowPager(svcflow_clock, step)
+    engine = paged_engine(svcflow_engine, svcflow_plugin, pager, cases=4)
+    dispatcher = Dispatcher(
+        engine.store, engine.plugins, svcflow_clock, lease=timedelta(minutes=2), record_batch=3
+    )
+    assert len(dispatcher.dispatch().delivered) == 4
+    assert pager.recorded_before == recorded_before
+    assert [(row.status, row.attempts) for row in engine.outbox()] == [("delivered", 1)] * 4
+
+
+def test_the_store_is_told_the_moment_of_every_attempt_whatever_its_outcome(
+    svcflow_engine: EngineFactory,
+    svcflow_plugin: InlinePlugins,
+    svcflow_clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a third-party store receives (``Store.record_attempts``): each attempt's moment,
+    the one a failed attempt was made at too, not only a delivered one's."""
+
+    class Refuses:
+        @hookimpl
+        def svcflow_register_channels(self) -> list[ChannelInfo]:
+            return [ChannelInfo("pager", outbound=True)]
+
+        @hookimpl
+        def svcflow_deliver(self, delivery: Delivery) -> DeliveryReceipt:
+            svcflow_clock.advance("2s")
+            if delivery.recipient.address == "7002":
+                raise PermanentDeliveryError("no such pager")
+            if delivery.recipient.address == "7001":
+                raise DeliveryFailed("gateway busy")
+            return DeliveryReceipt("paged")
+
+    svcflow_plugin(Refuses(), "refuses")
+    engine = svcflow_engine(
+        NOTICE.replace("to: customer", "to: [oncall, backup, lead]"),
+        directory={
+            "oncall": {"address": "7001", "channel": "pager"},
+            "backup": {"address": "7002", "channel": "pager"},
+            "lead": {"address": "7003", "channel": "pager"},
+        },
+    )
+    case = start(engine)
+    told: list[Attempt] = []
+    record = engine.store.record_attempts
+
+    def recording(attempts: Sequence[Attempt]) -> None:
+        told.extend(attempts)
+        record(attempts)
+
+    monkeypatch.setattr(engine.store, "record_attempts", recording)
+    began = svcflow_clock.now()
+    Dispatcher(engine.store, engine.plugins, svcflow_clock).dispatch()
+    ids = {row.address: row.id for row in engine.outbox(case.id)}
+    assert told == [
+        Attempt(
+            entry_id=ids["7001"],
+            status="pending",
+            attempts=1,
+            at=began + timedelta(seconds=2),
+            next_attempt_at=began + timedelta(seconds=32),
+            error="DeliveryFailed: gateway busy",
+        ),
+        Attempt(
+            entry_id=ids["7002"],
+            status="dead",
+            attempts=1,
+            at=began + timedelta(seconds=4),
+            error="permanent failure: PermanentDeliveryError: no such pager",
+        ),
+        Attempt(
+            entry_id=ids["7003"],
+            status="delivered",
+            attempts=1,
+            at=began + timedelta(seconds=6),
+            reference="paged",
+        ),
+    ]

@@ -47,7 +47,7 @@ def migrate_case(
     outcome = SlaOutcome()
     if new.sla is not None:
         spec = plan.spec
-        outcome = new.sla.migrate(clocks, spec.clocks, spec.default_clock, facts)
+        outcome = new.sla.migrate(clocks, spec.clocks, spec.default_clock, facts, old.sla)
     kept_chains = {name: chain for name, chain in chains.items() if name in new.spec.escalations}
     result = StepResult(
         trigger=None,

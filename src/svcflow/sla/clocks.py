@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar, cast
 
 from svcflow.clock import iso_text
@@ -27,7 +28,7 @@ from svcflow.durations import format_duration
 from svcflow.errors import ExpressionError
 from svcflow.rules.expressions import CaseVariables, Expression
 from svcflow.sla.calendar import BusinessCalendar
-from svcflow.spec.sla import ConditionSpec, MetricSpec, SlaSpec, TargetSpec
+from svcflow.spec.sla import ConditionSpec, MetricSpec, SlaSpec, TargetSpec, Within
 from svcflow.spec.yamlsource import KeyPath
 
 __all__ = [
@@ -87,6 +88,7 @@ class ConditionSet:
             for index, c in enumerate(conditions)
             if c.when is not None
         ]  # keyed as written: a single condition may be written without a list
+        self.reads = [_fields_read(expression) for expression in self.when]
 
     def moved(self, trigger: str | None, left: str | None, entered: str | None) -> bool:
         """Whether a step firing ``trigger`` from ``left`` into ``entered`` matches a condition
@@ -98,15 +100,36 @@ class ConditionSet:
         )
 
     def became_true(self, facts: StepFacts) -> bool:
-        """Whether a ``when`` holds after the step and did not before it."""
-        if facts.before is facts.after:
+        """Whether a ``when`` holds after the step and did not before it (not evaluated when
+        the fields it reads kept their values: it gives what it gave before)."""
+        before, after = facts.before, facts.after
+        if before is after:
             return False  # the same data: no condition can start to hold
-        for expression in self.when:
-            if holds(expression, facts.after, facts.state, facts.now) and not (
-                facts.before is not None and holds(expression, facts.before, facts.state, facts.now)
+        for expression, fields in zip(self.when, self.reads, strict=True):
+            if before is not None and fields is not None and _same(fields, before, after):
+                continue
+            if holds(expression, after, facts.state, facts.now) and not (
+                before is not None and holds(expression, before, facts.state, facts.now)
             ):
                 return True
         return False
+
+
+def _fields_read(expression: Expression) -> tuple[str, ...] | None:
+    """The case fields a condition reads, when its result depends on nothing else the step
+    can change (``state`` and ``now`` are the same before and after); None for a condition
+    that calls functions (a decision table reads its own inputs)."""
+    if type(expression) is not Expression or expression.functions is not None:
+        return None
+    return tuple(name for name in expression.names if name not in ("state", "now", "actor"))
+
+
+def _same(fields: tuple[str, ...], before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    for name in fields:
+        old, new = before.get(name), after.get(name)
+        if old is not new and (type(old) is not type(new) or old != new):
+            return False
+    return True
 
 
 class Kinds:
@@ -155,8 +178,12 @@ class Clock(NamedTuple):
 
     ``used`` is business time used before ``since``; while running, time counts from ``since``
     on ``calendar``. ``deadline`` and ``next_due`` (the earliest pending warning or breach) are
-    kept for reads and for the engine's "is anything overdue on this case" check. A named tuple:
-    the SLA step changes clocks with ``_replace``, about 4x cheaper than ``dataclasses.replace``.
+    kept for reads and for the engine's "is anything overdue on this case" check. ``target`` is
+    the index of the target the workflow version chose; a clock moved to another version with
+    ``keep`` runs on the target it had, which it carries itself (``label``: the target's name
+    or length as events show it, ``within``: its length, e.g. ``8h``) while the new version's
+    target at ``target`` says otherwise. A named tuple: the SLA step changes clocks with
+    ``_replace``, about 4x cheaper than ``dataclasses.replace``.
     """
 
     status: ClockStatus
@@ -171,6 +198,8 @@ class Clock(NamedTuple):
     breached_at: datetime | None = None
     deadline: datetime | None = None
     next_due: datetime | None = None
+    label: str | None = None
+    within: str | None = None
 
     @property
     def active(self) -> bool:
@@ -184,26 +213,54 @@ class Clock(NamedTuple):
             return "breached"
         return "met" if self.status == "stopped" else self.status
 
+    # The changes a step makes on every event, built directly: ``_replace`` maps over all
+    # fields in Python, about three times the cost for a record of this size.
+
+    def halted(self, status: ClockStatus, used: timedelta, since: datetime) -> Clock:
+        """Paused, stopped or cancelled at ``since`` with ``used``; nothing pending."""
+        return _new_clock((status, *self[1:6], used, since, *self[8:11], None, *self[12:]))
+
+    def running_since(self, since: datetime) -> Clock:
+        """Running again from ``since`` (resumed, or continued after a reopen)."""
+        return _new_clock(("running", *self[1:7], since, *self[8:]))  # 7 is ``since``
+
+    def armed(self, deadline: datetime | None, next_due: datetime | None) -> Clock:
+        """With the deadline and the next pending warning or breach worked out."""
+        return _new_clock((*self[:10], deadline, next_due, self.label, self.within))
+
     def to_json(self) -> dict[str, Any]:
-        started = iso_text(self.started_at)
-        deadline = _iso(self.deadline)
-        encoded = Kept(
-            status=self.status,
-            cycle=self.cycle,
-            started_at=started,
-            target=self.target,
-            budget=self.budget.total_seconds(),
-            calendar=self.calendar,
-            used=self.used.total_seconds(),
-            since=started if self.since is self.started_at else iso_text(self.since),
-            warned=list(self.warned),
-            breached_at=_iso(self.breached_at),
-            deadline=deadline,
-            next_due=deadline if self.next_due is self.deadline else _iso(self.next_due),
+        started_at, since, deadline, next_due = (
+            self.started_at,
+            self.since,
+            self.deadline,
+            self.next_due,
         )
-        if _in_utc(self.started_at, self.since, self.breached_at, self.deadline, self.next_due):
-            encoded.decoded = self
-        return encoded
+        started = iso_text(started_at)
+        deadline_text = None if deadline is None else iso_text(deadline)
+        fields = {
+            "status": self.status,
+            "cycle": self.cycle,
+            "started_at": started,
+            "target": self.target,
+            "budget": self.budget.total_seconds(),
+            "calendar": self.calendar,
+            "used": self.used.total_seconds(),
+            "since": started if since is started_at else iso_text(since),
+            "warned": list(self.warned),
+            "breached_at": _iso(self.breached_at),
+            "deadline": deadline_text,
+            "next_due": deadline_text if next_due is deadline else _iso(next_due),
+        }
+        if self.within is not None:  # only a clock that carries its own target
+            fields["label"], fields["within"] = self.label, self.within
+        in_utc = (
+            started_at.tzinfo is UTC
+            and since.tzinfo is UTC
+            and (deadline is None or deadline.tzinfo is UTC)
+            and (next_due is None or next_due.tzinfo is UTC)
+            and (self.breached_at is None or self.breached_at.tzinfo is UTC)
+        )
+        return Kept(fields, self if in_utc else None)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Clock:
@@ -226,7 +283,13 @@ class Clock(NamedTuple):
             breached_at=moment(data["breached_at"]),
             deadline=moment(data["deadline"]),
             next_due=moment(data["next_due"]),
+            label=data.get("label"),
+            within=data.get("within"),
         )
+
+
+def _new_clock(fields: tuple[Any, ...]) -> Clock:
+    return tuple.__new__(Clock, fields)
 
 
 class Kept(dict[str, Any]):
@@ -238,14 +301,9 @@ class Kept(dict[str, Any]):
 
     __slots__ = ("decoded",)
 
-    def __init__(self, **fields: Any) -> None:
-        super().__init__(**fields)
-        self.decoded: Any = None
-
-
-def _in_utc(*moments: datetime | None) -> bool:
-    """Whether every moment is None or in UTC, as ``fromisoformat`` gives a ``+00:00`` back."""
-    return all(moment is None or moment.tzinfo is UTC for moment in moments)
+    def __init__(self, fields: Mapping[str, Any], decoded: Any = None) -> None:
+        super().__init__(fields)
+        self.decoded: Any = decoded
 
 
 class Encoded(Mapping[str, _Decoded]):
@@ -269,7 +327,14 @@ class Encoded(Mapping[str, _Decoded]):
         return value
 
     def get(self, name: str, default: Any = None) -> Any:  # without Mapping's KeyError round trip
-        return self[name] if name in self._encoded else default
+        decoded = self._decoded.get(name)
+        if decoded is not None:
+            return decoded
+        encoded = self._encoded.get(name)
+        if encoded is None:
+            return default
+        value = self._decoded[name] = self._decode(encoded)
+        return value
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._encoded)
@@ -321,12 +386,10 @@ class _Metric:
         ]
         self.retargets = any(c is not None for c in self.target_conditions)
         self.calendars = [t.calendar or default_calendar for t in spec.targets]
+        self.labels = [t.name or t.within.describe() for t in spec.targets]
         self.breach_trigger = f"sla:{name}:breach"
         self.warning_triggers = [f"sla:{name}:warning:{i}" for i in range(len(spec.warnings))]
-
-    @property
-    def triggers(self) -> list[str]:
-        return [self.breach_trigger, *self.warning_triggers]
+        self.triggers = (self.breach_trigger, *self.warning_triggers)
 
     def choose_target(self, facts: StepFacts) -> int:
         for index, condition in enumerate(self.target_conditions):
@@ -413,7 +476,7 @@ class SlaPolicy:
                 fresh = True
         elif matches("start", facts) and not matches("cancel", facts):
             if clock is not None and clock.status == "stopped" and metric.spec.reopen == "continue":
-                clock = clock._replace(status="running", since=now)
+                clock = clock.running_since(now)
                 events.append(self._event(metric, clock, "continued", now))
             else:
                 clock = self._new_cycle(metric, 1 if clock is None else clock.cycle + 1, facts)
@@ -424,7 +487,7 @@ class SlaPolicy:
         if clock is None:
             return None
         if clock.status == "paused" and matches("resume", facts):
-            clock = clock._replace(status="running", since=now)
+            clock = clock.running_since(now)
             events.append(self._event(metric, clock, "resumed", now))
         if clock.status == "running" and matches("pause", facts):
             clock = self._halt(clock, "paused", now)
@@ -465,14 +528,18 @@ class SlaPolicy:
         modes: Mapping[str, str],
         default: str,
         facts: StepFacts,
+        previous: SlaPolicy | None = None,
     ) -> SlaOutcome:
-        """The clocks of a case moving to this version (``facts``: the move, seen as a step).
+        """The clocks of a case moving to this version (``facts``: the move, seen as a step;
+        ``previous``: the version it moves from).
 
         A running or paused clock of a metric this version has is kept (``keep``: the time
-        used and its budget), started again (``restart``: a new cycle now) or re-targeted
-        (``retarget``: the time used, the target this version chooses); a finished clock is
-        carried over as it was; a clock of a metric this version lacks is dropped. Timers are
-        planned for every running clock; returns every clock kept, changed or not.
+        used, its budget and its target, which the clock carries while this version's target
+        choice names another; re-targeted when that choice changes), started again
+        (``restart``: a new cycle now) or re-targeted (``retarget``: the time used, the target
+        this version chooses); a finished clock is carried over as it was; a clock of a metric
+        this version lacks is dropped. Timers are planned for every running clock; returns
+        every clock kept, changed or not.
         """
         outcome = SlaOutcome()
         for name, clock in clocks.items():
@@ -485,21 +552,30 @@ class SlaPolicy:
             mode = modes.get(name, default)
             if clock.calendar not in self.calendars or clock.target >= len(metric.targets):
                 mode = "retarget" if mode == "keep" else mode
-            moved = self._moved(metric, clock, mode, facts)
+            moved = self._moved(metric, clock, mode, facts, previous)
             outcome.events.append(self._event(metric, moved, "migrated", facts.now, mode=mode))
             outcome.clocks[name] = self._rearm(metric, moved, outcome)
         return outcome
 
-    def _moved(self, metric: _Metric, clock: Clock, mode: str, facts: StepFacts) -> Clock:
+    def _moved(
+        self, metric: _Metric, clock: Clock, mode: str, facts: StepFacts, previous: SlaPolicy | None
+    ) -> Clock:
         if mode == "restart":
             return self._new_cycle(metric, clock.cycle + 1, facts)
         used = self.used(clock, facts.now) if clock.calendar in self.calendars else clock.used
-        since = facts.now
+        target = metric.choose_target(facts)
         if mode == "retarget":
-            target = metric.choose_target(facts)
             budget, calendar = self._budget(metric, target, clock.started_at)
-            clock = clock._replace(target=target, budget=budget, calendar=calendar)
-        return clock._replace(used=used, since=since)
+            clock = clock._replace(budget=budget, calendar=calendar, label=None, within=None)
+        elif previous is not None and metric.name in previous.metrics:
+            kept = previous.target_of(metric.name, clock)
+            chosen = metric.targets[target]
+            same = chosen.within == kept.within and chosen.name == kept.name
+            label = None if same else kept.name or kept.within.describe()
+            clock = clock._replace(label=label, within=None if same else kept.within.describe())
+        else:
+            target = clock.target  # the version moved from is unknown: as before
+        return clock._replace(target=target, used=used, since=facts.now)
 
     # -- timers --------------------------------------------------------------------------------
 
@@ -541,6 +617,10 @@ class SlaPolicy:
         )
 
     def target_of(self, name: str, clock: Clock) -> TargetSpec:
+        """The target ``clock`` runs on: its own after a move with ``keep``, else the one this
+        version chose."""
+        if clock.within is not None:
+            return _carried(clock.label, clock.within)
         return self.metrics[name].targets[clock.target]
 
     # -- helpers -------------------------------------------------------------------------------
@@ -573,31 +653,39 @@ class SlaPolicy:
         )
 
     def _halt(self, clock: Clock, status: ClockStatus, now: datetime) -> Clock:
-        return clock._replace(status=status, used=self.used(clock, now), since=now, next_due=None)
+        return clock.halted(status, self.used(clock, now), now)
 
     def _retarget(self, metric: _Metric, clock: Clock, target: int, now: datetime) -> Clock:
         used = self.used(clock, now)
         budget, calendar = self._budget(metric, target, clock.started_at)
-        return clock._replace(target=target, budget=budget, calendar=calendar, used=used, since=now)
+        return clock._replace(
+            target=target,
+            budget=budget,
+            calendar=calendar,
+            used=used,
+            since=now,
+            label=None,
+            within=None,
+        )
 
     def _rearm(self, metric: _Metric, clock: Clock, outcome: SlaOutcome) -> Clock:
         """Cancel the metric's timers and schedule the ones the clock now needs."""
         outcome.cancel.extend(metric.triggers)
         if clock.status != "running":
-            return clock._replace(deadline=None, next_due=None)
+            return clock if clock.deadline is None is clock.next_due else clock.armed(None, None)
         calendar = self.calendars[clock.calendar]
         deadline = calendar.add(clock.since, clock.budget - clock.used)
-        clock = clock._replace(deadline=deadline)
-        moments = []
+        next_due = None
+        schedule = outcome.schedule
         for index, trigger in enumerate(metric.warning_triggers):
             if index not in clock.warned:
                 moment = self._warning_moment(metric, clock, index)
-                outcome.schedule.append((trigger, moment))
-                moments.append(moment)
+                schedule.append((trigger, moment))
+                next_due = moment if next_due is None or moment < next_due else next_due
         if clock.breached_at is None:
-            outcome.schedule.append((metric.breach_trigger, deadline))
-            moments.append(deadline)
-        return clock._replace(next_due=min(moments, default=None))
+            schedule.append((metric.breach_trigger, deadline))
+            next_due = deadline if next_due is None or deadline < next_due else next_due
+        return clock.armed(deadline, next_due)
 
     def _warning_moment(self, metric: _Metric, clock: Clock, index: int) -> datetime:
         warning = metric.spec.warnings[index]
@@ -623,18 +711,27 @@ class SlaPolicy:
     def _event(
         self, metric: _Metric, clock: Clock, event: str, at: datetime, **extra: Any
     ) -> dict[str, Any]:
-        target = metric.targets[clock.target]
+        label = metric.labels[clock.target] if clock.label is None else clock.label
         record: dict[str, Any] = {
             "metric": metric.name,
             "event": event,
             "at": iso_text(at),
             "cycle": clock.cycle,
-            "target": target.name or target.within.describe(),
+            "target": label,
             "calendar": clock.calendar,
             "used": format_duration(clock.used),
         }
-        record.update(extra)
+        if extra:
+            record.update(extra)
         return record
+
+
+@lru_cache(maxsize=64)
+def _carried(label: str | None, within: str) -> TargetSpec:
+    """The target a clock carries (see :attr:`Clock.label`), as a target of the workflow."""
+    length = Within.model_validate(within)
+    name = None if label == length.describe() else label
+    return TargetSpec(within=length, name=name)
 
 
 def _iso(value: datetime | None) -> str | None:

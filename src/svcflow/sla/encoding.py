@@ -1,0 +1,210 @@
+"""The SLA state's stored form: a compact, versioned text that reads back as the very same record.
+
+``Case.sla`` is plain JSON (``{"metrics": {name: clock}, "escalations": {name: chain}}``, ISO
+moments, float seconds, every field named) because hosts, reports and the HTTP API read it.
+Stored that way it is about 600 bytes per complaint case, and a store that writes it parses
+and formats ISO moments it already had as records. :func:`encode_sla` writes the state as a
+JSON array instead::
+
+    [1, base, [clock, ...], [chain, ...]]
+
+``1`` is the form's version; ``base`` an instant in epoch microseconds; every moment is an
+integer offset in microseconds from ``base`` and every duration integer microseconds; statuses
+are one letter; trailing fields at their defaults are left out (no ``null`` fields). A clock
+is ``[name, status, cycle, started_at, target, budget, calendar, used, since, warned,
+deadline, next_due, breached_at, label, within]``, a chain ``[name, status, round, level,
+next_due]``. The clocks and chains a step wrote carry their records (``Kept``), so encoding
+them reads integers off the records and parses nothing.
+
+:func:`decode_sla` reads this form and the plain JSON object text written before (or written
+now for a state the compact form cannot say exactly: a moment in a time zone other than UTC,
+a key or status it does not know) and gives back a mapping equal to the one encoded, with the
+records attached for the next step. A later form gets the next version number; every version
+stays readable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from svcflow.sla.clocks import Clock, Kept
+from svcflow.sla.escalation import Chain
+
+__all__ = ["VERSION", "decode_sla", "encode_sla"]
+
+VERSION = 1
+"""The compact form :func:`encode_sla` writes."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CLOCK_STATUS = {"running": "r", "paused": "p", "stopped": "s", "cancelled": "c"}
+_CHAIN_STATUS = {"running": "r", "acknowledged": "a", "stopped": "s"}
+_CLOCK_NAMES = {code: name for name, code in _CLOCK_STATUS.items()}
+_CHAIN_NAMES = {code: name for name, code in _CHAIN_STATUS.items()}
+_GROUPS = frozenset({"metrics", "escalations"})
+
+
+class _Inexact(Exception):
+    """The compact form cannot say this state exactly: it is written as plain JSON."""
+
+
+def encode_sla(sla: Mapping[str, Any]) -> str:
+    """The stored text of ``sla`` (a ``Case.sla``): the compact form, or the plain JSON object
+    text when the compact form cannot give back exactly the same mapping."""
+    try:
+        return _compact(sla)
+    except _Inexact:
+        return json.dumps(_plain(sla), separators=(",", ":"))
+
+
+def decode_sla(text: str | bytes) -> dict[str, Any]:
+    """The ``Case.sla`` mapping of a stored text, in either form (see the module's docstring).
+    Raises ``ValueError`` for a text that is neither."""
+    value = json.loads(text)
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, list) or not value or value[0] != VERSION:
+        raise ValueError(f"not an SLA state: {str(text)[:60]!r}")
+    _, base, clocks, chains = value
+    decoded: dict[str, Any] = {}
+    if clocks:
+        decoded["metrics"] = {row[0]: _clock(row, base).to_json() for row in clocks}
+    if chains:
+        decoded["escalations"] = {row[0]: _chain(row, base).to_json() for row in chains}
+    return decoded
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _compact(sla: Mapping[str, Any]) -> str:
+    if not _GROUPS.issuperset(sla):
+        raise _Inexact
+    metrics = sla.get("metrics", {})
+    escalations = sla.get("escalations", {})
+    if ("metrics" in sla and not metrics) or ("escalations" in sla and not escalations):
+        raise _Inexact  # an empty group reads back as no group
+    clocks = [(name, _record(value, Clock)) for name, value in metrics.items()]
+    chains = [(name, _record(value, Chain)) for name, value in escalations.items()]
+    base = _base(clocks, chains)
+    rows = [
+        [_clock_row(name, clock, base) for name, clock in clocks],
+        [_chain_row(name, chain, base) for name, chain in chains],
+    ]
+    return json.dumps([VERSION, base, *rows], separators=(",", ":"))
+
+
+def _record(value: Any, kind: type[Clock] | type[Chain]) -> Any:
+    """The record behind a clock's or chain's JSON, when reading it back gives that JSON."""
+    if type(value) is Kept and isinstance(value.decoded, kind):
+        return value.decoded
+    try:
+        record = kind.from_json(value)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise _Inexact from None
+    if record.to_json() != value or list(record.to_json()) != list(value):
+        raise _Inexact
+    return record
+
+
+def _base(clocks: list[tuple[str, Clock]], chains: list[tuple[str, Chain]]) -> int:
+    for _, clock in clocks:
+        return _us(clock.started_at)
+    for _, chain in chains:
+        if chain.next_due is not None:
+            return _us(chain.next_due)
+    return 0
+
+
+def _clock_row(name: str, clock: Clock, base: int) -> list[Any]:
+    status = _CLOCK_STATUS.get(clock.status)
+    if status is None or not isinstance(clock.cycle, int) or not isinstance(clock.target, int):
+        raise _Inexact
+    row = [
+        name,
+        status,
+        clock.cycle,
+        _us(clock.started_at) - base,
+        clock.target,
+        _delta(clock.budget),
+        clock.calendar,
+        _delta(clock.used),
+        _us(clock.since) - base,
+        list(clock.warned),
+        _offset(clock.deadline, base),
+        _offset(clock.next_due, base),
+        _offset(clock.breached_at, base),
+        clock.label,
+        clock.within,
+    ]
+    while row[-1] is None:
+        row.pop()
+    return row
+
+
+def _chain_row(name: str, chain: Chain, base: int) -> list[Any]:
+    status = _CHAIN_STATUS.get(chain.status)
+    if status is None:
+        raise _Inexact
+    row = [name, status, chain.round, chain.level, _offset(chain.next_due, base)]
+    return row if row[-1] is not None else row[:-1]
+
+
+def _us(moment: datetime) -> int:
+    if moment.tzinfo is not UTC:
+        raise _Inexact  # read back, it would be in UTC
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _offset(moment: datetime | None, base: int) -> int | None:
+    return None if moment is None else _us(moment) - base
+
+
+def _delta(value: timedelta) -> int:
+    return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as ``json`` writes a plain dict (a ``Kept`` is one already; a mapping proxy
+    is not)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def _moment(offset: int | None, base: int) -> datetime | None:
+    return None if offset is None else _EPOCH + timedelta(microseconds=base + offset)
+
+
+def _clock(row: list[Any], base: int) -> Clock:
+    fields = [*row, *(None,) * (15 - len(row))]
+    started = _EPOCH + timedelta(microseconds=base + fields[3])
+    since = started if fields[8] == fields[3] else _EPOCH + timedelta(microseconds=base + fields[8])
+    deadline = _moment(fields[10], base)
+    return Clock(
+        status=_CLOCK_NAMES[fields[1]],
+        cycle=fields[2],
+        started_at=started,
+        target=fields[4],
+        budget=timedelta(microseconds=fields[5]),
+        calendar=fields[6],
+        used=timedelta(microseconds=fields[7]),
+        since=since,
+        warned=tuple(fields[9]),
+        breached_at=_moment(fields[12], base),
+        deadline=deadline,
+        next_due=deadline if fields[11] == fields[10] else _moment(fields[11], base),
+        label=fields[13],
+        within=fields[14],
+    )
+
+
+def _chain(row: list[Any], base: int) -> Chain:
+    due = row[4] if len(row) > 4 else None
+    return Chain(_CHAIN_NAMES[row[1]], row[2], row[3], _moment(due, base))

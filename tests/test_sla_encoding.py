@@ -1,0 +1,165 @@
+"""The SLA state's stored form (``svcflow.sla.encoding``): compact, and read back as the very same
+record, whether a step just wrote it, it was read from JSON, or the compact form cannot say it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from support.workflows import WORKFLOWS
+from svcflow import Engine, ManualClock
+from svcflow.sla.clocks import Clock, Kept
+from svcflow.sla.encoding import decode_sla, encode_sla
+from svcflow.sla.escalation import Chain
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def complaint_states() -> list[dict[str, Any]]:
+    """The SLA state of a shipped complaint after each step of its usual path."""
+    clock = ManualClock(START)
+    states = []
+    with Engine.from_directory(WORKFLOWS, clock=clock, load_plugins=False) as engine:
+        case = engine.start("complaint", {"customer": "Ann", "summary": "broken kettle"})
+        states.append(dict(case.sla))
+        for trigger, payload in [
+            ("acknowledge", None),
+            ("investigate", None),
+            ("ask_customer", None),
+            ("customer_replied", None),
+            ("resolve", {"resolution": "replaced"}),
+            ("follow_up_due", None),
+            ("callback_done", {"satisfied": True}),
+        ]:
+            clock.advance("7m")
+            case = engine.fire(case.id, trigger, payload)
+            states.append(dict(case.sla))
+    return states
+
+
+STATES = complaint_states()
+
+
+@pytest.mark.parametrize("state", STATES, ids=range(len(STATES)))
+def test_a_state_a_step_wrote_reads_back_equal_with_its_records(state: dict[str, Any]) -> None:
+    text = encode_sla(state)
+    assert text.startswith("[1,")
+    back = decode_sla(text)
+    assert back == state
+    assert json.dumps(back) == json.dumps(state)  # the same keys in the same order
+    for group in back.values():
+        for value in group.values():
+            assert type(value) is Kept and value.decoded is not None
+
+
+def test_a_state_read_from_json_text_encodes_compactly_and_reads_back_equal() -> None:
+    for state in STATES:
+        plain = json.loads(json.dumps(state))  # as a store written before hands it back
+        text = encode_sla(plain)
+        assert text.startswith("[1,") and decode_sla(text) == plain
+
+
+def test_the_compact_form_is_a_fraction_of_the_json() -> None:
+    sizes = [(len(encode_sla(s)), len(json.dumps(s, separators=(",", ":")))) for s in STATES]
+    assert all(compact < plain / 2 for compact, plain in sizes), sizes
+
+
+def test_json_text_written_before_is_read_as_it_is() -> None:
+    old = json.dumps(STATES[-1], separators=(",", ":"))
+    assert decode_sla(old) == STATES[-1]
+    assert decode_sla(old.encode()) == STATES[-1]
+
+
+def running(**changes: Any) -> Clock:
+    clock = Clock(
+        status="running",
+        cycle=1,
+        started_at=START,
+        target=0,
+        budget=timedelta(hours=8),
+        calendar="24x7",
+        used=timedelta(0),
+        since=START,
+        deadline=START + timedelta(hours=8),
+        next_due=START + timedelta(hours=6),
+    )
+    return clock._replace(**changes)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        # a moment in another zone: read back from the compact form it would be in UTC
+        {"metrics": {"m": running(since=START.astimezone(timezone(timedelta(hours=8)))).to_json()}},
+        # a key the compact form does not know
+        {"metrics": {"m": running().to_json()}, "care": {"next": "2026-03-03"}},
+        {"metrics": {"m": {**running().to_json(), "note": "hand-written"}}},
+        # an empty group reads back as no group
+        {"metrics": {}},
+        # a status the compact form has no letter for
+        {"escalations": {"e": {"status": "paused", "round": 0, "level": 0, "next_due": None}}},
+    ],
+    ids=["zone", "key", "clock-key", "empty", "status"],
+)
+def test_a_state_the_compact_form_cannot_say_is_kept_as_json(state: dict[str, Any]) -> None:
+    text = encode_sla(state)
+    assert text.startswith("{")
+    assert decode_sla(text) == json.loads(json.dumps(state))
+
+
+def test_a_text_that_is_no_sla_state_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"not an SLA state: '\[2, 0\]'"):
+        decode_sla("[2, 0]")
+
+
+moments = st.integers(min_value=0, max_value=10**17).map(
+    lambda us: datetime(2000, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+)
+durations = st.integers(min_value=0, max_value=10**13).map(lambda us: timedelta(microseconds=us))
+clocks = st.builds(
+    Clock,
+    status=st.sampled_from(["running", "paused", "stopped", "cancelled"]),
+    cycle=st.integers(min_value=1, max_value=50),
+    started_at=moments,
+    target=st.integers(min_value=0, max_value=5),
+    budget=durations,
+    calendar=st.sampled_from(["24x7", "business"]),
+    used=durations,
+    since=moments,
+    warned=st.lists(st.integers(min_value=0, max_value=3), max_size=3).map(tuple),
+    breached_at=st.none() | moments,
+    deadline=st.none() | moments,
+    next_due=st.none() | moments,
+    label=st.just(None),
+    within=st.just(None),
+) | st.builds(running, label=st.just("8 hours"), within=st.just("8h"))
+chains = st.builds(
+    Chain,
+    status=st.sampled_from(["running", "acknowledged", "stopped"]),
+    round=st.integers(min_value=0, max_value=3),
+    level=st.integers(min_value=0, max_value=3),
+    next_due=st.none() | moments,
+)
+
+
+@given(
+    st.dictionaries(st.sampled_from(["a", "b", "c"]), clocks, min_size=1),
+    st.dictionaries(st.sampled_from(["x", "y"]), chains),
+)
+def test_any_clocks_and_chains_read_back_equal(
+    metrics: dict[str, Clock], escalations: dict[str, Chain]
+) -> None:
+    state: dict[str, Any] = {"metrics": {k: v.to_json() for k, v in metrics.items()}}
+    if escalations:
+        state["escalations"] = {k: v.to_json() for k, v in escalations.items()}
+    for given_state in (state, json.loads(json.dumps(state))):
+        text = encode_sla(given_state)
+        assert text.startswith("[1,")
+        back = decode_sla(text)
+        assert back == state and json.dumps(back) == json.dumps(state)
+        assert {k: Clock.from_json(v) for k, v in back["metrics"].items()} == metrics
