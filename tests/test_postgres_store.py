@@ -269,6 +269,14 @@ def test_work_due_within_a_minute_of_its_commit_wakes_a_listener_and_no_other_do
         assert listener.wait_for_work(10) == soon
         queued("c3", _delivery("d3")._replace(next_attempt_at=T0 + timedelta(seconds=59)))
         assert listener.wait_for_work(10) == T0 + timedelta(seconds=59)
+        batch = [_change(_case("c4"), timers=[NewTimer("remind", soon, "new", False)])]
+        earlier = NewTimer("remind", T0 + timedelta(seconds=5), "new", False)
+        batch.append(_change(_case("c1"), timers=[earlier]))  # refused: c1 exists
+        assert [type(outcome).__name__ for outcome in writer.commit_many(batch)] == [
+            "NoneType",
+            "ConcurrencyConflict",
+        ]
+        assert listener.wait_for_work(10) == soon  # the refused change's timer is not work
     finally:
         writer.close()
         listener.close()
