@@ -921,6 +921,10 @@ def test_a_customer_keeps_time_zone_birthday_since_and_leaving(stores: tuple[Sto
     gone = customer._replace(left_at=T0)
     first.save_customer(gone)
     assert second.load_customer("cust-1") == gone
+    # each date is kept on its own: a birthday without a "since", and the other way round
+    for partial in (customer._replace(since=None), customer._replace(birthday=None)):
+        first.save_customer(partial)
+        assert second.load_customer("cust-1") == partial
 
 
 def test_a_recurring_timer_keeps_its_nominal_moment(stores: tuple[Store, Store]) -> None:
