@@ -312,6 +312,8 @@ def _notifications(
 ) -> list[NewNotification]:
     """The step's notifications; one whose every row failed already (nobody to reach, a
     template error) is ``undeliverable`` or ``dead`` from the start, not pending for ever."""
+    if not result.notifications:
+        return []
     outcome: dict[str, set[str]] = {}
     for delivery in deliveries:
         outcome.setdefault(delivery.notification_key, set()).add(delivery.status)
