@@ -202,9 +202,10 @@ class CaseWriter:
         new case. A notice that reaches nobody leaves a warning in the history entry."""
         key, scope = idempotency
         deliveries = self._deliveries(case, result, messages, customer_id)
-        warnings = [d.error for d in deliveries if d.status == "undeliverable" and d.error]
-        if warnings:
-            entry = entry._replace(details={**entry.details, "warnings": warnings})
+        if deliveries:
+            warnings = [d.error for d in deliveries if d.status == "undeliverable" and d.error]
+            if warnings:
+                entry = entry._replace(details={**entry.details, "warnings": warnings})
         open_scope, release = self._scope(case, expected_revision, customer_id)
         change = CaseChange(
             case=case,

@@ -103,9 +103,12 @@ class MemoryStore:
             self._cases[case.id] = case
             self._history.append(change.history)
             self._apply_timers(change)
-            self._add_notifications(case, change.notifications)
-            self._add_deliveries(case, change.deliveries)
-            self._add_messages(case.id, change.messages)
+            if change.notifications:
+                self._add_notifications(case, change.notifications)
+            if change.deliveries:
+                self._add_deliveries(case, change.deliveries)
+            if change.messages:
+                self._add_messages(case.id, change.messages)
             if change.expected_revision is None:
                 self._customers.own_case(case.id, change.customer_id)
                 if change.open_scope is not None:
