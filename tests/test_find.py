@@ -91,6 +91,8 @@ def _forget_query_columns(kind: str, url: str) -> None:
             undo_case_index(db)
         return
     with psycopg.connect(url, autocommit=True) as db:
+        db.execute("DROP TABLE shared_texts")  # PostgreSQL step 10 (issue 16)
+        db.execute("ALTER TABLE deliveries DROP COLUMN reason")
         db.execute("DROP TABLE signals")  # PostgreSQL step 9 (issue 19)
         db.execute("ALTER TABLE cases DROP COLUMN texts")  # PostgreSQL step 8 (issue 13)
         db.execute("DROP INDEX cases_open_scope")  # PostgreSQL step 7 (issue 19)

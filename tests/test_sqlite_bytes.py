@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from support.schema import undo_slim_indexes
+from support.schema import undo_shared_texts, undo_slim_indexes
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
 from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
-from svcflow.store.sqlite.packing import pack, unpack
+from svcflow.store.sqlite.packing import SHORTEST, pack, unpack
 from svcflow.store.sqlite.schema import CASE_COLUMNS
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
@@ -65,17 +65,71 @@ def test_rows_written_before_packing_are_read_as_they_were(
         assert engine.history(case_id) == history
         assert engine.get(case_id) == case
         clock.advance("1m")
-        engine.fire(case_id, "investigate", {})  # the next write packs again
+        engine.fire(case_id, "investigate", {})  # details too short to pack: text
+        engine.fire(case_id, "ask_customer", {})  # the next long details are packed again
         assert engine.history(case_id)[:2] == history
     with sqlite3.connect(path) as db:
         kinds = db.execute("SELECT typeof(details) FROM history ORDER BY seq").fetchall()
-    assert kinds == [("text",), ("text",), ("blob",)]
+    assert kinds == [("text",), ("text",), ("text",), ("blob",)]
+
+
+def test_the_reason_a_notice_reached_nobody_is_stored_once_for_all_cases(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    cases = [_complaint(path, clock) for _ in range(3)]
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        outbox = engine.outbox()
+    assert [(e.case_id, e.status) for e in outbox] == [(c, "undeliverable") for c in cases]
+    assert [e.last_error for e in outbox] == [
+        f"no recipient for role 'customer' on case {case_id}: the case has no customer and no "
+        "customer_email or customer_phone field; start it with Engine.start(..., customer=...) "
+        "or from a message"
+        for case_id in cases
+    ]
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT DISTINCT last_error, reason FROM deliveries").fetchall() == [
+            (None, 1)
+        ]
+        [(shared,)] = db.execute("SELECT text FROM shared_texts").fetchall()
+    assert shared == outbox[0].last_error.replace(cases[0], "{case}")  # type: ignore[union-attr]
+
+
+def test_a_version_14_file_keeps_its_reasons_in_the_rows_and_reads_them_as_before(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    first = _complaint(path, clock)
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        before = engine.outbox()
+    with sqlite3.connect(path) as db:
+        undo_shared_texts(db)
+        assert db.execute(
+            "SELECT count(*) FROM deliveries WHERE last_error IS NULL"
+        ).fetchall() == [(0,)]
+    second = _complaint(path, clock)
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        assert engine.outbox(first) == before
+        assert engine.outbox(second)[0].last_error == before[0].last_error.replace(first, second)  # type: ignore[union-attr]
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT last_error IS NULL, reason FROM deliveries ORDER BY id")
+        assert rows.fetchall() == [(0, None), (1, 1)]
 
 
 def test_packing_keeps_any_text_exactly() -> None:
-    for text in ('{"note":"Grüße, 你好, \\u0000 and \\"quotes\\""}', "{}", "x" * 5000):
+    for text in (
+        '{"note":"Grüße, 你好, \\u0000 and \\"quotes\\"", "more": "text, to be long enough"}',
+        "x" * 5000,
+    ):
         assert unpack(pack(text)) == text
         assert pack(text)[0] == 1  # the dictionary this svcflow writes with
+
+
+def test_texts_too_short_to_gain_from_packing_stay_json_text() -> None:
+    for text in ("{}", '{"left":"acknowledged"}', "x" * (SHORTEST - 1)):
+        assert pack(text) == text
+        assert unpack(pack(text)) == text
+    assert isinstance(pack("x" * SHORTEST), bytes)
 
 
 def _plan(db: sqlite3.Connection, sql: str, params: list[object]) -> str:
@@ -129,7 +183,7 @@ def test_a_version_11_file_gets_the_smaller_indexes_and_keeps_its_cases(
     with sqlite3.connect(path) as db:
         undo_slim_indexes(db)
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
-        assert engine.store.schema_version() == SCHEMA_VERSION == 14  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 15  # type: ignore[attr-defined]
         assert [c.id for c in engine.find(customer="C-1042")] == []  # started without one
         assert engine.get(case_id) is not None
     with sqlite3.connect(path) as db:

@@ -368,6 +368,61 @@ def test_attempts_are_recorded_and_the_notification_follows_its_deliveries(
     assert [n.status for n in store.notifications(status="dead")] == ["dead"]
 
 
+def _unreached(case_id: str, role: str, why: str) -> NewDelivery:
+    return NewDelivery(
+        key=f"{case_id}:n1:{role}",
+        notification_key=f"{case_id}:n1",
+        template="opened",
+        channel="",
+        address="",
+        name=None,
+        role=role,
+        locale="en",
+        subject="",
+        body="",
+        urgent=False,
+        next_attempt_at=T0,
+        status="undeliverable",
+        error=f"no recipient for role '{role}' on case {case_id}: {why}",
+    )
+
+
+def test_the_reasons_of_rows_that_reached_nobody_read_back_as_written(
+    stores: tuple[Store, Store],
+) -> None:
+    """Store.outbox: a row's ``last_error`` reads back as written (the SQL stores keep the
+    reason of an undeliverable row once for all cases, issue 16)."""
+    first, second = stores
+    why = "the case has no customer"
+    for case_id in ("c1", "c2"):
+        rows = [_unreached(case_id, "customer", why), _unreached(case_id, "agent", "{case}")]
+        note = NewNotification(f"{case_id}:n1", "opened", ("customer", "agent"), None, False)
+        first.commit(_change(_case(case_id), notifications=[note], deliveries=rows))
+    for handle in (first, second):
+        assert [(e.case_id, e.role, e.status, e.last_error) for e in handle.outbox()] == [
+            (
+                "c1",
+                "customer",
+                "undeliverable",
+                f"no recipient for role 'customer' on case c1: {why}",
+            ),
+            ("c1", "agent", "undeliverable", "no recipient for role 'agent' on case c1: {case}"),
+            (
+                "c2",
+                "customer",
+                "undeliverable",
+                f"no recipient for role 'customer' on case c2: {why}",
+            ),
+            ("c2", "agent", "undeliverable", "no recipient for role 'agent' on case c2: {case}"),
+        ]
+    entry = first.outbox("c2")[0]
+    first.record_attempt(entry.id, "dead", 1, T0, error="given up by hand")
+    assert second.outbox("c2")[0].last_error == "given up by hand"
+    assert (
+        second.outbox("c1")[0].last_error == f"no recipient for role 'customer' on case c1: {why}"
+    )
+
+
 def test_the_workload_counts_what_waits_at_a_moment(store: Store) -> None:
     _queue(store, _delivery("d1", 1), _delivery("d2", 2), _delivery("d3", 30))
     store.commit(_change(_case("c2"), timers=[_timer("a", 3), _timer("b", 4), _timer("c", 60)]))

@@ -9,6 +9,7 @@ __all__ = [
     "undo_case_index",
     "undo_case_texts",
     "undo_history_texts",
+    "undo_shared_texts",
     "undo_signals",
     "undo_slim_indexes",
 ]
@@ -66,9 +67,22 @@ def undo_case_index(db: sqlite3.Connection) -> None:
     db.execute("UPDATE schema_version SET version = 8")
 
 
+def undo_shared_texts(db: sqlite3.Connection) -> None:
+    """Remove what schema step 15 (issue 16) added, leaving the file as version 14 made it:
+    each outbox row's shared reason back in its ``last_error``."""
+    db.execute(
+        "UPDATE deliveries SET last_error = (SELECT replace(text, '{case}', deliveries.case_id) "
+        "FROM shared_texts WHERE shared_texts.id = deliveries.reason) WHERE reason IS NOT NULL"
+    )
+    db.execute("ALTER TABLE deliveries DROP COLUMN reason")
+    db.execute("DROP TABLE shared_texts")
+    db.execute("UPDATE schema_version SET version = 14")
+
+
 def undo_signals(db: sqlite3.Connection) -> None:
-    """Remove what schema step 14 (issue 19) added, the table of pending signals, leaving the
-    file as version 13 made it."""
+    """Remove what schema steps 15 (issue 16) and 14 (issue 19, the table of pending signals)
+    added, leaving the file as version 13 made it."""
+    undo_shared_texts(db)
     db.execute("DROP TABLE signals")
     db.execute("UPDATE schema_version SET version = 13")
 

@@ -44,6 +44,7 @@ from svcflow.store.postgres.connection import Reader, Row, Transaction
 from svcflow.store.postgres.schema import migrate, schema_version
 from svcflow.store.sqlite.rows import outbox_entry_of, timer_of, ts
 from svcflow.store.sqlite.schema import OUTBOX_COLUMNS, TIMER_COLUMNS
+from svcflow.store.sqlite.shared import SharedTexts
 from svcflow.store.sqlite.store import _READY, SqliteStore, _Known
 from svcflow.store.sqlite.writes import TimerKey
 
@@ -71,7 +72,8 @@ _CLAIM_DELIVERIES = (
     "ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED) "
     "UPDATE deliveries SET claimed_by = ?, lease_until = ? FROM picked "
     "WHERE deliveries.id = picked.id "
-    f"RETURNING {', '.join('deliveries.' + c for c in OUTBOX_COLUMNS.split(', '))}"
+    f"RETURNING {', '.join('deliveries.' + c for c in OUTBOX_COLUMNS.split(', '))}, "
+    "(SELECT text FROM shared_texts WHERE shared_texts.id = deliveries.reason)"
 )
 
 
@@ -142,6 +144,7 @@ class PostgresStore(SqliteStore):
         self._decoded: dict[str, _Known] = {}
         self._owners: dict[str, str | None] = {}
         self._timer_keys: dict[str, tuple[int, tuple[TimerKey, ...]]] = {}
+        self._shared = SharedTexts()
         self._listener: psycopg.Connection[Row] | None = None
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url,
@@ -177,6 +180,7 @@ class PostgresStore(SqliteStore):
         """One transaction on a pooled connection; a database error other than a unique
         violation (which ``commit`` turns into its refusal) becomes ``StoreFull``,
         ``StoreBusy`` or ``StoreFault``, as the SQLite store's do."""
+        self._shared.begin()
         try:
             with (
                 self._pool.connection(timeout=CONNECT_TIMEOUT) as connection,

@@ -21,6 +21,7 @@ from svcflow.records import (
     Timer,
 )
 from svcflow.store.sqlite.packing import unpack
+from svcflow.store.sqlite.shared import reason_text
 
 __all__ = [
     "dead_letter_of",
@@ -141,6 +142,7 @@ def dead_letter_of(row: tuple[Any, ...]) -> DeadLetter:
 
 
 def outbox_entry_of(row: tuple[Any, ...]) -> OutboxEntry:
+    """A delivery read with ``OUTBOX_READ``."""
     return OutboxEntry(
         id=row[0],
         key=row[1],
@@ -159,7 +161,7 @@ def outbox_entry_of(row: tuple[Any, ...]) -> OutboxEntry:
         attempts=row[14],
         next_attempt_at=from_ts(row[15]),
         created_at=from_ts(row[16]),
-        last_error=row[17],
+        last_error=row[17] if row[17] is not None else reason_text(row[20], row[3]),
         reference=row[18],
         delivered_at=None if row[19] is None else from_ts(row[19]),
     )

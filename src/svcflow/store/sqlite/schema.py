@@ -23,6 +23,7 @@ __all__ = [
     "MIGRATIONS",
     "NOTIFICATION_COLUMNS",
     "OUTBOX_COLUMNS",
+    "OUTBOX_READ",
     "REFUSAL_COLUMNS",
     "SCHEMA_VERSION",
     "TIMER_COLUMNS",
@@ -333,6 +334,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX signals_by_age ON signals (created_at, key)
     """,
+    # 15 (issue 16): the reason of an outbox row that reached nobody (a NoRecipient text, the
+    # same for every case but for the case id) stored once in shared_texts, with "{case}" in
+    # place of the id, and named by the row (store.sqlite.shared). Older rows keep last_error.
+    """
+    CREATE TABLE shared_texts (
+        id INTEGER PRIMARY KEY,
+        text TEXT NOT NULL UNIQUE
+    );
+    ALTER TABLE deliveries ADD COLUMN reason INTEGER
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -351,6 +362,11 @@ OUTBOX_COLUMNS = (
     "subject, body, urgent, status, attempts, next_attempt_at, created_at, last_error, "
     "reference, delivered_at"
 )
+OUTBOX_READ = (
+    f"{OUTBOX_COLUMNS}, (SELECT text FROM shared_texts WHERE shared_texts.id = deliveries.reason)"
+)
+"""What reading a delivery selects: its columns and the shared text its reason names
+(:func:`svcflow.store.sqlite.shared.reason_text`)."""
 DEAD_LETTER_COLUMNS = "id, channel, raw, encoding, error, received_at, status, case_id"
 REFUSAL_COLUMNS = "case_id, at, actor, trigger, state, reason, roles, required"
 NOTIFICATION_COLUMNS = (

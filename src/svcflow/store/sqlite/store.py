@@ -71,11 +71,12 @@ from svcflow.store.sqlite.schema import (
     DEAD_LETTER_COLUMNS,
     HISTORY_COLUMNS,
     NOTIFICATION_COLUMNS,
-    OUTBOX_COLUMNS,
+    OUTBOX_READ,
     REFUSAL_COLUMNS,
     TIMER_COLUMNS,
     migrate,
 )
+from svcflow.store.sqlite.shared import SharedTexts
 from svcflow.store.sqlite.texts import data_texts, places_column, with_texts
 from svcflow.store.sqlite.writes import (
     Packer,
@@ -201,6 +202,7 @@ class SqliteStore:
         self._decoded: dict[str, _Known] = {}
         self._owners: dict[str, str | None] = {}
         self._timer_keys: dict[str, tuple[int, tuple[TimerKey, ...]]] = {}
+        self._shared = SharedTexts()
         try:
             self._migrate()
         except (sqlite3.Error, StoreFault) as error:
@@ -235,6 +237,7 @@ class SqliteStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         connection = self._connection()
+        self._shared.begin()
         try:
             connection.execute("BEGIN IMMEDIATE")
             try:
@@ -339,7 +342,7 @@ class SqliteStore:
             snapshot.keep(db, case.id, change.history.seq)
         timers = write_timers(db, change, stamp, prepared.timers)
         write_notifications(db, case.id, change.notifications, stamp)
-        write_deliveries(db, case.id, change.deliveries, stamp)
+        write_deliveries(db, case.id, change.deliveries, stamp, self._shared)
         write_messages(db, case.id, change.messages)
         write_signals(db, change)
         if change.idempotency_key is not None:
@@ -625,7 +628,7 @@ class SqliteStore:
     ) -> list[OutboxEntry]:
         stamp = ts(now)
         query = (
-            f"SELECT {OUTBOX_COLUMNS} FROM deliveries WHERE status = 'pending' AND "
+            f"SELECT {OUTBOX_READ} FROM deliveries WHERE status = 'pending' AND "
             "next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ? OR claimed_by = ?) "
             "ORDER BY next_attempt_at, id LIMIT ?"
         )
@@ -671,8 +674,8 @@ class SqliteStore:
         with self._write() as db:
             db.executemany(
                 "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = "
-                "coalesce(?, next_attempt_at), last_error = ?, reference = ?, delivered_at = ?, "
-                "claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                "coalesce(?, next_attempt_at), last_error = ?, reason = NULL, reference = ?, "
+                "delivered_at = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?",
                 [
                     (
                         a.status,
@@ -699,7 +702,7 @@ class SqliteStore:
         where, params = where_clause(case_id=case_id, status=status)
         rows = (
             self._connection()
-            .execute(f"SELECT {OUTBOX_COLUMNS} FROM deliveries{where} ORDER BY id", params)
+            .execute(f"SELECT {OUTBOX_READ} FROM deliveries{where} ORDER BY id", params)
             .fetchall()
         )
         return [outbox_entry_of(row) for row in rows]

@@ -33,6 +33,7 @@ from svcflow.store.sqlite.schema import (
     INDEX_COLUMNS,
     OUTBOX_COLUMNS,
 )
+from svcflow.store.sqlite.shared import SharedTexts
 from svcflow.store.sqlite.texts import keep_texts, store_texts
 
 __all__ = [
@@ -295,13 +296,19 @@ def write_notifications(
 
 
 def write_deliveries(
-    db: sqlite3.Connection, case_id: str, deliveries: Sequence[NewDelivery], stamp: str
+    db: sqlite3.Connection,
+    case_id: str,
+    deliveries: Sequence[NewDelivery],
+    stamp: str,
+    shared: SharedTexts,
 ) -> None:
+    """Insert the outbox rows; the reason of a row that reached nobody is stored once for all
+    cases (:mod:`.shared`)."""
     if not deliveries:
         return
     db.executemany(
-        f"INSERT INTO deliveries ({OUTBOX_COLUMNS.removeprefix('id, ')}) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,NULL)",
+        f"INSERT INTO deliveries ({OUTBOX_COLUMNS.removeprefix('id, ')}, reason) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,NULL,?)",
         [
             (
                 d.key,
@@ -319,11 +326,21 @@ def write_deliveries(
                 d.status,
                 ts(d.next_attempt_at),
                 stamp,
-                d.error,
+                *_reason(db, case_id, d, shared),
             )
             for d in deliveries
         ],
     )
+
+
+def _reason(
+    db: sqlite3.Connection, case_id: str, delivery: NewDelivery, shared: SharedTexts
+) -> tuple[str | None, int | None]:
+    """The ``last_error`` and ``reason`` columns of a new outbox row."""
+    if delivery.status != "undeliverable" or not delivery.error:
+        return delivery.error, None
+    marked = shared.shared(delivery.error, case_id)
+    return (delivery.error, None) if marked is None else (None, shared.id_of(db, marked))
 
 
 def write_messages(db: sqlite3.Connection, case_id: str, messages: Sequence[NewMessage]) -> None:
