@@ -5,6 +5,7 @@ What every store promises is in ``test_store_conformance.py``."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,11 +16,18 @@ from psycopg import errors
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, load_workflow_text
 from svcflow.errors import StoreBusy, StoreError, StoreFault, StoreFull
-from svcflow.store.base import NewNotification, NewTimer
+from svcflow.store.base import (
+    DuplicateMessage,
+    IdempotentReplay,
+    NewNotification,
+    NewTimer,
+    ScopeTaken,
+)
 from svcflow.store.postgres import SCHEMA_VERSION, PostgresStore
 from svcflow.store.postgres.store import describe, read_fault, store_fault
 from svcflow.store.registry import open_store
-from test_store_conformance import _case, _change, _delivery, _open
+from svcflow.store.sqlite import store as sqlite_store
+from test_store_conformance import _case, _change, _delivery, _message, _open
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -281,3 +289,87 @@ def test_work_due_within_a_minute_of_its_commit_wakes_a_listener_and_no_other_do
         writer.close()
         listener.close()
         listener.close()  # closing again does nothing
+
+
+RACES = {
+    # what both writers' changes share, and what the loser learns about the winner
+    "idempotency key": (
+        {"idempotency_key": "event-7"},
+        lambda refusal: isinstance(refusal, IdempotentReplay) and refusal.record.case.id == "a",
+    ),
+    "customer scope": (
+        {"customer_id": "cust-1", "open_scope": "care:cust-1"},
+        lambda refusal: isinstance(refusal, ScopeTaken) and refusal.case_id == "a",
+    ),
+    "message": (
+        {"messages": [_message("m1")]},
+        lambda refusal: isinstance(refusal, DuplicateMessage) and refusal.case_id == "a",
+    ),
+}
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["commit", "commit_many"])
+@pytest.mark.parametrize("shared", list(RACES))
+def test_a_writer_that_meets_the_winners_row_at_the_unique_index_gets_the_same_refusal(
+    postgres_schema_url: str, monkeypatch: pytest.MonkeyPatch, shared: str, batch: bool
+) -> None:
+    """The loser checks before the winner commits, so only the unique index stops it."""
+    parts, refused_by_winner = RACES[shared]
+    winner, loser = _open(postgres_schema_url), _open(postgres_schema_url)
+    written, release = threading.Event(), threading.Event()
+    original = sqlite_store.write_idempotency
+
+    def hold_the_winner(db: Any, change: Any, *rest: Any) -> None:
+        original(db, change, *rest)
+        if change.case.id == "a":  # every row of the winner written, not yet committed
+            written.set()
+            release.wait(30)
+
+    monkeypatch.setattr(sqlite_store, "write_idempotency", hold_the_winner)
+
+    def change(case_id: str) -> Any:  # each with a key of its own unless the race shares one
+        return _change(_case(case_id), **{"idempotency_key": f"key-{case_id}", **parts})
+
+    first = threading.Thread(target=winner.commit, args=(change("a"),))
+    outcome: list[Exception | None] = []
+
+    def lose() -> None:
+        try:
+            if batch:
+                outcome.extend(loser.commit_many([change("b")]))
+            else:
+                loser.commit(change("b"))
+                outcome.append(None)
+        except Exception as error:
+            outcome.append(error)
+
+    second = threading.Thread(target=lose)
+    try:
+        first.start()
+        assert written.wait(30)
+        second.start()
+        _wait_for_a_lock_wait(postgres_schema_url)
+        release.set()
+        first.join(30)
+        second.join(30)
+        assert len(outcome) == 1 and refused_by_winner(outcome[0]), outcome
+        assert loser.load_case("b") is None and loser.history("b") == []
+        assert loser.load_case("a") is not None
+    finally:
+        release.set()
+        winner.close()
+        loser.close()
+
+
+def _wait_for_a_lock_wait(url: str) -> None:
+    """Until a session of this database waits for a lock (the loser's insert waiting for the
+    winner's uncommitted row), for 10 s at most."""
+    with psycopg.connect(url, autocommit=True) as watcher:
+        for _ in range(1000):
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.01)
