@@ -209,6 +209,11 @@ LOST = "; nothing was written; retry; the pool reconnects"
             f"unexpectedly){LOST}",
         ),
         (
+            psycopg.OperationalError(""),  # libpq gave no message
+            StoreFault,
+            f"the store {WHERE} could not write: connection lost (OperationalError){LOST}",
+        ),
+        (
             psycopg.DatabaseError("the server sent an unexpected reply"),
             StoreFault,
             f"the store {WHERE} could not write: DatabaseError (SQLSTATE ?): the server sent an "
@@ -285,6 +290,10 @@ def test_work_due_within_a_minute_of_its_commit_wakes_a_listener_and_no_other_do
             "ConcurrencyConflict",
         ]
         assert listener.wait_for_work(10) == soon  # the refused change's timer is not work
+        with psycopg.connect(postgres_schema_url, autocommit=True) as other:
+            other.execute("NOTIFY svcflow_work, 'not a moment'")  # someone else's: look now
+        woken = listener.wait_for_work(10)
+        assert woken is not None and woken.tzinfo is not None
     finally:
         writer.close()
         listener.close()
