@@ -33,11 +33,15 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def test_a_postgresql_url_opens_the_postgresql_store(postgres_schema_url: str) -> None:
-    store = open_store(postgres_schema_url.replace("postgresql://", "postgres://", 1))
+    url = postgres_schema_url.replace("postgresql://", "postgres://", 1)
+    store = open_store(f"{url}&pool_size=2")  # svcflow's own option never reaches libpq
     try:
         assert isinstance(store, PostgresStore)
         assert store.schema_version() == SCHEMA_VERSION
         assert store.where == describe(postgres_schema_url)  # named as libpq's scheme
+        store.add_dead_letter("sms", "raw", "text", "no sender", T0)  # in the test's schema
+        with psycopg.connect(postgres_schema_url) as other:
+            assert other.execute("SELECT count(*) FROM dead_letters").fetchone() == (1,)
     finally:
         store.close()
 
