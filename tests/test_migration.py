@@ -498,3 +498,48 @@ def test_a_clock_of_a_dropped_metric_goes_a_finished_one_stays_and_a_lost_target
         assert [(t.trigger, t.due_at.isoformat()) for t in both.timers(case.id)] == [
             ("sla:resolution:breach", "2026-03-02T15:00:00+00:00")
         ]
+
+
+DESK_V3 = DESK_V2.replace("version: 2", "version: 3").replace(
+    "[{within: 6h}]", "[{when: urgent, within: 2h, name: urgent}, {within: 1d, name: standard}]"
+)
+
+
+def test_a_clock_carrying_its_old_target_names_the_new_one_once_re_targeted(
+    clock: ManualClock,
+) -> None:
+    """Kept on v2's 6 hours where v3 would choose its standard day, the clock names 6 hours;
+    when the case becomes urgent it is re-targeted and from then on names v3's target."""
+    v2 = load_workflow_text(DESK_V2, "desk_v2.yaml")
+    store = open_store("memory://")
+    first = Engine([v2], store, clock)
+    case = first.start("desk", {"customer": "Ann"})
+    first.plugins.close()
+    clock.advance("1h")
+    with Engine([v2, load_workflow_text(DESK_V3, "desk_v3.yaml")], store, clock) as both:
+        plan = DESK_PLAN.replace("from: 1\nto: 2", "from: 2\nto: 3")
+        both.migrate_cases(read_migration_text(plan, "plan.yaml"))
+        [kept] = [s for s in both.sla(case.id) if s.metric == "resolution"]
+        assert (kept.target, kept.budget) == ("6h", timedelta(hours=6))
+        clock.advance("1h")
+        both.fire(case.id, "answer", {"urgent": True})
+        assert [
+            e for e in both.history(case.id)[-1].details["sla"] if e["metric"] == "resolution"
+        ] == [
+            {
+                "metric": "resolution",
+                "event": "retargeted",
+                "at": "2026-03-02T11:00:00+00:00",
+                "cycle": 1,
+                "target": "urgent",
+                "calendar": "24x7",
+                "used": "2h",
+                "previous": 1,
+            }
+        ]
+        [moved] = [s for s in both.sla(case.id) if s.metric == "resolution"]
+        assert (moved.target, moved.budget, moved.deadline) == (
+            "urgent",
+            timedelta(hours=2),
+            at("2026-03-02T11:00:00+00:00"),
+        )
