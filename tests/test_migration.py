@@ -455,12 +455,22 @@ DESK_V2 = (
 DESK_PLAN = "migration: desk\nfrom: 1\nto: 2\nclocks: {resolution: keep}\n"
 
 
+@pytest.mark.parametrize(
+    ("mode", "cycle", "used", "moved", "deadline"),
+    [
+        # keep, on a target v2 no longer has (the second of two, where v2 has one): the time
+        # used, with v2's target
+        ("keep", 1, "2h", "retarget", "2026-03-02T15:00:00+00:00"),
+        # restart stays a restart: a new cycle now on v2's target
+        ("restart", 2, "0s", "restart", "2026-03-02T17:00:00+00:00"),
+    ],
+)
 def test_a_clock_of_a_dropped_metric_goes_a_finished_one_stays_and_a_lost_target_is_chosen_again(
-    clock: ManualClock,
+    clock: ManualClock, mode: str, cycle: int, used: str, moved: str, deadline: str
 ) -> None:
     """Migrating clocks in their order: a metric v2 lacks (listed first) is dropped and the
-    next ones still move; a clock that finished is carried over as it was; a clock kept on a
-    target v2 no longer has (the second of two, where v2 has one) takes v2's target."""
+    next ones still move; a clock that finished is carried over as it was; a clock on a target
+    v2 no longer has cannot be kept as it was."""
     v1 = load_workflow_text(DESK_V1, "desk_v1.yaml")
     store = open_store("memory://")
     first = Engine([v1], store, clock)
@@ -470,19 +480,20 @@ def test_a_clock_of_a_dropped_metric_goes_a_finished_one_stays_and_a_lost_target
     clock.advance("1h30m")
     first.plugins.close()
     with Engine([v1, load_workflow_text(DESK_V2, "desk_v2.yaml")], store, clock) as both:
-        report = both.migrate_cases(read_migration_text(DESK_PLAN, "plan.yaml"))
-        assert [moved.case_id for moved in report.moved] == [case.id]
+        plan = DESK_PLAN.replace("resolution: keep", f"resolution: {mode}")
+        report = both.migrate_cases(read_migration_text(plan, "plan.yaml"))
+        assert [entry.case_id for entry in report.moved] == [case.id]
         assert both.get(case.id).version == 2
         assert both.history(case.id)[-1].details["sla"] == [
             {
                 "metric": "resolution",
                 "event": "migrated",
                 "at": "2026-03-02T11:00:00+00:00",
-                "cycle": 1,
+                "cycle": cycle,
                 "target": "6h",
                 "calendar": "24x7",
-                "used": "2h",
-                "mode": "retarget",
+                "used": used,
+                "mode": moved,
             }
         ]
         clocks = {found.metric: found for found in both.sla(case.id)}
@@ -493,10 +504,10 @@ def test_a_clock_of_a_dropped_metric_goes_a_finished_one_stays_and_a_lost_target
         )
         assert (clocks["resolution"].status, clocks["resolution"].deadline) == (
             "running",
-            at("2026-03-02T15:00:00+00:00"),
+            at(deadline),
         )
         assert [(t.trigger, t.due_at.isoformat()) for t in both.timers(case.id)] == [
-            ("sla:resolution:breach", "2026-03-02T15:00:00+00:00")
+            ("sla:resolution:breach", deadline)
         ]
 
 
