@@ -554,3 +554,39 @@ def test_a_clock_carrying_its_old_target_names_the_new_one_once_re_targeted(
             timedelta(hours=2),
             at("2026-03-02T11:00:00+00:00"),
         )
+
+
+@pytest.mark.parametrize(
+    ("target", "next_version", "named", "carried"),
+    [
+        # v3 chooses its standard day where v2 had "six hours": the clock carries its target
+        ("{within: 6h, name: six hours}", DESK_V3, "six hours", True),
+        # v3 has the very same target: the clock takes it and carries nothing of its own
+        ("{within: 6h}", DESK_V2.replace("version: 2", "version: 3"), "6h", False),
+    ],
+)
+def test_a_kept_clock_carries_its_target_only_where_the_new_version_chooses_another(
+    clock: ManualClock, target: str, next_version: str, named: str, carried: bool
+) -> None:
+    v2 = load_workflow_text(DESK_V2.replace("{within: 6h}", target), "desk_v2.yaml")
+    store = open_store("memory://")
+    first = Engine([v2], store, clock)
+    case = first.start("desk", {"customer": "Ann"})
+    first.plugins.close()
+    clock.advance("1h")
+    with Engine([v2, load_workflow_text(next_version, "desk_v3.yaml")], store, clock) as both:
+        plan = DESK_PLAN.replace("from: 1\nto: 2", "from: 2\nto: 3")
+        both.migrate_cases(read_migration_text(plan, "plan.yaml"))
+        events = both.history(case.id)[-1].details["sla"]
+        [event] = [e for e in events if e["metric"] == "resolution"]
+        assert (event["target"], event["mode"]) == (named, "keep")
+        [kept] = [s for s in both.sla(case.id) if s.metric == "resolution"]
+        assert (kept.target, kept.budget, kept.elapsed) == (
+            named,
+            timedelta(hours=6),
+            timedelta(hours=1),
+        )
+        stored = both.get(case.id).sla["metrics"]["resolution"]
+        assert ("label" in stored, "within" in stored) == (carried, carried)
+        if carried:
+            assert (stored["label"], stored["within"]) == ("six hours", "6h")
