@@ -25,6 +25,7 @@ from svcflow import Engine, ManualClock, WorkflowDefinitionError, load_workflow_
 from svcflow.cli import main
 from svcflow.definitions.migration import read_migration_text
 from svcflow.definitions.workflow import load_workflow_file
+from svcflow.records import Case
 from svcflow.report import build_report
 from svcflow.sla.words import sla_words
 from svcflow.store.registry import open_store
@@ -516,20 +517,28 @@ DESK_V3 = DESK_V2.replace("version: 2", "version: 3").replace(
 )
 
 
-def test_a_clock_carrying_its_old_target_names_the_new_one_once_re_targeted(
-    clock: ManualClock,
-) -> None:
-    """Kept on v2's 6 hours where v3 would choose its standard day, the clock names 6 hours;
-    when the case becomes urgent it is re-targeted and from then on names v3's target."""
-    v2 = load_workflow_text(DESK_V2, "desk_v2.yaml")
+def moved_an_hour_in(clock: ManualClock, v2_text: str, v3_text: str) -> tuple[Engine, Case]:
+    """A desk case started on v2 and moved to v3 (keeping its clocks) an hour later; returns
+    the engine of both versions and the case."""
+    v2 = load_workflow_text(v2_text, "desk_v2.yaml")
     store = open_store("memory://")
     first = Engine([v2], store, clock)
     case = first.start("desk", {"customer": "Ann"})
     first.plugins.close()
     clock.advance("1h")
-    with Engine([v2, load_workflow_text(DESK_V3, "desk_v3.yaml")], store, clock) as both:
-        plan = DESK_PLAN.replace("from: 1\nto: 2", "from: 2\nto: 3")
-        both.migrate_cases(read_migration_text(plan, "plan.yaml"))
+    both = Engine([v2, load_workflow_text(v3_text, "desk_v3.yaml")], store, clock)
+    plan = DESK_PLAN.replace("from: 1\nto: 2", "from: 2\nto: 3")
+    both.migrate_cases(read_migration_text(plan, "plan.yaml"))
+    return both, case
+
+
+def test_a_clock_carrying_its_old_target_names_the_new_one_once_re_targeted(
+    clock: ManualClock,
+) -> None:
+    """Kept on v2's 6 hours where v3 would choose its standard day, the clock names 6 hours;
+    when the case becomes urgent it is re-targeted and from then on names v3's target."""
+    both, case = moved_an_hour_in(clock, DESK_V2, DESK_V3)
+    with both:
         [kept] = [s for s in both.sla(case.id) if s.metric == "resolution"]
         assert (kept.target, kept.budget) == ("6h", timedelta(hours=6))
         clock.advance("1h")
@@ -568,15 +577,8 @@ def test_a_clock_carrying_its_old_target_names_the_new_one_once_re_targeted(
 def test_a_kept_clock_carries_its_target_only_where_the_new_version_chooses_another(
     clock: ManualClock, target: str, next_version: str, named: str, carried: bool
 ) -> None:
-    v2 = load_workflow_text(DESK_V2.replace("{within: 6h}", target), "desk_v2.yaml")
-    store = open_store("memory://")
-    first = Engine([v2], store, clock)
-    case = first.start("desk", {"customer": "Ann"})
-    first.plugins.close()
-    clock.advance("1h")
-    with Engine([v2, load_workflow_text(next_version, "desk_v3.yaml")], store, clock) as both:
-        plan = DESK_PLAN.replace("from: 1\nto: 2", "from: 2\nto: 3")
-        both.migrate_cases(read_migration_text(plan, "plan.yaml"))
+    both, case = moved_an_hour_in(clock, DESK_V2.replace("{within: 6h}", target), next_version)
+    with both:
         events = both.history(case.id)[-1].details["sla"]
         [event] = [e for e in events if e["metric"] == "resolution"]
         assert (event["target"], event["mode"]) == (named, "keep")

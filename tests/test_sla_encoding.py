@@ -222,26 +222,8 @@ def test_a_clock_resumed_when_the_first_clock_started_reads_back_its_own_start()
     an hour earlier, on its first target, and resumed exactly then has a resume offset of 0:
     it still reads back started at its own start and counting from its resume."""
     later = START + timedelta(hours=1)
-    first = Clock(
-        status="running",
-        cycle=1,
-        started_at=later,
-        target=0,
-        budget=timedelta(hours=4),
-        calendar="24x7",
-        used=timedelta(0),
-        since=later,
-    )
-    second = Clock(
-        status="running",
-        cycle=1,
-        started_at=START,
-        target=0,
-        budget=timedelta(hours=8),
-        calendar="24x7",
-        used=timedelta(minutes=30),
-        since=later,
-    )
+    first = running(started_at=later, since=later, budget=timedelta(hours=4))
+    second = running(since=later, used=timedelta(minutes=30))
     state = {"metrics": {"reply": first.to_json(), "resolution": second.to_json()}}
     back = decode_sla(encode_sla(state))
     assert back == state
