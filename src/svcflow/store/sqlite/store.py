@@ -181,6 +181,26 @@ _IDS_PER_STATEMENT = 512
 """At most this many ``?`` in one ``IN`` list (SQLite before 3.32 allows 999 parameters)."""
 
 
+def _bind_plainly() -> None:
+    """Let ``sqlite3`` bind ``None`` and ``bytes`` without asking them to adapt themselves.
+
+    CPython's ``sqlite3`` binds an ``int``, ``float`` or ``str`` parameter as it is; any other
+    (``None`` for NULL, ``bytes`` for a packed text) is looked up in its adapter registry and
+    then asked for ``__adapt__``, which on Python 3.11 raises and clears an ``AttributeError``:
+    about 3,000 instructions a parameter, 7 parameters of an event (issue 16). An adapter that
+    gives the value back unchanged ends the look-up first; the values bound are the same.
+    Registered for the process, unless the host registered adapters of its own for these types.
+    """
+    if (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        none: dict[None, None] = {}
+        sqlite3.register_adapter(type(None), none.get)  # none.get(None) is None: C, no frame
+    if (bytes, sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(bytes, bytes)  # bytes(b) is b
+
+
+_bind_plainly()
+
+
 class SqliteStore:
     """A SQLite-file store; safe for several threads and processes on one machine.
 
@@ -288,7 +308,8 @@ class SqliteStore:
         return [result if isinstance(result, Exception) else None for result in results]
 
     _pack: Packer = staticmethod(pack)
-    """How history details and SLA state are kept (:mod:`.packing`): deflated in SQLite."""
+    """How history details are kept (:mod:`.packing`): deflated in SQLite. (SLA state is kept
+    in the compact form of ``svcflow.sla.encoding``, unpacked.)"""
 
     _FATAL: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
     """Errors of the transaction itself (disk full, I/O, busy): they end a batch."""
@@ -374,8 +395,15 @@ class SqliteStore:
             timers=self._timers_at(case.id, change.expected_revision),
         )
 
-    def _encode_sla(self, case: Case) -> str | bytes:
-        return self._pack(to_json(dict(case.sla))) if case.sla else "{}"
+    def _encode_sla(self, case: Case) -> str:
+        """The case's SLA state as stored: the compact form of ``svcflow.sla.encoding`` (its
+        records read, nothing parsed), through the codec the engine attached."""
+        return self._require_codec().encode_sla(case.sla) if case.sla else "{}"
+
+    def _decode_sla(self, stored: str | bytes) -> dict[str, Any]:
+        """A case row's SLA state: the compact form, JSON text, or JSON packed by schema
+        steps 12 to 14 (:mod:`.packing`)."""
+        return self._require_codec().decode_sla(unpack(stored))
 
     def _stored_data(self, case: Case) -> StoredData:
         """The case's data as its row keeps it: encoded, its large texts taken out."""
@@ -1010,7 +1038,7 @@ class SqliteStore:
             data, sla = cached[2], cached[3]
         else:
             data = MappingProxyType(self._decode_data(row))
-            sla = _NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(unpack(row[8])))
+            sla = _NO_SLA if row[8] == "{}" else MappingProxyType(self._decode_sla(row[8]))
             self._remember(row[0], _Known(row[5], row[2], data, sla))
         return Case(
             id=row[0],
