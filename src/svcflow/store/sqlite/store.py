@@ -120,6 +120,10 @@ class _Known(NamedTuple):
     sla: Mapping[str, Any]
 
 
+class _Refused(Exception):
+    """A change of a batch applied without savepoints was refused (``_apply_together``)."""
+
+
 class _Prepared(NamedTuple):
     """What a commit works out before the write lock (``SqliteStore._prepare``)."""
 
@@ -297,11 +301,13 @@ class SqliteStore:
 
     def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
         prepared = [self._prepare(change) for change in changes]  # before the write lock
-        with self._write() as db:
-            results = [
-                self._apply_alone(db, change, ready)
-                for change, ready in zip(changes, prepared, strict=True)
-            ]
+        results = self._apply_together(changes, prepared)
+        if results is None:  # one was refused: again, each change under a savepoint of its own
+            with self._write() as db:
+                results = [
+                    self._apply_alone(db, change, ready)
+                    for change, ready in zip(changes, prepared, strict=True)
+                ]
         for change, result in zip(changes, results, strict=True):
             if not isinstance(result, Exception):
                 self._remember_committed(change, result)
@@ -313,6 +319,27 @@ class SqliteStore:
 
     _FATAL: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
     """Errors of the transaction itself (disk full, I/O, busy): they end a batch."""
+
+    def _apply_together(
+        self, changes: Sequence[CaseChange], prepared: Sequence[_Prepared]
+    ) -> list[Exception | tuple[TimerKey, ...]] | None:
+        """Apply the changes in one transaction without savepoints (the usual batch: none is
+        refused; a savepoint and its release are two statements a change); None, having
+        written nothing, when one was refused."""
+        try:
+            with self._write() as db:
+                try:
+                    applied: list[Exception | tuple[TimerKey, ...]] = [
+                        self._apply(db, change, ready)
+                        for change, ready in zip(changes, prepared, strict=True)
+                    ]
+                    return applied
+                except self._FATAL:
+                    raise
+                except Exception as refused:  # rolled back whole by _write
+                    raise _Refused from refused
+        except _Refused:
+            return None
 
     def _apply_alone(
         self, db: Any, change: CaseChange, prepared: _Prepared
