@@ -42,6 +42,7 @@ class Span:
 
 
 _NOTHING = Span()
+_QUIET = nullcontext(_NOTHING)  # reusable and re-entrant: one for every span that records nothing
 
 
 def _recording() -> bool:
@@ -69,6 +70,6 @@ def _otel_span(name: str, attributes: dict[str, str | int | bool]) -> Iterator[S
 def span(name: str, **attributes: str | int | bool | None) -> AbstractContextManager[Span]:
     """A span named ``svcflow.<name>`` with ``attributes`` (``None`` values are left out)."""
     if _trace is None or not _recording():
-        return nullcontext(_NOTHING)
+        return _QUIET
     given = {key: value for key, value in attributes.items() if value is not None}
     return _otel_span(f"svcflow.{name}", given)

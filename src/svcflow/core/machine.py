@@ -109,6 +109,7 @@ class CompiledWorkflow:
             if spec.escalations
             else None
         )
+        self._service_levels = self.sla is not None or self.escalations is not None
         self._quiet = (
             self.calendars[spec.quiet_hours.calendar] if spec.quiet_hours is not None else None
         )
@@ -183,16 +184,17 @@ class CompiledWorkflow:
         if enter is not None:
             enter(step)
         result.data = step.data
-        facts = StepFacts(
-            trigger=None,
-            left=None,
-            entered=self.initial,
-            state=self.initial,
-            before=None,
-            after=step.data,
-            now=now,
-        )
-        self._service_step(result, {}, facts)
+        if self._service_levels:
+            facts = StepFacts(
+                trigger=None,
+                left=None,
+                entered=self.initial,
+                state=self.initial,
+                before=None,
+                after=step.data,
+                now=now,
+            )
+            self._service_step(result, {}, facts)
         return result
 
     def step(
@@ -222,7 +224,8 @@ class CompiledWorkflow:
         actor = self._widened(actor)
         step = _Step(state, data, now, result, case_id, actor if self.reads_roles else None)
         if payload:
-            self._refuse_protected(payload)
+            if self._protected:
+                self._refuse_protected(payload)
             result.payload = self.schema.validate_changes(payload, origin="payload")
             step.write(result.payload)
         taken = next((r for r in routes if r.condition is None or r.condition.test(step)), None)
@@ -237,22 +240,22 @@ class CompiledWorkflow:
             )
         if taken.dest is not None:
             step.state = taken.dest
-        if actor is not None:
+        if actor is not None and self.authority.guards:
             self._authorize(step, taken.position, actor, trigger, state)
         self._run_transition(step, taken, state)
         result.target = step.state
         result.data = step.data
-        entered = step.state if taken.dest is not None else None
-        facts = StepFacts(
-            trigger=trigger,
-            left=result.left_state,
-            entered=entered,
-            state=step.state,
-            before=data,
-            after=step.data,
-            now=now,
-        )
-        self._service_step(result, service or {}, facts)
+        if self._service_levels:
+            facts = StepFacts(
+                trigger=trigger,
+                left=result.left_state,
+                entered=step.state if taken.dest is not None else None,
+                state=step.state,
+                before=data,
+                after=step.data,
+                now=now,
+            )
+            self._service_step(result, service or {}, facts)
         return result
 
     def _widened(self, actor: Actor | None) -> Actor | None:
@@ -325,13 +328,11 @@ class CompiledWorkflow:
 
     @property
     def has_service_levels(self) -> bool:
-        return self.sla is not None or self.escalations is not None
+        return self._service_levels
 
     def _service_step(
         self, result: StepResult, service: Mapping[str, Any], facts: StepFacts
     ) -> None:
-        if not self.has_service_levels:
-            return
         clocks, chains = decode_service(service)
         outcome = SlaOutcome()
         if self.sla is not None:

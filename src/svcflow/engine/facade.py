@@ -485,11 +485,12 @@ class Engine:
         """``actor`` with the roles the host's identity system (``svcflow_actor_roles``) gives."""
         return Actor(actor, self.plugins.actor_roles(actor))
 
-    def _actor_in(self, compiled: CompiledWorkflow, actor: str) -> Actor:
+    def _actor_in(self, compiled: CompiledWorkflow, actor: str) -> Actor | None:
         """``actor`` for a step of ``compiled``: the identity system is asked for their roles
         only when the workflow reads roles (``by``/``not_by``, role ``includes``, an expression
-        or table reading ``actor``); otherwise nothing could tell the roles apart."""
-        return self.actor(actor) if compiled.reads_roles else Actor(actor)
+        or table reading ``actor``); otherwise nothing could tell actors apart, and the step
+        gets None (it checks nothing, as for the engine's own timers)."""
+        return self.actor(actor) if compiled.reads_roles else None
 
     def _refused(self, error: NotAuthorized, now: datetime) -> None:
         self.store.add_refusal(

@@ -25,7 +25,7 @@ from svcflow.engine.registry import WorkflowRegistry
 from svcflow.errors import CaseNotFound, IdempotencyKeyReused
 from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import InboundMessage
-from svcflow.messaging.notifier import Audience, Notifier
+from svcflow.messaging.notifier import NO_AUDIENCE, Audience, Notifier
 from svcflow.records import NO_DETAILS, Case, HistoryEntry, PendingSignal, plain
 from svcflow.store.base import (
     CaseChange,
@@ -76,7 +76,12 @@ def advanced(case: Case, result: StepResult, now: datetime) -> Case:
 def history_entry(case: Case, at: datetime, event: Event, result: StepResult) -> HistoryEntry:
     """The history entry of a step: what it set, scheduled, cancelled, notified and noted, so
     that the history alone tells everything that happened to the case."""
-    details = {**_data_details(event, result), **_effect_details(result), **(event.extra or {})}
+    details: dict[str, Any] = {}
+    if result.changed:
+        _add_data_details(details, event, result)
+    _add_effect_details(details, result)
+    if event.extra:
+        details.update(event.extra)
     return HistoryEntry(
         case_id=case.id,
         seq=case.revision,
@@ -92,33 +97,37 @@ def history_entry(case: Case, at: datetime, event: Event, result: StepResult) ->
     )
 
 
-def _data_details(event: Event, result: StepResult) -> dict[str, Any]:
-    if not result.changed:
-        return {}
+def _add_data_details(details: dict[str, Any], event: Event, result: StepResult) -> None:
+    """``set``: the fields the step set; when a case starts, only those its starter did not
+    give (defaults and ``on_enter`` values)."""
     if event.kind != "started":
-        return {"set": plain(result.changed)}
+        details["set"] = plain(result.changed)
+        return
     given = event.payload if isinstance(event.payload, Mapping) else {}
     derived = {
         name: value
         for name, value in plain(result.changed).items()
         if value is not None and given.get(name) != value
     }
-    return {"set": derived} if derived else {}  # defaults and on_enter values
+    if derived:
+        details["set"] = derived
 
 
-def _effect_details(result: StepResult) -> dict[str, Any]:
-    details: dict[str, Any] = {}
-    if result.timers:
+def _add_effect_details(details: dict[str, Any], result: StepResult) -> None:
+    """The effects, in this order: ``timers``, ``left``, ``cancelled``, ``notifications``,
+    ``notes``, ``sla`` (each only when there is one)."""
+    timers = result.timers
+    if timers:
         details["timers"] = [
-            {"trigger": t.trigger, "due_at": iso_text(t.due_at), "keep": t.keep}
-            for t in result.timers
+            {"trigger": t.trigger, "due_at": iso_text(t.due_at), "keep": t.keep} for t in timers
         ]
     if result.left_state is not None:
         details["left"] = result.left_state
-    replaced = {t.trigger for t in result.timers}
-    cancelled = [t for t in dict.fromkeys(result.cancel_triggers) if t not in replaced]
-    if cancelled:
-        details["cancelled"] = cancelled
+    if result.cancel_triggers:
+        replaced = {t.trigger for t in timers}
+        cancelled = [t for t in dict.fromkeys(result.cancel_triggers) if t not in replaced]
+        if cancelled:
+            details["cancelled"] = cancelled
     if result.notifications:
         details["notifications"] = [
             {"template": n.template, "to": list(n.recipients)} for n in result.notifications
@@ -127,7 +136,6 @@ def _effect_details(result: StepResult) -> dict[str, Any]:
         details["notes"] = list(result.notes)
     if result.service_events:
         details["sla"] = list(result.service_events)
-    return details
 
 
 class CaseWriter:
@@ -274,9 +282,13 @@ class CaseWriter:
         if not result.notifications:
             return []
         owner = customer_id or self.store.case_customer(case.id)
-        audience = Audience(
-            customer=None if owner is None else self.store.load_customer(owner),
-            message=InboundMessage.from_variables(messages[-1].message) if messages else None,
+        audience = (
+            NO_AUDIENCE
+            if owner is None and not messages
+            else Audience(
+                customer=None if owner is None else self.store.load_customer(owner),
+                message=InboundMessage.from_variables(messages[-1].message) if messages else None,
+            )
         )
         deliveries: list[NewDelivery] = []
         token = self._committing.set(messages)

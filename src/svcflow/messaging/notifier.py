@@ -30,7 +30,7 @@ from svcflow.sla.clocks import SlaPolicy
 from svcflow.sla.words import sla_words
 from svcflow.store.base import NewDelivery
 
-__all__ = ["ADDRESSED_CHANNELS", "Audience", "Notifier", "SlaPolicies"]
+__all__ = ["ADDRESSED_CHANNELS", "NO_AUDIENCE", "Audience", "Notifier", "SlaPolicies"]
 
 SlaPolicies = Callable[[Case], SlaPolicy | None]
 """The compiled SLA section of a case's workflow version (None: the workflow has none)."""
@@ -49,7 +49,8 @@ class Audience:
     message: InboundMessage | None = None
 
 
-_NOBODY = Audience()
+NO_AUDIENCE = Audience()
+"""A step with neither an owning customer nor an inbound message (shared: it is frozen)."""
 
 
 class Notifier:
@@ -71,15 +72,14 @@ class Notifier:
         key: str,
         request: NotificationRequest,
         now: datetime,
-        audience: Audience = _NOBODY,
+        audience: Audience = NO_AUDIENCE,
     ) -> list[NewDelivery]:
         """One row per recipient, keyed ``<key>:<n>``; unresolved roles get a dead row, roles
         resolved to nobody an ``undeliverable`` one."""
         rows: list[NewDelivery] = []
         due = request.hold_until or now
         recipients, problems = self._recipients(case, request, audience)
-        policy = None if self.sla_policies is None else self.sla_policies(case)
-        localized = None if policy is None else partial(_sla_context, policy, case)
+        localized = self._localized(case) if recipients else None
         for number, recipient in enumerate(recipients, start=1):
             channel = request.channel or recipient.channel
             locale = recipient.locale or case.data.get("locale") or self.renderer.default_locale
@@ -117,6 +117,11 @@ class Notifier:
             )
         rows.extend(self._problem_rows(key, request, problems, due))
         return rows
+
+    def _localized(self, case: Case) -> Callable[[str], Mapping[str, Any]] | None:
+        """The case's SLA words for templates, by locale (None: its workflow has no SLA)."""
+        policy = None if self.sla_policies is None else self.sla_policies(case)
+        return None if policy is None else partial(_sla_context, policy, case)
 
     def _problem_rows(
         self,
@@ -161,8 +166,7 @@ class Notifier:
             urgent=entry.urgent,
         )
         context = _context(case, recipient, request, now)
-        policy = None if self.sla_policies is None else self.sla_policies(case)
-        localized = None if policy is None else partial(_sla_context, policy, case)
+        localized = self._localized(case)
         try:
             return self.renderer.render(
                 entry.template, entry.channel, entry.locale, context, localized

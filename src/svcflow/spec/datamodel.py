@@ -118,8 +118,12 @@ class CaseDataSchema:
         self._whole: TypeAdapter[Any] = TypeAdapter(
             _typed_dict(f"{workflow.replace('-', '_')}_v{version}_data", self.fields)
         )
-        self._each: dict[str, TypeAdapter[Any]] = {
-            name: TypeAdapter(_nullable(spec, name)) for name, spec in self.fields.items()
+        # pydantic-core's compiled validators, called without TypeAdapter's per-call wrapper
+        # (which only passes its defaults on): what a start and each field an event sets run
+        self._validate_whole = self._whole.validator.validate_python
+        self._validate_each = {
+            name: TypeAdapter(_nullable(spec, name)).validator.validate_python
+            for name, spec in self.fields.items()
         }
         self._defaults = {
             name: spec.default for name, spec in self.fields.items() if not spec.required
@@ -134,7 +138,7 @@ class CaseDataSchema:
                 shared = type(default) in _IMMUTABLE  # a list or map default is copied per case
                 given[name] = default if shared else copy.deepcopy(default)
         try:
-            return dict(self._whole.validate_python(given))
+            return dict(self._validate_whole(given))
         except ValidationError as error:
             raise self._error(error) from None
 
@@ -145,7 +149,7 @@ class CaseDataSchema:
         problems: list[str] = []
         for name, value in changes.items():
             try:
-                validated[name] = self._each[name].validate_python(value)
+                validated[name] = self._validate_each[name](value)
             except ValidationError as error:
                 problems.extend(
                     _describe(e, prefix=f"{origin}: {name}.")
