@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-__all__ = ["TRACER_NAME", "Span", "span"]
+__all__ = ["TRACER_NAME", "Span", "recording", "span"]
 
 TRACER_NAME = "svcflow"
 
@@ -65,6 +65,12 @@ def _otel_span(name: str, attributes: dict[str, str | int | bool]) -> Iterator[S
         name, attributes={f"svcflow.{key}": value for key, value in attributes.items()}
     ) as current:
         yield Span(current)
+
+
+def recording() -> bool:
+    """Whether spans are recorded now: a caller on the event path skips building a span's
+    attributes when they are not."""
+    return _trace is not None and _recording()
 
 
 def span(name: str, **attributes: str | int | bool | None) -> AbstractContextManager[Span]:

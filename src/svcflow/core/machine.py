@@ -228,16 +228,11 @@ class CompiledWorkflow:
                 self._refuse_protected(payload)
             result.payload = self.schema.validate_changes(payload, origin="payload")
             step.write(result.payload)
-        taken = next((r for r in routes if r.condition is None or r.condition.test(step)), None)
-        if taken is None:
-            conditions = " / ".join(f"`{r.condition.source}`" for r in routes if r.condition)
-            raise ConditionNotMet(
-                case_id,
-                state,
-                trigger,
-                self.allowed_triggers(state, step.data, now, actor),
-                f"its condition {conditions} is false",
-            )
+        for taken in routes:  # the first route whose `when` holds, as transitions chooses
+            if taken.condition is None or taken.condition.test(step):
+                break
+        else:
+            raise self._condition_not_met(step, routes, trigger, state, actor)
         if taken.dest is not None:
             step.state = taken.dest
         if actor is not None and self.authority.guards:
@@ -257,6 +252,18 @@ class CompiledWorkflow:
             )
             self._service_step(result, service or {}, facts)
         return result
+
+    def _condition_not_met(
+        self, step: _Step, routes: list[_Route], trigger: str, state: str, actor: Actor | None
+    ) -> ConditionNotMet:
+        conditions = " / ".join(f"`{r.condition.source}`" for r in routes if r.condition)
+        return ConditionNotMet(
+            step.case_id,
+            state,
+            trigger,
+            self.allowed_triggers(state, step.data, step.now, actor),
+            f"its condition {conditions} is false",
+        )
 
     def _widened(self, actor: Actor | None) -> Actor | None:
         """The actor with the roles their roles include (``roles:`` of the workflow)."""

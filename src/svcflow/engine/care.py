@@ -198,6 +198,11 @@ class Journeys:
 
     # -- signals --
 
+    @property
+    def raises_signals(self) -> bool:
+        """Whether any loaded workflow listens for signals (else no event raises one)."""
+        return bool(self._listeners)
+
     def raised_by(self, change: CaseChange) -> list[PendingSignal]:
         """The signals the event of ``change`` raises, evaluated before it commits so they are
         written in its own transaction (``CaseChange.signals``); none past

@@ -92,7 +92,7 @@ from svcflow.spec.extensions import using_extensions
 from svcflow.store.base import CaseChange, NewMessage, ScopeTaken, Store
 from svcflow.store.query import CasePage
 from svcflow.store.registry import open_store
-from svcflow.tracing import span
+from svcflow.tracing import recording, span
 
 __all__ = ["DEAD_LETTER_RETENTION", "Engine"]
 
@@ -201,8 +201,9 @@ class Engine:
         )
         journeys = Journeys(self.registry, self.store, actions)
         self.customers.listen(journeys.customer_changed)
-        self._writer.raise_signals = journeys.raised_by
-        self._writer.after_commit.append(journeys.case_committed)
+        if journeys.raises_signals:  # (fixed once the workflows are loaded)
+            self._writer.raise_signals = journeys.raised_by
+            self._writer.after_commit.append(journeys.case_committed)
         return journeys
 
     def _attach_directory(self) -> None:
@@ -311,6 +312,8 @@ class Engine:
         owner = customer.id if isinstance(customer, Customer) else customer
         if owner is not None:
             self.customers.get(owner)
+        if not recording():
+            return self._start(workflow, data, actor, idempotency_key, customer_id=owner)
         with span("start", workflow=workflow) as current:
             case = self._start(workflow, data, actor, idempotency_key, customer_id=owner)
             current.set("case", case.id)
@@ -387,6 +390,8 @@ class Engine:
         is excluded by a four-eyes rule (``not_by:``); that refusal is kept
         (:meth:`refusals`). In every error case the case is unchanged.
         """
+        if not recording():
+            return self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
         with span("fire", case=case_id, trigger=trigger) as current:
             case = self._fire(case_id, trigger, payload, actor, idempotency_key, expected_revision)
             current.set("workflow", case.workflow)

@@ -202,9 +202,10 @@ class CaseWriter:
         new case. A notice that reaches nobody leaves a warning in the history entry."""
         key, scope = idempotency
         deliveries = self._deliveries(case, result, messages, customer_id)
-        warnings = [d.error for d in deliveries if d.status == "undeliverable" and d.error]
-        if warnings:
-            entry = entry._replace(details={**entry.details, "warnings": warnings})
+        if deliveries:
+            warnings = [d.error for d in deliveries if d.status == "undeliverable" and d.error]
+            if warnings:
+                entry = entry._replace(details={**entry.details, "warnings": warnings})
         open_scope, release = self._scope(case, expected_revision, customer_id)
         change = CaseChange(
             case=case,
@@ -312,6 +313,8 @@ def _notifications(
 ) -> list[NewNotification]:
     """The step's notifications; one whose every row failed already (nobody to reach, a
     template error) is ``undeliverable`` or ``dead`` from the start, not pending for ever."""
+    if not result.notifications:
+        return []
     outcome: dict[str, set[str]] = {}
     for delivery in deliveries:
         outcome.setdefault(delivery.notification_key, set()).add(delivery.status)

@@ -130,7 +130,7 @@ def _begins_with(text: str, key: str, length: int) -> bool:
 
 
 def _large(values: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    if not isinstance(values, Mapping):
+    if values is None or not isinstance(values, Mapping):
         return []
     return [
         (k, v)
@@ -141,8 +141,10 @@ def _large(values: Mapping[str, Any] | None) -> list[tuple[str, str]]:
 
 def take_out(entry: HistoryEntry) -> tuple[HistoryEntry, list[tuple[TextPlace, str]]]:
     """The entry with its large texts replaced by ``None``, and each text with its place."""
-    payload_texts = _large(entry.payload)
     changed = entry.details.get("set")
+    if entry.payload is None and changed is None:
+        return entry, []
+    payload_texts = _large(entry.payload)
     set_texts = _large(changed)
     if not payload_texts and not set_texts:
         return entry, []

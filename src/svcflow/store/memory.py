@@ -12,6 +12,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from svcflow.errors import ConcurrencyConflict, WorkflowVersionConflict
@@ -82,6 +83,7 @@ class MemoryStore:
         self._outbox: dict[int, OutboxEntry] = {}
         self._outbox_leases: dict[int, tuple[str, datetime]] = {}
         self._messages: dict[tuple[str, str], tuple[str, str, datetime, Mapping[str, Any]]] = {}
+        self._messages_of: dict[str, list[tuple[str, str]]] = defaultdict(list)  # by case
         self._threads: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
         self._dead_letters: dict[int, DeadLetter] = {}
         self._customers = CustomerBook()
@@ -101,9 +103,12 @@ class MemoryStore:
             self._cases[case.id] = case
             self._history.append(change.history)
             self._apply_timers(change)
-            self._add_notifications(case, change.notifications)
-            self._add_deliveries(case, change.deliveries)
-            self._add_messages(case.id, change.messages)
+            if change.notifications:
+                self._add_notifications(case, change.notifications)
+            if change.deliveries:
+                self._add_deliveries(case, change.deliveries)
+            if change.messages:
+                self._add_messages(case.id, change.messages)
             if change.expected_revision is None:
                 self._customers.own_case(case.id, change.customer_id)
                 if change.open_scope is not None:
@@ -253,12 +258,14 @@ class MemoryStore:
 
     def _add_messages(self, case_id: str, messages: Sequence[NewMessage]) -> None:
         for message in messages:
-            self._messages[(message.channel, message.message_id)] = (
+            place = (message.channel, message.message_id)
+            self._messages[place] = (
                 case_id,
                 message.sender,
                 message.received_at,
                 dict(message.message),
             )
+            self._messages_of[case_id].append(place)
             order = next(self._ids)
             for key in message.thread_keys:
                 self._threads[key].append((message.received_at, order, case_id))
@@ -547,10 +554,11 @@ class MemoryStore:
 
     def case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
         with self._lock:
-            found = [
-                (at, message) for cid, _, at, message in self._messages.values() if cid == case_id
-            ]
-            return [message for _, message in sorted(found, key=lambda item: item[0])]
+            keys = self._messages_of.get(case_id)
+            if not keys:
+                return []
+            found = sorted((self._messages[key] for key in keys), key=itemgetter(2))
+            return [message for _, _, _, message in found]
 
     # -- customers --
 
@@ -658,9 +666,15 @@ class MemoryStore:
         for entry_id in [i for i, e in self._outbox.items() if e.case_id in gone]:
             del self._outbox[entry_id]
             self._outbox_leases.pop(entry_id, None)
-        self._messages = {k: m for k, m in self._messages.items() if m[0] not in gone}
-        self._drop_threads(gone)
+        self._forget_messages(gone)
         self._refusals = [r for r in self._refusals if r.case_id not in gone]
+
+    def _forget_messages(self, gone: set[str]) -> None:
+        """Drop the inbound messages of the cases in ``gone`` and their thread keys."""
+        for case_id in gone:
+            for key in self._messages_of.pop(case_id, ()):
+                del self._messages[key]
+        self._drop_threads(gone)
 
     def customer_cases(self, customer_id: str) -> list[str]:
         with self._lock:
@@ -683,8 +697,7 @@ class MemoryStore:
                     )
             gone = {case.id for case in cases}
             before = len(self._messages)
-            self._messages = {k: m for k, m in self._messages.items() if m[0] not in gone}
-            self._drop_threads(gone)
+            self._forget_messages(gone)
             self._idempotency = {
                 k: r for k, r in self._idempotency.items() if r.case.id not in gone
             }

@@ -82,7 +82,8 @@ class MemoryHistory:
             keep(self._texts[entry.case_id], taken)
         payload = None if bare.payload is None else _dump(bare.payload)
         details = _dump(bare.details) if bare.details else None
-        return (*bare[:8], payload, bare.version, details, tuple(p for p, _ in taken))
+        places = tuple(p for p, _ in taken) if taken else ()
+        return (*bare[:8], payload, bare.version, details, places)
 
 
 def _dump(value: Any) -> bytes:
