@@ -77,6 +77,10 @@ MODULES: dict[str, Module] = {
         # so the tests parametrised over the stores run on memory only
         keyword="not postgres and not sqlite and not sigkill",
     ),
+    # The SLA state's stored form (i16f): its own round-trip tests, which build the states
+    # a step writes and the JSON a store hands back; the stores' tests reach it through
+    # SQLite, at seconds per mutant.
+    "sla-encoding": Module("src/svcflow/sla/encoding.py", ("tests/test_sla_encoding.py",)),
     "escalation": Module(
         "src/svcflow/sla/escalation.py",
         ("tests/test_escalation.py", "tests/test_escalation_lifecycle.py"),

@@ -19,8 +19,9 @@ from typing import IO
 
 import pytest
 
+from support.calendars import at
 from support.workflows import ROOT
-from svcflow import Engine, ManualClock, WorkflowDefinitionError
+from svcflow import Engine, ManualClock, WorkflowDefinitionError, load_workflow_text
 from svcflow.cli import main
 from svcflow.definitions.migration import read_migration_text
 from svcflow.definitions.workflow import load_workflow_file
@@ -407,3 +408,93 @@ def test_a_kept_clock_keeps_naming_its_own_target_after_the_move(
     assert (bo.target, bo.budget, bo.elapsed) == ("1d", timedelta(hours=24), timedelta(hours=3))
     events = [e["event"] for e in engine.history(ids["Bo"])[-1].details["sla"]]
     assert events == ["retargeted"]
+
+
+DESK_V1 = """\
+workflow: desk
+version: 1
+title: A request with three clocks
+data:
+  customer: {type: string, required: true}
+  urgent: {type: boolean, default: false}
+states:
+  open: {initial: true}
+  answered: {}
+  done: {final: true}
+transitions:
+  - {trigger: answer, from: open, to: answered}
+  - {trigger: finish, from: [open, answered], to: done}
+sla:
+  calendar: 24x7
+  metrics:
+    triage:
+      start: {enter: open}
+      stop: {enter: answered}
+      targets: [{within: 4h}]
+    first_response:
+      start: {enter: open}
+      stop: {enter: answered}
+      targets: [{within: 1h}]
+    resolution:
+      start: {enter: open}
+      stop: {enter: done}
+      targets: [{when: urgent, within: 2h}, {within: 8h}]
+"""
+
+# v2 drops the triage clock, keeps first_response, and has a single resolution target.
+DESK_V2 = (
+    DESK_V1.replace("version: 1", "version: 2")
+    .replace(
+        "    triage:\n      start: {enter: open}\n      stop: {enter: answered}\n"
+        "      targets: [{within: 4h}]\n",
+        "",
+    )
+    .replace("[{when: urgent, within: 2h}, {within: 8h}]", "[{within: 6h}]")
+)
+
+DESK_PLAN = "migration: desk\nfrom: 1\nto: 2\nclocks: {resolution: keep}\n"
+
+
+def test_a_clock_of_a_dropped_metric_goes_a_finished_one_stays_and_a_lost_target_is_chosen_again(
+    clock: ManualClock,
+) -> None:
+    """Migrating clocks in their order: a metric v2 lacks (listed first) is dropped and the
+    next ones still move; a clock that finished is carried over as it was; a clock kept on a
+    target v2 no longer has (the second of two, where v2 has one) takes v2's target."""
+    v1 = load_workflow_text(DESK_V1, "desk_v1.yaml")
+    store = open_store("memory://")
+    first = Engine([v1], store, clock)
+    case = first.start("desk", {"customer": "Ann"})
+    clock.advance("30m")
+    first.fire(case.id, "answer")
+    clock.advance("1h30m")
+    first.plugins.close()
+    with Engine([v1, load_workflow_text(DESK_V2, "desk_v2.yaml")], store, clock) as both:
+        report = both.migrate_cases(read_migration_text(DESK_PLAN, "plan.yaml"))
+        assert [moved.case_id for moved in report.moved] == [case.id]
+        assert both.get(case.id).version == 2
+        assert both.history(case.id)[-1].details["sla"] == [
+            {
+                "metric": "resolution",
+                "event": "migrated",
+                "at": "2026-03-02T11:00:00+00:00",
+                "cycle": 1,
+                "target": "6h",
+                "calendar": "24x7",
+                "used": "2h",
+                "mode": "retarget",
+            }
+        ]
+        clocks = {found.metric: found for found in both.sla(case.id)}
+        assert sorted(clocks) == ["first_response", "resolution"]
+        assert (clocks["first_response"].status, clocks["first_response"].elapsed) == (
+            "met",
+            timedelta(minutes=30),
+        )
+        assert (clocks["resolution"].status, clocks["resolution"].deadline) == (
+            "running",
+            at("2026-03-02T15:00:00+00:00"),
+        )
+        assert [(t.trigger, t.due_at.isoformat()) for t in both.timers(case.id)] == [
+            ("sla:resolution:breach", "2026-03-02T15:00:00+00:00")
+        ]

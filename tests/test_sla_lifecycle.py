@@ -537,3 +537,36 @@ def test_a_condition_on_the_state_and_the_time_starts_a_clock_only_when_it_becom
             ("started", "2026-03-02T09:05:00+00:00", 1),
             ("met", "2026-03-02T09:10:00+00:00", 1),
         ]
+
+
+def test_a_resume_condition_met_while_the_clock_runs_changes_nothing(
+    clock: ManualClock, store_url: str
+) -> None:
+    """``touch`` resumes a paused clock; on a running one it is no resume: the clock keeps
+    counting from when it started, its deadline where it was."""
+    text = HANDLING.replace(
+        "      resume: {leave: waiting}\n", "      resume: [{leave: waiting}, {trigger: touch}]\n"
+    )
+    with office_engine(text, "handling.yaml", clock, store_url) as engine:
+        case = engine.start("handling", {"customer": "c1"})
+        clock.set("2026-03-02T10:00:00+00:00")
+        engine.fire(case.id, "touch")
+        assert events(engine, case.id) == [
+            record("started", "2026-03-02T09:00:00+00:00", budget="4h")
+        ]
+        assert handling_timers(engine, case.id) == [
+            ("sla:handling:breach", "2026-03-02T13:00:00+00:00"),
+            ("sla:handling:warning:0", "2026-03-02T11:00:00+00:00"),
+        ]
+        [found] = [s for s in engine.sla(case.id) if s.metric == "handling"]
+        assert (found.status, found.elapsed, found.deadline) == (
+            "running",
+            timedelta(hours=1),
+            at("2026-03-02T13:00:00+00:00"),
+        )
+        engine.fire(case.id, "ask")
+        clock.set("2026-03-02T11:00:00+00:00")
+        engine.fire(case.id, "touch")
+        assert last_events(engine, case.id) == [
+            record("resumed", "2026-03-02T11:00:00+00:00", used="1h")
+        ]

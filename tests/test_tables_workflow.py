@@ -12,6 +12,7 @@ import pytest
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock, WorkflowDefinitionError, load_workflow_text
 from svcflow.cli import main
+from svcflow.definitions.decide import table_warnings
 from svcflow.rules.tables.binding import TableExpression
 
 TRIAGE = """\
@@ -321,3 +322,93 @@ def test_engine_from_directory_skips_rules_files(
 ) -> None:
     with Engine.from_directory(WORKFLOWS, store_url, clock) as engine:
         assert engine.start("complaint", {"customer": "Ann"}).state == "received"
+
+
+SHIFTS = """\
+workflow: shifts
+version: 1
+title: A queue chosen by the case's state and the time of day, and a count of red flags
+data:
+  late_reply: {type: boolean, default: false}
+  angry: {type: boolean, default: false}
+  queue: {type: string, default: ""}
+  escalate: {type: boolean, default: false}
+states:
+  open: {initial: true}
+  waiting: {}
+  closed: {final: true}
+transitions:
+  - trigger: route
+    from: [open, waiting]
+    actions:
+      - set: {queue: {expr: route.queue}}
+  - trigger: check
+    from: [open, waiting]
+    when: flags.flag > 1
+    actions:
+      - set: {escalate: true}
+  - {trigger: check, from: [open, waiting]}
+  - {trigger: wait, from: open, to: waiting}
+  - {trigger: close, from: [open, waiting], to: closed}
+tables:
+  route:
+    hit: first
+    inputs:
+      step: state
+      at: now
+    outputs:
+      queue: string
+    rules:
+      - {step: open, at: '< 2026-03-02T12:00:00+00:00', queue: morning}
+      - {step: open, at: '>= 2026-03-02T12:00:00+00:00', queue: afternoon}
+      - {step: [waiting, closed], queue: follow-up}
+  flags:
+    hit: collect
+    aggregate: count
+    inputs:
+      late: late_reply
+      angry: angry
+    outputs:
+      flag: string
+    rules:
+      - {late: true, flag: late reply}
+      - {angry: true, flag: angry customer}
+"""
+
+
+def test_tables_read_the_cases_state_and_the_time_and_a_count_is_a_number(
+    clock: ManualClock,
+) -> None:
+    """A table's inputs may read ``state`` and ``now``, which always have a value (no rule
+    for null needed); a ``collect`` table's ``count`` is a number wherever expressions use it."""
+    loaded = load_workflow_text(SHIFTS, "shifts.yaml")
+    assert table_warnings(loaded) == []
+    with Engine([loaded], "memory://", clock) as engine:
+        case = engine.start("shifts", {})
+        engine.fire(case.id, "route")
+        assert engine.get(case.id).data["queue"] == "morning"
+        clock.set("2026-03-02T12:00:00+00:00")
+        engine.fire(case.id, "route")
+        assert engine.get(case.id).data["queue"] == "afternoon"
+        engine.fire(case.id, "wait")
+        engine.fire(case.id, "route")
+        assert engine.get(case.id).data["queue"] == "follow-up"
+        engine.fire(case.id, "check", {"late_reply": True})
+        assert engine.get(case.id).data["escalate"] is False
+        engine.fire(case.id, "check", {"angry": True})
+        assert engine.get(case.id).data["escalate"] is True
+
+
+@pytest.mark.parametrize("name", ["now", "state"])
+def test_a_table_may_not_take_a_reserved_name(name: str) -> None:
+    text = SHIFTS.replace("  route:\n    hit: first", f"  {name}:\n    hit: first")
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        load_workflow_text(text, "shifts.yaml")
+    assert str(caught.value).splitlines() == [
+        "2 problems in shifts.yaml",
+        "shifts.yaml:17:29: transitions[0].actions[0].set.queue.expr: unknown name 'route' in "
+        "expression `route.queue`; known names: actor, angry, escalate, flags, late_reply, now, "
+        "queue, state",
+        f"shifts.yaml:27:3: tables.{name}: '{name}' is a reserved name; a table's name is a "
+        "variable in expressions, so give the table another name",
+    ]

@@ -20,22 +20,22 @@ def as_utc(moment: datetime) -> datetime:
 
 
 def iso_text(moment: datetime) -> str:
-    """``moment.isoformat()``, remembered for the last moment asked: one event writes its
-    instant several times (a clock's ``since``, its events' ``at``, a timer's due moment)."""
-    last = _last_text
-    if last[0] is moment:
-        return last[1]
-    text = moment.isoformat()
-    _remember(moment, text)
+    """``moment.isoformat()``, remembered for the instants in UTC asked for lately: one event
+    writes the same few instants several times (a clock's ``since`` and deadline, its events'
+    ``at``, a timer's due moment), and formatting one costs about ten times a look-up."""
+    if moment.tzinfo is not UTC or type(moment) is not datetime:
+        return moment.isoformat()  # equal instants in other zones or folds read differently
+    text = _texts.get(moment)
+    if text is None:
+        text = moment.isoformat()
+        if len(_texts) >= _REMEMBERED:
+            _texts.clear()  # a bound, not a policy: the next event's instants come back at once
+        _texts[moment] = text
     return text
 
 
-_last_text: tuple[datetime | None, str] = (None, "")
-
-
-def _remember(moment: datetime, text: str) -> None:
-    global _last_text  # one tuple, swapped whole: safe to read from any thread
-    _last_text = (moment, text)
+_REMEMBERED = 512
+_texts: dict[datetime, str] = {}  # a dict's get and set are atomic: safe from any thread
 
 
 @runtime_checkable

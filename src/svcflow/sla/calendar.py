@@ -419,6 +419,8 @@ class BusinessCalendar:
     def elapsed(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
         """Open time between two moments; negative (``-elapsed(end, start)``) when ``end`` is
         before ``start``, zero when both lie in the same closed stretch."""
+        if self._plain and start.tzinfo is dt.UTC and end.tzinfo is dt.UTC:
+            return end - start  # always open: real elapsed time
         low, high = _to_us(start), _to_us(end)
         return dt.timedelta(microseconds=self._elapsed_us(low, high))
 
@@ -444,6 +446,8 @@ class BusinessCalendar:
         A negative duration counts back: the latest moment with that much open time before
         ``start``. So ``elapsed(s, add(s, d)) == d`` for every ``s`` and ``d``.
         """
+        if self._plain and start.tzinfo is dt.UTC and type(start) is dt.datetime:
+            return start + duration  # always open: the same instant, without the round trip
         at, amount = _to_us(start), _delta_us(duration)
         if amount == 0 or self._plain:
             return _from_us(at + amount)

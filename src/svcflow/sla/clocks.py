@@ -88,6 +88,7 @@ class ConditionSet:
             for index, c in enumerate(conditions)
             if c.when is not None
         ]  # keyed as written: a single condition may be written without a list
+        self.reads = [_fields_read(expression) for expression in self.when]
 
     def moved(self, trigger: str | None, left: str | None, entered: str | None) -> bool:
         """Whether a step firing ``trigger`` from ``left`` into ``entered`` matches a condition
@@ -99,15 +100,36 @@ class ConditionSet:
         )
 
     def became_true(self, facts: StepFacts) -> bool:
-        """Whether a ``when`` holds after the step and did not before it."""
-        if facts.before is facts.after:
+        """Whether a ``when`` holds after the step and did not before it (not evaluated when
+        the fields it reads kept their values: it gives what it gave before)."""
+        before, after = facts.before, facts.after
+        if before is after:
             return False  # the same data: no condition can start to hold
-        for expression in self.when:
-            if holds(expression, facts.after, facts.state, facts.now) and not (
-                facts.before is not None and holds(expression, facts.before, facts.state, facts.now)
+        for expression, fields in zip(self.when, self.reads, strict=True):
+            if before is not None and fields is not None and _same(fields, before, after):
+                continue
+            if holds(expression, after, facts.state, facts.now) and not (
+                before is not None and holds(expression, before, facts.state, facts.now)
             ):
                 return True
         return False
+
+
+def _fields_read(expression: Expression) -> tuple[str, ...] | None:
+    """The case fields a condition reads, when its result depends on nothing else the step
+    can change (``state`` and ``now`` are the same before and after); None for a condition
+    that calls functions (a decision table reads its own inputs)."""
+    if type(expression) is not Expression or expression.functions is not None:
+        return None
+    return tuple(name for name in expression.names if name not in ("state", "now", "actor"))
+
+
+def _same(fields: tuple[str, ...], before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    for name in fields:
+        old, new = before.get(name), after.get(name)
+        if old is not new and (type(old) is not type(new) or old != new):
+            return False
+    return True
 
 
 class Kinds:
@@ -191,28 +213,54 @@ class Clock(NamedTuple):
             return "breached"
         return "met" if self.status == "stopped" else self.status
 
+    # The changes a step makes on every event, built directly: ``_replace`` maps over all
+    # fields in Python, about three times the cost for a record of this size.
+
+    def halted(self, status: ClockStatus, used: timedelta, since: datetime) -> Clock:
+        """Paused, stopped or cancelled at ``since`` with ``used``; nothing pending."""
+        return _new_clock((status, *self[1:6], used, since, *self[8:11], None, *self[12:]))
+
+    def running_since(self, since: datetime) -> Clock:
+        """Running again from ``since`` (resumed, or continued after a reopen)."""
+        return _new_clock(("running", *self[1:7], since, *self[8:]))  # 7 is ``since``
+
+    def armed(self, deadline: datetime | None, next_due: datetime | None) -> Clock:
+        """With the deadline and the next pending warning or breach worked out."""
+        return _new_clock((*self[:10], deadline, next_due, self.label, self.within))
+
     def to_json(self) -> dict[str, Any]:
-        started = iso_text(self.started_at)
-        deadline = _iso(self.deadline)
-        encoded = Kept(
-            status=self.status,
-            cycle=self.cycle,
-            started_at=started,
-            target=self.target,
-            budget=self.budget.total_seconds(),
-            calendar=self.calendar,
-            used=self.used.total_seconds(),
-            since=started if self.since is self.started_at else iso_text(self.since),
-            warned=list(self.warned),
-            breached_at=_iso(self.breached_at),
-            deadline=deadline,
-            next_due=deadline if self.next_due is self.deadline else _iso(self.next_due),
+        started_at, since, deadline, next_due = (
+            self.started_at,
+            self.since,
+            self.deadline,
+            self.next_due,
         )
+        started = iso_text(started_at)
+        deadline_text = None if deadline is None else iso_text(deadline)
+        fields = {
+            "status": self.status,
+            "cycle": self.cycle,
+            "started_at": started,
+            "target": self.target,
+            "budget": self.budget.total_seconds(),
+            "calendar": self.calendar,
+            "used": self.used.total_seconds(),
+            "since": started if since is started_at else iso_text(since),
+            "warned": list(self.warned),
+            "breached_at": _iso(self.breached_at),
+            "deadline": deadline_text,
+            "next_due": deadline_text if next_due is deadline else _iso(next_due),
+        }
         if self.within is not None:  # only a clock that carries its own target
-            encoded["label"], encoded["within"] = self.label, self.within
-        if _in_utc(self.started_at, self.since, self.breached_at, self.deadline, self.next_due):
-            encoded.decoded = self
-        return encoded
+            fields["label"], fields["within"] = self.label, self.within
+        in_utc = (
+            started_at.tzinfo is UTC
+            and since.tzinfo is UTC
+            and (deadline is None or deadline.tzinfo is UTC)
+            and (next_due is None or next_due.tzinfo is UTC)
+            and (self.breached_at is None or self.breached_at.tzinfo is UTC)
+        )
+        return Kept(fields, self if in_utc else None)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Clock:
@@ -240,6 +288,10 @@ class Clock(NamedTuple):
         )
 
 
+def _new_clock(fields: tuple[Any, ...]) -> Clock:
+    return tuple.__new__(Clock, fields)
+
+
 class Kept(dict[str, Any]):
     """The JSON of a clock or chain as a step wrote it, remembering the record it was written
     from. While a store hands back the very dict it was given (the memory store always), the
@@ -249,14 +301,9 @@ class Kept(dict[str, Any]):
 
     __slots__ = ("decoded",)
 
-    def __init__(self, **fields: Any) -> None:
-        super().__init__(**fields)
-        self.decoded: Any = None
-
-
-def _in_utc(*moments: datetime | None) -> bool:
-    """Whether every moment is None or in UTC, as ``fromisoformat`` gives a ``+00:00`` back."""
-    return all(moment is None or moment.tzinfo is UTC for moment in moments)
+    def __init__(self, fields: Mapping[str, Any], decoded: Any = None) -> None:
+        super().__init__(fields)
+        self.decoded: Any = decoded
 
 
 class Encoded(Mapping[str, _Decoded]):
@@ -280,7 +327,14 @@ class Encoded(Mapping[str, _Decoded]):
         return value
 
     def get(self, name: str, default: Any = None) -> Any:  # without Mapping's KeyError round trip
-        return self[name] if name in self._encoded else default
+        decoded = self._decoded.get(name)
+        if decoded is not None:
+            return decoded
+        encoded = self._encoded.get(name)
+        if encoded is None:
+            return default
+        value = self._decoded[name] = self._decode(encoded)
+        return value
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._encoded)
@@ -332,12 +386,10 @@ class _Metric:
         ]
         self.retargets = any(c is not None for c in self.target_conditions)
         self.calendars = [t.calendar or default_calendar for t in spec.targets]
+        self.labels = [t.name or t.within.describe() for t in spec.targets]
         self.breach_trigger = f"sla:{name}:breach"
         self.warning_triggers = [f"sla:{name}:warning:{i}" for i in range(len(spec.warnings))]
-
-    @property
-    def triggers(self) -> list[str]:
-        return [self.breach_trigger, *self.warning_triggers]
+        self.triggers = (self.breach_trigger, *self.warning_triggers)
 
     def choose_target(self, facts: StepFacts) -> int:
         for index, condition in enumerate(self.target_conditions):
@@ -424,7 +476,7 @@ class SlaPolicy:
                 fresh = True
         elif matches("start", facts) and not matches("cancel", facts):
             if clock is not None and clock.status == "stopped" and metric.spec.reopen == "continue":
-                clock = clock._replace(status="running", since=now)
+                clock = clock.running_since(now)
                 events.append(self._event(metric, clock, "continued", now))
             else:
                 clock = self._new_cycle(metric, 1 if clock is None else clock.cycle + 1, facts)
@@ -435,7 +487,7 @@ class SlaPolicy:
         if clock is None:
             return None
         if clock.status == "paused" and matches("resume", facts):
-            clock = clock._replace(status="running", since=now)
+            clock = clock.running_since(now)
             events.append(self._event(metric, clock, "resumed", now))
         if clock.status == "running" and matches("pause", facts):
             clock = self._halt(clock, "paused", now)
@@ -601,7 +653,7 @@ class SlaPolicy:
         )
 
     def _halt(self, clock: Clock, status: ClockStatus, now: datetime) -> Clock:
-        return clock._replace(status=status, used=self.used(clock, now), since=now, next_due=None)
+        return clock.halted(status, self.used(clock, now), now)
 
     def _retarget(self, metric: _Metric, clock: Clock, target: int, now: datetime) -> Clock:
         used = self.used(clock, now)
@@ -620,20 +672,20 @@ class SlaPolicy:
         """Cancel the metric's timers and schedule the ones the clock now needs."""
         outcome.cancel.extend(metric.triggers)
         if clock.status != "running":
-            return clock._replace(deadline=None, next_due=None)
+            return clock if clock.deadline is None is clock.next_due else clock.armed(None, None)
         calendar = self.calendars[clock.calendar]
         deadline = calendar.add(clock.since, clock.budget - clock.used)
-        clock = clock._replace(deadline=deadline)
-        moments = []
+        next_due = None
+        schedule = outcome.schedule
         for index, trigger in enumerate(metric.warning_triggers):
             if index not in clock.warned:
                 moment = self._warning_moment(metric, clock, index)
-                outcome.schedule.append((trigger, moment))
-                moments.append(moment)
+                schedule.append((trigger, moment))
+                next_due = moment if next_due is None or moment < next_due else next_due
         if clock.breached_at is None:
-            outcome.schedule.append((metric.breach_trigger, deadline))
-            moments.append(deadline)
-        return clock._replace(next_due=min(moments, default=None))
+            schedule.append((metric.breach_trigger, deadline))
+            next_due = deadline if next_due is None or deadline < next_due else next_due
+        return clock.armed(deadline, next_due)
 
     def _warning_moment(self, metric: _Metric, clock: Clock, index: int) -> datetime:
         warning = metric.spec.warnings[index]
@@ -659,11 +711,7 @@ class SlaPolicy:
     def _event(
         self, metric: _Metric, clock: Clock, event: str, at: datetime, **extra: Any
     ) -> dict[str, Any]:
-        if clock.label is not None:
-            label = clock.label
-        else:
-            target = metric.targets[clock.target]
-            label = target.name or target.within.describe()
+        label = metric.labels[clock.target] if clock.label is None else clock.label
         record: dict[str, Any] = {
             "metric": metric.name,
             "event": event,
@@ -673,7 +721,8 @@ class SlaPolicy:
             "calendar": clock.calendar,
             "used": format_duration(clock.used),
         }
-        record.update(extra)
+        if extra:
+            record.update(extra)
         return record
 
 

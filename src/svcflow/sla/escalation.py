@@ -38,15 +38,13 @@ class Chain:
 
     def to_json(self) -> dict[str, Any]:
         due = self.next_due
-        encoded = Kept(
-            status=self.status,
-            round=self.round,
-            level=self.level,
-            next_due=None if due is None else iso_text(due),
-        )
-        if due is None or due.tzinfo is UTC:
-            encoded.decoded = self
-        return encoded
+        fields = {
+            "status": self.status,
+            "round": self.round,
+            "level": self.level,
+            "next_due": None if due is None else iso_text(due),
+        }
+        return Kept(fields, self if due is None or due.tzinfo is UTC else None)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Chain:
