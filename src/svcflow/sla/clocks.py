@@ -229,38 +229,52 @@ class Clock(NamedTuple):
         return _new_clock((*self[:10], deadline, next_due, self.label, self.within))
 
     def to_json(self) -> dict[str, Any]:
-        started_at, since, deadline, next_due = (
-            self.started_at,
-            self.since,
-            self.deadline,
-            self.next_due,
-        )
+        (
+            status,
+            cycle,
+            started_at,
+            target,
+            budget,
+            calendar,
+            used,
+            since,
+            warned,
+            breached_at,
+            deadline,
+            next_due,
+            label,
+            within,
+        ) = self
         started = iso_text(started_at)
         deadline_text = None if deadline is None else iso_text(deadline)
-        fields = {
-            "status": self.status,
-            "cycle": self.cycle,
-            "started_at": started,
-            "target": self.target,
-            "budget": self.budget.total_seconds(),
-            "calendar": self.calendar,
-            "used": self.used.total_seconds(),
-            "since": started if since is started_at else iso_text(since),
-            "warned": list(self.warned),
-            "breached_at": _iso(self.breached_at),
-            "deadline": deadline_text,
-            "next_due": deadline_text if next_due is deadline else _iso(next_due),
-        }
-        if self.within is not None:  # only a clock that carries its own target
-            fields["label"], fields["within"] = self.label, self.within
-        in_utc = (
-            started_at.tzinfo is UTC
+        encoded = Kept(
+            {
+                "status": status,
+                "cycle": cycle,
+                "started_at": started,
+                "target": target,
+                "budget": budget.total_seconds(),
+                "calendar": calendar,
+                "used": used.total_seconds(),
+                "since": started if since is started_at else iso_text(since),
+                "warned": list(warned),
+                "breached_at": None if breached_at is None else iso_text(breached_at),
+                "deadline": deadline_text,
+                "next_due": deadline_text if next_due is deadline else _iso(next_due),
+            }
+        )
+        if within is not None:  # only a clock that carries its own target
+            encoded["label"], encoded["within"] = label, within
+        encoded.decoded = (
+            self
+            if started_at.tzinfo is UTC
             and since.tzinfo is UTC
             and (deadline is None or deadline.tzinfo is UTC)
             and (next_due is None or next_due.tzinfo is UTC)
-            and (self.breached_at is None or self.breached_at.tzinfo is UTC)
+            and (breached_at is None or breached_at.tzinfo is UTC)
+            else None
         )
-        return Kept(fields, self if in_utc else None)
+        return encoded
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Clock:
@@ -300,10 +314,7 @@ class Kept(dict[str, Any]):
     back would not give the same record (a moment in a time zone other than UTC)."""
 
     __slots__ = ("decoded",)
-
-    def __init__(self, fields: Mapping[str, Any], decoded: Any = None) -> None:
-        super().__init__(fields)
-        self.decoded: Any = decoded
+    decoded: Any  # set by whoever builds one, right after (no Python ``__init__``: cheaper)
 
 
 class Encoded(Mapping[str, _Decoded]):

@@ -38,13 +38,16 @@ class Chain:
 
     def to_json(self) -> dict[str, Any]:
         due = self.next_due
-        fields = {
-            "status": self.status,
-            "round": self.round,
-            "level": self.level,
-            "next_due": None if due is None else iso_text(due),
-        }
-        return Kept(fields, self if due is None or due.tzinfo is UTC else None)
+        encoded = Kept(
+            {
+                "status": self.status,
+                "round": self.round,
+                "level": self.level,
+                "next_due": None if due is None else iso_text(due),
+            }
+        )
+        encoded.decoded = self if due is None or due.tzinfo is UTC else None
+        return encoded
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Chain:
