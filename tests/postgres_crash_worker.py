@@ -62,9 +62,9 @@ class ParkingStore(PostgresStore):
                 park()
         return timers
 
-    def _apply_alone(self, db: Any, change: CaseChange, prepared: Any) -> Any:
-        result = super()._apply_alone(db, change, prepared)
-        self.applied += not isinstance(result, Exception)
+    def _apply(self, db: Any, change: CaseChange, prepared: Any) -> Any:
+        result = super()._apply(db, change, prepared)  # (raises when the change is refused)
+        self.applied += 1
         if self.where == f"in-batch:{self.applied}":
             park()
         return result

@@ -1,6 +1,7 @@
-"""Batched commits: ``advance`` commits due timers' firings ``commit_batch`` at a time, each
-under a savepoint of its own, and ``dispatch`` records delivery outcomes ``delivery_record_batch``
-at a time; one case whose write fails never fails the others of its batch."""
+"""Batched commits: ``advance`` commits due timers' firings ``commit_batch`` at a time (a batch
+none of whose writes is refused in one go; one that has a refusal again, each firing under a
+savepoint of its own), and ``dispatch`` records delivery outcomes ``delivery_record_batch`` at a
+time; one case whose write fails never fails the others of its batch."""
 
 from __future__ import annotations
 
@@ -91,6 +92,25 @@ def test_due_timers_are_committed_a_batch_at_a_time(
         assert [e.kind for e in engine.history(BROKEN)] == ["started"]  # nothing of it written
         assert engine.get(BROKEN).data["priority"] == "normal"
         assert all(engine.get(case).data["priority"] == "high" for case in cases[1:])
+
+
+def test_a_batch_none_of_whose_writes_is_refused_takes_no_savepoints(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Issue 16: a savepoint and its release are two statements a firing; a batch takes them
+    only after one of its writes was refused (the test above)."""
+    store = SqliteStore(tmp_path / "cases.db")
+    with _engine(store, clock, commit_batch=8) as engine:
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(5)]
+        clock.advance("20m")
+        statements: list[str] = []
+        store._connection().set_trace_callback(statements.append)
+        fired = engine.advance()
+        store._connection().set_trace_callback(None)
+        assert [f.timer.case_id for f in fired] == cases
+        assert all(engine.get(case).data["priority"] == "high" for case in cases)  # type: ignore[union-attr]
+    kinds = {statement.split()[0] for statement in statements}
+    assert "BEGIN" in kinds and not kinds & {"SAVEPOINT", "RELEASE", "ROLLBACK"}
 
 
 def test_a_failing_write_in_a_postgres_batch_is_rolled_back_alone(

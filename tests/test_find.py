@@ -3,6 +3,7 @@ that a store written before the query columns existed answers the same after its
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,6 +14,7 @@ import pytest
 from support.schema import undo_care, undo_case_index
 from svcflow import Engine, ManualClock, shipped_workflows
 from svcflow.errors import InvalidQuery
+from svcflow.sla.encoding import decode_sla
 
 
 @pytest.fixture
@@ -93,6 +95,9 @@ def _forget_query_columns(kind: str, url: str) -> None:
     with psycopg.connect(url, autocommit=True) as db:
         db.execute("DROP TABLE shared_texts")  # PostgreSQL step 10 (issue 16)
         db.execute("ALTER TABLE deliveries DROP COLUMN reason")
+        for case_id, sla in db.execute("SELECT id, sla FROM cases WHERE sla LIKE '[%'").fetchall():
+            plain = json.dumps(decode_sla(str(sla)))  # the SLA state as step 9 wrote it: JSON
+            db.execute("UPDATE cases SET sla = %s WHERE id = %s", (plain, case_id))
         db.execute("DROP TABLE signals")  # PostgreSQL step 9 (issue 19)
         db.execute("ALTER TABLE cases DROP COLUMN texts")  # PostgreSQL step 8 (issue 13)
         db.execute("DROP INDEX cases_open_scope")  # PostgreSQL step 7 (issue 19)

@@ -117,6 +117,24 @@ def test_an_email_starts_a_case_and_a_reply_threads_into_it(desk: Engine) -> Non
     ]
 
 
+def test_each_case_reads_only_its_own_messages(desk: Engine) -> None:
+    """The memory store keeps a case's messages by case (no scan of every stored message)."""
+    ann = desk.ingest("email", FIRST_EMAIL).case
+    other = FIRST_EMAIL.replace(b"ann@example.com", b"bo@example.com").replace(
+        b"first@example.com", b"bo-first@example.com"
+    )
+    bo = desk.ingest("email", other).case
+    desk.fire(ann.id, "ask")
+    desk.ingest("email", reply_email("second@example.com", "Any news? Thanks."))
+    assert bo.id != ann.id
+    assert [m["message_id"] for m in desk.store.case_messages(ann.id)] == [
+        "first@example.com",
+        "second@example.com",
+    ]
+    assert [m["message_id"] for m in desk.store.case_messages(bo.id)] == ["bo-first@example.com"]
+    assert desk.store.case_messages("no-such-case") == []
+
+
 def test_the_same_message_twice_is_taken_once(desk: Engine) -> None:
     first = desk.ingest("email", FIRST_EMAIL)
     again = desk.ingest("email", FIRST_EMAIL)

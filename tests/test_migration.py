@@ -25,6 +25,7 @@ from svcflow import Engine, ManualClock, WorkflowDefinitionError, load_workflow_
 from svcflow.cli import main
 from svcflow.definitions.migration import read_migration_text
 from svcflow.definitions.workflow import load_workflow_file
+from svcflow.records import Case
 from svcflow.report import build_report
 from svcflow.sla.words import sla_words
 from svcflow.store.registry import open_store
@@ -455,12 +456,22 @@ DESK_V2 = (
 DESK_PLAN = "migration: desk\nfrom: 1\nto: 2\nclocks: {resolution: keep}\n"
 
 
+@pytest.mark.parametrize(
+    ("mode", "cycle", "used", "moved", "deadline"),
+    [
+        # keep, on a target v2 no longer has (the second of two, where v2 has one): the time
+        # used, with v2's target
+        ("keep", 1, "2h", "retarget", "2026-03-02T15:00:00+00:00"),
+        # restart stays a restart: a new cycle now on v2's target
+        ("restart", 2, "0s", "restart", "2026-03-02T17:00:00+00:00"),
+    ],
+)
 def test_a_clock_of_a_dropped_metric_goes_a_finished_one_stays_and_a_lost_target_is_chosen_again(
-    clock: ManualClock,
+    clock: ManualClock, mode: str, cycle: int, used: str, moved: str, deadline: str
 ) -> None:
     """Migrating clocks in their order: a metric v2 lacks (listed first) is dropped and the
-    next ones still move; a clock that finished is carried over as it was; a clock kept on a
-    target v2 no longer has (the second of two, where v2 has one) takes v2's target."""
+    next ones still move; a clock that finished is carried over as it was; a clock on a target
+    v2 no longer has cannot be kept as it was."""
     v1 = load_workflow_text(DESK_V1, "desk_v1.yaml")
     store = open_store("memory://")
     first = Engine([v1], store, clock)
@@ -470,19 +481,20 @@ def test_a_clock_of_a_dropped_metric_goes_a_finished_one_stays_and_a_lost_target
     clock.advance("1h30m")
     first.plugins.close()
     with Engine([v1, load_workflow_text(DESK_V2, "desk_v2.yaml")], store, clock) as both:
-        report = both.migrate_cases(read_migration_text(DESK_PLAN, "plan.yaml"))
-        assert [moved.case_id for moved in report.moved] == [case.id]
+        plan = DESK_PLAN.replace("resolution: keep", f"resolution: {mode}")
+        report = both.migrate_cases(read_migration_text(plan, "plan.yaml"))
+        assert [entry.case_id for entry in report.moved] == [case.id]
         assert both.get(case.id).version == 2
         assert both.history(case.id)[-1].details["sla"] == [
             {
                 "metric": "resolution",
                 "event": "migrated",
                 "at": "2026-03-02T11:00:00+00:00",
-                "cycle": 1,
+                "cycle": cycle,
                 "target": "6h",
                 "calendar": "24x7",
-                "used": "2h",
-                "mode": "retarget",
+                "used": used,
+                "mode": moved,
             }
         ]
         clocks = {found.metric: found for found in both.sla(case.id)}
@@ -493,8 +505,90 @@ def test_a_clock_of_a_dropped_metric_goes_a_finished_one_stays_and_a_lost_target
         )
         assert (clocks["resolution"].status, clocks["resolution"].deadline) == (
             "running",
-            at("2026-03-02T15:00:00+00:00"),
+            at(deadline),
         )
         assert [(t.trigger, t.due_at.isoformat()) for t in both.timers(case.id)] == [
-            ("sla:resolution:breach", "2026-03-02T15:00:00+00:00")
+            ("sla:resolution:breach", deadline)
         ]
+
+
+DESK_V3 = DESK_V2.replace("version: 2", "version: 3").replace(
+    "[{within: 6h}]", "[{when: urgent, within: 2h, name: urgent}, {within: 1d, name: standard}]"
+)
+
+
+def moved_an_hour_in(clock: ManualClock, v2_text: str, v3_text: str) -> tuple[Engine, Case]:
+    """A desk case started on v2 and moved to v3 (keeping its clocks) an hour later; returns
+    the engine of both versions and the case."""
+    v2 = load_workflow_text(v2_text, "desk_v2.yaml")
+    store = open_store("memory://")
+    first = Engine([v2], store, clock)
+    case = first.start("desk", {"customer": "Ann"})
+    first.plugins.close()
+    clock.advance("1h")
+    both = Engine([v2, load_workflow_text(v3_text, "desk_v3.yaml")], store, clock)
+    plan = DESK_PLAN.replace("from: 1\nto: 2", "from: 2\nto: 3")
+    both.migrate_cases(read_migration_text(plan, "plan.yaml"))
+    return both, case
+
+
+def test_a_clock_carrying_its_old_target_names_the_new_one_once_re_targeted(
+    clock: ManualClock,
+) -> None:
+    """Kept on v2's 6 hours where v3 would choose its standard day, the clock names 6 hours;
+    when the case becomes urgent it is re-targeted and from then on names v3's target."""
+    both, case = moved_an_hour_in(clock, DESK_V2, DESK_V3)
+    with both:
+        [kept] = [s for s in both.sla(case.id) if s.metric == "resolution"]
+        assert (kept.target, kept.budget) == ("6h", timedelta(hours=6))
+        clock.advance("1h")
+        both.fire(case.id, "answer", {"urgent": True})
+        assert [
+            e for e in both.history(case.id)[-1].details["sla"] if e["metric"] == "resolution"
+        ] == [
+            {
+                "metric": "resolution",
+                "event": "retargeted",
+                "at": "2026-03-02T11:00:00+00:00",
+                "cycle": 1,
+                "target": "urgent",
+                "calendar": "24x7",
+                "used": "2h",
+                "previous": 1,
+            }
+        ]
+        [moved] = [s for s in both.sla(case.id) if s.metric == "resolution"]
+        assert (moved.target, moved.budget, moved.deadline) == (
+            "urgent",
+            timedelta(hours=2),
+            at("2026-03-02T11:00:00+00:00"),
+        )
+
+
+@pytest.mark.parametrize(
+    ("target", "next_version", "named", "carried"),
+    [
+        # v3 chooses its standard day where v2 had "six hours": the clock carries its target
+        ("{within: 6h, name: six hours}", DESK_V3, "six hours", True),
+        # v3 has the very same target: the clock takes it and carries nothing of its own
+        ("{within: 6h}", DESK_V2.replace("version: 2", "version: 3"), "6h", False),
+    ],
+)
+def test_a_kept_clock_carries_its_target_only_where_the_new_version_chooses_another(
+    clock: ManualClock, target: str, next_version: str, named: str, carried: bool
+) -> None:
+    both, case = moved_an_hour_in(clock, DESK_V2.replace("{within: 6h}", target), next_version)
+    with both:
+        events = both.history(case.id)[-1].details["sla"]
+        [event] = [e for e in events if e["metric"] == "resolution"]
+        assert (event["target"], event["mode"]) == (named, "keep")
+        [kept] = [s for s in both.sla(case.id) if s.metric == "resolution"]
+        assert (kept.target, kept.budget, kept.elapsed) == (
+            named,
+            timedelta(hours=6),
+            timedelta(hours=1),
+        )
+        stored = both.get(case.id).sla["metrics"]["resolution"]
+        assert ("label" in stored, "within" in stored) == (carried, carried)
+        if carried:
+            assert (stored["label"], stored["within"]) == ("six hours", "6h")

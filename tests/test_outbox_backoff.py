@@ -359,28 +359,43 @@ def test_a_second_dispatcher_does_not_take_a_notification_being_delivered(
     assert seen == [(row.key, 0)]  # the other dispatcher found nothing it could take
 
 
+class Refuses:
+    """A pager gateway where 7001 is busy (retried later), 7002 does not exist (dead at once)
+    and any other pager answers; each delivery takes ``step`` of ``clock`` when given one."""
+
+    def __init__(self, clock: ManualClock | None = None, step: str = "2s") -> None:
+        self.clock, self.step = clock, step
+
+    @hookimpl
+    def svcflow_register_channels(self) -> list[ChannelInfo]:
+        return [ChannelInfo("pager", outbound=True)]
+
+    @hookimpl
+    def svcflow_deliver(self, delivery: Delivery) -> DeliveryReceipt:
+        if self.clock is not None:
+            self.clock.advance(self.step)
+        if delivery.recipient.address == "7002":
+            raise PermanentDeliveryError("no such pager")
+        if delivery.recipient.address == "7001":
+            raise DeliveryFailed("gateway busy")
+        return DeliveryReceipt("paged")
+
+
+def paging(svcflow_engine: EngineFactory, pagers: dict[str, str]) -> Engine:
+    """An engine whose notice goes to each role of ``pagers`` (role: pager number)."""
+    return svcflow_engine(
+        NOTICE.replace("to: customer", f"to: [{', '.join(pagers)}]"),
+        directory={
+            role: {"address": number, "channel": "pager"} for role, number in pagers.items()
+        },
+    )
+
+
 def test_the_report_names_the_notifications_that_will_be_retried_and_those_given_up(
     svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins, svcflow_clock: ManualClock
 ) -> None:
-    class Refuses:
-        @hookimpl
-        def svcflow_register_channels(self) -> list[ChannelInfo]:
-            return [ChannelInfo("pager", outbound=True)]
-
-        @hookimpl
-        def svcflow_deliver(self, delivery: Delivery) -> DeliveryReceipt:
-            if delivery.recipient.address == "7002":
-                raise PermanentDeliveryError("no such pager")
-            raise DeliveryFailed("gateway busy")
-
     svcflow_plugin(Refuses(), "refuses")
-    engine = svcflow_engine(
-        NOTICE.replace("to: customer", "to: [oncall, backup]"),
-        directory={
-            "oncall": {"address": "7001", "channel": "pager"},
-            "backup": {"address": "7002", "channel": "pager"},
-        },
-    )
+    engine = paging(svcflow_engine, {"oncall": "7001", "backup": "7002"})
     case = start(engine)
     report = engine.dispatch()
     rows = {row.address: row for row in engine.outbox(case.id)}
@@ -415,10 +430,7 @@ def paged_engine(
     svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins, pager: SlowPager, cases: int
 ) -> Engine:
     svcflow_plugin(pager, "slow-pager")
-    engine = svcflow_engine(
-        NOTICE.replace("to: customer", "to: oncall"),
-        directory={"oncall": {"address": "7001", "channel": "pager"}},
-    )
+    engine = paging(svcflow_engine, {"oncall": "7001"})
     pager.engine = engine
     for number in range(1, cases + 1):
         start(engine, number)
@@ -477,29 +489,8 @@ def test_the_store_is_told_the_moment_of_every_attempt_whatever_its_outcome(
     """What a third-party store receives (``Store.record_attempts``): each attempt's moment,
     the one a failed attempt was made at too, not only a delivered one's."""
 
-    class Refuses:
-        @hookimpl
-        def svcflow_register_channels(self) -> list[ChannelInfo]:
-            return [ChannelInfo("pager", outbound=True)]
-
-        @hookimpl
-        def svcflow_deliver(self, delivery: Delivery) -> DeliveryReceipt:
-            svcflow_clock.advance("2s")
-            if delivery.recipient.address == "7002":
-                raise PermanentDeliveryError("no such pager")
-            if delivery.recipient.address == "7001":
-                raise DeliveryFailed("gateway busy")
-            return DeliveryReceipt("paged")
-
-    svcflow_plugin(Refuses(), "refuses")
-    engine = svcflow_engine(
-        NOTICE.replace("to: customer", "to: [oncall, backup, lead]"),
-        directory={
-            "oncall": {"address": "7001", "channel": "pager"},
-            "backup": {"address": "7002", "channel": "pager"},
-            "lead": {"address": "7003", "channel": "pager"},
-        },
-    )
+    svcflow_plugin(Refuses(svcflow_clock), "refuses")
+    engine = paging(svcflow_engine, {"oncall": "7001", "backup": "7002", "lead": "7003"})
     case = start(engine)
     told: list[Attempt] = []
     record = engine.store.record_attempts

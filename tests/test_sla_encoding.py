@@ -101,10 +101,26 @@ def running(**changes: Any) -> Clock:
         {"metrics": {"m": {**running().to_json(), "note": "hand-written"}}},
         # an empty group reads back as no group
         {"metrics": {}},
+        {"metrics": {"m": running().to_json()}, "escalations": {}},
         # a status the compact form has no letter for
         {"escalations": {"e": {"status": "paused", "round": 0, "level": 0, "next_due": None}}},
+        {"metrics": {"m": {**running().to_json(), "status": "expired"}}},
+        # the clock's keys in another order, or a moment written another way: read back from
+        # the compact form they would be in the order and the form a step writes
+        {"metrics": {"m": dict(reversed(running().to_json().items()))}},
+        {"metrics": {"m": {**running().to_json(), "started_at": "2026-03-02T09:00:00Z"}}},
     ],
-    ids=["zone", "key", "clock-key", "empty", "status"],
+    ids=[
+        "zone",
+        "key",
+        "clock-key",
+        "empty",
+        "empty-escalations",
+        "status",
+        "clock-status",
+        "key-order",
+        "moment-text",
+    ],
 )
 def test_a_state_the_compact_form_cannot_say_is_kept_as_json(state: dict[str, Any]) -> None:
     text = encode_sla(state)
@@ -112,9 +128,45 @@ def test_a_state_the_compact_form_cannot_say_is_kept_as_json(state: dict[str, An
     assert decode_sla(text) == json.loads(json.dumps(state))
 
 
-def test_a_text_that_is_no_sla_state_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"not an SLA state: '\[2, 0\]'"):
-        decode_sla("[2, 0]")
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[2, 0]", "not an SLA state: '[2, 0]'"),
+        ("[]", "not an SLA state: '[]'"),
+        ("5", "not an SLA state: '5'"),
+        # a long text is shown by its first 60 characters
+        (
+            "[" + "7, " * 40 + "7]",
+            "not an SLA state: '[" + "7, " * 19 + "7,'",
+        ),
+    ],
+)
+def test_a_text_that_is_no_sla_state_is_refused(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        decode_sla(text)
+    assert str(caught.value) == message
+
+
+def test_the_stored_texts_are_exactly_the_documented_forms() -> None:
+    """What a store writes, version 1 of the compact form: no spaces, no trailing nulls (a
+    paused clock without deadline, a stopped chain without a due moment); and the plain JSON
+    object, also without spaces, for what the compact form cannot say."""
+    paused = running(
+        status="paused", used=timedelta(hours=1), since=START + timedelta(hours=1)
+    )._replace(deadline=None, next_due=None)
+    state = {
+        "metrics": {"m": paused.to_json()},
+        "escalations": {"e": Chain("stopped", 0, 1, None).to_json()},
+    }
+    base = int((START - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
+    assert encode_sla(state) == (
+        f'[1,{base},[["m","p",1,0,0,28800000000,"24x7",3600000000,3600000000,[]]],[["e","s",0,1]]]'
+    )
+    only_chains = {"escalations": {"e": Chain("running", 0, 0, START).to_json()}}
+    assert encode_sla(only_chains) == f'[1,{base},[],[["e","r",0,0,0]]]'
+    assert decode_sla(encode_sla(only_chains)) == only_chains
+    kept_as_json = {"metrics": {}}
+    assert encode_sla(kept_as_json) == '{"metrics":{}}'
 
 
 moments = st.integers(min_value=0, max_value=10**17).map(
@@ -163,3 +215,16 @@ def test_any_clocks_and_chains_read_back_equal(
         back = decode_sla(text)
         assert back == state and json.dumps(back) == json.dumps(state)
         assert {k: Clock.from_json(v) for k, v in back["metrics"].items()} == metrics
+
+
+def test_a_clock_resumed_when_the_first_clock_started_reads_back_its_own_start() -> None:
+    """Moments are kept as offsets from the first clock's start, so a second clock that started
+    an hour earlier, on its first target, and resumed exactly then has a resume offset of 0:
+    it still reads back started at its own start and counting from its resume."""
+    later = START + timedelta(hours=1)
+    first = running(started_at=later, since=later, budget=timedelta(hours=4))
+    second = running(since=later, used=timedelta(minutes=30))
+    state = {"metrics": {"reply": first.to_json(), "resolution": second.to_json()}}
+    back = decode_sla(encode_sla(state))
+    assert back == state
+    assert Clock.from_json(back["metrics"]["resolution"]) == second

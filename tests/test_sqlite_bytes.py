@@ -13,6 +13,7 @@ import pytest
 from support.schema import undo_shared_texts, undo_slim_indexes
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
+from svcflow.sla.encoding import decode_sla
 from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
@@ -31,7 +32,7 @@ def _complaint(path: Path, clock: ManualClock) -> str:
         return case.id
 
 
-def test_history_details_and_sla_state_are_stored_packed_and_read_back_as_written(
+def test_history_details_are_stored_packed_and_sla_state_compact_and_read_back_as_written(
     tmp_path: Path, clock: ManualClock
 ) -> None:
     path = tmp_path / "cases.db"
@@ -44,9 +45,31 @@ def test_history_details_and_sla_state_are_stored_packed_and_read_back_as_writte
         [(sla,)] = db.execute("SELECT sla FROM cases WHERE id = ?", (case_id,))
     assert [type(value) for value in details] == [bytes, bytes]
     assert [json.loads(unpack(value)) for value in details] == [e.details for e in history]
-    assert json.loads(unpack(sla)) == case.sla
+    assert isinstance(sla, str) and sla.startswith("[1,")  # svcflow.sla.encoding, version 1
+    assert decode_sla(sla) == case.sla
     assert case.sla["metrics"]["first_response"]["status"] == "stopped"
-    assert len(sla) < len(unpack(sla)) / 3
+    assert len(sla) < len(json.dumps(dict(case.sla))) / 3
+
+
+def test_sla_state_packed_by_schema_steps_12_to_14_reads_as_it_was(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    case_id = _complaint(path, clock)
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        case = engine.get(case_id)
+    with sqlite3.connect(path) as db:  # the SLA state as packed JSON, as steps 12 to 14 wrote it
+        packed = pack(json.dumps(dict(case.sla), separators=(",", ":")))
+        db.execute("UPDATE cases SET sla = ? WHERE id = ?", (packed, case_id))
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        assert engine.get(case_id) == case
+        clock.advance("1m")
+        engine.fire(case_id, "investigate", {})
+        engine.fire(case_id, "ask_customer", {})  # pauses the resolution clock
+        paused = engine.get(case_id).sla["metrics"]["resolution"]  # type: ignore[union-attr]
+    with sqlite3.connect(path) as db:
+        [(kind,)] = db.execute("SELECT typeof(sla) FROM cases WHERE id = ?", (case_id,))
+    assert (kind, paused["status"], paused["cycle"]) == ("text", "paused", 1)
 
 
 def test_rows_written_before_packing_are_read_as_they_were(

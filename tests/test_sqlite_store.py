@@ -16,6 +16,7 @@ from svcflow import Engine, ManualClock, StoreError, load_workflow_text
 from svcflow.errors import StoreFault
 from svcflow.store.registry import open_store
 from svcflow.store.sqlite import SCHEMA_VERSION, SqliteStore
+from svcflow.store.sqlite.store import _bind_plainly
 
 
 def test_store_is_created_in_wal_mode_with_schema_version(tmp_path: Path) -> None:
@@ -214,3 +215,25 @@ def test_a_state_left_ends_the_timers_another_process_scheduled_in_it(
         assert first.timers(case.id) == []
         clock.advance("2h")
         assert first.advance() == [] and second.advance() == []
+
+
+def test_none_and_bytes_are_bound_as_they_are_and_a_hosts_own_adapters_are_kept() -> None:
+    """The store registers identity adapters for None and bytes (CPython 3.11 raises and
+    clears an AttributeError for each such parameter otherwise); a host's own stay."""
+    none_key, bytes_key = (type(None), sqlite3.PrepareProtocol), (bytes, sqlite3.PrepareProtocol)
+    assert sqlite3.adapters[none_key](None) is None
+    value = b"\x01packed"
+    assert sqlite3.adapters[bytes_key](value) is value
+    with sqlite3.connect(":memory:") as db:
+        assert db.execute("SELECT ?, typeof(?), ?", (None, None, value)).fetchone() == (
+            None,
+            "null",
+            value,
+        )
+    ours = sqlite3.adapters.pop(bytes_key)
+    try:
+        sqlite3.register_adapter(bytes, bytearray)  # a host's adapter, registered first
+        _bind_plainly()
+        assert sqlite3.adapters[bytes_key] is bytearray
+    finally:
+        sqlite3.adapters[bytes_key] = ours

@@ -65,6 +65,13 @@ class JsonCodec:
         found: dict[str, Any] = json.loads(text)
         return found
 
+    def encode_sla(self, sla: Mapping[str, Any]) -> str:
+        return json.dumps(dict(sla), sort_keys=True)
+
+    def decode_sla(self, text: str) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(text)
+        return found
+
 
 def _open(url: str) -> Store:
     store = open_store(url)
@@ -259,6 +266,24 @@ def test_leaving_a_state_cancels_its_timers_except_kept_ones_and_named_ones(stor
         )
     )
     assert [t.trigger for t in store.timers("c1")] == ["nudge", "expire"]
+
+
+def test_timers_added_by_one_change_are_each_ended_by_their_own_trigger(
+    stores: tuple[Store, Store],
+) -> None:
+    """Store.commit: the SQL stores add a change's timers in one statement (issue 16) and
+    remember each one's id for the next change of the case."""
+    first, second = stores
+    triggers = ["a", "b", "c", "d", "e"]
+    first.commit(
+        _change(_case(), timers=[_timer(t, 10 + n, keep=True) for n, t in enumerate(triggers)])
+    )
+    first.commit(_change(_case(revision=2), cancel_triggers=["a", "d"]))
+    assert [t.trigger for t in second.timers("c1")] == ["b", "c", "e"]
+    assert [t.due_at for t in second.timers("c1")] == [
+        T0 + timedelta(minutes=m) for m in (11, 12, 14)
+    ]
+    assert sorted(t.id for t in second.timers("c1")) == [t.id for t in second.timers("c1")]
 
 
 def test_a_consumed_timer_goes_with_the_event_and_a_fired_one_is_gone(

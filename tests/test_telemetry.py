@@ -140,6 +140,21 @@ def test_without_the_opentelemetry_api_spans_are_a_no_op() -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, "no-op\n", "")
 
 
+def test_recording_says_whether_spans_are_recorded() -> None:
+    code = (
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "from svcflow.tracing import recording\n"
+        "before = recording()\n"
+        "trace.set_tracer_provider(TracerProvider())\n"
+        "print(before, recording())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "False True\n", "")
+
+
 def _scrape(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     with urllib.request.urlopen(url, timeout=10) as response:
         text = response.read().decode()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+
+from svcflow.sla.encoding import decode_sla
 
 __all__ = [
     "undo_care",
@@ -69,13 +72,18 @@ def undo_case_index(db: sqlite3.Connection) -> None:
 
 def undo_shared_texts(db: sqlite3.Connection) -> None:
     """Remove what schema step 15 (issue 16) added, leaving the file as version 14 made it:
-    each outbox row's shared reason back in its ``last_error``."""
+    each outbox row's shared reason back in its ``last_error``, SLA states as JSON."""
     db.execute(
         "UPDATE deliveries SET last_error = (SELECT replace(text, '{case}', deliveries.case_id) "
         "FROM shared_texts WHERE shared_texts.id = deliveries.reason) WHERE reason IS NOT NULL"
     )
     db.execute("ALTER TABLE deliveries DROP COLUMN reason")
     db.execute("DROP TABLE shared_texts")
+    cases = db.execute("SELECT id, sla FROM cases WHERE sla LIKE '[%'").fetchall()
+    db.executemany(  # the SLA state as JSON, as version 14 wrote it (svcflow.sla.encoding)
+        "UPDATE cases SET sla = ? WHERE id = ?",
+        [(json.dumps(decode_sla(sla), separators=(",", ":")), case) for case, sla in cases],
+    )
     db.execute("UPDATE schema_version SET version = 14")
 
 

@@ -927,10 +927,9 @@ class Engine:
     def _case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
         """A case's inbound messages, including the one being committed with this change (so
         a case started from a message can answer its sender at once)."""
-        return [
-            *self.store.case_messages(case_id),
-            *(m.message for m in self._writer.pending_messages()),
-        ]
+        stored = self.store.case_messages(case_id)
+        pending = self._writer.pending_messages()
+        return [*stored, *(m.message for m in pending)] if pending else list(stored)
 
 
 def _calendars_by_id(

@@ -16,6 +16,7 @@ from svcflow.core.machine import CompiledWorkflow
 from svcflow.definitions.workflow import LoadedWorkflow, load_workflow_text
 from svcflow.errors import UnknownWorkflow
 from svcflow.sla.calendar import BusinessCalendar
+from svcflow.sla.encoding import decode_sla, encode_sla
 from svcflow.spec.extensions import Extensions, using_extensions
 from svcflow.store.base import Store
 
@@ -78,3 +79,9 @@ class WorkflowRegistry:
 
     def decode(self, workflow: str, version: int, text: str) -> dict[str, Any]:
         return self.get(workflow, version).schema.from_json(text)
+
+    def encode_sla(self, sla: Mapping[str, Any]) -> str:
+        return encode_sla(sla)
+
+    def decode_sla(self, text: str) -> dict[str, Any]:
+        return decode_sla(text)

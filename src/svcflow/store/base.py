@@ -243,11 +243,22 @@ class WakesWorkers(Protocol):
 
 
 class DataCodec(Protocol):
-    """Turns case data to and from JSON text for one workflow version (the engine provides it)."""
+    """Turns case data to and from JSON text for one workflow version, and a case's SLA state
+    to and from its stored text (the engine provides it: stores know records, not the SLA
+    clocks' compact form)."""
 
     def encode(self, workflow: str, version: int, data: Mapping[str, Any]) -> str: ...
 
     def decode(self, workflow: str, version: int, text: str) -> dict[str, Any]: ...
+
+    def encode_sla(self, sla: Mapping[str, Any]) -> str:
+        """The stored text of a ``Case.sla`` (:func:`svcflow.sla.encoding.encode_sla`)."""
+        ...
+
+    def decode_sla(self, text: str) -> dict[str, Any]:
+        """The ``Case.sla`` of a stored text, in any form written so far, the JSON object text
+        included (:func:`svcflow.sla.encoding.decode_sla`)."""
+        ...
 
 
 class Store(Protocol):

@@ -169,8 +169,8 @@ class PostgresStore(SqliteStore):
     # -- connections and schema --
 
     _pack = staticmethod(str)
-    """History details and SLA state stay JSON text: PostgreSQL compresses large values itself
-    (TOAST), and its JSON operators keep reading them."""
+    """History details stay JSON text: PostgreSQL compresses large values itself (TOAST), and
+    its JSON operators keep reading them. SLA state is kept as in SQLite (the compact form)."""
 
     def _connection(self) -> Reader:  # type: ignore[override]
         return self._reader

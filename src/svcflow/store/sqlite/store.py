@@ -120,6 +120,10 @@ class _Known(NamedTuple):
     sla: Mapping[str, Any]
 
 
+class _Refused(Exception):
+    """A change of a batch applied without savepoints was refused (``_apply_together``)."""
+
+
 class _Prepared(NamedTuple):
     """What a commit works out before the write lock (``SqliteStore._prepare``)."""
 
@@ -179,6 +183,26 @@ def _in_list(values: Sequence[Any]) -> tuple[str, list[Any]]:
 
 _IDS_PER_STATEMENT = 512
 """At most this many ``?`` in one ``IN`` list (SQLite before 3.32 allows 999 parameters)."""
+
+
+def _bind_plainly() -> None:
+    """Let ``sqlite3`` bind ``None`` and ``bytes`` without asking them to adapt themselves.
+
+    CPython's ``sqlite3`` binds an ``int``, ``float`` or ``str`` parameter as it is; any other
+    (``None`` for NULL, ``bytes`` for a packed text) is looked up in its adapter registry and
+    then asked for ``__adapt__``, which on Python 3.11 raises and clears an ``AttributeError``:
+    about 3,000 instructions a parameter, 7 parameters of an event (issue 16). An adapter that
+    gives the value back unchanged ends the look-up first; the values bound are the same.
+    Registered for the process, unless the host registered adapters of its own for these types.
+    """
+    if (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        none: dict[None, None] = {}
+        sqlite3.register_adapter(type(None), none.get)  # none.get(None) is None: C, no frame
+    if (bytes, sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(bytes, bytes)  # bytes(b) is b
+
+
+_bind_plainly()
 
 
 class SqliteStore:
@@ -277,21 +301,45 @@ class SqliteStore:
 
     def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
         prepared = [self._prepare(change) for change in changes]  # before the write lock
-        with self._write() as db:
-            results = [
-                self._apply_alone(db, change, ready)
-                for change, ready in zip(changes, prepared, strict=True)
-            ]
+        results = self._apply_together(changes, prepared)
+        if results is None:  # one was refused: again, each change under a savepoint of its own
+            with self._write() as db:
+                results = [
+                    self._apply_alone(db, change, ready)
+                    for change, ready in zip(changes, prepared, strict=True)
+                ]
         for change, result in zip(changes, results, strict=True):
             if not isinstance(result, Exception):
                 self._remember_committed(change, result)
         return [result if isinstance(result, Exception) else None for result in results]
 
     _pack: Packer = staticmethod(pack)
-    """How history details and SLA state are kept (:mod:`.packing`): deflated in SQLite."""
+    """How history details are kept (:mod:`.packing`): deflated in SQLite. (SLA state is kept
+    in the compact form of ``svcflow.sla.encoding``, unpacked.)"""
 
     _FATAL: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
     """Errors of the transaction itself (disk full, I/O, busy): they end a batch."""
+
+    def _apply_together(
+        self, changes: Sequence[CaseChange], prepared: Sequence[_Prepared]
+    ) -> list[Exception | tuple[TimerKey, ...]] | None:
+        """Apply the changes in one transaction without savepoints (the usual batch: none is
+        refused; a savepoint and its release are two statements a change); None, having
+        written nothing, when one was refused."""
+        try:
+            with self._write() as db:
+                try:
+                    applied: list[Exception | tuple[TimerKey, ...]] = [
+                        self._apply(db, change, ready)
+                        for change, ready in zip(changes, prepared, strict=True)
+                    ]
+                    return applied
+                except self._FATAL:
+                    raise
+                except Exception as refused:  # rolled back whole by _write
+                    raise _Refused from refused
+        except _Refused:
+            return None
 
     def _apply_alone(
         self, db: Any, change: CaseChange, prepared: _Prepared
@@ -374,8 +422,15 @@ class SqliteStore:
             timers=self._timers_at(case.id, change.expected_revision),
         )
 
-    def _encode_sla(self, case: Case) -> str | bytes:
-        return self._pack(to_json(dict(case.sla))) if case.sla else "{}"
+    def _encode_sla(self, case: Case) -> str:
+        """The case's SLA state as stored: the compact form of ``svcflow.sla.encoding`` (its
+        records read, nothing parsed), through the codec the engine attached."""
+        return self._require_codec().encode_sla(case.sla) if case.sla else "{}"
+
+    def _decode_sla(self, stored: str | bytes) -> dict[str, Any]:
+        """A case row's SLA state: the compact form, JSON text, or JSON packed by schema
+        steps 12 to 14 (:mod:`.packing`)."""
+        return self._require_codec().decode_sla(unpack(stored))
 
     def _stored_data(self, case: Case) -> StoredData:
         """The case's data as its row keeps it: encoded, its large texts taken out."""
@@ -1010,7 +1065,7 @@ class SqliteStore:
             data, sla = cached[2], cached[3]
         else:
             data = MappingProxyType(self._decode_data(row))
-            sla = _NO_SLA if row[8] == "{}" else MappingProxyType(json.loads(unpack(row[8])))
+            sla = _NO_SLA if row[8] == "{}" else MappingProxyType(self._decode_sla(row[8]))
             self._remember(row[0], _Known(row[5], row[2], data, sla))
         return Case(
             id=row[0],

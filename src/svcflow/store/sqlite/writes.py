@@ -239,20 +239,42 @@ def write_timers(
         db.execute(f"DELETE FROM timers WHERE id IN ({', '.join('?' * len(gone))})", gone)
     gone.append(change.consume_timer or 0)  # deleted by consume_timer already
     after = [timer for timer in known if timer[0] not in gone]
-    for t in change.timers:
-        due, nominal = ts(t.due_at), None if t.nominal is None else ts(t.nominal)
-        row = (case_id, t.trigger, due, t.owner_state, int(t.keep), stamp, nominal)
-        after.append((_insert_timer(db, row), t.trigger, t.owner_state, int(t.keep)))
+    rows = [
+        (
+            case_id,
+            t.trigger,
+            ts(t.due_at),
+            t.owner_state,
+            int(t.keep),
+            stamp,
+            None if t.nominal is None else ts(t.nominal),
+        )
+        for t in change.timers
+    ]
+    ids = _insert_timers(db, rows)
+    after += [(i, row[1], row[3], row[4]) for i, row in zip(ids, rows, strict=True)]
     return tuple(after)
 
 
-def _insert_timer(db: sqlite3.Connection, row: tuple[object, ...]) -> int:
-    """Insert one timer row; its id."""
-    if isinstance(db, sqlite3.Connection):  # (SQLite before 3.35 has no RETURNING)
-        return int(db.execute(_INSERT_TIMER, row).lastrowid or 0)
-    inserted = db.execute(f"{_INSERT_TIMER} RETURNING id", row).fetchone()  # PostgreSQL
-    assert inserted is not None  # RETURNING gives the row it inserted
-    return int(inserted[0])
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+"""Whether this SQLite has ``INSERT ... RETURNING`` (3.35 and later)."""
+_TIMERS_PER_STATEMENT = 100
+
+
+def _insert_timers(db: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> list[int]:
+    """Insert the timer rows, in one statement where the database returns their ids; the ids
+    in the order of ``rows`` (each row gets a larger id than the rows before it)."""
+    if len(rows) == 1 and isinstance(db, sqlite3.Connection):
+        return [int(db.execute(_INSERT_TIMER, rows[0]).lastrowid or 0)]
+    if not rows or (isinstance(db, sqlite3.Connection) and not _RETURNING):
+        return [int(db.execute(_INSERT_TIMER, row).lastrowid or 0) for row in rows]
+    ids: list[int] = []
+    for start in range(0, len(rows), _TIMERS_PER_STATEMENT):
+        chunk = rows[start : start + _TIMERS_PER_STATEMENT]
+        marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        sql = f"{_INSERT_TIMER.partition(' VALUES ')[0]} VALUES {marks} RETURNING id"
+        ids += sorted(int(row[0]) for row in db.execute(sql, [v for r in chunk for v in r]))
+    return ids
 
 
 def _ended(change: CaseChange, known: Sequence[TimerKey]) -> list[int]:
