@@ -386,3 +386,17 @@ def _wait_for_a_lock_wait(url: str) -> None:
             if row and row[0]:
                 return
             time.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        (
+            "postgresql://svcflow:secret@db.example:6432/cases?sslmode=require",
+            WHERE.replace("db.example:5432", "db.example:6432"),
+        ),
+        ("postgresql:///cases", "postgresql://localhost/cases"),  # libpq's defaults
+    ],
+)
+def test_a_store_is_named_in_messages_without_its_password_or_options(url: str, named: str) -> None:
+    assert describe(url) == named
