@@ -212,8 +212,9 @@ class CompiledWorkflow:
 
         ``service`` is the case's SLA and escalation state; the step's effect on it (clocks
         started, paused, stopped...) comes back in the result. ``actor`` is who fired it, with
-        their roles: the transition's ``by``/``not_by`` rules are checked against them (None,
-        for the engine's own timers, checks nothing) and expressions read them as ``actor``.
+        their roles: the transition's ``by``/``not_by`` rules are checked against them (None
+        checks nothing: the engine passes it for its own timers and for workflows that read no
+        roles) and expressions read them as ``actor``.
 
         Raises ``UnknownTrigger``, ``TransitionNotAllowed`` or ``ConditionNotMet`` (naming the
         triggers allowed now) or ``NotAuthorized`` without changing anything; ``CaseDataError``

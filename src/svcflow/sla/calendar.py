@@ -530,10 +530,9 @@ class BusinessCalendar:
         return _from_us(self._wall_to_us(wall, last=bool(local.fold)))
 
 
-def _always_open_utc() -> BusinessCalendar:
-    hours = WeekHours.model_validate("24x7")
-    return BusinessCalendar(CalendarSpec(calendar="twenty-four-seven", timezone="UTC", hours=hours))
-
-
-TWENTY_FOUR_SEVEN = _always_open_utc()
+TWENTY_FOUR_SEVEN = BusinessCalendar(
+    CalendarSpec(
+        calendar="twenty-four-seven", timezone="UTC", hours=WeekHours.model_validate("24x7")
+    )
+)
 """Open all the time, in UTC: business time is real elapsed time."""
