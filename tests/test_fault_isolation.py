@@ -59,6 +59,15 @@ class Crm:
         return {"tier": "gold"}
 
 
+def _template_files(root: Path, files: Mapping[str, str]) -> Path:
+    """A templates folder holding ``files`` (``<locale>/<name>.j2``: body)."""
+    folder = root / "templates"
+    for name, body in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(body)
+    return folder
+
+
 def _templates(root: Path, body: str) -> Path:
     folder = root / "templates" / "en"
     folder.mkdir(parents=True, exist_ok=True)
@@ -311,14 +320,14 @@ sla:
 def test_a_retried_delivery_is_rendered_again_for_its_recipient_channel_and_locale(
     svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "templates"
-    for name, body in {
-        "zh-CN/resolved.webhook.j2": "{{ 1 // 0 }}",
-        "zh-CN/resolved.j2": "not for a webhook",
-        "en/resolved.webhook.j2": "not in the recipient's locale",
-    }.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(body)
+    folder = _template_files(
+        tmp_path,
+        {
+            "zh-CN/resolved.webhook.j2": "{{ 1 // 0 }}",
+            "zh-CN/resolved.j2": "not for a webhook",
+            "en/resolved.webhook.j2": "not in the recipient's locale",
+        },
+    )
     lead = {
         "address": "https://bot:s3cret@hooks.example/lead",
         "channel": "webhook",
@@ -366,14 +375,14 @@ transitions:
 def test_one_recipients_failing_template_leaves_the_others_rows_in_their_language(
     svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "templates"
-    for name, body in {
-        "en/ping.sms.j2": "{{ 1 // 0 }}",
-        "en/ping.j2": "Hello {{ recipient.name }} at {{ now }}",
-        "zh-CN/ping.j2": "{{ recipient.name }}您好",
-    }.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(body)
+    folder = _template_files(
+        tmp_path,
+        {
+            "en/ping.sms.j2": "{{ 1 // 0 }}",
+            "en/ping.j2": "Hello {{ recipient.name }} at {{ now }}",
+            "zh-CN/ping.j2": "{{ recipient.name }}您好",
+        },
+    )
     people = {
         "first": {"address": "+8613700137000", "channel": "sms", "name": "A", "locale": "en"},
         "second": {"address": "b@example.com", "name": "B"},  # the case's language

@@ -331,10 +331,12 @@ def test_a_writer_that_meets_the_winners_row_at_the_unique_index_gets_the_same_r
     winner, loser = _open(postgres_schema_url), _open(postgres_schema_url)
     written, release = threading.Event(), threading.Event()
     original = sqlite_store.write_idempotency
+    held_by: list[int] = []
 
     def hold_the_winner(db: Any, change: Any, *rest: Any) -> None:
         original(db, change, *rest)
         if change.case.id == "a":  # every row of the winner written, not yet committed
+            held_by.append(db.connection.info.backend_pid)
             written.set()
             release.wait(30)
 
@@ -361,7 +363,7 @@ def test_a_writer_that_meets_the_winners_row_at_the_unique_index_gets_the_same_r
         first.start()
         assert written.wait(30)
         second.start()
-        _wait_for_a_lock_wait(postgres_schema_url)
+        _wait_until_blocked_by(postgres_schema_url, held_by[0])
         release.set()
         first.join(30)
         second.join(30)
@@ -374,14 +376,14 @@ def test_a_writer_that_meets_the_winners_row_at_the_unique_index_gets_the_same_r
         loser.close()
 
 
-def _wait_for_a_lock_wait(url: str) -> None:
-    """Until a session of this database waits for a lock (the loser's insert waiting for the
-    winner's uncommitted row), for 10 s at most."""
+def _wait_until_blocked_by(url: str, winner: int) -> None:
+    """Until a session waits for a lock the winner's session holds (the loser's insert
+    waiting for the winner's uncommitted row), for 10 s at most."""
     with psycopg.connect(url, autocommit=True) as watcher:
         for _ in range(1000):
             row = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                (winner,),
             ).fetchone()
             if row and row[0]:
                 return
