@@ -5,6 +5,7 @@ timers that no longer apply. Each history event is compared whole."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -380,8 +381,18 @@ def test_the_clock_survives_its_json_form(policy: SlaPolicy) -> None:
     clock = started(policy)
     warned = policy.on_timer({"handling": clock}, "sla:handling:warning:0", clock.since)
     assert warned is not None
-    for value in (clock, warned.clock):
+    assert clock.deadline is not None
+    breached = policy.on_timer({"handling": clock}, "sla:handling:breach", clock.deadline)
+    paused = policy.apply(
+        {"handling": clock}, facts("2026-03-02T10:00:00+00:00", entered="waiting")
+    )
+    assert breached is not None
+    assert paused.clocks["handling"].status == "paused"
+    moved = clock._replace(label="urgent", within="2h")
+    for value in (clock, warned.clock, breached.clock, paused.clocks["handling"], moved):
         assert Clock.from_json(value.to_json()) == value
+        # what a SQL store hands back: the JSON text read again, without the record behind it
+        assert Clock.from_json(json.loads(json.dumps(value.to_json()))) == value
     assert clock.to_json() == {
         "status": "running",
         "cycle": 1,
