@@ -502,3 +502,16 @@ def test_a_datetime_output_written_as_a_date_is_its_midnight_in_utc() -> None:
     body = "    inputs: {count: count}\n    outputs: {due: datetime}\n    rules:\n"
     dated = table(body + "      - {due: 2026-03-01}\n")
     assert dated.evaluate({"count": 1}) == {"due": datetime(2026, 3, 1, tzinfo=UTC)}
+
+
+def test_a_text_cell_written_as_an_unquoted_date_is_the_text_as_written() -> None:
+    """YAML reads ``2026-03-01`` as a date; in a text input or output it is the text written."""
+    rules = load_rules_text(
+        "data:\n  batch: string\n"
+        "tables:\n  t:\n    inputs: {batch: batch}\n    outputs: {since: string}\n"
+        "    rules:\n      - {batch: 2026-03-01, since: 2026-02-01}\n",
+        "rules.yaml",
+    )
+    dated = rules.tables["t"]
+    assert dated.evaluate({"batch": "2026-03-01"}) == {"since": "2026-02-01"}
+    assert dated.evaluate({"batch": "2026-03-02"}) == {"since": None}
