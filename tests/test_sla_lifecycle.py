@@ -461,6 +461,29 @@ def test_conditions_in_lists_and_on_the_state_start_pause_and_resume_a_clock(
         assert running.deadline == at("2026-03-02T10:35:00+00:00")
 
 
+def test_a_later_condition_of_a_list_counts_when_an_earlier_one_read_nothing_that_changed(
+    clock: ManualClock, store_url: str
+) -> None:
+    """A list of conditions holds when any of them does: a step that leaves the first one's
+    field as it was still has the second one evaluated."""
+    two_whens = CONDITIONS.replace(
+        "pause: [{trigger: park}, {when: on_hold}]",
+        "pause: [{trigger: park}, {when: on_hold}, {when: 'priority == \"normal\"'}]",
+    )
+    assert two_whens != CONDITIONS
+    with office_engine(two_whens, "conditions.yaml", clock, store_url) as engine:
+        case = engine.start("conditions", {"customer": "c1"})
+        engine.fire(case.id, "triage", {"priority": "urgent"})
+        clock.advance(timedelta(minutes=20))
+        engine.fire(case.id, "update", {"priority": "normal"})
+        assert [
+            (e["event"], e["at"], e["used"]) for e in events(engine, case.id, "urgent_in_triage")
+        ] == [
+            ("started", "2026-03-02T09:00:00+00:00", "0s"),
+            ("paused", "2026-03-02T09:20:00+00:00", "20m"),
+        ]
+
+
 PROMISED = """\
 workflow: promised
 version: 1
