@@ -341,7 +341,8 @@ class Engine:
         now = self._writer.now()
         case_id = self._new_id()
         result = compiled.start(data, now, case_id, self._actor_in(compiled, actor))
-        case = Case(
+        case = Case.__new__(
+            Case,
             id=case_id,
             workflow=compiled.workflow,
             version=compiled.version,
@@ -354,7 +355,8 @@ class Engine:
         )
         self._timers.keeper.amend(compiled, None, case, result, customer_id=customer_id)
         given = {name: plain(result.data[name]) for name in data} if data else None
-        entry = history_entry(case, now, Event(actor, "started", payload=given), result)
+        event = Event.__new__(Event, actor=actor, kind="started", payload=given)
+        entry = history_entry(case, now, event, result)
         change = self._writer.change(
             case,
             None,
@@ -454,7 +456,8 @@ class Engine:
             raise
         updated = advanced(case, result, now)
         self._timers.keeper.amend(compiled, case.state, updated, result)
-        event = Event(
+        event = Event.__new__(
+            Event,
             actor=request.actor,
             kind="transition",
             trigger=request.trigger,
