@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from svcflow.clock import Clock, as_utc, iso_text
 from svcflow.core.effects import StepResult
+from svcflow.core.machine import CompiledWorkflow
 from svcflow.engine.counters import EngineCounters
 from svcflow.engine.registry import WorkflowRegistry
 from svcflow.errors import CaseNotFound, IdempotencyKeyReused
@@ -182,6 +183,7 @@ class CaseWriter:
         self.raise_signals: Callable[[CaseChange], Sequence[PendingSignal]] | None = None
         """The signals an event raises, written with it (``CaseChange.signals``)."""
         self.counters = EngineCounters()
+        self._listening = plugins.has_listeners()  # (plugins are fixed once the host starts)
         self._committing: ContextVar[tuple[NewMessage, ...]] = ContextVar(
             "svcflow_committing_messages", default=()
         )
@@ -217,17 +219,19 @@ class CaseWriter:
         messages: tuple[NewMessage, ...] = (),
         customer_id: str | None = None,
         request: Mapping[str, str] | None = None,
+        compiled: CompiledWorkflow | None = None,
     ) -> CaseChange:
         """The change a step makes; ``idempotency`` is the event's key and scope, ``request``
         the fingerprint of what was asked (kept with the key); ``customer_id`` the owner of a
-        new case. A notice that reaches nobody leaves a warning in the history entry."""
+        new case; ``compiled`` the case's workflow version when the caller has it at hand. A
+        notice that reaches nobody leaves a warning in the history entry."""
         key, scope = idempotency
         deliveries = self._deliveries(case, result, messages, customer_id)
         if deliveries:
             warnings = [d.error for d in deliveries if d.status == "undeliverable" and d.error]
             if warnings:
                 entry = _with_details(entry, {**entry.details, "warnings": warnings})
-        open_scope, release = self._scope(case, expected_revision, customer_id)
+        open_scope, release = self._scope(case, expected_revision, customer_id, compiled)
         change = CaseChange.__new__(
             CaseChange,
             case=case,
@@ -261,13 +265,19 @@ class CaseWriter:
         return change._replace(signals=tuple(signals)) if signals else change
 
     def _scope(
-        self, case: Case, expected_revision: int | None, customer_id: str | None
+        self,
+        case: Case,
+        expected_revision: int | None,
+        customer_id: str | None,
+        compiled: CompiledWorkflow | None,
     ) -> tuple[str | None, bool]:
         """The customer-scoped key a new open case holds, and whether the case releases it
         (it reached a final state); nothing for a workflow that is not customer-scoped."""
-        if self.registry is None:
-            return None, False
-        spec = self.registry.get(case.workflow, case.version).spec
+        if compiled is None:
+            if self.registry is None:
+                return None, False
+            compiled = self.registry.get(case.workflow, case.version)
+        spec = compiled.spec
         if spec.scope != "customer":
             return None, False
         final = spec.states[case.state].final
@@ -291,7 +301,7 @@ class CaseWriter:
         """After a commit: count it, tell listener plugins (their failures are logged, never
         raised)."""
         self.counters.committed(change.case, change.history)
-        if self.plugins.has_listeners():
+        if self._listening:
             self.plugins.case_changed(change.case, change.history)
         for listener in self.after_commit:
             listener(change)
