@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from support.schema import undo_keyed_outbox, undo_shared_texts, undo_slim_indexes
+from support.schema import (
+    MOMENTS_17,
+    undo_blob_moments,
+    undo_keyed_outbox,
+    undo_shared_texts,
+    undo_slim_indexes,
+)
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
 from svcflow.sla.encoding import decode_sla
@@ -18,6 +25,7 @@ from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.packing import SHORTEST, pack, unpack
+from svcflow.store.sqlite.rows import from_ts, micros, ts
 from svcflow.store.sqlite.schema import CASE_COLUMNS
 from svcflow.store.sqlite.values import Shape, object_form, shape_of, values_form
 
@@ -210,7 +218,7 @@ def test_a_version_11_file_gets_the_smaller_indexes_and_keeps_its_cases(
     with sqlite3.connect(path) as db:
         undo_slim_indexes(db)
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
-        assert engine.store.schema_version() == SCHEMA_VERSION == 16  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 17  # type: ignore[attr-defined]
         assert [c.id for c in engine.find(customer="C-1042")] == []  # started without one
         assert engine.get(case_id) is not None
     with sqlite3.connect(path) as db:
@@ -272,3 +280,47 @@ def test_the_values_only_form_gives_the_json_object_back_exactly() -> None:
         assert stored.startswith("[")
         assert object_form(stored, shapes.__getitem__) == text
     assert object_form('{"a":1}', shapes.__getitem__) == '{"a":1}'  # rows written before
+
+
+def test_moments_no_query_compares_are_stored_as_eight_bytes_and_read_back_exactly(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    case_id = _complaint(path, clock)
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        seen = (engine.history(case_id), engine.store.timers(case_id), engine.outbox(case_id))
+        notices = engine.store.notifications(case_id)  # type: ignore[attr-defined]
+    with sqlite3.connect(path) as db:
+        for table, column in MOMENTS_17:
+            kinds = db.execute(f"SELECT DISTINCT typeof({column}), length({column}) FROM {table}")
+            assert kinds.fetchall() == [("blob", 8)], table
+        undo_blob_moments(db)  # version 16: ISO text, read as it is
+        for table, column in MOMENTS_17:
+            kinds = db.execute(f"SELECT DISTINCT typeof({column}) FROM {table}")
+            assert kinds.fetchall() == [("text",)], table
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        assert (
+            engine.history(case_id),
+            engine.store.timers(case_id),
+            engine.outbox(case_id),
+        ) == seen
+        assert engine.store.notifications(case_id) == notices  # type: ignore[attr-defined]
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)  # the clock fixture's
+    assert [entry.at for entry in seen[0]] == [start, start + timedelta(minutes=5)]
+
+
+def test_a_moment_as_eight_bytes_is_exact_and_sorts_as_time_does() -> None:
+    moments = (
+        datetime(2026, 3, 2, 9, 0, 0, 1, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(2026, 7, 1, 12, tzinfo=timezone(timedelta(hours=2))),
+    )
+    assert sorted(moments, key=micros) == sorted(moments)
+    for moment in moments:
+        stored = micros(moment)
+        assert len(stored) == 8
+        assert from_ts(stored) == moment
+        assert from_ts(stored).tzinfo is UTC
+        assert from_ts(stored) == from_ts(ts(moment))

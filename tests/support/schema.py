@@ -6,9 +6,12 @@ import json
 import sqlite3
 
 from svcflow.sla.encoding import decode_sla
+from svcflow.store.sqlite.rows import from_ts, ts
 from svcflow.store.sqlite.values import object_form, shape_of
 
 __all__ = [
+    "MOMENTS_17",
+    "undo_blob_moments",
     "undo_care",
     "undo_case_index",
     "undo_case_texts",
@@ -18,6 +21,14 @@ __all__ = [
     "undo_signals",
     "undo_slim_indexes",
 ]
+
+MOMENTS_17 = (
+    ("history", "at"),
+    ("timers", "created_at"),
+    ("notifications", "created_at"),
+    ("deliveries", "created_at"),
+)
+"""The columns schema step 17 writes as BLOBs of microseconds (store.sqlite.rows.micros)."""
 
 STEP_9_INDEXES = (
     "cases_by_created_id",
@@ -72,10 +83,20 @@ def undo_case_index(db: sqlite3.Connection) -> None:
     db.execute("UPDATE schema_version SET version = 8")
 
 
+def undo_blob_moments(db: sqlite3.Connection) -> None:
+    """Remove what schema step 17 (issue 16) added, leaving the file as version 16 made it:
+    every moment as ISO text."""
+    db.create_function("iso", 1, lambda moment: ts(from_ts(moment)))
+    for table, column in MOMENTS_17:
+        db.execute(f"UPDATE {table} SET {column} = iso({column}) WHERE typeof({column}) = 'blob'")
+    db.execute("UPDATE schema_version SET version = 16")
+
+
 def undo_keyed_outbox(db: sqlite3.Connection) -> None:
-    """Remove what schema step 16 (issue 16) added, leaving the file as version 15 made it:
-    the outbox's case and notification indexes whole, case data as JSON objects (idempotency
-    snapshots too)."""
+    """Remove what schema steps 17 and 16 (issue 16) added, leaving the file as version 15
+    made it: the outbox's case and notification indexes whole, case data as JSON objects
+    (idempotency snapshots too)."""
+    undo_blob_moments(db)
     shapes = {
         shape_id: shape_of(text)
         for shape_id, text in db.execute("SELECT id, text FROM shared_texts")

@@ -356,6 +356,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX deliveries_by_odd_notification ON deliveries (notification_key)
         WHERE substr(key, 1, length(notification_key) + 1) <> notification_key || ':'
     """,
+    # 17 (issue 16): the moments no query compares (history at, the created_at of timers,
+    # notifications and deliveries) are written from now on as 8-byte BLOBs of microseconds
+    # (store.sqlite.rows.micros), which svcflow before this step cannot read: the step only
+    # moves the version. Older rows keep ISO text and read as before.
+    "",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

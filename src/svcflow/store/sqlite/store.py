@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +58,7 @@ from svcflow.store.sqlite.rows import (
     dead_letter_of,
     from_ts,
     history_entry_of,
+    micros,
     notification_of,
     outbox_entry_of,
     refusal_of,
@@ -233,6 +234,7 @@ class SqliteStore:
         self._shape_names: dict[int, Shape] = {}
         self._values_only = True
         self._deliveries = KEYED
+        self._moment = micros
         try:
             self._migrate()
         except (sqlite3.Error, StoreFault) as error:
@@ -328,6 +330,10 @@ class SqliteStore:
     """How a case's or a notification's outbox rows are found (:mod:`.outbox_keys`): by key
     range in SQLite (set by ``SqliteStore.__init__``), by their own indexes elsewhere."""
 
+    _moment: Callable[[datetime], str | bytes] = staticmethod(ts)
+    """How the moments no query compares are written (:mod:`.rows`): integer microseconds in
+    SQLite (set by ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
+
     _pack: Packer = staticmethod(pack)
     """How history details are kept (:mod:`.packing`): deflated in SQLite. (SLA state is kept
     in the compact form of ``svcflow.sla.encoding``, unpacked.)"""
@@ -389,7 +395,7 @@ class SqliteStore:
         """Write everything of one change inside the caller's transaction, or raise; the
         case's timers after it."""
         case, data = change.case, prepared.data
-        stamp = ts(case.updated_at)
+        stamp, moment = ts(case.updated_at), self._moment(case.updated_at)
         if change.idempotency_key is not None:
             record = self._idempotency(db, change.idempotency_key)
             if record is not None:
@@ -397,15 +403,15 @@ class SqliteStore:
         if change.consume_timer is not None:
             consume_timer(db, change.consume_timer)
         write_case(db, change, data, prepared.sla, stamp)
-        write_history(db, change.history, stamp, self._pack)
+        write_history(db, change.history, moment, self._pack)
         snapshot = data
         if change.idempotency_key is not None and snapshot is None:
             snapshot = self._stored_data(case)
         if snapshot is not None:
             snapshot.keep(db, case.id, change.history.seq)
-        timers = write_timers(db, change, stamp, prepared.timers)
-        write_notifications(db, case.id, change.notifications, stamp)
-        write_deliveries(db, case.id, change.deliveries, stamp, self._shared)
+        timers = write_timers(db, change, moment, prepared.timers)
+        write_notifications(db, case.id, change.notifications, moment)
+        write_deliveries(db, case.id, change.deliveries, moment, self._shared)
         write_messages(db, case.id, change.messages)
         write_signals(db, change)
         if change.idempotency_key is not None:
