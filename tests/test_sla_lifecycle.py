@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
@@ -389,10 +389,22 @@ def test_the_clock_survives_its_json_form(policy: SlaPolicy) -> None:
     assert breached is not None
     assert paused.clocks["handling"].status == "paused"
     moved = clock._replace(label="urgent", within="2h")
-    for value in (clock, warned.clock, breached.clock, paused.clocks["handling"], moved):
+    # moments read from a stored text written elsewhere with an offset (here +08:00), which
+    # the memory store then hands back as the very JSON the step wrote
+    perth = timezone(timedelta(hours=8))
+    abroad = breached.clock._replace(
+        started_at=clock.started_at.astimezone(perth),
+        since=clock.since.astimezone(perth),
+        deadline=clock.deadline.astimezone(perth),
+    )
+    shapes = (clock, warned.clock, breached.clock, paused.clocks["handling"], moved, abroad)
+    for value in shapes:
         assert Clock.from_json(value.to_json()) == value
         # what a SQL store hands back: the JSON text read again, without the record behind it
         assert Clock.from_json(json.loads(json.dumps(value.to_json()))) == value
+    read_back = Clock.from_json(abroad.to_json())
+    assert read_back.since.isoformat() == "2026-03-02T17:00:00+08:00"
+    assert read_back.breached_at == abroad.breached_at == clock.deadline
     assert clock.to_json() == {
         "status": "running",
         "cycle": 1,
