@@ -75,6 +75,7 @@ MODULES: dict[str, Module] = {
             "tests/test_sla.py",
             "tests/test_sla_lifecycle.py",
             "tests/test_sla_conditions.py",
+            "tests/test_sla_migration.py",
             "tests/test_migration.py",
         ),
         # the crash test runs a child process on the unmutated package: it cannot see a mutant;

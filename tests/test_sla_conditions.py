@@ -237,3 +237,101 @@ def test_a_warning_before_the_deadline_needs_a_lead_time() -> None:
         "desk.yaml:21:18: sla.metrics.vip_care.warnings[0]: 'before' is a positive lead time, "
         "e.g. 30m"
     )
+
+
+UNASSIGNED = """\
+workflow: queue
+version: 1
+title: A clock that runs while nobody is assigned
+data:
+  customer: {type: string, required: true}
+  assignee: {type: string}
+states:
+  open: {initial: true}
+  done: {final: true}
+transitions:
+  - {trigger: update, from: open}
+  - {trigger: close, from: open, to: done}
+sla:
+  calendar: office
+  metrics:
+    unassigned:
+      start: {when: assignee == null}
+      stop: {when: assignee != null}
+      targets: [{within: 1h}]
+"""
+
+
+def test_a_field_cleared_by_a_step_counts_as_changed(clock: ManualClock, store_url: str) -> None:
+    """Taking the assignee away (setting it to null) makes ``assignee == null`` true: the
+    clock starts; naming someone again stops it."""
+    with office_engine(UNASSIGNED, clock, store_url) as engine:
+        case = engine.start("queue", {"customer": "c1", "assignee": "bo"})
+        clock.advance(timedelta(minutes=10))
+        engine.fire(case.id, "update", {"assignee": None})
+        clock.advance(timedelta(minutes=5))
+        engine.fire(case.id, "update", {"assignee": "cy"})
+        assert events(engine, case.id, "unassigned") == [
+            ("started", "2026-03-02T09:10:00+00:00", "0s"),
+            ("met", "2026-03-02T09:15:00+00:00", "5m"),
+        ]
+
+
+REOPENED = """\
+workflow: repairs
+version: 1
+title: A resolution clock that continues on reopen, its target set by the priority
+data:
+  customer: {type: string, required: true}
+  priority: {type: enum, values: [normal, urgent], default: normal}
+states:
+  open: {initial: true}
+  resolved: {}
+  closed: {final: true}
+transitions:
+  - {trigger: resolve, from: open, to: resolved}
+  - {trigger: reopen, from: resolved, to: open}
+  - {trigger: close, from: resolved, to: closed}
+  - {trigger: update, from: "*"}
+sla:
+  calendar: office
+  metrics:
+    resolution:
+      start: {enter: open}
+      stop: {enter: resolved}
+      reopen: continue
+      targets:
+        - {when: 'priority == "urgent"', within: 2h, name: urgent}
+        - {within: 4h, name: normal}
+"""
+
+
+def test_a_stopped_clock_is_not_retargeted_and_a_continued_one_keeps_its_target_for_the_step(
+    clock: ManualClock, store_url: str
+) -> None:
+    """docs/sla.md: re-targeting applies to a running or paused clock that did not just start
+    or continue; a continued cycle keeps its old target until the next step."""
+    with office_engine(REOPENED, clock, store_url) as engine:
+        case = engine.start("repairs", {"customer": "c1"})
+        clock.set("2026-03-02T10:00:00+00:00")
+        engine.fire(case.id, "resolve")
+        clock.set("2026-03-02T10:30:00+00:00")
+        engine.fire(case.id, "update", {"priority": "urgent"})
+        clock.set("2026-03-02T11:00:00+00:00")
+        engine.fire(case.id, "reopen")
+        [continued] = engine.sla(case.id)
+        assert (continued.target, continued.deadline) == ("normal", at("2026-03-02T14:00:00+00:00"))
+        clock.set("2026-03-02T11:10:00+00:00")
+        engine.fire(case.id, "update")
+        assert [
+            (event["event"], event["at"], event["target"], event["used"])
+            for entry in engine.history(case.id)
+            for event in entry.details.get("sla", ())
+        ] == [
+            ("started", "2026-03-02T09:00:00+00:00", "normal", "0s"),
+            ("met", "2026-03-02T10:00:00+00:00", "normal", "1h"),
+            ("continued", "2026-03-02T11:00:00+00:00", "normal", "1h"),
+            ("retargeted", "2026-03-02T11:10:00+00:00", "urgent", "1h10m"),
+        ]
+        [retargeted] = engine.sla(case.id)
+        assert retargeted.deadline == at("2026-03-02T12:00:00+00:00")

@@ -616,3 +616,31 @@ def test_a_resume_condition_met_while_the_clock_runs_changes_nothing(
         assert last_events(engine, case.id) == [
             record("resumed", "2026-03-02T11:00:00+00:00", used="1h")
         ]
+
+
+def test_an_event_first_catches_up_the_earliest_overdue_warning_or_breach(
+    clock: ManualClock, store_url: str
+) -> None:
+    """With no worker running the timers, an event on the case first fires what is overdue:
+    the urgent clock's breach (it has no warnings), and of two warnings the first one due,
+    although the later one, listed after it, is not due yet."""
+    text = HANDLING.replace(
+        "      warnings:\n        - at: 50%\n",
+        "      warnings:\n        - at: 50%\n"
+        "          actions: [{set: {nudged: {expr: nudged + 1}}}]\n        - at: 75%\n",
+    )
+    assert text != HANDLING
+    with office_engine(text, "handling.yaml", clock, store_url) as engine:
+        case = engine.start("handling", {"customer": "c1", "priority": "urgent"})
+        clock.set("2026-03-02T10:30:00+00:00")
+        engine.fire(case.id, "touch")
+        clock.set("2026-03-02T11:30:00+00:00")
+        engine.fire(case.id, "touch")
+        assert [(entry.kind, entry.trigger) for entry in engine.history(case.id)] == [
+            ("started", None),
+            ("sla", "sla:urgent:breach"),
+            ("transition", "touch"),
+            ("sla", "sla:handling:warning:0"),
+            ("transition", "touch"),
+        ]
+        assert engine.get(case.id).data["nudged"] == 1
