@@ -71,7 +71,13 @@ MODULES: dict[str, Module] = {
     ),
     "sla": Module(
         "src/svcflow/sla/clocks.py",
-        ("tests/test_sla.py", "tests/test_sla_lifecycle.py", "tests/test_migration.py"),
+        (
+            "tests/test_sla.py",
+            "tests/test_sla_lifecycle.py",
+            "tests/test_sla_conditions.py",
+            "tests/test_sla_migration.py",
+            "tests/test_migration.py",
+        ),
         # the crash test runs a child process on the unmutated package: it cannot see a mutant;
         # the clocks' logic is the same on every store and engine tests take seconds a mutant,
         # so the tests parametrised over the stores run on memory only
