@@ -169,6 +169,7 @@ MODULES: dict[str, Module] = {
         (
             "tests/test_store_conformance.py",
             "tests/test_postgres_store.py",
+            "tests/test_postgres_pool.py",
             "tests/test_concurrency.py",
         ),
         keyword="postgres",
@@ -176,7 +177,11 @@ MODULES: dict[str, Module] = {
     ),
     "postgres-connection": Module(
         "src/svcflow/store/postgres/connection.py",
-        ("tests/test_store_conformance.py", "tests/test_postgres_store.py"),
+        (
+            "tests/test_store_conformance.py",
+            "tests/test_postgres_store.py",
+            "tests/test_postgres_pool.py",
+        ),
         keyword="postgres",
         postgres=True,
     ),
