@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from support.schema import undo_shared_texts, undo_slim_indexes
+from support.schema import (
+    MOMENTS_17,
+    undo_blob_moments,
+    undo_keyed_outbox,
+    undo_shared_texts,
+    undo_slim_indexes,
+)
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
 from svcflow.sla.encoding import decode_sla
@@ -18,7 +25,9 @@ from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.packing import SHORTEST, pack, unpack
+from svcflow.store.sqlite.rows import from_ts, micros, ts
 from svcflow.store.sqlite.schema import CASE_COLUMNS
+from svcflow.store.sqlite.values import Shape, object_form, shape_of, values_form
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
 
@@ -111,10 +120,12 @@ def test_the_reason_a_notice_reached_nobody_is_stored_once_for_all_cases(
         for case_id in cases
     ]
     with sqlite3.connect(path) as db:
+        [(reason, shared)] = db.execute(
+            "SELECT id, text FROM shared_texts WHERE text NOT LIKE 'data fields:%'"
+        ).fetchall()
         assert db.execute("SELECT DISTINCT last_error, reason FROM deliveries").fetchall() == [
-            (None, 1)
+            (None, reason)
         ]
-        [(shared,)] = db.execute("SELECT text FROM shared_texts").fetchall()
     assert shared == outbox[0].last_error.replace(cases[0], "{case}")  # type: ignore[union-attr]
 
 
@@ -136,7 +147,8 @@ def test_a_version_14_file_keeps_its_reasons_in_the_rows_and_reads_them_as_befor
         assert engine.outbox(second)[0].last_error == before[0].last_error.replace(first, second)  # type: ignore[union-attr]
     with sqlite3.connect(path) as db:
         rows = db.execute("SELECT last_error IS NULL, reason FROM deliveries ORDER BY id")
-        assert rows.fetchall() == [(0, None), (1, 1)]
+        [(reason,)] = db.execute("SELECT id FROM shared_texts WHERE text LIKE 'no recipient%'")
+        assert rows.fetchall() == [(0, None), (1, reason)]
 
 
 def test_packing_keeps_any_text_exactly() -> None:
@@ -206,10 +218,109 @@ def test_a_version_11_file_gets_the_smaller_indexes_and_keeps_its_cases(
     with sqlite3.connect(path) as db:
         undo_slim_indexes(db)
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
-        assert engine.store.schema_version() == SCHEMA_VERSION == 15  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 17  # type: ignore[attr-defined]
         assert [c.id for c in engine.find(customer="C-1042")] == []  # started without one
         assert engine.get(case_id) is not None
     with sqlite3.connect(path) as db:
         names = {row[0] for row in db.execute("SELECT name FROM sqlite_schema")}
     assert {"timers_failed", "deliveries_pending", "deliveries_dead"} <= names
     assert not names & {"cases_by_customer", "timers_by_status", "deliveries_due"}
+
+
+def test_case_data_is_stored_values_only_and_reads_back_as_written(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    case_id = _complaint(path, clock)
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        case = engine.get(case_id)
+    with sqlite3.connect(path) as db:
+        [(data,)] = db.execute("SELECT data FROM cases WHERE id = ?", (case_id,))
+        [(named, shape)] = db.execute(
+            "SELECT id, text FROM shared_texts WHERE text LIKE 'data fields:%'"
+        )
+    shape_id, present, *values = json.loads(data)
+    assert shape_id == named
+    assert shape_of(shape) == tuple(case.data)
+    assert values == [value for value in case.data.values() if value is not None]
+    assert present == sum(1 << n for n, v in enumerate(case.data.values()) if v is not None)
+    assert len(data) < len(json.dumps(dict(case.data), separators=(",", ":"))) / 3
+    with sqlite3.connect(path) as db:
+        undo_keyed_outbox(db)  # version 15: the data as a JSON object, read as it is
+        [(data,)] = db.execute("SELECT data FROM cases WHERE id = ?", (case_id,))
+    assert json.loads(data) == case.data
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        assert engine.get(case_id) == case
+        engine.fire(case_id, "investigate", {})
+        assert engine.get(case_id).data == case.data
+        second = engine.start("complaint", START).id
+    with sqlite3.connect(path) as db:
+        [(data,)] = db.execute("SELECT data FROM cases WHERE id = ?", (second,))
+    assert data.startswith("[")  # written from now on: values-only
+
+
+def test_the_values_only_form_gives_the_json_object_back_exactly() -> None:
+    shapes: dict[int, Shape] = {}
+
+    def shape_id(shape: Shape) -> int:
+        shapes.setdefault(len(shapes) + 1, shape)
+        return next(n for n, known in shapes.items() if known == shape)
+
+    wide = {f"field_{n}": (n if n % 3 else None) for n in range(100)}  # more than 64 bits
+    for data in (
+        {},
+        {"a": None},
+        {"b": 1, "a": None, "c": "x"},
+        {"ünï": 'côté \u2028 "q"', "nested": {"k": [1, None, {"z": None}]}, "f": 0.1},
+        {"none": None, "false": False, "zero": 0, "empty": "", "list": []},
+        wide,
+    ):
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        stored = values_form(json.loads(text), shape_id)
+        assert stored.startswith("[")
+        assert object_form(stored, shapes.__getitem__) == text
+    assert object_form('{"a":1}', shapes.__getitem__) == '{"a":1}'  # rows written before
+
+
+def test_moments_no_query_compares_are_stored_as_eight_bytes_and_read_back_exactly(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    case_id = _complaint(path, clock)
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        seen = (engine.history(case_id), engine.store.timers(case_id), engine.outbox(case_id))
+        notices = engine.store.notifications(case_id)  # type: ignore[attr-defined]
+    with sqlite3.connect(path) as db:
+        for table, column in MOMENTS_17:
+            kinds = db.execute(f"SELECT DISTINCT typeof({column}), length({column}) FROM {table}")
+            assert kinds.fetchall() == [("blob", 8)], table
+        undo_blob_moments(db)  # version 16: ISO text, read as it is
+        for table, column in MOMENTS_17:
+            kinds = db.execute(f"SELECT DISTINCT typeof({column}) FROM {table}")
+            assert kinds.fetchall() == [("text",)], table
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        assert (
+            engine.history(case_id),
+            engine.store.timers(case_id),
+            engine.outbox(case_id),
+        ) == seen
+        assert engine.store.notifications(case_id) == notices  # type: ignore[attr-defined]
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)  # the clock fixture's
+    assert [entry.at for entry in seen[0]] == [start, start + timedelta(minutes=5)]
+
+
+def test_a_moment_as_eight_bytes_is_exact_and_sorts_as_time_does() -> None:
+    moments = (
+        datetime(2026, 3, 2, 9, 0, 0, 1, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(2026, 7, 1, 12, tzinfo=timezone(timedelta(hours=2))),
+    )
+    assert sorted(moments, key=micros) == sorted(moments)
+    for moment in moments:
+        stored = micros(moment)
+        assert len(stored) == 8
+        assert from_ts(stored) == moment
+        assert from_ts(stored).tzinfo is UTC
+        assert from_ts(stored) == from_ts(ts(moment))

@@ -961,3 +961,29 @@ def test_a_recurring_timer_keeps_its_nominal_moment(stores: tuple[Store, Store])
     assert stored == {"rec:review": nominal, "remind": None}
     claimed = second.claim_due_timers(T0 + timedelta(days=92), 10, "r1", T0 + timedelta(days=93))
     assert [(t.trigger, t.nominal) for t in claimed] == [("remind", None), ("rec:review", nominal)]
+
+
+def _keyed(case_id: str, notification: str, *deliveries: str) -> CaseChange:
+    """A new case with one notification and its deliveries, keyed as given."""
+    note = NewNotification(notification, "opened", ("customer",), "email", False)
+    rows = [_delivery(key)._replace(notification_key=notification) for key in deliveries]
+    return _change(_case(case_id), notifications=[note], deliveries=rows)
+
+
+def test_a_cases_outbox_rows_are_found_whatever_their_keys(store: Store) -> None:
+    """Store.outbox(case_id), the notification's status and purge_cases find a case's rows
+    keyed as the engine keys them (the SQLite store reads those by key range, issue 16) and
+    keyed otherwise, and never another case's whose id starts the same."""
+    store.commit(_keyed("c1", "c1:1:1", "c1:1:1:1", "c1:1:1:customer"))
+    store.commit(_keyed("c10", "c10:1:1", "c10:1:1:1", "odd-row"))
+    store.commit(_keyed("c2", "odd-notice", "other-row"))
+    assert [e.key for e in store.outbox("c1")] == ["c1:1:1:1", "c1:1:1:customer"]
+    assert [e.key for e in store.outbox("c10", status="pending")] == ["c10:1:1:1", "odd-row"]
+    claimed = {e.key: e.id for e in store.claim_deliveries(T0, 10, "one", T0)}
+    for key in ("c1:1:1:1", "c1:1:1:customer", "c10:1:1:1", "other-row"):
+        store.record_attempt(claimed[key], "delivered", 1, T0)
+    store.record_attempt(claimed["odd-row"], "dead", 1, T0, error="gone")
+    statuses = {n.key: n.status for n in store.notifications()}
+    assert statuses == {"c1:1:1": "delivered", "c10:1:1": "dead", "odd-notice": "delivered"}
+    assert store.purge_cases(["c1", "c10"]) == 2
+    assert [e.key for e in store.outbox()] == ["other-row"]

@@ -6,16 +6,29 @@ import json
 import sqlite3
 
 from svcflow.sla.encoding import decode_sla
+from svcflow.store.sqlite.rows import from_ts, ts
+from svcflow.store.sqlite.values import object_form, shape_of
 
 __all__ = [
+    "MOMENTS_17",
+    "undo_blob_moments",
     "undo_care",
     "undo_case_index",
     "undo_case_texts",
     "undo_history_texts",
+    "undo_keyed_outbox",
     "undo_shared_texts",
     "undo_signals",
     "undo_slim_indexes",
 ]
+
+MOMENTS_17 = (
+    ("history", "at"),
+    ("timers", "created_at"),
+    ("notifications", "created_at"),
+    ("deliveries", "created_at"),
+)
+"""The columns schema step 17 writes as BLOBs of microseconds (store.sqlite.rows.micros)."""
 
 STEP_9_INDEXES = (
     "cases_by_created_id",
@@ -70,9 +83,47 @@ def undo_case_index(db: sqlite3.Connection) -> None:
     db.execute("UPDATE schema_version SET version = 8")
 
 
+def undo_blob_moments(db: sqlite3.Connection) -> None:
+    """Remove what schema step 17 (issue 16) added, leaving the file as version 16 made it:
+    every moment as ISO text."""
+    db.create_function("iso", 1, lambda moment: ts(from_ts(moment)))
+    for table, column in MOMENTS_17:
+        db.execute(f"UPDATE {table} SET {column} = iso({column}) WHERE typeof({column}) = 'blob'")
+    db.execute("UPDATE schema_version SET version = 16")
+
+
+def undo_keyed_outbox(db: sqlite3.Connection) -> None:
+    """Remove what schema steps 17 and 16 (issue 16) added, leaving the file as version 15
+    made it: the outbox's case and notification indexes whole, case data as JSON objects
+    (idempotency snapshots too)."""
+    undo_blob_moments(db)
+    shapes = {
+        shape_id: shape_of(text)
+        for shape_id, text in db.execute("SELECT id, text FROM shared_texts")
+        if text.startswith("data fields:")
+    }
+    cases = db.execute("SELECT id, data FROM cases WHERE data LIKE '[%'").fetchall()
+    db.executemany(
+        "UPDATE cases SET data = ? WHERE id = ?",
+        [(object_form(data, shapes.__getitem__), case) for case, data in cases],
+    )
+    records = db.execute("SELECT key, result FROM idempotency").fetchall()
+    for key, result in records:
+        snapshot = json.loads(result)
+        snapshot["data"] = object_form(snapshot["data"], shapes.__getitem__)
+        db.execute("UPDATE idempotency SET result = ? WHERE key = ?", (json.dumps(snapshot), key))
+    db.execute("DELETE FROM shared_texts WHERE text LIKE 'data fields:%'")
+    db.execute("DROP INDEX deliveries_by_odd_case")
+    db.execute("DROP INDEX deliveries_by_odd_notification")
+    db.execute("CREATE INDEX deliveries_by_case ON deliveries (case_id, id)")
+    db.execute("CREATE INDEX deliveries_by_notification ON deliveries (notification_key)")
+    db.execute("UPDATE schema_version SET version = 15")
+
+
 def undo_shared_texts(db: sqlite3.Connection) -> None:
-    """Remove what schema step 15 (issue 16) added, leaving the file as version 14 made it:
-    each outbox row's shared reason back in its ``last_error``, SLA states as JSON."""
+    """Remove what schema steps 16 and 15 (issue 16) added, leaving the file as version 14 made
+    it: each outbox row's shared reason back in its ``last_error``, SLA states as JSON."""
+    undo_keyed_outbox(db)
     db.execute(
         "UPDATE deliveries SET last_error = (SELECT replace(text, '{case}', deliveries.case_id) "
         "FROM shared_texts WHERE shared_texts.id = deliveries.reason) WHERE reason IS NOT NULL"

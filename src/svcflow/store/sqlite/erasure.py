@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from svcflow.records import Case, HistoryEntry
 from svcflow.store.base import ERASED_DELIVERY, ERASED_LETTER
 from svcflow.store.query import data_index
+from svcflow.store.sqlite.outbox_keys import DeliveryLookup
 from svcflow.store.sqlite.rows import ts
 from svcflow.store.sqlite.texts import prune_texts
 from svcflow.store.sqlite.writes import Packer, StoredData, conflict, write_history
@@ -27,11 +28,13 @@ _ERASE_DELIVERIES = (
     "name = CASE WHEN role = 'customer' THEN NULL ELSE name END, "
     "last_error = CASE WHEN status = 'pending' THEN ? ELSE last_error END, "
     "status = CASE WHEN status = 'pending' THEN 'dead' ELSE status END "
-    "WHERE case_id = ?"
+    "WHERE "
 )
 
 
-def erase_case_rows(db: sqlite3.Connection, case: Case, data: StoredData, marker: str) -> int:
+def erase_case_rows(
+    db: sqlite3.Connection, case: Case, data: StoredData, marker: str, outbox: DeliveryLookup
+) -> int:
     """Write the case's redacted ``data`` as its new revision (refused if the case moved on
     from ``revision - 1`` meanwhile), delete its messages, thread keys and idempotency records,
     and erase its outbox rows to the customer; return how many messages were deleted."""
@@ -46,7 +49,10 @@ def erase_case_rows(db: sqlite3.Connection, case: Case, data: StoredData, marker
     deleted = db.execute("DELETE FROM messages WHERE case_id = ?", (case.id,))
     for table in ("message_threads", "idempotency"):
         db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case.id,))
-    db.execute(_ERASE_DELIVERIES, (marker, marker, marker, ERASED_DELIVERY, case.id))
+    db.execute(
+        _ERASE_DELIVERIES + outbox.of_case,
+        (marker, marker, marker, ERASED_DELIVERY, *outbox.case_params(case.id)),
+    )
     return int(deleted.rowcount or 0)
 
 

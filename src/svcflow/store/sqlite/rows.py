@@ -1,14 +1,19 @@
 """Values to SQLite text and rows back to records.
 
-Timestamps are stored as fixed-width UTC ISO-8601 text, so text order is time order; JSON is
-compact and keeps non-ASCII text as is.
+Moments a query compares or orders by are stored as fixed-width UTC ISO-8601 text, so text
+order is time order; the others (a history entry's ``at``, the ``created_at`` of timers,
+notifications and deliveries) as microseconds since 1970 UTC in an 8-byte BLOB in SQLite
+(:func:`micros`: 8 bytes instead of 32, issue 16; a BLOB, since those columns were declared
+TEXT, whose affinity would store an integer as its decimal text; in byte order as in time
+order). :func:`from_ts` reads every
+form. JSON is compact and keeps non-ASCII text as is.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from svcflow.records import (
@@ -27,6 +32,7 @@ __all__ = [
     "dead_letter_of",
     "from_ts",
     "history_entry_of",
+    "micros",
     "notification_of",
     "outbox_entry_of",
     "refusal_of",
@@ -59,9 +65,28 @@ def _remember_ts(moment: datetime, text: str) -> None:
     _last_ts = (moment, text)
 
 
-def from_ts(value: str | datetime) -> datetime:
-    """A stored moment: SQLite keeps text, PostgreSQL gives a ``datetime`` already."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+_OFFSET = 1 << 63
+
+
+def micros(moment: datetime) -> bytes:
+    """``moment`` as an 8-byte BLOB: its microseconds since 1970 UTC plus 2**63, big-endian,
+    so that byte order (SQLite compares BLOBs with ``memcmp``) is time order, before 1970
+    too."""
+    return ((moment - _EPOCH) // _MICROSECOND + _OFFSET).to_bytes(8, "big")
+
+
+def from_ts(value: str | bytes | datetime) -> datetime:
+    """A stored moment: SQLite keeps ISO text (:func:`ts`) or a BLOB of microseconds
+    (:func:`micros`), PostgreSQL gives a ``datetime`` already; aware UTC either way."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if isinstance(value, bytes):
+        return _EPOCH + timedelta(microseconds=int.from_bytes(value, "big") - _OFFSET)
+    return value
 
 
 def where_clause(**filters: str | None) -> tuple[str, list[str]]:

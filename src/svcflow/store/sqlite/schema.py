@@ -344,6 +344,23 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE deliveries ADD COLUMN reason INTEGER
     """,
+    # 16 (issue 16): fewer bytes per case. A case's and a notification's outbox rows are found
+    # by the range of their keys (store.sqlite.outbox_keys); their two indexes keep only rows
+    # keyed otherwise. Case data written from now on is values-only (store.sqlite.values),
+    # which svcflow before this step cannot read; older rows stay JSON objects.
+    """
+    DROP INDEX deliveries_by_case;
+    DROP INDEX deliveries_by_notification;
+    CREATE INDEX deliveries_by_odd_case ON deliveries (case_id, id)
+        WHERE substr(key, 1, length(case_id) + 1) <> case_id || ':';
+    CREATE INDEX deliveries_by_odd_notification ON deliveries (notification_key)
+        WHERE substr(key, 1, length(notification_key) + 1) <> notification_key || ':'
+    """,
+    # 17 (issue 16): the moments no query compares (history at, the created_at of timers,
+    # notifications and deliveries) are written from now on as 8-byte BLOBs of microseconds
+    # (store.sqlite.rows.micros), which svcflow before this step cannot read: the step only
+    # moves the version. Older rows keep ISO text and read as before.
+    "",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,11 +52,13 @@ from svcflow.store.sqlite.erasure import (
     write_entries,
 )
 from svcflow.store.sqlite.find import count_sql, page_sql
+from svcflow.store.sqlite.outbox_keys import KEYED, PLAIN, DeliveryLookup
 from svcflow.store.sqlite.packing import pack, unpack
 from svcflow.store.sqlite.rows import (
     dead_letter_of,
     from_ts,
     history_entry_of,
+    micros,
     notification_of,
     outbox_entry_of,
     refusal_of,
@@ -78,6 +80,7 @@ from svcflow.store.sqlite.schema import (
 )
 from svcflow.store.sqlite.shared import SharedTexts
 from svcflow.store.sqlite.texts import data_texts, places_column, with_texts
+from svcflow.store.sqlite.values import Shape, object_form, shape_of, shape_text, values_form
 from svcflow.store.sqlite.writes import (
     Packer,
     StoredData,
@@ -98,13 +101,13 @@ _CASE_TABLES = (
     "history_texts",
     "timers",
     "notifications",
-    "deliveries",
     "messages",
     "message_threads",
     "idempotency",
     "refusals",
 )
-"""The tables whose rows belong to one case (``case_id``): purged with it."""
+"""The tables whose rows belong to one case (``case_id``): purged with it (and ``deliveries``,
+found as :mod:`.outbox_keys` says)."""
 
 __all__ = ["SqliteStore"]
 
@@ -227,6 +230,11 @@ class SqliteStore:
         self._owners: dict[str, str | None] = {}
         self._timer_keys: dict[str, tuple[int, tuple[TimerKey, ...]]] = {}
         self._shared = SharedTexts()
+        self._shapes: dict[Shape, int] = {}
+        self._shape_names: dict[int, Shape] = {}
+        self._values_only = True
+        self._deliveries = KEYED
+        self._moment = micros
         try:
             self._migrate()
         except (sqlite3.Error, StoreFault) as error:
@@ -313,6 +321,19 @@ class SqliteStore:
                 self._remember_committed(change, result)
         return [result if isinstance(result, Exception) else None for result in results]
 
+    _values_only = False
+    """Whether case data is written in the values-only form (:mod:`.values`): set by
+    ``SqliteStore.__init__``; a store sharing this code for another database (PostgreSQL,
+    whose JSON operators read the data) keeps the JSON object."""
+
+    _deliveries: DeliveryLookup = PLAIN
+    """How a case's or a notification's outbox rows are found (:mod:`.outbox_keys`): by key
+    range in SQLite (set by ``SqliteStore.__init__``), by their own indexes elsewhere."""
+
+    _moment: Callable[[datetime], str | bytes] = staticmethod(ts)
+    """How the moments no query compares are written (:mod:`.rows`): integer microseconds in
+    SQLite (set by ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
+
     _pack: Packer = staticmethod(pack)
     """How history details are kept (:mod:`.packing`): deflated in SQLite. (SLA state is kept
     in the compact form of ``svcflow.sla.encoding``, unpacked.)"""
@@ -374,7 +395,7 @@ class SqliteStore:
         """Write everything of one change inside the caller's transaction, or raise; the
         case's timers after it."""
         case, data = change.case, prepared.data
-        stamp = ts(case.updated_at)
+        stamp, moment = ts(case.updated_at), self._moment(case.updated_at)
         if change.idempotency_key is not None:
             record = self._idempotency(db, change.idempotency_key)
             if record is not None:
@@ -382,15 +403,15 @@ class SqliteStore:
         if change.consume_timer is not None:
             consume_timer(db, change.consume_timer)
         write_case(db, change, data, prepared.sla, stamp)
-        write_history(db, change.history, stamp, self._pack)
+        write_history(db, change.history, moment, self._pack)
         snapshot = data
         if change.idempotency_key is not None and snapshot is None:
             snapshot = self._stored_data(case)
         if snapshot is not None:
             snapshot.keep(db, case.id, change.history.seq)
-        timers = write_timers(db, change, stamp, prepared.timers)
-        write_notifications(db, case.id, change.notifications, stamp)
-        write_deliveries(db, case.id, change.deliveries, stamp, self._shared)
+        timers = write_timers(db, change, moment, prepared.timers)
+        write_notifications(db, case.id, change.notifications, moment)
+        write_deliveries(db, case.id, change.deliveries, moment, self._shared)
         write_messages(db, case.id, change.messages)
         write_signals(db, change)
         if change.idempotency_key is not None:
@@ -436,19 +457,51 @@ class SqliteStore:
         """The case's data as its row keeps it: encoded, its large texts taken out."""
         bare, taken = take_out_data(case.data)
         text = self._require_codec().encode(case.workflow, case.version, bare)
+        if self._values_only:
+            text = values_form(json.loads(text), self._shape_id)
         return StoredData(text=text, texts=places_column(taken), taken=taken)
+
+    def _shape_id(self, shape: Shape) -> int:
+        """The id of the shared text naming these field names (:mod:`.values`), stored when
+        new: in the write transaction under way, or else in one of its own, before the case's
+        (a shape nobody uses in the end costs one small row)."""
+        known = self._shapes.get(shape)
+        if known is not None:
+            return known
+        db = self._connection()
+        if db.in_transaction:
+            return self._shared.id_of(db, shape_text(shape))
+        with self._write() as db:
+            found = self._shared.id_of(db, shape_text(shape))
+        self._shapes[shape] = found  # committed: its id never changes
+        return found
+
+    def _shape(self, shape_id: int) -> Shape:
+        """The field names a values-only data value names by ``shape_id``."""
+        known = self._shape_names.get(shape_id)
+        if known is not None:
+            return known
+        db = self._connection()
+        row = db.execute("SELECT text FROM shared_texts WHERE id = ?", (shape_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"the store {self.path} names data fields {shape_id} it does not hold")
+        shape = shape_of(str(row[0]))
+        if not db.in_transaction:  # (one added by a transaction under way could yet go)
+            self._shape_names[shape_id] = shape
+        return shape
 
     def _decode_data(self, row: Sequence[Any]) -> dict[str, Any]:
         """A case row's data (``CASE_COLUMNS``; also an idempotency snapshot's), its large
         texts put back."""
         codec = self._require_codec()
+        stored = object_form(row[4], self._shape)
         if row[9] is None:
-            return codec.decode(row[1], row[2], row[4])
+            return codec.decode(row[1], row[2], stored)
         texts = data_texts(self._connection(), row[0], row[9])
         try:
-            return {**codec.decode(row[1], row[2], row[4]), **texts}
+            return {**codec.decode(row[1], row[2], stored), **texts}
         except ValueError:  # a large text of an enum field: "" is not one of its values
-            whole = {**json.loads(row[4]), **texts}
+            whole = {**json.loads(stored), **texts}
             return codec.decode(row[1], row[2], json.dumps(whole))
 
     def register_workflow(
@@ -748,13 +801,17 @@ class SqliteStore:
                 "UPDATE notifications SET status = (SELECT CASE WHEN count(*) FILTER (WHERE "
                 "status = 'pending') > 0 THEN 'pending' WHEN count(*) FILTER (WHERE status = "
                 "'dead') > 0 THEN 'dead' ELSE 'delivered' END "
-                "FROM deliveries WHERE notification_key = notifications.key) WHERE key = "
+                f"FROM deliveries WHERE {self._deliveries.of_notification}) WHERE key = "
                 "(SELECT notification_key FROM deliveries WHERE id = ?)",
                 [(a.entry_id,) for a in attempts],
             )
 
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
-        where, params = where_clause(case_id=case_id, status=status)
+        where, params = where_clause(status=status)
+        if case_id is not None:
+            where = f"{where} AND " if where else " WHERE "
+            where += self._deliveries.of_case
+            params += self._deliveries.case_params(case_id)
         rows = (
             self._connection()
             .execute(f"SELECT {OUTBOX_READ} FROM deliveries{where} ORDER BY id", params)
@@ -990,6 +1047,10 @@ class SqliteStore:
                 self._timer_keys.pop(case_id, None)
                 for table in _CASE_TABLES:
                     db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
+                db.execute(
+                    f"DELETE FROM deliveries WHERE {self._deliveries.of_case}",
+                    self._deliveries.case_params(case_id),
+                )
                 cursor = db.execute("DELETE FROM cases WHERE id = ?", (case_id,))
                 deleted += int(cursor.rowcount or 0)
         return deleted
@@ -1014,7 +1075,7 @@ class SqliteStore:
         deleted = 0
         with self._write() as db:
             for case, data in encoded:
-                deleted += erase_case_rows(db, case, data, marker)
+                deleted += erase_case_rows(db, case, data, marker, self._deliveries)
             write_entries(db, entries, self._pack)
             forget_contacts(db, customer_id)
             forget_signals(db, customer_id)

@@ -174,11 +174,15 @@ _UPDATE_CASE = {
 
 
 def write_history(
-    db: sqlite3.Connection, entry: HistoryEntry, stamp: str, pack: Packer, replace: bool = False
+    db: sqlite3.Connection,
+    entry: HistoryEntry,
+    stamp: str | bytes,
+    pack: Packer,
+    replace: bool = False,
 ) -> None:
-    """Write the entry at ``stamp``, its large texts stored once (:mod:`.texts`), its details
-    as ``pack`` keeps them; ``replace`` overwrites the actor, payload and details of an entry
-    already stored (an erasure)."""
+    """Write the entry at ``stamp`` (the moment as the store keeps it, :mod:`.rows`), its
+    large texts stored once (:mod:`.texts`), its details as ``pack`` keeps them; ``replace``
+    overwrites the actor, payload and details of an entry already stored (an erasure)."""
     bare, texts = store_texts(db, entry)
     row = _history_row(bare, stamp, texts, pack)
     db.execute(_UPSERT_HISTORY if replace else _INSERT_HISTORY, row)
@@ -192,7 +196,7 @@ _UPSERT_HISTORY = (
 
 
 def _history_row(
-    entry: HistoryEntry, stamp: str, texts: str | None, pack: Packer
+    entry: HistoryEntry, stamp: str | bytes, texts: str | None, pack: Packer
 ) -> tuple[object, ...]:
     return (
         entry.case_id,
@@ -221,10 +225,13 @@ _INSERT_TIMER = (
 
 
 def write_timers(
-    db: sqlite3.Connection, change: CaseChange, stamp: str, known: Sequence[TimerKey] | None
+    db: sqlite3.Connection,
+    change: CaseChange,
+    stamp: str | bytes,
+    known: Sequence[TimerKey] | None,
 ) -> tuple[TimerKey, ...]:
-    """Cancel the timers the change ends (the state left, named triggers), add the new ones,
-    and return the case's timers after the change.
+    """Cancel the timers the change ends (the state left, named triggers), add the new ones
+    (created at ``stamp``), and return the case's timers after the change.
 
     ``known`` are the case's timers at the revision the change expects, when the store
     remembers them from its own last commit of the case: only commits of a case add or delete
@@ -291,7 +298,10 @@ def _ended(change: CaseChange, known: Sequence[TimerKey]) -> list[int]:
 
 
 def write_notifications(
-    db: sqlite3.Connection, case_id: str, notifications: Sequence[NewNotification], stamp: str
+    db: sqlite3.Connection,
+    case_id: str,
+    notifications: Sequence[NewNotification],
+    stamp: str | bytes,
 ) -> None:
     if not notifications:
         return
@@ -321,7 +331,7 @@ def write_deliveries(
     db: sqlite3.Connection,
     case_id: str,
     deliveries: Sequence[NewDelivery],
-    stamp: str,
+    stamp: str | bytes,
     shared: SharedTexts,
 ) -> None:
     """Insert the outbox rows; the reason of a row that reached nobody is stored once for all

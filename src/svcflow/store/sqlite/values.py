@@ -1,0 +1,65 @@
+"""Case data in a values-only form: the field names once per file, each case row its values.
+
+A case's data is a JSON object with every field of its workflow version, most of them ``null``
+until the case gets that far (the shipped complaint: 31 fields, 585 bytes, of which about 400
+are names, quotes and ``null``). The SQLite store keeps it as ``[shape, present, v1, v2, ...]``:
+``shape`` names the field names in their order, stored once in ``shared_texts`` as
+:data:`SHAPE_PREFIX` and their JSON list; ``present`` is an integer whose bit ``i`` is set
+when field ``i`` is not ``null``; then the values of those fields, in order (issue 16: about
+135 bytes for the bench's complaint).
+
+:func:`object_form` gives the very JSON object back, in the same order, so the workflow's
+codec reads exactly what it wrote. A row written before (a JSON object, ``{``) is read as it
+is; a JSON array is always this form, since case data is always an object.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from svcflow.store.sqlite.rows import to_json
+
+__all__ = ["SHAPE_PREFIX", "Shape", "object_form", "shape_of", "shape_text", "values_form"]
+
+SHAPE_PREFIX = "data fields:"
+"""How a shared text naming field names starts (the rest is their JSON list)."""
+
+Shape = tuple[str, ...]
+"""The field names of a case's data, in order."""
+
+
+def shape_text(shape: Shape) -> str:
+    """The shared text that names ``shape``."""
+    return SHAPE_PREFIX + to_json(list(shape))
+
+
+def shape_of(text: str) -> Shape:
+    """The field names a shared text of :func:`shape_text` names."""
+    return tuple(json.loads(text.removeprefix(SHAPE_PREFIX)))
+
+
+def values_form(data: dict[str, Any], shape_id: Callable[[Shape], int]) -> str:
+    """``data`` (a decoded JSON object) in the values-only form; ``shape_id`` gives the id of
+    its field names, storing them when new."""
+    present = 0
+    values: list[Any] = [0, 0]
+    for bit, value in enumerate(data.values()):
+        if value is not None:
+            present |= 1 << bit
+            values.append(value)
+    values[0], values[1] = shape_id(tuple(data)), present
+    return to_json(values)
+
+
+def object_form(stored: str, shape: Callable[[int], Shape]) -> str:
+    """The JSON object text of a stored data value, in either form (see the module)."""
+    if not stored.startswith("["):
+        return stored
+    shape_id, present, *values = json.loads(stored)
+    given = iter(values)
+    names = shape(shape_id)
+    return to_json(
+        {name: next(given) if present >> bit & 1 else None for bit, name in enumerate(names)}
+    )
