@@ -7,9 +7,12 @@ each; ``tests/test_sla_lifecycle.py`` shows them end to end on real stores.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+from typing import cast
+
 import pytest
 
-from svcflow.sla.clocks import clock_changes
+from svcflow.sla.clocks import Clock, Kept, clock_changes
 
 ROWS = [
     # status, kinds matched, reopen, retargets -> changes, in order
@@ -42,3 +45,18 @@ def test_a_step_changes_a_clock_in_the_documented_order(
     expected: tuple[str, ...],
 ) -> None:
     assert clock_changes(frozenset(matched), status, reopen, retargets) == expected
+
+
+def test_a_clock_with_a_moment_outside_utc_is_read_back_from_its_text() -> None:
+    """A clock's JSON remembers the record it was written from only when reading the text back
+    gives the same record: a moment in another zone reads back as a different ``datetime``."""
+    started = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    clock = Clock("running", 1, started, 0, timedelta(hours=8), "office", timedelta(0), started)
+    elsewhere = datetime(2026, 3, 2, 18, tzinfo=timezone(timedelta(hours=1)))
+    armed = clock.armed(started + timedelta(hours=8), started)
+    assert cast(Kept, armed.to_json()).decoded is armed
+    for moment in ("deadline", "next_due", "breached_at"):
+        shifted = clock._replace(**{moment: elsewhere})
+        encoded = cast(Kept, shifted.to_json())
+        assert encoded.decoded is None, moment
+        assert encoded[moment] == "2026-03-02T18:00:00+01:00"

@@ -351,12 +351,15 @@ class Clock(NamedTuple):
         encoded["next_due"] = text if next_due is deadline else _iso(next_due)
         if within is not None:  # only a clock that carries its own target
             encoded["label"], encoded["within"] = label, within
-        utc = started_at.tzinfo is UTC and since.tzinfo is UTC
-        if utc and (deadline is None or deadline.tzinfo is UTC):
-            utc = (next_due is None or next_due.tzinfo is UTC) and (
-                breached_at is None or breached_at.tzinfo is UTC
-            )
-        encoded.decoded = self if utc else None
+        encoded.decoded = (
+            self
+            if started_at.tzinfo is UTC
+            and since.tzinfo is UTC
+            and (deadline is None or deadline.tzinfo is UTC)
+            and (next_due is None or next_due.tzinfo is UTC)
+            and (breached_at is None or breached_at.tzinfo is UTC)
+            else None
+        )
         return encoded
 
     @classmethod
