@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from svcflow.clock import as_utc
+from svcflow.clock import as_utc, iso_text
 from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
 from svcflow.engine.registry import WorkflowRegistry
@@ -314,8 +314,8 @@ class TimerService:
         at = max(timer.due_at, case.updated_at)
         fired_at = self.writer.now()
         timing = {
-            "due_at": timer.due_at.isoformat(),
-            "fired_at": fired_at.isoformat(),
+            "due_at": iso_text(timer.due_at),  # a batch's timers share their moments
+            "fired_at": iso_text(fired_at),
             "late_by_seconds": max(0.0, (fired_at - timer.due_at).total_seconds()),
         }
         compiled = self.registry.get(case.workflow, case.version)
