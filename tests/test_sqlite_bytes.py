@@ -276,7 +276,7 @@ def test_the_values_only_form_gives_the_json_object_back_exactly() -> None:
         wide,
     ):
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        stored = values_form(json.loads(text), shape_id)
+        stored = values_form(text, shape_id)
         assert stored.startswith("[")
         assert object_form(stored, shapes.__getitem__) == text
     assert object_form('{"a":1}', shapes.__getitem__) == '{"a":1}'  # rows written before

@@ -231,6 +231,7 @@ class SqliteStore:
         self._timer_keys: dict[str, tuple[int, tuple[TimerKey, ...]]] = {}
         self._shared = SharedTexts()
         self._shapes: dict[Shape, int] = {}
+        self._last_shape: tuple[Shape, int] | None = None
         self._shape_names: dict[int, Shape] = {}
         self._values_only = True
         self._deliveries = KEYED
@@ -458,15 +459,19 @@ class SqliteStore:
         bare, taken = take_out_data(case.data)
         text = self._require_codec().encode(case.workflow, case.version, bare)
         if self._values_only:
-            text = values_form(json.loads(text), self._shape_id)
+            text = values_form(text, self._shape_id)
         return StoredData(text=text, texts=places_column(taken), taken=taken)
 
     def _shape_id(self, shape: Shape) -> int:
         """The id of the shared text naming these field names (:mod:`.values`), stored when
         new: in the write transaction under way, or else in one of its own, before the case's
         (a shape nobody uses in the end costs one small row)."""
+        last = self._last_shape  # the usual case: the fields of the last one, compared
+        if last is not None and shape == last[0]:
+            return last[1]
         known = self._shapes.get(shape)
         if known is not None:
+            self._last_shape = (shape, known)
             return known
         db = self._connection()
         if db.in_transaction:
