@@ -71,7 +71,13 @@ MODULES: dict[str, Module] = {
     ),
     "sla": Module(
         "src/svcflow/sla/clocks.py",
-        ("tests/test_sla.py", "tests/test_sla_lifecycle.py", "tests/test_migration.py"),
+        (
+            "tests/test_sla.py",
+            "tests/test_sla_lifecycle.py",
+            "tests/test_sla_conditions.py",
+            "tests/test_sla_migration.py",
+            "tests/test_migration.py",
+        ),
         # the crash test runs a child process on the unmutated package: it cannot see a mutant;
         # the clocks' logic is the same on every store and engine tests take seconds a mutant,
         # so the tests parametrised over the stores run on memory only
@@ -163,6 +169,7 @@ MODULES: dict[str, Module] = {
         (
             "tests/test_store_conformance.py",
             "tests/test_postgres_store.py",
+            "tests/test_postgres_pool.py",
             "tests/test_concurrency.py",
         ),
         keyword="postgres",
@@ -170,7 +177,11 @@ MODULES: dict[str, Module] = {
     ),
     "postgres-connection": Module(
         "src/svcflow/store/postgres/connection.py",
-        ("tests/test_store_conformance.py", "tests/test_postgres_store.py"),
+        (
+            "tests/test_store_conformance.py",
+            "tests/test_postgres_store.py",
+            "tests/test_postgres_pool.py",
+        ),
         keyword="postgres",
         postgres=True,
     ),

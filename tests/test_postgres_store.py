@@ -402,3 +402,122 @@ def _wait_until_blocked_by(url: str, winner: int) -> None:
 )
 def test_a_store_is_named_in_messages_without_its_password_or_options(url: str, named: str) -> None:
     assert describe(url) == named
+
+
+def test_a_batch_meeting_two_winners_at_the_unique_index_one_after_the_other_names_both(
+    postgres_schema_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch is tried whole, then change by change: here its first change meets winner
+    ``a`` in the first pass, and its second change meets winner ``c`` in the second."""
+    winner, loser = _open(postgres_schema_url), _open(postgres_schema_url)
+    written = {"a": threading.Event(), "c": threading.Event()}
+    release = {"a": threading.Event(), "c": threading.Event()}
+    pids: dict[str, int] = {}
+    original = sqlite_store.write_idempotency
+
+    def hold_the_winners(db: Any, change: Any, *rest: Any) -> None:
+        original(db, change, *rest)
+        if change.case.id in written:  # every row of a winner written, not yet committed
+            pids[change.case.id] = db.connection.info.backend_pid
+            written[change.case.id].set()
+            release[change.case.id].wait(30)
+
+    monkeypatch.setattr(sqlite_store, "write_idempotency", hold_the_winners)
+
+    def change(case_id: str, key: str) -> Any:
+        return _change(_case(case_id), idempotency_key=key)
+
+    winners = [
+        threading.Thread(target=winner.commit, args=(change(case_id, key),))
+        for case_id, key in (("a", "event-7"), ("c", "event-9"))
+    ]
+    outcomes: list[Exception | None] = []
+    batch = threading.Thread(
+        target=lambda: outcomes.extend(
+            loser.commit_many([change("b", "event-7"), change("d", "event-9")])
+        )
+    )
+    try:
+        for thread, case_id in zip(winners, written, strict=True):
+            thread.start()
+            assert written[case_id].wait(30)
+        batch.start()
+        for thread, case_id in zip(winners, written, strict=True):
+            _wait_until_blocked_by(postgres_schema_url, pids[case_id])
+            release[case_id].set()
+            thread.join(30)
+        batch.join(30)
+        assert [type(outcome) for outcome in outcomes] == [IdempotentReplay, IdempotentReplay]
+        assert [o.record.case.id for o in outcomes if isinstance(o, IdempotentReplay)] == ["a", "c"]
+        assert loser.load_case("b") is None and loser.load_case("d") is None
+    finally:
+        for event in release.values():
+            event.set()
+        winner.close()
+        loser.close()
+
+
+def test_a_writer_stopped_by_a_unique_index_whose_holder_is_gone_gets_a_store_fault(
+    postgres_schema_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The winner's case takes the customer's scope and closes again before the loser asks
+    who holds it: no refusal explains the violation, so the loser gets a fault naming the
+    index (retrying it succeeds), with nothing written."""
+    winner, loser = _open(postgres_schema_url), _open(postgres_schema_url)
+    written, release = threading.Event(), threading.Event()
+    original = sqlite_store.write_idempotency
+    held_by: list[int] = []
+
+    def hold_the_winner(db: Any, change: Any, *rest: Any) -> None:
+        original(db, change, *rest)
+        if change.case.id == "a":
+            held_by.append(db.connection.info.backend_pid)
+            written.set()
+            release.wait(30)
+
+    monkeypatch.setattr(sqlite_store, "write_idempotency", hold_the_winner)
+    asked = loser.open_scope_case
+
+    def closed_before_asked(scope: str) -> str | None:
+        winner.commit(_change(_case("a", revision=2, state="closed"), release_scope=True))
+        return asked(scope)
+
+    monkeypatch.setattr(loser, "open_scope_case", closed_before_asked)
+    scoped = {"customer_id": "cust-1", "open_scope": "care:cust-1"}
+    first = threading.Thread(
+        target=winner.commit, args=(_change(_case("a"), idempotency_key="key-a", **scoped),)
+    )
+    outcome: list[Exception] = []
+
+    def lose() -> None:
+        try:
+            loser.commit(_change(_case("b"), idempotency_key="key-b", **scoped))
+        except Exception as error:
+            outcome.append(error)
+
+    second = threading.Thread(target=lose)
+    try:
+        first.start()
+        assert written.wait(30)
+        second.start()
+        _wait_until_blocked_by(postgres_schema_url, held_by[0])
+        release.set()
+        first.join(30)
+        second.join(30)
+        assert [(type(error), str(error)) for error in outcome] == [
+            (
+                StoreFault,
+                f"the store {describe(postgres_schema_url)} could not write: UniqueViolation "
+                "(SQLSTATE 23505): duplicate key value violates unique constraint "
+                '"cases_open_scope"; nothing was written',
+            )
+        ]
+        assert isinstance(outcome[0].__cause__, errors.UniqueViolation)
+        assert loser.load_case("b") is None and loser.history("b") == []
+        monkeypatch.undo()
+        loser.commit(_change(_case("b"), idempotency_key="key-b", **scoped))
+        assert loser.open_scope_case("care:cust-1") == "b"
+    finally:
+        release.set()
+        winner.close()
+        loser.close()

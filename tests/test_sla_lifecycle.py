@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
@@ -389,10 +389,22 @@ def test_the_clock_survives_its_json_form(policy: SlaPolicy) -> None:
     assert breached is not None
     assert paused.clocks["handling"].status == "paused"
     moved = clock._replace(label="urgent", within="2h")
-    for value in (clock, warned.clock, breached.clock, paused.clocks["handling"], moved):
+    # moments read from a stored text written elsewhere with an offset (here +08:00), which
+    # the memory store then hands back as the very JSON the step wrote
+    perth = timezone(timedelta(hours=8))
+    abroad = breached.clock._replace(
+        started_at=clock.started_at.astimezone(perth),
+        since=clock.since.astimezone(perth),
+        deadline=clock.deadline.astimezone(perth),
+    )
+    shapes = (clock, warned.clock, breached.clock, paused.clocks["handling"], moved, abroad)
+    for value in shapes:
         assert Clock.from_json(value.to_json()) == value
         # what a SQL store hands back: the JSON text read again, without the record behind it
         assert Clock.from_json(json.loads(json.dumps(value.to_json()))) == value
+    read_back = Clock.from_json(abroad.to_json())
+    assert read_back.since.isoformat() == "2026-03-02T17:00:00+08:00"
+    assert read_back.breached_at == abroad.breached_at == clock.deadline
     assert clock.to_json() == {
         "status": "running",
         "cycle": 1,
@@ -604,3 +616,31 @@ def test_a_resume_condition_met_while_the_clock_runs_changes_nothing(
         assert last_events(engine, case.id) == [
             record("resumed", "2026-03-02T11:00:00+00:00", used="1h")
         ]
+
+
+def test_an_event_first_catches_up_the_earliest_overdue_warning_or_breach(
+    clock: ManualClock, store_url: str
+) -> None:
+    """With no worker running the timers, an event on the case first fires what is overdue:
+    the urgent clock's breach (it has no warnings), and of two warnings the first one due,
+    although the later one, listed after it, is not due yet."""
+    text = HANDLING.replace(
+        "      warnings:\n        - at: 50%\n",
+        "      warnings:\n        - at: 50%\n"
+        "          actions: [{set: {nudged: {expr: nudged + 1}}}]\n        - at: 75%\n",
+    )
+    assert text != HANDLING
+    with office_engine(text, "handling.yaml", clock, store_url) as engine:
+        case = engine.start("handling", {"customer": "c1", "priority": "urgent"})
+        clock.set("2026-03-02T10:30:00+00:00")
+        engine.fire(case.id, "touch")
+        clock.set("2026-03-02T11:30:00+00:00")
+        engine.fire(case.id, "touch")
+        assert [(entry.kind, entry.trigger) for entry in engine.history(case.id)] == [
+            ("started", None),
+            ("sla", "sla:urgent:breach"),
+            ("transition", "touch"),
+            ("sla", "sla:handling:warning:0"),
+            ("transition", "touch"),
+        ]
+        assert engine.get(case.id).data["nudged"] == 1

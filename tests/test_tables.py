@@ -715,3 +715,20 @@ def test_a_rule_hidden_by_more_than_three_rules_names_three_and_counts_the_rest(
         "it matches, and under hit policy first the earliest match wins; remove it or move it "
         "above them"
     )
+
+
+def test_a_cel_cell_that_fails_while_deciding_names_its_place_in_the_file() -> None:
+    loaded = table(
+        """\
+    inputs: {count: count}
+    outputs: {b: string}
+    rules:
+      - {count: {expr: "10 / count > 2"}, b: x}
+"""
+    )
+    assert loaded.evaluate({"count": 2}) == {"b": "x"}
+    with pytest.raises(ExpressionError) as caught:
+        loaded.evaluate({"count": 0})
+    assert str(caught.value) == (
+        "rules.yaml:14:24: expression `10 / count > 2` failed: division by zero in CEL expression"
+    )

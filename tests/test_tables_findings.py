@@ -10,7 +10,7 @@ import pytest
 
 from svcflow.definitions.rulesfile import load_rules_text
 from svcflow.errors import WorkflowDefinitionError
-from svcflow.rules.tables import CompiledTable
+from svcflow.rules.tables import CompiledTable, validation
 from svcflow.rules.tables.cells import CELL_FORMS
 
 HEAD = """\
@@ -515,3 +515,54 @@ def test_a_text_cell_written_as_an_unquoted_date_is_the_text_as_written() -> Non
     dated = rules.tables["t"]
     assert dated.evaluate({"batch": "2026-03-01"}) == {"since": "2026-02-01"}
     assert dated.evaluate({"batch": "2026-03-02"}) == {"since": None}
+
+
+NARROW = "{count: '> 3', amount: '> 5', segment: vip, b: x}"
+"""A rule whose box, cut out of all cases (or out of a catch-all), leaves three pieces: one
+per input it narrows."""
+
+
+def _rules(*rules: str) -> str:
+    listed = "".join(f"      - {rule}\n" for rule in rules)
+    return (
+        "    hit: first\n    inputs: {count: count, amount: amount, segment: segment}\n"
+        f"    outputs: {{b: string}}\n    rules:\n{listed}"
+    )
+
+
+@pytest.mark.parametrize(("limit", "said"), [(3, True), (2, False)])
+def test_a_gap_is_reported_until_the_pieces_the_analysis_tracks_pass_its_limit(
+    monkeypatch: pytest.MonkeyPatch, limit: int, said: bool
+) -> None:
+    """Past the limit (20,000 pieces) the analysis gives up and claims nothing either way."""
+    monkeypatch.setattr(validation, "_MAX_BOXES", limit)
+    gap = (
+        "rules.yaml:13:5: tables.t.rules: no rule matches count = 2, amount = 4.0, segment = "
+        '"vip" (and 6 other uncovered combinations); such a case gets the outputs\' '
+        "defaults (b = null); add a rule for it, or end the table with a catch-all rule that "
+        "leaves every input out"
+    )
+    assert warnings(_rules(NARROW)) == ([gap] if said else [])
+
+
+@pytest.mark.parametrize(("limit", "said"), [(3, True), (2, False)])
+def test_a_hidden_rule_is_reported_until_the_pieces_the_analysis_tracks_pass_its_limit(
+    monkeypatch: pytest.MonkeyPatch, limit: int, said: bool
+) -> None:
+    monkeypatch.setattr(validation, "_MAX_BOXES", limit)
+    body = _rules(
+        NARROW,
+        "{count: '<= 3', b: y}",
+        "{amount: '<= 5', b: y}",
+        "{segment: standard, b: y}",
+        "{b: z}",
+    )
+    if not said:
+        assert [rule.line for rule in table(body).rows] == [14, 15, 16, 17, 18]
+        return
+    assert problem(body).splitlines()[1] == (
+        "rules.yaml:18:9: tables.t.rules[4]: rules[4] can never match: rules[0] (line 14), "
+        "rules[1] (line 15), rules[2] (line 16) and 1 more before it already match every case "
+        "it matches, and under hit policy first the earliest match wins; remove it or move it "
+        "above them"
+    )

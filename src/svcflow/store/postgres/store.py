@@ -150,7 +150,8 @@ class PostgresStore(SqliteStore):
             url,
             min_size=1,
             max_size=max(1, pool_size),
-            kwargs={"autocommit": True},
+            # a server that accepts connections but never answers holds no pool worker for ever
+            kwargs={"autocommit": True, "connect_timeout": int(CONNECT_TIMEOUT)},
             configure=_configure,
             open=False,
             name=f"svcflow {self.where}",
@@ -189,12 +190,12 @@ class PostgresStore(SqliteStore):
                 yield Transaction(connection)
         except errors.UniqueViolation:
             raise
-        except psycopg.Error as error:
-            raise store_fault(self.where, error) from error
-        except PoolTimeout as error:
+        except PoolTimeout as error:  # a psycopg.OperationalError, but no connection was lost
             raise StoreBusy(
                 self.where, f"no free connection within {CONNECT_TIMEOUT:g} s"
             ) from error
+        except psycopg.Error as error:
+            raise store_fault(self.where, error) from error
 
     def _migrate(self) -> None:
         """Bring the schema up to date on a connection of its own, before the pool opens: a
