@@ -332,8 +332,8 @@ class SqliteStore:
     range in SQLite (set by ``SqliteStore.__init__``), by their own indexes elsewhere."""
 
     _moment: Callable[[datetime], str | bytes] = staticmethod(ts)
-    """How the moments no query compares are written (:mod:`.rows`): integer microseconds in
-    SQLite (set by ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
+    """How the moments no query compares are written (:mod:`.rows`): 8-byte BLOBs of
+    microseconds in SQLite (set by ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
 
     _pack: Packer = staticmethod(pack)
     """How history details are kept (:mod:`.packing`): deflated in SQLite. (SLA state is kept
@@ -489,7 +489,11 @@ class SqliteStore:
         db = self._connection()
         row = db.execute("SELECT text FROM shared_texts WHERE id = ?", (shape_id,)).fetchone()
         if row is None:
-            raise StoreError(f"the store {self.path} names data fields {shape_id} it does not hold")
+            raise StoreError(
+                f"the store {self.path} has a case whose data names field list {shape_id}, "
+                "which its shared_texts table does not hold: the file was changed outside "
+                "svcflow; restore it from a backup"
+            )
         shape = shape_of(str(row[0]))
         if not db.in_transaction:  # (one added by a transaction under way could yet go)
             self._shape_names[shape_id] = shape
