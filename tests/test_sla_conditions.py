@@ -298,3 +298,53 @@ def test_a_stopped_clock_is_not_retargeted_and_a_continued_one_keeps_its_target_
         ]
         [retargeted] = engine.sla(case.id)
         assert retargeted.deadline == at("2026-03-02T12:00:00+00:00")
+
+
+TAKEN = """\
+workflow: taken
+version: 1
+title: A clock started when an agent takes the case, unless the same step withdraws it
+data:
+  customer: {type: string, required: true}
+  withdrawn: {type: boolean, default: false}
+  on_hold: {type: boolean, default: false}
+states:
+  open: {initial: true}
+  closed: {final: true}
+transitions:
+  - {trigger: take, from: open}
+  - {trigger: update, from: open}
+  - {trigger: close, from: open, to: closed}
+sla:
+  calendar: office
+  metrics:
+    handling:
+      start: {trigger: take}
+      cancel: {when: withdrawn}
+      pause: {when: on_hold}
+      resume: {when: '!on_hold'}
+      targets: [{within: 2h}]
+"""
+
+
+def test_a_start_in_the_step_that_cancels_or_pauses_by_condition_is_cancelled_or_paused(
+    clock: ManualClock, store_url: str
+) -> None:
+    """docs/sla.md, the order within a step: a start does nothing when a ``cancel`` condition
+    matches the same step; a clock started by a step that also matches ``pause`` is paused."""
+    with office_engine(TAKEN, "taken.yaml", clock, store_url) as engine:
+        case = engine.start("taken", {"customer": "c1"})
+        clock.advance(timedelta(minutes=5))
+        engine.fire(case.id, "take", {"withdrawn": True})
+        assert events(engine, case.id, "handling") == []
+        clock.advance(timedelta(minutes=5))
+        engine.fire(case.id, "take", {"withdrawn": False, "on_hold": True})
+        clock.advance(timedelta(minutes=30))
+        engine.fire(case.id, "update", {"on_hold": False})
+        assert events(engine, case.id, "handling") == [
+            ("started", "2026-03-02T09:10:00+00:00", "0s"),
+            ("paused", "2026-03-02T09:10:00+00:00", "0s"),
+            ("resumed", "2026-03-02T09:40:00+00:00", "0s"),
+        ]
+        [handling] = engine.sla(case.id)
+        assert handling.deadline == at("2026-03-02T11:40:00+00:00")
