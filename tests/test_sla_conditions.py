@@ -249,9 +249,12 @@ data:
   priority: {type: enum, values: [normal, urgent], default: normal}
 states:
   open: {initial: true}
+  waiting: {}
   resolved: {}
   closed: {final: true}
 transitions:
+  - {trigger: ask, from: open, to: waiting}
+  - {trigger: reply, from: waiting, to: open}
   - {trigger: resolve, from: open, to: resolved}
   - {trigger: reopen, from: resolved, to: open}
   - {trigger: close, from: resolved, to: closed}
@@ -262,6 +265,8 @@ sla:
     resolution:
       start: {enter: open}
       stop: {enter: resolved}
+      pause: {enter: waiting}
+      resume: {leave: waiting}
       reopen: continue
       targets:
         - {when: 'priority == "urgent"', within: 2h, name: urgent}
@@ -348,3 +353,29 @@ def test_a_start_in_the_step_that_cancels_or_pauses_by_condition_is_cancelled_or
         ]
         [handling] = engine.sla(case.id)
         assert handling.deadline == at("2026-03-02T11:40:00+00:00")
+
+
+def test_a_clock_whose_target_a_condition_chooses_is_paused_and_resumed(
+    clock: ManualClock, store_url: str
+) -> None:
+    """Re-targeting comes last in a step; when the target stays, the pause or resume made
+    before it stands."""
+    with office_engine(REOPENED, "reopened.yaml", clock, store_url) as engine:
+        case = engine.start("repairs", {"customer": "c1"})
+        clock.set("2026-03-02T10:00:00+00:00")
+        engine.fire(case.id, "ask")
+        [paused] = engine.sla(case.id)
+        assert (paused.status, paused.elapsed, paused.deadline) == (
+            "paused",
+            timedelta(hours=1),
+            None,
+        )
+        clock.set("2026-03-02T11:00:00+00:00")
+        engine.fire(case.id, "reply")
+        [resumed] = engine.sla(case.id)
+        assert (resumed.status, resumed.deadline) == ("running", at("2026-03-02T14:00:00+00:00"))
+        assert events(engine, case.id, "resolution") == [
+            ("started", "2026-03-02T09:00:00+00:00", "0s"),
+            ("paused", "2026-03-02T10:00:00+00:00", "1h"),
+            ("resumed", "2026-03-02T11:00:00+00:00", "1h"),
+        ]
