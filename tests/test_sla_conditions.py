@@ -332,7 +332,7 @@ sla:
 """
 
 
-def test_a_start_in_the_step_that_cancels_or_pauses_by_condition_is_cancelled_or_paused(
+def test_a_start_with_a_cancel_condition_does_nothing_and_with_a_pause_one_is_paused(
     clock: ManualClock, store_url: str
 ) -> None:
     """docs/sla.md, the order within a step: a start does nothing when a ``cancel`` condition
