@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from svcflow.clock import Clock, as_utc, iso_text
-from svcflow.core.effects import StepResult
+from svcflow.core.effects import NotificationRequest, StepResult
 from svcflow.core.machine import CompiledWorkflow
 from svcflow.engine.counters import EngineCounters
 from svcflow.engine.registry import WorkflowRegistry
@@ -226,8 +226,10 @@ class CaseWriter:
         new case; ``compiled`` the case's workflow version when the caller has it at hand. A
         notice that reaches nobody leaves a warning in the history entry."""
         key, scope = idempotency
-        deliveries = self._deliveries(case, result, messages, customer_id)
-        if deliveries:
+        notifications: list[NewNotification] = []
+        deliveries: list[NewDelivery] = []
+        if result.notifications:
+            notifications, deliveries = self._outbox(case, result, messages, customer_id)
             warnings = [d.error for d in deliveries if d.status == "undeliverable" and d.error]
             if warnings:
                 entry = _with_details(entry, {**entry.details, "warnings": warnings})
@@ -251,7 +253,7 @@ class CaseWriter:
             cancel_owned_by=result.left_state,
             cancel_triggers=result.cancel_triggers,
             consume_timer=consume_timer,
-            notifications=_notifications(case, result, deliveries),
+            notifications=notifications,
             idempotency_key=key,
             idempotency_scope=scope if key else None,
             deliveries=deliveries,
@@ -306,15 +308,14 @@ class CaseWriter:
         for listener in self.after_commit:
             listener(change)
 
-    def _deliveries(
+    def _outbox(
         self,
         case: Case,
         result: StepResult,
         messages: tuple[NewMessage, ...],
         customer_id: str | None,
-    ) -> list[NewDelivery]:
-        if not result.notifications:
-            return []
+    ) -> tuple[list[NewNotification], list[NewDelivery]]:
+        """The step's notifications and their rows per recipient."""
         owner = customer_id or self.store.case_customer(case.id)
         audience = (
             NO_AUDIENCE
@@ -324,51 +325,36 @@ class CaseWriter:
                 message=InboundMessage.from_variables(messages[-1].message) if messages else None,
             )
         )
+        notifications: list[NewNotification] = []
         deliveries: list[NewDelivery] = []
         token = self._committing.set(messages)
         try:
             for index, request in enumerate(result.notifications, start=1):
-                key = _notification_key(case, index)
-                deliveries.extend(
-                    self.notifier.deliveries(case, key, request, case.updated_at, audience)
-                )
+                key = f"{case.id}:{case.revision}:{index}"
+                rows = self.notifier.deliveries(case, key, request, case.updated_at, audience)
+                notifications.append(_notification(key, request, rows))
+                deliveries.extend(rows)
         finally:
             self._committing.reset(token)
-        return deliveries
+        return notifications, deliveries
 
 
-def _notification_key(case: Case, index: int) -> str:
-    return f"{case.id}:{case.revision}:{index}"
-
-
-def _notifications(
-    case: Case, result: StepResult, deliveries: Sequence[NewDelivery]
-) -> list[NewNotification]:
-    """The step's notifications; one whose every row failed already (nobody to reach, a
+def _notification(
+    key: str, request: NotificationRequest, rows: Sequence[NewDelivery]
+) -> NewNotification:
+    """A notification of the step; one whose every row failed already (nobody to reach, a
     template error) is ``undeliverable`` or ``dead`` from the start, not pending for ever."""
-    if not result.notifications:
-        return []
-    outcome: dict[str, set[str]] = {}
-    for delivery in deliveries:
-        outcome.setdefault(delivery.notification_key, set()).add(delivery.status)
-    found = []
-    for index, n in enumerate(result.notifications, start=1):
-        key = _notification_key(case, index)
-        statuses = outcome.get(key, {"undeliverable"})
-        status = "pending" if "pending" in statuses else min(statuses)
-        found.append(
-            NewNotification.__new__(
-                NewNotification,
-                key=key,
-                template=n.template,
-                recipients=n.recipients,
-                channel=n.channel,
-                urgent=n.urgent,
-                deliver_after=n.hold_until,
-                status=status,
-            )
-        )
-    return found
+    statuses = {row.status for row in rows} or {"undeliverable"}
+    return NewNotification.__new__(
+        NewNotification,
+        key=key,
+        template=request.template,
+        recipients=request.recipients,
+        channel=request.channel,
+        urgent=request.urgent,
+        deliver_after=request.hold_until,
+        status="pending" if "pending" in statuses else min(statuses),
+    )
 
 
 def first_result(
