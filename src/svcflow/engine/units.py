@@ -102,7 +102,7 @@ def history_entry(case: Case, at: datetime, event: Event, result: StepResult) ->
 
 def _with_details(entry: HistoryEntry, details: Mapping[str, Any]) -> HistoryEntry:
     """``entry`` with other ``details`` (``_replace`` maps over every field in Python: about
-    three times the cost of building the record again)."""
+    twice the cost of building the record again)."""
     return HistoryEntry.__new__(
         HistoryEntry,
         case_id=entry.case_id,
