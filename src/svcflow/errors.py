@@ -443,7 +443,13 @@ class NoRecipient(SvcflowError):
 
     def __init__(self, role: str, case_id: str, why: str) -> None:
         self.role, self.case_id, self.why = role, case_id, why
-        super().__init__(f"no recipient for role '{role}' on case {case_id}: {why}")
+        super().__init__(self.text(role, case_id, why))
+
+    @staticmethod
+    def text(role: str, case_id: str, why: str) -> str:
+        """The error's text, for the outbox row and the history warning that keep it (built
+        without raising: a notice reaching nobody is no exception)."""
+        return f"no recipient for role '{role}' on case {case_id}: {why}"
 
 
 class DeliveryFailed(SvcflowError):

@@ -3,6 +3,11 @@
 They are immutable values (named tuples: cheap to create, compact to keep, and invisible to the
 garbage collector when they hold only plain values). A :class:`Case` is data, not an object with
 behaviour: the workflow's compiled machine acts on it, the store keeps it.
+
+The event path builds them as ``Case.__new__(Case, id=..., ...)``: the same keywords (checked by
+mypy and by ``tests/test_quality.py``) without ``type.__call__`` first packing them into a dict
+for the generated ``__new__`` (a record of 14 fields: about 4 kIr instead of 10 under
+cachegrind). ``_replace`` maps over every field in Python and costs more than building anew.
 """
 
 from __future__ import annotations

@@ -222,7 +222,8 @@ class CompiledWorkflow:
         """
         routes = self._routes_from(case_id, state, data, trigger, now)
         result = StepResult(trigger=trigger, source=state, target=state, data=data)
-        actor = self._widened(actor)
+        if actor is not None and self.authority.includes:
+            actor = self._widened(actor)
         step = _Step(state, data, now, result, case_id, actor if self.reads_roles else None)
         if payload:
             if self._protected:

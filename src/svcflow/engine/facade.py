@@ -341,7 +341,8 @@ class Engine:
         now = self._writer.now()
         case_id = self._new_id()
         result = compiled.start(data, now, case_id, self._actor_in(compiled, actor))
-        case = Case(
+        case = Case.__new__(
+            Case,
             id=case_id,
             workflow=compiled.workflow,
             version=compiled.version,
@@ -354,7 +355,8 @@ class Engine:
         )
         self._timers.keeper.amend(compiled, None, case, result, customer_id=customer_id)
         given = {name: plain(result.data[name]) for name in data} if data else None
-        entry = history_entry(case, now, Event(actor, "started", payload=given), result)
+        event = Event.__new__(Event, actor=actor, kind="started", payload=given)
+        entry = history_entry(case, now, event, result)
         change = self._writer.change(
             case,
             None,
@@ -364,6 +366,7 @@ class Engine:
             messages=messages,
             customer_id=customer_id,
             request=request,
+            compiled=compiled,
         )
         try:
             return self._writer.commit(change)
@@ -409,10 +412,11 @@ class Engine:
         messages: tuple[NewMessage, ...] = (),
     ) -> Case:
         request = FireRequest(case_id, trigger, payload, actor, idempotency_key)
-        replayed = self._replayed(request)
-        if replayed is not None:
-            return replayed
-        case = self.get(case_id)
+        if idempotency_key is not None:
+            replayed = self._replayed(request)
+            if replayed is not None:
+                return replayed
+        case = self._writer.get(case_id)
         if expected_revision is not None and case.revision != expected_revision:
             raise ConcurrencyConflict(case_id, expected_revision, case.revision)
         return self._writer.commit(self._fire_change(case, request, messages))
@@ -435,7 +439,7 @@ class Engine:
         overdue SLA timers, when ``catch_up``); raises what refuses the event."""
         compiled = self.registry.get(case.workflow, case.version)
         now = self._writer.now()
-        if catch_up and service_due(case, now):
+        if catch_up and case.sla and service_due(case, now):
             case = self._timers.catch_up(case, now)
         now = max(now, case.updated_at)
         try:
@@ -447,14 +451,15 @@ class Engine:
                 request.payload,
                 now,
                 case.sla,
-                self._actor_in(compiled, request.actor),
+                self.actor(request.actor) if compiled.reads_roles else None,  # (_actor_in)
             )
         except NotAuthorized as refused:
             self._refused(refused, now)
             raise
         updated = advanced(case, result, now)
         self._timers.keeper.amend(compiled, case.state, updated, result)
-        event = Event(
+        event = Event.__new__(
+            Event,
             actor=request.actor,
             kind="transition",
             trigger=request.trigger,
@@ -462,7 +467,9 @@ class Engine:
             payload=plain(result.payload) if request.payload else None,
         )
         entry = history_entry(updated, now, event, result)
-        scope, fingerprinted = fire_scope(request)
+        scope, fingerprinted = (
+            ("", None) if request.idempotency_key is None else fire_scope(request)
+        )
         return self._writer.change(
             updated,
             case.revision,
@@ -471,6 +478,7 @@ class Engine:
             idempotency=(request.idempotency_key, scope),
             messages=messages,
             request=fingerprinted,
+            compiled=compiled,
         )
 
     def fire_many(

@@ -331,8 +331,8 @@ class TimerService:
         updated = advanced(case, result, at)
         self.keeper.amend(compiled, case.state, updated, result, fired=fired)
         trigger = result.trigger if fired is not None else timer.trigger
-        event = Event(
-            actor="timer", kind=kind, trigger=trigger, from_state=case.state, extra=timing
+        event = Event.__new__(
+            Event, actor="timer", kind=kind, trigger=trigger, from_state=case.state, extra=timing
         )
         entry = history_entry(updated, at, event, result)
         change = self.writer.change(updated, case.revision, entry, result, consume_timer=timer.id)

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from svcflow.clock import Clock, as_utc, iso_text
 from svcflow.core.effects import StepResult
+from svcflow.core.machine import CompiledWorkflow
 from svcflow.engine.counters import EngineCounters
 from svcflow.engine.registry import WorkflowRegistry
 from svcflow.errors import CaseNotFound, IdempotencyKeyReused
@@ -60,7 +61,8 @@ class Event(NamedTuple):
 
 def advanced(case: Case, result: StepResult, now: datetime) -> Case:
     """The case after a step: new state, data and SLA state, one revision on, updated ``now``."""
-    return Case(
+    return Case.__new__(
+        Case,
         id=case.id,
         workflow=case.workflow,
         version=case.version,
@@ -82,7 +84,8 @@ def history_entry(case: Case, at: datetime, event: Event, result: StepResult) ->
     _add_effect_details(details, result)
     if event.extra:
         details.update(event.extra)
-    return HistoryEntry(
+    return HistoryEntry.__new__(
+        HistoryEntry,
         case_id=case.id,
         seq=case.revision,
         at=at,
@@ -94,6 +97,25 @@ def history_entry(case: Case, at: datetime, event: Event, result: StepResult) ->
         payload=event.payload,
         version=case.version,
         details=details or NO_DETAILS,
+    )
+
+
+def _with_details(entry: HistoryEntry, details: Mapping[str, Any]) -> HistoryEntry:
+    """``entry`` with other ``details`` (``_replace`` maps over every field in Python: about
+    three times the cost of building the record again)."""
+    return HistoryEntry.__new__(
+        HistoryEntry,
+        case_id=entry.case_id,
+        seq=entry.seq,
+        at=entry.at,
+        actor=entry.actor,
+        kind=entry.kind,
+        trigger=entry.trigger,
+        from_state=entry.from_state,
+        to_state=entry.to_state,
+        payload=entry.payload,
+        version=entry.version,
+        details=details,
     )
 
 
@@ -161,6 +183,7 @@ class CaseWriter:
         self.raise_signals: Callable[[CaseChange], Sequence[PendingSignal]] | None = None
         """The signals an event raises, written with it (``CaseChange.signals``)."""
         self.counters = EngineCounters()
+        self._listening = plugins.has_listeners()  # (plugins are fixed once the host starts)
         self._committing: ContextVar[tuple[NewMessage, ...]] = ContextVar(
             "svcflow_committing_messages", default=()
         )
@@ -196,23 +219,27 @@ class CaseWriter:
         messages: tuple[NewMessage, ...] = (),
         customer_id: str | None = None,
         request: Mapping[str, str] | None = None,
+        compiled: CompiledWorkflow | None = None,
     ) -> CaseChange:
         """The change a step makes; ``idempotency`` is the event's key and scope, ``request``
         the fingerprint of what was asked (kept with the key); ``customer_id`` the owner of a
-        new case. A notice that reaches nobody leaves a warning in the history entry."""
+        new case; ``compiled`` the case's workflow version when the caller has it at hand. A
+        notice that reaches nobody leaves a warning in the history entry."""
         key, scope = idempotency
         deliveries = self._deliveries(case, result, messages, customer_id)
         if deliveries:
             warnings = [d.error for d in deliveries if d.status == "undeliverable" and d.error]
             if warnings:
-                entry = entry._replace(details={**entry.details, "warnings": warnings})
-        open_scope, release = self._scope(case, expected_revision, customer_id)
-        change = CaseChange(
+                entry = _with_details(entry, {**entry.details, "warnings": warnings})
+        open_scope, release = self._scope(case, expected_revision, customer_id, compiled)
+        change = CaseChange.__new__(
+            CaseChange,
             case=case,
             expected_revision=expected_revision,
             history=entry,
             timers=[
-                NewTimer(
+                NewTimer.__new__(
+                    NewTimer,
                     trigger=t.trigger,
                     due_at=t.due_at,
                     owner_state=case.state,
@@ -238,13 +265,19 @@ class CaseWriter:
         return change._replace(signals=tuple(signals)) if signals else change
 
     def _scope(
-        self, case: Case, expected_revision: int | None, customer_id: str | None
+        self,
+        case: Case,
+        expected_revision: int | None,
+        customer_id: str | None,
+        compiled: CompiledWorkflow | None,
     ) -> tuple[str | None, bool]:
         """The customer-scoped key a new open case holds, and whether the case releases it
         (it reached a final state); nothing for a workflow that is not customer-scoped."""
-        if self.registry is None:
-            return None, False
-        spec = self.registry.get(case.workflow, case.version).spec
+        if compiled is None:
+            if self.registry is None:
+                return None, False
+            compiled = self.registry.get(case.workflow, case.version)
+        spec = compiled.spec
         if spec.scope != "customer":
             return None, False
         final = spec.states[case.state].final
@@ -268,7 +301,7 @@ class CaseWriter:
         """After a commit: count it, tell listener plugins (their failures are logged, never
         raised)."""
         self.counters.committed(change.case, change.history)
-        if self.plugins.has_listeners():
+        if self._listening:
             self.plugins.case_changed(change.case, change.history)
         for listener in self.after_commit:
             listener(change)
@@ -324,7 +357,8 @@ def _notifications(
         statuses = outcome.get(key, {"undeliverable"})
         status = "pending" if "pending" in statuses else min(statuses)
         found.append(
-            NewNotification(
+            NewNotification.__new__(
+                NewNotification,
                 key=key,
                 template=n.template,
                 recipients=n.recipients,

@@ -82,38 +82,39 @@ class Notifier:
         localized = self._localized(case) if recipients else None
         for number, recipient in enumerate(recipients, start=1):
             channel = request.channel or recipient.channel
-            locale = recipient.locale or case.data.get("locale") or self.renderer.default_locale
-            row = NewDelivery(
-                key=f"{key}:{number}",
-                notification_key=key,
-                template=request.template,
-                channel=channel,
-                address=strip_url_credentials(recipient.address),
-                name=recipient.name,
-                role=recipient.role,
-                locale=str(locale),
-                subject="",
-                body="",
-                urgent=request.urgent,
-                next_attempt_at=due,
+            locale = str(
+                recipient.locale or case.data.get("locale") or self.renderer.default_locale
             )
+            subject, body, status, error = "", "", "pending", None
             try:
+                context = _context(case, recipient, request, now)
                 rendered = self.renderer.render(
-                    request.template,
-                    channel,
-                    str(locale),
-                    _context(case, recipient, request, now),
-                    localized,
+                    request.template, channel, locale, context, localized
                 )
-            except TemplateError as error:
-                rows.append(row._replace(status="dead", error=f"template failed: {error}"))
-                continue
-            except Exception as error:  # nothing a template does may block the case
-                reason = f"template failed: {type(error).__name__}: {error}"
-                rows.append(row._replace(status="dead", error=reason))
-                continue
+            except TemplateError as failure:
+                status, error = "dead", f"template failed: {failure}"
+            except Exception as failure:  # nothing a template does may block the case
+                status, error = "dead", f"template failed: {type(failure).__name__}: {failure}"
+            else:
+                subject, body, locale = rendered.subject, rendered.body, rendered.locale
             rows.append(
-                row._replace(subject=rendered.subject, body=rendered.body, locale=rendered.locale)
+                NewDelivery.__new__(
+                    NewDelivery,
+                    key=f"{key}:{number}",
+                    notification_key=key,
+                    template=request.template,
+                    channel=channel,
+                    address=strip_url_credentials(recipient.address),
+                    name=recipient.name,
+                    role=recipient.role,
+                    locale=locale,
+                    subject=subject,
+                    body=body,
+                    urgent=request.urgent,
+                    next_attempt_at=due,
+                    status=status,
+                    error=error,
+                )
             )
         rows.extend(self._problem_rows(key, request, problems, due))
         return rows
@@ -136,7 +137,8 @@ class Notifier:
         for role, status, problem in problems:
             first.setdefault(role, (status, problem))
         return [
-            NewDelivery(
+            NewDelivery.__new__(
+                NewDelivery,
                 key=f"{key}:{role}",
                 notification_key=key,
                 template=request.template,
@@ -207,7 +209,7 @@ class Notifier:
                 continue
             if not resolved:
                 why = _nobody(role, audience.customer)
-                problems.append((role, "undeliverable", str(NoRecipient(role, case.id, why))))
+                problems.append((role, "undeliverable", NoRecipient.text(role, case.id, why)))
                 continue
             for r in resolved:
                 recipient = r if r.role else Recipient(r.address, r.channel, r.name, r.locale, role)
@@ -215,7 +217,7 @@ class Notifier:
                 if moved is None:
                     why = f"the notice goes by {request.channel}, and the customer has no "
                     why += f"{request.channel} contact point"
-                    problems.append((role, "undeliverable", str(NoRecipient(role, case.id, why))))
+                    problems.append((role, "undeliverable", NoRecipient.text(role, case.id, why)))
                 else:
                     found.append(moved)
         return found, problems

@@ -130,7 +130,7 @@ def _begins_with(text: str, key: str, length: int) -> bool:
 
 
 def _large(values: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    if values is None or not isinstance(values, Mapping):
+    if values is None or (type(values) is not dict and not isinstance(values, Mapping)):
         return []
     return [
         (k, v)

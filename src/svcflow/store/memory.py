@@ -180,7 +180,8 @@ class MemoryStore:
             return
         added = []
         for new in change.timers:
-            timer = Timer(
+            timer = Timer.__new__(
+                Timer,
                 id=next(self._ids),
                 case_id=case.id,
                 trigger=new.trigger,
@@ -218,7 +219,8 @@ class MemoryStore:
 
     def _add_notifications(self, case: Case, notifications: Sequence[NewNotification]) -> None:
         for note in notifications:
-            self._notifications[note.key] = Notification(
+            self._notifications[note.key] = Notification.__new__(
+                Notification,
                 id=next(self._ids),
                 key=note.key,
                 case_id=case.id,
@@ -235,7 +237,8 @@ class MemoryStore:
     def _add_deliveries(self, case: Case, deliveries: Sequence[NewDelivery]) -> None:
         for queued in deliveries:
             entry_id = next(self._ids)
-            self._outbox[entry_id] = OutboxEntry(
+            self._outbox[entry_id] = OutboxEntry.__new__(
+                OutboxEntry,
                 id=entry_id,
                 key=queued.key,
                 notification_key=queued.notification_key,

@@ -118,7 +118,8 @@ def _unpack(packed: Packed, texts: Mapping[str, str]) -> HistoryEntry:
     payload = None if packed[8] is None else _as_json(marshal.loads(packed[8]))
     details = NO_DETAILS if packed[10] is None else _as_json(marshal.loads(packed[10]))
     case_id, seq, at, actor, kind, trigger, from_state, to_state = packed[:8]
-    entry = HistoryEntry(
+    entry = HistoryEntry.__new__(
+        HistoryEntry,
         case_id=case_id,
         seq=seq,
         at=at,
