@@ -38,15 +38,18 @@ __all__ = [
     "Encoded",
     "Kept",
     "Kinds",
+    "MetricMove",
     "Move",
     "SlaOutcome",
     "SlaPolicy",
     "StepFacts",
     "TimerAction",
+    "clock_changes",
 ]
 
 
 _Decoded = TypeVar("_Decoded")
+_Events = list[dict[str, Any]]
 
 
 class StepFacts(NamedTuple):
@@ -168,6 +171,91 @@ Move = tuple[str | None, str | None, str | None]
 """A step as the conditions' states and triggers see it: trigger, state left, state entered."""
 
 
+_ACTIVE = ("running", "paused")
+
+
+def clock_changes(
+    matched: frozenset[str], status: ClockStatus | None, reopen: str, retargets: bool
+) -> tuple[str, ...]:
+    """The changes a step makes to a clock in ``status`` (None: the metric has none yet), in
+    order, given the condition kinds it matched: ``cancel`` and ``stop`` end an active clock;
+    ``reset`` starts its next cycle; ``start`` (or ``continue``, for a stopped clock whose
+    metric reopens with ``continue``) a clock that is not active, unless the step also
+    cancels it; then ``resume`` and ``pause``, and ``retarget`` for a clock that was already
+    active and whose metric chooses its target by conditions."""
+    changes: list[str] = []
+    fresh = False
+    if status in _ACTIVE:
+        if "cancel" in matched:
+            return ("cancel",)
+        if "stop" in matched:
+            return ("stop",)
+        if "reset" in matched:
+            changes.append("reset")
+            status, fresh = "running", True
+    elif "start" in matched and "cancel" not in matched:
+        changes.append("continue" if status == "stopped" and reopen == "continue" else "start")
+        status, fresh = "running", True
+    else:
+        return ()
+    if status == "paused" and "resume" in matched:
+        changes.append("resume")
+        status = "running"
+    if status == "running" and "pause" in matched:
+        changes.append("pause")
+    if retargets and not fresh:
+        changes.append("retarget")
+    return tuple(changes)
+
+
+class MetricMove:
+    """What one move (trigger, state left, state entered) does to one metric's clock, worked
+    out when the move is first seen: for each clock status, the list of changes when no
+    ``when`` can start to hold (the step left the data as it was, or the metric has none);
+    ``inert`` when that list is empty for every status and no target is chosen by a
+    condition, so the step need not read the clock at all. A step that changed the data of a
+    metric with ``when`` conditions evaluates the ones that could matter for the clock's
+    status and looks up the changes for what matched (kept per status and kinds matched)."""
+
+    __slots__ = ("_changes", "_reopen", "_retargets", "dynamic", "inert", "kinds", "metric")
+
+    def __init__(self, metric: _Metric, move: Move) -> None:
+        self.metric = metric
+        self.kinds = kinds = Kinds(metric.conditions, *move)
+        self.dynamic = kinds.dynamic
+        self._reopen, self._retargets = metric.spec.reopen, metric.retargets
+        self._changes: dict[tuple[ClockStatus | None, frozenset[str]], tuple[str, ...]] = {}
+        self.inert = not metric.retargets and not any(
+            self.changes(status, kinds.moved)
+            for status in (None, "running", "paused", "stopped", "cancelled")
+        )
+
+    def changes(self, status: ClockStatus | None, matched: frozenset[str]) -> tuple[str, ...]:
+        """The changes for a clock in ``status`` when the step matched ``matched``."""
+        key = (status, matched)
+        found = self._changes.get(key)
+        if found is None:
+            found = self._changes[key] = clock_changes(
+                matched, status, self._reopen, self._retargets
+            )
+        return found
+
+    def matched(self, status: ClockStatus | None, facts: StepFacts) -> frozenset[str]:
+        """The kinds a step that changed the data matches, for a clock in ``status``: the
+        ``when`` of a kind that cannot change such a clock is not evaluated (a clock that is
+        not active needs its ``cancel`` and ``pause`` only once it starts)."""
+        kinds = self.kinds
+        if status not in _ACTIVE and not kinds.matches("start", facts):
+            return kinds.moved
+        relevant = _WHEN_ACTIVE if status in _ACTIVE else _WHEN_STARTED
+        found = {kind for kind in relevant if kinds.matches(kind, facts)}
+        return kinds.moved.union(found, ("start",) if status not in _ACTIVE else ())
+
+
+_WHEN_ACTIVE = ("cancel", "stop", "reset", "resume", "pause")
+_WHEN_STARTED = ("cancel", "pause")
+
+
 ClockStatus = str
 """``running``, ``paused``, ``stopped`` or ``cancelled`` (stored); :meth:`Clock.outcome` turns a
 stopped clock into ``met`` or ``breached``."""
@@ -229,6 +317,9 @@ class Clock(NamedTuple):
         return _new_clock((*self[:10], deadline, next_due, self.label, self.within))
 
     def to_json(self) -> dict[str, Any]:
+        """The clock as ``Case.sla`` keeps it (ISO moments, seconds), remembering this record.
+        Built key by key into the ``Kept`` itself (a dict literal copied into it costs about
+        half as much again); seconds of the usual budgets and times used are remembered."""
         (
             status,
             cycle,
@@ -245,35 +336,27 @@ class Clock(NamedTuple):
             label,
             within,
         ) = self
-        started = iso_text(started_at)
-        deadline_text = None if deadline is None else iso_text(deadline)
-        encoded = Kept(
-            {
-                "status": status,
-                "cycle": cycle,
-                "started_at": started,
-                "target": target,
-                "budget": budget.total_seconds(),
-                "calendar": calendar,
-                "used": used.total_seconds(),
-                "since": started if since is started_at else iso_text(since),
-                "warned": list(warned),
-                "breached_at": None if breached_at is None else iso_text(breached_at),
-                "deadline": deadline_text,
-                "next_due": deadline_text if next_due is deadline else _iso(next_due),
-            }
-        )
+        encoded = Kept()
+        encoded["status"] = status
+        encoded["cycle"] = cycle
+        encoded["started_at"] = started = iso_text(started_at)
+        encoded["target"] = target
+        encoded["budget"] = _seconds(budget)
+        encoded["calendar"] = calendar
+        encoded["used"] = _seconds(used)
+        encoded["since"] = started if since is started_at else iso_text(since)
+        encoded["warned"] = list(warned)
+        encoded["breached_at"] = None if breached_at is None else iso_text(breached_at)
+        encoded["deadline"] = text = None if deadline is None else iso_text(deadline)
+        encoded["next_due"] = text if next_due is deadline else _iso(next_due)
         if within is not None:  # only a clock that carries its own target
             encoded["label"], encoded["within"] = label, within
-        encoded.decoded = (
-            self
-            if started_at.tzinfo is UTC
-            and since.tzinfo is UTC
-            and (deadline is None or deadline.tzinfo is UTC)
-            and (next_due is None or next_due.tzinfo is UTC)
-            and (breached_at is None or breached_at.tzinfo is UTC)
-            else None
-        )
+        utc = started_at.tzinfo is UTC and since.tzinfo is UTC
+        if utc and (deadline is None or deadline.tzinfo is UTC):
+            utc = (next_due is None or next_due.tzinfo is UTC) and (
+                breached_at is None or breached_at.tzinfo is UTC
+            )
+        encoded.decoded = self if utc else None
         return encoded
 
     @classmethod
@@ -424,16 +507,27 @@ class SlaPolicy:
             name: _Metric(name, metric, expressions, spec.calendar)
             for name, metric in spec.metrics.items()
         }
-        self._plans: dict[Move, tuple[tuple[_Metric, Kinds], ...]] = {}
+        self._plans: dict[Move, tuple[MetricMove, ...]] = {}
+        self._change = {
+            "cancel": self._cancel,
+            "stop": self._stop,
+            "reset": self._reset,
+            "start": self._start,
+            "continue": self._continue,
+            "resume": self._resume,
+            "pause": self._pause,
+            "retarget": self._retarget_step,
+        }
 
-    def _plan(self, facts: StepFacts) -> tuple[tuple[_Metric, Kinds], ...]:
-        """The metrics a move can touch, in file order, each with what its conditions match
-        (worked out on the first step of each move, then kept: once per workflow version)."""
+    def _plan(self, facts: StepFacts) -> tuple[MetricMove, ...]:
+        """The metrics a move can touch, in file order, each with what the move does to its
+        clock (worked out on the first step of each move, then kept: once per workflow
+        version)."""
         move = (facts.trigger, facts.left, facts.entered)
         plan = self._plans.get(move)
         if plan is None:
-            found = ((m, Kinds(m.conditions, *move)) for m in self.metrics.values())
-            plan = tuple((m, k) for m, k in found if k.moved or k.dynamic or m.retargets)
+            found = (MetricMove(m, move) for m in self.metrics.values())
+            plan = tuple(m for m in found if not m.inert or m.dynamic)
             self._plans[move] = plan
         return plan
 
@@ -443,75 +537,79 @@ class SlaPolicy:
         """What ``facts`` does to every clock. Order within a step: cancel, stop, reset, start,
         resume, pause, then re-targeting (so re-entering a pausing state stays paused)."""
         outcome = SlaOutcome()
-        for metric, kinds in self._plan(facts):
-            if not metric.retargets and facts.before is not None and kinds.quiet(facts):
+        same = facts.before is facts.after
+        change = self._change
+        for planned in self._plan(facts):
+            when = planned.dynamic and not same
+            if planned.inert and not when:
                 continue  # nothing this step did can change this clock
-            name = metric.name
-            before = clocks.get(name)
-            clock = self._step(metric, kinds, before, facts, outcome.events)
+            metric = planned.metric
+            before = clocks.get(metric.name)
+            status = None if before is None else before.status
+            matched = planned.matched(status, facts) if when else planned.kinds.moved
+            clock = before
+            for name in planned.changes(status, matched):
+                clock = change[name](metric, clock, facts, outcome.events)
             if clock is not before and clock is not None:
-                outcome.clocks[name] = self._rearm(metric, clock, outcome)
+                outcome.clocks[metric.name] = self._rearm(metric, clock, outcome)
         return outcome
 
-    def _step(
-        self,
-        metric: _Metric,
-        kinds: Kinds,
-        clock: Clock | None,
-        facts: StepFacts,
-        events: list[dict[str, Any]],
-    ) -> Clock | None:
-        """What the step does to one clock (conditions evaluated only when asked: a running
-        clock never needs its ``start`` conditions, a stopped one its ``pause``)."""
+    # The changes ``clock_changes`` lists, one method each (``clock`` is None only for
+    # ``start``, on a metric without a clock yet).
+
+    def _cancel(self, metric: _Metric, clock: Any, facts: StepFacts, events: _Events) -> Clock:
+        halted = self._halt(clock, "cancelled", facts.now)
+        events.append(self._event(metric, halted, "cancelled", facts.now))
+        return halted
+
+    def _stop(self, metric: _Metric, clock: Any, facts: StepFacts, events: _Events) -> Clock:
         now = facts.now
-        matches = kinds.matches
-        fresh = False
-        if clock is not None and clock.active:
-            if matches("cancel", facts):
-                clock = self._halt(clock, "cancelled", now)
-                events.append(self._event(metric, clock, "cancelled", now))
-                return clock
-            if matches("stop", facts):
-                clock = self._halt(clock, "stopped", now)
-                missed = clock.deadline
-                if clock.breached_at is None and missed is not None and missed < now:
-                    clock = clock._replace(breached_at=missed)
-                    events.append(self._event(metric, clock, "breached", missed))
-                events.append(self._event(metric, clock, clock.outcome(), now))
-                return clock
-            if matches("reset", facts):
-                clock = self._new_cycle(metric, clock.cycle + 1, facts)
-                events.append(
-                    self._event(metric, clock, "reset", now, budget=format_duration(clock.budget))
-                )
-                fresh = True
-        elif matches("start", facts) and not matches("cancel", facts):
-            if clock is not None and clock.status == "stopped" and metric.spec.reopen == "continue":
-                clock = clock.running_since(now)
-                events.append(self._event(metric, clock, "continued", now))
-            else:
-                clock = self._new_cycle(metric, 1 if clock is None else clock.cycle + 1, facts)
-                events.append(
-                    self._event(metric, clock, "started", now, budget=format_duration(clock.budget))
-                )
-            fresh = True
-        if clock is None:
-            return None
-        if clock.status == "paused" and matches("resume", facts):
-            clock = clock.running_since(now)
-            events.append(self._event(metric, clock, "resumed", now))
-        if clock.status == "running" and matches("pause", facts):
-            clock = self._halt(clock, "paused", now)
-            events.append(self._event(metric, clock, "paused", now))
-        if clock.active and not fresh:
-            target = metric.choose_target(facts)
-            if target != clock.target:
-                retargeted = self._retarget(metric, clock, target, now)
-                events.append(
-                    self._event(metric, retargeted, "retargeted", now, previous=clock.target)
-                )
-                clock = retargeted
-        return clock
+        halted = self._halt(clock, "stopped", now)
+        missed = halted.deadline
+        if halted.breached_at is None and missed is not None and missed < now:
+            halted = halted._replace(breached_at=missed)
+            events.append(self._event(metric, halted, "breached", missed))
+        events.append(self._event(metric, halted, halted.outcome(), now))
+        return halted
+
+    def _reset(self, metric: _Metric, clock: Any, facts: StepFacts, events: _Events) -> Clock:
+        fresh = self._new_cycle(metric, clock.cycle + 1, facts)
+        budget = format_duration(fresh.budget)
+        events.append(self._event(metric, fresh, "reset", facts.now, budget=budget))
+        return fresh
+
+    def _start(self, metric: _Metric, clock: Any, facts: StepFacts, events: _Events) -> Clock:
+        fresh = self._new_cycle(metric, 1 if clock is None else clock.cycle + 1, facts)
+        budget = format_duration(fresh.budget)
+        events.append(self._event(metric, fresh, "started", facts.now, budget=budget))
+        return fresh
+
+    def _continue(self, metric: _Metric, clock: Any, facts: StepFacts, events: _Events) -> Clock:
+        running: Clock = clock.running_since(facts.now)
+        events.append(self._event(metric, running, "continued", facts.now))
+        return running
+
+    def _resume(self, metric: _Metric, clock: Any, facts: StepFacts, events: _Events) -> Clock:
+        running: Clock = clock.running_since(facts.now)
+        events.append(self._event(metric, running, "resumed", facts.now))
+        return running
+
+    def _pause(self, metric: _Metric, clock: Any, facts: StepFacts, events: _Events) -> Clock:
+        halted = self._halt(clock, "paused", facts.now)
+        events.append(self._event(metric, halted, "paused", facts.now))
+        return halted
+
+    def _retarget_step(
+        self, metric: _Metric, clock: Any, facts: StepFacts, events: _Events
+    ) -> Clock:
+        target = metric.choose_target(facts)
+        if target == clock.target:
+            return cast(Clock, clock)
+        retargeted = self._retarget(metric, clock, target, facts.now)
+        events.append(
+            self._event(metric, retargeted, "retargeted", facts.now, previous=clock.target)
+        )
+        return retargeted
 
     def recompute(self, clocks: Mapping[str, Clock], now: datetime) -> SlaOutcome:
         """New deadlines for every running clock (after a calendar changed), keeping the time
@@ -743,6 +841,11 @@ def _carried(label: str | None, within: str) -> TargetSpec:
     length = Within.model_validate(within)
     name = None if label == length.describe() else label
     return TargetSpec(within=length, name=name)
+
+
+_seconds = lru_cache(maxsize=1024)(timedelta.total_seconds)
+"""``timedelta.total_seconds`` remembered: a clock's budget and time used repeat from case to
+case, and the method's exact division costs about four look-ups."""
 
 
 def _iso(value: datetime | None) -> str | None:
