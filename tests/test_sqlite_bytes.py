@@ -20,6 +20,7 @@ from support.schema import (
 )
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
+from svcflow.errors import StoreError
 from svcflow.sla.encoding import decode_sla
 from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
@@ -276,7 +277,7 @@ def test_the_values_only_form_gives_the_json_object_back_exactly() -> None:
         wide,
     ):
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        stored = values_form(json.loads(text), shape_id)
+        stored = values_form(text, shape_id)
         assert stored.startswith("[")
         assert object_form(stored, shapes.__getitem__) == text
     assert object_form('{"a":1}', shapes.__getitem__) == '{"a":1}'  # rows written before
@@ -324,3 +325,26 @@ def test_a_moment_as_eight_bytes_is_exact_and_sorts_as_time_does() -> None:
         assert from_ts(stored) == moment
         assert from_ts(stored).tzinfo is UTC
         assert from_ts(stored) == from_ts(ts(moment))
+
+
+def test_data_naming_a_field_list_the_file_lost_is_refused_with_the_file_named(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    case_id = _complaint(path, clock)
+    with sqlite3.connect(path) as db:
+        [(shape_id,)] = db.execute("SELECT id FROM shared_texts WHERE text LIKE 'data fields:%'")
+        db.execute("DELETE FROM shared_texts WHERE id = ?", (shape_id,))
+    with (
+        Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine,
+        pytest.raises(StoreError) as refused,
+    ):
+        engine.get(case_id)
+    assert str(refused.value) == (
+        f"the store {path} has a case whose data names field list {shape_id}, which its "
+        "shared_texts table does not hold: the file was changed outside svcflow; restore it "
+        "from a backup"
+    )
+    with sqlite3.connect(path) as db:
+        [(data,)] = db.execute("SELECT data FROM cases WHERE id = ?", (case_id,))
+    assert json.loads(data)[0] == shape_id  # the case row is left as it was

@@ -4,8 +4,7 @@ Moments a query compares or orders by are stored as fixed-width UTC ISO-8601 tex
 order is time order; the others (a history entry's ``at``, the ``created_at`` of timers,
 notifications and deliveries) as microseconds since 1970 UTC in an 8-byte BLOB in SQLite
 (:func:`micros`: 8 bytes instead of 32, issue 16; a BLOB, since those columns were declared
-TEXT, whose affinity would store an integer as its decimal text; in byte order as in time
-order). :func:`from_ts` reads every
+TEXT, whose affinity would store an integer as its decimal text). :func:`from_ts` reads every
 form. JSON is compact and keeps non-ASCII text as is.
 """
 
@@ -67,8 +66,6 @@ def _remember_ts(moment: datetime, text: str) -> None:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-
-
 _OFFSET = 1 << 63
 
 

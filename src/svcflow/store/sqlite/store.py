@@ -231,6 +231,7 @@ class SqliteStore:
         self._timer_keys: dict[str, tuple[int, tuple[TimerKey, ...]]] = {}
         self._shared = SharedTexts()
         self._shapes: dict[Shape, int] = {}
+        self._last_shape: tuple[Shape, int] | None = None
         self._shape_names: dict[int, Shape] = {}
         self._values_only = True
         self._deliveries = KEYED
@@ -331,8 +332,8 @@ class SqliteStore:
     range in SQLite (set by ``SqliteStore.__init__``), by their own indexes elsewhere."""
 
     _moment: Callable[[datetime], str | bytes] = staticmethod(ts)
-    """How the moments no query compares are written (:mod:`.rows`): integer microseconds in
-    SQLite (set by ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
+    """How the moments no query compares are written (:mod:`.rows`): 8-byte BLOBs of
+    microseconds in SQLite (set by ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
 
     _pack: Packer = staticmethod(pack)
     """How history details are kept (:mod:`.packing`): deflated in SQLite. (SLA state is kept
@@ -458,15 +459,19 @@ class SqliteStore:
         bare, taken = take_out_data(case.data)
         text = self._require_codec().encode(case.workflow, case.version, bare)
         if self._values_only:
-            text = values_form(json.loads(text), self._shape_id)
+            text = values_form(text, self._shape_id)
         return StoredData(text=text, texts=places_column(taken), taken=taken)
 
     def _shape_id(self, shape: Shape) -> int:
         """The id of the shared text naming these field names (:mod:`.values`), stored when
         new: in the write transaction under way, or else in one of its own, before the case's
         (a shape nobody uses in the end costs one small row)."""
+        last = self._last_shape  # the usual case: the fields of the last one, compared
+        if last is not None and shape == last[0]:
+            return last[1]
         known = self._shapes.get(shape)
         if known is not None:
+            self._last_shape = (shape, known)
             return known
         db = self._connection()
         if db.in_transaction:
@@ -484,7 +489,11 @@ class SqliteStore:
         db = self._connection()
         row = db.execute("SELECT text FROM shared_texts WHERE id = ?", (shape_id,)).fetchone()
         if row is None:
-            raise StoreError(f"the store {self.path} names data fields {shape_id} it does not hold")
+            raise StoreError(
+                f"the store {self.path} has a case whose data names field list {shape_id}, "
+                "which its shared_texts table does not hold: the file was changed outside "
+                "svcflow; restore it from a backup"
+            )
         shape = shape_of(str(row[0]))
         if not db.in_transaction:  # (one added by a transaction under way could yet go)
             self._shape_names[shape_id] = shape
