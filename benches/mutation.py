@@ -76,12 +76,24 @@ MODULES: dict[str, Module] = {
             "tests/test_sla_lifecycle.py",
             "tests/test_sla_conditions.py",
             "tests/test_sla_migration.py",
+            "tests/test_sla_changes.py",
             "tests/test_migration.py",
         ),
         # the crash test runs a child process on the unmutated package: it cannot see a mutant;
         # the clocks' logic is the same on every store and engine tests take seconds a mutant,
         # so the tests parametrised over the stores run on memory only
         keyword="not postgres and not sqlite and not sigkill",
+    ),
+    # The condition kinds in clocks.py that escalation chains share: since the SLA step decides
+    # per move (i16h), only the chains still ask `Kinds.quiet`, and `became_true` on a step that
+    # left the data as it was, so those mutants run against the escalation tests.
+    "sla-kinds": Module(
+        "src/svcflow/sla/clocks.py",
+        ("tests/test_escalation.py", "tests/test_escalation_lifecycle.py"),
+        mutants=(
+            "svcflow.sla.clocks.xǁKindsǁquiet__mutmut_*",
+            "svcflow.sla.clocks.xǁConditionSetǁbecame_true__mutmut_*",
+        ),
     ),
     # The SLA state's stored form (i16f): its own round-trip tests, which build the states
     # a step writes and the JSON a store hands back; the stores' tests reach it through

@@ -311,6 +311,23 @@ def test_a_second_chain_starts_on_a_condition_while_the_first_stays_as_it_is(
         assert timers(engine, case.id) == [("esc:unanswered", "2026-03-02T09:15:00+00:00")]
 
 
+def test_a_step_that_leaves_the_data_as_it_was_makes_no_condition_of_a_chain_true(
+    clock: ManualClock,
+) -> None:
+    """``acknowledge`` changes no data: the VIP chain's ``cancel`` condition (``vip ==
+    false``), false before the step, stays false, so the chain is acknowledged, not
+    cancelled."""
+    with build(VIP_CHAIN, clock, "memory://") as engine:
+        case = engine.start("chained", {"customer": "c1", "vip": True})
+        clock.set("2026-03-02T09:02:00+00:00")
+        engine.fire(case.id, "acknowledge")
+        assert engine.escalations(case.id)["vip"] == Chain("acknowledged", 0, 0, None)
+        assert engine.history(case.id)[-1].details["sla"] == [
+            {"escalation": name, "event": "escalation_stopped", "at": "2026-03-02T09:02:00+00:00"}
+            for name in ("unanswered", "vip")
+        ]
+
+
 @pytest.mark.parametrize(
     "chain",
     [Chain("running", 1, 0, at("2026-03-02T09:15:00+00:00")), Chain("stopped", 0, 2, None)],

@@ -321,14 +321,10 @@ RACES = {
 }
 
 
-@pytest.mark.parametrize("batch", [False, True], ids=["commit", "commit_many"])
-@pytest.mark.parametrize("shared", list(RACES))
-def test_a_writer_that_meets_the_winners_row_at_the_unique_index_gets_the_same_refusal(
-    postgres_schema_url: str, monkeypatch: pytest.MonkeyPatch, shared: str, batch: bool
-) -> None:
-    """The loser checks before the winner commits, so only the unique index stops it."""
-    parts, refused_by_winner = RACES[shared]
-    winner, loser = _open(postgres_schema_url), _open(postgres_schema_url)
+def _race(url: str, monkeypatch: pytest.MonkeyPatch, winner: Any, winning: Any, lose: Any) -> None:
+    """Commit ``winning`` (case ``a``) on ``winner``, held after its last write; run ``lose``
+    until it waits for the winner's uncommitted row at a unique index; then let the winner
+    commit, and wait for both."""
     written, release = threading.Event(), threading.Event()
     original = sqlite_store.write_idempotency
     held_by: list[int] = []
@@ -341,11 +337,31 @@ def test_a_writer_that_meets_the_winners_row_at_the_unique_index_gets_the_same_r
             release.wait(30)
 
     monkeypatch.setattr(sqlite_store, "write_idempotency", hold_the_winner)
+    first = threading.Thread(target=winner.commit, args=(winning,))
+    second = threading.Thread(target=lose)
+    try:
+        first.start()
+        assert written.wait(30)
+        second.start()
+        _wait_until_blocked_by(url, held_by[0])
+    finally:
+        release.set()
+        first.join(30)
+        second.join(30)
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["commit", "commit_many"])
+@pytest.mark.parametrize("shared", list(RACES))
+def test_a_writer_that_meets_the_winners_row_at_the_unique_index_gets_the_same_refusal(
+    postgres_schema_url: str, monkeypatch: pytest.MonkeyPatch, shared: str, batch: bool
+) -> None:
+    """The loser checks before the winner commits, so only the unique index stops it."""
+    parts, refused_by_winner = RACES[shared]
+    winner, loser = _open(postgres_schema_url), _open(postgres_schema_url)
 
     def change(case_id: str) -> Any:  # each with a key of its own unless the race shares one
         return _change(_case(case_id), **{"idempotency_key": f"key-{case_id}", **parts})
 
-    first = threading.Thread(target=winner.commit, args=(change("a"),))
     outcome: list[Exception | None] = []
 
     def lose() -> None:
@@ -358,20 +374,12 @@ def test_a_writer_that_meets_the_winners_row_at_the_unique_index_gets_the_same_r
         except Exception as error:
             outcome.append(error)
 
-    second = threading.Thread(target=lose)
     try:
-        first.start()
-        assert written.wait(30)
-        second.start()
-        _wait_until_blocked_by(postgres_schema_url, held_by[0])
-        release.set()
-        first.join(30)
-        second.join(30)
+        _race(postgres_schema_url, monkeypatch, winner, change("a"), lose)
         assert len(outcome) == 1 and refused_by_winner(outcome[0]), outcome
         assert loser.load_case("b") is None and loser.history("b") == []
         assert loser.load_case("a") is not None
     finally:
-        release.set()
         winner.close()
         loser.close()
 
@@ -464,18 +472,6 @@ def test_a_writer_stopped_by_a_unique_index_whose_holder_is_gone_gets_a_store_fa
     who holds it: no refusal explains the violation, so the loser gets a fault naming the
     index (retrying it succeeds), with nothing written."""
     winner, loser = _open(postgres_schema_url), _open(postgres_schema_url)
-    written, release = threading.Event(), threading.Event()
-    original = sqlite_store.write_idempotency
-    held_by: list[int] = []
-
-    def hold_the_winner(db: Any, change: Any, *rest: Any) -> None:
-        original(db, change, *rest)
-        if change.case.id == "a":
-            held_by.append(db.connection.info.backend_pid)
-            written.set()
-            release.wait(30)
-
-    monkeypatch.setattr(sqlite_store, "write_idempotency", hold_the_winner)
     asked = loser.open_scope_case
 
     def closed_before_asked(scope: str) -> str | None:
@@ -484,9 +480,6 @@ def test_a_writer_stopped_by_a_unique_index_whose_holder_is_gone_gets_a_store_fa
 
     monkeypatch.setattr(loser, "open_scope_case", closed_before_asked)
     scoped = {"customer_id": "cust-1", "open_scope": "care:cust-1"}
-    first = threading.Thread(
-        target=winner.commit, args=(_change(_case("a"), idempotency_key="key-a", **scoped),)
-    )
     outcome: list[Exception] = []
 
     def lose() -> None:
@@ -495,15 +488,9 @@ def test_a_writer_stopped_by_a_unique_index_whose_holder_is_gone_gets_a_store_fa
         except Exception as error:
             outcome.append(error)
 
-    second = threading.Thread(target=lose)
     try:
-        first.start()
-        assert written.wait(30)
-        second.start()
-        _wait_until_blocked_by(postgres_schema_url, held_by[0])
-        release.set()
-        first.join(30)
-        second.join(30)
+        winning = _change(_case("a"), idempotency_key="key-a", **scoped)
+        _race(postgres_schema_url, monkeypatch, winner, winning, lose)
         assert [(type(error), str(error)) for error in outcome] == [
             (
                 StoreFault,
@@ -518,6 +505,5 @@ def test_a_writer_stopped_by_a_unique_index_whose_holder_is_gone_gets_a_store_fa
         loser.commit(_change(_case("b"), idempotency_key="key-b", **scoped))
         assert loser.open_scope_case("care:cust-1") == "b"
     finally:
-        release.set()
         winner.close()
         loser.close()

@@ -9,25 +9,14 @@ from datetime import timedelta
 
 import pytest
 
-from support.calendars import OFFICE_LONDON, at, calendar_from
+from support.calendars import at
 from svcflow import Engine, ManualClock, WorkflowDefinitionError, load_workflow_text
-
-MONDAY = "2026-03-02T09:00:00+00:00"  # the office (Mon-Fri 09:00-18:00, London) is open
+from test_sla_lifecycle import CALLBACK, MONDAY, office_engine
 
 
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(MONDAY)
-
-
-def office_engine(text: str, clock: ManualClock, store_url: str) -> Engine:
-    """An engine of one workflow on the London office calendar."""
-    return Engine(
-        [load_workflow_text(text, "workflow.yaml")],
-        store_url,
-        clock,
-        calendars=[calendar_from(OFFICE_LONDON, "office.yaml")],
-    )
 
 
 def events(engine: Engine, case_id: str, metric: str) -> list[tuple[str, str, str]]:
@@ -77,7 +66,7 @@ tables:
 
 @pytest.fixture
 def triaged(clock: ManualClock, store_url: str) -> Iterator[Engine]:
-    with office_engine(TRIAGED, clock, store_url) as engine:
+    with office_engine(TRIAGED, "triaged.yaml", clock, store_url) as engine:
         yield engine
 
 
@@ -97,39 +86,13 @@ def test_a_condition_asking_a_decision_table_is_evaluated_when_the_tables_inputs
     ]
 
 
-CALLBACK = """\
-workflow: callback
-version: 1
-title: A clock that starts once a callback is promised for later, while in triage
-data:
-  customer: {type: string, required: true}
-  callback_by: {type: datetime}
-states:
-  open: {initial: true}
-  triage: {}
-  closed: {final: true}
-transitions:
-  - {trigger: triage, from: open, to: triage}
-  - {trigger: close, from: triage, to: closed}
-  - {trigger: update, from: "*"}
-  - {trigger: called, from: "*"}
-sla:
-  calendar: office
-  metrics:
-    callback:
-      start: {when: 'state == "triage" && now < callback_by'}
-      stop: {trigger: called}
-      targets: [{within: 1h}]
-"""
-
-
 def test_a_condition_on_the_state_and_the_time_that_stays_true_as_its_field_changes_starts_nothing(
     clock: ManualClock, store_url: str
 ) -> None:
     """Moving the promised callback later changes the field the condition reads, but the
     condition held before the step (in triage, before the callback) and still holds: it did
     not become true, so the clock met at the call does not start a second cycle."""
-    with office_engine(CALLBACK, clock, store_url) as engine:
+    with office_engine(CALLBACK, "callback.yaml", clock, store_url) as engine:
         case = engine.start("callback", {"customer": "c1"})
         engine.fire(case.id, "triage", {"callback_by": "2026-03-02T12:00:00+00:00"})
         clock.advance(timedelta(minutes=15))
@@ -184,7 +147,7 @@ def test_a_step_reaches_every_clock_it_touches_after_one_it_cannot_change(
 ) -> None:
     """``finish`` changes no data, so the VIP clock's conditions cannot match (it is listed
     first); the handling clock after it still stops."""
-    with office_engine(DESK, clock, store_url) as engine:
+    with office_engine(DESK, "desk.yaml", clock, store_url) as engine:
         case = engine.start("desk", {"customer": "c1", "vip": True})
         clock.advance(timedelta(minutes=40))
         engine.fire(case.id, "finish")
@@ -200,7 +163,7 @@ def test_a_step_reaches_every_clock_it_touches_after_one_it_cannot_change(
 def test_a_reset_condition_starts_a_new_cycle_on_the_target_it_now_chooses(
     clock: ManualClock, store_url: str
 ) -> None:
-    with office_engine(DESK, clock, store_url) as engine:
+    with office_engine(DESK, "desk.yaml", clock, store_url) as engine:
         case = engine.start("desk", {"customer": "c1"})
         clock.advance(timedelta(minutes=30))
         engine.fire(case.id, "update", {"severity": "critical"})
@@ -265,7 +228,7 @@ sla:
 def test_a_field_cleared_by_a_step_counts_as_changed(clock: ManualClock, store_url: str) -> None:
     """Taking the assignee away (setting it to null) makes ``assignee == null`` true: the
     clock starts; naming someone again stops it."""
-    with office_engine(UNASSIGNED, clock, store_url) as engine:
+    with office_engine(UNASSIGNED, "unassigned.yaml", clock, store_url) as engine:
         case = engine.start("queue", {"customer": "c1", "assignee": "bo"})
         clock.advance(timedelta(minutes=10))
         engine.fire(case.id, "update", {"assignee": None})
@@ -286,9 +249,12 @@ data:
   priority: {type: enum, values: [normal, urgent], default: normal}
 states:
   open: {initial: true}
+  waiting: {}
   resolved: {}
   closed: {final: true}
 transitions:
+  - {trigger: ask, from: open, to: waiting}
+  - {trigger: reply, from: waiting, to: open}
   - {trigger: resolve, from: open, to: resolved}
   - {trigger: reopen, from: resolved, to: open}
   - {trigger: close, from: resolved, to: closed}
@@ -299,6 +265,8 @@ sla:
     resolution:
       start: {enter: open}
       stop: {enter: resolved}
+      pause: {enter: waiting}
+      resume: {leave: waiting}
       reopen: continue
       targets:
         - {when: 'priority == "urgent"', within: 2h, name: urgent}
@@ -311,7 +279,7 @@ def test_a_stopped_clock_is_not_retargeted_and_a_continued_one_keeps_its_target_
 ) -> None:
     """docs/sla.md: re-targeting applies to a running or paused clock that did not just start
     or continue; a continued cycle keeps its old target until the next step."""
-    with office_engine(REOPENED, clock, store_url) as engine:
+    with office_engine(REOPENED, "reopened.yaml", clock, store_url) as engine:
         case = engine.start("repairs", {"customer": "c1"})
         clock.set("2026-03-02T10:00:00+00:00")
         engine.fire(case.id, "resolve")
@@ -335,3 +303,79 @@ def test_a_stopped_clock_is_not_retargeted_and_a_continued_one_keeps_its_target_
         ]
         [retargeted] = engine.sla(case.id)
         assert retargeted.deadline == at("2026-03-02T12:00:00+00:00")
+
+
+TAKEN = """\
+workflow: taken
+version: 1
+title: A clock started when an agent takes the case, unless the same step withdraws it
+data:
+  customer: {type: string, required: true}
+  withdrawn: {type: boolean, default: false}
+  on_hold: {type: boolean, default: false}
+states:
+  open: {initial: true}
+  closed: {final: true}
+transitions:
+  - {trigger: take, from: open}
+  - {trigger: update, from: open}
+  - {trigger: close, from: open, to: closed}
+sla:
+  calendar: office
+  metrics:
+    handling:
+      start: {trigger: take}
+      cancel: {when: withdrawn}
+      pause: {when: on_hold}
+      resume: {when: '!on_hold'}
+      targets: [{within: 2h}]
+"""
+
+
+def test_a_start_with_a_cancel_condition_does_nothing_and_with_a_pause_one_is_paused(
+    clock: ManualClock, store_url: str
+) -> None:
+    """docs/sla.md, the order within a step: a start does nothing when a ``cancel`` condition
+    matches the same step; a clock started by a step that also matches ``pause`` is paused."""
+    with office_engine(TAKEN, "taken.yaml", clock, store_url) as engine:
+        case = engine.start("taken", {"customer": "c1"})
+        clock.advance(timedelta(minutes=5))
+        engine.fire(case.id, "take", {"withdrawn": True})
+        assert events(engine, case.id, "handling") == []
+        clock.advance(timedelta(minutes=5))
+        engine.fire(case.id, "take", {"withdrawn": False, "on_hold": True})
+        clock.advance(timedelta(minutes=30))
+        engine.fire(case.id, "update", {"on_hold": False})
+        assert events(engine, case.id, "handling") == [
+            ("started", "2026-03-02T09:10:00+00:00", "0s"),
+            ("paused", "2026-03-02T09:10:00+00:00", "0s"),
+            ("resumed", "2026-03-02T09:40:00+00:00", "0s"),
+        ]
+        [handling] = engine.sla(case.id)
+        assert handling.deadline == at("2026-03-02T11:40:00+00:00")
+
+
+def test_a_clock_whose_target_a_condition_chooses_is_paused_and_resumed(
+    clock: ManualClock, store_url: str
+) -> None:
+    """Re-targeting comes last in a step; when the target stays, the pause or resume made
+    before it stands."""
+    with office_engine(REOPENED, "reopened.yaml", clock, store_url) as engine:
+        case = engine.start("repairs", {"customer": "c1"})
+        clock.set("2026-03-02T10:00:00+00:00")
+        engine.fire(case.id, "ask")
+        [paused] = engine.sla(case.id)
+        assert (paused.status, paused.elapsed, paused.deadline) == (
+            "paused",
+            timedelta(hours=1),
+            None,
+        )
+        clock.set("2026-03-02T11:00:00+00:00")
+        engine.fire(case.id, "reply")
+        [resumed] = engine.sla(case.id)
+        assert (resumed.status, resumed.deadline) == ("running", at("2026-03-02T14:00:00+00:00"))
+        assert events(engine, case.id, "resolution") == [
+            ("started", "2026-03-02T09:00:00+00:00", "0s"),
+            ("paused", "2026-03-02T10:00:00+00:00", "1h"),
+            ("resumed", "2026-03-02T11:00:00+00:00", "1h"),
+        ]

@@ -35,6 +35,8 @@ __all__ = ["MemoryHistory", "Packed", "unpack"]
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
+_NOTHING: Sequence[tuple[TextPlace, str]] = ()
+
 Packed = tuple[Any, ...]
 """An entry's first eight fields, its packed payload, its version, its packed details and the
 places of its taken-out texts."""
@@ -77,7 +79,9 @@ class MemoryHistory:
         return list(self._entries.get(case_id, ())), dict(self._texts.get(case_id, {}))
 
     def _pack(self, entry: HistoryEntry) -> Packed:
-        bare, taken = take_out(entry)
+        bare, taken = entry, _NOTHING  # (no text to take out: take_out's own first test)
+        if entry.payload is not None or "set" in entry.details:
+            bare, taken = take_out(entry)
         if taken:
             keep(self._texts[entry.case_id], taken)
         payload = None if bare.payload is None else _dump(bare.payload)
