@@ -334,7 +334,13 @@ def test_timer_whose_trigger_no_longer_applies_is_recorded_not_lost(
         f"trigger 'nudge' is not allowed for case {case.id} in state 'open': its condition "
         "`attempts > 5` is false. Allowed now: expire"
     )
+    assert (firing.entry.trigger, firing.entry.from_state, firing.entry.to_state) == (
+        "nudge",
+        "open",
+        "open",
+    )
     assert engine.get(case.id).state == "open"
+    assert engine.get(case.id).data == case.data
     assert engine.timers(case.id) == []
 
 

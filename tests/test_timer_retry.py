@@ -4,7 +4,9 @@ and what happens when an event on the case arrives while one of its SLA timers k
 
 from __future__ import annotations
 
+import json
 import logging
+import sqlite3
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -139,21 +141,61 @@ def test_a_breach_parked_as_failed_waits_for_its_release_whatever_events_come(
     assert engine.timers(case.id) == []
 
 
+def _engine_with_case(
+    svcflow_engine: EngineFactory, workflow: str, tmp_path: Path, pager: Pager, kept: str
+) -> tuple[Engine, str]:
+    """An engine and a case it just started, whose SLA state the engine reads back as the step
+    wrote it (with its records), or as SQLite files before schema step 15 keep it (plain JSON:
+    each moment parsed from its text)."""
+    path = tmp_path / "cases.db"
+    starter = svcflow_engine(workflow, store=f"sqlite:///{path}", plugins=[("pager", pager)])
+    case = starter.start(workflow.split()[1], {"customer": "ann"})
+    if kept == "as written":
+        return starter, case.id
+    with sqlite3.connect(path) as db:
+        plain = {group: dict(states) for group, states in case.sla.items()}
+        db.execute("UPDATE cases SET sla = ? WHERE id = ?", (json.dumps(plain), case.id))
+    return svcflow_engine(workflow, store=f"sqlite:///{path}", plugins=[("pager", pager)]), case.id
+
+
+@pytest.mark.parametrize("kept", ["as written", "as json"])
 def test_a_breach_due_exactly_at_an_event_fires_before_it(
-    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path, kept: str
 ) -> None:
     pager = Pager()
     pager.down = False
-    engine = svcflow_engine(WATCHED, plugins=[("pager", pager)])
-    case = engine.start("watched", {"customer": "ann"})
+    engine, case_id = _engine_with_case(svcflow_engine, WATCHED, tmp_path, pager, kept)
     svcflow_clock.advance("1h")
-    engine.fire(case.id, "note")
+    engine.fire(case_id, "note")
     assert pager.paged == ["ann"]
-    assert [entry.kind for entry in engine.history(case.id)] == ["started", "sla", "transition"]
+    assert [entry.kind for entry in engine.history(case_id)] == ["started", "sla", "transition"]
     svcflow_clock.advance("1h")  # the breached clock has nothing more due
-    engine.fire(case.id, "close")
+    engine.fire(case_id, "close")
     assert pager.paged == ["ann"]
-    assert [entry.kind for entry in engine.history(case.id)][-1] == "transition"
+    assert [entry.kind for entry in engine.history(case_id)][-1] == "transition"
+
+
+@pytest.mark.parametrize("kept", ["as written", "as json"])
+def test_a_later_metric_due_at_an_event_fires_before_it_when_an_earlier_one_is_not_due(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock, tmp_path: Path, kept: str
+) -> None:
+    pager = Pager()
+    pager.down = False
+    resolution = (
+        "    resolution:\n      start: {enter: new}\n      stop: {enter: done}\n"
+        "      targets: [{within: 1d}]\n"
+    )
+    two = WATCHED.replace("  metrics:\n", "  metrics:\n" + resolution)
+    engine, case_id = _engine_with_case(svcflow_engine, two, tmp_path, pager, kept)
+    assert list(engine.get(case_id).sla["metrics"]) == ["resolution", "response"]
+    svcflow_clock.advance("1h")
+    engine.fire(case_id, "note")
+    assert pager.paged == ["ann"]
+    assert [(entry.kind, entry.trigger) for entry in engine.history(case_id)] == [
+        ("started", None),
+        ("sla", "sla:response:breach"),
+        ("transition", "note"),
+    ]
 
 
 def test_every_overdue_sla_moment_fires_in_turn_before_an_event(
@@ -191,6 +233,47 @@ def test_an_event_leaves_overdue_plain_timers_to_advance_when_no_sla_moment_is_d
     assert engine.fire(case.id, "note").state == "new"
     assert [timer.trigger for timer in engine.timers(case.id)] == ["check", "sla:response:breach"]
     assert engine.advance()[0].entry.to_state == "checked"
+    assert engine.get(case.id).sla["metrics"]["response"]["status"] == "stopped"  # by the timer
+
+
+ESCALATING = """\
+workflow: escalating
+version: 1
+title: A complaint that escalates until it is resolved
+data:
+  customer: {type: string, required: true}
+states:
+  received: {initial: true}
+  resolved: {final: true}
+transitions:
+  - {trigger: resolve, from: received, to: resolved}
+escalations:
+  unanswered:
+    start: {enter: received}
+    cancel: {enter: resolved}
+    levels:
+      - {after: 15m, notify: team_lead, template: escalation_team_lead}
+"""
+
+
+def test_an_escalation_timer_is_recorded_as_an_escalation_of_its_case_at_its_moment(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    engine = svcflow_engine(ESCALATING)
+    case = engine.start("escalating", {"customer": "ann"})
+    started = engine.get(case.id).updated_at
+    svcflow_clock.advance("1h")
+    [firing] = engine.advance()
+    assert (firing.entry.kind, firing.entry.trigger) == ("escalation", "esc:unanswered")
+    assert (firing.entry.case_id, firing.entry.at) == (case.id, started + timedelta(minutes=15))
+    [event] = firing.entry.details["sla"]
+    assert (event["event"], event["at"]) == ("escalated", firing.entry.at.isoformat())
+    [sent] = engine.notifications(case.id)
+    assert (sent.case_id, sent.template, sent.recipients) == (
+        case.id,
+        "escalation_team_lead",
+        ("team_lead",),
+    )
 
 
 def test_the_log_says_when_a_timer_is_retried_and_when_it_is_parked(
@@ -370,6 +453,46 @@ def test_after_downtime_a_timer_a_firing_schedules_fires_before_later_ones_of_ot
         timedelta(minutes=15),
         timedelta(minutes=25),
     ]
+
+
+def test_a_timer_a_firing_schedules_fires_before_the_next_of_the_batch_not_the_previous(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    engine = svcflow_engine(CHAINED)
+    early = engine.fire(engine.start("chained", {"customer": "ann"}).id, "first")
+    svcflow_clock.advance("5m")
+    chained = engine.start("chained", {"customer": "bob"})  # first at 1h05m, second 1h15m
+    svcflow_clock.advance("15m")
+    later = engine.start("chained", {"customer": "cy"})  # its first is due at 1h20m
+    svcflow_clock.advance("5h")
+    report = engine.advance()
+    assert [(f.entry.case_id, f.entry.trigger) for f in report] == [
+        (early.id, "second"),
+        (chained.id, "first"),
+        (chained.id, "second"),
+        (later.id, "first"),
+        (later.id, "second"),
+    ]
+
+
+def test_advance_with_a_limit_counts_the_timers_of_a_batch_that_ended_early(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    engine = svcflow_engine(CHAINED)
+    chained = engine.start("chained", {"customer": "ann"})
+    svcflow_clock.advance("15m")
+    later = engine.start("chained", {"customer": "bob"})  # its first is due at 1h15m
+    svcflow_clock.advance("5m")
+    last = engine.start("chained", {"customer": "cy"})  # its first is due at 1h20m
+    svcflow_clock.advance("5h")
+    # ann's first ends the first claim (her second is due before bob's first)
+    report = engine.advance(limit=3)
+    assert [(f.entry.case_id, f.entry.trigger) for f in report] == [
+        (chained.id, "first"),
+        (chained.id, "second"),
+        (later.id, "first"),
+    ]
+    assert [timer.trigger for timer in engine.timers(last.id)] == ["first"]
 
 
 def test_a_claim_full_of_failing_timers_does_not_stop_advance_before_the_next_claim(
