@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from svcflow import Engine, ManualClock, hookimpl
+from svcflow import Engine, ManualClock, hookimpl, load_workflow_text
 from svcflow.engine.timers import TIMER_BATCH
 from svcflow.hooks.types import ActionCall
 from svcflow.messaging.outbox import RetryPolicy
@@ -568,6 +568,22 @@ def test_timers_a_runner_has_claimed_are_left_alone_by_another_while_it_fires_th
     svcflow_clock.advance("1h")
     assert [firing.entry.case_id for firing in engine.advance()] == cases
     assert seen == [[]]
+
+
+def test_recomputing_deadlines_counts_no_case_of_a_workflow_without_clocks(
+    svcflow_engine: EngineFactory,
+) -> None:
+    quiet = WATCHED.replace(
+        "call: {action: page_on_call, with: {customer: {expr: customer}}}", "set: {notes: 5}"
+    )
+    engine = svcflow_engine(
+        [load_workflow_text(quiet, "watched.yaml"), load_workflow_text(CHAINED, "chained.yaml")]
+    )
+    engine.start("chained", {"customer": "ann"})
+    assert engine.recompute_deadlines() == 0
+    watched = engine.start("watched", {"customer": "bob"})
+    assert engine.recompute_deadlines() == 0  # the calendar did not change: nothing moves
+    assert [entry.kind for entry in engine.history(watched.id)] == ["started"]
 
 
 def test_advance_with_a_limit_fires_that_many_earliest_first_and_leaves_the_rest(
