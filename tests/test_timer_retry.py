@@ -8,7 +8,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ class Pager:
     def __init__(self) -> None:
         self.down = True
         self.paged: list[str] = []
+        self.calls: list[tuple[str, datetime]] = []  # each call's case and moment
 
     @hookimpl
     def svcflow_workflow_actions(self) -> Mapping[str, Any]:
@@ -65,6 +66,7 @@ class Pager:
         if self.down:
             raise ConnectionError("pager down")
         self.paged.append(str(call.arguments["customer"]))
+        self.calls.append((call.case_id, call.now))
         return {}
 
 
@@ -167,7 +169,7 @@ def test_a_breach_due_exactly_at_an_event_fires_before_it(
     engine, case_id = _engine_with_case(svcflow_engine, WATCHED, tmp_path, pager, kept)
     svcflow_clock.advance("1h")
     engine.fire(case_id, "note")
-    assert pager.paged == ["ann"]
+    assert pager.calls == [(case_id, svcflow_clock.now())]
     assert [entry.kind for entry in engine.history(case_id)] == ["started", "sla", "transition"]
     svcflow_clock.advance("1h")  # the breached clock has nothing more due
     engine.fire(case_id, "close")
