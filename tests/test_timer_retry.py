@@ -572,6 +572,40 @@ def test_timers_a_runner_has_claimed_are_left_alone_by_another_while_it_fires_th
     assert seen == [[]]
 
 
+DAILY_NUDGED = """\
+workflow: daily_nudged
+version: 1
+title: A daily check-in, and a nudge an hour after opening
+states:
+  open:
+    initial: true
+    on_enter:
+      - schedule: {trigger: nudge, after: 1h}
+  closed: {final: true}
+transitions:
+  - {trigger: check_in, from: open}
+  - {trigger: nudge, from: open}
+  - {trigger: close, from: open, to: closed}
+schedules:
+  check_in: {every: 1 day, trigger: check_in}
+"""
+
+
+def test_a_plain_timer_of_a_case_with_a_recurring_schedule_fires_and_keeps_the_schedule(
+    svcflow_engine: EngineFactory, svcflow_clock: ManualClock
+) -> None:
+    engine = svcflow_engine(DAILY_NUDGED)
+    case = engine.start("daily_nudged", {})
+    [schedule] = [timer for timer in engine.timers(case.id) if timer.trigger != "nudge"]
+    svcflow_clock.advance("2h")
+    report = engine.advance()
+    assert [(f.entry.kind, f.entry.trigger) for f in report] == [("timer", "nudge")]
+    assert (report.retrying, report.failed) == ([], [])
+    assert [(t.trigger, t.due_at) for t in engine.timers(case.id)] == [
+        (schedule.trigger, schedule.due_at)
+    ]
+
+
 def test_recomputing_deadlines_counts_no_case_of_a_workflow_without_clocks(
     svcflow_engine: EngineFactory,
 ) -> None:
