@@ -29,6 +29,8 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
         ("webform", "+4915112345678", None, ("sms", "+4915112345678")),
         ("kiosk", "+49 151 1234", None, ("kiosk", "+49 151 1234")),  # not a plain number
         ("kiosk", "+", None, ("kiosk", "+")),
+        ("kiosk", "+a4915112345678", None, ("kiosk", "+a4915112345678")),  # not after the +
+        ("webform", "+4915112345678x", None, ("webform", "+4915112345678x")),
         ("forum", "@ann", None, ("forum", "@ann")),  # a handle, not an e-mail address
         ("forum", "ann", None, ("forum", "ann")),
         ("whatsapp", "+4915112345678", "sms", ("sms", "+4915112345678")),
@@ -187,6 +189,17 @@ def test_listeners_hear_each_stored_record_with_the_one_before(book: Customers) 
     )
     assert heard[-1] == (None, stranger)
     assert book.identify("chat", "u-17") == stranger
+
+
+def test_leave_without_a_moment_or_a_clock_records_the_current_utc_time() -> None:
+    book = Customers(MemoryStore())  # no injected clock: the host's wall clock, in UTC
+    ann = book.add("Ann", email="ann@example.org")
+    before = datetime.now(UTC)
+    gone = book.leave(ann.id)
+    after = datetime.now(UTC)
+    assert gone.left_at is not None and gone.left_at.tzinfo is UTC
+    assert before <= gone.left_at <= after
+    assert book.get(ann.id).left_at == gone.left_at
 
 
 def test_an_unknown_customer_id_says_how_to_add_one(book: Customers) -> None:

@@ -204,6 +204,37 @@ def test_a_crm_record_that_lists_the_sender_is_kept_with_each_contact_point_once
     assert desk.customers.identify("email", "wang.fang@example.com") == kept
 
 
+def test_a_crm_record_keeps_its_other_contact_points_when_the_customer_writes_on_one(
+    svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins
+) -> None:
+    chat = ContactPoint("chat", "u-7", verified=True)
+    phone = ContactPoint("sms", "+4915112345678", verified=True)
+
+    class Crm:
+        @hookimpl
+        def svcflow_identify_customer(
+            self, channel: str, address: str, message: InboundMessage
+        ) -> Customer | None:
+            return Customer(
+                id="crm-7",
+                name="Ann",
+                contact_points=(chat, ContactPoint("email", "Ann@Example.org", True), phone),
+            )
+
+    svcflow_plugin(Crm(), "crm")
+    desk = svcflow_engine(WORKFLOWS)
+    case = desk.ingest(
+        "chat", {"conversation_id": "c", "message_id": "m", "from": "u-7", "text": "hello"}
+    ).case
+    # a notice may go by e-mail or SMS later: the record keeps every point the CRM named
+    assert desk.customers.of_case(case.id) == Customer(
+        id="crm-7",
+        name="Ann",
+        contact_points=(chat, ContactPoint("email", "ann@example.org", True), phone),
+    )
+    assert desk.customers.identify("sms", "+4915112345678") == desk.customers.get("crm-7")
+
+
 def test_a_channel_plugin_names_its_reply_channel(
     svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins
 ) -> None:
