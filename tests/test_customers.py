@@ -132,6 +132,19 @@ def test_sms_notices_use_the_customers_phone_and_fail_loudly_without_one(
     )
 
 
+class CrmNaming:
+    """A host's CRM plugin that names one customer record for every sender."""
+
+    def __init__(self, customer: Customer) -> None:
+        self.customer = customer
+
+    @hookimpl
+    def svcflow_identify_customer(
+        self, channel: str, address: str, message: InboundMessage
+    ) -> Customer | None:
+        return self.customer
+
+
 def test_the_hosts_crm_identifies_senders_and_sets_their_segment(
     svcflow_engine: EngineFactory, svcflow_plugin: InlinePlugins
 ) -> None:
@@ -164,24 +177,20 @@ def test_a_crm_record_that_lists_the_sender_is_kept_with_each_contact_point_once
 ) -> None:
     chat = ContactPoint("chat", "u-42", verified=True)
 
-    class Crm:
-        @hookimpl
-        def svcflow_identify_customer(
-            self, channel: str, address: str, message: InboundMessage
-        ) -> Customer | None:
-            return Customer(
-                id="crm-42",
-                name="Wang Fang",
-                segment="vip",
-                contact_points=(
-                    chat,
-                    ContactPoint("email", "Wang.Fang@Example.com", True),
-                    ContactPoint("email", "wang.fang@example.COM", False),  # a CRM's duplicate
-                    chat,
-                ),
-            )
-
-    svcflow_plugin(Crm(), "crm")
+    crm = CrmNaming(
+        Customer(
+            id="crm-42",
+            name="Wang Fang",
+            segment="vip",
+            contact_points=(
+                chat,
+                ContactPoint("email", "Wang.Fang@Example.com", True),
+                ContactPoint("email", "wang.fang@example.COM", False),  # a CRM's duplicate
+                chat,
+            ),
+        )
+    )
+    svcflow_plugin(crm, "crm")
     desk = svcflow_engine(WORKFLOWS)
     by_chat = desk.ingest(
         "chat", {"conversation_id": "c", "message_id": "m", "from": "u-42", "text": "hello"}
@@ -210,18 +219,14 @@ def test_a_crm_record_keeps_its_other_contact_points_when_the_customer_writes_on
     chat = ContactPoint("chat", "u-7", verified=True)
     phone = ContactPoint("sms", "+4915112345678", verified=True)
 
-    class Crm:
-        @hookimpl
-        def svcflow_identify_customer(
-            self, channel: str, address: str, message: InboundMessage
-        ) -> Customer | None:
-            return Customer(
-                id="crm-7",
-                name="Ann",
-                contact_points=(chat, ContactPoint("email", "Ann@Example.org", True), phone),
-            )
-
-    svcflow_plugin(Crm(), "crm")
+    crm = CrmNaming(
+        Customer(
+            id="crm-7",
+            name="Ann",
+            contact_points=(chat, ContactPoint("email", "Ann@Example.org", True), phone),
+        )
+    )
+    svcflow_plugin(crm, "crm")
     desk = svcflow_engine(WORKFLOWS)
     case = desk.ingest(
         "chat", {"conversation_id": "c", "message_id": "m", "from": "u-7", "text": "hello"}
