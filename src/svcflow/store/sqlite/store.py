@@ -559,6 +559,16 @@ class SqliteStore:
         )
         return self._case(row) if row else None
 
+    def load_cases(self, case_ids: Sequence[str]) -> dict[str, Case]:
+        wanted = list(dict.fromkeys(case_ids))
+        found: dict[str, Case] = {}
+        for start in range(0, len(wanted), _IDS_PER_STATEMENT):
+            marks, ids = _in_list(wanted[start : start + _IDS_PER_STATEMENT])
+            query = f"SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({marks})"
+            for row in self._connection().execute(query, ids).fetchall():
+                found[row[0]] = self._case(row)
+        return found
+
     def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
         where, params = where_clause(workflow=workflow, state=state)
         rows = (
