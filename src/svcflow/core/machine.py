@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, cast
 from transitions import EventData, Machine, State
 
 from svcflow.core.authority import Actor, Authority
-from svcflow.core.effects import NotificationRequest, StepResult, TimerRequest
+from svcflow.core.effects import NotificationRequest, StepResult, TimerRequest, step_result
 from svcflow.definitions import resolve_calendars
 from svcflow.definitions.checks import expand_sources
 from svcflow.definitions.workflow import LoadedWorkflow
@@ -35,7 +35,7 @@ from svcflow.errors import (
     UnknownTrigger,
     did_you_mean,
 )
-from svcflow.rules.expressions import CaseVariables, Expression
+from svcflow.rules.expressions import NOBODY, CaseVariables, Expression
 from svcflow.sla.calendar import BusinessCalendar
 from svcflow.sla.clocks import Clock, Encoded, Move, Reach, SlaOutcome, SlaPolicy, StepFacts
 from svcflow.sla.escalation import Chain, EscalationPolicy
@@ -63,7 +63,9 @@ class _Step(CaseVariables):
         case_id: str = "",
         actor: Actor | None = None,
     ):
-        super().__init__(data, state, now, actor.variable() if actor is not None else None)
+        # (the fields of CaseVariables set here: a super() call costs as much as the rest)
+        self.data, self.state, self.now = data, state, now
+        self.actor = NOBODY if actor is None else actor.variable()
         self.case_id = case_id
         self.result = result
         self.owned = False
@@ -175,9 +177,8 @@ class CompiledWorkflow:
         """Validate the initial data and run the initial state's ``on_enter`` actions (which
         read ``actor``, who started the case)."""
         validated = self.schema.initial(data)
-        result = StepResult(
-            trigger=None, source=None, target=self.initial, data=validated, changed=dict(validated)
-        )
+        result = step_result(trigger=None, source=None, target=self.initial, data=validated)
+        result.changed = dict(validated)
         seen = self._widened(actor) if self.reads_roles else None  # what expressions read
         step = _Step(self.initial, validated, now, result, case_id, seen)
         step.owned = True
@@ -214,7 +215,7 @@ class CompiledWorkflow:
         for a bad payload (or one that sets a ``protected`` field).
         """
         routes = self._routes_from(case_id, state, data, trigger, now)
-        result = StepResult(trigger=trigger, source=state, target=state, data=data)
+        result = step_result(trigger=trigger, source=state, target=state, data=data)
         if actor is not None and self.authority.includes:
             actor = self._widened(actor)
         step = _Step(state, data, now, result, case_id, actor if self.reads_roles else None)
