@@ -124,8 +124,8 @@ def _fill_sqlite(url: str, pending: int) -> None:
     with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
         db.execute(
             "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?) "
-            "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at) "
-            "SELECT (SELECT id FROM cases LIMIT 1), 'expire', strftime('%Y-%m-%dT%H:%M:%f', "
+            "INSERT INTO timers (case_ref, trigger, due_at, owner_state, keep, created_at) "
+            "SELECT (SELECT ref FROM cases LIMIT 1), 'expire', strftime('%Y-%m-%dT%H:%M:%f', "
             "'2026-03-03T09:00:00', '+' || n || ' seconds') || '000+00:00', 'new', 0, ? FROM g",
             (pending, NOW),
         )
