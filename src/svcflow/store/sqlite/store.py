@@ -457,9 +457,11 @@ class SqliteStore:
     def _stored_data(self, case: Case) -> StoredData:
         """The case's data as its row keeps it: encoded, its large texts taken out."""
         bare, taken = take_out_data(case.data)
-        text = self._require_codec().encode(case.workflow, case.version, bare)
+        codec = self._require_codec()
         if self._values_only:
-            text = values_form(text, self._shape_id)
+            text = values_form(codec.plain(case.workflow, case.version, bare), self._shape_id)
+        else:
+            text = codec.encode(case.workflow, case.version, bare)
         return StoredData(text=text, texts=places_column(taken), taken=taken)
 
     def _shape_id(self, shape: Shape) -> int:
