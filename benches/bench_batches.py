@@ -40,13 +40,15 @@ def build(path: Path, due: int, open_cases: int) -> None:
     with sqlite3.connect(path) as db:
         columns = [row[1] for row in db.execute("PRAGMA table_info(cases)")]
         template = db.execute("SELECT * FROM cases WHERE id = ?", (cases[0],)).fetchone()
-        at = columns.index("id")
+        at, ref = columns.index("id"), columns.index("ref")  # (a new case: a new ref)
         rows = [(*template[:at], f"open-{n:06d}", *template[at + 1 :]) for n in range(extra)]
+        rows = [(*row[:ref], None, *row[ref + 1 :]) for row in rows]
         db.executemany(f"INSERT INTO cases VALUES ({', '.join('?' * len(columns))})", rows)
         later = ts(START + timedelta(days=365))
         db.executemany(
-            "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at) "
-            "VALUES (?, 'resolution_overdue', ?, 'received', 1, ?)",
+            "INSERT INTO timers (case_ref, trigger, due_at, owner_state, keep, created_at) "
+            "VALUES ((SELECT ref FROM cases WHERE id = ?), 'resolution_overdue', ?, 'received', "
+            "1, ?)",
             [(f"open-{n:06d}", later, ts(START)) for n in range(extra)],
         )
 

@@ -40,8 +40,8 @@ def fill(path: Path, case_id: str, pending: int) -> None:
             for index in range(pending)
         )
         db.executemany(
-            "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO timers (case_ref, trigger, due_at, owner_state, keep, created_at) "
+            "VALUES ((SELECT ref FROM cases WHERE id = ?), ?, ?, ?, ?, ?)",
             rows,
         )
 

@@ -207,9 +207,10 @@ def _clone_cases(path: Path, template_id: str, copies: int) -> None:
             (template_id,),
         )
         db.execute(
-            "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at) "
-            "SELECT clones.id, trigger, due_at, owner_state, keep, created_at "
-            "FROM timers, clones WHERE timers.case_id = ?",
+            "INSERT INTO timers (case_ref, trigger, due_at, owner_state, keep, created_at) "
+            "SELECT cases.ref, trigger, due_at, owner_state, keep, timers.created_at "
+            "FROM timers, clones JOIN cases ON cases.id = clones.id "
+            "WHERE timers.case_ref = (SELECT ref FROM cases WHERE id = ?)",
             (template_id,),
         )
 

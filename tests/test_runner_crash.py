@@ -134,7 +134,8 @@ def timer_rows(db: Path) -> dict[int, TimerRow]:
     """Every row of the timers table, by id, with its claim, read with plain SQL."""
     with contextlib.closing(sqlite3.connect(db)) as connection:
         rows = connection.execute(
-            "SELECT id, case_id, trigger, claimed_by, lease_until FROM timers"
+            "SELECT timers.id, cases.id, trigger, claimed_by, lease_until FROM timers "
+            "JOIN cases ON cases.ref = timers.case_ref"  # (schema step 18: the case's key)
         ).fetchall()
     return {
         timer: TimerRow(

@@ -14,6 +14,7 @@ __all__ = [
     "undo_blob_moments",
     "undo_care",
     "undo_case_index",
+    "undo_case_refs",
     "undo_case_texts",
     "undo_history_texts",
     "undo_keyed_outbox",
@@ -41,6 +42,94 @@ STEP_9_INDEXES = (
 )
 
 
+CASES_17 = (
+    "id TEXT PRIMARY KEY, workflow TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL, "
+    "data TEXT NOT NULL, revision INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT "
+    "NOT NULL, sla TEXT NOT NULL DEFAULT '{}', customer_id TEXT, assignee TEXT, queue TEXT, "
+    "sla_due TEXT, sla_breached INTEGER NOT NULL DEFAULT 0, open_scope TEXT, texts TEXT"
+)
+CASE_ROWS_17 = {
+    "history": "case_id TEXT NOT NULL REFERENCES cases (id), seq INTEGER NOT NULL, at TEXT NOT "
+    "NULL, actor TEXT NOT NULL, kind TEXT NOT NULL, trigger TEXT, from_state TEXT, to_state TEXT "
+    "NOT NULL, payload TEXT, version INTEGER NOT NULL, details TEXT NOT NULL, texts TEXT, "
+    "PRIMARY KEY (case_id, seq)",
+    "timers": "id INTEGER PRIMARY KEY AUTOINCREMENT, case_id TEXT NOT NULL REFERENCES cases (id), "
+    "trigger TEXT NOT NULL, due_at TEXT NOT NULL, owner_state TEXT NOT NULL, keep INTEGER NOT "
+    "NULL, created_at TEXT NOT NULL, claimed_by TEXT, lease_until TEXT, status TEXT NOT NULL "
+    "DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, retry_at TEXT, "
+    "nominal TEXT",
+    "notifications": "id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, case_id TEXT NOT NULL "
+    "REFERENCES cases (id), template TEXT NOT NULL, recipients TEXT NOT NULL, channel TEXT, "
+    "urgent INTEGER NOT NULL, status TEXT NOT NULL, context TEXT NOT NULL, created_at TEXT NOT "
+    "NULL, deliver_after TEXT",
+    "deliveries": "id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, notification_key TEXT NOT "
+    "NULL, case_id TEXT NOT NULL REFERENCES cases (id), template TEXT NOT NULL, channel TEXT NOT "
+    "NULL, address TEXT NOT NULL, name TEXT, role TEXT, locale TEXT NOT NULL, subject TEXT NOT "
+    "NULL, body TEXT NOT NULL, urgent INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER "
+    "NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL, created_at TEXT NOT NULL, last_error "
+    "TEXT, reference TEXT, delivered_at TEXT, claimed_by TEXT, lease_until TEXT, reason INTEGER",
+}
+"""The tables schema step 18 rewrote, as version 17 had them (columns in the same order)."""
+INDEXES_17 = (
+    "CREATE INDEX cases_by_state ON cases (workflow, state)",
+    "CREATE INDEX cases_by_version ON cases (workflow, version)",
+    "CREATE INDEX cases_by_created_id ON cases (created_at, id)",
+    "CREATE INDEX cases_by_updated ON cases (updated_at)",
+    "CREATE INDEX cases_by_sla_due ON cases (sla_due, id) WHERE sla_due IS NOT NULL",
+    "CREATE INDEX cases_by_sla_breached ON cases (created_at, id) WHERE sla_breached = 1",
+    "CREATE UNIQUE INDEX cases_open_scope ON cases (open_scope)",
+    "CREATE INDEX cases_by_assignee ON cases (assignee, created_at, id) WHERE assignee IS NOT NULL",
+    "CREATE INDEX cases_by_queue ON cases (queue, created_at, id) WHERE queue IS NOT NULL",
+    "CREATE INDEX cases_by_customer_created ON cases (customer_id, created_at, id) "
+    "WHERE customer_id IS NOT NULL",
+    "CREATE INDEX timers_by_due ON timers (due_at, id)",
+    "CREATE INDEX timers_by_case ON timers (case_id, owner_state)",
+    "CREATE INDEX timers_failed ON timers (due_at, id) WHERE status = 'failed'",
+    "CREATE INDEX notifications_by_status ON notifications (status, id)",
+    "CREATE INDEX deliveries_pending ON deliveries (next_attempt_at, id) WHERE status = 'pending'",
+    "CREATE INDEX deliveries_dead ON deliveries (id) WHERE status = 'dead'",
+    "CREATE INDEX deliveries_by_odd_case ON deliveries (case_id, id) "
+    "WHERE substr(key, 1, length(case_id) + 1) <> case_id || ':'",
+    "CREATE INDEX deliveries_by_odd_notification ON deliveries (notification_key) "
+    "WHERE substr(key, 1, length(notification_key) + 1) <> notification_key || ':'",
+)
+
+
+def undo_case_refs(db: sqlite3.Connection) -> None:
+    """Remove what schema step 18 (issue 16) added, leaving the file as version 17 made it:
+    the case's id in every row of history, timers, notifications and deliveries, the case
+    table without ``ref`` (its rowid the same). A file at version 17 is left as it is."""
+    if "ref" not in [row[1] for row in db.execute("PRAGMA table_info(cases)")]:
+        return
+    db.execute("PRAGMA defer_foreign_keys = ON")
+    for table, columns in CASE_ROWS_17.items():
+        names = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+        read = ", ".join("cases.id" if name == "case_ref" else f"{table}.{name}" for name in names)
+        db.execute(f"CREATE TABLE {table}_17 ({columns})")
+        db.execute(
+            f"INSERT INTO {table}_17 SELECT {read} FROM {table} "
+            f"JOIN cases ON cases.ref = {table}.case_ref ORDER BY {table}.rowid"
+        )
+        db.execute(  # (timers: ids keep growing past those deleted, as AUTOINCREMENT promises)
+            f"UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = "
+            f"'{table}') WHERE name = '{table}_17'"
+        )
+        db.execute(f"DROP TABLE {table}")
+        db.execute(f"ALTER TABLE {table}_17 RENAME TO {table}")
+    db.execute("CREATE TABLE cases_18 AS SELECT * FROM cases")
+    db.execute("DROP TABLE cases")
+    db.execute(f"CREATE TABLE cases ({CASES_17})")
+    names = [row[1] for row in db.execute("PRAGMA table_info(cases)")]
+    db.execute(
+        f"INSERT INTO cases (rowid, {', '.join(names)}) SELECT ref, {', '.join(names)} "
+        "FROM cases_18 ORDER BY ref"
+    )
+    db.execute("DROP TABLE cases_18")
+    for index in INDEXES_17:
+        db.execute(index)
+    db.execute("UPDATE schema_version SET version = 17")
+
+
 def undo_case_texts(db: sqlite3.Connection) -> None:
     """Remove what schema step 13 (issue 13) added, leaving the file as version 12 made it
     (only for files whose cases hold no large texts: their data is inline already)."""
@@ -64,7 +153,8 @@ def undo_care(db: sqlite3.Connection) -> None:
 
 def undo_history_texts(db: sqlite3.Connection) -> None:
     """Remove what schema step 10 added (history texts stored once), leaving the file as
-    version 9 made it (a file without them is left as it is)."""
+    version 9 made it (a file without them is left as it is); step 18 first."""
+    undo_case_refs(db)
     columns = [row[1] for row in db.execute("PRAGMA table_info(history)")]
     if "texts" in columns:
         db.execute("DROP TABLE history_texts")
@@ -85,7 +175,8 @@ def undo_case_index(db: sqlite3.Connection) -> None:
 
 def undo_blob_moments(db: sqlite3.Connection) -> None:
     """Remove what schema step 17 (issue 16) added, leaving the file as version 16 made it:
-    every moment as ISO text."""
+    every moment as ISO text (step 18 first)."""
+    undo_case_refs(db)
     db.create_function("iso", 1, lambda moment: ts(from_ts(moment)))
     for table, column in MOMENTS_17:
         db.execute(f"UPDATE {table} SET {column} = iso({column}) WHERE typeof({column}) = 'blob'")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from svcflow.records import Case, HistoryEntry
 from svcflow.store.base import ERASED_DELIVERY, ERASED_LETTER
 from svcflow.store.query import data_index
-from svcflow.store.sqlite.outbox_keys import DeliveryLookup
+from svcflow.store.sqlite.case_rows import CaseRows
 from svcflow.store.sqlite.rows import ts
 from svcflow.store.sqlite.texts import prune_texts
 from svcflow.store.sqlite.writes import Packer, StoredData, conflict, write_history
@@ -33,7 +33,7 @@ _ERASE_DELIVERIES = (
 
 
 def erase_case_rows(
-    db: sqlite3.Connection, case: Case, data: StoredData, marker: str, outbox: DeliveryLookup
+    db: sqlite3.Connection, case: Case, data: StoredData, marker: str, rows: CaseRows
 ) -> int:
     """Write the case's redacted ``data`` as its new revision (refused if the case moved on
     from ``revision - 1`` meanwhile), delete its messages, thread keys and idempotency records,
@@ -49,21 +49,20 @@ def erase_case_rows(
     deleted = db.execute("DELETE FROM messages WHERE case_id = ?", (case.id,))
     for table in ("message_threads", "idempotency"):
         db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case.id,))
-    db.execute(
-        _ERASE_DELIVERIES + outbox.of_case,
-        (marker, marker, marker, ERASED_DELIVERY, *outbox.case_params(case.id)),
-    )
+    db.execute(_ERASE_DELIVERIES + rows.of_case, (marker, marker, marker, ERASED_DELIVERY, case.id))
     return int(deleted.rowcount or 0)
 
 
-def write_entries(db: sqlite3.Connection, entries: Sequence[HistoryEntry], pack: Packer) -> None:
+def write_entries(
+    db: sqlite3.Connection, entries: Sequence[HistoryEntry], pack: Packer, rows: CaseRows
+) -> None:
     """Write these entries by case and seq: a stored one gets the new actor, payload and
     details (redacted); a new one (the ``erased`` entry) is added. Texts only the old entries
     held are deleted."""
     for entry in entries:
-        write_history(db, entry, ts(entry.at), pack, replace=True)
+        write_history(db, entry, ts(entry.at), pack, rows, replace=True)
     for case_id in dict.fromkeys(entry.case_id for entry in entries):
-        prune_texts(db, case_id)
+        prune_texts(db, case_id, rows)
 
 
 def forget_contacts(db: sqlite3.Connection, customer_id: str) -> None:

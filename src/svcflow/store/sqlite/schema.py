@@ -361,6 +361,152 @@ MIGRATIONS: list[str] = [
     # (store.sqlite.rows.micros), which svcflow before this step cannot read: the step only
     # moves the version. Older rows keep ISO text and read as before.
     "",
+    # 18 (issue 16): history, timers, notifications and deliveries name their case by the case
+    # row's integer key (cases.ref, the rowid kept through VACUUM) instead of its 32-character
+    # id, in every row and index entry (store.sqlite.case_rows); a case's outbox rows are found
+    # by their own small index again. The tables are rewritten; their row ids stay.
+    """
+    PRAGMA defer_foreign_keys = ON;
+    CREATE TABLE cases_17 AS SELECT rowid AS ref, * FROM cases;
+    DROP TABLE cases;
+    CREATE TABLE cases (
+        ref INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        workflow TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        data TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sla TEXT NOT NULL DEFAULT '{}',
+        customer_id TEXT,
+        assignee TEXT,
+        queue TEXT,
+        sla_due TEXT,
+        sla_breached INTEGER NOT NULL DEFAULT 0,
+        open_scope TEXT,
+        texts TEXT
+    );
+    INSERT INTO cases SELECT ref, id, workflow, version, state, data, revision, created_at,
+        updated_at, sla, customer_id, assignee, queue, sla_due, sla_breached, open_scope, texts
+        FROM cases_17 ORDER BY ref;
+    DROP TABLE cases_17;
+    CREATE INDEX cases_by_state ON cases (workflow, state);
+    CREATE INDEX cases_by_version ON cases (workflow, version);
+    CREATE INDEX cases_by_created_id ON cases (created_at, id);
+    CREATE INDEX cases_by_updated ON cases (updated_at);
+    CREATE INDEX cases_by_sla_due ON cases (sla_due, id) WHERE sla_due IS NOT NULL;
+    CREATE INDEX cases_by_sla_breached ON cases (created_at, id) WHERE sla_breached = 1;
+    CREATE UNIQUE INDEX cases_open_scope ON cases (open_scope);
+    CREATE INDEX cases_by_assignee ON cases (assignee, created_at, id) WHERE assignee IS NOT NULL;
+    CREATE INDEX cases_by_queue ON cases (queue, created_at, id) WHERE queue IS NOT NULL;
+    CREATE INDEX cases_by_customer_created ON cases (customer_id, created_at, id)
+        WHERE customer_id IS NOT NULL;
+    CREATE TABLE history_18 (
+        case_ref INTEGER NOT NULL REFERENCES cases (ref),
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        trigger TEXT,
+        from_state TEXT,
+        to_state TEXT NOT NULL,
+        payload TEXT,
+        version INTEGER NOT NULL,
+        details TEXT NOT NULL,
+        texts TEXT,
+        PRIMARY KEY (case_ref, seq)
+    );
+    INSERT INTO history_18 SELECT cases.ref, seq, at, actor, kind, trigger, from_state,
+        to_state, payload, history.version, details, history.texts
+        FROM history JOIN cases ON cases.id = history.case_id ORDER BY history.rowid;
+    DROP TABLE history;
+    ALTER TABLE history_18 RENAME TO history;
+    CREATE TABLE timers_18 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        case_ref INTEGER NOT NULL REFERENCES cases (ref),
+        trigger TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        owner_state TEXT NOT NULL,
+        keep INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        claimed_by TEXT,
+        lease_until TEXT,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        retry_at TEXT,
+        nominal TEXT
+    );
+    INSERT INTO timers_18 SELECT timers.id, cases.ref, trigger, due_at, owner_state, keep,
+        timers.created_at, claimed_by, lease_until, status, attempts, last_error, retry_at,
+        nominal FROM timers JOIN cases ON cases.id = timers.case_id ORDER BY timers.id;
+    UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'timers')
+        WHERE name = 'timers_18' AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'timers');
+    DROP TABLE timers;
+    ALTER TABLE timers_18 RENAME TO timers;
+    CREATE INDEX timers_by_due ON timers (due_at, id);
+    CREATE INDEX timers_by_case ON timers (case_ref);
+    CREATE INDEX timers_failed ON timers (due_at, id) WHERE status = 'failed';
+    CREATE TABLE notifications_18 (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        case_ref INTEGER NOT NULL REFERENCES cases (ref),
+        template TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        channel TEXT,
+        urgent INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        context TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        deliver_after TEXT
+    );
+    INSERT INTO notifications_18 SELECT notifications.id, key, cases.ref, template,
+        recipients, channel, urgent, status, context, notifications.created_at, deliver_after
+        FROM notifications JOIN cases ON cases.id = notifications.case_id
+        ORDER BY notifications.id;
+    DROP TABLE notifications;
+    ALTER TABLE notifications_18 RENAME TO notifications;
+    CREATE INDEX notifications_by_status ON notifications (status, id);
+    CREATE TABLE deliveries_18 (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        notification_key TEXT NOT NULL,
+        case_ref INTEGER NOT NULL REFERENCES cases (ref),
+        template TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        name TEXT,
+        role TEXT,
+        locale TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        urgent INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_error TEXT,
+        reference TEXT,
+        delivered_at TEXT,
+        claimed_by TEXT,
+        lease_until TEXT,
+        reason INTEGER
+    );
+    INSERT INTO deliveries_18 SELECT deliveries.id, key, notification_key, cases.ref,
+        template, channel, address, name, role, locale, subject, body, urgent, status,
+        attempts, next_attempt_at, deliveries.created_at, last_error, reference, delivered_at,
+        claimed_by, lease_until, reason
+        FROM deliveries JOIN cases ON cases.id = deliveries.case_id ORDER BY deliveries.id;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_18 RENAME TO deliveries;
+    CREATE INDEX deliveries_pending ON deliveries (next_attempt_at, id) WHERE status = 'pending';
+    CREATE INDEX deliveries_dead ON deliveries (id) WHERE status = 'dead';
+    CREATE INDEX deliveries_by_case ON deliveries (case_ref, id);
+    CREATE INDEX deliveries_by_odd_notification ON deliveries (notification_key)
+        WHERE substr(key, 1, length(notification_key) + 1) <> notification_key || ':'
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -43,6 +43,7 @@ from svcflow.store.base import (
 )
 from svcflow.store.history_texts import take_out_data
 from svcflow.store.query import CasePage, CaseQuery, page_of, page_start
+from svcflow.store.sqlite.case_rows import BY_ID, BY_REF, CaseRows
 from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
 from svcflow.store.sqlite.erasure import (
     erase_case_rows,
@@ -98,17 +99,15 @@ from svcflow.store.sqlite.writes import (
 )
 
 _CASE_TABLES = (
-    "history",
     "history_texts",
-    "timers",
-    "notifications",
     "messages",
     "message_threads",
     "idempotency",
     "refusals",
 )
-"""The tables whose rows belong to one case (``case_id``): purged with it (and ``deliveries``,
-found as :mod:`.outbox_keys` says)."""
+"""The tables whose rows belong to one case by its id (``case_id``): purged with it."""
+_CASE_ROW_TABLES = ("history", "timers", "notifications", "deliveries")
+"""The tables whose rows name their case as :mod:`.case_rows` says: purged with it too."""
 
 __all__ = ["SqliteStore"]
 
@@ -237,6 +236,7 @@ class SqliteStore:
         self._values_only = True
         self._views = True
         self._deliveries = KEYED
+        self._rows = BY_REF
         self._moment = micros
         try:
             self._migrate()
@@ -356,6 +356,10 @@ class SqliteStore:
     """How a case's or a notification's outbox rows are found (:mod:`.outbox_keys`): by key
     range in SQLite (set by ``SqliteStore.__init__``), by their own indexes elsewhere."""
 
+    _rows: CaseRows = BY_ID
+    """How history, timers, notifications and deliveries name their case (:mod:`.case_rows`):
+    by the case row's integer key in SQLite (set by ``SqliteStore.__init__``), by id elsewhere."""
+
     _moment: Callable[[datetime], str | bytes] = staticmethod(ts)
     """How the moments no query compares are written (:mod:`.rows`): 8-byte BLOBs of
     microseconds in SQLite (set by ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
@@ -429,15 +433,15 @@ class SqliteStore:
         if change.consume_timer is not None:
             consume_timer(db, change.consume_timer)
         write_case(db, change, data, prepared.sla, stamp)
-        write_history(db, change.history, moment, self._pack)
+        write_history(db, change.history, moment, self._pack, self._rows)
         snapshot = data
         if change.idempotency_key is not None and snapshot is None:
             snapshot = self._stored_data(case)
         if snapshot is not None:
             snapshot.keep(db, case.id, change.history.seq)
-        timers = write_timers(db, change, moment, prepared.timers)
-        write_notifications(db, case.id, change.notifications, moment)
-        write_deliveries(db, case.id, change.deliveries, moment, self._shared)
+        timers = write_timers(db, change, moment, prepared.timers, self._rows)
+        write_notifications(db, case.id, change.notifications, moment, self._rows)
+        write_deliveries(db, case.id, change.deliveries, moment, self._shared, self._rows)
         write_messages(db, case.id, change.messages)
         write_signals(db, change)
         if change.idempotency_key is not None:
@@ -638,7 +642,9 @@ class SqliteStore:
         rows = (
             self._connection()
             .execute(
-                f"SELECT {HISTORY_COLUMNS} FROM history WHERE case_id = ? ORDER BY seq", (case_id,)
+                f"SELECT {self._rows.read(HISTORY_COLUMNS, 'history')} FROM history "
+                f"WHERE {self._rows.of_case} ORDER BY seq",
+                (case_id,),
             )
             .fetchall()
         )
@@ -648,9 +654,7 @@ class SqliteStore:
     def histories(self) -> Iterator[CaseHistory]:
         connection = self._connection()
         workflows = dict(connection.execute("SELECT id, workflow FROM cases").fetchall())
-        rows = connection.execute(
-            f"SELECT {HISTORY_COLUMNS} FROM history ORDER BY case_id, seq"  # the primary key
-        )
+        rows = connection.execute(self._all_history())
         case_id: str | None = None
         entries: list[HistoryEntry] = []
         texts: list[str | None] = []
@@ -666,6 +670,17 @@ class SqliteStore:
             entries = with_texts(connection, case_id, entries, texts)
             yield CaseHistory(case_id, workflows[case_id], entries)
 
+    def _all_history(self) -> str:
+        """Every history row, by case id and seq (the cases' id index, then the history's
+        key, when rows name their case by its key: :mod:`.case_rows`)."""
+        if self._rows.case_id_of_ref is None:
+            return f"SELECT {HISTORY_COLUMNS} FROM history ORDER BY case_id, seq"
+        columns = ", ".join(f"history.{name}" for name in HISTORY_COLUMNS.split(", ")[1:])
+        return (
+            f"SELECT cases.id, {columns} FROM cases JOIN history ON history.case_ref = "
+            "cases.ref ORDER BY cases.id, history.seq"
+        )
+
     def idempotency(self, key: str) -> IdempotencyRecord | None:
         return self._idempotency(self._connection(), key)
 
@@ -674,10 +689,10 @@ class SqliteStore:
     ) -> list[Timer]:
         stamp = ts(now)
         query = (
-            f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND {_READY} AND (lease_until "
-            "IS NULL OR lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 FROM timers "
-            "AS held "
-            "WHERE held.case_id = timers.case_id AND held.lease_until > ? AND held.claimed_by != ? "
+            f"SELECT {self._timer_columns} FROM timers WHERE due_at <= ? AND {_READY} AND "
+            "(lease_until IS NULL OR lease_until <= ? OR claimed_by = ?) AND NOT EXISTS (SELECT 1 "
+            f"FROM timers AS held WHERE held.{self._rows.column} = timers.{self._rows.column} "
+            "AND held.lease_until > ? AND held.claimed_by != ? "
             "AND (held.due_at < timers.due_at OR (held.due_at = timers.due_at AND held.id < "
             "timers.id))) ORDER BY due_at, id LIMIT ?"
         )
@@ -694,7 +709,7 @@ class SqliteStore:
         rows = (
             self._connection()
             .execute(
-                f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at <= ? AND {_READY} "
+                f"SELECT {self._timer_columns} FROM timers WHERE due_at <= ? AND {_READY} "
                 "ORDER BY due_at, id LIMIT ?",
                 (ts(now), ts(now), limit),
             )
@@ -733,7 +748,8 @@ class SqliteStore:
         rows = (
             self._connection()
             .execute(
-                f"SELECT {TIMER_COLUMNS} FROM timers WHERE case_id = ? ORDER BY due_at, id",
+                f"SELECT {self._timer_columns} FROM timers WHERE {self._rows.of_case} "
+                "ORDER BY due_at, id",
                 (case_id,),
             )
             .fetchall()
@@ -753,7 +769,7 @@ class SqliteStore:
                 ),
             )
             row = db.execute(
-                f"SELECT {TIMER_COLUMNS} FROM timers WHERE id = ?", (timer_id,)
+                f"SELECT {self._timer_columns} FROM timers WHERE id = ?", (timer_id,)
             ).fetchone()
         return None if row is None else timer_of(row)
 
@@ -761,7 +777,8 @@ class SqliteStore:
         rows = (
             self._connection()
             .execute(
-                f"SELECT {TIMER_COLUMNS} FROM timers WHERE status = 'failed' ORDER BY due_at, id"
+                f"SELECT {self._timer_columns} FROM timers WHERE status = 'failed' "
+                "ORDER BY due_at, id"
             )
             .fetchall()
         )
@@ -779,14 +796,15 @@ class SqliteStore:
     def notifications(
         self, case_id: str | None = None, status: str | None = None
     ) -> list[Notification]:
-        where, params = where_clause(case_id=case_id, status=status)
+        where, params = where_clause(status=status)
         if case_id is not None:
             # Keys start with "<case id>:", so the unique key index finds a case's rows.
-            where += " AND key > ? AND key < ?"
-            params += [f"{case_id}:", f"{case_id};"]
+            where += f"{' AND' if where else ' WHERE'} {self._rows.of_case} AND key > ? AND key < ?"
+            params += [case_id, f"{case_id}:", f"{case_id};"]
+        columns = self._rows.read(NOTIFICATION_COLUMNS, "notifications")
         rows = (
             self._connection()
-            .execute(f"SELECT {NOTIFICATION_COLUMNS} FROM notifications{where} ORDER BY id", params)
+            .execute(f"SELECT {columns} FROM notifications{where} ORDER BY id", params)
             .fetchall()
         )
         return [notification_of(r) for r in rows]
@@ -798,7 +816,7 @@ class SqliteStore:
     ) -> list[OutboxEntry]:
         stamp = ts(now)
         query = (
-            f"SELECT {OUTBOX_READ} FROM deliveries WHERE status = 'pending' AND "
+            f"SELECT {self._outbox_read} FROM deliveries WHERE status = 'pending' AND "
             "next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ? OR claimed_by = ?) "
             "ORDER BY next_attempt_at, id LIMIT ?"
         )
@@ -872,11 +890,11 @@ class SqliteStore:
         where, params = where_clause(status=status)
         if case_id is not None:
             where = f"{where} AND " if where else " WHERE "
-            where += self._deliveries.of_case
-            params += self._deliveries.case_params(case_id)
+            where += self._rows.of_case
+            params.append(case_id)
         rows = (
             self._connection()
-            .execute(f"SELECT {OUTBOX_READ} FROM deliveries{where} ORDER BY id", params)
+            .execute(f"SELECT {self._outbox_read} FROM deliveries{where} ORDER BY id", params)
             .fetchall()
         )
         return [outbox_entry_of(row) for row in rows]
@@ -1043,8 +1061,8 @@ class SqliteStore:
             marks, ids = _in_list(case_ids[start : start + _IDS_PER_STATEMENT])
             timers: dict[str, list[TimerKey]] = {}
             for case_id, *key in db.execute(
-                f"SELECT case_id, id, trigger, owner_state, keep FROM timers WHERE case_id IN "
-                f"({marks}) ORDER BY case_id, id",
+                f"SELECT {self._rows.read('case_id', 'timers')}, id, trigger, owner_state, keep "
+                f"FROM timers WHERE {self._rows.of_cases(marks)} ORDER BY id",
                 ids,
             ):
                 timers.setdefault(case_id, []).append((key[0], key[1], key[2], key[3]))
@@ -1111,10 +1129,8 @@ class SqliteStore:
                 self._timer_keys.pop(case_id, None)
                 for table in _CASE_TABLES:
                     db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
-                db.execute(
-                    f"DELETE FROM deliveries WHERE {self._deliveries.of_case}",
-                    self._deliveries.case_params(case_id),
-                )
+                for table in _CASE_ROW_TABLES:
+                    db.execute(f"DELETE FROM {table} WHERE {self._rows.of_case}", (case_id,))
                 cursor = db.execute("DELETE FROM cases WHERE id = ?", (case_id,))
                 deleted += int(cursor.rowcount or 0)
         return deleted
@@ -1139,8 +1155,8 @@ class SqliteStore:
         deleted = 0
         with self._write() as db:
             for case, data in encoded:
-                deleted += erase_case_rows(db, case, data, marker, self._deliveries)
-            write_entries(db, entries, self._pack)
+                deleted += erase_case_rows(db, case, data, marker, self._rows)
+            write_entries(db, entries, self._pack, self._rows)
             forget_contacts(db, customer_id)
             forget_signals(db, customer_id)
             erase_dead_letters(db, dead_letters, marker)
@@ -1170,6 +1186,16 @@ class SqliteStore:
         return [refusal_of(row) for row in rows]
 
     # -- helpers --
+
+    @property
+    def _timer_columns(self) -> str:
+        """What reading a timer selects (``timer_of``), its case's id read as it is named."""
+        return self._rows.read(TIMER_COLUMNS, "timers")
+
+    @property
+    def _outbox_read(self) -> str:
+        """What reading a delivery selects (``outbox_entry_of``)."""
+        return self._rows.read(OUTBOX_READ, "deliveries")
 
     def _remember(self, case_id: str, decoded: _Known) -> None:
         """Keep decoded data and SLA state by case and revision: a case read again at the same

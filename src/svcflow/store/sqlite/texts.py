@@ -27,6 +27,7 @@ from svcflow.store.history_texts import (
     remember,
     take_out,
 )
+from svcflow.store.sqlite.case_rows import CaseRows
 
 __all__ = [
     "data_texts",
@@ -107,19 +108,17 @@ def with_texts(
     ]
 
 
-_NAMING = (
-    "SELECT texts FROM history WHERE case_id = ? AND texts IS NOT NULL "
-    "UNION ALL SELECT texts FROM cases WHERE id = ? AND texts IS NOT NULL "
-    "UNION ALL SELECT result FROM idempotency WHERE case_id = ?"
-)
-
-
-def prune_texts(db: sqlite3.Connection, case_id: str) -> None:
+def prune_texts(db: sqlite3.Connection, case_id: str, rows: CaseRows) -> None:
     """Delete the case's texts nothing needs any more (after its entries and data were
-    rewritten, as an erasure does): a text needed is one a history row, the case row or an
-    idempotency record names, or the base of one."""
+    rewritten, as an erasure does): a text needed is one a history row (naming its case as
+    ``rows`` says), the case row or an idempotency record names, or the base of one."""
+    naming = (
+        f"SELECT texts FROM history WHERE {rows.of_case} AND texts IS NOT NULL "
+        "UNION ALL SELECT texts FROM cases WHERE id = ? AND texts IS NOT NULL "
+        "UNION ALL SELECT result FROM idempotency WHERE case_id = ?"
+    )
     named: set[str] = set()
-    for (column,) in db.execute(_NAMING, (case_id, case_id, case_id)).fetchall():
+    for (column,) in db.execute(naming, (case_id, case_id, case_id)).fetchall():
         if column.startswith("{"):  # an idempotency record: the snapshot's texts
             column = json.loads(column).get("texts")
         if column is not None:

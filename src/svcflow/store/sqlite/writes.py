@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import NamedTuple, NoReturn
 
 from svcflow.errors import ConcurrencyConflict
@@ -26,6 +27,7 @@ from svcflow.store.base import (
 )
 from svcflow.store.history_texts import TextPlace
 from svcflow.store.query import data_index, sla_index
+from svcflow.store.sqlite.case_rows import CaseRows
 from svcflow.store.sqlite.rows import to_json, ts
 from svcflow.store.sqlite.schema import (
     CASE_COLUMNS,
@@ -178,21 +180,25 @@ def write_history(
     entry: HistoryEntry,
     stamp: str | bytes,
     pack: Packer,
+    rows: CaseRows,
     replace: bool = False,
 ) -> None:
     """Write the entry at ``stamp`` (the moment as the store keeps it, :mod:`.rows`), its
-    large texts stored once (:mod:`.texts`), its details as ``pack`` keeps them; ``replace``
-    overwrites the actor, payload and details of an entry already stored (an erasure)."""
+    large texts stored once (:mod:`.texts`), its details as ``pack`` keeps them, its case
+    named as ``rows`` says; ``replace`` overwrites the actor, payload and details of an entry
+    already stored (an erasure)."""
     bare, texts = store_texts(db, entry)
     row = _history_row(bare, stamp, texts, pack)
-    db.execute(_UPSERT_HISTORY if replace else _INSERT_HISTORY, row)
+    db.execute(_upsert_history(rows) if replace else rows.insert("history", HISTORY_COLUMNS), row)
 
 
-_INSERT_HISTORY = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-_UPSERT_HISTORY = (
-    f"{_INSERT_HISTORY} ON CONFLICT (case_id, seq) DO UPDATE SET actor = excluded.actor, "
-    "payload = excluded.payload, details = excluded.details, texts = excluded.texts"
-)
+@cache
+def _upsert_history(rows: CaseRows) -> str:
+    return (
+        f"{rows.insert('history', HISTORY_COLUMNS)} ON CONFLICT ({rows.column}, seq) DO UPDATE "
+        "SET actor = excluded.actor, payload = excluded.payload, details = excluded.details, "
+        "texts = excluded.texts"
+    )
 
 
 def _history_row(
@@ -217,11 +223,7 @@ def _history_row(
 TimerKey = tuple[int, str, str, int]
 """A case's timer as a commit needs to know it: id, trigger, owner state, keep (0 or 1)."""
 
-_CASE_TIMERS = "SELECT id, trigger, owner_state, keep FROM timers WHERE case_id = ?"
-_INSERT_TIMER = (
-    "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at, nominal) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+_TIMER_INSERTED = "case_id, trigger, due_at, owner_state, keep, created_at, nominal"
 
 
 def write_timers(
@@ -229,6 +231,7 @@ def write_timers(
     change: CaseChange,
     stamp: str | bytes,
     known: Sequence[TimerKey] | None,
+    rows: CaseRows,
 ) -> tuple[TimerKey, ...]:
     """Cancel the timers the change ends (the state left, named triggers), add the new ones
     (created at ``stamp``), and return the case's timers after the change.
@@ -240,13 +243,15 @@ def write_timers(
     nothing; with ``known`` None they are read first."""
     case_id = change.case.id
     if known is None:
-        known = db.execute(_CASE_TIMERS, (case_id,)).fetchall()
+        known = db.execute(
+            f"SELECT id, trigger, owner_state, keep FROM timers WHERE {rows.of_case}", (case_id,)
+        ).fetchall()
     gone = _ended(change, known)
     if gone:
         db.execute(f"DELETE FROM timers WHERE id IN ({', '.join('?' * len(gone))})", gone)
     gone.append(change.consume_timer or 0)  # deleted by consume_timer already
     after = [timer for timer in known if timer[0] not in gone]
-    rows = [
+    added = [
         (
             case_id,
             t.trigger,
@@ -258,8 +263,8 @@ def write_timers(
         )
         for t in change.timers
     ]
-    ids = _insert_timers(db, rows)
-    after += [(i, row[1], row[3], row[4]) for i, row in zip(ids, rows, strict=True)]
+    ids = _insert_timers(db, added, rows.insert("timers", _TIMER_INSERTED))
+    after += [(i, row[1], row[3], row[4]) for i, row in zip(ids, added, strict=True)]
     return tuple(after)
 
 
@@ -268,18 +273,21 @@ _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _TIMERS_PER_STATEMENT = 100
 
 
-def _insert_timers(db: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> list[int]:
-    """Insert the timer rows, in one statement where the database returns their ids; the ids
-    in the order of ``rows`` (each row gets a larger id than the rows before it)."""
+def _insert_timers(
+    db: sqlite3.Connection, rows: Sequence[tuple[object, ...]], insert: str
+) -> list[int]:
+    """Insert the timer rows with the statement ``insert``, in one statement where the
+    database returns their ids; the ids in the order of ``rows`` (each row gets a larger id
+    than the rows before it)."""
     if len(rows) == 1 and isinstance(db, sqlite3.Connection):
-        return [int(db.execute(_INSERT_TIMER, rows[0]).lastrowid or 0)]
+        return [int(db.execute(insert, rows[0]).lastrowid or 0)]
     if not rows or (isinstance(db, sqlite3.Connection) and not _RETURNING):
-        return [int(db.execute(_INSERT_TIMER, row).lastrowid or 0) for row in rows]
+        return [int(db.execute(insert, row).lastrowid or 0) for row in rows]
+    head, _, values = insert.partition(" VALUES ")
     ids: list[int] = []
     for start in range(0, len(rows), _TIMERS_PER_STATEMENT):
         chunk = rows[start : start + _TIMERS_PER_STATEMENT]
-        marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-        sql = f"{_INSERT_TIMER.partition(' VALUES ')[0]} VALUES {marks} RETURNING id"
+        sql = f"{head} VALUES {', '.join([values] * len(chunk))} RETURNING id"
         ids += sorted(int(row[0]) for row in db.execute(sql, [v for r in chunk for v in r]))
     return ids
 
@@ -302,13 +310,12 @@ def write_notifications(
     case_id: str,
     notifications: Sequence[NewNotification],
     stamp: str | bytes,
+    rows: CaseRows,
 ) -> None:
     if not notifications:
         return
     db.executemany(
-        "INSERT INTO notifications (key, case_id, template, recipients, channel, "
-        "urgent, status, context, created_at, deliver_after) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+        rows.insert("notifications", _NOTIFICATION_INSERTED),
         [
             (
                 n.key,
@@ -333,14 +340,14 @@ def write_deliveries(
     deliveries: Sequence[NewDelivery],
     stamp: str | bytes,
     shared: SharedTexts,
+    rows: CaseRows,
 ) -> None:
     """Insert the outbox rows; the reason of a row that reached nobody is stored once for all
     cases (:mod:`.shared`)."""
     if not deliveries:
         return
     db.executemany(
-        f"INSERT INTO deliveries ({OUTBOX_COLUMNS.removeprefix('id, ')}, reason) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,NULL,?)",
+        rows.insert("deliveries", _DELIVERY_INSERTED, _DELIVERY_FIXED),
         [
             (
                 d.key,
@@ -363,6 +370,14 @@ def write_deliveries(
             for d in deliveries
         ],
     )
+
+
+_NOTIFICATION_INSERTED = (
+    "key, case_id, template, recipients, channel, urgent, status, context, created_at, "
+    "deliver_after"
+)
+_DELIVERY_INSERTED = f"{OUTBOX_COLUMNS.removeprefix('id, ')}, reason"
+_DELIVERY_FIXED = (("attempts", "0"), ("reference", "NULL"), ("delivered_at", "NULL"))
 
 
 def _reason(
