@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, cast
 from transitions import EventData, Machine, State
 
 from svcflow.core.authority import Actor, Authority
-from svcflow.core.effects import NotificationRequest, StepResult, TimerRequest
+from svcflow.core.effects import NotificationRequest, StepResult, TimerRequest, step_result
 from svcflow.definitions import resolve_calendars
 from svcflow.definitions.checks import expand_sources
 from svcflow.definitions.workflow import LoadedWorkflow
@@ -35,9 +35,9 @@ from svcflow.errors import (
     UnknownTrigger,
     did_you_mean,
 )
-from svcflow.rules.expressions import CaseVariables, Expression
+from svcflow.rules.expressions import NOBODY, CaseVariables, Expression
 from svcflow.sla.calendar import BusinessCalendar
-from svcflow.sla.clocks import Clock, Encoded, SlaOutcome, SlaPolicy, StepFacts
+from svcflow.sla.clocks import Clock, Encoded, Move, Reach, SlaOutcome, SlaPolicy, StepFacts
 from svcflow.sla.escalation import Chain, EscalationPolicy
 from svcflow.spec.actions import CallSpec
 from svcflow.spec.datamodel import CaseDataSchema
@@ -63,7 +63,9 @@ class _Step(CaseVariables):
         case_id: str = "",
         actor: Actor | None = None,
     ):
-        super().__init__(data, state, now, actor.variable() if actor is not None else None)
+        # (the fields of CaseVariables set here: a super() call costs as much as the rest)
+        self.data, self.state, self.now = data, state, now
+        self.actor = NOBODY if actor is None else actor.variable()
         self.case_id = case_id
         self.result = result
         self.owned = False
@@ -110,6 +112,7 @@ class CompiledWorkflow:
             else None
         )
         self._service_levels = self.sla is not None or self.escalations is not None
+        self._service_reach: dict[Move, Reach] = {}
         self._quiet = (
             self.calendars[spec.quiet_hours.calendar] if spec.quiet_hours is not None else None
         )
@@ -174,9 +177,8 @@ class CompiledWorkflow:
         """Validate the initial data and run the initial state's ``on_enter`` actions (which
         read ``actor``, who started the case)."""
         validated = self.schema.initial(data)
-        result = StepResult(
-            trigger=None, source=None, target=self.initial, data=validated, changed=dict(validated)
-        )
+        result = step_result(trigger=None, source=None, target=self.initial, data=validated)
+        result.changed = dict(validated)
         seen = self._widened(actor) if self.reads_roles else None  # what expressions read
         step = _Step(self.initial, validated, now, result, case_id, seen)
         step.owned = True
@@ -185,16 +187,8 @@ class CompiledWorkflow:
             enter(step)
         result.data = step.data
         if self._service_levels:
-            facts = StepFacts(
-                trigger=None,
-                left=None,
-                entered=self.initial,
-                state=self.initial,
-                before=None,
-                after=step.data,
-                now=now,
-            )
-            self._service_step(result, {}, facts)
+            facts = (None, None, self.initial, self.initial, None, step.data, now)
+            self._service_step(result, {}, tuple.__new__(StepFacts, facts))
         return result
 
     def step(
@@ -221,7 +215,7 @@ class CompiledWorkflow:
         for a bad payload (or one that sets a ``protected`` field).
         """
         routes = self._routes_from(case_id, state, data, trigger, now)
-        result = StepResult(trigger=trigger, source=state, target=state, data=data)
+        result = step_result(trigger=trigger, source=state, target=state, data=data)
         if actor is not None and self.authority.includes:
             actor = self._widened(actor)
         step = _Step(state, data, now, result, case_id, actor if self.reads_roles else None)
@@ -243,16 +237,10 @@ class CompiledWorkflow:
         result.target = step.state
         result.data = step.data
         if self._service_levels:
-            facts = StepFacts(
-                trigger=trigger,
-                left=result.left_state,
-                entered=step.state if taken.dest is not None else None,
-                state=step.state,
-                before=data,
-                after=step.data,
-                now=now,
-            )
-            self._service_step(result, service or {}, facts)
+            entered = step.state if taken.dest is not None else None
+            facts = (trigger, result.left_state, entered, step.state, data, step.data, now)
+            # (the named tuple built without its keyword ``__new__``: a third of the cost)
+            self._service_step(result, service or {}, tuple.__new__(StepFacts, facts))
         return result
 
     def _condition_not_met(
@@ -342,6 +330,12 @@ class CompiledWorkflow:
     def _service_step(
         self, result: StepResult, service: Mapping[str, Any], facts: StepFacts
     ) -> None:
+        move: Move = facts[:3]
+        reach = self._service_reach.get(move)
+        if reach is None:
+            reach = self._service_reach[move] = self._reach(move)
+        if reach == "never" or (reach == "data" and facts.before is facts.after):
+            return  # nothing this step did can change a clock or chain: nothing decoded
         clocks, chains = decode_service(service)
         outcome = SlaOutcome()
         if self.sla is not None:
@@ -351,6 +345,15 @@ class CompiledWorkflow:
             changed_chains = self.escalations.apply(chains, facts, outcome)
         if outcome.clocks or changed_chains:
             self._merge_service(result, outcome.clocks, changed_chains, outcome, service)
+
+    def _reach(self, move: Move) -> Reach:
+        """Whether a step of ``move`` can change a clock or a chain (once per move)."""
+        found = {
+            "never",
+            *((self.sla.reach(move),) if self.sla is not None else ()),
+            *((self.escalations.reach(move),) if self.escalations is not None else ()),
+        }
+        return "always" if "always" in found else "data" if "data" in found else "never"
 
     @staticmethod
     def _merge_service(

@@ -24,6 +24,7 @@ from svcflow.spec.extensions import current_extensions
 
 __all__ = [
     "CEL_BUILTINS",
+    "NOBODY",
     "CaseVariables",
     "CompileProblem",
     "Expression",
@@ -42,7 +43,8 @@ class Variables(Protocol):
     def get(self, name: str, default: Any = None, /) -> Any: ...
 
 
-_NOBODY: Mapping[str, Any] = {"id": "system", "roles": []}
+NOBODY: Mapping[str, Any] = {"id": "system", "roles": []}
+"""What ``actor`` reads when nobody fired the step: the ``system`` actor, no roles."""
 
 
 class CaseVariables:
@@ -59,7 +61,7 @@ class CaseVariables:
         actor: Mapping[str, Any] | None = None,
     ) -> None:
         self.data, self.state, self.now = data, state, now
-        self.actor = actor or _NOBODY
+        self.actor = actor or NOBODY
 
     def get(self, name: str, default: Any = None) -> Any:
         if name == "now":

@@ -4,8 +4,8 @@ Each :class:`~svcflow.store.base.CaseChange` is one ``BEGIN IMMEDIATE`` transact
 at any point leaves either all of an event or none of it. Concurrent writers (threads or
 processes) are told apart by the case revision: the ``UPDATE ... WHERE revision = ?`` of a stale
 writer matches no row and it gets :class:`~svcflow.errors.ConcurrencyConflict`. Due timers are
-read through an index on ``(due_at, id)``. Timestamps are stored as fixed-width UTC ISO-8601
-text, so text order is time order.
+read through an index on ``(due_at, id)``. Moments are stored so that their order is time
+order (:mod:`.rows`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +56,7 @@ from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.outbox_keys import KEYED, PLAIN, DeliveryLookup
 from svcflow.store.sqlite.packing import pack, unpack
 from svcflow.store.sqlite.rows import (
+    MomentForm,
     dead_letter_of,
     from_ts,
     history_entry_of,
@@ -360,9 +361,10 @@ class SqliteStore:
     """How history, timers, notifications and deliveries name their case (:mod:`.case_rows`):
     by the case row's integer key in SQLite (set by ``SqliteStore.__init__``), by id elsewhere."""
 
-    _moment: Callable[[datetime], str | bytes] = staticmethod(ts)
-    """How the moments no query compares are written (:mod:`.rows`): 8-byte BLOBs of
-    microseconds in SQLite (set by ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
+    _moment: MomentForm = staticmethod(ts)
+    """How the moments of cases, history, timers, notifications and deliveries are written and
+    compared (:mod:`.rows`): 8-byte BLOBs of microseconds in SQLite (set by
+    ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
 
     _pack: Packer = staticmethod(pack)
     """How history details are kept (:mod:`.packing`): deflated in SQLite. (SLA state is kept
@@ -432,16 +434,18 @@ class SqliteStore:
                 raise IdempotentReplay(record)
         if change.consume_timer is not None:
             consume_timer(db, change.consume_timer)
-        write_case(db, change, data, prepared.sla, stamp)
+        write_case(db, change, data, prepared.sla, moment, self._moment)
         write_history(db, change.history, moment, self._pack, self._rows)
         snapshot = data
         if change.idempotency_key is not None and snapshot is None:
             snapshot = self._stored_data(case)
         if snapshot is not None:
             snapshot.keep(db, case.id, change.history.seq)
-        timers = write_timers(db, change, moment, prepared.timers, self._rows)
+        timers = write_timers(db, change, moment, prepared.timers, self._rows, self._moment)
         write_notifications(db, case.id, change.notifications, moment, self._rows)
-        write_deliveries(db, case.id, change.deliveries, moment, self._shared, self._rows)
+        write_deliveries(
+            db, case.id, change.deliveries, moment, self._shared, self._rows, self._moment
+        )
         write_messages(db, case.id, change.messages)
         write_signals(db, change)
         if change.idempotency_key is not None:
@@ -616,6 +620,16 @@ class SqliteStore:
             view.read_case(case)
         return case
 
+    def load_cases(self, case_ids: Sequence[str]) -> dict[str, Case]:
+        wanted = list(dict.fromkeys(case_ids))
+        found: dict[str, Case] = {}
+        for start in range(0, len(wanted), _IDS_PER_STATEMENT):
+            marks, ids = _in_list(wanted[start : start + _IDS_PER_STATEMENT])
+            query = f"SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({marks})"
+            for row in self._connection().execute(query, ids).fetchall():
+                found[row[0]] = self._case(row)
+        return found
+
     def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
         where, params = where_clause(workflow=workflow, state=state)
         rows = (
@@ -629,12 +643,14 @@ class SqliteStore:
         self, query: CaseQuery, *, after: str | None = None, limit: int | None = None
     ) -> CasePage:
         query, start = page_start(query, after, limit)
-        sql, params = page_sql(query, CASE_COLUMNS, start, None if limit is None else limit + 1)
+        more = None if limit is None else limit + 1
+        sql, params = page_sql(query, CASE_COLUMNS, start, more, self._moment)
         rows = self._connection().execute(sql, params).fetchall()
-        return page_of(query, rows, limit, self._case)
+        keyed = [(*row[:-1], from_ts(row[-1])) for row in rows]
+        return page_of(query, keyed, limit, self._case)
 
     def count(self, query: CaseQuery) -> int:
-        sql, params = count_sql(query.check())
+        sql, params = count_sql(query.check(), self._moment)
         row = self._connection().execute(sql, params).fetchone()
         return 0 if row is None else int(row[0])
 
@@ -696,7 +712,7 @@ class SqliteStore:
             "AND (held.due_at < timers.due_at OR (held.due_at = timers.due_at AND held.id < "
             "timers.id))) ORDER BY due_at, id LIMIT ?"
         )
-        params = (stamp, stamp, stamp, owner, stamp, owner, limit)
+        params = (self._moment(now), stamp, stamp, owner, stamp, owner, limit)
         if not self._connection().execute(query, params).fetchone():
             return []  # the usual case for a runner's round: nothing due, no write lock taken
         with self._write() as db:
@@ -711,7 +727,7 @@ class SqliteStore:
             .execute(
                 f"SELECT {self._timer_columns} FROM timers WHERE due_at <= ? AND {_READY} "
                 "ORDER BY due_at, id LIMIT ?",
-                (ts(now), ts(now), limit),
+                (self._moment(now), ts(now), limit),
             )
             .fetchall()
         )
@@ -723,14 +739,14 @@ class SqliteStore:
         timers = db.execute(
             f"SELECT count(*), min(due_at), (SELECT count(*) FROM timers WHERE status = "
             f"'failed') FROM timers WHERE due_at <= ? AND {_READY}",
-            (stamp, stamp),
+            (self._moment(now), stamp),
         ).fetchone()
         outbox = db.execute(
             "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status "
             "= 'pending' AND next_attempt_at <= ?), min(next_attempt_at) FILTER (WHERE status "
             "= 'pending' AND next_attempt_at <= ?), count(*) FILTER (WHERE status = 'dead'), "
             "(SELECT count(*) FROM dead_letters WHERE status = 'open') FROM deliveries",
-            (stamp, stamp),
+            (self._moment(now), self._moment(now)),
         ).fetchone()
         assert timers is not None and outbox is not None  # aggregates return one row
         return Workload(
@@ -820,7 +836,7 @@ class SqliteStore:
             "next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ? OR claimed_by = ?) "
             "ORDER BY next_attempt_at, id LIMIT ?"
         )
-        params = (stamp, stamp, owner, limit)
+        params = (self._moment(now), stamp, owner, limit)
         if not self._connection().execute(query, params).fetchone():
             return []
         with self._write() as db:
@@ -868,7 +884,7 @@ class SqliteStore:
                     (
                         a.status,
                         a.attempts,
-                        None if a.next_attempt_at is None else ts(a.next_attempt_at),
+                        None if a.next_attempt_at is None else self._moment(a.next_attempt_at),
                         a.error,
                         a.reference,
                         ts(a.at) if a.status == "delivered" else None,
@@ -995,7 +1011,7 @@ class SqliteStore:
             .execute(
                 "SELECT workflow, count(*) FROM cases WHERE customer_id = ? AND created_at >= ? "
                 "GROUP BY workflow",
-                (customer_id, ts(since)),
+                (customer_id, self._moment(since)),
             )
             .fetchall()
         )
