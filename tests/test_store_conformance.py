@@ -65,6 +65,10 @@ class JsonCodec:
         found: dict[str, Any] = json.loads(text)
         return found
 
+    def plain(self, workflow: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.encode(workflow, version, data))
+        return found
+
     def encode_sla(self, sla: Mapping[str, Any]) -> str:
         return json.dumps(dict(sla), sort_keys=True)
 

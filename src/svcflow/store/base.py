@@ -251,6 +251,12 @@ class DataCodec(Protocol):
 
     def decode(self, workflow: str, version: int, text: str) -> dict[str, Any]: ...
 
+    def plain(self, workflow: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The data as the JSON values ``encode`` writes (dicts, lists, text, numbers, booleans,
+        None), the fields in the same order: for a store that writes its own form of the data
+        (SQLite's values-only form) without parsing the text back."""
+        ...
+
     def encode_sla(self, sla: Mapping[str, Any]) -> str:
         """The stored text of a ``Case.sla`` (:func:`svcflow.sla.encoding.encode_sla`)."""
         ...
