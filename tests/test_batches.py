@@ -95,13 +95,10 @@ def test_due_timers_are_committed_a_batch_at_a_time(
         assert all(engine.get(case).data["priority"] == "high" for case in cases[1:])
 
 
-def test_a_batch_none_of_whose_writes_is_refused_takes_no_savepoints(
-    tmp_path: Path, clock: ManualClock
-) -> None:
-    """Issue 16: a savepoint and its release are two statements a firing; a batch takes them
-    only after one of its writes was refused (the test above)."""
-    store = SqliteStore(tmp_path / "cases.db")
-    with _engine(store, clock, commit_batch=8) as engine:
+def _advance_traced(store: SqliteStore, clock: ManualClock, **options: Any) -> list[str]:
+    """Start five tickets, let their reminders fall due and fire them with one ``advance()``
+    (each case's priority set); the statements the store ran for that ``advance()``."""
+    with _engine(store, clock, **options) as engine:
         cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(5)]
         clock.advance("20m")
         statements: list[str] = []
@@ -109,7 +106,16 @@ def test_a_batch_none_of_whose_writes_is_refused_takes_no_savepoints(
         fired = engine.advance()
         store._connection().set_trace_callback(None)
         assert [f.timer.case_id for f in fired] == cases
-        assert all(engine.get(case).data["priority"] == "high" for case in cases)  # type: ignore[union-attr]
+        assert all(engine.get(case).data["priority"] == "high" for case in cases)
+    return statements
+
+
+def test_a_batch_none_of_whose_writes_is_refused_takes_no_savepoints(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Issue 16: a savepoint and its release are two statements a firing; a batch takes them
+    only after one of its writes was refused (the test above)."""
+    statements = _advance_traced(SqliteStore(tmp_path / "cases.db"), clock, commit_batch=8)
     kinds = {statement.split()[0] for statement in statements}
     assert "BEGIN" in kinds and not kinds & {"SAVEPOINT", "RELEASE", "ROLLBACK"}
 
@@ -118,15 +124,7 @@ def test_the_cases_of_a_claimed_batch_are_read_in_one_statement(
     tmp_path: Path, clock: ManualClock
 ) -> None:
     """Issue 16: one read of the batch's cases, not one per firing."""
-    store = SqliteStore(tmp_path / "cases.db")
-    with _engine(store, clock) as engine:
-        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(5)]
-        clock.advance("20m")
-        statements: list[str] = []
-        store._connection().set_trace_callback(statements.append)
-        fired = engine.advance()
-        store._connection().set_trace_callback(None)
-        assert [f.timer.case_id for f in fired] == cases
+    statements = _advance_traced(SqliteStore(tmp_path / "cases.db"), clock)
     reads = [s for s in statements if s.startswith(f"SELECT {CASE_COLUMNS} FROM cases")]
     assert len(reads) == 1 and " IN (" in reads[0]
 
@@ -175,6 +173,21 @@ def test_a_case_whose_timers_fall_in_two_commits_steps_from_the_stored_case(
         assert [engine.get(case).data["pings"] for case in cases] == [0, 11, 11]
         assert [len(engine.history(case)) for case in cases] == [1, 3, 3]
         assert [(t.trigger, t.attempts) for t in fired.retrying] == [("first", 1), ("second", 1)]
+
+
+def test_two_firings_of_one_case_are_committed_together(
+    counting: CountingStore, clock: ManualClock
+) -> None:
+    """Both timers of a case in one commit of the batch: the second steps from the first's
+    change, and both are written at that one commit."""
+    workflow = load_workflow_text(TWO_TIMERS, "ticket.yaml")
+    with Engine([workflow], counting, clock, commit_batch=2) as engine:
+        case = engine.start("ticket", {"customer": "ann"}).id
+        clock.advance("30m")
+        fired = engine.advance()
+        assert [f.timer.trigger for f in fired] == ["first", "second"]
+        assert counting.batches == [2]
+        assert engine.get(case).data["pings"] == 11
 
 
 class UnreadableStore(SqliteStore):
