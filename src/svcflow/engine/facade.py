@@ -457,7 +457,8 @@ class Engine:
             self._refused(refused, now)
             raise
         updated = advanced(case, result, now)
-        self._timers.keeper.amend(compiled, case.state, updated, result)
+        if compiled.spec.schedules:
+            self._timers.keeper.amend(compiled, case.state, updated, result)
         event = Event.__new__(
             Event,
             actor=request.actor,
@@ -935,8 +936,10 @@ class Engine:
     def _case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
         """A case's inbound messages, including the one being committed with this change (so
         a case started from a message can answer its sender at once)."""
-        stored = self.store.case_messages(case_id)
         pending = self._writer.pending_messages()
+        if self._writer.committing_new_case():  # (nothing stored for it yet: no read)
+            return [m.message for m in pending]
+        stored = self.store.case_messages(case_id)
         return [*stored, *(m.message for m in pending)] if pending else list(stored)
 
 

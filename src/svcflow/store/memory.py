@@ -162,11 +162,10 @@ class MemoryStore:
             earlier = self._messages.get((message.channel, message.message_id))
             if earlier is not None:
                 raise DuplicateMessage(earlier[0])
-        if change.notifications:
-            queued = self._notifications
-            duplicate = next((n.key for n in change.notifications if n.key in queued), None)
-            if duplicate is not None:
-                raise ValueError(f"notification key {duplicate!r} already queued")
+        queued = self._notifications
+        for note in change.notifications:
+            if note.key in queued:
+                raise ValueError(f"notification key {note.key!r} already queued")
 
     def _apply_timers(self, change: CaseChange) -> None:
         """Consume the fired timer, cancel the ones the change ends, add the new ones."""
