@@ -20,14 +20,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from svcflow import Engine, ManualClock
+from svcflow.store.sqlite.rows import micros
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / "tests" / "fixtures" / "complaint_v1"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def ts(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
 
 
 def build(path: Path, due: int, open_cases: int) -> None:
@@ -44,12 +41,12 @@ def build(path: Path, due: int, open_cases: int) -> None:
         rows = [(*template[:at], f"open-{n:06d}", *template[at + 1 :]) for n in range(extra)]
         rows = [(*row[:ref], None, *row[ref + 1 :]) for row in rows]
         db.executemany(f"INSERT INTO cases VALUES ({', '.join('?' * len(columns))})", rows)
-        later = ts(START + timedelta(days=365))
+        later = micros(START + timedelta(days=365))  # (schema step 19: a BLOB)
         db.executemany(
             "INSERT INTO timers (case_ref, trigger, due_at, owner_state, keep, created_at) "
             "VALUES ((SELECT ref FROM cases WHERE id = ?), 'resolution_overdue', ?, 'received', "
             "1, ?)",
-            [(f"open-{n:06d}", later, ts(START)) for n in range(extra)],
+            [(f"open-{n:06d}", later, micros(START)) for n in range(extra)],
         )
 
 

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from support.postgres import TemporaryCluster
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, load_workflow_text
+from svcflow.store.sqlite.rows import micros
 
 NOW = "2026-03-02T09:00:00+00:00"
 CASES_PER_PROCESS = 50
@@ -121,13 +123,12 @@ def _fill_postgres(url: str, pending: int) -> None:
 
 
 def _fill_sqlite(url: str, pending: int) -> None:
+    first = datetime(2026, 3, 3, 9, tzinfo=UTC)
     with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
-        db.execute(
-            "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?) "
-            "INSERT INTO timers (case_id, trigger, due_at, owner_state, keep, created_at) "
-            "SELECT (SELECT id FROM cases LIMIT 1), 'expire', strftime('%Y-%m-%dT%H:%M:%f', "
-            "'2026-03-03T09:00:00', '+' || n || ' seconds') || '000+00:00', 'new', 0, ? FROM g",
-            (pending, NOW),
+        db.executemany(  # (moments as schema step 19 keeps them)
+            "INSERT INTO timers (case_ref, trigger, due_at, owner_state, keep, created_at) "
+            "VALUES ((SELECT ref FROM cases LIMIT 1), 'expire', ?, 'new', 0, ?)",
+            [(micros(first + timedelta(seconds=n)), micros(first)) for n in range(1, pending + 1)],
         )
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from svcflow import Engine, ManualClock
+from svcflow.store.sqlite.rows import micros
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -32,7 +33,7 @@ def fill(path: Path, case_id: str, pending: int) -> None:
             (
                 case_id,
                 "resolution_overdue",
-                (START + timedelta(hours=2, seconds=index * 30)).isoformat(timespec="microseconds"),
+                micros(START + timedelta(hours=2, seconds=index * 30)),  # (schema step 19)
                 "acknowledged",
                 1,
                 stamp,

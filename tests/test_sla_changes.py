@@ -8,10 +8,13 @@ each; ``tests/test_sla_lifecycle.py`` shows them end to end on real stores.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import cast
 
 import pytest
 
+from svcflow import load_workflow_file
+from svcflow.core.machine import CompiledWorkflow
 from svcflow.sla.clocks import Clock, Kept, clock_changes
 
 ROWS = [
@@ -60,3 +63,21 @@ def test_a_clock_with_a_moment_outside_utc_is_read_back_from_its_text() -> None:
         encoded = cast(Kept, shifted.to_json())
         assert encoded.decoded is None, moment
         assert encoded[moment] == "2026-03-02T18:00:00+01:00"
+
+
+COMPLAINT = Path(__file__).resolve().parents[1] / "workflows" / "complaint.yaml"
+
+
+def test_a_move_reaches_only_the_clocks_and_chains_its_conditions_can_change() -> None:
+    """The step skips the SLA state (nothing decoded) for a move that reaches nothing, and for
+    one that reaches only a ``when`` when the step left the data as it was."""
+    compiled = CompiledWorkflow(load_workflow_file(COMPLAINT))
+    sla, chains = compiled.sla, compiled.escalations
+    assert sla is not None and chains is not None
+    acknowledge = ("acknowledge", "received", "acknowledged")  # stops first_response and the chain
+    investigate = ("investigate", "acknowledged", "investigating")  # exception_report's `when`
+    assert (sla.reach(acknowledge), chains.reach(acknowledge)) == ("always", "always")
+    assert (sla.reach(investigate), chains.reach(investigate)) == ("data", "never")
+    assert chains.reach(("resolve", "investigating", "resolved")) == "never"
+    assert chains.reach(("callback_done", "follow_up", "closed")) == "always"  # cancelled
+    assert sla.reach(("follow_up_due", "resolved", "follow_up")) == "data"

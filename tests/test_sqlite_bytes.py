@@ -22,6 +22,8 @@ from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
 from svcflow.errors import StoreError
 from svcflow.sla.encoding import decode_sla
+from svcflow.spec.datamodel import CaseDataSchema
+from svcflow.spec.models import FieldSpec
 from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
@@ -188,9 +190,9 @@ def test_cases_are_found_by_value_through_indexes_of_the_rows_that_have_one(
     with sqlite3.connect(path) as db:
         [(where,)] = db.execute("SELECT sql FROM sqlite_schema WHERE name = ?", (index,))
         assert where.endswith("IS NOT NULL")
-        sql, params = page_sql(query, CASE_COLUMNS, None, 10)
+        sql, params = page_sql(query, CASE_COLUMNS, None, 10, micros)
         assert f"USING INDEX {index} " in _plan(db, sql, params)
-        sql, params = count_sql(query)
+        sql, params = count_sql(query, micros)
         assert f"USING COVERING INDEX {index} " in _plan(db, sql, params)
 
 
@@ -219,7 +221,7 @@ def test_a_version_11_file_gets_the_smaller_indexes_and_keeps_its_cases(
     with sqlite3.connect(path) as db:
         undo_slim_indexes(db)
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
-        assert engine.store.schema_version() == SCHEMA_VERSION == 18  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 19  # type: ignore[attr-defined]
         assert [c.id for c in engine.find(customer="C-1042")] == []  # started without one
         assert engine.get(case_id) is not None
     with sqlite3.connect(path) as db:
@@ -277,10 +279,40 @@ def test_the_values_only_form_gives_the_json_object_back_exactly() -> None:
         wide,
     ):
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        stored = values_form(text, shape_id)
+        stored = values_form(data, shape_id)
         assert stored.startswith("[")
         assert object_form(stored, shapes.__getitem__) == text
     assert object_form('{"a":1}', shapes.__getitem__) == '{"a":1}'  # rows written before
+
+
+def test_the_values_only_form_of_the_codecs_plain_values_reads_back_as_the_codecs_json() -> None:
+    fields = {
+        name: FieldSpec(type=kind)
+        for name, kind in (
+            ("text", "string"),
+            ("count", "integer"),
+            ("amount", "number"),
+            ("flag", "boolean"),
+            ("at", "datetime"),
+            ("wait", "duration"),
+            ("items", "list"),
+            ("extra", "object"),
+        )
+    }
+    schema = CaseDataSchema("w", 1, fields)
+    shapes = {1: tuple(fields)}
+    for given in (
+        {"text": 'é \u2028 "q" 😀', "count": 2**70, "amount": 1e16, "flag": False},
+        {"at": datetime(2026, 1, 1, 9, 0, 0, 123456, tzinfo=UTC), "wait": timedelta(days=1)},
+        {"items": [1, None, {"x": [0.1]}], "extra": {"k": datetime(2020, 1, 1)}, "count": 0},
+        {"amount": float("inf"), "extra": {"low": float("-inf")}, "items": [float("nan")]},
+        {"amount": float("nan")},
+    ):
+        data = schema.initial(given)
+        stored = values_form(schema.to_jsonable(data), lambda shape: 1)
+        assert object_form(stored, shapes.__getitem__) == schema.to_json(data)
+    infinite = schema.initial({"amount": float("inf")})
+    assert values_form(schema.to_jsonable(infinite), lambda shape: 1) == "[1,0]"  # null: no value
 
 
 def test_moments_no_query_compares_are_stored_as_eight_bytes_and_read_back_exactly(

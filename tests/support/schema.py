@@ -16,6 +16,7 @@ __all__ = [
     "undo_case_index",
     "undo_case_refs",
     "undo_case_texts",
+    "undo_compared_moments",
     "undo_history_texts",
     "undo_keyed_outbox",
     "undo_shared_texts",
@@ -95,10 +96,33 @@ INDEXES_17 = (
 )
 
 
+MOMENTS_19 = (
+    ("cases", "created_at"),
+    ("cases", "updated_at"),
+    ("cases", "sla_due"),
+    ("timers", "due_at"),
+    ("deliveries", "next_attempt_at"),
+)
+"""The columns schema step 19 turns into BLOBs of microseconds (store.sqlite.rows.micros)."""
+
+
+def undo_compared_moments(db: sqlite3.Connection) -> None:
+    """Remove what schema step 19 (issue 16) did, leaving the file as version 18 made it: the
+    moments queries compare as ISO text. A file before version 19 is left as it is."""
+    [(version,)] = db.execute("SELECT version FROM schema_version")
+    if version < 19:
+        return
+    db.create_function("iso", 1, lambda moment: None if moment is None else ts(from_ts(moment)))
+    for table, column in MOMENTS_19:
+        db.execute(f"UPDATE {table} SET {column} = iso({column}) WHERE typeof({column}) = 'blob'")
+    db.execute("UPDATE schema_version SET version = 18")
+
+
 def undo_case_refs(db: sqlite3.Connection) -> None:
-    """Remove what schema step 18 (issue 16) added, leaving the file as version 17 made it:
-    the case's id in every row of history, timers, notifications and deliveries, the case
-    table without ``ref`` (its rowid the same). A file at version 17 is left as it is."""
+    """Remove what schema steps 19 and 18 (issue 16) added, leaving the file as version 17
+    made it: the case's id in every row of history, timers, notifications and deliveries, the
+    case table without ``ref`` (its rowid the same). A file at version 17 is left as it is."""
+    undo_compared_moments(db)
     if "ref" not in [row[1] for row in db.execute("PRAGMA table_info(cases)")]:
         return
     db.execute("PRAGMA defer_foreign_keys = ON")

@@ -37,7 +37,7 @@ from svcflow.errors import (
 )
 from svcflow.rules.expressions import NOBODY, CaseVariables, Expression
 from svcflow.sla.calendar import BusinessCalendar
-from svcflow.sla.clocks import Clock, Encoded, SlaOutcome, SlaPolicy, StepFacts
+from svcflow.sla.clocks import Clock, Encoded, Move, Reach, SlaOutcome, SlaPolicy, StepFacts
 from svcflow.sla.escalation import Chain, EscalationPolicy
 from svcflow.spec.actions import CallSpec
 from svcflow.spec.datamodel import CaseDataSchema
@@ -112,6 +112,7 @@ class CompiledWorkflow:
             else None
         )
         self._service_levels = self.sla is not None or self.escalations is not None
+        self._service_reach: dict[Move, Reach] = {}
         self._quiet = (
             self.calendars[spec.quiet_hours.calendar] if spec.quiet_hours is not None else None
         )
@@ -186,16 +187,8 @@ class CompiledWorkflow:
             enter(step)
         result.data = step.data
         if self._service_levels:
-            facts = StepFacts(
-                trigger=None,
-                left=None,
-                entered=self.initial,
-                state=self.initial,
-                before=None,
-                after=step.data,
-                now=now,
-            )
-            self._service_step(result, {}, facts)
+            facts = (None, None, self.initial, self.initial, None, step.data, now)
+            self._service_step(result, {}, tuple.__new__(StepFacts, facts))
         return result
 
     def step(
@@ -246,16 +239,10 @@ class CompiledWorkflow:
         result.target = step.state
         result.data = step.data
         if self._service_levels:
-            facts = StepFacts(
-                trigger=trigger,
-                left=result.left_state,
-                entered=step.state if taken.dest is not None else None,
-                state=step.state,
-                before=data,
-                after=step.data,
-                now=now,
-            )
-            self._service_step(result, service or {}, facts)
+            entered = step.state if taken.dest is not None else None
+            facts = (trigger, result.left_state, entered, step.state, data, step.data, now)
+            # (the named tuple built without its keyword ``__new__``: a third of the cost)
+            self._service_step(result, service or {}, tuple.__new__(StepFacts, facts))
         return result
 
     def _condition_not_met(
@@ -342,6 +329,12 @@ class CompiledWorkflow:
     def _service_step(
         self, result: StepResult, service: Mapping[str, Any], facts: StepFacts
     ) -> None:
+        move: Move = facts[:3]
+        reach = self._service_reach.get(move)
+        if reach is None:
+            reach = self._service_reach[move] = self._reach(move)
+        if reach == "never" or (reach == "data" and facts.before is facts.after):
+            return  # nothing this step did can change a clock or chain: nothing decoded
         clocks, chains = decode_service(service)
         outcome = SlaOutcome()
         if self.sla is not None:
@@ -351,6 +344,15 @@ class CompiledWorkflow:
             changed_chains = self.escalations.apply(chains, facts, outcome)
         if outcome.clocks or changed_chains:
             self._merge_service(result, outcome.clocks, changed_chains, outcome, service)
+
+    def _reach(self, move: Move) -> Reach:
+        """Whether a step of ``move`` can change a clock or a chain (once per move)."""
+        found = {
+            "never",
+            *((self.sla.reach(move),) if self.sla is not None else ()),
+            *((self.escalations.reach(move),) if self.escalations is not None else ()),
+        }
+        return "always" if "always" in found else "data" if "data" in found else "never"
 
     @staticmethod
     def _merge_service(

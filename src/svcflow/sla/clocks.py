@@ -18,10 +18,10 @@ breach happen at most once per cycle; a reset or a new cycle re-arms them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 from svcflow.clock import iso_text
 from svcflow.durations import format_duration
@@ -40,6 +40,7 @@ __all__ = [
     "Kinds",
     "MetricMove",
     "Move",
+    "Reach",
     "SlaOutcome",
     "SlaPolicy",
     "StepFacts",
@@ -169,6 +170,10 @@ class Kinds:
 
 Move = tuple[str | None, str | None, str | None]
 """A step as the conditions' states and triggers see it: trigger, state left, state entered."""
+
+Reach = Literal["always", "data", "never"]
+"""Whether a move can change a clock or chain: whatever the data, only when the step changed
+the data, or never (see :meth:`SlaPolicy.reach`)."""
 
 
 _ACTIVE = ("running", "paused")
@@ -440,15 +445,18 @@ class Encoded(Mapping[str, _Decoded]):
         return len(self._encoded)
 
 
-@dataclass(slots=True)
 class SlaOutcome:
     """What a step or timer did to the clocks: new states (only of changed metrics), history
-    events, and timers to cancel (by trigger) and schedule (trigger, due)."""
+    events, and timers to cancel (by trigger) and schedule (trigger, due). (A plain class: a
+    dataclass's ``__init__`` with default factories costs half as much again, every step.)"""
 
-    clocks: dict[str, Clock] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    cancel: list[str] = field(default_factory=list)
-    schedule: list[tuple[str, datetime]] = field(default_factory=list)
+    __slots__ = ("cancel", "clocks", "events", "schedule")
+
+    def __init__(self) -> None:
+        self.clocks: dict[str, Clock] = {}
+        self.events: list[dict[str, Any]] = []
+        self.cancel: list[str] = []
+        self.schedule: list[tuple[str, datetime]] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,17 +530,25 @@ class SlaPolicy:
             "retarget": self._retarget_step,
         }
 
-    def _plan(self, facts: StepFacts) -> tuple[MetricMove, ...]:
+    def _plan(self, move: Move) -> tuple[MetricMove, ...]:
         """The metrics a move can touch, in file order, each with what the move does to its
         clock (worked out on the first step of each move, then kept: once per workflow
         version)."""
-        move = (facts.trigger, facts.left, facts.entered)
         plan = self._plans.get(move)
         if plan is None:
             found = (MetricMove(m, move) for m in self.metrics.values())
             plan = tuple(m for m in found if not m.inert or m.dynamic)
             self._plans[move] = plan
         return plan
+
+    def reach(self, move: Move) -> Reach:
+        """Whether a step of ``move`` can change a clock whatever the data (a state or trigger
+        condition matches it, or a target is chosen by conditions), only if it changed the data
+        (a ``when``), or never."""
+        plan = self._plan(move)
+        if any(not planned.inert for planned in plan):
+            return "always"
+        return "data" if any(planned.dynamic for planned in plan) else "never"
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -542,7 +558,7 @@ class SlaPolicy:
         outcome = SlaOutcome()
         same = facts.before is facts.after
         change = self._change
-        for planned in self._plan(facts):
+        for planned in self._plan(facts[:3]):  # the move: trigger, state left, state entered
             when = planned.dynamic and not same
             if planned.inert and not when:
                 continue  # nothing this step did can change this clock

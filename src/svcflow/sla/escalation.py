@@ -14,22 +14,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from svcflow.clock import iso_text
 from svcflow.rules.expressions import Expression
 from svcflow.sla.calendar import BusinessCalendar
-from svcflow.sla.clocks import ConditionSet, Kept, Kinds, Move, SlaOutcome, StepFacts
+from svcflow.sla.clocks import ConditionSet, Kept, Kinds, Move, Reach, SlaOutcome, StepFacts
 from svcflow.spec.sla import EscalationLevel, EscalationSpec
 from svcflow.spec.yamlsource import KeyPath
 
 __all__ = ["Chain", "EscalationPolicy", "LevelReached"]
 
 
-@dataclass(frozen=True, slots=True)
-class Chain:
+class Chain(NamedTuple):
     """A chain's state: ``running`` (``level`` is next, due at ``next_due``), ``acknowledged``
-    (``next_due`` is the re-escalation, if any) or ``stopped``; ``round`` counts repeats."""
+    (``next_due`` is the re-escalation, if any) or ``stopped``; ``round`` counts repeats. (A
+    named tuple, as :class:`~svcflow.sla.clocks.Clock`: about half the cost of a frozen
+    dataclass to build.)"""
 
     status: str
     round: int
@@ -37,15 +38,12 @@ class Chain:
     next_due: datetime | None
 
     def to_json(self) -> dict[str, Any]:
-        due = self.next_due
-        encoded = Kept(
-            {
-                "status": self.status,
-                "round": self.round,
-                "level": self.level,
-                "next_due": None if due is None else iso_text(due),
-            }
-        )
+        status, round_, level, due = self
+        encoded = Kept()
+        encoded["status"] = status
+        encoded["round"] = round_
+        encoded["level"] = level
+        encoded["next_due"] = None if due is None else iso_text(due)
         encoded.decoded = self if due is None or due.tzinfo is UTC else None
         return encoded
 
@@ -99,22 +97,28 @@ class EscalationPolicy:
         self.calendars = calendars
         self._plans: dict[Move, tuple[tuple[_Chain, Kinds], ...]] = {}
 
-    def _plan(self, facts: StepFacts) -> tuple[tuple[_Chain, Kinds], ...]:
+    def _plan(self, move: Move) -> tuple[tuple[_Chain, Kinds], ...]:
         """The chains a move can touch, each with what its conditions match (worked out on
         the first step of each move, then kept)."""
-        move = (facts.trigger, facts.left, facts.entered)
         plan = self._plans.get(move)
         if plan is None:
             found = ((c, Kinds(c.conditions, *move)) for c in self.chains.values())
             plan = self._plans[move] = tuple((c, k) for c, k in found if k.moved or k.dynamic)
         return plan
 
+    def reach(self, move: Move) -> Reach:
+        """As :meth:`svcflow.sla.clocks.SlaPolicy.reach`, for the chains."""
+        plan = self._plan(move)
+        if any(kinds.moved for _, kinds in plan):
+            return "always"
+        return "data" if plan else "never"
+
     def apply(
         self, chains: Mapping[str, Chain], facts: StepFacts, outcome: SlaOutcome
     ) -> dict[str, Chain]:
         """What ``facts`` does to each chain; timers and events go into ``outcome``."""
         changed: dict[str, Chain] = {}
-        for compiled, kinds in self._plan(facts):
+        for compiled, kinds in self._plan(facts[:3]):  # the move
             if facts.before is not None and kinds.quiet(facts):
                 continue  # nothing this step did can start, stop or cancel this chain
             name = compiled.name

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from svcflow.store.query import CaseQuery
-from svcflow.store.sqlite.rows import ts
+from svcflow.store.sqlite.rows import MomentForm
 
 __all__ = ["count_sql", "page_sql"]
 
@@ -24,7 +24,7 @@ _EQUAL = (
 )
 
 
-def _where(query: CaseQuery) -> tuple[list[str], list[Any]]:
+def _where(query: CaseQuery, form: MomentForm) -> tuple[list[str], list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     for name, column in _EQUAL:
@@ -34,34 +34,39 @@ def _where(query: CaseQuery) -> tuple[list[str], list[Any]]:
             params.append(wanted)
     if query.updated_since is not None:
         clauses.append("updated_at >= ?")
-        params.append(ts(query.updated_since))
+        params.append(form(query.updated_since))
     if query.sla in ("running", "at_risk") or query.by_deadline:
         clauses.append("sla_due IS NOT NULL")
     if query.sla == "at_risk" and query.due_by is not None:
         clauses.append("sla_due <= ?")
-        params.append(ts(query.due_by))
+        params.append(form(query.due_by))
     if query.sla == "breached":
         clauses.append("sla_breached = 1")
     return clauses, params
 
 
-def count_sql(query: CaseQuery) -> tuple[str, list[Any]]:
-    """``SELECT count(*)`` of the cases ``query`` finds."""
-    clauses, params = _where(query)
+def count_sql(query: CaseQuery, form: MomentForm) -> tuple[str, list[Any]]:
+    """``SELECT count(*)`` of the cases ``query`` finds (moments compared in ``form``, as the
+    store keeps them)."""
+    clauses, params = _where(query, form)
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     return f"SELECT count(*) FROM cases{where}", params
 
 
 def page_sql(
-    query: CaseQuery, columns: str, after: tuple[datetime, str] | None, limit: int | None
+    query: CaseQuery,
+    columns: str,
+    after: tuple[datetime, str] | None,
+    limit: int | None,
+    form: MomentForm,
 ) -> tuple[str, list[Any]]:
     """``SELECT columns, <order key>`` of the cases ``query`` finds after ``after``, in its
-    order, at most ``limit`` rows (all when None)."""
-    clauses, params = _where(query)
+    order, at most ``limit`` rows (all when None); moments compared in ``form``."""
+    clauses, params = _where(query, form)
     key = "sla_due" if query.by_deadline else "created_at"
     if after is not None:
         clauses.append(f"({key}, id) > (?, ?)")
-        params.extend((ts(after[0]), after[1]))
+        params.extend((form(after[0]), after[1]))
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     page = ""
     if limit is not None:

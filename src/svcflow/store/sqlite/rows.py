@@ -1,17 +1,19 @@
 """Values to SQLite text and rows back to records.
 
-Moments a query compares or orders by are stored as fixed-width UTC ISO-8601 text, so text
-order is time order; the others (a history entry's ``at``, the ``created_at`` of timers,
-notifications and deliveries) as microseconds since 1970 UTC in an 8-byte BLOB in SQLite
-(:func:`micros`: 8 bytes instead of 32, issue 16; a BLOB, since those columns were declared
-TEXT, whose affinity would store an integer as its decimal text). :func:`from_ts` reads every
-form. JSON is compact and keeps non-ASCII text as is.
+The moments of cases, history, timers, notifications and deliveries are stored in SQLite as
+microseconds since 1970 UTC in an 8-byte BLOB (:func:`micros`: 8 bytes instead of 32, issue
+16; a BLOB, since those columns were declared TEXT, whose affinity would store an integer as
+its decimal text), whose byte order is time order: since schema step 17 those no query
+compares, since step 19 the rest. Other moments (leases, retries, signals, messages) stay
+fixed-width UTC ISO-8601 text, whose text order is time order too; PostgreSQL is given that
+text for every moment. :func:`from_ts` reads every form. JSON is compact and keeps non-ASCII
+text as is.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +30,7 @@ from svcflow.store.sqlite.packing import unpack
 from svcflow.store.sqlite.shared import reason_text
 
 __all__ = [
+    "MomentForm",
     "dead_letter_of",
     "from_ts",
     "history_entry_of",
@@ -43,6 +46,10 @@ __all__ = [
 ]
 
 to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
+MomentForm = Callable[[datetime], str | bytes]
+"""How a store keeps a moment: :func:`micros` or :func:`ts`."""
 
 
 def ts(moment: datetime) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from svcflow.errors import StoreError
 from svcflow.store.query import sla_index
 from svcflow.store.sqlite.packing import unpack
-from svcflow.store.sqlite.rows import ts
+from svcflow.store.sqlite.rows import from_ts, micros, ts
 
 __all__ = [
     "CASE_COLUMNS",
@@ -507,6 +507,16 @@ MIGRATIONS: list[str] = [
     CREATE INDEX deliveries_by_odd_notification ON deliveries (notification_key)
         WHERE substr(key, 1, length(notification_key) + 1) <> notification_key || ':'
     """,
+    # 19 (issue 16): the moments queries compare (a case's created_at, updated_at and sla_due,
+    # a timer's due_at, a delivery's next_attempt_at) as 8-byte BLOBs of microseconds too
+    # (store.sqlite.rows.micros, whose byte order is time order). SQLite orders every TEXT
+    # before every BLOB, so the rows written before are rewritten here, all at once.
+    """
+    UPDATE cases SET created_at = svcflow_micros(created_at),
+        updated_at = svcflow_micros(updated_at), sla_due = svcflow_micros(sla_due);
+    UPDATE timers SET due_at = svcflow_micros(due_at);
+    UPDATE deliveries SET next_attempt_at = svcflow_micros(next_attempt_at)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -572,6 +582,10 @@ def _register_functions(connection: sqlite3.Connection) -> None:
     def sla_breached(sla: str | bytes) -> int:
         return int(sla_index(json.loads(unpack(sla)))[1])
 
+    def as_micros(moment: str | bytes | None) -> bytes | None:
+        return None if moment is None else micros(from_ts(moment))
+
     connection.create_function("svcflow_field", 2, field, deterministic=True)
+    connection.create_function("svcflow_micros", 1, as_micros, deterministic=True)
     connection.create_function("svcflow_sla_due", 1, sla_due, deterministic=True)
     connection.create_function("svcflow_sla_breached", 1, sla_breached, deterministic=True)

@@ -4,8 +4,8 @@ Each :class:`~svcflow.store.base.CaseChange` is one ``BEGIN IMMEDIATE`` transact
 at any point leaves either all of an event or none of it. Concurrent writers (threads or
 processes) are told apart by the case revision: the ``UPDATE ... WHERE revision = ?`` of a stale
 writer matches no row and it gets :class:`~svcflow.errors.ConcurrencyConflict`. Due timers are
-read through an index on ``(due_at, id)``. Timestamps are stored as fixed-width UTC ISO-8601
-text, so text order is time order.
+read through an index on ``(due_at, id)``. Moments are stored so that their order is time
+order (:mod:`.rows`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -56,6 +56,7 @@ from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.outbox_keys import KEYED, PLAIN, DeliveryLookup
 from svcflow.store.sqlite.packing import pack, unpack
 from svcflow.store.sqlite.rows import (
+    MomentForm,
     dead_letter_of,
     from_ts,
     history_entry_of,
@@ -82,6 +83,7 @@ from svcflow.store.sqlite.schema import (
 from svcflow.store.sqlite.shared import SharedTexts
 from svcflow.store.sqlite.texts import data_texts, places_column, with_texts
 from svcflow.store.sqlite.values import Shape, object_form, shape_of, shape_text, values_form
+from svcflow.store.sqlite.view import ConnectionView
 from svcflow.store.sqlite.writes import (
     Packer,
     StoredData,
@@ -233,6 +235,7 @@ class SqliteStore:
         self._last_shape: tuple[Shape, int] | None = None
         self._shape_names: dict[int, Shape] = {}
         self._values_only = True
+        self._views = True
         self._deliveries = KEYED
         self._rows = BY_REF
         self._moment = micros
@@ -259,6 +262,7 @@ class SqliteStore:
         connection.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
         connection.execute("PRAGMA foreign_keys=ON")
         self._local.connection = connection
+        self._local.view = ConnectionView()
         with self._lock:
             for thread, other in list(self._connections.items()):
                 if not thread.is_alive():
@@ -267,9 +271,21 @@ class SqliteStore:
             self._connections[threading.current_thread()] = connection
         return connection
 
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction. What this connection's view knew is forgotten: a write other
+        than a case's commit may change any case or its messages (:mod:`.view`)."""
+        return self._transaction(keep_view=False)
+
+    def _write_change(self) -> AbstractContextManager[Any]:
+        """The transaction of a commit: the view keeps what it knows, and the commit tells it
+        what changed (a store sharing this code for another database: its ``_write``)."""
+        return self._transaction(keep_view=True) if self._views else self._write()
+
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, keep_view: bool) -> Iterator[sqlite3.Connection]:
         connection = self._connection()
+        if not keep_view:
+            self._local.view.forget()
         self._shared.begin()
         try:
             connection.execute("BEGIN IMMEDIATE")
@@ -304,23 +320,33 @@ class SqliteStore:
 
     def commit(self, change: CaseChange) -> None:
         prepared = self._prepare(change)
-        with self._write() as db:
-            timers = self._apply(db, change, prepared)
+        try:
+            with self._write_change() as db:
+                timers = self._apply(db, change, prepared)
+        except BaseException:
+            self._forget_view(change.case.id)
+            raise
         self._remember_committed(change, timers)
 
     def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
         prepared = [self._prepare(change) for change in changes]  # before the write lock
         results = self._apply_together(changes, prepared)
         if results is None:  # one was refused: again, each change under a savepoint of its own
-            with self._write() as db:
+            with self._write_change() as db:
                 results = [
                     self._apply_alone(db, change, ready)
                     for change, ready in zip(changes, prepared, strict=True)
                 ]
         for change, result in zip(changes, results, strict=True):
-            if not isinstance(result, Exception):
+            if isinstance(result, Exception):
+                self._forget_view(change.case.id)
+            else:
                 self._remember_committed(change, result)
         return [result if isinstance(result, Exception) else None for result in results]
+
+    _views = False
+    """Whether reads may be answered by the connection's view (:mod:`.view`): set by
+    ``SqliteStore.__init__``; a store sharing this code for another database reads."""
 
     _values_only = False
     """Whether case data is written in the values-only form (:mod:`.values`): set by
@@ -335,9 +361,10 @@ class SqliteStore:
     """How history, timers, notifications and deliveries name their case (:mod:`.case_rows`):
     by the case row's integer key in SQLite (set by ``SqliteStore.__init__``), by id elsewhere."""
 
-    _moment: Callable[[datetime], str | bytes] = staticmethod(ts)
-    """How the moments no query compares are written (:mod:`.rows`): 8-byte BLOBs of
-    microseconds in SQLite (set by ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
+    _moment: MomentForm = staticmethod(ts)
+    """How the moments of cases, history, timers, notifications and deliveries are written and
+    compared (:mod:`.rows`): 8-byte BLOBs of microseconds in SQLite (set by
+    ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
 
     _pack: Packer = staticmethod(pack)
     """How history details are kept (:mod:`.packing`): deflated in SQLite. (SLA state is kept
@@ -353,7 +380,7 @@ class SqliteStore:
         refused; a savepoint and its release are two statements a change); None, having
         written nothing, when one was refused."""
         try:
-            with self._write() as db:
+            with self._write_change() as db:
                 try:
                     applied: list[Exception | tuple[TimerKey, ...]] = [
                         self._apply(db, change, ready)
@@ -407,16 +434,18 @@ class SqliteStore:
                 raise IdempotentReplay(record)
         if change.consume_timer is not None:
             consume_timer(db, change.consume_timer)
-        write_case(db, change, data, prepared.sla, stamp)
+        write_case(db, change, data, prepared.sla, moment, self._moment)
         write_history(db, change.history, moment, self._pack, self._rows)
         snapshot = data
         if change.idempotency_key is not None and snapshot is None:
             snapshot = self._stored_data(case)
         if snapshot is not None:
             snapshot.keep(db, case.id, change.history.seq)
-        timers = write_timers(db, change, moment, prepared.timers, self._rows)
+        timers = write_timers(db, change, moment, prepared.timers, self._rows, self._moment)
         write_notifications(db, case.id, change.notifications, moment, self._rows)
-        write_deliveries(db, case.id, change.deliveries, moment, self._shared, self._rows)
+        write_deliveries(
+            db, case.id, change.deliveries, moment, self._shared, self._rows, self._moment
+        )
         write_messages(db, case.id, change.messages)
         write_signals(db, change)
         if change.idempotency_key is not None:
@@ -430,6 +459,22 @@ class SqliteStore:
             self._remember_owner(case.id, change.customer_id)
         self._remember(case.id, _Known(case.revision, case.version, case.data, case.sla))
         self._remember_timers(case.id, case.revision, timers)
+        if self._views:
+            self._local.view.committed(change)
+
+    def _view(self) -> ConnectionView | None:
+        """This thread's connection's view when it may answer a read now (:mod:`.view`); None
+        inside a transaction, or in a store sharing this code for another database."""
+        if not self._views:
+            return None
+        connection = self._connection()
+        view: ConnectionView = self._local.view
+        return view if view.check(connection) else None
+
+    def _forget_view(self, case_id: str) -> None:
+        """A commit of the case was refused or failed: its view forgets the case."""
+        if self._views:
+            self._local.view.forget(case_id)
 
     def _prepare(self, change: CaseChange) -> _Prepared:
         """What a commit works out before the write lock is taken: the case's data and SLA
@@ -461,9 +506,11 @@ class SqliteStore:
     def _stored_data(self, case: Case) -> StoredData:
         """The case's data as its row keeps it: encoded, its large texts taken out."""
         bare, taken = take_out_data(case.data)
-        text = self._require_codec().encode(case.workflow, case.version, bare)
+        codec = self._require_codec()
         if self._values_only:
-            text = values_form(text, self._shape_id)
+            text = values_form(codec.plain(case.workflow, case.version, bare), self._shape_id)
+        else:
+            text = codec.encode(case.workflow, case.version, bare)
         return StoredData(text=text, texts=places_column(taken), taken=taken)
 
     def _shape_id(self, shape: Shape) -> int:
@@ -556,12 +603,32 @@ class SqliteStore:
         return (row[0], row[1]) if row else None
 
     def load_case(self, case_id: str) -> Case | None:
+        view = self._view()
+        if view is not None:
+            known = view.cases.get(case_id)
+            if known is not None:
+                return known
         row = (
             self._connection()
             .execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
             .fetchone()
         )
-        return self._case(row) if row else None
+        if row is None:
+            return None
+        case = self._case(row)
+        if view is not None:
+            view.read_case(case)
+        return case
+
+    def load_cases(self, case_ids: Sequence[str]) -> dict[str, Case]:
+        wanted = list(dict.fromkeys(case_ids))
+        found: dict[str, Case] = {}
+        for start in range(0, len(wanted), _IDS_PER_STATEMENT):
+            marks, ids = _in_list(wanted[start : start + _IDS_PER_STATEMENT])
+            query = f"SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({marks})"
+            for row in self._connection().execute(query, ids).fetchall():
+                found[row[0]] = self._case(row)
+        return found
 
     def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
         where, params = where_clause(workflow=workflow, state=state)
@@ -576,12 +643,14 @@ class SqliteStore:
         self, query: CaseQuery, *, after: str | None = None, limit: int | None = None
     ) -> CasePage:
         query, start = page_start(query, after, limit)
-        sql, params = page_sql(query, CASE_COLUMNS, start, None if limit is None else limit + 1)
+        more = None if limit is None else limit + 1
+        sql, params = page_sql(query, CASE_COLUMNS, start, more, self._moment)
         rows = self._connection().execute(sql, params).fetchall()
-        return page_of(query, rows, limit, self._case)
+        keyed = [(*row[:-1], from_ts(row[-1])) for row in rows]
+        return page_of(query, keyed, limit, self._case)
 
     def count(self, query: CaseQuery) -> int:
-        sql, params = count_sql(query.check())
+        sql, params = count_sql(query.check(), self._moment)
         row = self._connection().execute(sql, params).fetchone()
         return 0 if row is None else int(row[0])
 
@@ -643,7 +712,7 @@ class SqliteStore:
             "AND (held.due_at < timers.due_at OR (held.due_at = timers.due_at AND held.id < "
             "timers.id))) ORDER BY due_at, id LIMIT ?"
         )
-        params = (stamp, stamp, stamp, owner, stamp, owner, limit)
+        params = (self._moment(now), stamp, stamp, owner, stamp, owner, limit)
         if not self._connection().execute(query, params).fetchone():
             return []  # the usual case for a runner's round: nothing due, no write lock taken
         with self._write() as db:
@@ -658,7 +727,7 @@ class SqliteStore:
             .execute(
                 f"SELECT {self._timer_columns} FROM timers WHERE due_at <= ? AND {_READY} "
                 "ORDER BY due_at, id LIMIT ?",
-                (ts(now), ts(now), limit),
+                (self._moment(now), ts(now), limit),
             )
             .fetchall()
         )
@@ -670,14 +739,14 @@ class SqliteStore:
         timers = db.execute(
             f"SELECT count(*), min(due_at), (SELECT count(*) FROM timers WHERE status = "
             f"'failed') FROM timers WHERE due_at <= ? AND {_READY}",
-            (stamp, stamp),
+            (self._moment(now), stamp),
         ).fetchone()
         outbox = db.execute(
             "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status "
             "= 'pending' AND next_attempt_at <= ?), min(next_attempt_at) FILTER (WHERE status "
             "= 'pending' AND next_attempt_at <= ?), count(*) FILTER (WHERE status = 'dead'), "
             "(SELECT count(*) FROM dead_letters WHERE status = 'open') FROM deliveries",
-            (stamp, stamp),
+            (self._moment(now), self._moment(now)),
         ).fetchone()
         assert timers is not None and outbox is not None  # aggregates return one row
         return Workload(
@@ -767,7 +836,7 @@ class SqliteStore:
             "next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ? OR claimed_by = ?) "
             "ORDER BY next_attempt_at, id LIMIT ?"
         )
-        params = (stamp, stamp, owner, limit)
+        params = (self._moment(now), stamp, owner, limit)
         if not self._connection().execute(query, params).fetchone():
             return []
         with self._write() as db:
@@ -815,7 +884,7 @@ class SqliteStore:
                     (
                         a.status,
                         a.attempts,
-                        None if a.next_attempt_at is None else ts(a.next_attempt_at),
+                        None if a.next_attempt_at is None else self._moment(a.next_attempt_at),
                         a.error,
                         a.reference,
                         ts(a.at) if a.status == "delivered" else None,
@@ -902,15 +971,17 @@ class SqliteStore:
         return [str(row[0]) for row in rows]
 
     def case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
-        rows = (
-            self._connection()
-            .execute(
+        view = self._view()
+        texts = None if view is None else view.messages.get(case_id)
+        if texts is None:
+            rows = self._connection().execute(
                 "SELECT message FROM messages WHERE case_id = ? ORDER BY received_at, rowid",
                 (case_id,),
             )
-            .fetchall()
-        )
-        return [json.loads(row[0]) for row in rows]
+            texts = tuple(row[0] for row in rows)
+            if view is not None:
+                view.read_messages(case_id, texts)
+        return [json.loads(text) for text in texts]
 
     # -- customers --
 
@@ -940,7 +1011,7 @@ class SqliteStore:
             .execute(
                 "SELECT workflow, count(*) FROM cases WHERE customer_id = ? AND created_at >= ? "
                 "GROUP BY workflow",
-                (customer_id, ts(since)),
+                (customer_id, self._moment(since)),
             )
             .fetchall()
         )

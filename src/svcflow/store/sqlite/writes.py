@@ -28,7 +28,7 @@ from svcflow.store.base import (
 from svcflow.store.history_texts import TextPlace
 from svcflow.store.query import data_index, sla_index
 from svcflow.store.sqlite.case_rows import CaseRows
-from svcflow.store.sqlite.rows import to_json, ts
+from svcflow.store.sqlite.rows import MomentForm, to_json, ts
 from svcflow.store.sqlite.schema import (
     CASE_COLUMNS,
     HISTORY_COLUMNS,
@@ -87,10 +87,13 @@ def write_case(
     change: CaseChange,
     data: StoredData | None,
     sla: str | bytes | None,
-    stamp: str,
+    stamp: str | bytes,
+    form: MomentForm,
 ) -> None:
     """Insert a new case, or update it if it is still at ``expected_revision``
     (``ConcurrencyConflict`` otherwise). ``data`` or ``sla`` None: unchanged, not written.
+    ``stamp`` is the case's ``updated_at`` and ``form`` how its other moments are stored
+    (:mod:`.rows`).
     The data's texts are not stored here: the caller does it after the history entry's
     (:meth:`StoredData.keep`), so a text both set is stored as the entry's texts."""
     case = change.case
@@ -106,12 +109,12 @@ def write_case(
                 case.state,
                 data.text,
                 case.revision,
-                ts(case.created_at),
+                form(case.created_at),
                 stamp,
                 sla,
                 data.texts,
                 *data_index(case.data),
-                *_sla_columns(case),
+                *_sla_columns(case, form),
             ),
         )
         if inserted.rowcount == 0:
@@ -127,7 +130,7 @@ def write_case(
             case.revision,
             stamp,
             *(() if data is None else (data.text, data.texts, *data_index(case.data))),
-            *(() if sla is None else (sla, *_sla_columns(case))),
+            *(() if sla is None else (sla, *_sla_columns(case, form))),
             case.id,
             change.expected_revision,
         ),
@@ -153,10 +156,10 @@ def _own(db: sqlite3.Connection, change: CaseChange) -> None:
     )
 
 
-def _sla_columns(case: Case) -> tuple[str | None, int]:
+def _sla_columns(case: Case, form: MomentForm) -> tuple[str | bytes | None, int]:
     """The case's earliest running SLA deadline (as stored) and whether a clock breached."""
     due, breached = sla_index(case.sla)
-    return (None if due is None else ts(due)), int(breached)
+    return (None if due is None else form(due)), int(breached)
 
 
 def conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
@@ -232,6 +235,7 @@ def write_timers(
     stamp: str | bytes,
     known: Sequence[TimerKey] | None,
     rows: CaseRows,
+    form: MomentForm,
 ) -> tuple[TimerKey, ...]:
     """Cancel the timers the change ends (the state left, named triggers), add the new ones
     (created at ``stamp``), and return the case's timers after the change.
@@ -255,7 +259,7 @@ def write_timers(
         (
             case_id,
             t.trigger,
-            ts(t.due_at),
+            form(t.due_at),
             t.owner_state,
             int(t.keep),
             stamp,
@@ -341,6 +345,7 @@ def write_deliveries(
     stamp: str | bytes,
     shared: SharedTexts,
     rows: CaseRows,
+    form: MomentForm,
 ) -> None:
     """Insert the outbox rows; the reason of a row that reached nobody is stored once for all
     cases (:mod:`.shared`)."""
@@ -363,7 +368,7 @@ def write_deliveries(
                 d.body,
                 int(d.urgent),
                 d.status,
-                ts(d.next_attempt_at),
+                form(d.next_attempt_at),
                 stamp,
                 *_reason(db, case_id, d, shared),
             )
