@@ -12,7 +12,13 @@ from svcflow.store.query import data_index
 from svcflow.store.sqlite.case_rows import CaseRows
 from svcflow.store.sqlite.rows import ts
 from svcflow.store.sqlite.texts import prune_texts
-from svcflow.store.sqlite.writes import Packer, StoredData, conflict, write_history
+from svcflow.store.sqlite.writes import (
+    Packer,
+    StoredData,
+    case_key,
+    conflict,
+    write_history,
+)
 
 __all__ = [
     "erase_case_rows",
@@ -60,7 +66,8 @@ def write_entries(
     details (redacted); a new one (the ``erased`` entry) is added. Texts only the old entries
     held are deleted."""
     for entry in entries:
-        write_history(db, entry, ts(entry.at), pack, rows, replace=True)
+        key = case_key(db, entry.case_id, rows)
+        write_history(db, entry, ts(entry.at), pack, rows, key, replace=True)
     for case_id in dict.fromkeys(entry.case_id for entry in entries):
         prune_texts(db, case_id, rows)
 
