@@ -139,14 +139,14 @@ def write_case(
             change.expected_revision,
         ),
     )
-    found = updated.fetchall() if returning else updated.rowcount
-    if not found:
+    keys = updated.fetchall() if returning else []
+    if (returning and not keys) or (not returning and updated.rowcount == 0):
         conflict(db, case.id, change.expected_revision)
     if change.release_scope:
         db.execute("UPDATE cases SET open_scope = NULL WHERE id = ?", (case.id,))
     if rows.key == "id":
         return case.id
-    return found[0][0] if returning else case_key(db, case.id, rows)  # type: ignore[index]
+    return keys[0][0] if keys else case_key(db, case.id, rows)
 
 
 def case_key(db: sqlite3.Connection, case_id: str, rows: CaseRows) -> object:
