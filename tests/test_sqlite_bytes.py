@@ -26,7 +26,7 @@ from svcflow import Engine, ManualClock
 from svcflow.errors import StoreError
 from svcflow.sla.encoding import decode_sla
 from svcflow.store.query import CaseQuery
-from svcflow.store.sqlite import SCHEMA_VERSION, writes
+from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.packing import SHORTEST, pack, unpack
 from svcflow.store.sqlite.rows import from_ts, micros, ts
@@ -372,28 +372,6 @@ def test_a_version_17_file_names_cases_by_integer_keys_after_the_upgrade_and_ans
             fired.append(_seen(engine, case_id))
     assert fired[0] == fired[1]
     assert fired[0][1] != seen[1]  # (timers did fire)
-
-
-@pytest.mark.parametrize("returning", [True, False], ids=["returning", "sqlite-before-3.35"])
-def test_a_commit_names_its_rows_by_the_key_of_its_case_row(
-    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, returning: bool
-) -> None:
-    monkeypatch.setattr(writes, "_RETURNING", returning)
-    path = tmp_path / "cases.db"
-    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
-        engine.start("complaint", {**START, "customer": "C-2001"})
-    case_id = _complaint(path, clock)  # started second, acknowledged: an update of its row
-    with sqlite3.connect(path) as db:
-        [(ref,)] = db.execute("SELECT ref FROM cases WHERE id = ?", (case_id,))
-        assert ref == 2
-        for table in ("history", "timers", "notifications", "deliveries"):
-            named = db.execute(f"SELECT case_ref, count(*) FROM {table} GROUP BY case_ref")
-            assert sorted(named)[-1][0] == ref, table
-        [(entries,)] = db.execute("SELECT count(*) FROM history WHERE case_ref = ?", (ref,))
-        assert entries == 2
-    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
-        assert [entry.trigger for entry in engine.history(case_id)] == [None, "acknowledge"]
-        assert {timer.case_id for timer in engine.store.timers(case_id)} == {case_id}
 
 
 def test_a_moment_as_eight_bytes_is_exact_and_sorts_as_time_does() -> None:

@@ -5,8 +5,7 @@ of their case indexes: about 1 KB of each SQLite case after start and 3 events (
 Since schema step 18 the SQLite store names the case there by the case row's integer key
 (``cases.ref``, the rowid, kept through ``VACUUM`` as an ``INTEGER PRIMARY KEY``): a column
 ``case_ref``, a few bytes. Callers keep passing and getting case ids; the statements turn
-one into the other with a look-up in ``cases`` (its id index finds the key, its rowid the id);
-a commit learns its case's key from writing the case row and writes it as it is.
+one into the other with a look-up in ``cases`` (its id index finds the key, its rowid the id).
 
 The PostgreSQL store shares the statements and keeps its ``case_id`` text columns
 (:data:`BY_ID`), so the SQL text of each statement comes from the :class:`CaseRows` a store
@@ -22,12 +21,10 @@ __all__ = ["BY_ID", "BY_REF", "CaseRows"]
 
 
 class CaseRows(NamedTuple):
-    """The SQL terms naming a case in a table of its rows. ``column`` is the table's column,
-    holding the case's ``key`` (a column of ``cases``); ``value`` is what it holds for a case
-    id parameter (``?``)."""
+    """The SQL terms naming a case in a table of its rows. ``column`` is the table's column;
+    ``value`` is what that column holds for a case id parameter (``?``)."""
 
     column: str
-    key: str
     value: str
     case_id_of_ref: str | None
 
@@ -51,9 +48,9 @@ class CaseRows(NamedTuple):
         return ", ".join(found if name == "case_id" else name for name in columns.split(", "))
 
     def insert(self, table: str, columns: str, fixed: tuple[tuple[str, str], ...] = ()) -> str:
-        """``INSERT INTO table (columns) VALUES (...)``: a parameter for each column but those
-        ``fixed`` gives SQL for; ``case_id`` is :attr:`column`, and its parameter the case's
-        :attr:`key`."""
+        """``INSERT INTO table (columns) VALUES (...)``: a parameter for each column but
+        ``case_id`` (the case's id, turned into :attr:`column`) and those ``fixed`` gives
+        SQL for."""
         return _insert(self, table, columns, fixed)
 
 
@@ -61,17 +58,16 @@ class CaseRows(NamedTuple):
 def _insert(rows: CaseRows, table: str, columns: str, fixed: tuple[tuple[str, str], ...]) -> str:
     given = dict(fixed)
     names = columns.split(", ")
-    values = [given.get(name, "?") for name in names]
+    values = [rows.value if name == "case_id" else given.get(name, "?") for name in names]
     listed = ", ".join(rows.column if name == "case_id" else name for name in names)
     return f"INSERT INTO {table} ({listed}) VALUES ({', '.join(values)})"
 
 
-BY_ID = CaseRows(column="case_id", key="id", value="?", case_id_of_ref=None)
+BY_ID = CaseRows(column="case_id", value="?", case_id_of_ref=None)
 """Rows holding the case's id (PostgreSQL, and SQLite files before step 18)."""
 
 BY_REF = CaseRows(
     column="case_ref",
-    key="ref",
     value="(SELECT ref FROM cases WHERE id = ?)",
     case_id_of_ref="(SELECT id FROM cases WHERE ref = {table}.case_ref)",
 )

@@ -12,13 +12,7 @@ from svcflow.store.query import data_index
 from svcflow.store.sqlite.case_rows import CaseRows
 from svcflow.store.sqlite.rows import ts
 from svcflow.store.sqlite.texts import prune_texts
-from svcflow.store.sqlite.writes import (
-    Packer,
-    StoredData,
-    case_key,
-    conflict,
-    write_history,
-)
+from svcflow.store.sqlite.writes import Packer, StoredData, conflict, write_history
 
 __all__ = [
     "erase_case_rows",
@@ -66,8 +60,7 @@ def write_entries(
     details (redacted); a new one (the ``erased`` entry) is added. Texts only the old entries
     held are deleted."""
     for entry in entries:
-        key = case_key(db, entry.case_id, rows)
-        write_history(db, entry, ts(entry.at), pack, rows, key, replace=True)
+        write_history(db, entry, ts(entry.at), pack, rows, replace=True)
     for case_id in dict.fromkeys(entry.case_id for entry in entries):
         prune_texts(db, case_id, rows)
 

@@ -409,17 +409,17 @@ class SqliteStore:
                 raise IdempotentReplay(record)
         if change.consume_timer is not None:
             consume_timer(db, change.consume_timer)
-        key = write_case(db, change, data, prepared.sla, moment, self._moment, self._rows)
-        write_history(db, change.history, moment, self._pack, self._rows, key)
+        write_case(db, change, data, prepared.sla, moment, self._moment)
+        write_history(db, change.history, moment, self._pack, self._rows)
         snapshot = data
         if change.idempotency_key is not None and snapshot is None:
             snapshot = self._stored_data(case)
         if snapshot is not None:
             snapshot.keep(db, case.id, change.history.seq)
-        timers = write_timers(db, change, moment, prepared.timers, self._rows, self._moment, key)
-        write_notifications(db, key, change.notifications, moment, self._rows)
+        timers = write_timers(db, change, moment, prepared.timers, self._rows, self._moment)
+        write_notifications(db, case.id, change.notifications, moment, self._rows)
         write_deliveries(
-            db, case.id, change.deliveries, moment, self._shared, self._rows, self._moment, key
+            db, case.id, change.deliveries, moment, self._shared, self._rows, self._moment
         )
         write_messages(db, case.id, change.messages)
         write_signals(db, change)

@@ -42,7 +42,6 @@ __all__ = [
     "Packer",
     "StoredData",
     "TimerKey",
-    "case_key",
     "case_snapshot",
     "conflict",
     "consume_timer",
@@ -90,11 +89,9 @@ def write_case(
     sla: str | bytes | None,
     stamp: str | bytes,
     form: MomentForm,
-    rows: CaseRows,
-) -> object:
+) -> None:
     """Insert a new case, or update it if it is still at ``expected_revision``
-    (``ConcurrencyConflict`` otherwise), and return its key (``rows.key``: what the other
-    rows of the change name it by). ``data`` or ``sla`` None: unchanged, not written.
+    (``ConcurrencyConflict`` otherwise). ``data`` or ``sla`` None: unchanged, not written.
     ``stamp`` is the case's ``updated_at`` and ``form`` how its other moments are stored
     (:mod:`.rows`).
     The data's texts are not stored here: the caller does it after the history entry's
@@ -124,10 +121,9 @@ def write_case(
             conflict(db, case.id, 0)
         if change.customer_id is not None or change.open_scope is not None:
             _own(db, change)
-        return case.id if rows.key == "id" else inserted.lastrowid
-    returning = rows.key != "id" and _RETURNING
+        return
     updated = db.execute(
-        _UPDATE_CASE[data is None, sla is None] + (" RETURNING ref" if returning else ""),
+        _UPDATE_CASE[data is None, sla is None],
         (
             case.version,
             case.state,
@@ -139,19 +135,10 @@ def write_case(
             change.expected_revision,
         ),
     )
-    keys = updated.fetchall() if returning else []
-    if (returning and not keys) or (not returning and updated.rowcount == 0):
+    if updated.rowcount == 0:
         conflict(db, case.id, change.expected_revision)
     if change.release_scope:
         db.execute("UPDATE cases SET open_scope = NULL WHERE id = ?", (case.id,))
-    if rows.key == "id":
-        return case.id
-    return keys[0][0] if keys else case_key(db, case.id, rows)
-
-
-def case_key(db: sqlite3.Connection, case_id: str, rows: CaseRows) -> object:
-    """The key the rows of ``case_id``'s other tables name it by (``rows.key``)."""
-    return db.execute(f"SELECT {rows.key} FROM cases WHERE id = ?", (case_id,)).fetchone()[0]
 
 
 def _own(db: sqlite3.Connection, change: CaseChange) -> None:
@@ -197,15 +184,14 @@ def write_history(
     stamp: str | bytes,
     pack: Packer,
     rows: CaseRows,
-    key: object,
     replace: bool = False,
 ) -> None:
     """Write the entry at ``stamp`` (the moment as the store keeps it, :mod:`.rows`), its
     large texts stored once (:mod:`.texts`), its details as ``pack`` keeps them, its case
-    named by its ``key`` as ``rows`` says; ``replace`` overwrites the actor, payload and
-    details of an entry already stored (an erasure)."""
+    named as ``rows`` says; ``replace`` overwrites the actor, payload and details of an entry
+    already stored (an erasure)."""
     bare, texts = store_texts(db, entry)
-    row = _history_row(bare, key, stamp, texts, pack)
+    row = _history_row(bare, stamp, texts, pack)
     db.execute(_upsert_history(rows) if replace else rows.insert("history", HISTORY_COLUMNS), row)
 
 
@@ -219,10 +205,10 @@ def _upsert_history(rows: CaseRows) -> str:
 
 
 def _history_row(
-    entry: HistoryEntry, key: object, stamp: str | bytes, texts: str | None, pack: Packer
+    entry: HistoryEntry, stamp: str | bytes, texts: str | None, pack: Packer
 ) -> tuple[object, ...]:
     return (
-        key,
+        entry.case_id,
         entry.seq,
         stamp,
         entry.actor,
@@ -250,20 +236,19 @@ def write_timers(
     known: Sequence[TimerKey] | None,
     rows: CaseRows,
     form: MomentForm,
-    key: object,
 ) -> tuple[TimerKey, ...]:
     """Cancel the timers the change ends (the state left, named triggers), add the new ones
-    (created at ``stamp``, naming the case by its ``key`` as ``rows`` says), and return the
-    case's timers after the change.
+    (created at ``stamp``), and return the case's timers after the change.
 
     ``known`` are the case's timers at the revision the change expects, when the store
     remembers them from its own last commit of the case: only commits of a case add or delete
     its timers, and each moves its revision, so they are exact once ``write_case`` has found
     the case at that revision. Then nothing is read, and a change that ends no timer deletes
     nothing; with ``known`` None they are read first."""
+    case_id = change.case.id
     if known is None:
         known = db.execute(
-            f"SELECT id, trigger, owner_state, keep FROM timers WHERE {rows.column} = ?", (key,)
+            f"SELECT id, trigger, owner_state, keep FROM timers WHERE {rows.of_case}", (case_id,)
         ).fetchall()
     gone = _ended(change, known)
     if gone:
@@ -272,7 +257,7 @@ def write_timers(
     after = [timer for timer in known if timer[0] not in gone]
     added = [
         (
-            key,
+            case_id,
             t.trigger,
             form(t.due_at),
             t.owner_state,
@@ -326,12 +311,11 @@ def _ended(change: CaseChange, known: Sequence[TimerKey]) -> list[int]:
 
 def write_notifications(
     db: sqlite3.Connection,
-    key: object,
+    case_id: str,
     notifications: Sequence[NewNotification],
     stamp: str | bytes,
     rows: CaseRows,
 ) -> None:
-    """Insert the notifications, naming their case by its ``key`` as ``rows`` says."""
     if not notifications:
         return
     db.executemany(
@@ -339,7 +323,7 @@ def write_notifications(
         [
             (
                 n.key,
-                key,
+                case_id,
                 n.template,
                 to_json(list(n.recipients)),
                 n.channel,
@@ -362,10 +346,9 @@ def write_deliveries(
     shared: SharedTexts,
     rows: CaseRows,
     form: MomentForm,
-    key: object,
 ) -> None:
-    """Insert the outbox rows of ``case_id`` (named by its ``key`` as ``rows`` says); the
-    reason of a row that reached nobody is stored once for all cases (:mod:`.shared`)."""
+    """Insert the outbox rows; the reason of a row that reached nobody is stored once for all
+    cases (:mod:`.shared`)."""
     if not deliveries:
         return
     db.executemany(
@@ -374,7 +357,7 @@ def write_deliveries(
             (
                 d.key,
                 d.notification_key,
-                key,
+                case_id,
                 d.template,
                 d.channel,
                 d.address,
