@@ -17,6 +17,7 @@ from svcflow import Engine, ManualClock, load_workflow_text
 from svcflow.store.base import Attempt, CaseChange, Store
 from svcflow.store.postgres import PostgresStore
 from svcflow.store.sqlite import SqliteStore
+from svcflow.store.sqlite.schema import CASE_COLUMNS
 from svcflow.testing import CapturedDeliveries
 
 BROKEN = "broken"
@@ -111,6 +112,93 @@ def test_a_batch_none_of_whose_writes_is_refused_takes_no_savepoints(
         assert all(engine.get(case).data["priority"] == "high" for case in cases)  # type: ignore[union-attr]
     kinds = {statement.split()[0] for statement in statements}
     assert "BEGIN" in kinds and not kinds & {"SAVEPOINT", "RELEASE", "ROLLBACK"}
+
+
+def test_the_cases_of_a_claimed_batch_are_read_in_one_statement(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Issue 16: one read of the batch's cases, not one per firing."""
+    store = SqliteStore(tmp_path / "cases.db")
+    with _engine(store, clock) as engine:
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(5)]
+        clock.advance("20m")
+        statements: list[str] = []
+        store._connection().set_trace_callback(statements.append)
+        fired = engine.advance()
+        store._connection().set_trace_callback(None)
+        assert [f.timer.case_id for f in fired] == cases
+    reads = [s for s in statements if s.startswith(f"SELECT {CASE_COLUMNS} FROM cases")]
+    assert len(reads) == 1 and " IN (" in reads[0]
+
+
+TWO_TIMERS = """\
+workflow: ticket
+version: 1
+title: Ticket
+data:
+  customer: {type: string, required: true}
+  pings: {type: integer, default: 0}
+states:
+  new:
+    initial: true
+    on_enter:
+      - schedule: {trigger: first, after: 10m}
+      - schedule: {trigger: second, after: 20m}
+  closed: {final: true}
+transitions:
+  - {trigger: close, from: new, to: closed}
+  - {trigger: first, from: new, actions: [{set: {pings: {expr: pings + 1}}}]}
+  - {trigger: second, from: new, actions: [{set: {pings: {expr: pings + 10}}}]}
+"""
+
+
+def test_a_case_whose_timers_fall_in_two_commits_steps_from_the_stored_case(
+    counting: CountingStore, clock: ManualClock
+) -> None:
+    """A case's second firing in a claimed batch, after the commit of its first, steps from
+    the first's change when that was written, and from the stored case (read again) when
+    the write failed: no conflict, no firing done again on its own."""
+    workflow = load_workflow_text(TWO_TIMERS, "ticket.yaml")
+    ids = iter([BROKEN, "case-1", "case-2"])
+    with Engine(
+        [workflow], counting, clock, commit_batch=1, id_factory=lambda: next(ids)
+    ) as engine:
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(3)]
+        started = counting.commits
+        clock.advance("30m")
+        fired = engine.advance()
+        assert [(f.timer.case_id, f.timer.trigger) for f in fired] == [
+            *((case, "first") for case in cases[1:]),
+            *((case, "second") for case in cases[1:]),
+        ]
+        assert counting.commits == started  # every firing committed in a batch, none again
+        assert [engine.get(case).data["pings"] for case in cases] == [0, 11, 11]
+        assert [len(engine.history(case)) for case in cases] == [1, 3, 3]
+        assert [(t.trigger, t.attempts) for t in fired.retrying] == [("first", 1), ("second", 1)]
+
+
+class UnreadableStore(SqliteStore):
+    """A SQLite store whose row of the case BROKEN cannot be decoded (a damaged row)."""
+
+    def _decode_data(self, row: Any) -> Any:
+        if row[0] == BROKEN:
+            raise ValueError("a damaged row")
+        return super()._decode_data(row)
+
+
+def test_a_case_that_cannot_be_read_fails_its_own_firing_not_the_batch(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    store = UnreadableStore(tmp_path / "cases.db")
+    with _engine(store, clock) as engine:
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(4)]
+        store._decoded.clear()  # read the rows again, as another process would
+        clock.advance("20m")
+        fired = engine.advance()
+        assert [f.timer.case_id for f in fired] == cases[1:]
+        [retrying] = fired.retrying
+        assert (retrying.case_id, retrying.last_error) == (BROKEN, "ValueError: a damaged row")
+        assert [t.trigger for t in engine.timers(BROKEN)] == ["remind"]
 
 
 def test_a_failing_write_in_a_postgres_batch_is_rolled_back_alone(

@@ -182,6 +182,29 @@ def test_a_store_uses_pool_size_connections_at_once_and_one_more_write_waits_for
         store.close()
 
 
+def test_a_read_that_finds_no_free_connection_is_busy_after_the_limit(
+    postgres_schema_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: a read waits ``CONNECT_TIMEOUT`` for a pooled connection (not the pool's 30 s)
+    and is then ``StoreBusy``, not "connection lost"."""
+    monkeypatch.setattr(postgres_store, "CONNECT_TIMEOUT", 0.5)
+    store = _open(f"{postgres_schema_url}&pool_size=1")
+    assert isinstance(store, PostgresStore)
+    try:
+        with _held_writers(store, 1):
+            started = time.monotonic()
+            with pytest.raises(StoreBusy) as caught:
+                store.load_case("w0")
+            assert time.monotonic() - started < LONG_BEFORE_ANY_DEFAULT
+        assert str(caught.value) == (
+            f"the store {store.where} could not read: no free connection within 0.5 s; other "
+            "readers and writers held every connection; retry"
+        )
+        assert store.load_case("w0") is not None  # the writer committed once let go
+    finally:
+        store.close()
+
+
 def test_moments_read_back_are_in_utc_whatever_the_servers_time_zone(
     postgres_schema_url: str,
 ) -> None:

@@ -25,6 +25,8 @@ from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
 from svcflow.errors import StoreError
 from svcflow.sla.encoding import decode_sla
+from svcflow.spec.datamodel import CaseDataSchema
+from svcflow.spec.models import FieldSpec
 from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
@@ -280,10 +282,40 @@ def test_the_values_only_form_gives_the_json_object_back_exactly() -> None:
         wide,
     ):
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        stored = values_form(text, shape_id)
+        stored = values_form(data, shape_id)
         assert stored.startswith("[")
         assert object_form(stored, shapes.__getitem__) == text
     assert object_form('{"a":1}', shapes.__getitem__) == '{"a":1}'  # rows written before
+
+
+def test_the_values_only_form_of_the_codecs_plain_values_reads_back_as_the_codecs_json() -> None:
+    fields = {
+        name: FieldSpec(type=kind)
+        for name, kind in (
+            ("text", "string"),
+            ("count", "integer"),
+            ("amount", "number"),
+            ("flag", "boolean"),
+            ("at", "datetime"),
+            ("wait", "duration"),
+            ("items", "list"),
+            ("extra", "object"),
+        )
+    }
+    schema = CaseDataSchema("w", 1, fields)
+    shapes = {1: tuple(fields)}
+    for given in (
+        {"text": 'é \u2028 "q" 😀', "count": 2**70, "amount": 1e16, "flag": False},
+        {"at": datetime(2026, 1, 1, 9, 0, 0, 123456, tzinfo=UTC), "wait": timedelta(days=1)},
+        {"items": [1, None, {"x": [0.1]}], "extra": {"k": datetime(2020, 1, 1)}, "count": 0},
+        {"amount": float("inf"), "extra": {"low": float("-inf")}, "items": [float("nan")]},
+        {"amount": float("nan")},
+    ):
+        data = schema.initial(given)
+        stored = values_form(schema.to_jsonable(data), lambda shape: 1)
+        assert object_form(stored, shapes.__getitem__) == schema.to_json(data)
+    infinite = schema.initial({"amount": float("inf")})
+    assert values_form(schema.to_jsonable(infinite), lambda shape: 1) == "[1,0]"  # null: no value
 
 
 def test_moments_no_query_compares_are_stored_as_eight_bytes_and_read_back_exactly(

@@ -65,6 +65,10 @@ class JsonCodec:
         found: dict[str, Any] = json.loads(text)
         return found
 
+    def plain(self, workflow: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.encode(workflow, version, data))
+        return found
+
     def encode_sla(self, sla: Mapping[str, Any]) -> str:
         return json.dumps(dict(sla), sort_keys=True)
 
@@ -178,6 +182,22 @@ def test_a_committed_case_reads_back_as_it_was_written_from_any_handle(
     assert second.history("c1") == [_entry(case)]
     assert [c.id for c in second.find_cases(workflow="ticket", state="new")] == ["c1"]
     assert second.find_cases(state="closed") == []
+
+
+def test_cases_read_together_are_the_cases_read_one_by_one(
+    stores: tuple[Store, Store],
+) -> None:
+    """Issue 16: ``advance`` reads the cases of a claimed batch of timers in one go."""
+    first, second = stores
+    ids = [f"c{n:03d}" for n in range(600)]  # more than one statement's worth of ids
+    first.commit_many([_change(_case(case_id, customer=case_id)) for case_id in ids])
+    first.commit(_change(_case("c007", revision=2, state="open", customer="c007")))
+    wanted = ["c599", "nobody", "c007", "c000", "c007", *ids[100:560]]
+    found = second.load_cases(wanted)
+    assert sorted(found) == ["c000", "c007", *ids[100:560], "c599"]  # in no promised order
+    assert all(found[case_id] == second.load_case(case_id) for case_id in found)
+    assert found["c007"] == _case("c007", revision=2, state="open", customer="c007")
+    assert second.load_cases([]) == {} and second.load_cases(["nobody"]) == {}
 
 
 def test_a_stale_revision_is_a_conflict_and_writes_nothing(stores: tuple[Store, Store]) -> None:

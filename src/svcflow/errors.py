@@ -295,11 +295,16 @@ class StoreError(SvcflowError):
 
 class StoreFault(StoreError):
     """The store could not do a write (an I/O error, a damaged file...); nothing of it was
-    written. ``cause`` is the database's own message."""
+    written. ``cause`` is the database's own message. With ``reading``, a read could not be
+    done (the message says so, and nothing about writing)."""
 
-    def __init__(self, store: str, cause: str, advice: str = "") -> None:
+    def __init__(self, store: str, cause: str, advice: str = "", *, reading: bool = False) -> None:
         self.store, self.cause = store, cause
-        what = f"the store {store} could not write: {cause}; nothing was written"
+        what = (
+            f"the store {store} could not read: {cause}"
+            if reading
+            else f"the store {store} could not write: {cause}; nothing was written"
+        )
         super().__init__(what + (f"; {advice}" if advice else ""))
 
 
@@ -311,10 +316,14 @@ class StoreFull(StoreFault):
 
 
 class StoreBusy(StoreFault):
-    """Other writers held the store longer than the wait allowed; nothing was written."""
+    """Other writers held the store longer than the wait allowed; nothing was written. With
+    ``reading``: a read found no free connection within the wait (PostgreSQL's pool)."""
 
-    def __init__(self, store: str, cause: str) -> None:
-        super().__init__(store, cause, "other writers held it too long; retry")
+    def __init__(self, store: str, cause: str, *, reading: bool = False) -> None:
+        advice = "other readers and writers held every connection; retry"
+        if not reading:
+            advice = "other writers held it too long; retry"
+        super().__init__(store, cause, advice, reading=reading)
 
 
 class PluginError(SvcflowError):

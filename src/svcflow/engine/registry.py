@@ -80,6 +80,10 @@ class WorkflowRegistry:
     def decode(self, workflow: str, version: int, text: str) -> dict[str, Any]:
         return self.get(workflow, version).schema.from_json(text)
 
+    def plain(self, workflow: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = self.get(workflow, version).schema.to_jsonable(data)
+        return found
+
     def encode_sla(self, sla: Mapping[str, Any]) -> str:
         return encode_sla(sla)
 

@@ -151,7 +151,7 @@ class TimerService:
         schedules a timer due before the rest of the batch (the next claim re-reads in order).
         A case with two timers in the batch steps from its change not yet committed."""
         pending: list[Prepared] = []
-        latest: dict[str, Case] = {}
+        latest = self._load_cases(batch)
         progressed = False
         for position, timer in enumerate(batch):
             outcome = self._prepare_contained(timer, latest, report)
@@ -166,18 +166,28 @@ class TimerService:
                 )
             if len(pending) >= self.commit_batch or early:
                 progressed = self._commit(pending, report) or progressed
-                pending, latest = [], {}
+                for committed in pending:  # read again if another of its timers follows
+                    latest.pop(committed.timer.case_id, None)
+                pending = []
             if early:
                 return position + 1, True
         progressed = self._commit(pending, report) or progressed
         return len(batch), progressed
 
+    def _load_cases(self, batch: list[Timer]) -> dict[str, Case]:
+        """The cases of a claimed batch, read in one go (each firing reads its own instead
+        when this read fails)."""
+        try:
+            return self.store.load_cases([timer.case_id for timer in batch])
+        except Exception:  # a broken row fails its own firing below, not the batch
+            return {}
+
     def _prepare_contained(
         self, timer: Timer, latest: dict[str, Case], report: AdvanceReport
     ) -> Prepared | Timer | None:
-        """The change firing ``timer`` makes (on the case as the batch left it); the stored
-        timer when preparing it raised (recorded, see ``fire_contained``); None when its case
-        is gone."""
+        """The change firing ``timer`` makes (on the case as the batch read it, or as an
+        earlier firing of the batch left it); the stored timer when preparing it raised
+        (recorded, see ``fire_contained``); None when its case is gone."""
         try:
             case = latest.get(timer.case_id) or self.store.load_case(timer.case_id)
             return None if case is None else self._prepare(timer, case)

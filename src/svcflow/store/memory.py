@@ -304,6 +304,10 @@ class MemoryStore:
     def load_case(self, case_id: str) -> Case | None:
         return self._cases.get(case_id)
 
+    def load_cases(self, case_ids: Sequence[str]) -> dict[str, Case]:
+        cases = self._cases
+        return {case_id: cases[case_id] for case_id in case_ids if case_id in cases}
+
     def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
         with self._lock:
             return [

@@ -70,15 +70,18 @@ class Reader:
         self,
         pool: ConnectionPool[psycopg.Connection[Row]],
         fault: Callable[[psycopg.Error], Exception | None] = lambda error: None,
+        timeout: float | None = None,
     ) -> None:
         self._pool = pool
         self._fault = fault
+        self._timeout = timeout
 
     def execute(self, query: str, params: Sequence[Any] = ()) -> Result:
-        """Rows of one statement; a database error ``fault`` turns into another (a svcflow
-        error) is raised as that, any other as it is."""
+        """Rows of one statement, on a connection free within ``timeout`` seconds (None: the
+        pool's own wait); a database error ``fault`` turns into another (a svcflow error) is
+        raised as that, any other as it is (the pool's ``PoolTimeout`` is one of them)."""
         try:
-            with self._pool.connection() as connection:
+            with self._pool.connection(timeout=self._timeout) as connection:
                 cursor = connection.execute(postgres_sql(query), params)
                 rows = cursor.fetchall() if cursor.description is not None else []
                 return Result(rows, cursor.rowcount)

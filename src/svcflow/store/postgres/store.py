@@ -103,7 +103,10 @@ def store_fault(where: str, error: psycopg.Error) -> StoreFault:
 
 def read_fault(where: str, error: psycopg.Error) -> StoreError | None:
     """A read that failed for want of the server (a lost connection, ``statement_timeout``) as
-    a ``StoreError`` saying to retry; None for any other error (raised as it is)."""
+    a ``StoreError`` saying to retry, ``StoreBusy`` when no pooled connection was free within
+    ``CONNECT_TIMEOUT``; None for any other error (raised as it is)."""
+    if isinstance(error, PoolTimeout):  # an OperationalError, but no connection was lost
+        return StoreBusy(where, f"no free connection within {CONNECT_TIMEOUT:g} s", reading=True)
     state = error.sqlstate or ""
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
     if state == "57014":
@@ -165,7 +168,9 @@ class PostgresStore(SqliteStore):
                 f"cannot connect to the PostgreSQL store {self.where} within "
                 f"{CONNECT_TIMEOUT:g} s: check that the server runs and accepts this user"
             ) from None
-        self._reader = Reader(self._pool, lambda error: read_fault(self.where, error))
+        self._reader = Reader(
+            self._pool, lambda error: read_fault(self.where, error), CONNECT_TIMEOUT
+        )
 
     # -- connections and schema --
 

@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -83,6 +83,7 @@ from svcflow.store.sqlite.schema import (
 from svcflow.store.sqlite.shared import SharedTexts
 from svcflow.store.sqlite.texts import data_texts, places_column, with_texts
 from svcflow.store.sqlite.values import Shape, object_form, shape_of, shape_text, values_form
+from svcflow.store.sqlite.view import ConnectionView
 from svcflow.store.sqlite.writes import (
     Packer,
     StoredData,
@@ -234,6 +235,7 @@ class SqliteStore:
         self._last_shape: tuple[Shape, int] | None = None
         self._shape_names: dict[int, Shape] = {}
         self._values_only = True
+        self._views = True
         self._deliveries = KEYED
         self._rows = BY_REF
         self._moment = micros
@@ -260,6 +262,7 @@ class SqliteStore:
         connection.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
         connection.execute("PRAGMA foreign_keys=ON")
         self._local.connection = connection
+        self._local.view = ConnectionView()
         with self._lock:
             for thread, other in list(self._connections.items()):
                 if not thread.is_alive():
@@ -268,9 +271,21 @@ class SqliteStore:
             self._connections[threading.current_thread()] = connection
         return connection
 
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction. What this connection's view knew is forgotten: a write other
+        than a case's commit may change any case or its messages (:mod:`.view`)."""
+        return self._transaction(keep_view=False)
+
+    def _write_change(self) -> AbstractContextManager[Any]:
+        """The transaction of a commit: the view keeps what it knows, and the commit tells it
+        what changed (a store sharing this code for another database: its ``_write``)."""
+        return self._transaction(keep_view=True) if self._views else self._write()
+
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, keep_view: bool) -> Iterator[sqlite3.Connection]:
         connection = self._connection()
+        if not keep_view:
+            self._local.view.forget()
         self._shared.begin()
         try:
             connection.execute("BEGIN IMMEDIATE")
@@ -305,23 +320,33 @@ class SqliteStore:
 
     def commit(self, change: CaseChange) -> None:
         prepared = self._prepare(change)
-        with self._write() as db:
-            timers = self._apply(db, change, prepared)
+        try:
+            with self._write_change() as db:
+                timers = self._apply(db, change, prepared)
+        except BaseException:
+            self._forget_view(change.case.id)
+            raise
         self._remember_committed(change, timers)
 
     def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
         prepared = [self._prepare(change) for change in changes]  # before the write lock
         results = self._apply_together(changes, prepared)
         if results is None:  # one was refused: again, each change under a savepoint of its own
-            with self._write() as db:
+            with self._write_change() as db:
                 results = [
                     self._apply_alone(db, change, ready)
                     for change, ready in zip(changes, prepared, strict=True)
                 ]
         for change, result in zip(changes, results, strict=True):
-            if not isinstance(result, Exception):
+            if isinstance(result, Exception):
+                self._forget_view(change.case.id)
+            else:
                 self._remember_committed(change, result)
         return [result if isinstance(result, Exception) else None for result in results]
+
+    _views = False
+    """Whether reads may be answered by the connection's view (:mod:`.view`): set by
+    ``SqliteStore.__init__``; a store sharing this code for another database reads."""
 
     _values_only = False
     """Whether case data is written in the values-only form (:mod:`.values`): set by
@@ -355,7 +380,7 @@ class SqliteStore:
         refused; a savepoint and its release are two statements a change); None, having
         written nothing, when one was refused."""
         try:
-            with self._write() as db:
+            with self._write_change() as db:
                 try:
                     applied: list[Exception | tuple[TimerKey, ...]] = [
                         self._apply(db, change, ready)
@@ -434,6 +459,22 @@ class SqliteStore:
             self._remember_owner(case.id, change.customer_id)
         self._remember(case.id, _Known(case.revision, case.version, case.data, case.sla))
         self._remember_timers(case.id, case.revision, timers)
+        if self._views:
+            self._local.view.committed(change)
+
+    def _view(self) -> ConnectionView | None:
+        """This thread's connection's view when it may answer a read now (:mod:`.view`); None
+        inside a transaction, or in a store sharing this code for another database."""
+        if not self._views:
+            return None
+        connection = self._connection()
+        view: ConnectionView = self._local.view
+        return view if view.check(connection) else None
+
+    def _forget_view(self, case_id: str) -> None:
+        """A commit of the case was refused or failed: its view forgets the case."""
+        if self._views:
+            self._local.view.forget(case_id)
 
     def _prepare(self, change: CaseChange) -> _Prepared:
         """What a commit works out before the write lock is taken: the case's data and SLA
@@ -465,9 +506,11 @@ class SqliteStore:
     def _stored_data(self, case: Case) -> StoredData:
         """The case's data as its row keeps it: encoded, its large texts taken out."""
         bare, taken = take_out_data(case.data)
-        text = self._require_codec().encode(case.workflow, case.version, bare)
+        codec = self._require_codec()
         if self._values_only:
-            text = values_form(text, self._shape_id)
+            text = values_form(codec.plain(case.workflow, case.version, bare), self._shape_id)
+        else:
+            text = codec.encode(case.workflow, case.version, bare)
         return StoredData(text=text, texts=places_column(taken), taken=taken)
 
     def _shape_id(self, shape: Shape) -> int:
@@ -560,12 +603,32 @@ class SqliteStore:
         return (row[0], row[1]) if row else None
 
     def load_case(self, case_id: str) -> Case | None:
+        view = self._view()
+        if view is not None:
+            known = view.cases.get(case_id)
+            if known is not None:
+                return known
         row = (
             self._connection()
             .execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
             .fetchone()
         )
-        return self._case(row) if row else None
+        if row is None:
+            return None
+        case = self._case(row)
+        if view is not None:
+            view.read_case(case)
+        return case
+
+    def load_cases(self, case_ids: Sequence[str]) -> dict[str, Case]:
+        wanted = list(dict.fromkeys(case_ids))
+        found: dict[str, Case] = {}
+        for start in range(0, len(wanted), _IDS_PER_STATEMENT):
+            marks, ids = _in_list(wanted[start : start + _IDS_PER_STATEMENT])
+            query = f"SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({marks})"
+            for row in self._connection().execute(query, ids).fetchall():
+                found[row[0]] = self._case(row)
+        return found
 
     def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
         where, params = where_clause(workflow=workflow, state=state)
@@ -908,15 +971,17 @@ class SqliteStore:
         return [str(row[0]) for row in rows]
 
     def case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
-        rows = (
-            self._connection()
-            .execute(
+        view = self._view()
+        texts = None if view is None else view.messages.get(case_id)
+        if texts is None:
+            rows = self._connection().execute(
                 "SELECT message FROM messages WHERE case_id = ? ORDER BY received_at, rowid",
                 (case_id,),
             )
-            .fetchall()
-        )
-        return [json.loads(row[0]) for row in rows]
+            texts = tuple(row[0] for row in rows)
+            if view is not None:
+                view.read_messages(case_id, texts)
+        return [json.loads(text) for text in texts]
 
     # -- customers --
 

@@ -16,10 +16,10 @@ is; a JSON array is always this form, since case data is always an object.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from math import isfinite
 from typing import Any
 
-from pydantic_core import from_json
 from pydantic_core import to_json as json_bytes
 
 from svcflow.store.sqlite.rows import to_json
@@ -43,19 +43,19 @@ def shape_of(text: str) -> Shape:
     return tuple(json.loads(text.removeprefix(SHAPE_PREFIX)))
 
 
-def values_form(text: str, shape_id: Callable[[Shape], int]) -> str:
-    """The JSON object ``text`` in the values-only form; ``shape_id`` gives the id of its field
-    names, storing them when new. (pydantic-core's JSON reader and writer: half the
-    instructions of :mod:`json` here, about 60,000 for the shipped complaint's data.)"""
-    data: dict[str, Any] = from_json(text)
+def values_form(data: Mapping[str, Any], shape_id: Callable[[Shape], int]) -> str:
+    """The data in the values-only form, from its plain JSON values (``DataCodec.plain``: the
+    codec's text is not parsed back, issue 16); ``shape_id`` gives the id of its field names,
+    storing them when new. A number that is not finite counts as ``null``, as the codec's JSON
+    text writes it."""
     present = 0
     values: list[Any] = [0, 0]
     for bit, value in enumerate(data.values()):
-        if value is not None:
+        if value is not None and (value.__class__ is not float or isfinite(value)):
             present |= 1 << bit
             values.append(value)
     values[0], values[1] = shape_id(tuple(data)), present
-    return str(json_bytes(values), "utf-8")
+    return str(json_bytes(values, inf_nan_mode="null"), "utf-8")
 
 
 def object_form(stored: str, shape: Callable[[int], Shape]) -> str:
