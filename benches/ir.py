@@ -13,6 +13,8 @@ One command measures everything issue 16 set targets for, on the same checkout i
 * **a due timer** in µs of wall time when ``advance()`` fires a batch of them, with 1,000 and
   100,000 open cases (the extra open cases are copies of a real case, each with its pending
   timers, written straight into the store's tables).
+* **kIr per due timer** fired in a batch (``timer_kir``): cachegrind, 100 against 200 due timers
+  fired by one ``advance()`` with 1,000 open cases, each file made beforehand outside valgrind.
 * **import** CPU seconds of ``python -c "import svcflow"`` and the wall time of ``svcflow --help``
   (best of 5 fresh processes each).
 
@@ -64,7 +66,7 @@ VARIANTS: dict[str, str] = {
     "memory_shipped": "svcflow memory://, shipped complaint (4 SLA metrics, escalation)",
     "sqlite_shipped": "svcflow SQLite, shipped complaint",
 }
-PARTS = ("kir", "wall", "bytes", "timers", "startup")
+PARTS = ("kir", "wall", "bytes", "timers", "timer_kir", "startup")
 TARGETS = {"memory_v1": 2.0, "memory_shipped": 4.0, "sqlite_shipped": 7.0}
 
 
@@ -116,22 +118,19 @@ def child(variant: str, cases: int) -> None:
 def instructions(variant: str, cases: int, tmp: Path) -> int:
     """Total instructions of a child process running ``cases`` cases, under cachegrind."""
     out = tmp / f"cachegrind.{variant}.{cases}"
-    command = [
-        "valgrind",
-        "--tool=cachegrind",
-        "--cache-sim=no",
-        f"--cachegrind-out-file={out}",
-        sys.executable,
-        __file__,
-        "--child",
-        variant,
-        "--cases",
-        str(cases),
-    ]
+    child = ["--child", variant, "--cases", str(cases)]
+    return _count(sys.executable, __file__, *child, out=out)
+
+
+def _count(*command: str, out: Path) -> int:
+    """Total instructions of ``command`` run under cachegrind."""
+    valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}"]
     environment = {**os.environ, "PYTHONHASHSEED": "0"}
-    done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+    done = subprocess.run(
+        [*valgrind, *command], capture_output=True, text=True, env=environment, check=False
+    )
     if done.returncode != 0:
-        raise RuntimeError(f"{variant} x {cases} failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{' '.join(command[2:])} failed:\n{done.stderr[-3000:]}")
     found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
     if found is None:
         raise RuntimeError(f"no instruction count in valgrind's output:\n{done.stderr[-2000:]}")
@@ -215,29 +214,60 @@ def _clone_cases(path: Path, template_id: str, copies: int) -> None:
         )
 
 
-def timer_cost(tmp: Path, open_cases: int, due: int) -> float:
-    """µs of wall time per due timer fired by one ``advance()`` (frozen v1 complaint: each
-    started case has a ``response_overdue`` timer 15 minutes later), with ``open_cases`` open."""
+def timer_file(tmp: Path, open_cases: int, due: int) -> Path:
+    """A SQLite file of ``open_cases`` open cases (frozen v1 complaint), ``due`` of them with a
+    ``response_overdue`` timer due 15 minutes after ``TIMER_START``, the others' due later."""
     from svcflow import Engine, ManualClock
 
-    path = tmp / f"timers-{open_cases}.db"
+    path = tmp / f"timers-{open_cases}-{due}.db"
+    clock = ManualClock(TIMER_START)
+    with Engine.from_directory(V1, store=f"sqlite:///{path}", clock=clock, load_plugins=False) as e:
+        for index in range(due):
+            e.start("complaint", {"customer": f"c{index}"})
+        clock.set(TIMER_START + timedelta(hours=1))
+        template = e.start("complaint", {"customer": "later"})
+    _clone_cases(path, template.id, max(open_cases - due - 1, 0))
+    return path
+
+
+def fire_due(path: Path, due: int) -> float:
+    """Seconds of wall time one ``advance()`` takes to fire the ``due`` timers of a
+    :func:`timer_file`, after an ``advance()`` that finds nothing due (the file opened, the
+    caches warm)."""
+    from svcflow import Engine, ManualClock
+
     clock = ManualClock(TIMER_START)
     url = f"sqlite:///{path}"
     with Engine.from_directory(V1, store=url, clock=clock, load_plugins=False) as engine:
-        for index in range(due):
-            engine.start("complaint", {"customer": f"c{index}"})
-        clock.set(TIMER_START + timedelta(hours=1))
-        template = engine.start("complaint", {"customer": "later"})
-    _clone_cases(path, template.id, max(open_cases - due - 1, 0))
-    with Engine.from_directory(V1, store=url, clock=clock, load_plugins=False) as engine:
-        engine.advance(TIMER_START)  # open the file, warm the caches; nothing is due yet
+        engine.advance(TIMER_START)
         gc.collect()
         began = time.perf_counter()
         fired = engine.advance(TIMER_START + timedelta(minutes=20))  # the copies' are later
         elapsed = time.perf_counter() - began
     if len(fired) != due:
         raise RuntimeError(f"expected {due} timers to fire, got {len(fired)}")
-    return elapsed / due * 1e6
+    return elapsed
+
+
+def timer_cost(tmp: Path, open_cases: int, due: int) -> float:
+    """µs of wall time per due timer fired by one ``advance()``, with ``open_cases`` open."""
+    return fire_due(timer_file(tmp, open_cases, due), due) / due * 1e6
+
+
+KIR_TIMERS = 100
+"""Due timers fired under cachegrind: ``KIR_TIMERS`` against twice as many, 1,000 open cases."""
+
+
+def kir_per_timer(tmp: Path) -> float:
+    """kIr per due timer fired in a batch: the instructions of a process firing 2 ×
+    ``KIR_TIMERS`` due timers less those of one firing ``KIR_TIMERS`` (each file made
+    beforehand, outside valgrind), divided by ``KIR_TIMERS``."""
+    counts = []
+    for due in (KIR_TIMERS, 2 * KIR_TIMERS):
+        path = timer_file(tmp, 1_000, due)
+        child = ["--fire-timers", str(path), "--due", str(due)]
+        counts.append(_count(sys.executable, __file__, *child, out=tmp / f"cachegrind.t{due}"))
+    return (counts[1] - counts[0]) / KIR_TIMERS / 1000
 
 
 def import_cpu(repeats: int = 5) -> float:
@@ -291,6 +321,8 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         results["timer_us"] = {
             str(n): timer_cost(tmp, n, args.due) for n in (1_000, args.many_open_cases)
         }
+    if "timer_kir" in parts:
+        results["timer_kir"] = kir_per_timer(tmp)
     if "startup" in parts:
         results["import_cpu_s"] = import_cpu()
         results["help_wall_s"] = help_wall()
@@ -321,6 +353,11 @@ def render(results: dict[str, Any]) -> str:
         lines += [f"  {name}: {size:,.0f}" for name, size in split.items()]
     for cases, micros in results.get("timer_us", {}).items():
         lines.append(f"a due timer, fired in a batch, {int(cases):,} open cases: {micros:,.0f} µs")
+    if "timer_kir" in results:
+        lines.append(
+            f"a due timer, fired in a batch, 1,000 open cases: {results['timer_kir']:,.1f} kIr "
+            f"({KIR_TIMERS} against {2 * KIR_TIMERS} timers under cachegrind)"
+        )
     if "import_cpu_s" in results:
         lines.append(f"import svcflow: {results['import_cpu_s']:.3f} s CPU")
         lines.append(f"svcflow --help: {results['help_wall_s']:.3f} s wall")
@@ -342,7 +379,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="valgrind runs at a time")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--child", choices=list(VARIANTS), help=argparse.SUPPRESS)
+    parser.add_argument("--fire-timers", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.fire_timers:
+        fire_due(args.fire_timers, args.due)
+        return 0
     if args.child:
         child(args.child, args.cases)
         return 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, NoReturn, TypeVar, cast
 
 from transitions import EventData, Machine, State
 
@@ -224,7 +224,9 @@ class CompiledWorkflow:
         triggers allowed now) or ``NotAuthorized`` without changing anything; ``CaseDataError``
         for a bad payload (or one that sets a ``protected`` field).
         """
-        routes = self._routes_from(case_id, state, data, trigger, now)
+        routes = self._routes.get((trigger, state))
+        if routes is None:
+            self._refuse_trigger(case_id, state, data, trigger, now)
         result = step_result(trigger=trigger, source=state, target=state, data=data)
         if actor is not None and self.authority.includes:
             actor = self._widened(actor)
@@ -297,14 +299,11 @@ class CompiledWorkflow:
                 refused.reason,
             )
 
-    def _routes_from(
+    def _refuse_trigger(
         self, case_id: str, state: str, data: Mapping[str, Any], trigger: str, now: datetime
-    ) -> list[_Route]:
-        """The routes of ``trigger`` from ``state``, if it may fire there (else the error that
-        names the triggers allowed now)."""
-        routes = self._routes.get((trigger, state))
-        if routes is not None:
-            return routes
+    ) -> NoReturn:
+        """Raise the error that says ``trigger`` has no route from ``state`` and names the
+        triggers allowed now."""
         if trigger not in self.machine.events:
             raise UnknownTrigger(
                 case_id,
