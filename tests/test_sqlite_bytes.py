@@ -5,6 +5,7 @@ the indexes that most cases would only fill with NULLs keep the rows their queri
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -13,7 +14,9 @@ import pytest
 
 from support.schema import (
     MOMENTS_17,
+    MOMENTS_19,
     undo_blob_moments,
+    undo_case_refs,
     undo_keyed_outbox,
     undo_shared_texts,
     undo_slim_indexes,
@@ -340,6 +343,67 @@ def test_moments_no_query_compares_are_stored_as_eight_bytes_and_read_back_exact
         assert engine.store.notifications(case_id) == notices  # type: ignore[attr-defined]
     start = datetime(2026, 3, 2, 9, tzinfo=UTC)  # the clock fixture's
     assert [entry.at for entry in seen[0]] == [start, start + timedelta(minutes=5)]
+
+
+def _seen(engine: Engine, case_id: str) -> tuple[object, ...]:
+    """All a store answers about a case and the queries comparing its moments."""
+    store = engine.store
+    first = store.find(CaseQuery(workflow="complaint"), limit=1)
+    return (
+        engine.get(case_id),
+        engine.history(case_id),
+        store.timers(case_id),
+        engine.outbox(case_id),
+        store.notifications(case_id),  # type: ignore[attr-defined]
+        list(store.histories()),
+        first,
+        store.find(CaseQuery(workflow="complaint"), after=first.next, limit=5),
+        store.count(CaseQuery(updated_since=datetime(2026, 3, 2, 9, 3, tzinfo=UTC))),
+        store.find(CaseQuery(sla="running", by_deadline=True)),
+        store.due_timers(datetime(2026, 3, 9, tzinfo=UTC), 100),
+        store.workload(datetime(2026, 3, 9, tzinfo=UTC)),
+    )
+
+
+def test_a_version_17_file_names_cases_by_integer_keys_after_the_upgrade_and_answers_the_same(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path, kept = tmp_path / "cases.db", tmp_path / "kept.db"
+    case_id = _complaint(path, clock)
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        engine.start("complaint", {**START, "customer": "C-2001"})
+        seen = _seen(engine, case_id)
+    shutil.copy(path, kept)
+    with sqlite3.connect(path) as db:
+        [(sequence,)] = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'timers'")
+        undo_case_refs(db)  # version 17: case ids in every row, compared moments as ISO text
+        assert "case_id" in [row[1] for row in db.execute("PRAGMA table_info(history)")]
+        assert db.execute("SELECT DISTINCT typeof(due_at) FROM timers").fetchall() == [("text",)]
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        assert engine.store.schema_version() == SCHEMA_VERSION == 19  # type: ignore[attr-defined]
+        assert _seen(engine, case_id) == seen
+    with sqlite3.connect(path) as db:
+        for table in ("history", "timers", "notifications", "deliveries"):
+            names = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+            assert "case_ref" in names and "case_id" not in names, table
+        for table, column in MOMENTS_19:
+            kinds = db.execute(
+                f"SELECT DISTINCT typeof({column}), length({column}) FROM {table} "
+                f"WHERE {column} IS NOT NULL"
+            )
+            assert kinds.fetchall() == [("blob", 8)], (table, column)
+        assert db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'timers'").fetchall() == [
+            (sequence,)
+        ]
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    clock.advance("3d")  # the upgraded file and the one never taken back fire the same timers
+    fired = []
+    for store in (path, kept):
+        with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{store}", clock=clock) as engine:
+            engine.advance()
+            fired.append(_seen(engine, case_id))
+    assert fired[0] == fired[1]
+    assert fired[0][1] != seen[1]  # (timers did fire)
 
 
 def test_a_moment_as_eight_bytes_is_exact_and_sorts_as_time_does() -> None:

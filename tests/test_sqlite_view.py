@@ -106,7 +106,7 @@ def test_a_stale_revision_is_refused_even_when_the_view_missed_a_commit(
         case = engine.fire(engine.start("complaint", START).id, "acknowledge")
         assert engine.get(case.id) == case
         moved = other.fire(case.id, "investigate")
-        monkeypatch.setattr(ConnectionView, "check", lambda view, db: True)  # a view gone wrong
+        monkeypatch.setattr(ConnectionView, "check", lambda view: True)  # a view gone wrong
         assert engine.get(case.id) == case  # stale: what the broken view still knew
         with pytest.raises(ConcurrencyConflict) as refused:
             engine.fire(case.id, "ask_customer")

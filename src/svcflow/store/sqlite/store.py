@@ -140,6 +140,8 @@ _WAL_CHECKPOINT_PAGES = 4000
 _DECODED_CACHE_SIZE = 10_000
 
 
+_CASE_BY_ID = f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?"
+
 _READY = "status != 'failed' AND (retry_at IS NULL OR retry_at <= ?)"
 """Timers that may fire: not parked, and past their retry moment when one failed before."""
 
@@ -262,7 +264,7 @@ class SqliteStore:
         connection.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
         connection.execute("PRAGMA foreign_keys=ON")
         self._local.connection = connection
-        self._local.view = ConnectionView()
+        self._local.view = ConnectionView(connection.cursor())
         with self._lock:
             for thread, other in list(self._connections.items()):
                 if not thread.is_alive():
@@ -284,14 +286,15 @@ class SqliteStore:
     @contextmanager
     def _transaction(self, keep_view: bool) -> Iterator[sqlite3.Connection]:
         connection = self._connection()
+        view: ConnectionView = self._local.view
         if not keep_view:
-            self._local.view.forget()
+            view.forget()
         self._shared.begin()
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            view.cursor.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
-                connection.execute("COMMIT")
+                view.cursor.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
@@ -467,9 +470,9 @@ class SqliteStore:
         inside a transaction, or in a store sharing this code for another database."""
         if not self._views:
             return None
-        connection = self._connection()
+        self._connection()
         view: ConnectionView = self._local.view
-        return view if view.check(connection) else None
+        return view if view.check() else None
 
     def _forget_view(self, case_id: str) -> None:
         """A commit of the case was refused or failed: its view forgets the case."""
@@ -608,11 +611,8 @@ class SqliteStore:
             known = view.cases.get(case_id)
             if known is not None:
                 return known
-        row = (
-            self._connection()
-            .execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
-            .fetchone()
-        )
+        reader = self._connection() if view is None else view.cursor
+        row = reader.execute(_CASE_BY_ID, (case_id,)).fetchone()
         if row is None:
             return None
         case = self._case(row)

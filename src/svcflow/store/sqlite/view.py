@@ -31,21 +31,25 @@ VIEW_SIZE = 10_000
 
 class ConnectionView:
     """The cases and the cases' inbound messages (their stored JSON texts) one connection
-    knows to be current, as of the data version it last saw."""
+    knows to be current, as of the data version it last saw; and ``cursor``, a cursor of that
+    connection for the store's own statements whose results are read at once (``BEGIN``,
+    ``COMMIT``, the checks, a case's row): ``Connection.execute`` makes a cursor each time.
+    """
 
-    __slots__ = ("cases", "messages", "version")
+    __slots__ = ("cases", "cursor", "messages", "version")
 
-    def __init__(self) -> None:
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self.cursor = cursor
         self.version = -1
         self.cases: dict[str, Case] = {}
         self.messages: dict[str, tuple[str | bytes, ...]] = {}
 
-    def check(self, db: sqlite3.Connection) -> bool:
-        """Whether the view may answer a read on ``db`` now (not inside a transaction); it
-        forgets everything first when another connection committed since the last check."""
-        if db.in_transaction:
+    def check(self) -> bool:
+        """Whether the view may answer a read now (not inside a transaction); it forgets
+        everything first when another connection committed since the last check."""
+        if self.cursor.connection.in_transaction:
             return False
-        version = db.execute("PRAGMA data_version").fetchone()[0]
+        version = self.cursor.execute("PRAGMA data_version").fetchone()[0]
         if version != self.version:
             self.forget()
             self.version = version
