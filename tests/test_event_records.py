@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from svcflow.core.effects import StepResult, step_result
 from svcflow.engine.counters import EngineCounters
 from svcflow.records import NO_DETAILS, Case, HistoryEntry
+from svcflow.store.base import CaseChange, NewDelivery, NewNotification
+from svcflow.store.memory import MemoryStore
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -77,3 +81,53 @@ def test_event_counts_from_many_threads_add_up_and_reading_does_not_change_them(
     assert counters.events() == expected
     assert counters.events() == expected  # reading twice reads the same
     assert all(0 < sum(counts.values()) <= 24000 for counts in seen)
+
+
+def _notice(case: Case, key: str) -> CaseChange:
+    row = NewDelivery.__new__(
+        NewDelivery,
+        key=f"{key}:customer",
+        notification_key=key,
+        template="opened",
+        channel="",
+        address="",
+        name=None,
+        role="customer",
+        locale="en",
+        subject="",
+        body="",
+        urgent=False,
+        next_attempt_at=case.updated_at,
+        status="undeliverable",
+        error="no recipient for role 'customer'",
+    )
+    note = NewNotification(key, "opened", ("customer",), None, False, status="undeliverable")
+    return CaseChange(
+        case=case,
+        expected_revision=None if case.revision == 1 else case.revision - 1,
+        history=_entry("started" if case.revision == 1 else "transition")._replace(
+            seq=case.revision
+        ),
+        notifications=[note],
+        deliveries=[row],
+    )
+
+
+def test_the_memory_store_reads_queued_rows_back_in_commit_order_and_refuses_a_key_twice() -> None:
+    store = MemoryStore()
+    first = _case("complaint")
+    store.commit(_notice(first, "C-1:1:1"))
+    assert [(n.key, n.status) for n in store.notifications()] == [("C-1:1:1", "undeliverable")]
+    second = first._replace(revision=2, updated_at=NOW + timedelta(minutes=5))
+    store.commit(_notice(second, "C-1:2:1"))  # queued after the first rows were read
+    with pytest.raises(ValueError, match="notification key 'C-1:2:1' already queued"):
+        store.commit(_notice(second._replace(revision=3), "C-1:2:1"))
+    rows = store.outbox("C-1")
+    assert [(row.key, row.created_at, row.last_error) for row in rows] == [
+        ("C-1:1:1:customer", NOW, "no recipient for role 'customer'"),
+        ("C-1:2:1:customer", NOW + timedelta(minutes=5), "no recipient for role 'customer'"),
+    ]
+    notes = store.notifications("C-1")
+    assert [n.key for n in notes] == ["C-1:1:1", "C-1:2:1"]
+    assert notes[0].id < rows[0].id < notes[1].id < rows[1].id
+    assert store.load_case("C-1") == second and len(store.history("C-1")) == 2

@@ -48,7 +48,10 @@ def plain(value: Any) -> Any:
     if kind in _AS_IS:
         return value
     if kind is dict:
-        return {key: plain(item) for key, item in value.items()}
+        for item in value.values():
+            if type(item) not in _AS_IS:
+                return {key: plain(item) for key, item in value.items()}
+        return dict(value)  # (plain already: one copy, no call per item)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, timedelta):

@@ -70,7 +70,11 @@ def _otel_span(name: str, attributes: dict[str, str | int | bool]) -> Iterator[S
 def recording() -> bool:
     """Whether spans are recorded now: a caller on the event path skips building a span's
     attributes when they are not."""
-    return _trace is not None and _recording()
+    if _trace is None:
+        return False
+    if getattr(_trace, "_TRACER_PROVIDER", False) is None and not _PROVIDER_FROM_ENVIRONMENT:
+        return False  # (the first test of `_recording`, without its call: asked every event)
+    return _recording()
 
 
 def span(name: str, **attributes: str | int | bool | None) -> AbstractContextManager[Span]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from types import MappingProxyType
+from typing import Any, NamedTuple, NoReturn, TypeVar, cast
 
 from transitions import EventData, Machine, State
 
@@ -37,7 +38,16 @@ from svcflow.errors import (
 )
 from svcflow.rules.expressions import NOBODY, CaseVariables, Expression
 from svcflow.sla.calendar import BusinessCalendar
-from svcflow.sla.clocks import Clock, Encoded, Move, Reach, SlaOutcome, SlaPolicy, StepFacts
+from svcflow.sla.clocks import (
+    Clock,
+    Encoded,
+    Kept,
+    Move,
+    Reach,
+    SlaOutcome,
+    SlaPolicy,
+    StepFacts,
+)
 from svcflow.sla.escalation import Chain, EscalationPolicy
 from svcflow.spec.actions import CallSpec
 from svcflow.spec.datamodel import CaseDataSchema
@@ -214,7 +224,9 @@ class CompiledWorkflow:
         triggers allowed now) or ``NotAuthorized`` without changing anything; ``CaseDataError``
         for a bad payload (or one that sets a ``protected`` field).
         """
-        routes = self._routes_from(case_id, state, data, trigger, now)
+        routes = self._routes.get((trigger, state))
+        if routes is None:
+            self._refuse_trigger(case_id, state, data, trigger, now)
         result = step_result(trigger=trigger, source=state, target=state, data=data)
         if actor is not None and self.authority.includes:
             actor = self._widened(actor)
@@ -287,14 +299,11 @@ class CompiledWorkflow:
                 refused.reason,
             )
 
-    def _routes_from(
+    def _refuse_trigger(
         self, case_id: str, state: str, data: Mapping[str, Any], trigger: str, now: datetime
-    ) -> list[_Route]:
-        """The routes of ``trigger`` from ``state``, if it may fire there (else the error that
-        names the triggers allowed now)."""
-        routes = self._routes.get((trigger, state))
-        if routes is not None:
-            return routes
+    ) -> NoReturn:
+        """Raise the error that says ``trigger`` has no route from ``state`` and names the
+        triggers allowed now."""
         if trigger not in self.machine.events:
             raise UnknownTrigger(
                 case_id,
@@ -367,9 +376,12 @@ class CompiledWorkflow:
         result.service = encode_service(clocks, chains, service)
         result.service_events.extend(outcome.events)
         result.cancel_triggers.extend(outcome.cancel)
-        cancelled = set(outcome.cancel)
-        result.timers[:] = [t for t in result.timers if t.trigger not in cancelled]
-        result.timers.extend(TimerRequest(t, due, keep=True) for t, due in outcome.schedule)
+        timers = result.timers
+        if timers:
+            cancelled = set(outcome.cancel)
+            timers[:] = [t for t in timers if t.trigger not in cancelled]
+        for trigger, due in outcome.schedule:  # (without the named tuple's keyword ``__new__``)
+            timers.append(tuple.__new__(TimerRequest, (trigger, due, True, None)))
 
     def recompute_deadlines(
         self, state: str, data: Mapping[str, Any], service: Mapping[str, Any], now: datetime
@@ -587,12 +599,35 @@ class CompiledWorkflow:
         return assign
 
 
-def decode_service(service: Mapping[str, Any]) -> tuple[Encoded[Clock], Encoded[Chain]]:
-    """A case's SLA clocks and escalation chains, from the JSON kept with it, each decoded when
+def decode_service(
+    service: Mapping[str, Any],
+) -> tuple[Mapping[str, Clock], Mapping[str, Chain]]:
+    """A case's SLA clocks and escalation chains, from the JSON kept with it: the records a
+    step wrote when each still carries one (the stores give them back), else each decoded when
     first read (a step usually touches one or two of them)."""
-    clocks = Encoded(service.get("metrics", {}), Clock.from_json)
-    chains = Encoded(service.get("escalations", {}), Chain.from_json)
-    return clocks, chains
+    return _records(service.get("metrics"), Clock.from_json), _records(
+        service.get("escalations"), Chain.from_json
+    )
+
+
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+_R = TypeVar("_R")
+
+
+def _records(
+    group: Mapping[str, Mapping[str, Any]] | None, decode: Callable[[Mapping[str, Any]], _R]
+) -> Mapping[str, _R]:
+    """``group``'s records: taken from the ``Kept`` of each (a loop over a handful of entries
+    costs less than a lazy mapping and its look-ups), or decoded lazily."""
+    if not group:
+        return _NOTHING
+    records: dict[str, _R] = {}
+    for name, value in group.items():
+        record = value.decoded if type(value) is Kept else None
+        if record is None:
+            return Encoded(group, decode)
+        records[name] = record
+    return records
 
 
 def _reencode_service(
@@ -614,17 +649,12 @@ def encode_service(
     previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The case's service state: ``previous`` with ``clocks`` and ``chains`` replaced."""
-    encoded: dict[str, Any] = dict(previous or {})
-    if clocks:
-        encoded["metrics"] = {
-            **encoded.get("metrics", {}),
-            **{name: clock.to_json() for name, clock in clocks.items()},
-        }
-    if chains:
-        encoded["escalations"] = {
-            **encoded.get("escalations", {}),
-            **{name: chain.to_json() for name, chain in chains.items()},
-        }
+    encoded: dict[str, Any] = dict(previous) if previous else {}
+    for key, changed in (("metrics", clocks), ("escalations", chains)):
+        if changed:  # (loops, not comprehensions: a step changes one or two)
+            group = encoded[key] = dict(encoded.get(key) or ())
+            for name, record in changed.items():
+                group[name] = record.to_json()
     return encoded
 
 

@@ -411,15 +411,17 @@ class Engine:
         expected_revision: int | None = None,
         messages: tuple[NewMessage, ...] = (),
     ) -> Case:
-        request = FireRequest(case_id, trigger, payload, actor, idempotency_key)
+        keyed = None  # (a request record only for an event with a key: it is kept with it)
         if idempotency_key is not None:
-            replayed = self._replayed(request)
+            keyed = FireRequest(case_id, trigger, payload, actor, idempotency_key)
+            replayed = self._replayed(keyed)
             if replayed is not None:
                 return replayed
         case = self._writer.get(case_id)
         if expected_revision is not None and case.revision != expected_revision:
             raise ConcurrencyConflict(case_id, expected_revision, case.revision)
-        return self._writer.commit(self._fire_change(case, request, messages))
+        change = self._event_change(case, trigger, payload, actor, keyed, messages)
+        return self._writer.commit(change)
 
     def _replayed(self, request: FireRequest) -> Case | None:
         """The first result of an event already committed with the request's idempotency key."""
@@ -437,6 +439,23 @@ class Engine:
     ) -> CaseChange:
         """The change firing ``request`` on ``case`` makes (nothing committed but the case's
         overdue SLA timers, when ``catch_up``); raises what refuses the event."""
+        keyed = None if request.idempotency_key is None else request
+        return self._event_change(
+            case, request.trigger, request.payload, request.actor, keyed, messages, catch_up
+        )
+
+    def _event_change(
+        self,
+        case: Case,
+        trigger: str,
+        payload: Mapping[str, Any] | None,
+        actor: str,
+        keyed: FireRequest | None,
+        messages: tuple[NewMessage, ...] = (),
+        catch_up: bool = True,
+    ) -> CaseChange:
+        """:meth:`_fire_change` of the event's parts; ``keyed`` is its request when it carries
+        an idempotency key."""
         compiled = self.registry.get(case.workflow, case.version)
         now = self._writer.now()
         if catch_up and case.sla and service_due(case, now):
@@ -447,35 +466,38 @@ class Engine:
                 case.id,
                 case.state,
                 case.data,
-                request.trigger,
-                request.payload,
+                trigger,
+                payload,
                 now,
                 case.sla,
-                self.actor(request.actor) if compiled.reads_roles else None,  # (_actor_in)
+                self.actor(actor) if compiled.reads_roles else None,  # (_actor_in)
             )
         except NotAuthorized as refused:
             self._refused(refused, now)
             raise
         updated = advanced(case, result, now)
-        self._timers.keeper.amend(compiled, case.state, updated, result)
+        if compiled.spec.schedules:
+            self._timers.keeper.amend(compiled, case.state, updated, result)
         event = Event.__new__(
             Event,
-            actor=request.actor,
+            actor=actor,
             kind="transition",
-            trigger=request.trigger,
+            trigger=trigger,
             from_state=case.state,
-            payload=plain(result.payload) if request.payload else None,
+            payload=plain(result.payload) if payload else None,
         )
         entry = history_entry(updated, now, event, result)
-        scope, fingerprinted = (
-            ("", None) if request.idempotency_key is None else fire_scope(request)
-        )
+        if keyed is None:
+            return self._writer.change(
+                updated, case.revision, entry, result, messages=messages, compiled=compiled
+            )
+        scope, fingerprinted = fire_scope(keyed)
         return self._writer.change(
             updated,
             case.revision,
             entry,
             result,
-            idempotency=(request.idempotency_key, scope),
+            idempotency=(keyed.idempotency_key, scope),
             messages=messages,
             request=fingerprinted,
             compiled=compiled,
@@ -935,8 +957,10 @@ class Engine:
     def _case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
         """A case's inbound messages, including the one being committed with this change (so
         a case started from a message can answer its sender at once)."""
-        stored = self.store.case_messages(case_id)
         pending = self._writer.pending_messages()
+        if self._writer.committing_new_case():  # (nothing stored for it yet: no read)
+            return [m.message for m in pending]
+        stored = self.store.case_messages(case_id)
         return [*stored, *(m.message for m in pending)] if pending else list(stored)
 
 

@@ -100,6 +100,22 @@ def history_entry(case: Case, at: datetime, event: Event, result: StepResult) ->
     )
 
 
+def _with_warnings(entry: HistoryEntry, deliveries: Sequence[NewDelivery]) -> HistoryEntry:
+    """``entry`` with the errors of the rows that reach nobody as its ``warnings``, after its
+    other details. A fresh entry's details (the dict :func:`history_entry` made for it) take
+    them in place: no second record."""
+    warnings = []
+    for row in deliveries:
+        if row.status == "undeliverable" and row.error:
+            warnings.append(row.error)
+    if not warnings:
+        return entry
+    if type(entry.details) is dict:
+        entry.details["warnings"] = warnings
+        return entry
+    return _with_details(entry, {**entry.details, "warnings": warnings})
+
+
 def _with_details(entry: HistoryEntry, details: Mapping[str, Any]) -> HistoryEntry:
     """``entry`` with other ``details`` (``_replace`` maps over every field in Python: about
     twice the cost of building the record again)."""
@@ -139,8 +155,9 @@ def _add_effect_details(details: dict[str, Any], result: StepResult) -> None:
     """The effects, in this order: ``timers``, ``left``, ``cancelled``, ``notifications``,
     ``notes``, ``sla`` (each only when there is one). (Loops, not comprehensions: an event
     has one or two of each, and a comprehension is a function call of its own.)"""
-    replaced = set()
+    replaced: set[str] | tuple[()] = ()
     if result.timers:
+        replaced = set()
         scheduled = []
         for t in result.timers:
             scheduled.append({"trigger": t.trigger, "due_at": iso_text(t.due_at), "keep": t.keep})
@@ -156,9 +173,10 @@ def _add_effect_details(details: dict[str, Any], result: StepResult) -> None:
         if cancelled:
             details["cancelled"] = cancelled
     if result.notifications:
-        details["notifications"] = [
-            {"template": n.template, "to": list(n.recipients)} for n in result.notifications
-        ]
+        notified = []
+        for n in result.notifications:
+            notified.append({"template": n.template, "to": list(n.recipients)})
+        details["notifications"] = notified
     if result.notes:
         details["notes"] = list(result.notes)
     if result.service_events:
@@ -189,8 +207,8 @@ class CaseWriter:
         """The signals an event raises, written with it (``CaseChange.signals``)."""
         self.counters = EngineCounters()
         self._listening = plugins.has_listeners()  # (plugins are fixed once the host starts)
-        self._committing: ContextVar[tuple[NewMessage, ...]] = ContextVar(
-            "svcflow_committing_messages", default=()
+        self._committing: ContextVar[tuple[tuple[NewMessage, ...], bool]] = ContextVar(
+            "svcflow_committing_messages", default=((), False)
         )
 
     def now(self) -> datetime:
@@ -204,7 +222,12 @@ class CaseWriter:
         return case
 
     def pending_messages(self) -> tuple[NewMessage, ...]:
-        return self._committing.get()
+        return self._committing.get()[0]
+
+    def committing_new_case(self) -> bool:
+        """Whether the change being committed starts its case (whose stored messages, customer
+        and history are none yet)."""
+        return self._committing.get()[1]
 
     def replayed(self, key: str, scope: str, request: Mapping[str, str]) -> Case | None:
         """The first result of an event already committed with this idempotency key
@@ -234,21 +257,20 @@ class CaseWriter:
         notifications: list[NewNotification] = []
         deliveries: list[NewDelivery] = []
         if result.notifications:
-            notifications, deliveries = self._outbox(case, result, messages, customer_id)
-            warnings = [d.error for d in deliveries if d.status == "undeliverable" and d.error]
-            if warnings:
-                entry = _with_details(entry, {**entry.details, "warnings": warnings})
-        open_scope, release = self._scope(case, expected_revision, customer_id, compiled)
+            new = expected_revision is None
+            notifications, deliveries = self._outbox(case, result, messages, customer_id, new)
+            entry = _with_warnings(entry, deliveries)
+        open_scope, release = (
+            (None, False)
+            if compiled is not None and compiled.spec.scope != "customer"
+            else self._scope(case, expected_revision, customer_id, compiled)
+        )
         change = CaseChange.__new__(
             CaseChange,
             case=case,
             expected_revision=expected_revision,
             history=entry,
-            timers=[
-                NewTimer(t.trigger, t.due_at, case.state, t.keep, t.nominal) for t in result.timers
-            ]
-            if result.timers
-            else (),
+            timers=_new_timers(result, case.state) if result.timers else (),
             cancel_owned_by=result.left_state,
             cancel_triggers=result.cancel_triggers,
             consume_timer=consume_timer,
@@ -317,9 +339,11 @@ class CaseWriter:
         result: StepResult,
         messages: tuple[NewMessage, ...],
         customer_id: str | None,
+        new: bool,
     ) -> tuple[list[NewNotification], list[NewDelivery]]:
-        """The step's notifications and their rows per recipient."""
-        owner = customer_id or self.store.case_customer(case.id)
+        """The step's notifications and their rows per recipient; ``new``: the change starts
+        the case (the store knows nothing of it yet: its owner is ``customer_id``)."""
+        owner = customer_id if new else customer_id or self.store.case_customer(case.id)
         audience = (
             NO_AUDIENCE
             if owner is None and not messages
@@ -330,7 +354,8 @@ class CaseWriter:
         )
         notifications: list[NewNotification] = []
         deliveries: list[NewDelivery] = []
-        token = self._committing.set(messages)
+        # (what the directory sees: set only when it differs from the default)
+        token = self._committing.set((messages, new)) if messages or new else None
         try:
             for index, request in enumerate(result.notifications, start=1):
                 key = f"{case.id}:{case.revision}:{index}"
@@ -338,8 +363,17 @@ class CaseWriter:
                 notifications.append(_notification(key, request, rows))
                 deliveries.extend(rows)
         finally:
-            self._committing.reset(token)
+            if token is not None:
+                self._committing.reset(token)
         return notifications, deliveries
+
+
+def _new_timers(result: StepResult, state: str) -> list[NewTimer]:
+    """The timers a step schedules, owned by the state it leaves the case in."""
+    timers = []
+    for t in result.timers:  # (a loop: a comprehension is a call of its own)
+        timers.append(NewTimer(t.trigger, t.due_at, state, t.keep, t.nominal))
+    return timers
 
 
 def _notification(
@@ -347,7 +381,13 @@ def _notification(
 ) -> NewNotification:
     """A notification of the step; one whose every row failed already (nobody to reach, a
     template error) is ``undeliverable`` or ``dead`` from the start, not pending for ever."""
-    statuses = {row.status for row in rows} or {"undeliverable"}
+    status = "undeliverable"
+    for number, row in enumerate(rows):  # (a loop: a set comprehension is a call of its own)
+        if row.status == "pending":
+            status = "pending"
+            break
+        if number == 0 or row.status < status:
+            status = row.status
     return NewNotification.__new__(
         NewNotification,
         key=key,
@@ -356,7 +396,7 @@ def _notification(
         channel=request.channel,
         urgent=request.urgent,
         deliver_after=request.hold_until,
-        status="pending" if "pending" in statuses else min(statuses),
+        status=status,
     )
 
 

@@ -177,6 +177,7 @@ the data, or never (see :meth:`SlaPolicy.reach`)."""
 
 
 _ACTIVE = ("running", "paused")
+_STATUSES = (None, "running", "paused", "stopped", "cancelled")
 
 
 def clock_changes(
@@ -222,7 +223,16 @@ class MetricMove:
     metric with ``when`` conditions evaluates the ones that could matter for the clock's
     status and looks up the changes for what matched (kept per status and kinds matched)."""
 
-    __slots__ = ("_changes", "_reopen", "_retargets", "dynamic", "inert", "kinds", "metric")
+    __slots__ = (
+        "_changes",
+        "_reopen",
+        "_retargets",
+        "dynamic",
+        "fixed",
+        "inert",
+        "kinds",
+        "metric",
+    )
 
     def __init__(self, metric: _Metric, move: Move) -> None:
         self.metric = metric
@@ -230,10 +240,9 @@ class MetricMove:
         self.dynamic = kinds.dynamic
         self._reopen, self._retargets = metric.spec.reopen, metric.retargets
         self._changes: dict[tuple[ClockStatus | None, frozenset[str]], tuple[str, ...]] = {}
-        self.inert = not metric.retargets and not any(
-            self.changes(status, kinds.moved)
-            for status in (None, "running", "paused", "stopped", "cancelled")
-        )
+        self.fixed = {status: self.changes(status, kinds.moved) for status in _STATUSES}
+        """The changes for each clock status when no ``when`` can start to hold."""
+        self.inert = not metric.retargets and not any(self.fixed.values())
 
     def changes(self, status: ClockStatus | None, matched: frozenset[str]) -> tuple[str, ...]:
         """The changes for a clock in ``status`` when the step matched ``matched``."""
@@ -397,6 +406,9 @@ def _new_clock(fields: tuple[Any, ...]) -> Clock:
     return tuple.__new__(Clock, fields)
 
 
+_ZERO = timedelta(0)
+
+
 class Kept(dict[str, Any]):
     """The JSON of a clock or chain as a step wrote it, remembering the record it was written
     from. While a store hands back the very dict it was given (the memory store always), the
@@ -491,12 +503,36 @@ class _Metric:
         ]
         self.retargets = any(c is not None for c in self.target_conditions)
         self.calendars = [t.calendar or default_calendar for t in spec.targets]
+        self.budgets = [
+            (t.within.amount, calendar) if isinstance(t.within.amount, timedelta) else None
+            for t, calendar in zip(spec.targets, self.calendars, strict=True)
+        ]
+        """Each target's budget and calendar, when its length is fixed (not in days)."""
         self.labels = [t.name or t.within.describe() for t in spec.targets]
         self.breach_trigger = f"sla:{name}:breach"
         self.warning_triggers = [f"sla:{name}:warning:{i}" for i in range(len(spec.warnings))]
         self.triggers = (self.breach_trigger, *self.warning_triggers)
+        self._thresholds: dict[timedelta, tuple[timedelta, ...]] = {}
+
+    def thresholds(self, budget: timedelta) -> tuple[timedelta, ...]:
+        """How much of ``budget`` is used when each warning is due (worked out once per
+        budget: a metric's targets have one or two; a target in business days has one per
+        start, so only the latest are kept)."""
+        found = self._thresholds.get(budget)
+        if found is None:
+            if len(self._thresholds) >= 64:
+                self._thresholds.clear()
+            found = self._thresholds[budget] = tuple(
+                budget * warning.at
+                if warning.at is not None
+                else budget - (warning.before or timedelta(0))
+                for warning in self.spec.warnings
+            )
+        return found
 
     def choose_target(self, facts: StepFacts) -> int:
+        if not self.retargets:
+            return 0  # no target has a condition: the first (the only one the checks allow)
         for index, condition in enumerate(self.target_conditions):
             if condition is None or holds(condition, facts.after, facts.state, facts.now):
                 return index
@@ -565,9 +601,12 @@ class SlaPolicy:
             metric = planned.metric
             before = clocks.get(metric.name)
             status = None if before is None else before.status
-            matched = planned.matched(status, facts) if when else planned.kinds.moved
+            changes = None if when else planned.fixed.get(status)
+            if changes is None:  # (or a status this version does not know)
+                matched = planned.matched(status, facts) if when else planned.kinds.moved
+                changes = planned.changes(status, matched)
             clock = before
-            for name in planned.changes(status, matched):
+            for name in changes:
                 clock = change[name](metric, clock, facts, outcome.events)
             if clock is not before and clock is not None:
                 outcome.clocks[metric.name] = self._rearm(metric, clock, outcome)
@@ -768,17 +807,11 @@ class SlaPolicy:
 
     def _new_cycle(self, metric: _Metric, cycle: int, facts: StepFacts) -> Clock:
         target = metric.choose_target(facts)
-        budget, calendar = self._budget(metric, target, facts.now)
-        return Clock(
-            status="running",
-            cycle=cycle,
-            started_at=facts.now,
-            target=target,
-            budget=budget,
-            calendar=calendar,
-            used=timedelta(0),
-            since=facts.now,
-        )
+        now = facts.now
+        budget, calendar = metric.budgets[target] or self._budget(metric, target, now)
+        # status, cycle, started_at, target, budget, calendar, used, since, warned; the rest None
+        fields = ("running", cycle, now, target, budget, calendar, _ZERO, now, ())
+        return _new_clock((*fields, None, None, None, None, None))
 
     def _halt(self, clock: Clock, status: ClockStatus, now: datetime) -> Clock:
         return clock.halted(status, self.used(clock, now), now)
@@ -801,14 +834,15 @@ class SlaPolicy:
         outcome.cancel.extend(metric.triggers)
         if clock.status != "running":
             return clock if clock.deadline is None is clock.next_due else clock.armed(None, None)
-        calendar = self.calendars[clock.calendar]
-        deadline = calendar.add(clock.since, clock.budget - clock.used)
+        add = self.calendars[clock.calendar].add
+        since, used, warned = clock.since, clock.used, clock.warned
+        deadline = add(since, clock.budget - used)
         next_due = None
         schedule = outcome.schedule
-        for index, trigger in enumerate(metric.warning_triggers):
-            if index not in clock.warned:
-                moment = self._warning_moment(metric, clock, index)
-                schedule.append((trigger, moment))
+        for index, threshold in enumerate(metric.thresholds(clock.budget)):
+            if index not in warned:  # as ``_warning_moment``, with the look-ups done once
+                moment = max(add(since, threshold - used), since)
+                schedule.append((metric.warning_triggers[index], moment))
                 next_due = moment if next_due is None or moment < next_due else next_due
         if clock.breached_at is None:
             schedule.append((metric.breach_trigger, deadline))
@@ -816,11 +850,7 @@ class SlaPolicy:
         return clock.armed(deadline, next_due)
 
     def _warning_moment(self, metric: _Metric, clock: Clock, index: int) -> datetime:
-        warning = metric.spec.warnings[index]
-        if warning.at is not None:
-            threshold = clock.budget * warning.at
-        else:
-            threshold = clock.budget - (warning.before or timedelta(0))
+        threshold = metric.thresholds(clock.budget)[index]
         moment = self.calendars[clock.calendar].add(clock.since, threshold - clock.used)
         return max(moment, clock.since)  # a threshold already passed is due at once, not before
 

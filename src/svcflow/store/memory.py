@@ -58,6 +58,31 @@ from svcflow.store.query import (
 __all__ = ["MemoryStore"]
 
 
+def _outbox_entry(entry_id: int, row: NewDelivery, case_id: str, at: datetime) -> OutboxEntry:
+    """The outbox record of a row the engine queued at ``at``."""
+    return OutboxEntry.__new__(
+        OutboxEntry,
+        id=entry_id,
+        key=row.key,
+        notification_key=row.notification_key,
+        case_id=case_id,
+        template=row.template,
+        channel=row.channel,
+        address=row.address,
+        name=row.name,
+        role=row.role,
+        locale=row.locale,
+        subject=row.subject,
+        body=row.body,
+        urgent=row.urgent,
+        status=row.status,
+        attempts=0,
+        next_attempt_at=row.next_attempt_at,
+        created_at=at,
+        last_error=row.error,
+    )
+
+
 def _ready(timer: Timer, now: datetime) -> bool:
     """Whether a due timer may fire: not parked, and past its retry moment if it failed."""
     if timer.status == "failed":
@@ -76,6 +101,9 @@ class MemoryStore:
         self._timers_by_case: dict[str, tuple[int, ...]] = {}
         self._due: list[tuple[datetime, int]] = []
         self._notifications: dict[str, Notification] = {}
+        # rows as the engine built them, with their ids, until something reads the outbox
+        self._queued_notifications: dict[str, tuple[NewNotification, int, str, datetime]] = {}
+        self._queued_deliveries: dict[int, tuple[NewDelivery, str, datetime]] = {}
         self._idempotency: dict[str, IdempotencyRecord] = {}
         self._workflows: dict[tuple[str, int], tuple[str, str, str]] = {}
         self._ids = itertools.count(1)
@@ -162,11 +190,10 @@ class MemoryStore:
             earlier = self._messages.get((message.channel, message.message_id))
             if earlier is not None:
                 raise DuplicateMessage(earlier[0])
-        if change.notifications:
-            queued = self._notifications
-            duplicate = next((n.key for n in change.notifications if n.key in queued), None)
-            if duplicate is not None:
-                raise ValueError(f"notification key {duplicate!r} already queued")
+        queued, kept = self._queued_notifications, self._notifications
+        for note in change.notifications:
+            if note.key in queued or note.key in kept:
+                raise ValueError(f"notification key {note.key!r} already queued")
 
     def _apply_timers(self, change: CaseChange) -> None:
         """Consume the fired timer, cancel the ones the change ends, add the new ones."""
@@ -218,46 +245,38 @@ class MemoryStore:
             del self._timers_by_case[case_id]
 
     def _add_notifications(self, case: Case, notifications: Sequence[NewNotification]) -> None:
-        for note in notifications:
-            self._notifications[note.key] = Notification.__new__(
-                Notification,
-                id=next(self._ids),
-                key=note.key,
-                case_id=case.id,
-                template=note.template,
-                recipients=note.recipients,
-                channel=note.channel,
-                urgent=note.urgent,
-                status=note.status,
-                created_at=case.updated_at,
-                context=note.context,
-                deliver_after=note.deliver_after,
-            )
+        for note in notifications:  # (its record is built when the outbox is first read)
+            self._queued_notifications[note.key] = (note, next(self._ids), case.id, case.updated_at)
 
     def _add_deliveries(self, case: Case, deliveries: Sequence[NewDelivery]) -> None:
         for queued in deliveries:
-            entry_id = next(self._ids)
-            self._outbox[entry_id] = OutboxEntry.__new__(
-                OutboxEntry,
-                id=entry_id,
-                key=queued.key,
-                notification_key=queued.notification_key,
-                case_id=case.id,
-                template=queued.template,
-                channel=queued.channel,
-                address=queued.address,
-                name=queued.name,
-                role=queued.role,
-                locale=queued.locale,
-                subject=queued.subject,
-                body=queued.body,
-                urgent=queued.urgent,
-                status=queued.status,
-                attempts=0,
-                next_attempt_at=queued.next_attempt_at,
-                created_at=case.updated_at,
-                last_error=queued.error,
-            )
+            self._queued_deliveries[next(self._ids)] = (queued, case.id, case.updated_at)
+
+    def _settle(self) -> None:
+        """Turn the queued rows into the records readers get (once each, in id order: every
+        queued id is newer than every record's). A commit stores the engine's rows with their
+        ids and moments, so a notice nobody reads (one that reached nobody) costs no record."""
+        if self._queued_notifications:
+            for note, note_id, case_id, at in self._queued_notifications.values():
+                self._notifications[note.key] = Notification.__new__(
+                    Notification,
+                    id=note_id,
+                    key=note.key,
+                    case_id=case_id,
+                    template=note.template,
+                    recipients=note.recipients,
+                    channel=note.channel,
+                    urgent=note.urgent,
+                    status=note.status,
+                    created_at=at,
+                    context=note.context,
+                    deliver_after=note.deliver_after,
+                )
+            self._queued_notifications.clear()
+        if self._queued_deliveries:
+            for entry_id, (row, case_id, at) in self._queued_deliveries.items():
+                self._outbox[entry_id] = _outbox_entry(entry_id, row, case_id, at)
+            self._queued_deliveries.clear()
 
     def _add_messages(self, case_id: str, messages: Sequence[NewMessage]) -> None:
         for message in messages:
@@ -394,6 +413,7 @@ class MemoryStore:
 
     def workload(self, now: datetime) -> Workload:
         with self._lock:
+            self._settle()
             due = [t.due_at for t in self._timers.values() if t.due_at <= now and _ready(t, now)]
             pending = [e for e in self._outbox.values() if e.status == "pending"]
             due_out = [e.next_attempt_at for e in pending if e.next_attempt_at <= now]
@@ -445,6 +465,7 @@ class MemoryStore:
         self, case_id: str | None = None, status: str | None = None
     ) -> list[Notification]:
         with self._lock:
+            self._settle()
             return [
                 n
                 for n in self._notifications.values()
@@ -458,6 +479,7 @@ class MemoryStore:
         self, now: datetime, limit: int, owner: str, lease_until: datetime
     ) -> list[OutboxEntry]:
         with self._lock:
+            self._settle()
             due = sorted(
                 (
                     entry
@@ -478,6 +500,7 @@ class MemoryStore:
 
     def rewrite_delivery(self, entry_id: int, subject: str, body: str, locale: str) -> None:
         with self._lock:
+            self._settle()
             entry = self._outbox[entry_id]
             self._outbox[entry_id] = entry._replace(subject=subject, body=body, locale=locale)
 
@@ -497,6 +520,7 @@ class MemoryStore:
         reference: str | None = None,
     ) -> None:
         with self._lock:
+            self._settle()
             entry = self._outbox[entry_id]
             self._outbox[entry_id] = entry._replace(
                 status=status,
@@ -525,6 +549,7 @@ class MemoryStore:
 
     def outbox(self, case_id: str | None = None, status: str | None = None) -> list[OutboxEntry]:
         with self._lock:
+            self._settle()
             return [
                 entry
                 for entry in self._outbox.values()
@@ -664,6 +689,7 @@ class MemoryStore:
 
     def _drop_case_rows(self, gone: set[str]) -> None:
         """Drop the rows of the cases in ``gone`` that are not keyed by case."""
+        self._settle()
         self._due = [(due, i) for due, i in self._due if i in self._timers]
         heapq.heapify(self._due)
         self._notifications = {
@@ -725,6 +751,7 @@ class MemoryStore:
             return before - len(self._messages)
 
     def _erase_deliveries(self, gone: set[str], marker: str) -> None:
+        self._settle()
         for entry_id, entry in list(self._outbox.items()):
             if entry.case_id in gone:
                 pending = entry.status == "pending"
