@@ -33,7 +33,7 @@ from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.packing import SHORTEST, pack, unpack
 from svcflow.store.sqlite.rows import from_ts, micros, ts
 from svcflow.store.sqlite.schema import CASE_COLUMNS
-from svcflow.store.sqlite.values import Shape, object_form, shape_of, values_form
+from svcflow.store.sqlite.values import Shape, decodable, object_form, shape_of, values_form
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
 
@@ -285,7 +285,10 @@ def test_the_values_only_form_gives_the_json_object_back_exactly() -> None:
         stored = values_form(data, shape_id)
         assert stored.startswith("[")
         assert object_form(stored, shapes.__getitem__) == text
+        read = json.loads(decodable(stored, shapes.__getitem__))  # what the codec reads
+        assert list(read.items()) == list(json.loads(text).items())
     assert object_form('{"a":1}', shapes.__getitem__) == '{"a":1}'  # rows written before
+    assert decodable('{"a":1}', shapes.__getitem__) == '{"a":1}'
 
 
 def test_the_values_only_form_of_the_codecs_plain_values_reads_back_as_the_codecs_json() -> None:
@@ -314,6 +317,8 @@ def test_the_values_only_form_of_the_codecs_plain_values_reads_back_as_the_codec
         data = schema.initial(given)
         stored = values_form(schema.to_jsonable(data), lambda shape: 1)
         assert object_form(stored, shapes.__getitem__) == schema.to_json(data)
+        read = schema.from_json(object_form(stored, shapes.__getitem__))
+        assert schema.from_json(decodable(stored, shapes.__getitem__)) == read
     infinite = schema.initial({"amount": float("inf")})
     assert values_form(schema.to_jsonable(infinite), lambda shape: 1) == "[1,0]"  # null: no value
 

@@ -86,10 +86,10 @@ def micros(moment: datetime) -> bytes:
 def from_ts(value: str | bytes | datetime) -> datetime:
     """A stored moment: SQLite keeps ISO text (:func:`ts`) or a BLOB of microseconds
     (:func:`micros`), PostgreSQL gives a ``datetime`` already; aware UTC either way."""
+    if isinstance(value, bytes):  # (the usual form: tested first)
+        return _EPOCH + timedelta(microseconds=int.from_bytes(value, "big") - _OFFSET)
     if isinstance(value, str):
         return datetime.fromisoformat(value)
-    if isinstance(value, bytes):
-        return _EPOCH + timedelta(microseconds=int.from_bytes(value, "big") - _OFFSET)
     return value
 
 
@@ -102,19 +102,25 @@ def where_clause(**filters: str | None) -> tuple[str, list[str]]:
 
 
 def timer_of(row: tuple[Any, ...]) -> Timer:
-    return Timer(
-        id=row[0],
-        case_id=row[1],
-        trigger=row[2],
-        due_at=from_ts(row[3]),
-        owner_state=row[4],
-        keep=bool(row[5]),
-        created_at=from_ts(row[6]),
-        status=row[7],
-        attempts=row[8],
-        last_error=row[9],
-        retry_at=None if row[10] is None else from_ts(row[10]),
-        nominal=None if row[11] is None else from_ts(row[11]),
+    """A timer from its row (``TIMER_COLUMNS``), built as the named tuple it is without the
+    keyword ``__new__`` (a claimed batch reads hundreds)."""
+    retry, nominal = row[10], row[11]
+    return tuple.__new__(
+        Timer,
+        (
+            row[0],
+            row[1],
+            row[2],
+            from_ts(row[3]),
+            row[4],
+            bool(row[5]),
+            from_ts(row[6]),
+            row[7],
+            row[8],
+            row[9],
+            None if retry is None else from_ts(retry),
+            None if nominal is None else from_ts(nominal),
+        ),
     )
 
 

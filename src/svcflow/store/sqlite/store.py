@@ -82,7 +82,7 @@ from svcflow.store.sqlite.schema import (
 )
 from svcflow.store.sqlite.shared import SharedTexts
 from svcflow.store.sqlite.texts import data_texts, places_column, with_texts
-from svcflow.store.sqlite.values import Shape, object_form, shape_of, shape_text, values_form
+from svcflow.store.sqlite.values import Shape, decodable, shape_of, shape_text, values_form
 from svcflow.store.sqlite.view import ConnectionView
 from svcflow.store.sqlite.writes import (
     Packer,
@@ -430,7 +430,7 @@ class SqliteStore:
         """Write everything of one change inside the caller's transaction, or raise; the
         case's timers after it."""
         case, data = change.case, prepared.data
-        stamp, moment = ts(case.updated_at), self._moment(case.updated_at)
+        moment = self._moment(case.updated_at)
         if change.idempotency_key is not None:
             record = self._idempotency(db, change.idempotency_key)
             if record is not None:
@@ -453,7 +453,7 @@ class SqliteStore:
         write_signals(db, change)
         if change.idempotency_key is not None:
             assert snapshot is not None
-            write_idempotency(db, change, snapshot, stamp)
+            write_idempotency(db, change, snapshot, ts(case.updated_at))
         return timers
 
     def _remember_committed(self, change: CaseChange, timers: tuple[TimerKey, ...]) -> None:
@@ -557,7 +557,7 @@ class SqliteStore:
         """A case row's data (``CASE_COLUMNS``; also an idempotency snapshot's), its large
         texts put back."""
         codec = self._require_codec()
-        stored = object_form(row[4], self._shape)
+        stored = decodable(row[4], self._shape)
         if row[9] is None:
             return codec.decode(row[1], row[2], stored)
         texts = data_texts(self._connection(), row[0], row[9])
