@@ -248,3 +248,50 @@ def test_delivery_outcomes_are_recorded_a_batch_at_a_time(
         assert len(report.delivered) == len(captured.deliveries) == 7
         assert counting.recorded == [3, 3, 1]
         assert {row.status for row in engine.outbox()} == {"delivered"}
+
+
+LEAVING = """\
+workflow: ticket
+version: 1
+title: Ticket
+data:
+  customer: {type: string, required: true}
+states:
+  new:
+    initial: true
+    on_enter:
+      - schedule: {trigger: first, after: 10m}
+      - schedule: {trigger: second, after: 20m}
+  moved: {}
+  closed: {final: true}
+transitions:
+  - {trigger: close, from: [new, moved], to: closed}
+  - {trigger: first, from: new, to: moved}
+  - {trigger: second, from: new, to: closed}
+"""
+
+
+def test_the_claim_learns_each_cases_timers_and_a_firing_cancels_them_without_reading(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Issue 16: the claim reads the batch's cases with their timers in one statement; the
+    firing that leaves the state cancels the case's other timer from what it learned (no read
+    of the case's timers), so that timer, claimed in the same batch, is gone, not fired."""
+    store = SqliteStore(tmp_path / "cases.db")
+    with Engine([load_workflow_text(LEAVING, "ticket.yaml")], store, clock) as engine:
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(3)]
+        store._timer_keys.clear()  # as another process that started the cases would know
+        clock.advance("30m")
+        statements: list[str] = []
+        store._connection().set_trace_callback(statements.append)
+        fired = engine.advance()
+        store._connection().set_trace_callback(None)
+        assert [(f.timer.case_id, f.timer.trigger) for f in fired] == [
+            (case, "first") for case in cases
+        ]
+        for case in cases:
+            assert engine.get(case).state == "moved" and engine.timers(case) == []
+            assert [e.kind for e in engine.history(case)] == ["started", "timer"]
+    joins = [s for s in statements if "FROM cases JOIN timers" in s]
+    assert len(joins) == 1
+    assert not [s for s in statements if s.startswith("SELECT id, trigger, owner_state, keep")]

@@ -1071,22 +1071,26 @@ class SqliteStore:
         return known[1] if known is not None and known[0] == revision else None
 
     def _learn_cases(self, db: sqlite3.Connection, case_ids: Sequence[str]) -> None:
-        """Remember the owner, revision and timers of the cases of a claimed batch (two reads
-        for the batch, instead of two for each firing's commit)."""
+        """Remember the owner, revision and timers of the cases of a claimed batch: one read
+        for the batch (each case has a timer: the one just claimed), instead of two for each
+        firing's commit. (A read of the cases alone cost about 24 kIr a case, issue 16.)"""
+        key = "ref" if self._rows.case_id_of_ref is not None else "id"
         for start in range(0, len(case_ids), _IDS_PER_STATEMENT):
             marks, ids = _in_list(case_ids[start : start + _IDS_PER_STATEMENT])
+            cases: dict[str, tuple[int, str | None]] = {}
             timers: dict[str, list[TimerKey]] = {}
-            for case_id, *key in db.execute(
-                f"SELECT {self._rows.read('case_id', 'timers')}, id, trigger, owner_state, keep "
-                f"FROM timers WHERE {self._rows.of_cases(marks)} ORDER BY id",
+            for case_id, revision, owner, *timer in db.execute(
+                "SELECT cases.id, cases.revision, cases.customer_id, timers.id, timers.trigger, "
+                f"timers.owner_state, timers.keep FROM cases JOIN timers ON "
+                f"timers.{self._rows.column} = cases.{key} WHERE cases.id IN ({marks}) "
+                "ORDER BY timers.id",
                 ids,
             ):
-                timers.setdefault(case_id, []).append((key[0], key[1], key[2], key[3]))
-            for case_id, revision, owner in db.execute(
-                f"SELECT id, revision, customer_id FROM cases WHERE id IN ({marks})", ids
-            ):
+                cases[case_id] = (revision, owner)
+                timers.setdefault(case_id, []).append((timer[0], timer[1], timer[2], timer[3]))
+            for case_id, (revision, owner) in cases.items():
                 self._remember_owner(case_id, owner)
-                self._remember_timers(case_id, revision, tuple(timers.get(case_id, ())))
+                self._remember_timers(case_id, revision, tuple(timers[case_id]))
 
     def _remember_owner(self, case_id: str, owner: str | None) -> None:
         if len(self._owners) >= _DECODED_CACHE_SIZE:
