@@ -1238,16 +1238,9 @@ class SqliteStore:
             data = MappingProxyType(self._decode_data(row))
             sla = _NO_SLA if row[8] == "{}" else MappingProxyType(self._decode_sla(row[8]))
             self._remember(row[0], _Known(row[5], row[2], data, sla))
-        return Case(
-            id=row[0],
-            workflow=row[1],
-            version=row[2],
-            state=row[3],
-            data=data,
-            revision=row[5],
-            created_at=from_ts(row[6]),
-            updated_at=from_ts(row[7]),
-            sla=sla,
+        return tuple.__new__(  # (the named tuple without its keyword __new__: batches read many)
+            Case,
+            (row[0], row[1], row[2], row[3], data, row[5], from_ts(row[6]), from_ts(row[7]), sla),
         )
 
     def _idempotency(self, db: sqlite3.Connection, key: str) -> IdempotencyRecord | None:
