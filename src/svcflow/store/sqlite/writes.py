@@ -39,6 +39,8 @@ from svcflow.store.sqlite.shared import SharedTexts
 from svcflow.store.sqlite.texts import keep_texts, store_texts
 
 __all__ = [
+    "SAME_DATA_INDEX",
+    "SAME_VERSION",
     "Packer",
     "StoredData",
     "TimerKey",
@@ -89,11 +91,15 @@ def write_case(
     sla: str | bytes | None,
     stamp: str | bytes,
     form: MomentForm,
+    same: int = 0,
 ) -> None:
     """Insert a new case, or update it if it is still at ``expected_revision``
     (``ConcurrencyConflict`` otherwise). ``data`` or ``sla`` None: unchanged, not written.
     ``stamp`` is the case's ``updated_at`` and ``form`` how its other moments are stored
-    (:mod:`.rows`).
+    (:mod:`.rows`). ``same`` (:data:`SAME_VERSION`, :data:`SAME_DATA_INDEX`) names the
+    indexed columns the row at ``expected_revision`` already holds as the change has them: not
+    written, so their indexes are not touched (SQLite rewrites an index entry whenever an
+    ``UPDATE`` sets one of its columns, to the same value too: a page of the WAL, issue 16).
     The data's texts are not stored here: the caller does it after the history entry's
     (:meth:`StoredData.keep`), so a text both set is stored as the entry's texts."""
     case = change.case
@@ -122,21 +128,38 @@ def write_case(
         if change.customer_id is not None or change.open_scope is not None:
             _own(db, change)
         return
+    _update(db, change, change.expected_revision, data, sla, stamp, form, same)
+
+
+def _update(
+    db: sqlite3.Connection,
+    change: CaseChange,
+    expected: int,
+    data: StoredData | None,
+    sla: str | bytes | None,
+    stamp: str | bytes,
+    form: MomentForm,
+    same: int,
+) -> None:
+    """``write_case`` of a case already stored (at revision ``expected``)."""
+    case = change.case
+    new_data = 0 if data is None else _DATA_INDEX if same & SAME_DATA_INDEX else _DATA
     updated = db.execute(
-        _UPDATE_CASE[data is None, sla is None],
+        _update_case(same & SAME_VERSION | new_data | (0 if sla is None else _SLA)),
         (
-            case.version,
+            *(() if same & SAME_VERSION else (case.version,)),
             case.state,
             case.revision,
             stamp,
-            *(() if data is None else (data.text, data.texts, *data_index(case.data))),
+            *(() if data is None else (data.text, data.texts)),
+            *(() if new_data != _DATA else data_index(case.data)),
             *(() if sla is None else (sla, *_sla_columns(case, form))),
             case.id,
-            change.expected_revision,
+            expected,
         ),
     )
     if updated.rowcount == 0:
-        conflict(db, case.id, change.expected_revision)
+        conflict(db, case.id, expected)
     if change.release_scope:
         db.execute("UPDATE cases SET open_scope = NULL WHERE id = ?", (case.id,))
 
@@ -167,15 +190,23 @@ def conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
     raise ConcurrencyConflict(case_id, expected, row[0] if row else None)
 
 
-_UPDATE_CASE = {
-    (same_data, same_sla): "UPDATE cases SET version = ?, state = ?, revision = ?, updated_at = ?"
-    + ("" if same_data else ", data = ?, texts = ?, assignee = ?, queue = ?")
-    + ("" if same_sla else ", sla = ?, sla_due = ?, sla_breached = ?")
-    + " WHERE id = ? AND revision = ?"
-    for same_data in (False, True)
-    for same_sla in (False, True)
-}
-"""The four statements of a case update, by (data unchanged, SLA state unchanged)."""
+SAME_VERSION = 1
+"""``write_case``: the stored row has the change's workflow version."""
+SAME_DATA_INDEX = 2
+"""``write_case``: the stored row's ``assignee`` and ``queue`` are the changed data's."""
+_DATA, _DATA_INDEX, _SLA = 4, 8, 16  # what is written of the data and the SLA state
+
+
+@cache
+def _update_case(written: int) -> str:
+    """The statement of a case update that writes what ``written`` names (bits above)."""
+    sets = [] if written & SAME_VERSION else ["version = ?"]
+    sets += ["state = ?", "revision = ?", "updated_at = ?"]
+    if written & (_DATA | _DATA_INDEX):
+        sets += ["data = ?", "texts = ?"] + (["assignee = ?", "queue = ?"] * (written & _DATA > 0))
+    if written & _SLA:
+        sets += ["sla = ?", "sla_due = ?", "sla_breached = ?"]
+    return f"UPDATE cases SET {', '.join(sets)} WHERE id = ? AND revision = ?"
 
 
 def write_history(
