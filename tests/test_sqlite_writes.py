@@ -1,6 +1,8 @@
 """What the SQLite store writes for one event (issue 16): an ``UPDATE`` of a case sets only
 the indexed columns whose values change, since SQLite rewrites an index entry whenever a
-statement sets one of its columns, to the same value too; the columns stay right either way."""
+statement sets one of its columns, to the same value too (the columns stay right either way);
+a new file has smaller pages, so the WAL copies fewer bytes an event, and a file made before
+keeps the page size it has."""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
+from svcflow.store.sqlite import store
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
 
@@ -50,3 +55,27 @@ def test_an_update_sets_the_indexed_columns_of_a_case_only_when_they_change(
     with sqlite3.connect(path) as db:
         row = db.execute("SELECT assignee, queue, version, state FROM cases").fetchone()
     assert row == ("a-7", changed.data["queue"], changed.version, "resolved")
+
+
+def test_a_new_file_has_pages_of_2048_bytes_and_an_older_file_keeps_its_own(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new, old = tmp_path / "new.db", tmp_path / "old.db"
+    with monkeypatch.context() as before:  # a file made before: SQLite's default page size
+        before.setattr(store, "PAGE_SIZE", 4096)
+        with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{old}", clock=clock) as engine:
+            first = engine.fire(engine.start("complaint", START).id, "acknowledge")
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{old}", clock=clock) as engine:
+        assert engine.get(first.id) == first
+        engine.fire(first.id, "investigate")
+    for path in (new, old):
+        with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+            case = engine.fire(engine.start("complaint", START).id, "acknowledge")
+        with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+            assert engine.get(case.id) == case
+            assert [e.trigger for e in engine.history(case.id)] == [None, "acknowledge"]
+    sizes = []
+    for path in (new, old):
+        with sqlite3.connect(path) as db:
+            sizes.append(db.execute("PRAGMA page_size").fetchone()[0])
+    assert sizes == [store.PAGE_SIZE, 4096] and store.PAGE_SIZE == 2048

@@ -141,6 +141,11 @@ class _Prepared(NamedTuple):
 
 
 _WAL_CHECKPOINT_PAGES = 4000
+PAGE_SIZE = 2048
+"""The page size of a new file (an existing file keeps the one it has: SQLite fixes it when the
+file is made). An event writes about 12 pages to the WAL, each copied and checksummed whole:
+half as many bytes as with SQLite's default of 4,096, for about 3% of an event's instructions
+(issue 16), at the cost of about 4% more bytes a case (rows pack a little worse)."""
 _DECODED_CACHE_SIZE = 10_000
 
 
@@ -263,6 +268,7 @@ class SqliteStore:
         connection = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
+        connection.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a new file's (see PAGE_SIZE)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(f"PRAGMA synchronous={self._synchronous}")
         connection.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
