@@ -2,19 +2,24 @@
 the indexed columns whose values change, since SQLite rewrites an index entry whenever a
 statement sets one of its columns, to the same value too (the columns stay right either way);
 a new file has smaller pages, so the WAL copies fewer bytes an event, and a file made before
-keeps the page size it has."""
+keeps the page size it has; history details and payloads are written by pydantic-core's JSON
+writer, as the ``json`` module wrote them."""
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import sqlite3
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
 from svcflow.store.sqlite import store
+from svcflow.store.sqlite.rows import plain_json, to_json
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
 
@@ -79,3 +84,23 @@ def test_a_new_file_has_pages_of_2048_bytes_and_an_older_file_keeps_its_own(
         with sqlite3.connect(path) as db:
             sizes.append(db.execute("PRAGMA page_size").fetchone()[0])
     assert sizes == [store.PAGE_SIZE, 4096] and store.PAGE_SIZE == 2048
+
+
+def test_plain_json_writes_what_to_json_writes_and_reads_back_the_same() -> None:
+    text = "".join(map(chr, range(0x90))) + '\u2028\ufeff😀\U0010ffff Grüße 你好 </script> "\\'
+    values: list[object] = [
+        {"text": text, text: [1, -0.0, 1.5, 1e300, 2**70, -(2**63), True, None]},
+        {"left": "acknowledged", "sla": [{"at": "2026-03-02T09:00:00+00:00", "cycle": 1}]},
+        {"inf": [math.inf, -math.inf]},
+        [[], {}, [[{}]]],
+        {"tiny": [1e-05, 1e-7, 5e-324, 0.1]},
+    ]
+    for value in values:
+        written = plain_json(value)
+        assert json.loads(written) == json.loads(to_json(value))
+        if "tiny" not in str(value):
+            assert written == to_json(value)
+    assert math.isnan(json.loads(plain_json({"nan": math.nan}))["nan"])
+    assert plain_json({"nan": math.nan}) == to_json({"nan": math.nan}) == '{"nan":NaN}'
+    for odd in ({"proxy": MappingProxyType({"a": 1})}, {"surrogate": "\ud800"}):
+        assert plain_json(odd) == to_json(odd)  # pydantic-core refuses them: as before

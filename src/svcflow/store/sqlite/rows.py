@@ -17,6 +17,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic_core import PydanticSerializationError
+from pydantic_core import to_json as _json_bytes
+
 from svcflow.records import (
     NO_DETAILS,
     DeadLetter,
@@ -37,6 +40,7 @@ __all__ = [
     "micros",
     "notification_of",
     "outbox_entry_of",
+    "plain_json",
     "refusal_of",
     "refusal_row",
     "timer_of",
@@ -46,6 +50,19 @@ __all__ = [
 ]
 
 to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
+def plain_json(value: Any) -> str:
+    """``value``, plain JSON data (:func:`svcflow.records.plain`: what a history entry's
+    details and payload hold, whatever the store), as :func:`to_json` writes it, by
+    pydantic-core's writer: the same text in a third of the instructions (issue 16: 44 kIr of
+    an event's 934), but for numbers below 1e-4, written without an exponent (``0.00001``
+    for ``1e-05``), which read back as the same float. What that writer cannot write (a
+    mapping that is not a dict, a lone surrogate) goes to :func:`to_json`, as before."""
+    try:
+        return _json_bytes(value, inf_nan_mode="constants").decode()
+    except PydanticSerializationError:
+        return to_json(value)
 
 
 MomentForm = Callable[[datetime], str | bytes]

@@ -28,7 +28,7 @@ from svcflow.store.base import (
 from svcflow.store.history_texts import TextPlace
 from svcflow.store.query import data_index, sla_index
 from svcflow.store.sqlite.case_rows import CaseRows
-from svcflow.store.sqlite.rows import MomentForm, to_json, ts
+from svcflow.store.sqlite.rows import MomentForm, plain_json, to_json, ts
 from svcflow.store.sqlite.schema import (
     CASE_COLUMNS,
     HISTORY_COLUMNS,
@@ -247,9 +247,9 @@ def _history_row(
         entry.trigger,
         entry.from_state,
         entry.to_state,
-        None if entry.payload is None else to_json(entry.payload),
+        None if entry.payload is None else plain_json(entry.payload),
         entry.version,
-        pack(to_json(dict(entry.details))),  # a mappingproxy would be encoded as its str()
+        pack(plain_json(dict(entry.details))),  # a mappingproxy is no JSON object to either
         texts,
     )
 
