@@ -3,7 +3,7 @@ the indexed columns whose values change, since SQLite rewrites an index entry wh
 statement sets one of its columns, to the same value too (the columns stay right either way);
 a new file has smaller pages, so the WAL copies fewer bytes an event, and a file made before
 keeps the page size it has; history details and payloads are written by pydantic-core's JSON
-writer, as the ``json`` module wrote them."""
+writer, as the ``json`` module wrote them; moments are bound as ``bytearray`` (no adapter)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import math
 import re
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
@@ -19,7 +20,7 @@ import pytest
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
 from svcflow.store.sqlite import store
-from svcflow.store.sqlite.rows import plain_json, to_json
+from svcflow.store.sqlite.rows import from_ts, micros, micros_param, plain_json, to_json
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
 
@@ -104,3 +105,13 @@ def test_plain_json_writes_what_to_json_writes_and_reads_back_the_same() -> None
     assert plain_json({"nan": math.nan}) == to_json({"nan": math.nan}) == '{"nan":NaN}'
     for odd in ({"proxy": MappingProxyType({"a": 1})}, {"surrogate": "\ud800"}):
         assert plain_json(odd) == to_json(odd)  # pydantic-core refuses them: as before
+
+
+def test_a_moment_bound_as_a_bytearray_is_stored_as_the_same_blob(tmp_path: Path) -> None:
+    moment = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
+    assert isinstance(micros_param(moment), bytearray) and micros_param(moment) == micros(moment)
+    with sqlite3.connect(tmp_path / "moments.db") as db:
+        db.execute("CREATE TABLE t (at TEXT)")  # declared TEXT, as the store's columns are
+        db.execute("INSERT INTO t VALUES (?)", (micros_param(moment),))
+        [(kind, stored)] = db.execute("SELECT typeof(at), at FROM t").fetchall()
+    assert (kind, stored, from_ts(stored)) == ("blob", micros(moment), moment)

@@ -34,10 +34,12 @@ from svcflow.store.sqlite.shared import reason_text
 
 __all__ = [
     "MomentForm",
+    "StoredMoment",
     "dead_letter_of",
     "from_ts",
     "history_entry_of",
     "micros",
+    "micros_param",
     "notification_of",
     "outbox_entry_of",
     "plain_json",
@@ -65,8 +67,10 @@ def plain_json(value: Any) -> str:
         return to_json(value)
 
 
-MomentForm = Callable[[datetime], str | bytes]
-"""How a store keeps a moment: :func:`micros` or :func:`ts`."""
+StoredMoment = str | bytes | bytearray
+"""A moment as a store writes it (:data:`MomentForm`)."""
+MomentForm = Callable[[datetime], StoredMoment]
+"""How a store writes a moment: :func:`micros_param` or :func:`ts`."""
 
 
 def ts(moment: datetime) -> str:
@@ -98,6 +102,14 @@ def micros(moment: datetime) -> bytes:
     so that byte order (SQLite compares BLOBs with ``memcmp``) is time order, before 1970
     too."""
     return ((moment - _EPOCH) // _MICROSECOND + _OFFSET).to_bytes(8, "big")
+
+
+def micros_param(moment: datetime) -> bytearray:
+    """:func:`micros` as a statement's parameter: the same BLOB, bound as it is. ``sqlite3``
+    binds a ``bytes`` parameter only after looking in its adapter registry and calling the
+    adapter found (:func:`svcflow.store.sqlite.store._bind_plainly`), a ``bytearray`` at once:
+    about 1,000 instructions less a moment, 8 moments an event (issue 16)."""
+    return bytearray(((moment - _EPOCH) // _MICROSECOND + _OFFSET).to_bytes(8, "big"))
 
 
 def from_ts(value: str | bytes | datetime) -> datetime:

@@ -60,7 +60,7 @@ from svcflow.store.sqlite.rows import (
     dead_letter_of,
     from_ts,
     history_entry_of,
-    micros,
+    micros_param,
     notification_of,
     outbox_entry_of,
     refusal_of,
@@ -249,7 +249,7 @@ class SqliteStore:
         self._views = True
         self._deliveries = KEYED
         self._rows = BY_REF
-        self._moment = micros
+        self._moment = micros_param
         try:
             self._migrate()
         except (sqlite3.Error, StoreFault) as error:

@@ -28,7 +28,7 @@ from svcflow.store.base import (
 from svcflow.store.history_texts import TextPlace
 from svcflow.store.query import data_index, sla_index
 from svcflow.store.sqlite.case_rows import CaseRows
-from svcflow.store.sqlite.rows import MomentForm, plain_json, to_json, ts
+from svcflow.store.sqlite.rows import MomentForm, StoredMoment, plain_json, to_json, ts
 from svcflow.store.sqlite.schema import (
     CASE_COLUMNS,
     HISTORY_COLUMNS,
@@ -89,7 +89,7 @@ def write_case(
     change: CaseChange,
     data: StoredData | None,
     sla: str | bytes | None,
-    stamp: str | bytes,
+    stamp: StoredMoment,
     form: MomentForm,
     same: int = 0,
 ) -> None:
@@ -137,7 +137,7 @@ def _update(
     expected: int,
     data: StoredData | None,
     sla: str | bytes | None,
-    stamp: str | bytes,
+    stamp: StoredMoment,
     form: MomentForm,
     same: int,
 ) -> None:
@@ -179,7 +179,7 @@ def _own(db: sqlite3.Connection, change: CaseChange) -> None:
     )
 
 
-def _sla_columns(case: Case, form: MomentForm) -> tuple[str | bytes | None, int]:
+def _sla_columns(case: Case, form: MomentForm) -> tuple[StoredMoment | None, int]:
     """The case's earliest running SLA deadline (as stored) and whether a clock breached."""
     due, breached = sla_index(case.sla)
     return (None if due is None else form(due)), int(breached)
@@ -212,7 +212,7 @@ def _update_case(written: int) -> str:
 def write_history(
     db: sqlite3.Connection,
     entry: HistoryEntry,
-    stamp: str | bytes,
+    stamp: StoredMoment,
     pack: Packer,
     rows: CaseRows,
     replace: bool = False,
@@ -236,7 +236,7 @@ def _upsert_history(rows: CaseRows) -> str:
 
 
 def _history_row(
-    entry: HistoryEntry, stamp: str | bytes, texts: str | None, pack: Packer
+    entry: HistoryEntry, stamp: StoredMoment, texts: str | None, pack: Packer
 ) -> tuple[object, ...]:
     return (
         entry.case_id,
@@ -263,7 +263,7 @@ _TIMER_INSERTED = "case_id, trigger, due_at, owner_state, keep, created_at, nomi
 def write_timers(
     db: sqlite3.Connection,
     change: CaseChange,
-    stamp: str | bytes,
+    stamp: StoredMoment,
     known: Sequence[TimerKey] | None,
     rows: CaseRows,
     form: MomentForm,
@@ -344,7 +344,7 @@ def write_notifications(
     db: sqlite3.Connection,
     case_id: str,
     notifications: Sequence[NewNotification],
-    stamp: str | bytes,
+    stamp: StoredMoment,
     rows: CaseRows,
 ) -> None:
     if not notifications:
@@ -373,7 +373,7 @@ def write_deliveries(
     db: sqlite3.Connection,
     case_id: str,
     deliveries: Sequence[NewDelivery],
-    stamp: str | bytes,
+    stamp: StoredMoment,
     shared: SharedTexts,
     rows: CaseRows,
     form: MomentForm,
