@@ -356,11 +356,11 @@ def write_notifications(
                 n.key,
                 case_id,
                 n.template,
-                to_json(list(n.recipients)),
+                plain_json(list(n.recipients)),
                 n.channel,
                 int(n.urgent),
                 n.status,
-                to_json(dict(n.context)),
+                "{}" if not n.context else to_json(dict(n.context)),
                 stamp,
                 None if n.deliver_after is None else ts(n.deliver_after),
             )
