@@ -173,6 +173,7 @@ class Engine:
             record_batch=delivery_record_batch,
         )
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
+        self._actors: dict[str, Actor] = {}  # (see ``actor``)
         self.timer_lease, self.runner_id = timer_lease, f"engine-{uuid.uuid4().hex[:12]}"
         self._writer = CaseWriter(
             self.store, self.clock, self.plugins, self.notifier, self.registry
@@ -517,8 +518,16 @@ class Engine:
         return firing.run(list(events), batch or self._timers.commit_batch)
 
     def actor(self, actor: str) -> Actor:
-        """``actor`` with the roles the host's identity system (``svcflow_actor_roles``) gives."""
-        return Actor(actor, self.plugins.actor_roles(actor))
+        """``actor`` with the roles the host's identity system (``svcflow_actor_roles``) gives
+        (asked every time; the record is reused while the answer stays the same)."""
+        roles = self.plugins.actor_roles(actor)
+        known = self._actors.get(actor)
+        if known is not None and known.roles == roles:
+            return known
+        if len(self._actors) >= 1024:
+            self._actors.clear()  # a bound, not a policy
+        made = self._actors[actor] = Actor(actor, roles)
+        return made
 
     def _actor_in(self, compiled: CompiledWorkflow, actor: str) -> Actor | None:
         """``actor`` for a step of ``compiled``: the identity system is asked for their roles
