@@ -366,9 +366,7 @@ class CompiledWorkflow:
         if reach == "never" or (reach == "data" and facts.before is facts.after):
             return  # nothing this step did can change a clock or chain: nothing decoded
         clocks, chains = decode_service(service)
-        outcome = SlaOutcome()
-        if self.sla is not None:
-            outcome = self.sla.apply(clocks, facts)
+        outcome = SlaOutcome() if self.sla is None else self.sla.apply(clocks, facts)
         changed_chains: dict[str, Chain] = {}
         if self.escalations is not None:
             changed_chains = self.escalations.apply(chains, facts, outcome)
