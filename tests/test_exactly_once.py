@@ -103,7 +103,7 @@ def test_ingest_on_a_full_store_raises_store_full_and_writes_nothing(
     assert isinstance(store, SqliteStore)
     db = store._connection()
     [(pages,)] = db.execute("PRAGMA page_count").fetchall()
-    db.execute(f"PRAGMA max_page_count = {pages + 2}")  # a disk with 8 KiB left
+    db.execute(f"PRAGMA max_page_count = {pages + 2}")  # a disk with two pages left
     large = (
         reply_email("big@example.com", "x" * 200_000)
         .replace(b"In-Reply-To: <first@example.com>\nReferences: <first@example.com>\n", b"")

@@ -375,6 +375,17 @@ def _queue(store: Store, *deliveries: NewDelivery) -> None:
     store.commit(_change(_case(), notifications=[note], deliveries=deliveries))
 
 
+def test_a_notifications_recipients_and_context_read_back_as_committed(store: Store) -> None:
+    plain = NewNotification("c1:n1", "opened", ("customer", "team_lead"), "email", False)
+    given = plain._replace(key="c1:n2", context={"order": "A-7", "items": [1, 2.5, None]})
+    store.commit(_change(_case(), notifications=[plain, given]))
+    read = {n.key: (n.recipients, dict(n.context)) for n in store.notifications("c1")}
+    assert read == {
+        "c1:n1": (("customer", "team_lead"), {}),
+        "c1:n2": (("customer", "team_lead"), {"order": "A-7", "items": [1, 2.5, None]}),
+    }
+
+
 def test_deliveries_are_claimed_oldest_first_under_a_lease(stores: tuple[Store, Store]) -> None:
     first, second = stores
     _queue(first, _delivery("d1", 2), _delivery("d2", 1), _delivery("d3", 30))

@@ -17,6 +17,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic_core import PydanticSerializationError
+from pydantic_core import to_json as _json_bytes
+
 from svcflow.records import (
     NO_DETAILS,
     DeadLetter,
@@ -31,12 +34,15 @@ from svcflow.store.sqlite.shared import reason_text
 
 __all__ = [
     "MomentForm",
+    "StoredMoment",
     "dead_letter_of",
     "from_ts",
     "history_entry_of",
     "micros",
+    "micros_param",
     "notification_of",
     "outbox_entry_of",
+    "plain_json",
     "refusal_of",
     "refusal_row",
     "timer_of",
@@ -48,8 +54,23 @@ __all__ = [
 to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
 
 
-MomentForm = Callable[[datetime], str | bytes]
-"""How a store keeps a moment: :func:`micros` or :func:`ts`."""
+def plain_json(value: Any) -> str:
+    """``value``, plain JSON data (:func:`svcflow.records.plain`: what a history entry's
+    details and payload hold, whatever the store), as :func:`to_json` writes it, by
+    pydantic-core's writer: the same text in a third of the instructions (issue 16: 44 kIr of
+    an event's 934), but for numbers below 1e-4, written without an exponent (``0.00001``
+    for ``1e-05``), which read back as the same float. What that writer cannot write (a
+    mapping that is not a dict, a lone surrogate) goes to :func:`to_json`, as before."""
+    try:
+        return _json_bytes(value, inf_nan_mode="constants").decode()
+    except PydanticSerializationError:
+        return to_json(value)
+
+
+StoredMoment = str | bytes | bytearray
+"""A moment as a store writes it (:data:`MomentForm`)."""
+MomentForm = Callable[[datetime], StoredMoment]
+"""How a store writes a moment: :func:`micros_param` or :func:`ts`."""
 
 
 def ts(moment: datetime) -> str:
@@ -81,6 +102,14 @@ def micros(moment: datetime) -> bytes:
     so that byte order (SQLite compares BLOBs with ``memcmp``) is time order, before 1970
     too."""
     return ((moment - _EPOCH) // _MICROSECOND + _OFFSET).to_bytes(8, "big")
+
+
+def micros_param(moment: datetime) -> bytearray:
+    """:func:`micros` as a statement's parameter: the same BLOB, bound as it is. ``sqlite3``
+    binds a ``bytes`` parameter only after looking in its adapter registry and calling the
+    adapter found (:func:`svcflow.store.sqlite.store._bind_plainly`), a ``bytearray`` at once:
+    about 1,000 instructions less a moment, 8 moments an event (issue 16)."""
+    return bytearray(((moment - _EPOCH) // _MICROSECOND + _OFFSET).to_bytes(8, "big"))
 
 
 def from_ts(value: str | bytes | datetime) -> datetime:

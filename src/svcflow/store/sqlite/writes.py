@@ -28,7 +28,7 @@ from svcflow.store.base import (
 from svcflow.store.history_texts import TextPlace
 from svcflow.store.query import data_index, sla_index
 from svcflow.store.sqlite.case_rows import CaseRows
-from svcflow.store.sqlite.rows import MomentForm, to_json, ts
+from svcflow.store.sqlite.rows import MomentForm, StoredMoment, plain_json, to_json, ts
 from svcflow.store.sqlite.schema import (
     CASE_COLUMNS,
     HISTORY_COLUMNS,
@@ -39,6 +39,8 @@ from svcflow.store.sqlite.shared import SharedTexts
 from svcflow.store.sqlite.texts import keep_texts, store_texts
 
 __all__ = [
+    "SAME_DATA_INDEX",
+    "SAME_VERSION",
     "Packer",
     "StoredData",
     "TimerKey",
@@ -87,13 +89,17 @@ def write_case(
     change: CaseChange,
     data: StoredData | None,
     sla: str | bytes | None,
-    stamp: str | bytes,
+    stamp: StoredMoment,
     form: MomentForm,
+    same: int = 0,
 ) -> None:
     """Insert a new case, or update it if it is still at ``expected_revision``
     (``ConcurrencyConflict`` otherwise). ``data`` or ``sla`` None: unchanged, not written.
     ``stamp`` is the case's ``updated_at`` and ``form`` how its other moments are stored
-    (:mod:`.rows`).
+    (:mod:`.rows`). ``same`` (:data:`SAME_VERSION`, :data:`SAME_DATA_INDEX`) names the
+    indexed columns the row at ``expected_revision`` already holds as the change has them: not
+    written, so their indexes are not touched (SQLite rewrites an index entry whenever an
+    ``UPDATE`` sets one of its columns, to the same value too: a page of the WAL, issue 16).
     The data's texts are not stored here: the caller does it after the history entry's
     (:meth:`StoredData.keep`), so a text both set is stored as the entry's texts."""
     case = change.case
@@ -122,21 +128,38 @@ def write_case(
         if change.customer_id is not None or change.open_scope is not None:
             _own(db, change)
         return
+    _update(db, change, change.expected_revision, data, sla, stamp, form, same)
+
+
+def _update(
+    db: sqlite3.Connection,
+    change: CaseChange,
+    expected: int,
+    data: StoredData | None,
+    sla: str | bytes | None,
+    stamp: StoredMoment,
+    form: MomentForm,
+    same: int,
+) -> None:
+    """``write_case`` of a case already stored (at revision ``expected``)."""
+    case = change.case
+    new_data = 0 if data is None else _DATA_INDEX if same & SAME_DATA_INDEX else _DATA
     updated = db.execute(
-        _UPDATE_CASE[data is None, sla is None],
+        _update_case(same & SAME_VERSION | new_data | (0 if sla is None else _SLA)),
         (
-            case.version,
+            *(() if same & SAME_VERSION else (case.version,)),
             case.state,
             case.revision,
             stamp,
-            *(() if data is None else (data.text, data.texts, *data_index(case.data))),
+            *(() if data is None else (data.text, data.texts)),
+            *(() if new_data != _DATA else data_index(case.data)),
             *(() if sla is None else (sla, *_sla_columns(case, form))),
             case.id,
-            change.expected_revision,
+            expected,
         ),
     )
     if updated.rowcount == 0:
-        conflict(db, case.id, change.expected_revision)
+        conflict(db, case.id, expected)
     if change.release_scope:
         db.execute("UPDATE cases SET open_scope = NULL WHERE id = ?", (case.id,))
 
@@ -156,7 +179,7 @@ def _own(db: sqlite3.Connection, change: CaseChange) -> None:
     )
 
 
-def _sla_columns(case: Case, form: MomentForm) -> tuple[str | bytes | None, int]:
+def _sla_columns(case: Case, form: MomentForm) -> tuple[StoredMoment | None, int]:
     """The case's earliest running SLA deadline (as stored) and whether a clock breached."""
     due, breached = sla_index(case.sla)
     return (None if due is None else form(due)), int(breached)
@@ -167,21 +190,29 @@ def conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
     raise ConcurrencyConflict(case_id, expected, row[0] if row else None)
 
 
-_UPDATE_CASE = {
-    (same_data, same_sla): "UPDATE cases SET version = ?, state = ?, revision = ?, updated_at = ?"
-    + ("" if same_data else ", data = ?, texts = ?, assignee = ?, queue = ?")
-    + ("" if same_sla else ", sla = ?, sla_due = ?, sla_breached = ?")
-    + " WHERE id = ? AND revision = ?"
-    for same_data in (False, True)
-    for same_sla in (False, True)
-}
-"""The four statements of a case update, by (data unchanged, SLA state unchanged)."""
+SAME_VERSION = 1
+"""``write_case``: the stored row has the change's workflow version."""
+SAME_DATA_INDEX = 2
+"""``write_case``: the stored row's ``assignee`` and ``queue`` are the changed data's."""
+_DATA, _DATA_INDEX, _SLA = 4, 8, 16  # what is written of the data and the SLA state
+
+
+@cache
+def _update_case(written: int) -> str:
+    """The statement of a case update that writes what ``written`` names (bits above)."""
+    sets = [] if written & SAME_VERSION else ["version = ?"]
+    sets += ["state = ?", "revision = ?", "updated_at = ?"]
+    if written & (_DATA | _DATA_INDEX):
+        sets += ["data = ?", "texts = ?"] + (["assignee = ?", "queue = ?"] * (written & _DATA > 0))
+    if written & _SLA:
+        sets += ["sla = ?", "sla_due = ?", "sla_breached = ?"]
+    return f"UPDATE cases SET {', '.join(sets)} WHERE id = ? AND revision = ?"
 
 
 def write_history(
     db: sqlite3.Connection,
     entry: HistoryEntry,
-    stamp: str | bytes,
+    stamp: StoredMoment,
     pack: Packer,
     rows: CaseRows,
     replace: bool = False,
@@ -205,7 +236,7 @@ def _upsert_history(rows: CaseRows) -> str:
 
 
 def _history_row(
-    entry: HistoryEntry, stamp: str | bytes, texts: str | None, pack: Packer
+    entry: HistoryEntry, stamp: StoredMoment, texts: str | None, pack: Packer
 ) -> tuple[object, ...]:
     return (
         entry.case_id,
@@ -216,9 +247,9 @@ def _history_row(
         entry.trigger,
         entry.from_state,
         entry.to_state,
-        None if entry.payload is None else to_json(entry.payload),
+        None if entry.payload is None else plain_json(entry.payload),
         entry.version,
-        pack(to_json(dict(entry.details))),  # a mappingproxy would be encoded as its str()
+        pack(plain_json(dict(entry.details))),  # a mappingproxy is no JSON object to either
         texts,
     )
 
@@ -232,7 +263,7 @@ _TIMER_INSERTED = "case_id, trigger, due_at, owner_state, keep, created_at, nomi
 def write_timers(
     db: sqlite3.Connection,
     change: CaseChange,
-    stamp: str | bytes,
+    stamp: StoredMoment,
     known: Sequence[TimerKey] | None,
     rows: CaseRows,
     form: MomentForm,
@@ -313,7 +344,7 @@ def write_notifications(
     db: sqlite3.Connection,
     case_id: str,
     notifications: Sequence[NewNotification],
-    stamp: str | bytes,
+    stamp: StoredMoment,
     rows: CaseRows,
 ) -> None:
     if not notifications:
@@ -325,11 +356,11 @@ def write_notifications(
                 n.key,
                 case_id,
                 n.template,
-                to_json(list(n.recipients)),
+                plain_json(list(n.recipients)),
                 n.channel,
                 int(n.urgent),
                 n.status,
-                to_json(dict(n.context)),
+                "{}" if not n.context else to_json(dict(n.context)),
                 stamp,
                 None if n.deliver_after is None else ts(n.deliver_after),
             )
@@ -342,7 +373,7 @@ def write_deliveries(
     db: sqlite3.Connection,
     case_id: str,
     deliveries: Sequence[NewDelivery],
-    stamp: str | bytes,
+    stamp: StoredMoment,
     shared: SharedTexts,
     rows: CaseRows,
     form: MomentForm,

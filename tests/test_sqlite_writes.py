@@ -1,0 +1,117 @@
+"""What the SQLite store writes for one event (issue 16): an ``UPDATE`` of a case sets only
+the indexed columns whose values change, since SQLite rewrites an index entry whenever a
+statement sets one of its columns, to the same value too (the columns stay right either way);
+a new file has smaller pages, so the WAL copies fewer bytes an event, and a file made before
+keeps the page size it has; history details and payloads are written by pydantic-core's JSON
+writer, as the ``json`` module wrote them; moments are bound as ``bytearray`` (no adapter)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from support.workflows import WORKFLOWS
+from svcflow import Engine, ManualClock
+from svcflow.store.sqlite import store
+from svcflow.store.sqlite.rows import from_ts, micros, micros_param, plain_json, to_json
+
+START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
+
+
+def _set_columns(statements: list[str]) -> list[list[str]]:
+    """The columns each traced ``UPDATE cases`` of an event sets."""
+    found = []
+    for sql in statements:
+        update = re.match(r"UPDATE cases SET (.*) WHERE id = ", sql)
+        if update:
+            found.append([part.split(" = ")[0] for part in update.group(1).split(", ")])
+    return found
+
+
+def test_an_update_sets_the_indexed_columns_of_a_case_only_when_they_change(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    traced: list[str] = []
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        case = engine.start("complaint", START)
+        engine.store._connection().set_trace_callback(traced.append)  # type: ignore[attr-defined]
+
+        def columns(trigger: str, payload: dict[str, str] | None = None) -> list[str]:
+            traced.clear()
+            clock.advance("1m")
+            engine.fire(case.id, trigger, payload)
+            [updated] = _set_columns(traced)
+            return updated
+
+        assert {"assignee", "queue", "data"} <= set(columns("acknowledge", {"assignee": "a-7"}))
+        assert "version" not in columns("investigate")  # the version never changes here
+        resolved = columns("resolve", {"resolution": "refund"})  # data, not assignee or queue
+        assert "data" in resolved and not {"assignee", "queue", "version"} & set(resolved)
+        changed = engine.get(case.id)
+        assert [c.id for c in engine.find(assignee="a-7")] == [case.id]
+        assert [c.id for c in engine.find(queue=changed.data["queue"])] == [case.id]
+    with sqlite3.connect(path) as db:
+        row = db.execute("SELECT assignee, queue, version, state FROM cases").fetchone()
+    assert row == ("a-7", changed.data["queue"], changed.version, "resolved")
+
+
+def test_a_new_file_has_pages_of_2048_bytes_and_an_older_file_keeps_its_own(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new, old = tmp_path / "new.db", tmp_path / "old.db"
+    with monkeypatch.context() as before:  # a file made before: SQLite's default page size
+        before.setattr(store, "PAGE_SIZE", 4096)
+        with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{old}", clock=clock) as engine:
+            first = engine.fire(engine.start("complaint", START).id, "acknowledge")
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{old}", clock=clock) as engine:
+        assert engine.get(first.id) == first
+        engine.fire(first.id, "investigate")
+    for path in (new, old):
+        with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+            case = engine.fire(engine.start("complaint", START).id, "acknowledge")
+        with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+            assert engine.get(case.id) == case
+            assert [e.trigger for e in engine.history(case.id)] == [None, "acknowledge"]
+    sizes = []
+    for path in (new, old):
+        with sqlite3.connect(path) as db:
+            sizes.append(db.execute("PRAGMA page_size").fetchone()[0])
+    assert sizes == [store.PAGE_SIZE, 4096] and store.PAGE_SIZE == 2048
+
+
+def test_plain_json_writes_what_to_json_writes_and_reads_back_the_same() -> None:
+    text = "".join(map(chr, range(0x90))) + '\u2028\ufeff😀\U0010ffff Grüße 你好 </script> "\\'
+    values: list[object] = [
+        {"text": text, text: [1, -0.0, 1.5, 1e300, 2**70, -(2**63), True, None]},
+        {"left": "acknowledged", "sla": [{"at": "2026-03-02T09:00:00+00:00", "cycle": 1}]},
+        {"inf": [math.inf, -math.inf]},
+        [[], {}, [[{}]]],
+        {"tiny": [1e-05, 1e-7, 5e-324, 0.1]},
+    ]
+    for value in values:
+        written = plain_json(value)
+        assert json.loads(written) == json.loads(to_json(value))
+        if "tiny" not in str(value):
+            assert written == to_json(value)
+    assert math.isnan(json.loads(plain_json({"nan": math.nan}))["nan"])
+    assert plain_json({"nan": math.nan}) == to_json({"nan": math.nan}) == '{"nan":NaN}'
+    for odd in ({"proxy": MappingProxyType({"a": 1})}, {"surrogate": "\ud800"}):
+        assert plain_json(odd) == to_json(odd)  # pydantic-core refuses them: as before
+
+
+def test_a_moment_bound_as_a_bytearray_is_stored_as_the_same_blob(tmp_path: Path) -> None:
+    moment = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
+    assert isinstance(micros_param(moment), bytearray) and micros_param(moment) == micros(moment)
+    with sqlite3.connect(tmp_path / "moments.db") as db:
+        db.execute("CREATE TABLE t (at TEXT)")  # declared TEXT, as the store's columns are
+        db.execute("INSERT INTO t VALUES (?)", (micros_param(moment),))
+        [(kind, stored)] = db.execute("SELECT typeof(at), at FROM t").fetchall()
+    assert (kind, stored, from_ts(stored)) == ("blob", micros(moment), moment)
