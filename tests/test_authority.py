@@ -267,6 +267,25 @@ def test_a_host_identity_plugin_answers_before_the_directory(
     assert sso.asked.count("kim") == 1
 
 
+def test_an_actor_whose_roles_changed_is_judged_by_the_new_ones(make_engine: Any) -> None:
+    """The engine keeps an actor's record while the identity system's answer stays the same,
+    and asks on every event: a role granted or taken away counts at the next event."""
+    sso = Sso({"kim": ["clerk"], "sam": ["clerk"]})
+    engine = make_engine(TICKET, plugins=[sso])
+    case = engine.start("ticket", {"customer": "Ann"})
+    engine.fire(case.id, "request", actor="sam")
+    with pytest.raises(NotAuthorized, match="kim holds clerk"):
+        engine.fire(case.id, "grant", actor="kim")
+    sso.roles["kim"] = ["supervisor"]  # promoted: supervisor includes clerk
+    assert engine.triggers(case.id, actor="kim") == ["grant"]
+    assert engine.fire(case.id, "grant", actor="kim").state == "done"
+    sso.roles["sam"] = []
+    other = engine.start("ticket", {"customer": "Bo"})
+    with pytest.raises(NotAuthorized, match="sam holds no roles"):
+        engine.fire(other.id, "request", actor="sam")
+    assert sso.asked.count("kim") == 3 and sso.asked.count("sam") == 2
+
+
 def test_the_default_system_actor_holds_no_roles(make_engine: Any) -> None:
     engine = make_engine(TICKET)
     case = engine.start("ticket", {"customer": "Ann"})

@@ -62,7 +62,7 @@ class _Step(CaseVariables):
     """The record one step works on (and the machine's model, for tools that run it); also the
     variables of CEL."""
 
-    __slots__ = ("case_id", "owned", "result")
+    __slots__ = ("_actor", "case_id", "owned", "result")
 
     def __init__(
         self,
@@ -75,10 +75,22 @@ class _Step(CaseVariables):
     ):
         # (the fields of CaseVariables set here: a super() call costs as much as the rest)
         self.data, self.state, self.now = data, state, now
-        self.actor = NOBODY if actor is None else actor.variable()
+        self._actor: Actor | Mapping[str, Any] = NOBODY if actor is None else actor
         self.case_id = case_id
         self.result = result
         self.owned = False
+
+    @property
+    def actor(self) -> Mapping[str, Any]:
+        """``actor`` as expressions read it, made when first read (most steps read none)."""
+        found = self._actor
+        if isinstance(found, Actor):
+            found = self._actor = found.variable()
+        return found
+
+    @actor.setter
+    def actor(self, value: Mapping[str, Any]) -> None:
+        self._actor = value
 
     def write(self, values: Mapping[str, Any]) -> None:
         """Set fields on a private copy of the data (copied on the first write only)."""
@@ -123,6 +135,7 @@ class CompiledWorkflow:
         )
         self._service_levels = self.sla is not None or self.escalations is not None
         self._service_reach: dict[Move, Reach] = {}
+        self._held: dict[frozenset[str], frozenset[str]] = {}
         self._quiet = (
             self.calendars[spec.quiet_hours.calendar] if spec.quiet_hours is not None else None
         )
@@ -268,10 +281,17 @@ class CompiledWorkflow:
         )
 
     def _widened(self, actor: Actor | None) -> Actor | None:
-        """The actor with the roles their roles include (``roles:`` of the workflow)."""
+        """The actor with the roles their roles include (``roles:`` of the workflow): the
+        same actor when they include none it lacks (each set of roles widened once)."""
         if actor is None or not self.authority.includes:
             return actor
-        return Actor(actor.id, self.authority.holds(actor.roles))
+        roles = actor.roles
+        held = self._held.get(roles)
+        if held is None:
+            if len(self._held) >= 256:
+                self._held.clear()  # a bound, not a policy: a few role sets recur
+            held = self._held[roles] = self.authority.holds(roles)
+        return actor if held == roles else Actor(actor.id, held)
 
     def _refuse_protected(self, payload: Mapping[str, Any]) -> None:
         named = sorted(self._protected.intersection(payload))
@@ -346,9 +366,7 @@ class CompiledWorkflow:
         if reach == "never" or (reach == "data" and facts.before is facts.after):
             return  # nothing this step did can change a clock or chain: nothing decoded
         clocks, chains = decode_service(service)
-        outcome = SlaOutcome()
-        if self.sla is not None:
-            outcome = self.sla.apply(clocks, facts)
+        outcome = SlaOutcome() if self.sla is None else self.sla.apply(clocks, facts)
         changed_chains: dict[str, Chain] = {}
         if self.escalations is not None:
             changed_chains = self.escalations.apply(chains, facts, outcome)

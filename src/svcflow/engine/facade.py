@@ -52,7 +52,14 @@ from svcflow.engine.timers import (
     release_failed_timers,
     service_due,
 )
-from svcflow.engine.units import CaseWriter, Event, advanced, fingerprint, history_entry
+from svcflow.engine.units import (
+    CaseWriter,
+    Event,
+    advanced,
+    fingerprint,
+    history_entry,
+    transition_entry,
+)
 from svcflow.errors import (
     CaseAlreadyOpen,
     ConcurrencyConflict,
@@ -122,6 +129,9 @@ class Engine:
     ``submission_id``) sent again by the same sender counts as a duplicate.
     """
 
+    _actors: dict[str, Actor]
+    """The latest record of each actor (see :meth:`actor`)."""
+
     def __init__(
         self,
         workflows: Iterable[LoadedWorkflow],
@@ -172,7 +182,7 @@ class Engine:
             timeout=delivery_timeout,
             record_batch=delivery_record_batch,
         )
-        self._new_id = id_factory or (lambda: uuid.uuid4().hex)
+        self._new_id, self._actors = id_factory or (lambda: uuid.uuid4().hex), {}
         self.timer_lease, self.runner_id = timer_lease, f"engine-{uuid.uuid4().hex[:12]}"
         self._writer = CaseWriter(
             self.store, self.clock, self.plugins, self.notifier, self.registry
@@ -478,15 +488,8 @@ class Engine:
         updated = advanced(case, result, now)
         if compiled.spec.schedules:
             self._timers.keeper.amend(compiled, case.state, updated, result)
-        event = Event.__new__(
-            Event,
-            actor=actor,
-            kind="transition",
-            trigger=trigger,
-            from_state=case.state,
-            payload=plain(result.payload) if payload else None,
-        )
-        entry = history_entry(updated, now, event, result)
+        given = plain(result.payload) if payload else None
+        entry = transition_entry(updated, now, actor, trigger, case.state, given, result)
         if keyed is None:
             return self._writer.change(
                 updated, case.revision, entry, result, messages=messages, compiled=compiled
@@ -517,8 +520,16 @@ class Engine:
         return firing.run(list(events), batch or self._timers.commit_batch)
 
     def actor(self, actor: str) -> Actor:
-        """``actor`` with the roles the host's identity system (``svcflow_actor_roles``) gives."""
-        return Actor(actor, self.plugins.actor_roles(actor))
+        """``actor`` with the roles the host's identity system (``svcflow_actor_roles``) gives
+        (asked every time; the record is reused while the answer stays the same)."""
+        roles = self.plugins.actor_roles(actor)
+        known = self._actors.get(actor)
+        if known is not None and known.roles == roles:
+            return known
+        if len(self._actors) >= 1024:
+            self._actors.clear()  # a bound, not a policy
+        made = self._actors[actor] = Actor(actor, roles)
+        return made
 
     def _actor_in(self, compiled: CompiledWorkflow, actor: str) -> Actor | None:
         """``actor`` for a step of ``compiled``: the identity system is asked for their roles
@@ -957,8 +968,8 @@ class Engine:
     def _case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
         """A case's inbound messages, including the one being committed with this change (so
         a case started from a message can answer its sender at once)."""
-        pending = self._writer.pending_messages()
-        if self._writer.committing_new_case():  # (nothing stored for it yet: no read)
+        pending, new = self._writer.committing()
+        if new:  # (nothing stored for it yet: no read)
             return [m.message for m in pending]
         stored = self.store.case_messages(case_id)
         return [*stored, *(m.message for m in pending)] if pending else list(stored)

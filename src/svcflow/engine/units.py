@@ -39,7 +39,15 @@ from svcflow.store.base import (
     Store,
 )
 
-__all__ = ["CaseWriter", "Event", "advanced", "fingerprint", "history_entry", "scope_key"]
+__all__ = [
+    "CaseWriter",
+    "Event",
+    "advanced",
+    "fingerprint",
+    "history_entry",
+    "scope_key",
+    "transition_entry",
+]
 
 
 def scope_key(workflow: str, customer_id: str) -> str:
@@ -95,6 +103,37 @@ def history_entry(case: Case, at: datetime, event: Event, result: StepResult) ->
         from_state=event.from_state,
         to_state=case.state,
         payload=event.payload,
+        version=case.version,
+        details=details or NO_DETAILS,
+    )
+
+
+def transition_entry(
+    case: Case,
+    at: datetime,
+    actor: str,
+    trigger: str,
+    from_state: str,
+    payload: Any,
+    result: StepResult,
+) -> HistoryEntry:
+    """:func:`history_entry` of a fired trigger (``Event(actor, "transition", trigger,
+    from_state, payload)``), without the ``Event`` record: the entry every ``fire`` writes."""
+    details: dict[str, Any] = {}
+    if result.changed:
+        details["set"] = plain(result.changed)  # (as ``_add_data_details`` for a transition)
+    _add_effect_details(details, result)
+    return HistoryEntry.__new__(
+        HistoryEntry,
+        case_id=case.id,
+        seq=case.revision,
+        at=at,
+        actor=actor,
+        kind="transition",
+        trigger=trigger,
+        from_state=from_state,
+        to_state=case.state,
+        payload=payload,
         version=case.version,
         details=details or NO_DETAILS,
     )
@@ -223,6 +262,10 @@ class CaseWriter:
 
     def pending_messages(self) -> tuple[NewMessage, ...]:
         return self._committing.get()[0]
+
+    def committing(self) -> tuple[tuple[NewMessage, ...], bool]:
+        """:meth:`pending_messages` and :meth:`committing_new_case` in one look-up."""
+        return self._committing.get()
 
     def committing_new_case(self) -> bool:
         """Whether the change being committed starts its case (whose stored messages, customer

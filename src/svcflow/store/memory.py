@@ -585,6 +585,8 @@ class MemoryStore:
             return sorted(latest, key=lambda case_id: latest[case_id], reverse=True)
 
     def case_messages(self, case_id: str) -> list[Mapping[str, Any]]:
+        if not self._messages_of.get(case_id):
+            return []  # (one look-up, atomic as it is: a case without messages takes no lock)
         with self._lock:
             keys = self._messages_of.get(case_id)
             if not keys:
@@ -629,8 +631,7 @@ class MemoryStore:
             return dict(counts)
 
     def case_customer(self, case_id: str) -> str | None:
-        with self._lock:
-            return self._customers.case_owner(case_id)
+        return self._customers.case_owner(case_id)  # (one look-up, atomic without the lock)
 
     def add_dead_letter(
         self, channel: str, raw: str, encoding: str, error: str, at: datetime, status: str = "open"
