@@ -44,6 +44,9 @@ _CHAIN_STATUS = {"running": "r", "acknowledged": "a", "stopped": "s"}
 _CLOCK_NAMES = {code: name for name, code in _CLOCK_STATUS.items()}
 _CHAIN_NAMES = {code: name for name, code in _CHAIN_STATUS.items()}
 _GROUPS = frozenset({"metrics", "escalations"})
+_json_text = json.JSONEncoder(separators=(",", ":")).encode
+"""``json.dumps(value, separators=(",", ":"))``, with one encoder for every call (``dumps``
+builds a new one whenever an argument is not its default: issue 16)."""
 
 
 class _Inexact(Exception):
@@ -56,7 +59,7 @@ def encode_sla(sla: Mapping[str, Any]) -> str:
     try:
         return _compact(sla)
     except _Inexact:
-        return json.dumps(_plain(sla), separators=(",", ":"))
+        return _json_text(_plain(sla))
 
 
 def decode_sla(text: str | bytes) -> dict[str, Any]:
@@ -93,7 +96,7 @@ def _compact(sla: Mapping[str, Any]) -> str:
         [_clock_row(name, clock, base) for name, clock in clocks],
         [_chain_row(name, chain, base) for name, chain in chains],
     ]
-    return json.dumps([VERSION, base, *rows], separators=(",", ":"))
+    return _json_text([VERSION, base, *rows])
 
 
 def _record(value: Any, kind: type[Clock] | type[Chain]) -> Any:
