@@ -10,6 +10,10 @@ One command measures everything issue 16 set targets for, on the same checkout i
 * **events/s** wall for each variant (best of ``--repeats``, ``time.perf_counter``).
 * **bytes per case** of the SQLite file after ``start`` and 3 events (shipped complaint),
   after a WAL checkpoint, free pages not counted.
+* **events/s batched** (``batched``): the same path on SQLite (shipped complaint), each round's
+  events of all cases sent through ``Engine.fire_many`` (``--batch`` events per transaction,
+  each under its savepoint; the starts committed one by one), best of ``--repeats``: what group
+  commit gives a host that has events in hand (an import, an intake burst).
 * **a due timer** in µs of wall time when ``advance()`` fires a batch of them, with 1,000 and
   100,000 open cases (the extra open cases are copies of a real case, each with its pending
   timers, written straight into the store's tables).
@@ -66,7 +70,7 @@ VARIANTS: dict[str, str] = {
     "memory_shipped": "svcflow memory://, shipped complaint (4 SLA metrics, escalation)",
     "sqlite_shipped": "svcflow SQLite, shipped complaint",
 }
-PARTS = ("kir", "wall", "bytes", "timers", "timer_kir", "startup")
+PARTS = ("kir", "wall", "batched", "bytes", "timers", "timer_kir", "startup")
 TARGETS = {"memory_v1": 2.0, "memory_shipped": 4.0, "sqlite_shipped": 7.0}
 
 
@@ -158,6 +162,43 @@ def events_per_second(variant: str, tmp: Path, cases: int, repeats: int) -> floa
         lambda: harness(variant, tmp, f"-wall{next(counter)}"), cases, WARMUP, repeats
     )
     return cases * EVENTS / seconds
+
+
+def batched_events_per_second(tmp: Path, cases: int, repeats: int, batch: int) -> float:
+    """Events/s of the shipped complaint on SQLite when each step of the path is fired for all
+    ``cases`` cases by one ``Engine.fire_many`` call, ``batch`` events per transaction; the
+    starts (one event in eight) are committed one by one, as ``start`` does. Best of
+    ``repeats``, each on a new file after the warm-up's cases."""
+    from svcflow import Engine, ManualClock
+    from svcflow.engine.batch import FireRequest
+
+    folder, best = workflow_dir(tmp, "shipped"), 0.0
+    for repeat in range(repeats):
+        clock = ManualClock(bench_events.CLOCK_START)
+        url = f"sqlite:///{tmp}/batched-{repeat}.db"
+        with Engine.from_directory(folder, store=url, clock=clock, load_plugins=False) as engine:
+
+            def run(n: int) -> list[str]:
+                start = engine.start
+                ids = [
+                    start("complaint", bench_events.START_DATA, actor="bench").id for _ in range(n)
+                ]
+                for trigger, payload in bench_events.STEPS:
+                    requests = [FireRequest(case, trigger, payload, "bench") for case in ids]
+                    refused = [r.error for r in engine.fire_many(requests, batch=batch) if r.error]
+                    if refused:
+                        raise RuntimeError(f"fire_many refused an event: {refused[0]}")
+                return ids
+
+            run(WARMUP)
+            gc.collect()
+            began = time.perf_counter()
+            ids = run(cases)
+            elapsed = time.perf_counter() - began
+            if any(engine.get(case).state != "closed" for case in ids):
+                raise RuntimeError("a batched case did not reach 'closed'")
+        best = max(best, cases * EVENTS / elapsed)
+    return best
 
 
 def bytes_per_case(tmp: Path, cases: int) -> dict[str, float]:
@@ -315,6 +356,11 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         for variant in args.variants:
             rate = events_per_second(variant, tmp, args.wall_cases, args.repeats)
             variants.setdefault(variant, {})["events_per_s"] = rate
+    if "batched" in parts:
+        results["batched_events_per_s"] = batched_events_per_second(
+            tmp, args.wall_cases, args.repeats, args.batch
+        )
+        results["batch"] = args.batch
     if "bytes" in parts:
         results["bytes_per_case"] = bytes_per_case(tmp, args.byte_cases)
     if "timers" in parts:
@@ -347,6 +393,12 @@ def render(results: dict[str, Any]) -> str:
             f"{'' if target is None else f'<= {target:g}'} | "
             f"{'' if rate is None else f'{rate:,.0f}'} |"
         )
+    if "batched_events_per_s" in results:
+        lines += [
+            "",
+            f"SQLite shipped complaint through fire_many ({results['batch']} events a "
+            f"transaction): {results['batched_events_per_s']:,.0f} events/s wall",
+        ]
     if "bytes_per_case" in results:
         split = results["bytes_per_case"]
         lines += ["", f"SQLite bytes per case after start + 3 events: {sum(split.values()):,.0f}"]
@@ -371,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wall-cases", type=int, default=1000, help="cases per wall-clock run")
     parser.add_argument("--repeats", type=int, default=3, help="wall-clock repetitions (best)")
     parser.add_argument("--byte-cases", type=int, default=1000, help="cases for bytes per case")
+    parser.add_argument(
+        "--batch", type=int, default=64, help="events a transaction for the batched part"
+    )
     parser.add_argument("--due", type=int, default=500, help="due timers fired in one batch")
     parser.add_argument("--many-open-cases", type=int, default=100_000)
     parser.add_argument(
