@@ -86,25 +86,11 @@ def advanced(case: Case, result: StepResult, now: datetime) -> Case:
 def history_entry(case: Case, at: datetime, event: Event, result: StepResult) -> HistoryEntry:
     """The history entry of a step: what it set, scheduled, cancelled, notified and noted, so
     that the history alone tells everything that happened to the case."""
-    details: dict[str, Any] = {}
-    if result.changed:
-        _add_data_details(details, event, result)
-    _add_effect_details(details, result)
+    details = _step_details(event.kind, event.payload, result)
     if event.extra:
         details.update(event.extra)
-    return HistoryEntry.__new__(
-        HistoryEntry,
-        case_id=case.id,
-        seq=case.revision,
-        at=at,
-        actor=event.actor,
-        kind=event.kind,
-        trigger=event.trigger,
-        from_state=event.from_state,
-        to_state=case.state,
-        payload=event.payload,
-        version=case.version,
-        details=details or NO_DETAILS,
+    return _entry(
+        case, at, event.actor, event.kind, event.trigger, event.from_state, event.payload, details
     )
 
 
@@ -119,17 +105,28 @@ def transition_entry(
 ) -> HistoryEntry:
     """:func:`history_entry` of a fired trigger (``Event(actor, "transition", trigger,
     from_state, payload)``), without the ``Event`` record: the entry every ``fire`` writes."""
-    details: dict[str, Any] = {}
-    if result.changed:
-        details["set"] = plain(result.changed)  # (as ``_add_data_details`` for a transition)
-    _add_effect_details(details, result)
+    details = _step_details("transition", payload, result)
+    return _entry(case, at, actor, "transition", trigger, from_state, payload, details)
+
+
+def _entry(
+    case: Case,
+    at: datetime,
+    actor: str,
+    kind: str,
+    trigger: str | None,
+    from_state: str | None,
+    payload: Any,
+    details: dict[str, Any],
+) -> HistoryEntry:
+    """The entry of ``case`` as a step left it (its new state, revision and version)."""
     return HistoryEntry.__new__(
         HistoryEntry,
         case_id=case.id,
         seq=case.revision,
         at=at,
         actor=actor,
-        kind="transition",
+        kind=kind,
         trigger=trigger,
         from_state=from_state,
         to_state=case.state,
@@ -174,13 +171,22 @@ def _with_details(entry: HistoryEntry, details: Mapping[str, Any]) -> HistoryEnt
     )
 
 
-def _add_data_details(details: dict[str, Any], event: Event, result: StepResult) -> None:
+def _step_details(kind: str, payload: Any, result: StepResult) -> dict[str, Any]:
+    """The details of a step's entry of ``kind``: what it set, then its effects."""
+    details: dict[str, Any] = {}
+    if result.changed:
+        _add_data_details(details, kind, payload, result)
+    _add_effect_details(details, result)
+    return details
+
+
+def _add_data_details(details: dict[str, Any], kind: str, payload: Any, result: StepResult) -> None:
     """``set``: the fields the step set; when a case starts, only those its starter did not
     give (defaults and ``on_enter`` values)."""
-    if event.kind != "started":
+    if kind != "started":
         details["set"] = plain(result.changed)
         return
-    given = event.payload if isinstance(event.payload, Mapping) else {}
+    given = payload if isinstance(payload, Mapping) else {}
     derived = {
         name: value
         for name, value in plain(result.changed).items()
