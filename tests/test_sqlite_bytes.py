@@ -224,7 +224,7 @@ def test_a_version_11_file_gets_the_smaller_indexes_and_keeps_its_cases(
     with sqlite3.connect(path) as db:
         undo_slim_indexes(db)
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
-        assert engine.store.schema_version() == SCHEMA_VERSION == 19  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 20  # type: ignore[attr-defined]
         assert [c.id for c in engine.find(customer="C-1042")] == []  # started without one
         assert engine.get(case_id) is not None
     with sqlite3.connect(path) as db:
@@ -380,12 +380,14 @@ def test_a_version_17_file_names_cases_by_integer_keys_after_the_upgrade_and_ans
         seen = _seen(engine, case_id)
     shutil.copy(path, kept)
     with sqlite3.connect(path) as db:
-        [(sequence,)] = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'timers'")
         undo_case_refs(db)  # version 17: case ids in every row, compared moments as ISO text
+        [(sequence,)] = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'timers'")
+        [(largest,)] = db.execute("SELECT max(id) FROM timers")
+        assert sequence == largest
         assert "case_id" in [row[1] for row in db.execute("PRAGMA table_info(history)")]
         assert db.execute("SELECT DISTINCT typeof(due_at) FROM timers").fetchall() == [("text",)]
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
-        assert engine.store.schema_version() == SCHEMA_VERSION == 19  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 20  # type: ignore[attr-defined]
         assert _seen(engine, case_id) == seen
     with sqlite3.connect(path) as db:
         for table in ("history", "timers", "notifications", "deliveries"):
@@ -397,9 +399,8 @@ def test_a_version_17_file_names_cases_by_integer_keys_after_the_upgrade_and_ans
                 f"WHERE {column} IS NOT NULL"
             )
             assert kinds.fetchall() == [("blob", 8)], (table, column)
-        assert db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'timers'").fetchall() == [
-            (sequence,)
-        ]
+        # (the timers keep their ids; since step 20 no sequence is kept for them)
+        assert db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'timers'").fetchall() == []
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     clock.advance("3d")  # the upgraded file and the one never taken back fire the same timers
     fired = []

@@ -84,7 +84,7 @@ def test_a_version_6_file_keeps_its_history_in_a_rowid_table_after_the_upgrade(
         db.execute("UPDATE schema_version SET version = 6")
     with Engine([workflow], f"sqlite:///{path}", clock) as engine:
         assert engine.history(case.id) == history
-        assert engine.store.schema_version() == SCHEMA_VERSION == 19  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 20  # type: ignore[attr-defined]
     with sqlite3.connect(path) as db:
         [sql] = db.execute("SELECT sql FROM sqlite_schema WHERE name = 'history'").fetchone()
         assert "WITHOUT ROWID" not in sql
