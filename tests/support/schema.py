@@ -125,7 +125,8 @@ TIMER_INDEXES_19 = (
 def undo_timer_ids(db: sqlite3.Connection) -> None:
     """Remove what schema step 20 (issue 16) did, leaving the file as version 19 made it:
     timers with AUTOINCREMENT, ``sqlite_sequence`` at their largest id (the ids handed out and
-    deleted since the upgrade are not known). A file before version 20 is left as it is."""
+    deleted since the upgrade are not known), ``cases_by_state`` and ``cases_by_version`` apart.
+    A file before version 20 is left as it is."""
     [(version,)] = db.execute("SELECT version FROM schema_version")
     if version < 20:
         return
@@ -135,6 +136,9 @@ def undo_timer_ids(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE timers_20")
     for index in TIMER_INDEXES_19:
         db.execute(index)
+    db.execute("DROP INDEX cases_by_state")
+    db.execute("CREATE INDEX cases_by_state ON cases (workflow, state)")
+    db.execute("CREATE INDEX cases_by_version ON cases (workflow, version)")
     db.execute("UPDATE schema_version SET version = 19")
 
 

@@ -1,11 +1,12 @@
-"""Timer ids in the SQLite store since schema step 20 (issue 16): timers without AUTOINCREMENT.
+"""SQLite schema step 20 (issue 16): fewer pages written per event.
 
-A commit that adds a timer no longer writes ``sqlite_sequence``; a new timer still gets an id
-above every existing timer's (so due order among timers is as before), but may get the id of a
-timer deleted before. The engine's firing and its record of a failed firing name the timer
-they read (``CaseChange.consumed``, ``Store.timer_failed(expected=...)``), so a timer read
-before it was deleted is never taken for the new timer of its id. The migration keeps every
-timer and its id; ``support.schema.undo_timer_ids`` takes a file back to version 19.
+Timers without AUTOINCREMENT: a commit that adds a timer no longer writes ``sqlite_sequence``;
+a new timer still gets an id above every existing timer's (so due order among timers is as
+before), but may get the id of a timer deleted before. The engine's firing and its record of a
+failed firing name the timer they read (``CaseChange.consumed``,
+``Store.timer_failed(expected=...)``), so a timer read before it was deleted is never taken for
+the new timer of its id. ``cases_by_version`` is merged into ``cases_by_state``. The migration
+keeps every timer and its id; ``support.schema.undo_timer_ids`` takes a file back to version 19.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from support.schema import undo_case_refs, undo_timer_ids
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
 from svcflow.engine.timers import AdvanceReport
+from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
+from svcflow.store.sqlite.find import count_sql, page_sql
+from svcflow.store.sqlite.rows import micros_param
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
 
@@ -101,6 +105,11 @@ def test_a_version_19_file_keeps_its_timers_and_their_ids_and_fires_them_the_sam
         [(version,)] = db.execute("SELECT version FROM schema_version")
         [(largest,)] = db.execute("SELECT max(id) FROM timers")
     assert version == 19 and "AUTOINCREMENT" in _timers_sql(path)
+    with sqlite3.connect(path) as db:
+        assert _case_indexes(db) == {
+            "cases_by_state": ["workflow", "state"],
+            "cases_by_version": ["workflow", "version"],
+        }
     assert _sequence(path) == [("timers", largest)]
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
         assert engine.store.schema_version() == 20  # type: ignore[attr-defined]
@@ -112,6 +121,9 @@ def test_a_version_19_file_keeps_its_timers_and_their_ids_and_fires_them_the_sam
             "ORDER BY name"
         ).fetchall()
         assert indexes == [("timers_by_case",), ("timers_by_due",), ("timers_failed",)]
+        assert _case_indexes(db) == {
+            "cases_by_state": ["workflow", "state", "version"],
+        }
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     clock.advance("3d")  # the upgraded file and the one never taken back fire the same timers
@@ -122,6 +134,40 @@ def test_a_version_19_file_keeps_its_timers_and_their_ids_and_fires_them_the_sam
             fired.append((_seen(engine, case_id), _seen(engine, other)))
     assert fired[0] == fired[1]
     assert fired[0][0][1] != seen[0][1]  # (timers did fire)
+
+
+def _case_indexes(db: sqlite3.Connection) -> dict[str, list[str]]:
+    """The indexes of ``cases`` that this step touches, with their columns."""
+    names = ("cases_by_state", "cases_by_version")
+    return {
+        name: [row[2] for row in db.execute(f"PRAGMA index_info({name})")]
+        for (name,) in db.execute("SELECT name FROM sqlite_schema WHERE type = 'index'")
+        if name in names
+    }
+
+
+def test_finding_cases_by_workflow_state_and_version_reads_the_one_index_left(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """The plans of the queries cases_by_version served: the merged index serves them."""
+    path = tmp_path / "cases.db"
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        engine.start("complaint", START)
+    page, page_params = page_sql(CaseQuery(workflow="complaint"), "id", None, 51, micros_param)
+    count, count_params = count_sql(CaseQuery(workflow="complaint", state="open"), micros_param)
+    queries = [
+        (page, page_params),
+        (count, count_params),
+        ("SELECT count(*) FROM cases WHERE workflow = ? AND version = ?", ("complaint", 1)),
+    ]
+    with sqlite3.connect(path) as db:
+        plans = [
+            " | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+            for sql, params in queries
+        ]
+    assert plans[0].startswith("SEARCH cases USING INDEX cases_by_state (workflow=?)")
+    assert plans[1] == "SEARCH cases USING COVERING INDEX cases_by_state (workflow=? AND state=?)"
+    assert plans[2] == "SEARCH cases USING COVERING INDEX cases_by_state (workflow=?)"
 
 
 def test_undoing_step_20_first_lets_the_older_undos_run_as_before(
