@@ -447,7 +447,7 @@ class SqliteStore:
             if record is not None:
                 raise IdempotentReplay(record)
         if change.consume_timer is not None:
-            consume_timer(db, change, self._rows, self._moment)
+            consume_timer(db, change, self._rows, self._moment, prepared.timers)
         write_case(db, change, data, prepared.sla, moment, self._moment, prepared.same)
         write_history(db, change.history, moment, self._pack, self._rows)
         snapshot = data

@@ -79,19 +79,32 @@ class StoredData(NamedTuple):
 
 
 def consume_timer(
-    db: sqlite3.Connection, change: CaseChange, rows: CaseRows, form: MomentForm
+    db: sqlite3.Connection,
+    change: CaseChange,
+    rows: CaseRows,
+    form: MomentForm,
+    known: Sequence[TimerKey] | None = None,
 ) -> None:
     """Delete the timer a firing consumes; ``TimerGone`` when another runner fired it. A new
     timer may get the id of one deleted before (schema step 20), so with ``change.consumed``
-    the row must still be that timer: of the change's case, with its trigger and due moment."""
+    the row must still be that timer: of the change's case, with its trigger and due moment.
+    ``known``, the case's timers at the revision the change expects (see ``write_timers``),
+    answer for the case and the trigger without a look-up in ``cases``."""
     timer_id, timer = change.consume_timer, change.consumed
     if timer is None:
         gone = db.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
-    else:
+    elif known is None:
         same = (timer_id, timer.trigger, form(timer.due_at), change.case.id)
         gone = db.execute(_consume_same(rows), same)
+    elif any(key[0] == timer_id and key[1] == timer.trigger for key in known):
+        gone = db.execute(_CONSUME_DUE, (timer_id, form(timer.due_at)))
+    else:
+        raise TimerGone(timer_id)
     if gone.rowcount == 0:
         raise TimerGone(timer_id)
+
+
+_CONSUME_DUE = "DELETE FROM timers WHERE id = ? AND due_at = ?"
 
 
 @cache
