@@ -142,8 +142,6 @@ MODULES: dict[str, Module] = {
             "tests/test_sla.py::test_changed_calendar_recomputes_open_deadlines",
             "tests/test_sla.py::test_a_changed_calendar_moves_only_the_running_clocks_and_says_from_where",
             "tests/test_sla.py::test_recomputing_deadlines_counts_the_cases_moved_of_the_workflow_named",
-            "tests/test_sqlite_step_20.py::"
-            "test_a_timer_read_before_the_state_left_is_neither_fired_nor_failed_as_the_new_one",
         ),
     ),
     # The outbox's dead rows for a failing template or recipient (the notifier). Without the

@@ -319,48 +319,6 @@ def test_a_consumed_timer_goes_with_the_event_and_a_fired_one_is_gone(
     assert first.load_case("c1") == _case(revision=2, state="open")
 
 
-def test_a_timer_read_before_it_was_deleted_is_never_taken_for_a_new_timer_of_its_id(
-    stores: tuple[Store, Store], store_url: str
-) -> None:
-    """CaseChange.consumed, Store.timer_failed: SQLite gives the id of a deleted timer to the
-    next new one when no later timer exists (schema step 20, issue 16); a firing or a failure
-    of the timer read before is refused there as on every store, and the new one is left be."""
-    first, second = stores
-    reused = store_url.startswith("sqlite")  # (what the test is about: the ids come back)
-    first.commit(_change(_case(), timers=[_timer("remind", 15)]))
-    [old] = first.timers("c1")
-    first.commit(_change(_case(revision=2, state="open"), cancel_triggers=["remind"]))
-    # Another case's timer of that id, with the same trigger and due moment:
-    first.commit(_change(_case("c2"), timers=[_timer("remind", 15)]))
-    [other] = first.timers("c2")
-    assert (other.id == old.id) is reused
-    for handle in (first, second):  # (one knows the case's timers from its own commit)
-        with pytest.raises(TimerGone):
-            handle.commit(_change(_case(revision=3), consume_timer=old.id, consumed=old))
-    assert second.timer_failed(old.id, "TimeoutError: CRM", None, old) is None
-    assert first.timers("c2") == [other]
-    assert first.load_case("c1") == _case(revision=2, state="open")
-    # The same case's timer of that id, armed again due later:
-    first.commit(
-        _change(
-            _case("c2", revision=2),
-            cancel_triggers=["remind"],
-            timers=[_timer("remind", 30, keep=True)],
-        )
-    )
-    [new] = first.timers("c2")
-    assert (new.id == other.id) is reused
-    for handle in (first, second):
-        with pytest.raises(TimerGone):
-            handle.commit(_change(_case("c2", revision=3), consume_timer=other.id, consumed=other))
-    assert second.timer_failed(other.id, "TimeoutError: CRM", None, other) is None
-    assert first.timers("c2") == [new] and first.load_case("c2") == _case("c2", revision=2)
-    failed = second.timer_failed(new.id, "TimeoutError: CRM", None, new)
-    assert failed is not None and (failed.id, failed.status) == (new.id, "failed")
-    first.commit(_change(_case("c2", revision=3), consume_timer=new.id, consumed=failed))
-    assert first.timers("c2") == []
-
-
 def test_claimed_timers_are_leased_and_claimed_again_when_the_lease_runs_out(
     stores: tuple[Store, Store],
 ) -> None:

@@ -22,7 +22,7 @@ __all__ = [
     "undo_shared_texts",
     "undo_signals",
     "undo_slim_indexes",
-    "undo_timer_ids",
+    "undo_state_index",
 ]
 
 MOMENTS_17 = (
@@ -107,35 +107,13 @@ MOMENTS_19 = (
 """The columns schema step 19 turns into BLOBs of microseconds (store.sqlite.rows.micros)."""
 
 
-TIMERS_19 = (
-    "id INTEGER PRIMARY KEY AUTOINCREMENT, case_ref INTEGER NOT NULL REFERENCES cases (ref), "
-    "trigger TEXT NOT NULL, due_at TEXT NOT NULL, owner_state TEXT NOT NULL, keep INTEGER NOT "
-    "NULL, created_at TEXT NOT NULL, claimed_by TEXT, lease_until TEXT, status TEXT NOT NULL "
-    "DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, retry_at TEXT, "
-    "nominal TEXT"
-)
-"""The timers table as schema steps 18 and 19 left it (columns in the same order)."""
-TIMER_INDEXES_19 = (
-    "CREATE INDEX timers_by_due ON timers (due_at, id)",
-    "CREATE INDEX timers_by_case ON timers (case_ref)",
-    "CREATE INDEX timers_failed ON timers (due_at, id) WHERE status = 'failed'",
-)
-
-
-def undo_timer_ids(db: sqlite3.Connection) -> None:
+def undo_state_index(db: sqlite3.Connection) -> None:
     """Remove what schema step 20 (issue 16) did, leaving the file as version 19 made it:
-    timers with AUTOINCREMENT, ``sqlite_sequence`` at their largest id (the ids handed out and
-    deleted since the upgrade are not known), ``cases_by_state`` and ``cases_by_version`` apart.
-    A file before version 20 is left as it is."""
+    ``cases_by_state`` on (workflow, state) and ``cases_by_version`` beside it. A file before
+    version 20 is left as it is."""
     [(version,)] = db.execute("SELECT version FROM schema_version")
     if version < 20:
         return
-    db.execute("ALTER TABLE timers RENAME TO timers_20")
-    db.execute(f"CREATE TABLE timers ({TIMERS_19})")
-    db.execute("INSERT INTO timers SELECT * FROM timers_20 ORDER BY id")
-    db.execute("DROP TABLE timers_20")
-    for index in TIMER_INDEXES_19:
-        db.execute(index)
     db.execute("DROP INDEX cases_by_state")
     db.execute("CREATE INDEX cases_by_state ON cases (workflow, state)")
     db.execute("CREATE INDEX cases_by_version ON cases (workflow, version)")
@@ -145,7 +123,7 @@ def undo_timer_ids(db: sqlite3.Connection) -> None:
 def undo_compared_moments(db: sqlite3.Connection) -> None:
     """Remove what schema steps 20 and 19 (issue 16) did, leaving the file as version 18 made
     it: the moments queries compare as ISO text. A file before version 19 is left as it is."""
-    undo_timer_ids(db)
+    undo_state_index(db)
     [(version,)] = db.execute("SELECT version FROM schema_version")
     if version < 19:
         return

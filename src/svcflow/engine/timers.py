@@ -252,7 +252,7 @@ class TimerService:
         retry_at = None
         if attempts < self.retry.max_attempts:
             retry_at = self.writer.now() + self.retry.delay(attempts)
-        stored = self.store.timer_failed(timer.id, reason, retry_at, timer)
+        stored = self.store.timer_failed(timer.id, reason, retry_at)
         if stored is None:
             return None
         where = f"timer {timer.id} ({timer.trigger}) of case {timer.case_id}"
@@ -345,7 +345,7 @@ class TimerService:
             Event, actor="timer", kind=kind, trigger=trigger, from_state=case.state, extra=timing
         )
         entry = history_entry(updated, at, event, result)
-        change = self.writer.change(updated, case.revision, entry, result, consume=timer)
+        change = self.writer.change(updated, case.revision, entry, result, consume_timer=timer.id)
         return Prepared(
             timer=timer,
             change=change,

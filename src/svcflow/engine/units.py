@@ -27,7 +27,7 @@ from svcflow.errors import CaseNotFound, IdempotencyKeyReused
 from svcflow.hooks.host import PluginHost
 from svcflow.hooks.types import InboundMessage
 from svcflow.messaging.notifier import NO_AUDIENCE, Audience, Notifier
-from svcflow.records import NO_DETAILS, Case, HistoryEntry, PendingSignal, Timer, plain
+from svcflow.records import NO_DETAILS, Case, HistoryEntry, PendingSignal, plain
 from svcflow.store.base import (
     CaseChange,
     IdempotencyRecord,
@@ -292,7 +292,7 @@ class CaseWriter:
         result: StepResult,
         *,
         idempotency: tuple[str | None, str] = (None, ""),
-        consume: Timer | None = None,
+        consume_timer: int | None = None,
         messages: tuple[NewMessage, ...] = (),
         customer_id: str | None = None,
         request: Mapping[str, str] | None = None,
@@ -300,9 +300,8 @@ class CaseWriter:
     ) -> CaseChange:
         """The change a step makes; ``idempotency`` is the event's key and scope, ``request``
         the fingerprint of what was asked (kept with the key); ``customer_id`` the owner of a
-        new case; ``compiled`` the case's workflow version when the caller has it at hand;
-        ``consume`` the due timer the step fires (``CaseChange.consumed``). A notice that
-        reaches nobody leaves a warning in the history entry."""
+        new case; ``compiled`` the case's workflow version when the caller has it at hand. A
+        notice that reaches nobody leaves a warning in the history entry."""
         key, scope = idempotency
         notifications: list[NewNotification] = []
         deliveries: list[NewDelivery] = []
@@ -323,10 +322,9 @@ class CaseWriter:
             timers=_new_timers(result, case.state) if result.timers else (),
             cancel_owned_by=result.left_state,
             cancel_triggers=result.cancel_triggers,
-            consume_timer=None if consume is None else consume.id,
+            consume_timer=consume_timer,
             notifications=notifications,
             deliveries=deliveries,
-            consumed=consume,
         )
         if key is not None or messages or customer_id is not None or open_scope or release:
             # (set only when an event has them: each keyword costs about 0.6 kIr)

@@ -171,11 +171,6 @@ class CaseChange(NamedTuple):
     """The case reached a final state: the key it held is free again."""
     signals: Sequence[PendingSignal] = ()
     """Signals the event raised for other workflows, kept until delivered."""
-    consumed: Timer | None = None
-    """The timer ``consume_timer`` names, as the event read it. A store that may give a deleted
-    timer's id to a new timer (SQLite since schema step 20) consumes the timer only while the id
-    still names this one (of the change's case, with its trigger and due moment), and refuses
-    with ``TimerGone`` otherwise, as when the timer is gone."""
 
 
 class Attempt(NamedTuple):
@@ -335,15 +330,11 @@ class Store(Protocol):
     def timers(self, case_id: str) -> list[Timer]:
         """The case's timers (pending, retrying or failed), earliest first."""
 
-    def timer_failed(
-        self, timer_id: int, error: str, retry_at: datetime | None, expected: Timer | None = None
-    ) -> Timer | None:
+    def timer_failed(self, timer_id: int, error: str, retry_at: datetime | None) -> Timer | None:
         """Record that firing the timer raised ``error``: count the attempt, release its lease,
         and make it ``retrying`` at ``retry_at`` or, when that is None, park it as ``failed``.
         Returns the timer as now stored (None if it is gone). Due-timer reads skip failed
-        timers and retrying ones before their ``retry_at``. ``expected``: the timer as the
-        caller read it; a store that may give a deleted timer's id to a new one records the
-        failure only while the id still names that timer (as ``CaseChange.consumed``)."""
+        timers and retrying ones before their ``retry_at``."""
 
     def failed_timers(self) -> list[Timer]:
         """The timers parked as ``failed``, earliest due first."""

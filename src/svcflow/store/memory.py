@@ -433,10 +433,8 @@ class MemoryStore:
             ids = self._timers_by_case.get(case_id, ())
             return sorted((self._timers[i] for i in ids), key=lambda t: (t.due_at, t.id))
 
-    def timer_failed(
-        self, timer_id: int, error: str, retry_at: datetime | None, expected: Timer | None = None
-    ) -> Timer | None:
-        with self._lock:  # (ids are never given again here: ``expected`` needs no check)
+    def timer_failed(self, timer_id: int, error: str, retry_at: datetime | None) -> Timer | None:
+        with self._lock:
             timer = self._timers.get(timer_id)
             if timer is None:
                 return None

@@ -91,7 +91,6 @@ from svcflow.store.sqlite.writes import (
     StoredData,
     TimerKey,
     consume_timer,
-    same_timer,
     write_case,
     write_deliveries,
     write_history,
@@ -447,7 +446,7 @@ class SqliteStore:
             if record is not None:
                 raise IdempotentReplay(record)
         if change.consume_timer is not None:
-            consume_timer(db, change, self._rows, self._moment, prepared.timers)
+            consume_timer(db, change.consume_timer)
         write_case(db, change, data, prepared.sla, moment, self._moment, prepared.same)
         write_history(db, change.history, moment, self._pack, self._rows)
         snapshot = data
@@ -789,27 +788,18 @@ class SqliteStore:
         )
         return [timer_of(row) for row in rows]
 
-    def timer_failed(
-        self, timer_id: int, error: str, retry_at: datetime | None, expected: Timer | None = None
-    ) -> Timer | None:
-        same: tuple[object, ...] = ()
-        if expected is not None:  # the id may name a newer timer (schema step 20)
-            same = (expected.trigger, self._moment(expected.due_at), expected.case_id)
+    def timer_failed(self, timer_id: int, error: str, retry_at: datetime | None) -> Timer | None:
         with self._write() as db:
-            updated = db.execute(
+            db.execute(
                 "UPDATE timers SET attempts = attempts + 1, last_error = ?, retry_at = ?, "
-                "status = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?"
-                + (f" AND {same_timer(self._rows)}" if same else ""),
+                "status = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?",
                 (
                     error,
                     None if retry_at is None else ts(retry_at),
                     "failed" if retry_at is None else "retrying",
                     timer_id,
-                    *same,
                 ),
             )
-            if updated.rowcount == 0:
-                return None
             row = db.execute(
                 f"SELECT {self._timer_columns} FROM timers WHERE id = ?", (timer_id,)
             ).fetchone()

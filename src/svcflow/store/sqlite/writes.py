@@ -47,7 +47,6 @@ __all__ = [
     "case_snapshot",
     "conflict",
     "consume_timer",
-    "same_timer",
     "write_case",
     "write_deliveries",
     "write_history",
@@ -78,44 +77,11 @@ class StoredData(NamedTuple):
             keep_texts(db, case_id, seq, self.taken)
 
 
-def consume_timer(
-    db: sqlite3.Connection,
-    change: CaseChange,
-    rows: CaseRows,
-    form: MomentForm,
-    known: Sequence[TimerKey] | None = None,
-) -> None:
-    """Delete the timer a firing consumes; ``TimerGone`` when another runner fired it. A new
-    timer may get the id of one deleted before (schema step 20), so with ``change.consumed``
-    the row must still be that timer: of the change's case, with its trigger and due moment.
-    ``known``, the case's timers at the revision the change expects (see ``write_timers``),
-    answer for the case and the trigger without a look-up in ``cases``."""
-    timer_id, timer = change.consume_timer, change.consumed
-    if timer is None:
-        gone = db.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
-    elif known is None:
-        same = (timer_id, timer.trigger, form(timer.due_at), change.case.id)
-        gone = db.execute(_consume_same(rows), same)
-    elif any(key[0] == timer_id and key[1] == timer.trigger for key in known):
-        gone = db.execute(_CONSUME_DUE, (timer_id, form(timer.due_at)))
-    else:
-        raise TimerGone(timer_id)
+def consume_timer(db: sqlite3.Connection, timer_id: int) -> None:
+    """Delete the timer a firing consumes; ``TimerGone`` when another runner fired it."""
+    gone = db.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
     if gone.rowcount == 0:
         raise TimerGone(timer_id)
-
-
-_CONSUME_DUE = "DELETE FROM timers WHERE id = ? AND due_at = ?"
-
-
-@cache
-def _consume_same(rows: CaseRows) -> str:
-    return f"DELETE FROM timers WHERE id = ? AND {same_timer(rows)}"
-
-
-def same_timer(rows: CaseRows) -> str:
-    """The terms (after ``id = ?``) by which a timer's row is still the timer a caller read:
-    its trigger, its due moment as stored and its case's id are the parameters."""
-    return f"trigger = ? AND due_at = ? AND {rows.of_case}"
 
 
 def write_case(
