@@ -121,6 +121,7 @@ class CaseDataSchema:
         # pydantic-core's compiled validators, called without TypeAdapter's per-call wrapper
         # (which only passes its defaults on): what a start and each field an event sets run
         self._validate_whole = self._whole.validator.validate_python
+        self._dump_plain = self._whole.serializer.to_python  # (likewise for the store's plain)
         self._validate_each = {
             name: TypeAdapter(_nullable(spec, name)).validator.validate_python
             for name, spec in self.fields.items()
@@ -171,7 +172,7 @@ class CaseDataSchema:
         return dict(self._whole.validate_json(text))
 
     def to_jsonable(self, data: Mapping[str, Any]) -> Any:
-        return self._whole.dump_python(dict(data), mode="json")
+        return self._dump_plain(dict(data), mode="json")
 
     def _reject_unknown(self, data: Iterable[str], *, origin: str = "data") -> None:
         unknown = [name for name in data if name not in self.fields]
