@@ -31,7 +31,7 @@ from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.packing import SHORTEST, pack, unpack
-from svcflow.store.sqlite.rows import from_ts, micros, ts
+from svcflow.store.sqlite.rows import from_ts, micros, micros_param, ts
 from svcflow.store.sqlite.schema import CASE_COLUMNS
 from svcflow.store.sqlite.values import Shape, decodable, object_form, shape_of, values_form
 
@@ -423,6 +423,8 @@ def test_a_moment_as_eight_bytes_is_exact_and_sorts_as_time_does() -> None:
     for moment in moments:
         stored = micros(moment)
         assert len(stored) == 8
+        since = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        assert stored == micros_param(moment) == (since + (1 << 63)).to_bytes(8, "big")
         assert from_ts(stored) == moment
         assert from_ts(stored).tzinfo is UTC
         assert from_ts(stored) == from_ts(ts(moment))
