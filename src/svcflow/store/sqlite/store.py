@@ -82,7 +82,14 @@ from svcflow.store.sqlite.schema import (
 )
 from svcflow.store.sqlite.shared import SharedTexts
 from svcflow.store.sqlite.texts import data_texts, places_column, with_texts
-from svcflow.store.sqlite.values import Shape, decodable, shape_of, shape_text, values_form
+from svcflow.store.sqlite.values import (
+    Shape,
+    decodable,
+    shape_of,
+    shape_text,
+    values_form,
+    values_object,
+)
 from svcflow.store.sqlite.view import ConnectionView
 from svcflow.store.sqlite.writes import (
     SAME_DATA_INDEX,
@@ -597,6 +604,8 @@ class SqliteStore:
         """A case row's data (``CASE_COLUMNS``; also an idempotency snapshot's), its large
         texts put back."""
         codec = self._require_codec()
+        if row[9] is None and row[4].startswith("["):  # values-only, no large texts: parsed once
+            return codec.from_plain(row[1], row[2], values_object(row[4], self._shape))
         stored = decodable(row[4], self._shape)
         if row[9] is None:
             return codec.decode(row[1], row[2], stored)
