@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, load_workflow_text
+from svcflow.records import Timer
 from svcflow.store.base import Attempt, CaseChange, Store
 from svcflow.store.postgres import PostgresStore
 from svcflow.store.sqlite import SqliteStore
@@ -295,3 +297,118 @@ def test_the_claim_learns_each_cases_timers_and_a_firing_cancels_them_without_re
     joins = [s for s in statements if "FROM cases JOIN timers" in s]
     assert len(joins) == 1
     assert not [s for s in statements if s.startswith("SELECT id, trigger, owner_state, keep")]
+
+
+def test_a_write_sqlite_refuses_in_a_batch_fails_only_its_firing(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """A write SQLite itself refuses in a batch (here a trigger of this connection's, as a
+    damaged row would), not one the store's code raises, fails its own firing, retried; the
+    other firings of the batch are kept."""
+    store = SqliteStore(tmp_path / "cases.db")
+    with _engine(store, clock, commit_batch=8) as engine:
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(5)]
+        store._connection().execute(
+            f"CREATE TEMP TRIGGER damaged BEFORE UPDATE ON cases WHEN old.id = '{BROKEN}' "
+            "BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: a damaged row'); END"
+        )
+        clock.advance("20m")
+        fired = engine.advance()
+        assert [f.timer.case_id for f in fired] == cases[1:]
+        [retrying] = fired.retrying
+        assert retrying.case_id == BROKEN and retrying.attempts == 1
+        assert retrying.last_error == "IntegrityError: CHECK constraint failed: a damaged row"
+        assert [e.kind for e in engine.history(BROKEN)] == ["started"]
+        assert [t.trigger for t in engine.timers(BROKEN)] == ["remind"]
+        assert all(engine.get(case).data["priority"] == "high" for case in cases[1:])
+
+
+class MeddledStore(SqliteStore):
+    """A SQLite store before whose first batch another writer fires ``first`` on the case
+    ``moved`` (a new revision), or another runner takes the due timer of the case ``taken``."""
+
+    moved = taken = ""
+
+    def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
+        if self.moved:
+            workflow = load_workflow_text(TWO_TIMERS, "ticket.yaml")
+            other = SqliteStore(self.path)
+            with Engine([workflow], other, ManualClock("2026-03-02T09:05:00+00:00")) as engine:
+                engine.fire(self.moved, "first")
+        if self.taken:
+            with sqlite3.connect(self.path) as db:
+                db.execute(
+                    "DELETE FROM timers WHERE trigger = 'first' AND case_ref = "
+                    "(SELECT ref FROM cases WHERE id = ?)",
+                    (self.taken,),
+                )
+        self.moved = self.taken = ""
+        return super().commit_many(changes)
+
+
+@pytest.mark.parametrize("meddling", ["moved", "taken"])
+def test_a_firing_refused_in_a_batch_is_found_and_the_others_kept(
+    tmp_path: Path, clock: ManualClock, meddling: str
+) -> None:
+    """Between the batch's preparation and its commit a case moved on (a stale revision), or
+    another runner fired a timer; the batch is written again under savepoints: the moved
+    case's firing is worked out again on the case as it now is, the taken timer is gone, the
+    other firings are kept."""
+    store = MeddledStore(tmp_path / "cases.db")
+    ids = iter(["case-0", "case-1", "case-2"])
+    workflow = load_workflow_text(TWO_TIMERS, "ticket.yaml")
+    with Engine([workflow], store, clock, id_factory=lambda: next(ids)) as engine:
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(3)]
+        setattr(store, meddling, "case-1")
+        clock.advance("15m")
+        fired = engine.advance()
+        assert not fired.retrying and not fired.failed
+        kinds = [e.kind for e in engine.history("case-1")]
+        if meddling == "moved":
+            assert [f.timer.case_id for f in fired] == cases
+            assert [engine.get(case).data["pings"] for case in cases] == [1, 2, 1]
+            assert kinds == ["started", "transition", "timer"]
+        else:
+            assert [f.timer.case_id for f in fired] == ["case-0", "case-2"]
+            assert [engine.get(case).data["pings"] for case in cases] == [1, 0, 1]
+            assert kinds == ["started"]
+
+
+class OvertakenStore(SqliteStore):
+    """A SQLite store counting single commits, after whose first claim another connection
+    fires ``first`` on the case ``overtaken``."""
+
+    overtaken = ""
+    commits = 0
+
+    def commit(self, change: CaseChange) -> None:
+        self.commits += 1
+        super().commit(change)
+
+    def claim_due_timers(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[Timer]:
+        timers = super().claim_due_timers(now, limit, owner, lease_until)
+        if self.overtaken:
+            workflow = load_workflow_text(TWO_TIMERS, "ticket.yaml")
+            other = SqliteStore(self.path)
+            with Engine([workflow], other, ManualClock("2026-03-02T09:05:00+00:00")) as engine:
+                engine.fire(self.overtaken, "first")
+            self.overtaken = ""
+        return timers
+
+
+def test_a_case_written_by_another_connection_after_the_claim_is_read_again(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """A case moved on by another connection after the claim is read as it now is, and its
+    firing steps from it (no stale revision refused, no firing done again on its own)."""
+    store = OvertakenStore(tmp_path / "cases.db")
+    workflow = load_workflow_text(TWO_TIMERS, "ticket.yaml")
+    with Engine([workflow], store, clock) as engine:
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(3)]
+        store.overtaken, store.commits = cases[1], 0
+        clock.advance("15m")
+        fired = engine.advance()
+        assert [f.timer.case_id for f in fired] == cases and store.commits == 0
+        assert [engine.get(case).data["pings"] for case in cases] == [1, 2, 1]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 import pytest
 
@@ -117,3 +119,21 @@ def test_manual_clock_only_moves_forward() -> None:
         "a clock cannot go backwards: now 2026-03-02T02:00:00+00:00, asked for "
         "2026-03-02T01:00:00+00:00"
     )
+
+
+def test_data_in_any_mapping_encodes_as_the_same_plain_dict(schema: CaseDataSchema) -> None:
+    """A case's data is a mapping proxy of a dict (copied at once, issue 16); a proxy of
+    another mapping, a plain dict and any other mapping give the same values and text, and
+    the data given is left as it was."""
+    data = schema.initial({"customer": "Ann", "opened_at": "2026-03-02T09:00:00", "tags": ["a"]})
+    expected = schema.to_jsonable(data)
+    assert list(expected) == list(data) and expected["opened_at"].startswith("2026-03-02T09:00")
+    for given in (
+        MappingProxyType(dict(data)),
+        MappingProxyType(OrderedDict(data)),
+        OrderedDict(data),
+    ):
+        assert schema.to_jsonable(given) == expected
+        assert list(schema.to_jsonable(given)) == list(expected)
+        assert schema.to_json(given) == schema.to_json(data)
+        assert dict(given) == data

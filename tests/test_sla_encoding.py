@@ -228,3 +228,25 @@ def test_a_clock_resumed_when_the_first_clock_started_reads_back_its_own_start()
     back = decode_sla(encode_sla(state))
     assert back == state
     assert Clock.from_json(back["metrics"]["resolution"]) == second
+
+
+@pytest.mark.parametrize(
+    "label", ["8 hours", "acht Stunden für Anfragen", "del\x7f", 'tab\tquote"back\\slash', "\ud800"]
+)
+def test_the_compact_text_escapes_as_json_does_whatever_the_label(label: str) -> None:
+    """The compact text is written by pydantic-core's writer when that gives ``json``'s very
+    text (issue 16); a label with non-ASCII text, DEL or a lone surrogate, which that writer
+    does not escape (or refuses), is written by ``json`` itself: the same text either way."""
+    clock = running(label=label, within="8h")
+    state = {
+        "metrics": {"m": clock.to_json()},
+        "escalations": {"e": Chain("running", 0, 0, START).to_json()},
+    }
+    text = encode_sla(state)
+    base = int((START - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
+    assert text == json.dumps(
+        [1, base, [[*json.loads(text)[2][0][:13], label, "8h"]], [["e", "r", 0, 0, 0]]],
+        separators=(",", ":"),
+    )
+    assert text.isascii()
+    assert decode_sla(text) == state

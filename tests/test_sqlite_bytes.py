@@ -31,9 +31,16 @@ from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.packing import SHORTEST, pack, unpack
-from svcflow.store.sqlite.rows import from_ts, micros, ts
+from svcflow.store.sqlite.rows import from_ts, micros, micros_param, ts
 from svcflow.store.sqlite.schema import CASE_COLUMNS
-from svcflow.store.sqlite.values import Shape, decodable, object_form, shape_of, values_form
+from svcflow.store.sqlite.values import (
+    Shape,
+    decodable,
+    object_form,
+    shape_of,
+    values_form,
+    values_object,
+)
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
 
@@ -305,6 +312,8 @@ def test_the_values_only_form_of_the_codecs_plain_values_reads_back_as_the_codec
             ("extra", "object"),
         )
     }
+    fields["choice"] = FieldSpec(type="enum", values=["low", "high"])
+    fields["times"] = FieldSpec(type="list", items=FieldSpec(type="datetime"))
     schema = CaseDataSchema("w", 1, fields)
     shapes = {1: tuple(fields)}
     for given in (
@@ -313,12 +322,21 @@ def test_the_values_only_form_of_the_codecs_plain_values_reads_back_as_the_codec
         {"items": [1, None, {"x": [0.1]}], "extra": {"k": datetime(2020, 1, 1)}, "count": 0},
         {"amount": float("inf"), "extra": {"low": float("-inf")}, "items": [float("nan")]},
         {"amount": float("nan")},
+        {"choice": "high", "times": [datetime(2026, 3, 1, 8, 30, tzinfo=UTC)], "count": -1},
+        {
+            "wait": timedelta(minutes=-15, microseconds=5),
+            "amount": 0.1,
+            "text": "",
+            "extra": {"nested": {"deep": [True, "2026-03-01T08:30:00Z"]}},
+        },
     ):
         data = schema.initial(given)
         stored = values_form(schema.to_jsonable(data), lambda shape: 1)
         assert object_form(stored, shapes.__getitem__) == schema.to_json(data)
         read = schema.from_json(object_form(stored, shapes.__getitem__))
         assert schema.from_json(decodable(stored, shapes.__getitem__)) == read
+        parsed = schema.from_plain(values_object(stored, shapes.__getitem__))  # issue 16
+        assert repr(parsed) == repr(read)
     infinite = schema.initial({"amount": float("inf")})
     assert values_form(schema.to_jsonable(infinite), lambda shape: 1) == "[1,0]"  # null: no value
 
@@ -423,6 +441,8 @@ def test_a_moment_as_eight_bytes_is_exact_and_sorts_as_time_does() -> None:
     for moment in moments:
         stored = micros(moment)
         assert len(stored) == 8
+        since = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        assert stored == micros_param(moment) == (since + (1 << 63)).to_bytes(8, "big")
         assert from_ts(stored) == moment
         assert from_ts(stored).tzinfo is UTC
         assert from_ts(stored) == from_ts(ts(moment))

@@ -69,6 +69,9 @@ class JsonCodec:
         found: dict[str, Any] = json.loads(self.encode(workflow, version, data))
         return found
 
+    def from_plain(self, workflow: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(data)
+
     def encode_sla(self, sla: Mapping[str, Any]) -> str:
         return json.dumps(dict(sla), sort_keys=True)
 

@@ -80,6 +80,9 @@ class WorkflowRegistry:
     def decode(self, workflow: str, version: int, text: str) -> dict[str, Any]:
         return self.get(workflow, version).schema.from_json(text)
 
+    def from_plain(self, workflow: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:
+        return self.get(workflow, version).schema.from_plain(data)
+
     def plain(self, workflow: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:
         found: dict[str, Any] = self.get(workflow, version).schema.to_jsonable(data)
         return found

@@ -30,6 +30,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic_core import PydanticSerializationError
+from pydantic_core import to_json as _json_bytes
+
 from svcflow.sla.clocks import Clock, Kept
 from svcflow.sla.escalation import Chain
 
@@ -47,6 +50,20 @@ _GROUPS = frozenset({"metrics", "escalations"})
 _json_text = json.JSONEncoder(separators=(",", ":")).encode
 """``json.dumps(value, separators=(",", ":"))``, with one encoder for every call (``dumps``
 builds a new one whenever an argument is not its default: issue 16)."""
+
+
+def _rows_text(value: list[Any]) -> str:
+    """The compact form's JSON text (integers, texts and lists of them) as :data:`_json_text`
+    writes it, by pydantic-core's writer: a quarter of the instructions (issue 16: 45 against
+    12 kIr a state). That writer leaves non-ASCII text and DEL unescaped, where ``json``
+    writes ``\\u`` escapes: such a text (a metric's label, say) is written by ``json``."""
+    try:
+        written = _json_bytes(value)
+    except PydanticSerializationError:  # (a lone surrogate)
+        return _json_text(value)
+    if written.isascii() and b"\x7f" not in written:
+        return written.decode()
+    return _json_text(value)
 
 
 class _Inexact(Exception):
@@ -96,7 +113,7 @@ def _compact(sla: Mapping[str, Any]) -> str:
         [_clock_row(name, clock, base) for name, clock in clocks],
         [_chain_row(name, chain, base) for name, chain in chains],
     ]
-    return _json_text([VERSION, base, *rows])
+    return _rows_text([VERSION, base, *rows])
 
 
 def _record(value: Any, kind: type[Clock] | type[Chain]) -> Any:

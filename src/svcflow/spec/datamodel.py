@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Annotated, Any, Literal, NotRequired, Required
 
 from pydantic import AfterValidator, ConfigDict, TypeAdapter, ValidationError
@@ -109,6 +110,17 @@ def sample_value(spec: FieldSpec, *, use_default: bool = True) -> Any:
     return _SAMPLES[spec.type]
 
 
+def _as_dict(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain dict of ``data`` for pydantic-core. A case's data is a mapping proxy of a dict,
+    whose ``copy()`` copies the dict at once: ``dict(proxy)`` looks every field up through the
+    mapping protocol, ten times the instructions for the complaint's 31 fields (issue 16)."""
+    if type(data) is MappingProxyType:
+        copied = data.copy()
+        if type(copied) is dict:
+            return copied
+    return dict(data)
+
+
 class CaseDataSchema:
     """Validates, completes and (de)serialises the data of one workflow version's cases."""
 
@@ -121,6 +133,7 @@ class CaseDataSchema:
         # pydantic-core's compiled validators, called without TypeAdapter's per-call wrapper
         # (which only passes its defaults on): what a start and each field an event sets run
         self._validate_whole = self._whole.validator.validate_python
+        self._dump_plain = self._whole.serializer.to_python  # (likewise for the store's plain)
         self._validate_each = {
             name: TypeAdapter(_nullable(spec, name)).validator.validate_python
             for name, spec in self.fields.items()
@@ -165,13 +178,19 @@ class CaseDataSchema:
         return validated
 
     def to_json(self, data: Mapping[str, Any]) -> str:
-        return self._whole.dump_json(dict(data)).decode()
+        return self._whole.dump_json(_as_dict(data)).decode()
 
     def from_json(self, text: str | bytes) -> dict[str, Any]:
         return dict(self._whole.validate_json(text))
 
+    def from_plain(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The data from the JSON values :meth:`to_jsonable` gives, as :meth:`from_json` reads
+        their text (a store that keeps values without their JSON text need not write it to read
+        them: about 13 kIr less a case read, issue 16)."""
+        return dict(self._validate_whole(data))
+
     def to_jsonable(self, data: Mapping[str, Any]) -> Any:
-        return self._whole.dump_python(dict(data), mode="json")
+        return self._dump_plain(_as_dict(data), mode="json")
 
     def _reject_unknown(self, data: Iterable[str], *, origin: str = "data") -> None:
         unknown = [name for name in data if name not in self.fields]

@@ -257,6 +257,11 @@ class DataCodec(Protocol):
         (SQLite's values-only form) without parsing the text back."""
         ...
 
+    def from_plain(self, workflow: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The data from the JSON values ``plain`` gives, as ``decode`` reads their text: for
+        a store that keeps values without their text (SQLite's values-only form)."""
+        ...
+
     def encode_sla(self, sla: Mapping[str, Any]) -> str:
         """The stored text of a ``Case.sla`` (:func:`svcflow.sla.encoding.encode_sla`)."""
         ...

@@ -159,12 +159,15 @@ def take_out(entry: HistoryEntry) -> tuple[HistoryEntry, list[tuple[TextPlace, s
     return entry._replace(payload=payload, details=details), taken
 
 
-def take_out_data(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[TextPlace, str]]]:
+def take_out_data(
+    data: Mapping[str, Any],
+) -> tuple[Mapping[str, Any], list[tuple[TextPlace, str]]]:
     """A case's data with its large texts replaced by ``""`` (valid for every string field, so
-    the data still encodes and decodes), and each text with its place."""
+    the data still encodes and decodes), and each text with its place; the data itself when it
+    has none (not copied: the codec copies what it encodes, issue 16)."""
     texts = _large(data)
     if not texts:
-        return dict(data), []
+        return data, []
     taken = [(TextPlace("data", k, digest(v)), v) for k, v in texts]
     return {**data, **dict.fromkeys((k for k, _ in texts), "")}, taken
 

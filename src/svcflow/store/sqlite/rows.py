@@ -93,7 +93,6 @@ def _remember_ts(moment: datetime, text: str) -> None:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _OFFSET = 1 << 63
 
 
@@ -101,15 +100,21 @@ def micros(moment: datetime) -> bytes:
     """``moment`` as an 8-byte BLOB: its microseconds since 1970 UTC plus 2**63, big-endian,
     so that byte order (SQLite compares BLOBs with ``memcmp``) is time order, before 1970
     too."""
-    return ((moment - _EPOCH) // _MICROSECOND + _OFFSET).to_bytes(8, "big")
+    since = moment - _EPOCH
+    micro = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+    return (micro + _OFFSET).to_bytes(8, "big")
 
 
 def micros_param(moment: datetime) -> bytearray:
     """:func:`micros` as a statement's parameter: the same BLOB, bound as it is. ``sqlite3``
     binds a ``bytes`` parameter only after looking in its adapter registry and calling the
     adapter found (:func:`svcflow.store.sqlite.store._bind_plainly`), a ``bytearray`` at once:
-    about 1,000 instructions less a moment, 8 moments an event (issue 16)."""
-    return bytearray(((moment - _EPOCH) // _MICROSECOND + _OFFSET).to_bytes(8, "big"))
+    about 1,000 instructions less a moment, 8 moments an event (issue 16). The microseconds are
+    added up from the ``timedelta``'s fields: a quarter cheaper than dividing it by one
+    microsecond."""
+    since = moment - _EPOCH
+    micro = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+    return bytearray((micro + _OFFSET).to_bytes(8, "big"))
 
 
 def from_ts(value: str | bytes | datetime) -> datetime:

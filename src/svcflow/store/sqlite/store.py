@@ -82,7 +82,14 @@ from svcflow.store.sqlite.schema import (
 )
 from svcflow.store.sqlite.shared import SharedTexts
 from svcflow.store.sqlite.texts import data_texts, places_column, with_texts
-from svcflow.store.sqlite.values import Shape, decodable, shape_of, shape_text, values_form
+from svcflow.store.sqlite.values import (
+    Shape,
+    decodable,
+    shape_of,
+    shape_text,
+    values_form,
+    values_object,
+)
 from svcflow.store.sqlite.view import ConnectionView
 from svcflow.store.sqlite.writes import (
     SAME_DATA_INDEX,
@@ -334,12 +341,36 @@ class SqliteStore:
     def commit(self, change: CaseChange) -> None:
         prepared = self._prepare(change)
         try:
-            with self._write_change() as db:
-                timers = self._apply(db, change, prepared)
+            timers = self._commit_alone(change, prepared)
         except BaseException:
             self._forget_view(change.case.id)
             raise
         self._remember_committed(change, timers)
+
+    def _commit_alone(self, change: CaseChange, prepared: _Prepared) -> tuple[TimerKey, ...]:
+        """One change in a transaction of its own; the case's timers after it. In SQLite this
+        is ``_transaction(keep_view=True)`` written out, its statements run on the cursor the
+        connection keeps: an event's transaction without a context manager's generator, and
+        without a cursor made for each statement by ``Connection.execute`` (issue 16)."""
+        if not self._views:  # (a store sharing this code for another database)
+            with self._write_change() as db:
+                return self._apply(db, change, prepared)
+        local = self._local
+        connection = getattr(local, "connection", None) or self._connection()
+        cursor = local.view.cursor
+        self._shared.begin()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                timers = self._apply(cursor, change, prepared)
+                cursor.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise _store_fault(self.path, error) from error
+        return timers
 
     def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
         prepared = [self._prepare(change) for change in changes]  # before the write lock
@@ -573,6 +604,8 @@ class SqliteStore:
         """A case row's data (``CASE_COLUMNS``; also an idempotency snapshot's), its large
         texts put back."""
         codec = self._require_codec()
+        if row[9] is None and row[4].startswith("["):  # values-only, no large texts: parsed once
+            return codec.from_plain(row[1], row[2], values_object(row[4], self._shape))
         stored = decodable(row[4], self._shape)
         if row[9] is None:
             return codec.decode(row[1], row[2], stored)

@@ -32,6 +32,7 @@ __all__ = [
     "shape_of",
     "shape_text",
     "values_form",
+    "values_object",
 ]
 
 SHAPE_PREFIX = "data fields:"
@@ -85,11 +86,17 @@ def decodable(stored: str, shape: Callable[[int], Shape]) -> str:
     or escapes, never in what it parses to). A row written before is read as it is."""
     if not stored.startswith("["):
         return stored
+    return str(json_bytes(values_object(stored, shape)), "utf-8")
+
+
+def values_object(stored: str, shape: Callable[[int], Shape]) -> dict[str, Any]:
+    """The JSON object of a stored values-only data value (``[``...), as its values: the
+    fields of :func:`object_form`'s text, in the same order, parsed (``DataCodec.from_plain``
+    reads them without their text, issue 16)."""
     values = json.loads(stored)
     present = values[1]
     given = iter(values)
     next(given)
     next(given)
     names = shape(values[0])
-    found = {name: next(given) if present >> bit & 1 else None for bit, name in enumerate(names)}
-    return str(json_bytes(found), "utf-8")
+    return {name: next(given) if present >> bit & 1 else None for bit, name in enumerate(names)}

@@ -306,6 +306,8 @@ def write_timers(
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 """Whether this SQLite has ``INSERT ... RETURNING`` (3.35 and later)."""
 _TIMERS_PER_STATEMENT = 100
+_SQLITE = (sqlite3.Connection, sqlite3.Cursor)
+"""What a SQLite store's helpers are given: the connection, or the cursor a commit runs on."""
 
 
 def _insert_timers(
@@ -314,9 +316,9 @@ def _insert_timers(
     """Insert the timer rows with the statement ``insert``, in one statement where the
     database returns their ids; the ids in the order of ``rows`` (each row gets a larger id
     than the rows before it)."""
-    if len(rows) == 1 and isinstance(db, sqlite3.Connection):
+    if len(rows) == 1 and isinstance(db, _SQLITE):
         return [int(db.execute(insert, rows[0]).lastrowid or 0)]
-    if not rows or (isinstance(db, sqlite3.Connection) and not _RETURNING):
+    if not rows or (isinstance(db, _SQLITE) and not _RETURNING):
         return [int(db.execute(insert, row).lastrowid or 0) for row in rows]
     head, _, values = insert.partition(" VALUES ")
     ids: list[int] = []
