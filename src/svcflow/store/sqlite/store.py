@@ -355,9 +355,8 @@ class SqliteStore:
         if not self._views:  # (a store sharing this code for another database)
             with self._write_change() as db:
                 return self._apply(db, change, prepared)
-        local = self._local
-        connection = getattr(local, "connection", None) or self._connection()
-        cursor = local.view.cursor
+        connection = self._connection()
+        cursor = self._local.view.cursor
         self._shared.begin()
         try:
             cursor.execute("BEGIN IMMEDIATE")
