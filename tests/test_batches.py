@@ -127,7 +127,7 @@ def test_the_cases_of_a_claimed_batch_are_read_in_one_statement(
 ) -> None:
     """Issue 16: one read of the batch's cases, not one per firing."""
     statements = _advance_traced(SqliteStore(tmp_path / "cases.db"), clock)
-    reads = [s for s in statements if s.startswith(f"SELECT {CASE_COLUMNS} FROM cases")]
+    reads = [s for s in statements if s.startswith(f"SELECT {CASE_COLUMNS}, customer_id FROM")]
     assert len(reads) == 1 and " IN (" in reads[0]
 
 
@@ -273,30 +273,99 @@ transitions:
 """
 
 
-def test_the_claim_learns_each_cases_timers_and_a_firing_cancels_them_without_reading(
+def _traced(store: SqliteStore, engine: Engine) -> tuple[list[str], list[Any]]:
+    """The statements of one ``advance()`` of ``engine`` on ``store``, and what it fired; the
+    store forgets the cases' timers first, as another process that started them would."""
+    store._timer_keys.clear()
+    statements: list[str] = []
+    store._connection().set_trace_callback(statements.append)
+    fired = engine.advance()
+    store._connection().set_trace_callback(None)
+    return statements, fired
+
+
+def _timer_reads(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.startswith("SELECT id, trigger, owner_state, keep")]
+
+
+def test_a_firing_that_leaves_its_state_reads_the_cases_timers_and_cancels_them(
     tmp_path: Path, clock: ManualClock
 ) -> None:
-    """Issue 16: the claim reads the batch's cases with their timers in one statement; the
-    firing that leaves the state cancels the case's other timer from what it learned (no read
-    of the case's timers), so that timer, claimed in the same batch, is gone, not fired."""
+    """The firing that leaves the state reads its case's timers (they are not known: another
+    process started the case) and cancels the case's other timer, claimed in the same batch:
+    gone, not fired (its consumption refused, so the batch is written again under
+    savepoints, reading them again)."""
     store = SqliteStore(tmp_path / "cases.db")
     with Engine([load_workflow_text(LEAVING, "ticket.yaml")], store, clock) as engine:
         cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(3)]
-        store._timer_keys.clear()  # as another process that started the cases would know
         clock.advance("30m")
-        statements: list[str] = []
-        store._connection().set_trace_callback(statements.append)
-        fired = engine.advance()
-        store._connection().set_trace_callback(None)
+        statements, fired = _traced(store, engine)
         assert [(f.timer.case_id, f.timer.trigger) for f in fired] == [
             (case, "first") for case in cases
         ]
         for case in cases:
             assert engine.get(case).state == "moved" and engine.timers(case) == []
             assert [e.kind for e in engine.history(case)] == ["started", "timer"]
-    joins = [s for s in statements if "FROM cases JOIN timers" in s]
-    assert len(joins) == 1
-    assert not [s for s in statements if s.startswith("SELECT id, trigger, owner_state, keep")]
+    assert {s.rsplit("'", 2)[1] for s in _timer_reads(statements)} == set(cases)
+    assert not [s for s in statements if "JOIN timers" in s]  # the claim reads no case
+
+
+def test_a_firing_that_ends_no_timer_reads_none_and_the_next_change_finds_them(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Issue 16: a due timer fired in its state, adding no timer and cancelling none, reads
+    none of its case's timers (none can end); they stay unknown, and the next change that
+    leaves the state reads them and cancels the other one."""
+    store = SqliteStore(tmp_path / "cases.db")
+    with Engine([load_workflow_text(TWO_TIMERS, "ticket.yaml")], store, clock) as engine:
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(3)]
+        clock.advance("15m")
+        statements, fired = _traced(store, engine)
+        assert [(f.timer.case_id, f.timer.trigger) for f in fired] == [
+            (case, "first") for case in cases
+        ]
+        assert _timer_reads(statements) == []
+        for case in cases:
+            assert [t.trigger for t in engine.timers(case)] == ["second"]
+            engine.fire(case, "close")
+            assert engine.timers(case) == [] and engine.get(case).data["pings"] == 1
+        clock.advance("10m")
+        assert engine.advance() == []
+
+
+NOTIFYING = """\
+workflow: ticket
+version: 1
+title: Ticket
+data:
+  customer: {type: string, required: true}
+states:
+  new:
+    initial: true
+    on_enter:
+      - schedule: {trigger: remind, after: 10m}
+  closed: {final: true}
+transitions:
+  - {trigger: remind, from: new, actions: [{notify: {template: reminder, to: team_lead}}]}
+  - {trigger: close, from: new, to: closed}
+"""
+
+
+def test_a_claimed_batch_learns_its_cases_owners_with_the_cases(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Issue 16: the batch's read of its cases gives their owners too: a firing that notifies
+    (its audience is the case's owner) reads no owner of its own."""
+    store = SqliteStore(tmp_path / "cases.db")
+    with Engine([load_workflow_text(NOTIFYING, "ticket.yaml")], store, clock) as engine:
+        li = engine.customers.add("Li Wei", email="li@example.com", customer_id="crm-1")
+        cases = [engine.start("ticket", {"customer": f"c{n}"}, customer=li).id for n in range(3)]
+        store._owners.clear()  # as another process that started the cases would know
+        clock.advance("15m")
+        statements, fired = _traced(store, engine)
+        assert [f.timer.case_id for f in fired] == cases
+        assert all(engine.store.case_customer(case) == "crm-1" for case in cases)
+    assert not [s for s in statements if s.startswith("SELECT customer_id FROM cases")]
 
 
 def test_a_write_sqlite_refuses_in_a_batch_fails_only_its_firing(

@@ -146,7 +146,7 @@ class PostgresStore(SqliteStore):
         self._codec: DataCodec | None = None
         self._decoded: dict[str, _Known] = {}
         self._owners: dict[str, str | None] = {}
-        self._timer_keys: dict[str, tuple[int, tuple[TimerKey, ...]]] = {}
+        self._timer_keys: dict[str, tuple[int, tuple[TimerKey, ...] | None]] = {}
         self._shared = SharedTexts()
         self._listener: psycopg.Connection[Row] | None = None
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(

@@ -137,12 +137,16 @@ class _Refused(Exception):
     """A change of a batch applied without savepoints was refused (``_apply_together``)."""
 
 
+Timers = tuple[TimerKey, ...] | None
+"""A case's timers as a commit left them (``write_timers``; None: not known)."""
+
+
 class _Prepared(NamedTuple):
     """What a commit works out before the write lock (``SqliteStore._prepare``)."""
 
     data: StoredData | None
     sla: str | bytes | None
-    timers: tuple[TimerKey, ...] | None
+    timers: Timers
     same: int = 0
     """The case row's indexed columns the change leaves as they are (``write_case``)."""
 
@@ -247,7 +251,7 @@ class SqliteStore:
         self._codec: DataCodec | None = None
         self._decoded: dict[str, _Known] = {}
         self._owners: dict[str, str | None] = {}
-        self._timer_keys: dict[str, tuple[int, tuple[TimerKey, ...]]] = {}
+        self._timer_keys: dict[str, tuple[int, Timers]] = {}
         self._shared = SharedTexts()
         self._shapes: dict[Shape, int] = {}
         self._last_shape: tuple[Shape, int] | None = None
@@ -347,7 +351,7 @@ class SqliteStore:
             raise
         self._remember_committed(change, timers)
 
-    def _commit_alone(self, change: CaseChange, prepared: _Prepared) -> tuple[TimerKey, ...]:
+    def _commit_alone(self, change: CaseChange, prepared: _Prepared) -> Timers:
         """One change in a transaction of its own; the case's timers after it. In SQLite this
         is ``_transaction(keep_view=True)`` written out, its statements run on the cursor the
         connection keeps: an event's transaction without a context manager's generator, and
@@ -418,14 +422,14 @@ class SqliteStore:
 
     def _apply_together(
         self, changes: Sequence[CaseChange], prepared: Sequence[_Prepared]
-    ) -> list[Exception | tuple[TimerKey, ...]] | None:
+    ) -> list[Exception | Timers] | None:
         """Apply the changes in one transaction without savepoints (the usual batch: none is
         refused; a savepoint and its release are two statements a change); None, having
         written nothing, when one was refused."""
         try:
             with self._write_change() as db:
                 try:
-                    applied: list[Exception | tuple[TimerKey, ...]] = [
+                    applied: list[Exception | Timers] = [
                         self._apply(db, change, ready)
                         for change, ready in zip(changes, prepared, strict=True)
                     ]
@@ -437,9 +441,7 @@ class SqliteStore:
         except _Refused:
             return None
 
-    def _apply_alone(
-        self, db: Any, change: CaseChange, prepared: _Prepared
-    ) -> Exception | tuple[TimerKey, ...]:
+    def _apply_alone(self, db: Any, change: CaseChange, prepared: _Prepared) -> Exception | Timers:
         """Apply one change of a batch under a savepoint of its own; what refused it (rolled
         back alone), or the case's timers after it."""
         try:
@@ -466,7 +468,7 @@ class SqliteStore:
         translated by the PostgreSQL store)."""
         return error
 
-    def _apply(self, db: Any, change: CaseChange, prepared: _Prepared) -> tuple[TimerKey, ...]:
+    def _apply(self, db: Any, change: CaseChange, prepared: _Prepared) -> Timers:
         """Write everything of one change inside the caller's transaction, or raise; the
         case's timers after it."""
         case, data = change.case, prepared.data
@@ -496,7 +498,7 @@ class SqliteStore:
             write_idempotency(db, change, snapshot, ts(case.updated_at))
         return timers
 
-    def _remember_committed(self, change: CaseChange, timers: tuple[TimerKey, ...]) -> None:
+    def _remember_committed(self, change: CaseChange, timers: Timers) -> None:
         case = change.case
         if change.expected_revision is None:
             self._remember_owner(case.id, change.customer_id)
@@ -669,13 +671,16 @@ class SqliteStore:
         return case
 
     def load_cases(self, case_ids: Sequence[str]) -> dict[str, Case]:
+        """The cases of these ids; their owners remembered on the way (a claimed batch's
+        firings need them for their notices, ``case_customer``)."""
         wanted = list(dict.fromkeys(case_ids))
         found: dict[str, Case] = {}
         for start in range(0, len(wanted), _IDS_PER_STATEMENT):
             marks, ids = _in_list(wanted[start : start + _IDS_PER_STATEMENT])
-            query = f"SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({marks})"
+            query = f"SELECT {CASE_COLUMNS}, customer_id FROM cases WHERE id IN ({marks})"
             for row in self._connection().execute(query, ids).fetchall():
                 found[row[0]] = self._case(row)
+                self._remember_owner(row[0], row[10])
         return found
 
     def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
@@ -766,7 +771,6 @@ class SqliteStore:
         with self._write() as db:
             rows = db.execute(query, params).fetchall()
             _claim(db, "timers", rows, owner, lease_until)
-            self._learn_cases(db, list(dict.fromkeys(row[1] for row in rows)))
         return [timer_of(row) for row in rows]
 
     def due_timers(self, now: datetime, limit: int) -> list[Timer]:
@@ -1107,38 +1111,16 @@ class SqliteStore:
         self._remember_owner(case_id, owner)
         return owner
 
-    def _remember_timers(self, case_id: str, revision: int, timers: tuple[TimerKey, ...]) -> None:
+    def _remember_timers(self, case_id: str, revision: int, timers: Timers) -> None:
         """The case's timers at ``revision``, as this store committed or read them: only
         commits of a case add or delete its timers, and each moves its revision."""
         if len(self._timer_keys) >= _DECODED_CACHE_SIZE:
             self._timer_keys.clear()
         self._timer_keys[case_id] = (revision, timers)
 
-    def _timers_at(self, case_id: str, revision: int) -> tuple[TimerKey, ...] | None:
+    def _timers_at(self, case_id: str, revision: int) -> Timers:
         known = self._timer_keys.get(case_id)
         return known[1] if known is not None and known[0] == revision else None
-
-    def _learn_cases(self, db: sqlite3.Connection, case_ids: Sequence[str]) -> None:
-        """Remember the owner, revision and timers of the cases of a claimed batch: one read
-        for the batch (each case has a timer: the one just claimed), instead of two for each
-        firing's commit. (A read of the cases alone cost about 24 kIr a case, issue 16.)"""
-        key = "ref" if self._rows.case_id_of_ref is not None else "id"
-        for start in range(0, len(case_ids), _IDS_PER_STATEMENT):
-            marks, ids = _in_list(case_ids[start : start + _IDS_PER_STATEMENT])
-            cases: dict[str, tuple[int, str | None]] = {}
-            timers: dict[str, list[TimerKey]] = {}
-            for case_id, revision, owner, *timer in db.execute(
-                "SELECT cases.id, cases.revision, cases.customer_id, timers.id, timers.trigger, "
-                f"timers.owner_state, timers.keep FROM cases JOIN timers ON "
-                f"timers.{self._rows.column} = cases.{key} WHERE cases.id IN ({marks}) "
-                "ORDER BY timers.id",
-                ids,
-            ):
-                cases[case_id] = (revision, owner)
-                timers.setdefault(case_id, []).append((timer[0], timer[1], timer[2], timer[3]))
-            for case_id, (revision, owner) in cases.items():
-                self._remember_owner(case_id, owner)
-                self._remember_timers(case_id, revision, tuple(timers[case_id]))
 
     def _remember_owner(self, case_id: str, owner: str | None) -> None:
         if len(self._owners) >= _DECODED_CACHE_SIZE:

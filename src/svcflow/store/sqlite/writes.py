@@ -267,16 +267,19 @@ def write_timers(
     known: Sequence[TimerKey] | None,
     rows: CaseRows,
     form: MomentForm,
-) -> tuple[TimerKey, ...]:
+) -> tuple[TimerKey, ...] | None:
     """Cancel the timers the change ends (the state left, named triggers), add the new ones
-    (created at ``stamp``), and return the case's timers after the change.
+    (created at ``stamp``), and return the case's timers after the change (None: not known).
 
     ``known`` are the case's timers at the revision the change expects, when the store
     remembers them from its own last commit of the case: only commits of a case add or delete
     its timers, and each moves its revision, so they are exact once ``write_case`` has found
     the case at that revision. Then nothing is read, and a change that ends no timer deletes
-    nothing; with ``known`` None they are read first."""
+    nothing; with ``known`` None they are read first, unless the change can end none and adds
+    none (a due timer fired in its state: nothing to read, and they stay unknown)."""
     case_id = change.case.id
+    if known is None and not (change.timers or change.cancel_triggers or change.cancel_owned_by):
+        return None
     if known is None:
         known = db.execute(
             f"SELECT id, trigger, owner_state, keep FROM timers WHERE {rows.of_case}", (case_id,)
