@@ -160,10 +160,9 @@ class TimerService:
             if isinstance(outcome, Prepared):
                 pending.append(outcome)
                 latest[timer.case_id] = outcome.change.case
-                following = batch[position + 1] if position + 1 < len(batch) else None
-                early = following is not None and any(
-                    due < following.due_at for due in outcome.scheduled
-                )
+                if outcome.scheduled and position + 1 < len(batch):
+                    following = batch[position + 1].due_at
+                    early = any(due < following for due in outcome.scheduled)
             if len(pending) >= self.commit_batch or early:
                 progressed = self._commit(pending, report) or progressed
                 for committed in pending:  # read again if another of its timers follows
@@ -345,13 +344,11 @@ class TimerService:
             Event, actor="timer", kind=kind, trigger=trigger, from_state=case.state, extra=timing
         )
         entry = history_entry(updated, at, event, result)
-        change = self.writer.change(updated, case.revision, entry, result, consume_timer=timer.id)
-        return Prepared(
-            timer=timer,
-            change=change,
-            firing=TimerFiring(timer, entry),
-            scheduled=[t.due_at for t in result.timers],
+        change = self.writer.change(
+            updated, case.revision, entry, result, consume_timer=timer.id, compiled=compiled
         )
+        scheduled = [t.due_at for t in result.timers] if result.timers else []
+        return tuple.__new__(Prepared, (timer, change, TimerFiring(timer, entry), scheduled))
 
 
 def _step_for(

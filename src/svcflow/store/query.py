@@ -105,7 +105,7 @@ def sla_index(sla: Mapping[str, Any]) -> tuple[datetime | None, bool]:
 
 def data_index(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The assignee and queue of case data, when they are text."""
-    assignee, queue = (data.get(name) for name in INDEXED_FIELDS)
+    assignee, queue = data.get("assignee"), data.get("queue")  # (INDEXED_FIELDS)
     return (
         assignee if isinstance(assignee, str) else None,
         queue if isinstance(queue, str) else None,

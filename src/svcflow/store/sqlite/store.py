@@ -502,7 +502,8 @@ class SqliteStore:
         case = change.case
         if change.expected_revision is None:
             self._remember_owner(case.id, change.customer_id)
-        self._remember(case.id, _Known(case.revision, case.version, case.data, case.sla))
+        known = (case.revision, case.version, case.data, case.sla)
+        self._remember(case.id, tuple.__new__(_Known, known))
         self._remember_timers(case.id, case.revision, timers)
         if self._views:
             self._local.view.committed(change)
@@ -542,7 +543,7 @@ class SqliteStore:
                 same |= SAME_DATA_INDEX
         if known.sla is not case.sla:
             sla = self._encode_sla(case)
-        return _Prepared(data, sla, timers, same)
+        return tuple.__new__(_Prepared, (data, sla, timers, same))
 
     def _encode_sla(self, case: Case) -> str:
         """The case's SLA state as stored: the compact form of ``svcflow.sla.encoding`` (its
@@ -562,7 +563,7 @@ class SqliteStore:
             text = values_form(codec.plain(case.workflow, case.version, bare), self._shape_id)
         else:
             text = codec.encode(case.workflow, case.version, bare)
-        return StoredData(text=text, texts=places_column(taken), taken=taken)
+        return tuple.__new__(StoredData, (text, places_column(taken), taken))
 
     def _shape_id(self, shape: Shape) -> int:
         """The id of the shared text naming these field names (:mod:`.values`), stored when
@@ -1267,7 +1268,7 @@ class SqliteStore:
         else:
             data = MappingProxyType(self._decode_data(row))
             sla = _NO_SLA if row[8] == "{}" else MappingProxyType(self._decode_sla(row[8]))
-            self._remember(row[0], _Known(row[5], row[2], data, sla))
+            self._remember(row[0], tuple.__new__(_Known, (row[5], row[2], data, sla)))
         return tuple.__new__(  # (the named tuple without its keyword __new__: batches read many)
             Case,
             (row[0], row[1], row[2], row[3], data, row[5], from_ts(row[6]), from_ts(row[7]), sla),
