@@ -341,6 +341,24 @@ def test_the_values_only_form_of_the_codecs_plain_values_reads_back_as_the_codec
     assert values_form(schema.to_jsonable(infinite), lambda shape: 1) == "[1,0]"  # null: no value
 
 
+def test_a_values_row_parses_as_the_json_module_reads_it() -> None:
+    """Issue 16: ``values_object`` parses with pydantic-core's reader; the values and their
+    types are those ``json.loads`` gives, and a text that reader refuses (an escaped lone
+    surrogate, which ``values_form`` never writes) is read by the ``json`` module."""
+    names = ("a", "b", "c", "d", "e", "f")
+    shapes = {7: names}
+    for stored in (
+        '[7,63,1.0,-0.0,1e5,123456789012345678901234567890,"\\u00e9 \\u2028 \\"q\\"",true]',
+        '[7,5,[1,null,{"x":[0.1,2]}],{"k":"v","k2":{}}]',
+        '[7,2,"\\ud800 alone"]',
+        "[7,0]",
+    ):
+        values = json.loads(stored)
+        given = iter(values[2:])
+        expected = {n: next(given) if values[1] >> i & 1 else None for i, n in enumerate(names)}
+        assert repr(values_object(stored, shapes.__getitem__)) == repr(expected)
+
+
 def test_moments_no_query_compares_are_stored_as_eight_bytes_and_read_back_exactly(
     tmp_path: Path, clock: ManualClock
 ) -> None:
