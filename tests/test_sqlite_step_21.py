@@ -186,3 +186,24 @@ def test_undoing_step_21_first_lets_the_older_undos_run_as_before(
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
         assert engine.store.schema_version() == SCHEMA_VERSION  # type: ignore[attr-defined]
         assert [_seen(engine, case_id) for case_id in ids] == seen
+
+
+def test_a_purged_case_leaves_no_entries_for_the_next_case_given_its_key(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """``history`` has no foreign key any more: the purge deletes the case's key range, and a
+    case made after it (SQLite gives it the purged case's ref again) starts with its own."""
+    path = tmp_path / "cases.db"
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        kept, purged = _cases(engine, clock)
+        with sqlite3.connect(path) as db:
+            [(ref,)] = db.execute("SELECT ref FROM cases WHERE id = ?", (purged,))
+        assert engine.store.purge_cases([purged]) == 1  # type: ignore[attr-defined]
+        again = engine.start("complaint", START).id
+        with sqlite3.connect(path) as db:
+            assert db.execute("SELECT ref FROM cases WHERE id = ?", (again,)).fetchone() == (ref,)
+            assert db.execute(
+                "SELECT count(*) FROM history WHERE case_ref NOT IN (SELECT ref FROM cases)"
+            ).fetchone() == (0,)
+        assert [entry.seq for entry in engine.history(again)] == [1]
+        assert len(engine.history(kept)) == 3
