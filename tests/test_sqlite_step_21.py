@@ -167,10 +167,23 @@ def test_an_entry_of_no_case_or_past_the_keys_is_refused(
             db.execute(KEYED.insert, ("far", *row[1:]))
         db.execute("UPDATE cases SET ref = ? WHERE id = 'far'", ((1 << 31) - 1,))
         db.execute(KEYED.insert, ("far", 4, *row[2:]))
+        top = ((1 << 31) - 1) * SPAN
         assert db.execute(
-            "SELECT case_ref, seq FROM history WHERE key >= ?", (((1 << 31) - 1) * SPAN,)
+            "SELECT case_ref, seq FROM history WHERE key >= ?", (top,)
         ).fetchall() == [((1 << 31) - 1, 4)]
         assert db.execute("SELECT count(*) FROM history").fetchone() == (2,)  # and "started"
+        assert KEYED.insert_ref is not None  # the same rows, the case named by its key
+        db.execute(KEYED.insert_ref, ((1 << 31) - 1, 5, *row[2:]))
+        with pytest.raises(sqlite3.IntegrityError, match="datatype mismatch"):
+            db.execute(KEYED.insert_ref, (None, 6, *row[2:]))
+        with pytest.raises(sqlite3.IntegrityError, match="datatype mismatch"):
+            db.execute(KEYED.insert_ref, (1 << 31, 1, *row[2:]))
+        assert db.execute(
+            "SELECT case_ref, seq FROM history WHERE key >= ?", (top,)
+        ).fetchall() == [
+            ((1 << 31) - 1, 4),
+            ((1 << 31) - 1, 5),
+        ]
 
 
 def test_undoing_step_21_first_lets_the_older_undos_run_as_before(

@@ -34,11 +34,14 @@ SPAN = 1 << 32
 class HistorySql(NamedTuple):
     """The statements of ``history`` for one way of keying it. ``insert`` and ``upsert`` take
     a row in :data:`~svcflow.store.sqlite.schema.HISTORY_COLUMNS` order (the case's id first);
+    ``insert_ref`` is ``insert`` for a row whose first value is the case's key (``cases.ref``)
+    instead of its id, where rows name their case by that key (None otherwise);
     ``of_case`` is a WHERE term for the rows of the case whose id is the first parameter;
     ``select_case`` reads one case's entries in seq order (parameter: its id), ``select_all``
     every entry by case id and seq, each row beginning with the case's id."""
 
     insert: str
+    insert_ref: str | None
     upsert: str
     of_case: str
     select_case: str
@@ -56,6 +59,7 @@ def _plain() -> HistorySql:
     insert = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES ({values})"
     return HistorySql(
         insert=insert,
+        insert_ref=None,
         upsert=f"{insert} ON CONFLICT (case_id, seq) DO UPDATE {_REDACTED}",
         of_case="case_id = ?",
         select_case=f"SELECT {HISTORY_COLUMNS} FROM history WHERE case_id = ? ORDER BY seq",
@@ -66,9 +70,10 @@ def _plain() -> HistorySql:
 def _keyed() -> HistorySql:
     stored = HISTORY_COLUMNS.split(", ")[2:]  # after case_id and seq, which the key holds
     values = ", ".join("?" * len(stored))
+    into = f"INSERT INTO history (key, {', '.join(stored)}) VALUES "
     insert = (
-        f"INSERT INTO history (key, {', '.join(stored)}) VALUES (coalesce((SELECT ref FROM "
-        f"cases WHERE id = ?) * {SPAN} + ?, 'no such case'), {values})"
+        f"{into}(coalesce((SELECT ref FROM cases WHERE id = ?) * {SPAN} + ?, 'no such case'), "
+        f"{values})"
     )
     read = ", ".join(f"history.{name}" for name in ["seq", *stored])
     join = (
@@ -77,6 +82,7 @@ def _keyed() -> HistorySql:
     )
     return HistorySql(
         insert=insert,
+        insert_ref=f"{into}(coalesce(? * {SPAN} + ?, 'no such case'), {values})",
         upsert=f"{insert} ON CONFLICT (key) DO UPDATE {_REDACTED}",
         of_case=(
             f"key >= (SELECT ref FROM cases WHERE id = ?1) * {SPAN} "
