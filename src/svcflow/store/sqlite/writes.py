@@ -31,7 +31,6 @@ from svcflow.store.sqlite.case_rows import CaseRows
 from svcflow.store.sqlite.rows import MomentForm, StoredMoment, plain_json, to_json, ts
 from svcflow.store.sqlite.schema import (
     CASE_COLUMNS,
-    HISTORY_COLUMNS,
     INDEX_COLUMNS,
     OUTBOX_COLUMNS,
 )
@@ -223,16 +222,7 @@ def write_history(
     already stored (an erasure)."""
     bare, texts = store_texts(db, entry)
     row = _history_row(bare, stamp, texts, pack)
-    db.execute(_upsert_history(rows) if replace else rows.insert("history", HISTORY_COLUMNS), row)
-
-
-@cache
-def _upsert_history(rows: CaseRows) -> str:
-    return (
-        f"{rows.insert('history', HISTORY_COLUMNS)} ON CONFLICT ({rows.column}, seq) DO UPDATE "
-        "SET actor = excluded.actor, payload = excluded.payload, details = excluded.details, "
-        "texts = excluded.texts"
-    )
+    db.execute(rows.history.upsert if replace else rows.history.insert, row)
 
 
 def _history_row(
