@@ -293,6 +293,11 @@ def test_a_kept_clock_under_another_name_or_from_another_start_gets_its_own_row(
 
 
 def test_the_rows_remembered_are_bounded() -> None:
-    for minutes in range(encoding._ROWS_KEPT + 10):
-        encode_sla(_kept({"metrics": {"m": running(used=timedelta(minutes=minutes)).to_json()}}))
-    assert 0 < len(encoding._rows) <= encoding._ROWS_KEPT
+    states = [
+        _kept({"metrics": {"m": running(used=timedelta(minutes=minutes)).to_json()}})
+        for minutes in range(encoding._ROWS_KEPT + 1)
+    ]
+    encoding._rows.clear()
+    for state in states:
+        encode_sla(state)
+    assert len(encoding._rows) == 1  # full at the last clock's row: cleared, then kept
