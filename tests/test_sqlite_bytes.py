@@ -28,7 +28,7 @@ from svcflow.sla.encoding import decode_sla
 from svcflow.spec.datamodel import CaseDataSchema
 from svcflow.spec.models import FieldSpec
 from svcflow.store.query import CaseQuery
-from svcflow.store.sqlite import SCHEMA_VERSION, rows
+from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.packing import SHORTEST, deflated, pack, unpack
 from svcflow.store.sqlite.rows import from_ts, micros, micros_param, ts
@@ -481,21 +481,6 @@ def test_a_moment_as_eight_bytes_is_exact_and_sorts_as_time_does() -> None:
         assert from_ts(stored) == moment
         assert from_ts(stored).tzinfo is UTC
         assert from_ts(stored) == from_ts(ts(moment))
-
-
-def test_a_moment_written_again_gets_the_blob_remembered_for_its_instant() -> None:
-    moment = datetime(2026, 3, 2, 9, 0, 0, 250, tzinfo=UTC)
-    first = micros_param(moment)
-    assert micros_param(moment) is first  # remembered (issue 16), not worked out again
-    same_instant = moment.astimezone(timezone(timedelta(hours=8)))
-    assert micros_param(same_instant) is first  # the same instant: the same BLOB
-    later = micros_param(moment + timedelta(microseconds=1))
-    assert later is not first and bytes(later) == micros(moment + timedelta(microseconds=1))
-    for n in range(rows._RECENT_PARAMS + 5):  # bounded: cleared whole when full
-        assert bytes(micros_param(moment + timedelta(days=n))) == micros(moment + timedelta(days=n))
-    assert 0 < len(rows._recent_params) <= rows._RECENT_PARAMS
-    with pytest.raises(TypeError):  # a naive moment is refused, never taken for an aware one
-        micros_param(moment.replace(tzinfo=None))
 
 
 def test_data_naming_a_field_list_the_file_lost_is_refused_with_the_file_named(

@@ -111,26 +111,10 @@ def micros_param(moment: datetime) -> bytearray:
     adapter found (:func:`svcflow.store.sqlite.store._bind_plainly`), a ``bytearray`` at once:
     about 1,000 instructions less a moment, 8 moments an event (issue 16). The microseconds are
     added up from the ``timedelta``'s fields: a quarter cheaper than dividing it by one
-    microsecond. The latest moments' BLOBs are remembered (:data:`_recent_params`)."""
-    known = _recent_params.get(moment)
-    if known is not None:
-        return known
+    microsecond."""
     since = moment - _EPOCH
     micro = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
-    stored = bytearray((micro + _OFFSET).to_bytes(8, "big"))
-    if len(_recent_params) >= _RECENT_PARAMS:
-        _recent_params.clear()
-    _recent_params[moment] = stored
-    return stored
-
-
-_RECENT_PARAMS = 64
-_recent_params: dict[datetime, bytearray] = {}
-"""The BLOBs of the latest moments written, by moment (equal moments are the same instant,
-whatever their zone, so the same BLOB): an event writes some instants twice or more (a
-deadline as its case's ``sla_due`` and its timer's ``due_at``; the moment of the case's last
-change again), and the next event of the case its timers' again (issue 16: 2.4 of 3.25 moments
-an event, about 4,500 instructions each). Cleared whole when full; never changed once made."""
+    return bytearray((micro + _OFFSET).to_bytes(8, "big"))
 
 
 def from_ts(value: str | bytes | datetime) -> datetime:
