@@ -134,10 +134,10 @@ def test_a_version_1_store_is_migrated_and_keeps_its_timers(
         for table in ("contact_points", "customers"):
             db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE schema_version SET version = 1")
-    assert len(MIGRATIONS) == SCHEMA_VERSION == 20
+    assert len(MIGRATIONS) == SCHEMA_VERSION == 21
     [engine] = engines(f"sqlite:///{path}", clock, 1)
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(20,)]
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(21,)]
     clock.advance("20m")
     assert [f.entry.case_id for f in engine.advance()] == [case.id]
     engine.close()

@@ -266,7 +266,7 @@ def test_a_version_11_file_gets_the_smaller_indexes_and_keeps_its_cases(
     with sqlite3.connect(path) as db:
         undo_slim_indexes(db)
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
-        assert engine.store.schema_version() == SCHEMA_VERSION == 20  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 21  # type: ignore[attr-defined]
         assert [c.id for c in engine.find(customer="C-1042")] == []  # started without one
         assert engine.get(case_id) is not None
     with sqlite3.connect(path) as db:
@@ -438,11 +438,11 @@ def test_a_version_17_file_names_cases_by_integer_keys_after_the_upgrade_and_ans
         assert "case_id" in [row[1] for row in db.execute("PRAGMA table_info(history)")]
         assert db.execute("SELECT DISTINCT typeof(due_at) FROM timers").fetchall() == [("text",)]
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
-        assert engine.store.schema_version() == SCHEMA_VERSION == 20  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 21  # type: ignore[attr-defined]
         assert _seen(engine, case_id) == seen
     with sqlite3.connect(path) as db:
         for table in ("history", "timers", "notifications", "deliveries"):
-            names = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+            names = [row[1] for row in db.execute(f"PRAGMA table_xinfo({table})")]
             assert "case_ref" in names and "case_id" not in names, table
         for table, column in MOMENTS_19:
             kinds = db.execute(

@@ -62,7 +62,7 @@ def test_a_version_19_file_keeps_its_cases_timers_and_outbox_and_fires_them_the_
         engine.fire(case_id, "acknowledge", {})
         other = engine.start("complaint", {**START, "customer": "C-2001"}).id
         seen = _seen(engine, case_id), _seen(engine, other)
-    assert _version(path) == SCHEMA_VERSION == 20
+    assert _version(path) == SCHEMA_VERSION
     assert _case_indexes(path) == {"cases_by_state": ["workflow", "state", "version"]}
     shutil.copy(path, kept)
     with sqlite3.connect(path) as db:
@@ -73,7 +73,7 @@ def test_a_version_19_file_keeps_its_cases_timers_and_outbox_and_fires_them_the_
         "cases_by_version": ["workflow", "version"],
     }
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
-        assert engine.store.schema_version() == 20  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION  # type: ignore[attr-defined]
         assert (_seen(engine, case_id), _seen(engine, other)) == seen
     assert _case_indexes(path) == {"cases_by_state": ["workflow", "state", "version"]}
     with sqlite3.connect(path) as db:
@@ -120,8 +120,8 @@ def test_undoing_step_20_first_lets_the_older_undos_run_as_before(
         case_id = engine.start("complaint", START).id
         seen = _seen(engine, case_id)
     with sqlite3.connect(path) as db:
-        undo_case_refs(db)  # steps 20, 19 and 18: version 17
+        undo_case_refs(db)  # steps 21 to 18: version 17
     assert _version(path) == 17
     with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
-        assert engine.store.schema_version() == 20  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION  # type: ignore[attr-defined]
         assert _seen(engine, case_id) == seen

@@ -84,13 +84,11 @@ def test_a_version_6_file_keeps_its_history_in_a_rowid_table_after_the_upgrade(
         db.execute("UPDATE schema_version SET version = 6")
     with Engine([workflow], f"sqlite:///{path}", clock) as engine:
         assert engine.history(case.id) == history
-        assert engine.store.schema_version() == SCHEMA_VERSION == 20  # type: ignore[attr-defined]
+        assert engine.store.schema_version() == SCHEMA_VERSION == 21  # type: ignore[attr-defined]
     with sqlite3.connect(path) as db:
         [sql] = db.execute("SELECT sql FROM sqlite_schema WHERE name = 'history'").fetchone()
-        assert "WITHOUT ROWID" not in sql
-        assert [row[1] for row in db.execute("PRAGMA index_list(history)")] == [
-            "sqlite_autoindex_history_1"
-        ]
+        assert "WITHOUT ROWID" not in sql  # (since step 21 its rowid is its key: no index)
+        assert [row[1] for row in db.execute("PRAGMA index_list(history)")] == []
 
 
 @pytest.mark.parametrize(
@@ -142,10 +140,10 @@ def test_a_failed_commit_is_rolled_back_and_the_store_stays_usable(
         connection = store._connection()
         connection.execute("PRAGMA defer_foreign_keys = ON")
         with pytest.raises(StoreFault) as caught, store._write() as db:
-            # A history row for no case: the deferred foreign key fails at COMMIT itself.
+            # A timer of no case: the deferred foreign key fails at COMMIT itself.
             db.execute(
-                "INSERT INTO history VALUES ('ghost', 1, 'x', 'a', 'started', NULL, NULL, 'new', "
-                "NULL, 1, '{}', NULL)"
+                "INSERT INTO timers (case_ref, trigger, due_at, owner_state, keep, created_at) "
+                "VALUES ('ghost', 'expire', 'x', 'new', 0, 'x')"
             )
         assert str(caught.value) == (
             f"the store sqlite:///{tmp_path / 'cases.db'} could not write: IntegrityError: "
@@ -157,7 +155,7 @@ def test_a_failed_commit_is_rolled_back_and_the_store_stays_usable(
         assert engine.history(case.id)[0].kind == "started"
         with sqlite3.connect(tmp_path / "cases.db") as db:
             assert db.execute(
-                "SELECT count(*) FROM history WHERE case_ref = 'ghost'"
+                "SELECT count(*) FROM timers WHERE case_ref = 'ghost'"
             ).fetchone() == (0,)
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "undo_case_refs",
     "undo_case_texts",
     "undo_compared_moments",
+    "undo_history_key",
     "undo_history_texts",
     "undo_keyed_outbox",
     "undo_shared_texts",
@@ -107,10 +108,41 @@ MOMENTS_19 = (
 """The columns schema step 19 turns into BLOBs of microseconds (store.sqlite.rows.micros)."""
 
 
+HISTORY_20 = (
+    "case_ref INTEGER NOT NULL REFERENCES cases (ref), seq INTEGER NOT NULL, at TEXT NOT NULL, "
+    "actor TEXT NOT NULL, kind TEXT NOT NULL, trigger TEXT, from_state TEXT, to_state TEXT NOT "
+    "NULL, payload TEXT, version INTEGER NOT NULL, details TEXT NOT NULL, texts TEXT, "
+    "PRIMARY KEY (case_ref, seq)"
+)
+"""``history`` as schema steps 18 to 20 had it (columns in the same order)."""
+
+
+def undo_history_key(db: sqlite3.Connection) -> None:
+    """Remove what schema step 21 (issue 16) did, leaving the file as version 20 made it:
+    ``history`` a rowid table with ``case_ref`` and ``seq`` stored and its (case_ref, seq) key
+    in an index of its own, rows in the order of their keys; ``cases_open_scope`` of every
+    case. A file before version 21 is left as it is."""
+    [(version,)] = db.execute("SELECT version FROM schema_version")
+    if version < 21:
+        return
+    names = "at, actor, kind, trigger, from_state, to_state, payload, version, details, texts"
+    db.execute(f"CREATE TABLE history_20 ({HISTORY_20})")
+    db.execute(
+        f"INSERT INTO history_20 (case_ref, seq, {names}) SELECT case_ref, seq, {names} "
+        "FROM history ORDER BY key"
+    )
+    db.execute("DROP TABLE history")
+    db.execute("ALTER TABLE history_20 RENAME TO history")
+    db.execute("DROP INDEX cases_open_scope")
+    db.execute("CREATE UNIQUE INDEX cases_open_scope ON cases (open_scope)")
+    db.execute("UPDATE schema_version SET version = 20")
+
+
 def undo_state_index(db: sqlite3.Connection) -> None:
-    """Remove what schema step 20 (issue 16) did, leaving the file as version 19 made it:
-    ``cases_by_state`` on (workflow, state) and ``cases_by_version`` beside it. A file before
-    version 20 is left as it is."""
+    """Remove what schema steps 21 and 20 (issue 16) did, leaving the file as version 19 made
+    it: ``cases_by_state`` on (workflow, state) and ``cases_by_version`` beside it. A file
+    before version 20 is left as it is."""
+    undo_history_key(db)
     [(version,)] = db.execute("SELECT version FROM schema_version")
     if version < 20:
         return

@@ -17,16 +17,20 @@ from __future__ import annotations
 from functools import cache
 from typing import NamedTuple
 
+from svcflow.store.sqlite.history_keys import KEYED, PLAIN, HistorySql
+
 __all__ = ["BY_ID", "BY_KNOWN_REF", "BY_REF", "CaseRows"]
 
 
 class CaseRows(NamedTuple):
     """The SQL terms naming a case in a table of its rows. ``column`` is the table's column;
-    ``value`` is what that column holds for a case id parameter (``?``)."""
+    ``value`` is what that column holds for a case id parameter (``?``); ``history`` the
+    statements of ``history``, whose rows are keyed otherwise (:mod:`.history_keys`)."""
 
     column: str
     value: str
     case_id_of_ref: str | None
+    history: HistorySql = PLAIN
 
     @property
     def of_case(self) -> str:
@@ -70,10 +74,13 @@ BY_REF = CaseRows(
     column="case_ref",
     value="(SELECT ref FROM cases WHERE id = ?)",
     case_id_of_ref="(SELECT id FROM cases WHERE ref = {table}.case_ref)",
+    history=KEYED,
 )
-"""Rows holding the case row's integer key (SQLite since schema step 18)."""
+"""Rows holding the case row's integer key (SQLite since schema step 18; history keyed by it
+and seq together since step 21)."""
 
 BY_KNOWN_REF = BY_REF._replace(value="?")
 """Rows holding the case row's integer key, bound as the parameter itself: what an event's
 commit writes once it knows the key (``write_case`` gives it back), without looking the id up
-in ``cases`` again for each row (issue 16: about 3,200 instructions a row)."""
+in ``cases`` again for each row (issue 16: about 3,200 instructions a row). History's
+statement for it is ``history.insert_ref``."""

@@ -525,6 +525,37 @@ MIGRATIONS: list[str] = [
     DROP INDEX cases_by_state;
     CREATE INDEX cases_by_state ON cases (workflow, state, version)
     """,
+    # 21 (issue 16): history keyed by one integer, key = case_ref * 2**32 + seq, its rowid: the
+    # table is the only b-tree an entry writes (the (case_ref, seq) key's index goes, a WAL
+    # page an event, about 50 bytes a case); case_ref and seq are virtual columns of the key
+    # (store.sqlite.history_keys). A case's entries are the key range of its ref. And
+    # cases_open_scope keeps only the cases holding a scope (a case without one, most, wrote
+    # a NULL entry); `open_scope = ?` reads the partial index as before.
+    """
+    CREATE TABLE history_21 (
+        case_ref INTEGER AS (key >> 32),
+        seq INTEGER AS (key & 4294967295),
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        trigger TEXT,
+        from_state TEXT,
+        to_state TEXT NOT NULL,
+        payload TEXT,
+        version INTEGER NOT NULL,
+        details TEXT NOT NULL,
+        texts TEXT,
+        key INTEGER PRIMARY KEY
+    );
+    INSERT INTO history_21 (key, at, actor, kind, trigger, from_state, to_state, payload,
+        version, details, texts) SELECT case_ref * 4294967296 + seq, at, actor, kind, trigger,
+        from_state, to_state, payload, version, details, texts FROM history
+        ORDER BY case_ref, seq;
+    DROP TABLE history;
+    ALTER TABLE history_21 RENAME TO history;
+    DROP INDEX cases_open_scope;
+    CREATE UNIQUE INDEX cases_open_scope ON cases (open_scope) WHERE open_scope IS NOT NULL
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -73,7 +73,6 @@ from svcflow.store.sqlite.rows import (
 from svcflow.store.sqlite.schema import (
     CASE_COLUMNS,
     DEAD_LETTER_COLUMNS,
-    HISTORY_COLUMNS,
     NOTIFICATION_COLUMNS,
     OUTBOX_READ,
     REFUSAL_COLUMNS,
@@ -116,7 +115,7 @@ _CASE_TABLES = (
     "refusals",
 )
 """The tables whose rows belong to one case by its id (``case_id``): purged with it."""
-_CASE_ROW_TABLES = ("history", "timers", "notifications", "deliveries")
+_CASE_ROW_TABLES = ("timers", "notifications", "deliveries")
 """The tables whose rows name their case as :mod:`.case_rows` says: purged with it too."""
 
 __all__ = ["SqliteStore"]
@@ -730,22 +729,14 @@ class SqliteStore:
         return 0 if row is None else int(row[0])
 
     def history(self, case_id: str) -> list[HistoryEntry]:
-        rows = (
-            self._connection()
-            .execute(
-                f"SELECT {self._rows.read(HISTORY_COLUMNS, 'history')} FROM history "
-                f"WHERE {self._rows.of_case} ORDER BY seq",
-                (case_id,),
-            )
-            .fetchall()
-        )
+        rows = self._connection().execute(self._rows.history.select_case, (case_id,)).fetchall()
         entries = [history_entry_of(r) for r in rows]
         return with_texts(self._connection(), case_id, entries, [r[11] for r in rows])
 
     def histories(self) -> Iterator[CaseHistory]:
         connection = self._connection()
         workflows = dict(connection.execute("SELECT id, workflow FROM cases").fetchall())
-        rows = connection.execute(self._all_history())
+        rows = connection.execute(self._rows.history.select_all)
         case_id: str | None = None
         entries: list[HistoryEntry] = []
         texts: list[str | None] = []
@@ -760,17 +751,6 @@ class SqliteStore:
         if case_id is not None:
             entries = with_texts(connection, case_id, entries, texts)
             yield CaseHistory(case_id, workflows[case_id], entries)
-
-    def _all_history(self) -> str:
-        """Every history row, by case id and seq (the cases' id index, then the history's
-        key, when rows name their case by its key: :mod:`.case_rows`)."""
-        if self._rows.case_id_of_ref is None:
-            return f"SELECT {HISTORY_COLUMNS} FROM history ORDER BY case_id, seq"
-        columns = ", ".join(f"history.{name}" for name in HISTORY_COLUMNS.split(", ")[1:])
-        return (
-            f"SELECT cases.id, {columns} FROM cases JOIN history ON history.case_ref = "
-            "cases.ref ORDER BY cases.id, history.seq"
-        )
 
     def idempotency(self, key: str) -> IdempotencyRecord | None:
         return self._idempotency(self._connection(), key)
@@ -1224,6 +1204,7 @@ class SqliteStore:
                 self._timer_keys.pop(case_id, None)
                 for table in _CASE_TABLES:
                     db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
+                db.execute(f"DELETE FROM history WHERE {self._rows.history.of_case}", (case_id,))
                 for table in _CASE_ROW_TABLES:
                     db.execute(f"DELETE FROM {table} WHERE {self._rows.of_case}", (case_id,))
                 cursor = db.execute("DELETE FROM cases WHERE id = ?", (case_id,))

@@ -113,7 +113,7 @@ def prune_texts(db: sqlite3.Connection, case_id: str, rows: CaseRows) -> None:
     rewritten, as an erasure does): a text needed is one a history row (naming its case as
     ``rows`` says), the case row or an idempotency record names, or the base of one."""
     naming = (
-        f"SELECT texts FROM history WHERE {rows.of_case} AND texts IS NOT NULL "
+        f"SELECT texts FROM history WHERE {rows.history.of_case} AND texts IS NOT NULL "
         "UNION ALL SELECT texts FROM cases WHERE id = ? AND texts IS NOT NULL "
         "UNION ALL SELECT result FROM idempotency WHERE case_id = ?"
     )

@@ -31,7 +31,6 @@ from svcflow.store.sqlite.case_rows import BY_KNOWN_REF, CaseRows
 from svcflow.store.sqlite.rows import MomentForm, StoredMoment, plain_json, to_json, ts
 from svcflow.store.sqlite.schema import (
     CASE_COLUMNS,
-    HISTORY_COLUMNS,
     INDEX_COLUMNS,
     OUTBOX_COLUMNS,
 )
@@ -247,23 +246,11 @@ def write_history(
     ``replace`` overwrites the actor, payload and details of an entry already stored (an
     erasure)."""
     bare, texts = store_texts(db, entry)
-    if ref is not None:
-        db.execute(_KNOWN_HISTORY, _history_row(bare, ref, stamp, texts, pack))
+    if ref is not None and rows.history.insert_ref is not None:
+        db.execute(rows.history.insert_ref, _history_row(bare, ref, stamp, texts, pack))
         return
     row = _history_row(bare, entry.case_id, stamp, texts, pack)
-    db.execute(_upsert_history(rows) if replace else rows.insert("history", HISTORY_COLUMNS), row)
-
-
-_KNOWN_HISTORY = BY_KNOWN_REF.insert("history", HISTORY_COLUMNS)
-
-
-@cache
-def _upsert_history(rows: CaseRows) -> str:
-    return (
-        f"{rows.insert('history', HISTORY_COLUMNS)} ON CONFLICT ({rows.column}, seq) DO UPDATE "
-        "SET actor = excluded.actor, payload = excluded.payload, details = excluded.details, "
-        "texts = excluded.texts"
-    )
+    db.execute(rows.history.upsert if replace else rows.history.insert, row)
 
 
 def _history_row(
