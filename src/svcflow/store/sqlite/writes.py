@@ -133,17 +133,8 @@ def write_case(
         if change.customer_id is not None or change.open_scope is not None:
             _own(db, change)
         return ref
-    return _update(
-        db,
-        change,
-        change.expected_revision,
-        data,
-        sla,
-        stamp,
-        form,
-        same,
-        ref if want_ref else None,
-    )
+    known = ref if want_ref else None
+    return _update(db, change, change.expected_revision, data, sla, stamp, form, same, known)
 
 
 def _update(
