@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
+from svcflow.sla import encoding
 from svcflow.sla.clocks import Clock, Kept
 from svcflow.sla.encoding import decode_sla, encode_sla
 from svcflow.sla.escalation import Chain
@@ -250,3 +251,53 @@ def test_the_compact_text_escapes_as_json_does_whatever_the_label(label: str) ->
     )
     assert text.isascii()
     assert decode_sla(text) == state
+
+
+def _kept(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` as a store hands it back: each clock and chain a ``Kept`` with its record."""
+    return decode_sla(encode_sla(state))
+
+
+def test_a_clock_kept_from_the_state_before_is_not_worked_out_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step leaves most clocks as the very records it read: their rows are remembered by
+    record (issue 16), so only the clock that changed is worked out again."""
+    state = _kept({"metrics": {"reply": running().to_json(), "resolution": running().to_json()}})
+    paused = _kept({"metrics": {"m": running(status="paused", used=timedelta(hours=1)).to_json()}})
+    changed = {"metrics": {**state["metrics"], "resolution": paused["metrics"]["m"]}}
+    text = encode_sla(state)
+    worked_out: list[str] = []
+    new_row = encoding._new_clock_row
+
+    def counted(name: str, clock: Clock, base: int) -> list[Any]:
+        worked_out.append(name)
+        return new_row(name, clock, base)
+
+    monkeypatch.setattr(encoding, "_new_clock_row", counted)
+    assert encode_sla(state) == text
+    assert worked_out == []
+    assert decode_sla(encode_sla(changed)) == changed
+    assert worked_out == ["resolution"]
+
+
+def test_a_kept_clock_under_another_name_or_from_another_start_gets_its_own_row() -> None:
+    reply = _kept({"metrics": {"reply": running().to_json()}})["metrics"]["reply"]
+    earlier = running(started_at=START - timedelta(hours=1), since=START - timedelta(hours=1))
+    for state in (
+        {"metrics": {"reply": reply}},
+        {"metrics": {"first": earlier.to_json(), "reply": reply}},  # moments from another base
+        {"metrics": {"answer": reply}},  # the same record under another name
+    ):
+        assert decode_sla(encode_sla(state)) == state
+
+
+def test_the_rows_remembered_are_bounded() -> None:
+    states = [
+        _kept({"metrics": {"m": running(used=timedelta(minutes=minutes)).to_json()}})
+        for minutes in range(encoding._ROWS_KEPT + 1)
+    ]
+    encoding._rows.clear()
+    for state in states:
+        encode_sla(state)
+    assert len(encoding._rows) == 1  # full at the last clock's row: cleared, then kept

@@ -30,7 +30,7 @@ from svcflow.spec.models import FieldSpec
 from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
-from svcflow.store.sqlite.packing import SHORTEST, pack, unpack
+from svcflow.store.sqlite.packing import SHORTEST, deflated, pack, unpack
 from svcflow.store.sqlite.rows import from_ts, micros, micros_param, ts
 from svcflow.store.sqlite.schema import CASE_COLUMNS
 from svcflow.store.sqlite.values import (
@@ -170,7 +170,42 @@ def test_packing_keeps_any_text_exactly() -> None:
         "x" * 5000,
     ):
         assert unpack(pack(text)) == text
-        assert pack(text)[0] == 1  # the dictionary this svcflow writes with
+        assert pack(text)[0] == 2  # Zstandard, the form this svcflow writes
+        assert unpack(deflated(text)) == text  # DEFLATE, as rows written before hold it
+
+
+def test_an_unknown_packing_is_refused_rather_than_misread() -> None:
+    with pytest.raises(ValueError, match="unknown kind"):
+        unpack(bytes([3]) + pack("x" * SHORTEST)[1:])  # type: ignore[index]
+
+
+def test_history_details_deflated_by_an_earlier_svcflow_read_back_as_they_were(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "cases.db"
+    case_id = _complaint(path, clock)
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        history = engine.history(case_id)
+    with sqlite3.connect(path) as db:  # byte 1: DEFLATE, as svcflow wrote until the tenth pass
+        db.create_function(
+            "deflated", 1, lambda v: v if isinstance(v, str) else deflated(unpack(v))
+        )
+        db.execute("UPDATE history SET details = deflated(details)")
+        kinds = db.execute(
+            "SELECT DISTINCT substr(details, 1, 1) FROM history WHERE typeof(details) = 'blob'"
+        )
+        assert kinds.fetchall() == [(b"\x01",)]
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        assert engine.history(case_id) == history
+        clock.advance("1m")
+        engine.fire(case_id, "investigate", {})
+        engine.fire(case_id, "ask_customer", {})
+        assert engine.history(case_id)[:2] == history
+    with sqlite3.connect(path) as db:
+        firsts = db.execute(
+            "SELECT substr(details, 1, 1) FROM history WHERE typeof(details) = 'blob' ORDER BY seq"
+        ).fetchall()
+    assert firsts == [(b"\x01",), (b"\x01",), (b"\x02",)]  # the old rows as they were
 
 
 def test_texts_too_short_to_gain_from_packing_stay_json_text() -> None:

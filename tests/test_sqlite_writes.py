@@ -29,7 +29,7 @@ def _set_columns(statements: list[str]) -> list[list[str]]:
     """The columns each traced ``UPDATE cases`` of an event sets."""
     found = []
     for sql in statements:
-        update = re.match(r"UPDATE cases SET (.*) WHERE id = ", sql)
+        update = re.match(r"UPDATE cases SET (.*) WHERE (?:ref = \S+ AND )?id = ", sql)
         if update:
             found.append([part.split(" = ")[0] for part in update.group(1).split(", ")])
     return found
@@ -115,3 +115,31 @@ def test_a_moment_bound_as_a_bytearray_is_stored_as_the_same_blob(tmp_path: Path
         db.execute("INSERT INTO t VALUES (?)", (micros_param(moment),))
         [(kind, stored)] = db.execute("SELECT typeof(at), at FROM t").fetchall()
     assert (kind, stored, from_ts(stored)) == ("blob", micros(moment), moment)
+
+
+def test_rows_name_their_case_by_its_remembered_key_only_where_that_row_is_the_case(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """An event's rows name their case by the key the store remembers for it (issue 16: no
+    look-up of the id for each row), and only once the case's update found that row by the
+    key and the case's id together: a key that finds another row is forgotten and the event
+    written as before."""
+    path = tmp_path / "cases.db"
+    with Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}", clock=clock) as engine:
+        first, second = engine.start("complaint", START), engine.start("complaint", START)
+        refs = engine.store._refs  # type: ignore[attr-defined]
+        with sqlite3.connect(path) as db:
+            stored = dict(db.execute("SELECT id, ref FROM cases"))
+        assert refs == stored
+        clock.advance("1m")
+        engine.fire(second.id, "acknowledge", {})  # found by its key
+        refs[first.id] = refs[second.id]  # a key that finds another case's row
+        engine.fire(first.id, "acknowledge", {})
+        assert first.id not in refs
+        assert [e.trigger for e in engine.history(first.id)][-1] == "acknowledge"
+        assert [e.trigger for e in engine.history(second.id)][-1] == "acknowledge"
+        assert len(engine.history(second.id)) == 2
+        assert engine.get(second.id).revision == second.revision + 1
+        assert {t.case_id for t in engine.store.timers(first.id)} == {first.id}
+        engine.fire(first.id, "investigate", {})  # by its id, as a case this store did not write
+        assert first.id not in refs and engine.history(first.id)[-1].trigger == "investigate"

@@ -259,6 +259,8 @@ class SqliteStore:
         self._views = True
         self._deliveries = KEYED
         self._rows = BY_REF
+        self._by_ref = True
+        self._refs = {}
         self._moment = micros_param
         try:
             self._migrate()
@@ -407,6 +409,13 @@ class SqliteStore:
     """How history, timers, notifications and deliveries name their case (:mod:`.case_rows`):
     by the case row's integer key in SQLite (set by ``SqliteStore.__init__``), by id elsewhere."""
 
+    _by_ref = False
+    """Whether a commit binds the case row's key in the rows naming their case
+    (:data:`.case_rows.BY_KNOWN_REF`), the key ``write_case`` made or found the row by
+    (``_refs``, the keys of the cases this store wrote): set with ``_rows`` by
+    ``SqliteStore.__init__``."""
+    _refs: dict[str, int]  # (set where _by_ref is)
+
     _moment: MomentForm = staticmethod(ts)
     """How the moments of cases, history, timers, notifications and deliveries are written and
     compared (:mod:`.rows`): 8-byte BLOBs of microseconds in SQLite (set by
@@ -478,17 +487,24 @@ class SqliteStore:
                 raise IdempotentReplay(record)
         if change.consume_timer is not None:
             consume_timer(db, change.consume_timer)
-        write_case(db, change, data, prepared.sla, moment, self._moment, prepared.same)
-        write_history(db, change.history, moment, self._pack, self._rows)
+        known = self._refs.get(case.id) if self._by_ref else None
+        ref = write_case(
+            db, change, data, prepared.sla, moment, self._moment, prepared.same, self._by_ref, known
+        )
+        if ref != known:
+            self._remember_ref(case.id, ref)
+        write_history(db, change.history, moment, self._pack, self._rows, ref=ref)
         snapshot = data
         if change.idempotency_key is not None and snapshot is None:
             snapshot = self._stored_data(case)
         if snapshot is not None:
             snapshot.keep(db, case.id, change.history.seq)
-        timers = write_timers(db, change, moment, prepared.timers, self._rows, self._moment)
-        write_notifications(db, case.id, change.notifications, moment, self._rows)
+        timers = write_timers(
+            db, change, moment, prepared.timers, self._rows, self._moment, ref=ref
+        )
+        write_notifications(db, case.id, change.notifications, moment, self._rows, ref=ref)
         write_deliveries(
-            db, case.id, change.deliveries, moment, self._shared, self._rows, self._moment
+            db, case.id, change.deliveries, moment, self._shared, self._rows, self._moment, ref=ref
         )
         write_messages(db, case.id, change.messages)
         write_signals(db, change)
@@ -496,6 +512,17 @@ class SqliteStore:
             assert snapshot is not None
             write_idempotency(db, change, snapshot, ts(case.updated_at))
         return timers
+
+    def _remember_ref(self, case_id: str, ref: int | None) -> None:
+        """Keep a case row's key, or forget it (None: it found no row of the case). A
+        transaction under way may yet roll a new row back: a key remembered is only ever used
+        where the row it finds has the case's id too (``write_case``)."""
+        if ref is None:
+            self._refs.pop(case_id, None)
+            return
+        if len(self._refs) >= _DECODED_CACHE_SIZE:
+            self._refs.clear()
+        self._refs[case_id] = ref
 
     def _remember_committed(self, change: CaseChange, timers: Timers) -> None:
         case = change.case

@@ -27,7 +27,7 @@ from svcflow.store.base import (
 )
 from svcflow.store.history_texts import TextPlace
 from svcflow.store.query import data_index, sla_index
-from svcflow.store.sqlite.case_rows import CaseRows
+from svcflow.store.sqlite.case_rows import BY_KNOWN_REF, CaseRows
 from svcflow.store.sqlite.rows import MomentForm, StoredMoment, plain_json, to_json, ts
 from svcflow.store.sqlite.schema import (
     CASE_COLUMNS,
@@ -91,9 +91,14 @@ def write_case(
     stamp: StoredMoment,
     form: MomentForm,
     same: int = 0,
-) -> None:
+    want_ref: bool = False,
+    ref: int | None = None,
+) -> int | None:
     """Insert a new case, or update it if it is still at ``expected_revision``
-    (``ConcurrencyConflict`` otherwise). ``data`` or ``sla`` None: unchanged, not written.
+    (``ConcurrencyConflict`` otherwise); with ``want_ref``, give back the case row's integer
+    key (:data:`.case_rows.BY_KNOWN_REF`) when it is known for sure: a new row's, or ``ref``,
+    the key remembered for the case, when the row updated is found by it (by its id
+    otherwise, and None given back). ``data`` or ``sla`` None: unchanged, not written.
     ``stamp`` is the case's ``updated_at`` and ``form`` how its other moments are stored
     (:mod:`.rows`). ``same`` (:data:`SAME_VERSION`, :data:`SAME_DATA_INDEX`) names the
     indexed columns the row at ``expected_revision`` already holds as the change has them: not
@@ -124,10 +129,12 @@ def write_case(
         )
         if inserted.rowcount == 0:
             conflict(db, case.id, 0)
+        ref = inserted.lastrowid if want_ref else None  # (before _own's statements)
         if change.customer_id is not None or change.open_scope is not None:
             _own(db, change)
-        return
-    _update(db, change, change.expected_revision, data, sla, stamp, form, same)
+        return ref
+    known = ref if want_ref else None
+    return _update(db, change, change.expected_revision, data, sla, stamp, form, same, known)
 
 
 def _update(
@@ -139,28 +146,33 @@ def _update(
     stamp: StoredMoment,
     form: MomentForm,
     same: int,
-) -> None:
-    """``write_case`` of a case already stored (at revision ``expected``)."""
+    ref: int | None,
+) -> int | None:
+    """``write_case`` of a case already stored (at revision ``expected``), found by ``ref``
+    too when given (see ``write_case``)."""
     case = change.case
     new_data = 0 if data is None else _DATA_INDEX if same & SAME_DATA_INDEX else _DATA
-    updated = db.execute(
-        _update_case(same & SAME_VERSION | new_data | (0 if sla is None else _SLA)),
-        (
-            *(() if same & SAME_VERSION else (case.version,)),
-            case.state,
-            case.revision,
-            stamp,
-            *(() if data is None else (data.text, data.texts)),
-            *(() if new_data != _DATA else data_index(case.data)),
-            *(() if sla is None else (sla, *_sla_columns(case, form))),
-            case.id,
-            expected,
-        ),
+    written = same & SAME_VERSION | new_data | (0 if sla is None else _SLA)
+    values = (
+        *(() if same & SAME_VERSION else (case.version,)),
+        case.state,
+        case.revision,
+        stamp,
+        *(() if data is None else (data.text, data.texts)),
+        *(() if new_data != _DATA else data_index(case.data)),
+        *(() if sla is None else (sla, *_sla_columns(case, form))),
     )
-    if updated.rowcount == 0:
+    if ref is not None:
+        if db.execute(_update_case(written | _REF), (*values, ref, case.id, expected)).rowcount:
+            if change.release_scope:
+                db.execute("UPDATE cases SET open_scope = NULL WHERE id = ?", (case.id,))
+            return ref
+        ref = None  # (not that row, or not at that revision: as if not known)
+    if db.execute(_update_case(written), (*values, case.id, expected)).rowcount == 0:
         conflict(db, case.id, expected)
     if change.release_scope:
         db.execute("UPDATE cases SET open_scope = NULL WHERE id = ?", (case.id,))
+    return ref
 
 
 def _own(db: sqlite3.Connection, change: CaseChange) -> None:
@@ -194,6 +206,7 @@ SAME_VERSION = 1
 SAME_DATA_INDEX = 2
 """``write_case``: the stored row's ``assignee`` and ``queue`` are the changed data's."""
 _DATA, _DATA_INDEX, _SLA = 4, 8, 16  # what is written of the data and the SLA state
+_REF = 32  # the row found by its key (and its id)
 
 
 @cache
@@ -205,7 +218,8 @@ def _update_case(written: int) -> str:
         sets += ["data = ?", "texts = ?"] + (["assignee = ?", "queue = ?"] * (written & _DATA > 0))
     if written & _SLA:
         sets += ["sla = ?", "sla_due = ?", "sla_breached = ?"]
-    return f"UPDATE cases SET {', '.join(sets)} WHERE id = ? AND revision = ?"
+    where = "ref = ? AND id = ?" if written & _REF else "id = ?"
+    return f"UPDATE cases SET {', '.join(sets)} WHERE {where} AND revision = ?"
 
 
 def write_history(
@@ -215,21 +229,26 @@ def write_history(
     pack: Packer,
     rows: CaseRows,
     replace: bool = False,
+    ref: int | None = None,
 ) -> None:
     """Write the entry at ``stamp`` (the moment as the store keeps it, :mod:`.rows`), its
     large texts stored once (:mod:`.texts`), its details as ``pack`` keeps them, its case
-    named as ``rows`` says; ``replace`` overwrites the actor, payload and details of an entry
-    already stored (an erasure)."""
+    named as ``rows`` says (by ``ref``, the case row's key, when given: ``write_case``);
+    ``replace`` overwrites the actor, payload and details of an entry already stored (an
+    erasure)."""
     bare, texts = store_texts(db, entry)
-    row = _history_row(bare, stamp, texts, pack)
+    if ref is not None and rows.history.insert_ref is not None:
+        db.execute(rows.history.insert_ref, _history_row(bare, ref, stamp, texts, pack))
+        return
+    row = _history_row(bare, entry.case_id, stamp, texts, pack)
     db.execute(rows.history.upsert if replace else rows.history.insert, row)
 
 
 def _history_row(
-    entry: HistoryEntry, stamp: StoredMoment, texts: str | None, pack: Packer
+    entry: HistoryEntry, case: str | int, stamp: StoredMoment, texts: str | None, pack: Packer
 ) -> tuple[object, ...]:
     return (
-        entry.case_id,
+        case,
         entry.seq,
         stamp,
         entry.actor,
@@ -257,9 +276,11 @@ def write_timers(
     known: Sequence[TimerKey] | None,
     rows: CaseRows,
     form: MomentForm,
+    ref: int | None = None,
 ) -> tuple[TimerKey, ...] | None:
     """Cancel the timers the change ends (the state left, named triggers), add the new ones
-    (created at ``stamp``), and return the case's timers after the change (None: not known).
+    (created at ``stamp``, their case named by ``ref`` when given, as ``write_history``'s),
+    and return the case's timers after the change (None: not known).
 
     ``known`` are the case's timers at the revision the change expects, when the store
     remembers them from its own last commit of the case: only commits of a case add or delete
@@ -279,9 +300,10 @@ def write_timers(
         db.execute(f"DELETE FROM timers WHERE id IN ({', '.join('?' * len(gone))})", gone)
     gone.append(change.consume_timer or 0)  # deleted by consume_timer already
     after = [timer for timer in known if timer[0] not in gone]
+    case = case_id if ref is None else ref
     added = [
         (
-            case_id,
+            case,
             t.trigger,
             form(t.due_at),
             t.owner_state,
@@ -291,7 +313,9 @@ def write_timers(
         )
         for t in change.timers
     ]
-    ids = _insert_timers(db, added, rows.insert("timers", _TIMER_INSERTED))
+    ids = _insert_timers(
+        db, added, (rows if ref is None else BY_KNOWN_REF).insert("timers", _TIMER_INSERTED)
+    )
     after += [(i, row[1], row[3], row[4]) for i, row in zip(ids, added, strict=True)]
     return tuple(after)
 
@@ -341,15 +365,19 @@ def write_notifications(
     notifications: Sequence[NewNotification],
     stamp: StoredMoment,
     rows: CaseRows,
+    ref: int | None = None,
 ) -> None:
+    """Insert the notifications' rows (their case named by ``ref`` when given, as
+    ``write_history``'s)."""
     if not notifications:
         return
+    case = case_id if ref is None else ref
     db.executemany(
-        rows.insert("notifications", _NOTIFICATION_INSERTED),
+        (rows if ref is None else BY_KNOWN_REF).insert("notifications", _NOTIFICATION_INSERTED),
         [
             (
                 n.key,
-                case_id,
+                case,
                 n.template,
                 plain_json(list(n.recipients)),
                 n.channel,
@@ -372,18 +400,23 @@ def write_deliveries(
     shared: SharedTexts,
     rows: CaseRows,
     form: MomentForm,
+    ref: int | None = None,
 ) -> None:
-    """Insert the outbox rows; the reason of a row that reached nobody is stored once for all
-    cases (:mod:`.shared`)."""
+    """Insert the outbox rows (their case named by ``ref`` when given, as
+    ``write_history``'s); the reason of a row that reached nobody is stored once for all cases
+    (:mod:`.shared`)."""
     if not deliveries:
         return
+    case = case_id if ref is None else ref
     db.executemany(
-        rows.insert("deliveries", _DELIVERY_INSERTED, _DELIVERY_FIXED),
+        (rows if ref is None else BY_KNOWN_REF).insert(
+            "deliveries", _DELIVERY_INSERTED, _DELIVERY_FIXED
+        ),
         [
             (
                 d.key,
                 d.notification_key,
-                case_id,
+                case,
                 d.template,
                 d.channel,
                 d.address,
