@@ -127,7 +127,7 @@ def test_the_cases_of_a_claimed_batch_are_read_in_one_statement(
 ) -> None:
     """Issue 16: one read of the batch's cases, not one per firing."""
     statements = _advance_traced(SqliteStore(tmp_path / "cases.db"), clock)
-    reads = [s for s in statements if s.startswith(f"SELECT {CASE_COLUMNS}, customer_id FROM")]
+    reads = [s for s in statements if s.startswith(f"SELECT {CASE_COLUMNS}, customer_id")]
     assert len(reads) == 1 and " IN (" in reads[0]
 
 
@@ -331,6 +331,24 @@ def test_a_firing_that_ends_no_timer_reads_none_and_the_next_change_finds_them(
             assert engine.timers(case) == [] and engine.get(case).data["pings"] == 1
         clock.advance("10m")
         assert engine.advance() == []
+
+
+def test_a_claimed_batch_learns_its_cases_keys_and_its_writes_bind_them(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Issue 16: the batch's read of its cases gives their row keys too (another process
+    started them: this store knows none), so each firing's writes name the case by its key
+    instead of looking it up by id."""
+    store = SqliteStore(tmp_path / "cases.db")
+    with _engine(store, clock) as engine:
+        cases = [engine.start("ticket", {"customer": f"c{n}"}).id for n in range(3)]
+        store._refs.clear()
+        clock.advance("20m")
+        statements, fired = _traced(store, engine)
+        assert [f.timer.case_id for f in fired] == cases
+        assert [e.kind for e in engine.history(cases[0])] == ["started", "timer"]
+    assert [s for s in statements if s.startswith("INSERT INTO history")]
+    assert not [s for s in statements if "SELECT ref FROM cases WHERE id" in s]
 
 
 NOTIFYING = """\

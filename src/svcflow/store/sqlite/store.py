@@ -699,15 +699,19 @@ class SqliteStore:
 
     def load_cases(self, case_ids: Sequence[str]) -> dict[str, Case]:
         """The cases of these ids; their owners remembered on the way (a claimed batch's
-        firings need them for their notices, ``case_customer``)."""
+        firings need them for their notices, ``case_customer``), and their row keys where
+        rows name their case by key (its writes then bind them, ``write_case``)."""
         wanted = list(dict.fromkeys(case_ids))
         found: dict[str, Case] = {}
         for start in range(0, len(wanted), _IDS_PER_STATEMENT):
             marks, ids = _in_list(wanted[start : start + _IDS_PER_STATEMENT])
-            query = f"SELECT {CASE_COLUMNS}, customer_id FROM cases WHERE id IN ({marks})"
+            keys = ", ref" if self._by_ref else ""
+            query = f"SELECT {CASE_COLUMNS}, customer_id{keys} FROM cases WHERE id IN ({marks})"
             for row in self._connection().execute(query, ids).fetchall():
                 found[row[0]] = self._case(row)
                 self._remember_owner(row[0], row[10])
+                if keys:
+                    self._remember_ref(row[0], row[11])
         return found
 
     def find_cases(self, workflow: str | None = None, state: str | None = None) -> list[Case]:
