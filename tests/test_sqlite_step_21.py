@@ -19,6 +19,7 @@ import pytest
 from support.schema import undo_case_refs, undo_history_key
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
+from svcflow.errors import StoreError
 from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.history_keys import KEYED, SPAN
 
@@ -220,3 +221,22 @@ def test_a_purged_case_leaves_no_entries_for_the_next_case_given_its_key(
             ).fetchone() == (0,)
         assert [entry.seq for entry in engine.history(again)] == [1]
         assert len(engine.history(kept)) == 3
+
+
+def test_an_sqlite_library_older_than_generated_columns_is_named_at_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "cases.db"
+    engine = Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}")
+    case_id = engine.start("complaint", START).id
+    engine.close()
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 30, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.30.1")
+    with pytest.raises(StoreError) as refused:
+        Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}")
+    assert "needs SQLite 3.31.0 or later" in str(refused.value)
+    assert "3.30.1" in str(refused.value) and str(path) in str(refused.value)
+    monkeypatch.undo()
+    again = Engine.from_directory(WORKFLOWS, store=f"sqlite:///{path}")
+    assert again.get(case_id).state == "received" and len(again.history(case_id)) == 1
+    again.close()

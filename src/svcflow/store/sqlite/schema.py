@@ -587,11 +587,23 @@ NOTIFICATION_COLUMNS = (
 )
 
 
+OLDEST_SQLITE = (3, 31, 0)
+"""The oldest SQLite the schema works with: ``history``'s virtual columns (step 21) are SQLite's
+generated columns, new in 3.31. Older libraries cannot read such a file at all, so the store
+says so at open instead of failing on the first statement."""
+
+
 def migrate(connection: sqlite3.Connection, path: Path) -> None:
     """Run the migrations the file at ``path`` has not had, inside the caller's transaction."""
     connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
     row = connection.execute("SELECT version FROM schema_version").fetchone()
     current = row[0] if row else 0
+    if sqlite3.sqlite_version_info < OLDEST_SQLITE:
+        raise StoreError(
+            f"the store {path} needs SQLite {'.'.join(map(str, OLDEST_SQLITE))} or later "
+            f"(generated columns, schema step 21), and this Python's sqlite3 module has "
+            f"{sqlite3.sqlite_version}; use a Python built with a newer SQLite"
+        )
     if current > SCHEMA_VERSION:
         raise StoreError(
             f"the store {path} has schema version {current}, newer than this "
