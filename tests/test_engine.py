@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -70,6 +71,19 @@ def test_start_returns_a_plain_case_record(engine: Engine) -> None:
         "pending",
         f"{case.id}:1:1",
     )
+
+
+def test_a_case_id_is_a_version_4_uuid_in_hex(engine: Engine) -> None:
+    """The default ids are written from random bytes without ``uuid.UUID`` (issue 16): still
+    32 lowercase hex digits of a version 4, RFC 4122 UUID, and different each time."""
+    ids = [engine.start("ticket", {"customer": "Ann"}).id for _ in range(64)]
+    assert len(set(ids)) == len(ids)
+    for case_id in ids:
+        parsed = uuid.UUID(hex=case_id)
+        assert parsed.hex == case_id
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+    assert {case_id[12] for case_id in ids} == {"4"}
+    assert {case_id[16] for case_id in ids} <= set("89ab")
 
 
 def test_start_validates_data_with_every_problem(engine: Engine) -> None:

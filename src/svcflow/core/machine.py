@@ -623,9 +623,16 @@ def decode_service(
     """A case's SLA clocks and escalation chains, from the JSON kept with it: the records a
     step wrote when each still carries one (the stores give them back), else each decoded when
     first read (a step usually touches one or two of them)."""
-    return _records(service.get("metrics"), Clock.from_json), _records(
-        service.get("escalations"), Chain.from_json
+    if not service:  # (a case's first step)
+        return _NOTHING, _NOTHING
+    return _records(service.get("metrics"), _clock_from_json), _records(
+        service.get("escalations"), _chain_from_json
     )
+
+
+_clock_from_json = Clock.from_json
+_chain_from_json = Chain.from_json
+"""(Bound once: reading a class method off its class makes a new bound method each time.)"""
 
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})

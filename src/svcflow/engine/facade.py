@@ -15,6 +15,7 @@ versions are kept by :mod:`svcflow.engine.registry` and inbound messages are tak
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -107,6 +108,16 @@ DEAD_LETTER_RETENTION = timedelta(days=30)
 """How long ``Engine.purge_dead_letters`` keeps a dead letter by default."""
 
 
+def new_case_id() -> str:
+    """A new case's id: ``uuid.uuid4().hex`` (random bits with the version 4 and RFC 4122
+    variant bits set), written from the random bytes directly: ``uuid.UUID``'s checks and
+    arithmetic cost about 11 kIr a start (issue 16)."""
+    value = bytearray(os.urandom(16))
+    value[6] = value[6] & 0x0F | 0x40  # version 4
+    value[8] = value[8] & 0x3F | 0x80  # variant: RFC 4122
+    return value.hex()
+
+
 class Engine:
     """Runs cases of loaded workflows against a store, on an injected clock.
 
@@ -182,7 +193,7 @@ class Engine:
             timeout=delivery_timeout,
             record_batch=delivery_record_batch,
         )
-        self._new_id, self._actors = id_factory or (lambda: uuid.uuid4().hex), {}
+        self._new_id, self._actors = id_factory or new_case_id, {}
         self.timer_lease, self.runner_id = timer_lease, f"engine-{uuid.uuid4().hex[:12]}"
         self._writer = CaseWriter(
             self.store, self.clock, self.plugins, self.notifier, self.registry

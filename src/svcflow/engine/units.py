@@ -68,19 +68,21 @@ class Event(NamedTuple):
 
 
 def advanced(case: Case, result: StepResult, now: datetime) -> Case:
-    """The case after a step: new state, data and SLA state, one revision on, updated ``now``."""
-    return Case.__new__(
-        Case,
-        id=case.id,
-        workflow=case.workflow,
-        version=case.version,
-        state=result.target,
-        data=MappingProxyType(result.data) if result.changed else case.data,
-        revision=case.revision + 1,
-        created_at=case.created_at,
-        updated_at=now,
-        sla=case.sla if result.service is None else MappingProxyType(result.service),
+    """The case after a step: new state, data and SLA state, one revision on, updated ``now``.
+    Built with ``tuple.__new__``, every event (the keyword ``__new__`` costs about 1.2 kIr
+    more); the fields in ``Case``'s order."""
+    fields = (
+        case.id,
+        case.workflow,
+        case.version,
+        result.target,  # state
+        MappingProxyType(result.data) if result.changed else case.data,
+        case.revision + 1,
+        case.created_at,
+        now,  # updated_at
+        case.sla if result.service is None else MappingProxyType(result.service),
     )
+    return tuple.__new__(Case, fields)
 
 
 def history_entry(case: Case, at: datetime, event: Event, result: StepResult) -> HistoryEntry:
@@ -119,21 +121,22 @@ def _entry(
     payload: Any,
     details: dict[str, Any],
 ) -> HistoryEntry:
-    """The entry of ``case`` as a step left it (its new state, revision and version)."""
-    return HistoryEntry.__new__(
-        HistoryEntry,
-        case_id=case.id,
-        seq=case.revision,
-        at=at,
-        actor=actor,
-        kind=kind,
-        trigger=trigger,
-        from_state=from_state,
-        to_state=case.state,
-        payload=payload,
-        version=case.version,
-        details=details or NO_DETAILS,
+    """The entry of ``case`` as a step left it (its new state, revision and version). Built
+    with ``tuple.__new__``, every event (the keyword ``__new__`` costs about 1.4 kIr more)."""
+    fields = (
+        case.id,  # case_id
+        case.revision,  # seq
+        at,
+        actor,
+        kind,
+        trigger,
+        from_state,
+        case.state,  # to_state
+        payload,
+        case.version,
+        details or NO_DETAILS,
     )
+    return tuple.__new__(HistoryEntry, fields)
 
 
 def _with_warnings(entry: HistoryEntry, deliveries: Sequence[NewDelivery]) -> HistoryEntry:
@@ -187,11 +190,12 @@ def _add_data_details(details: dict[str, Any], kind: str, payload: Any, result: 
         details["set"] = plain(result.changed)
         return
     given = payload if isinstance(payload, Mapping) else {}
-    derived = {
-        name: value
-        for name, value in plain(result.changed).items()
-        if value is not None and given.get(name) != value
-    }
+    derived = {}
+    for name, value in result.changed.items():  # (unset fields, most of them, not made plain)
+        if value is not None:
+            value = plain(value)
+            if given.get(name) != value:
+                derived[name] = value
     if derived:
         details["set"] = derived
 
@@ -420,8 +424,9 @@ class CaseWriter:
 def _new_timers(result: StepResult, state: str) -> list[NewTimer]:
     """The timers a step schedules, owned by the state it leaves the case in."""
     timers = []
-    for t in result.timers:  # (a loop: a comprehension is a call of its own)
-        timers.append(NewTimer(t.trigger, t.due_at, state, t.keep, t.nominal))
+    for trigger, due_at, keep, nominal in result.timers:  # (a loop: a comprehension is a call)
+        # (without the named tuple's ``__new__``: about 1.4 kIr a timer)
+        timers.append(tuple.__new__(NewTimer, (trigger, due_at, state, keep, nominal)))
     return timers
 
 
