@@ -301,3 +301,30 @@ def test_the_rows_remembered_are_bounded() -> None:
     for state in states:
         encode_sla(state)
     assert len(encoding._rows) == 1  # full at the last clock's row: cleared, then kept
+
+
+def test_the_base_is_read_off_the_first_clocks_kept_row_whatever_base_it_was_kept_under(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The base (the first clock's start) is taken from that clock's kept row, which says its
+    start less the base it was worked out with (issue 16): the same text as worked out anew,
+    with no moment converted when every row is kept."""
+    reply = _kept({"metrics": {"reply": running().to_json()}})["metrics"]["reply"]
+    earlier = running(started_at=START - timedelta(hours=1), since=START - timedelta(hours=1))
+    encoding._rows.clear()
+    encode_sla({"metrics": {"first": earlier.to_json(), "reply": reply}})  # kept under that base
+    alone = {"metrics": {"reply": reply}}
+    text = encode_sla(alone)
+    encoding._rows.clear()
+    assert encode_sla(alone) == text  # as worked out with nothing kept
+    assert decode_sla(text) == alone
+    converted: list[datetime] = []
+    us = encoding._us
+
+    def counted(moment: datetime) -> int:
+        converted.append(moment)
+        return us(moment)
+
+    monkeypatch.setattr(encoding, "_us", counted)
+    assert encode_sla(alone) == text
+    assert converted == []

@@ -100,20 +100,33 @@ def decode_sla(text: str | bytes) -> dict[str, Any]:
 
 
 def _compact(sla: Mapping[str, Any]) -> str:
+    """(Loops rather than comprehensions, each a call of its own; the base read off the first
+    clock's kept row when it has one: issue 16.)"""
     if not _GROUPS.issuperset(sla):
         raise _Inexact
-    metrics = sla.get("metrics", {})
-    escalations = sla.get("escalations", {})
+    metrics = sla.get("metrics", _NONE)
+    escalations = sla.get("escalations", _NONE)
     if ("metrics" in sla and not metrics) or ("escalations" in sla and not escalations):
         raise _Inexact  # an empty group reads back as no group
-    clocks = [(name, _record(value, Clock)) for name, value in metrics.items()]
-    chains = [(name, _record(value, Chain)) for name, value in escalations.items()]
+    clocks = []
+    for name, value in metrics.items():
+        record = value.decoded if type(value) is Kept else None
+        clocks.append((name, record if type(record) is Clock else _record(value, Clock)))
+    chains = []
+    for name, value in escalations.items():
+        record = value.decoded if type(value) is Kept else None
+        chains.append((name, record if type(record) is Chain else _record(value, Chain)))
     base = _base(clocks, chains)
-    rows = [
-        [_clock_row(name, clock, base) for name, clock in clocks],
-        [_chain_row(name, chain, base) for name, chain in chains],
-    ]
-    return _rows_text([VERSION, base, *rows])
+    clock_rows = []
+    for name, clock in clocks:
+        clock_rows.append(_clock_row(name, clock, base))
+    chain_rows = []
+    for name, chain in chains:
+        chain_rows.append(_chain_row(name, chain, base))
+    return _rows_text([VERSION, base, clock_rows, chain_rows])
+
+
+_NONE: Mapping[str, Any] = {}
 
 
 def _record(value: Any, kind: type[Clock] | type[Chain]) -> Any:
@@ -131,6 +144,9 @@ def _record(value: Any, kind: type[Clock] | type[Chain]) -> Any:
 
 def _base(clocks: list[tuple[str, Clock]], chains: list[tuple[str, Chain]]) -> int:
     for _, clock in clocks:
+        kept = _rows.get(id(clock))
+        if kept is not None and kept[0] is clock:  # its row: started_at less the base it had
+            return kept[2] + kept[3][3]
         return _us(clock.started_at)
     for _, chain in chains:
         if chain.next_due is not None:
