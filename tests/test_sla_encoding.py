@@ -328,3 +328,30 @@ def test_the_base_is_read_off_the_first_clocks_kept_row_whatever_base_it_was_kep
     monkeypatch.setattr(encoding, "_us", counted)
     assert encode_sla(alone) == text
     assert converted == []
+
+
+def test_the_records_a_step_kept_are_taken_without_checking_them_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A clock or chain a step wrote carries its record: the encoder takes it as it is (issue
+    16), and checks only JSON without one against its record (``_record``)."""
+    state = _kept(
+        {
+            "metrics": {"reply": running().to_json()},
+            "escalations": {"x": Chain("running", 0, 1, START).to_json()},
+        }
+    )
+    text = encode_sla(state)
+    checked: list[Any] = []
+    record = encoding._record
+
+    def counted(value: Any, kind: type[Clock] | type[Chain]) -> Any:
+        checked.append(value)
+        return record(value, kind)
+
+    monkeypatch.setattr(encoding, "_record", counted)
+    assert encode_sla(state) == text
+    assert checked == []
+    plain = json.loads(json.dumps(state))
+    assert encode_sla(plain) == text
+    assert len(checked) == 2
