@@ -1291,9 +1291,10 @@ class SqliteStore:
             data = MappingProxyType(self._decode_data(row))
             sla = _NO_SLA if row[8] == "{}" else MappingProxyType(self._decode_sla(row[8]))
             self._remember(row[0], tuple.__new__(_Known, (row[5], row[2], data, sla)))
+        created = from_ts(row[6])  # (a case not changed since its start: one moment, read once)
+        updated = created if row[7] == row[6] else from_ts(row[7])
         return tuple.__new__(  # (the named tuple without its keyword __new__: batches read many)
-            Case,
-            (row[0], row[1], row[2], row[3], data, row[5], from_ts(row[6]), from_ts(row[7]), sla),
+            Case, (row[0], row[1], row[2], row[3], data, row[5], created, updated, sla)
         )
 
     def _idempotency(self, db: sqlite3.Connection, key: str) -> IdempotencyRecord | None:
