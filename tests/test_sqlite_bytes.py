@@ -5,12 +5,10 @@ the indexes that most cases would only fill with NULLs keep the rows their queri
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from types import MappingProxyType
 
 import pytest
 
@@ -37,14 +35,11 @@ from svcflow.store.sqlite.rows import from_ts, micros, micros_param, ts
 from svcflow.store.sqlite.schema import CASE_COLUMNS
 from svcflow.store.sqlite.values import (
     Shape,
-    changed_row,
     decodable,
     object_form,
     shape_of,
     values_form,
     values_object,
-    values_row,
-    values_text,
 )
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
@@ -537,106 +532,3 @@ def test_data_naming_a_field_list_the_file_lost_is_refused_with_the_file_named(
     with sqlite3.connect(path) as db:
         [(data,)] = db.execute("SELECT data FROM cases WHERE id = ?", (case_id,))
     assert json.loads(data)[0] == shape_id  # the case row is left as it was
-
-
-def test_a_values_row_with_some_fields_set_is_the_row_of_the_data_with_them() -> None:
-    """Issue 16: a change's data row is the last row of the case with the fields it set put in
-    their places (inserted, replaced or left out), as the row of the whole data is."""
-    chooser = random.Random(16)
-    kinds = [None, 0, "", "text", 1.5, float("nan"), float("inf"), [None], {"k": None}, False]
-    for width in (1, 2, 5, 31, 70):
-        names = [f"f{n}" for n in range(width)]
-        for _ in range(200):
-            before = {name: chooser.choice(kinds) for name in names}
-            changed = {
-                name: chooser.choice(kinds)
-                for name in chooser.sample(names, chooser.randint(0, min(width, 4)))
-            }
-            after = {**before, **changed}
-            row = changed_row(values_row(before), changed)
-            assert row == values_row(after)
-            assert values_text(row, lambda shape: 3) == values_form(after, lambda shape: 3)
-
-
-STEPS = [
-    ("acknowledge", None),
-    ("investigate", None),
-    ("ask_customer", None),
-    ("customer_replied", None),
-    ("resolve", {"resolution": "refund"}),
-    ("follow_up_due", None),
-    ("callback_done", {"satisfied": True}),
-]
-
-
-def test_a_case_row_changed_field_by_field_holds_what_its_whole_data_encodes_to(
-    tmp_path: Path, clock: ManualClock
-) -> None:
-    """Issue 16: a change's data row is made from the case's last row, written or read, with
-    only the fields the change set made plain again; it is the row of the whole data, after
-    a commit of this store and after a read by another (a batch's firings)."""
-    path = tmp_path / "cases.db"
-    url = f"sqlite:///{path}"
-
-    def check(engine: Engine, case_id: str) -> None:
-        store = engine.store
-        case = engine.get(case_id)
-        codec = store._require_codec()
-        whole = values_form(codec.plain(case.workflow, case.version, case.data), store._shape_id)
-        with sqlite3.connect(path) as db:
-            [(data,)] = db.execute("SELECT data FROM cases WHERE id = ?", (case_id,))
-        assert data == whole
-
-    with Engine.from_directory(WORKFLOWS, store=url, clock=clock) as engine:
-        ids = [engine.start("complaint", START).id for _ in range(2)]
-        for trigger, payload in STEPS[:5]:
-            engine.fire(ids[0], trigger, payload)
-            check(engine, ids[0])
-    with Engine.from_directory(WORKFLOWS, store=url, clock=clock) as engine:
-        for trigger, payload in STEPS[5:]:  # read from the file first
-            engine.fire(ids[0], trigger, payload)
-            check(engine, ids[0])
-        for trigger, payload in STEPS[:5]:
-            engine.fire(ids[1], trigger, payload)
-            check(engine, ids[1])
-        kept = engine.store._encodings[ids[1]]
-        assert kept.data is engine.get(ids[1]).data  # (the rows were made from the last one)
-        store, case = engine.store, engine.get(ids[1])
-        listed = ["refund"]  # a list changed in place is made plain again
-        first = case._replace(data=MappingProxyType({**case.data, "options": listed}))
-        store._encoded(first, first.data)
-        listed.append("voucher")
-        second = first._replace(data=MappingProxyType(dict(first.data)))
-        plain = store._require_codec().plain(case.workflow, case.version, second.data)
-        assert store._encoded(second, second.data) == values_form(plain, store._shape_id)
-
-
-def test_the_codecs_plain_values_of_some_fields_are_those_of_the_whole_data() -> None:
-    """Issue 16: ``DataCodec.plain`` of some of a case's fields gives each its value in the
-    whole data's plain values (the SQLite store asks for the fields a change set only)."""
-    kinds = ("string", "integer", "number", "boolean", "datetime", "duration", "list", "object")
-    fields = {kind: FieldSpec(type=kind) for kind in kinds}
-    fields["choice"] = FieldSpec(type="enum", values=["low", "high"])
-    fields["times"] = FieldSpec(type="list", items=FieldSpec(type="datetime"))
-    schema = CaseDataSchema("w", 1, fields)
-    data = schema.initial(
-        {
-            "string": "é",
-            "integer": 2**70,
-            "number": 0.1,
-            "boolean": True,
-            "datetime": datetime(2026, 1, 1, 9, tzinfo=UTC),
-            "duration": timedelta(hours=-1),
-            "list": [1, None],
-            "object": {"k": datetime(2020, 1, 1)},
-            "choice": "high",
-            "times": [datetime(2026, 3, 1, 8, 30, tzinfo=UTC)],
-        }
-    )
-    whole = schema.to_jsonable(data)
-    for name in data:
-        assert schema.to_jsonable({name: data[name]}) == {name: whole[name]}
-    assert schema.to_jsonable({"times": data["times"], "string": "x"}) == {
-        "times": whole["times"],
-        "string": "x",
-    }

@@ -254,9 +254,7 @@ class DataCodec(Protocol):
     def plain(self, workflow: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:
         """The data as the JSON values ``encode`` writes (dicts, lists, text, numbers, booleans,
         None), the fields in the same order: for a store that writes its own form of the data
-        (SQLite's values-only form) without parsing the text back. ``data`` may be some of a
-        case's fields only (the SQLite store asks for those a change set): each field's value
-        is the one it has in the whole data's."""
+        (SQLite's values-only form) without parsing the text back."""
         ...
 
     def from_plain(self, workflow: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -83,15 +83,11 @@ from svcflow.store.sqlite.shared import SharedTexts
 from svcflow.store.sqlite.texts import data_texts, places_column, with_texts
 from svcflow.store.sqlite.values import (
     Shape,
-    ValuesRow,
-    changed_row,
     decodable,
-    parsed_row,
     shape_of,
     shape_text,
-    values_dict,
-    values_row,
-    values_text,
+    values_form,
+    values_object,
 )
 from svcflow.store.sqlite.view import ConnectionView
 from svcflow.store.sqlite.writes import (
@@ -134,21 +130,6 @@ class _Known(NamedTuple):
     version: int
     data: Mapping[str, Any]
     sla: Mapping[str, Any]
-
-
-_FROZEN = frozenset({type(None), str, int, float, bool, datetime, timedelta})
-"""Values that cannot change in place: a field holding the very value it held is kept as it
-was made plain (a list or a mapping is made plain again: it may have been changed in place)."""
-
-
-class _Encoded(NamedTuple):
-    """A case's data as its values-only row was last written or read (``SqliteStore._encoded``):
-    the data of that workflow version, and its row's names, bits and plain values."""
-
-    workflow: str
-    version: int
-    data: Mapping[str, Any]
-    row: ValuesRow
 
 
 class _Refused(Exception):
@@ -268,7 +249,6 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._codec: DataCodec | None = None
         self._decoded: dict[str, _Known] = {}
-        self._encodings: dict[str, _Encoded] = {}
         self._owners: dict[str, str | None] = {}
         self._timer_keys: dict[str, tuple[int, Timers]] = {}
         self._shared = SharedTexts()
@@ -615,48 +595,11 @@ class SqliteStore:
         return tuple.__new__(StoredData, (text, places_column(taken), taken))
 
     def _encoded(self, case: Case, data: Mapping[str, Any]) -> str:
-        """``data``, the case's or with its large texts taken out, as the row keeps it. The
-        case's own data in the values-only form: when the store wrote or read the case's row
-        of other data of its version with the same fields, only the fields whose values are
-        other objects are made plain (``DataCodec.plain`` of those fields, each written on its
-        own) and set in that row's values; the others are kept as they are (issue 16: a change
-        sets a few of a case's fields, 2 or 3 of the shipped complaint's 31)."""
+        """``data``, the case's or with its large texts taken out, as the row keeps it."""
         codec = self._require_codec()
-        if not self._values_only:
-            return codec.encode(case.workflow, case.version, data)
-        if data is not case.data:
-            return values_text(
-                values_row(codec.plain(case.workflow, case.version, data)), self._shape_id
-            )
-        known = self._encodings.get(case.id)
-        names = tuple(data)
-        if (
-            known is not None
-            and known.row.names == names
-            and known.version == case.version
-            and known.workflow == case.workflow
-        ):
-            before = known.data
-            if before is data:
-                return values_text(known.row, self._shape_id)
-            changed = {
-                name: value
-                for name, value, old in zip(names, data.values(), before.values(), strict=True)
-                if value is not old or value.__class__ not in _FROZEN
-            }
-            plain = codec.plain(case.workflow, case.version, changed) if changed else {}
-            row = changed_row(known.row, plain)
-        else:
-            row = values_row(codec.plain(case.workflow, case.version, data))
-            if row.names != names:  # (a codec that orders the fields otherwise: not kept)
-                return values_text(row, self._shape_id)
-        self._remember_encoded(case.id, _Encoded(case.workflow, case.version, data, row))
-        return values_text(row, self._shape_id)
-
-    def _remember_encoded(self, case_id: str, encoded: _Encoded) -> None:
-        if len(self._encodings) >= _DECODED_CACHE_SIZE:
-            self._encodings.clear()
-        self._encodings[case_id] = encoded
+        if self._values_only:
+            return values_form(codec.plain(case.workflow, case.version, data), self._shape_id)
+        return codec.encode(case.workflow, case.version, data)
 
     def _shape_id(self, shape: Shape) -> int:
         """The id of the shared text naming these field names (:mod:`.values`), stored when
@@ -700,9 +643,7 @@ class SqliteStore:
         texts put back."""
         codec = self._require_codec()
         if row[9] is None and row[4].startswith("["):  # values-only, no large texts: parsed once
-            parsed = parsed_row(row[4], self._shape)
-            self._local.parsed = (row[4], parsed)  # (for _keep_parsed)
-            return codec.from_plain(row[1], row[2], values_dict(parsed))
+            return codec.from_plain(row[1], row[2], values_object(row[4], self._shape))
         stored = decodable(row[4], self._shape)
         if row[9] is None:
             return codec.decode(row[1], row[2], stored)
@@ -1348,8 +1289,6 @@ class SqliteStore:
             data, sla = cached[2], cached[3]
         else:
             data = MappingProxyType(self._decode_data(row))
-            if self._values_only:
-                self._keep_parsed(row, data)
             sla = _NO_SLA if row[8] == "{}" else MappingProxyType(self._decode_sla(row[8]))
             self._remember(row[0], tuple.__new__(_Known, (row[5], row[2], data, sla)))
         created = from_ts(row[6])  # (a case not changed since its start: one moment, read once)
@@ -1357,16 +1296,6 @@ class SqliteStore:
         return tuple.__new__(  # (the named tuple without its keyword __new__: batches read many)
             Case, (row[0], row[1], row[2], row[3], data, row[5], created, updated, sla)
         )
-
-    def _keep_parsed(self, row: Sequence[Any], data: Mapping[str, Any]) -> None:
-        """Keep the values row ``_decode_data`` just parsed from ``row`` (this thread's, of
-        that very text) with the data read from it, for the case's next change (``_encoded``),
-        when the data has its fields in that order."""
-        parsed = getattr(self._local, "parsed", None)
-        if parsed is not None and parsed[0] is row[4]:
-            self._local.parsed = None
-            if tuple(data) == parsed[1].names:
-                self._remember_encoded(row[0], _Encoded(row[1], row[2], data, parsed[1]))
 
     def _idempotency(self, db: sqlite3.Connection, key: str) -> IdempotencyRecord | None:
         row = db.execute(

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from itertools import islice
 from math import isfinite
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic_core import from_json
 from pydantic_core import to_json as json_bytes
@@ -28,18 +29,12 @@ from svcflow.store.sqlite.rows import to_json
 __all__ = [
     "SHAPE_PREFIX",
     "Shape",
-    "ValuesRow",
-    "changed_row",
     "decodable",
     "object_form",
-    "parsed_row",
     "shape_of",
     "shape_text",
-    "values_dict",
     "values_form",
     "values_object",
-    "values_row",
-    "values_text",
 ]
 
 SHAPE_PREFIX = "data fields:"
@@ -64,69 +59,14 @@ def values_form(data: Mapping[str, Any], shape_id: Callable[[Shape], int]) -> st
     codec's text is not parsed back, issue 16); ``shape_id`` gives the id of its field names,
     storing them when new. A number that is not finite counts as ``null``, as the codec's JSON
     text writes it."""
-    return values_text(values_row(data), shape_id)
-
-
-class ValuesRow(NamedTuple):
-    """A data value's values-only form before it is written: its field names, the bits of the
-    fields present and their plain values in order (:func:`values_text` writes it)."""
-
-    names: Shape
-    present: int
-    values: list[Any]
-
-
-def values_row(data: Mapping[str, Any]) -> ValuesRow:
-    """The values-only form of plain JSON values (see :func:`values_form`)."""
     present = 0
-    values: list[Any] = []
+    values: list[Any] = [0, 0]
     for bit, value in enumerate(data.values()):
         if value is not None and (value.__class__ is not float or isfinite(value)):
             present |= 1 << bit
             values.append(value)
-    return ValuesRow(tuple(data), present, values)
-
-
-def values_text(row: ValuesRow, shape_id: Callable[[Shape], int]) -> str:
-    """The stored text of a :class:`ValuesRow` (``shape_id`` as :func:`values_form`'s)."""
-    return str(
-        json_bytes([shape_id(row.names), row.present, *row.values], inf_nan_mode="null"), "utf-8"
-    )
-
-
-def changed_row(row: ValuesRow, changed: Mapping[str, Any]) -> ValuesRow:
-    """``row`` with the fields of ``changed`` (plain JSON values of some of its fields) set: the
-    :func:`values_row` of the whole data with them, the others' values taken as they are
-    (issue 16: a change sets a few of a case's fields)."""
-    present, values = row.present, list(row.values)
-    bits = _bits(row.names)
-    for name, value in changed.items():
-        bit = bits[name]
-        rank = (present & ((1 << bit) - 1)).bit_count()
-        if value is not None and (value.__class__ is not float or isfinite(value)):
-            if present >> bit & 1:
-                values[rank] = value
-            else:
-                values.insert(rank, value)
-                present |= 1 << bit
-        elif present >> bit & 1:
-            del values[rank]
-            present &= ~(1 << bit)
-    return ValuesRow(row.names, present, values)
-
-
-def _bits(names: Shape) -> dict[str, int]:
-    """Each field's bit in a values row of ``names``, worked out once for each."""
-    found = _bits_of.get(names)
-    if found is None:
-        found = {name: bit for bit, name in enumerate(names)}
-        if len(_bits_of) >= _PRESENT_NAMES_KEPT:
-            _bits_of.clear()
-        _bits_of[names] = found
-    return found
-
-
-_bits_of: dict[Shape, dict[str, int]] = {}
+    values[0], values[1] = shape_id(tuple(data)), present
+    return str(json_bytes(values, inf_nan_mode="null"), "utf-8")
 
 
 def object_form(stored: str, shape: Callable[[int], Shape]) -> str:
@@ -154,26 +94,16 @@ def decodable(stored: str, shape: Callable[[int], Shape]) -> str:
 def values_object(stored: str, shape: Callable[[int], Shape]) -> dict[str, Any]:
     """The JSON object of a stored values-only data value (``[``...), as its values: the
     fields of :func:`object_form`'s text, in the same order, parsed (``DataCodec.from_plain``
-    reads them without their text, issue 16)."""
-    return values_dict(parsed_row(stored, shape))
-
-
-def parsed_row(stored: str, shape: Callable[[int], Shape]) -> ValuesRow:
-    """The :class:`ValuesRow` of a stored values-only data value (``[``...), parsed by
-    pydantic-core's reader (about 11 kIr a case read less than ``json.loads``), or by the
-    ``json`` module for a text it refuses (an escaped lone surrogate, which ``values_form``
-    never writes)."""
+    reads them without their text, issue 16). Parsed by pydantic-core's reader (about 11 kIr a
+    case read less than ``json.loads``), or by the ``json`` module for a text it refuses (an
+    escaped lone surrogate, which ``values_form`` never writes)."""
     try:
         values = from_json(stored)
     except ValueError:
         values = json.loads(stored)
-    return ValuesRow(shape(values[0]), values[1], values[2:])
-
-
-def values_dict(row: ValuesRow) -> dict[str, Any]:
-    """The fields of a :class:`ValuesRow` by name, ``None`` where not present."""
-    found = dict.fromkeys(row.names)
-    found.update(zip(_names_present(row.names, row.present), row.values, strict=False))
+    names = shape(values[0])
+    found = dict.fromkeys(names)
+    found.update(zip(_names_present(names, values[1]), islice(values, 2, None), strict=False))
     return found
 
 
