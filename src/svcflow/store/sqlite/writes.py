@@ -288,30 +288,33 @@ def write_timers(
     the case at that revision. Then nothing is read, and a change that ends no timer deletes
     nothing; with ``known`` None they are read first, unless the change can end none and adds
     none (a due timer fired in its state: nothing to read, and they stay unknown)."""
-    case_id = change.case.id
-    if known is None and not (change.timers or change.cancel_triggers or change.cancel_owned_by):
-        return None
+    timers = change.timers
     if known is None:
+        if not (timers or change.cancel_triggers or change.cancel_owned_by):
+            return None
         known = db.execute(
-            f"SELECT id, trigger, owner_state, keep FROM timers WHERE {rows.of_case}", (case_id,)
+            f"SELECT id, trigger, owner_state, keep FROM timers WHERE {rows.of_case}",
+            (change.case.id,),
         ).fetchall()
-    gone = _ended(change, known)
-    if gone:
-        db.execute(f"DELETE FROM timers WHERE id IN ({', '.join('?' * len(gone))})", gone)
-    gone.append(change.consume_timer or 0)  # deleted by consume_timer already
-    after = [timer for timer in known if timer[0] not in gone]
-    case = case_id if ref is None else ref
+    after: list[TimerKey] = []
+    if known:
+        after, gone = _ended(change, known)
+        if gone:
+            _delete_timers(db, gone)
+    if not timers:
+        return tuple(after)
+    case = change.case.id if ref is None else ref
     added = [
         (
             case,
-            t.trigger,
-            form(t.due_at),
-            t.owner_state,
-            int(t.keep),
+            trigger,
+            form(due),
+            owner,
+            int(keep),
             stamp,
-            None if t.nominal is None else ts(t.nominal),
+            None if nominal is None else ts(nominal),
         )
-        for t in change.timers
+        for trigger, due, owner, keep, nominal in timers
     ]
     ids = _insert_timers(
         db, added, (rows if ref is None else BY_KNOWN_REF).insert("timers", _TIMER_INSERTED)
@@ -320,8 +323,19 @@ def write_timers(
     return tuple(after)
 
 
-_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
-"""Whether this SQLite has ``INSERT ... RETURNING`` (3.35 and later)."""
+_DELETE_TIMER = "DELETE FROM timers WHERE id = ?"
+
+
+def _delete_timers(db: sqlite3.Connection, ids: list[int]) -> None:
+    """Delete the timers of ``ids``: one statement stepped once an id (SQLite runs ``id IN
+    (?, ?)`` through an ephemeral table it builds for the list: about 20,000 instructions a
+    statement more, issue 16)."""
+    if len(ids) == 1:
+        db.execute(_DELETE_TIMER, ids)
+    else:
+        db.executemany(_DELETE_TIMER, [(i,) for i in ids])
+
+
 _TIMERS_PER_STATEMENT = 100
 _SQLITE = (sqlite3.Connection, sqlite3.Cursor)
 """What a SQLite store's helpers are given: the connection, or the cursor a commit runs on."""
@@ -330,33 +344,46 @@ _SQLITE = (sqlite3.Connection, sqlite3.Cursor)
 def _insert_timers(
     db: sqlite3.Connection, rows: Sequence[tuple[object, ...]], insert: str
 ) -> list[int]:
-    """Insert the timer rows with the statement ``insert``, in one statement where the
-    database returns their ids; the ids in the order of ``rows`` (each row gets a larger id
-    than the rows before it)."""
-    if len(rows) == 1 and isinstance(db, _SQLITE):
-        return [int(db.execute(insert, rows[0]).lastrowid or 0)]
-    if not rows or (isinstance(db, _SQLITE) and not _RETURNING):
-        return [int(db.execute(insert, row).lastrowid or 0) for row in rows]
-    head, _, values = insert.partition(" VALUES ")
+    """Insert the timer rows with the statement ``insert``; the ids in the order of ``rows``
+    (each row gets a larger id than the rows before it). SQLite inserts a row a step, each
+    giving its id (``lastrowid``): ``INSERT ... VALUES (...), (...) RETURNING id`` costs more
+    there (the returned rows go through an ephemeral table, and the statement's text is
+    another for each count of rows: about 5,000 instructions a row more, issue 16); another
+    database gets them in statements of up to :data:`_TIMERS_PER_STATEMENT` rows."""
+    if isinstance(db, _SQLITE):
+        return [db.execute(insert, row).lastrowid or 0 for row in rows]
     ids: list[int] = []
     for start in range(0, len(rows), _TIMERS_PER_STATEMENT):
         chunk = rows[start : start + _TIMERS_PER_STATEMENT]
-        sql = f"{head} VALUES {', '.join([values] * len(chunk))} RETURNING id"
-        ids += sorted(int(row[0]) for row in db.execute(sql, [v for r in chunk for v in r]))
+        ids += sorted(
+            int(row[0])
+            for row in db.execute(_returning(insert, len(chunk)), [v for r in chunk for v in r])
+        )
     return ids
 
 
-def _ended(change: CaseChange, known: Sequence[TimerKey]) -> list[int]:
-    """Ids of the timers the change ends: owned by the state it leaves (unless kept), or with
-    a trigger it cancels."""
-    triggers = frozenset(change.cancel_triggers)
-    owner = change.cancel_owned_by
-    return [
-        timer[0]
-        for timer in known
-        if timer[0] != change.consume_timer
-        and (timer[1] in triggers or (timer[2] == owner and not timer[3]))
-    ]
+@cache
+def _returning(insert: str, count: int) -> str:
+    """``insert`` for ``count`` rows at once, returning their ids."""
+    head, _, values = insert.partition(" VALUES ")
+    return f"{head} VALUES {', '.join([values] * count)} RETURNING id"
+
+
+def _ended(change: CaseChange, known: Sequence[TimerKey]) -> tuple[list[TimerKey], list[int]]:
+    """The case's timers the change leaves, and the ids of those it ends: owned by the state
+    it leaves (unless kept), or with a trigger it cancels (the timer it fired is neither:
+    ``consume_timer`` deleted it already)."""
+    consumed, triggers, owner = change.consume_timer, change.cancel_triggers, change.cancel_owned_by
+    left: list[TimerKey] = []
+    gone: list[int] = []
+    for timer in known:
+        if timer[0] == consumed:
+            continue
+        if timer[1] in triggers or (timer[2] == owner and not timer[3]):
+            gone.append(timer[0])
+        else:
+            left.append(timer)
+    return left, gone
 
 
 def write_notifications(
