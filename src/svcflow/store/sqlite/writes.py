@@ -14,6 +14,9 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import NamedTuple, NoReturn
 
+from pydantic_core import PydanticSerializationError
+from pydantic_core import to_json as _json_bytes
+
 from svcflow.errors import ConcurrencyConflict
 from svcflow.records import Case, HistoryEntry, plain
 from svcflow.store.base import (
@@ -57,8 +60,9 @@ __all__ = [
 ]
 
 
-Packer = Callable[[str], str | bytes]
-"""How a store keeps a JSON text it repeats a lot (:func:`.packing.pack` in SQLite)."""
+Packer = Callable[[bytes], str | bytes | bytearray]
+"""How a store keeps a JSON text it repeats a lot, given as its UTF-8 bytes (what the JSON
+writer gives): :func:`.packing.pack_utf8` in SQLite."""
 
 
 class StoredData(NamedTuple):
@@ -258,15 +262,27 @@ def _history_row(
         entry.to_state,
         None if entry.payload is None else plain_json(entry.payload),
         entry.version,
-        pack(plain_json(dict(entry.details))),  # a mappingproxy is no JSON object to either
+        pack(_utf8_json(dict(entry.details))),  # a mappingproxy is no JSON object to either
         texts,
     )
+
+
+def _utf8_json(value: dict[str, object]) -> bytes:
+    """:func:`.rows.plain_json`'s text of ``value`` as UTF-8 bytes, as pydantic-core's writer
+    gives them (no decoding and encoding again: about 1,500 instructions a history entry,
+    issue 16); what that writer cannot write, as ``plain_json`` writes it (a lone surrogate
+    raises ``UnicodeEncodeError`` here, as binding it did before)."""
+    try:
+        return _json_bytes(value, inf_nan_mode="constants")
+    except PydanticSerializationError:
+        return to_json(value).encode()
 
 
 TimerKey = tuple[int, str, str, int]
 """A case's timer as a commit needs to know it: id, trigger, owner state, keep (0 or 1)."""
 
 _TIMER_INSERTED = "case_id, trigger, due_at, owner_state, keep, created_at, nominal"
+_TIMER_BY_REF = BY_KNOWN_REF.insert("timers", _TIMER_INSERTED)
 
 
 def write_timers(
@@ -316,9 +332,8 @@ def write_timers(
         )
         for trigger, due, owner, keep, nominal in timers
     ]
-    ids = _insert_timers(
-        db, added, (rows if ref is None else BY_KNOWN_REF).insert("timers", _TIMER_INSERTED)
-    )
+    insert = _TIMER_BY_REF if ref is not None else rows.insert("timers", _TIMER_INSERTED)
+    ids = _insert_timers(db, added, insert)
     after += [(i, row[1], row[3], row[4]) for i, row in zip(ids, added, strict=True)]
     return tuple(after)
 
@@ -398,25 +413,47 @@ def write_notifications(
     ``write_history``'s)."""
     if not notifications:
         return
-    case = case_id if ref is None else ref
+    if ref is None:
+        case: str | int = case_id
+        insert = rows.insert("notifications", _NOTIFICATION_INSERTED)
+    else:
+        case, insert = ref, _NOTIFICATION_BY_REF
     db.executemany(
-        (rows if ref is None else BY_KNOWN_REF).insert("notifications", _NOTIFICATION_INSERTED),
+        insert,
         [
             (
-                n.key,
+                key,
                 case,
-                n.template,
-                plain_json(list(n.recipients)),
-                n.channel,
-                int(n.urgent),
-                n.status,
-                "{}" if not n.context else to_json(dict(n.context)),
+                template,
+                _recipients(recipients),
+                channel,
+                int(urgent),
+                status,
+                "{}" if not context else to_json(dict(context)),
                 stamp,
-                None if n.deliver_after is None else ts(n.deliver_after),
+                None if after is None else ts(after),
             )
-            for n in notifications
+            for key, template, recipients, channel, urgent, context, after, status in notifications
         ],
     )
+
+
+def _recipients(recipients: Sequence[str]) -> str:
+    """A notification's ``recipients`` column: their JSON list, the same few roles for most
+    notifications, so each tuple's text is kept (:data:`_RECIPIENTS_KEPT` at most)."""
+    try:
+        text = _RECIPIENTS.get(recipients)
+    except TypeError:  # a list, or an item that is no role name
+        return plain_json(list(recipients))
+    if text is None:
+        text = plain_json(list(recipients))
+        if len(_RECIPIENTS) < _RECIPIENTS_KEPT:
+            _RECIPIENTS[recipients] = text
+    return text
+
+
+_RECIPIENTS: dict[Sequence[str], str] = {}
+_RECIPIENTS_KEPT = 256
 
 
 def write_deliveries(
@@ -434,11 +471,13 @@ def write_deliveries(
     (:mod:`.shared`)."""
     if not deliveries:
         return
-    case = case_id if ref is None else ref
+    if ref is None:
+        case: str | int = case_id
+        insert = rows.insert("deliveries", _DELIVERY_INSERTED, _DELIVERY_FIXED)
+    else:
+        case, insert = ref, _DELIVERY_BY_REF
     db.executemany(
-        (rows if ref is None else BY_KNOWN_REF).insert(
-            "deliveries", _DELIVERY_INSERTED, _DELIVERY_FIXED
-        ),
+        insert,
         [
             (
                 d.key,
@@ -469,6 +508,8 @@ _NOTIFICATION_INSERTED = (
 )
 _DELIVERY_INSERTED = f"{OUTBOX_COLUMNS.removeprefix('id, ')}, reason"
 _DELIVERY_FIXED = (("attempts", "0"), ("reference", "NULL"), ("delivered_at", "NULL"))
+_NOTIFICATION_BY_REF = BY_KNOWN_REF.insert("notifications", _NOTIFICATION_INSERTED)
+_DELIVERY_BY_REF = BY_KNOWN_REF.insert("deliveries", _DELIVERY_INSERTED, _DELIVERY_FIXED)
 
 
 def _reason(
