@@ -14,13 +14,17 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import cast
 
 import pytest
 
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
+from svcflow.store.base import NewDelivery
 from svcflow.store.sqlite import store, writes
+from svcflow.store.sqlite.case_rows import BY_ID
 from svcflow.store.sqlite.rows import from_ts, micros, micros_param, plain_json, to_json
+from svcflow.store.sqlite.shared import SharedTexts
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
 
@@ -170,3 +174,36 @@ def test_a_notifications_recipients_text_is_its_own_whichever_were_written_befor
         ("customer",): '["customer"]',
         ("team_lead", "agent"): '["team_lead","agent"]',
     }
+
+
+def test_an_outbox_row_due_at_the_events_moment_binds_the_events_stamp_and_others_their_own() -> (
+    None
+):
+    """A delivery due at the moment of its event (``at``) binds the event's stamp itself,
+    which ``form`` made of that moment (issue 16); one due later, its own moment."""
+    now, later = datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 2, 10, tzinfo=UTC)
+    written: list[tuple[object, ...]] = []
+
+    class Db:
+        def executemany(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+            written.extend(rows)
+
+    deliveries = [
+        NewDelivery(
+            "n:1:a", "n:1", "t", "email", "a@x", None, "customer", "en", "s", "b", True, due
+        )
+        for due in (now, later)
+    ]
+    stamp = micros_param(now)
+    writes.write_deliveries(
+        cast(sqlite3.Connection, Db()),
+        "n",
+        deliveries,
+        stamp,
+        SharedTexts(),
+        BY_ID,
+        micros_param,
+        at=now,
+    )
+    assert [row[13] for row in written] == [stamp, micros_param(later)]
+    assert written[0][13] is stamp

@@ -504,7 +504,15 @@ class SqliteStore:
         )
         write_notifications(db, case.id, change.notifications, moment, self._rows, ref=ref)
         write_deliveries(
-            db, case.id, change.deliveries, moment, self._shared, self._rows, self._moment, ref=ref
+            db,
+            case.id,
+            change.deliveries,
+            moment,
+            self._shared,
+            self._rows,
+            self._moment,
+            ref=ref,
+            at=case.updated_at,
         )
         write_messages(db, case.id, change.messages)
         write_signals(db, change)

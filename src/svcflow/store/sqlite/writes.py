@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import cache
-from typing import NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from pydantic_core import PydanticSerializationError
 from pydantic_core import to_json as _json_bytes
@@ -251,23 +252,24 @@ def write_history(
 def _history_row(
     entry: HistoryEntry, case: str | int, stamp: StoredMoment, texts: str | None, pack: Packer
 ) -> tuple[object, ...]:
+    _, seq, _, actor, kind, trigger, from_state, to_state, payload, version, details = entry
     return (
         case,
-        entry.seq,
+        seq,
         stamp,
-        entry.actor,
-        entry.kind,
-        entry.trigger,
-        entry.from_state,
-        entry.to_state,
-        None if entry.payload is None else plain_json(entry.payload),
-        entry.version,
-        pack(_utf8_json(dict(entry.details))),  # a mappingproxy is no JSON object to either
+        actor,
+        kind,
+        trigger,
+        from_state,
+        to_state,
+        None if payload is None else plain_json(payload),
+        version,
+        pack(_utf8_json(dict(details))),  # a mappingproxy is no JSON object to either
         texts,
     )
 
 
-def _utf8_json(value: dict[str, object]) -> bytes:
+def _utf8_json(value: dict[str, Any]) -> bytes:
     """:func:`.rows.plain_json`'s text of ``value`` as UTF-8 bytes, as pydantic-core's writer
     gives them (no decoding and encoding again: about 1,500 instructions a history entry,
     issue 16); what that writer cannot write, as ``plain_json`` writes it (a lone surrogate
@@ -465,10 +467,12 @@ def write_deliveries(
     rows: CaseRows,
     form: MomentForm,
     ref: int | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Insert the outbox rows (their case named by ``ref`` when given, as
     ``write_history``'s); the reason of a row that reached nobody is stored once for all cases
-    (:mod:`.shared`)."""
+    (:mod:`.shared`). ``at`` is the moment ``stamp`` is of (``form`` gave it): a row due then
+    (most: a notice is tried at once) binds ``stamp`` itself (issue 16)."""
     if not deliveries:
         return
     if ref is None:
@@ -476,30 +480,31 @@ def write_deliveries(
         insert = rows.insert("deliveries", _DELIVERY_INSERTED, _DELIVERY_FIXED)
     else:
         case, insert = ref, _DELIVERY_BY_REF
-    db.executemany(
-        insert,
-        [
+    written = []
+    for d in deliveries:
+        (key, notice, template, channel, address, name, role, locale, subject, body) = d[:10]
+        urgent, due = d[10], d[11]
+        written.append(
             (
-                d.key,
-                d.notification_key,
+                key,
+                notice,
                 case,
-                d.template,
-                d.channel,
-                d.address,
-                d.name,
-                d.role,
-                d.locale,
-                d.subject,
-                d.body,
-                int(d.urgent),
+                template,
+                channel,
+                address,
+                name,
+                role,
+                locale,
+                subject,
+                body,
+                int(urgent),
                 d.status,
-                form(d.next_attempt_at),
+                stamp if due is at else form(due),
                 stamp,
                 *_reason(db, case_id, d, shared),
             )
-            for d in deliveries
-        ],
-    )
+        )
+    db.executemany(insert, written)
 
 
 _NOTIFICATION_INSERTED = (
