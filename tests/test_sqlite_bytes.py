@@ -408,6 +408,16 @@ def test_a_values_row_parses_as_the_json_module_reads_it() -> None:
         given = iter(values[2:])
         expected = {n: next(given) if values[1] >> i & 1 else None for i, n in enumerate(names)}
         assert repr(values_object(stored, shapes.__getitem__)) == repr(expected)
+    other = {7: ("z", "y", "x")}  # the same present fields, named by another file's shape
+    assert values_object("[7,5,1,2]", shapes.__getitem__) == {
+        "a": 1,
+        "b": None,
+        "c": 2,
+        "d": None,
+        "e": None,
+        "f": None,
+    }
+    assert values_object("[7,5,1,2]", other.__getitem__) == {"z": 1, "y": None, "x": 2}
 
 
 def test_moments_no_query_compares_are_stored_as_eight_bytes_and_read_back_exactly(

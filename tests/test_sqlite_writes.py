@@ -7,11 +7,12 @@ writer, as the ``json`` module wrote them; moments are bound as ``bytearray`` (n
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
 from typing import cast
@@ -20,7 +21,9 @@ import pytest
 
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
+from svcflow.sla.clocks import Clock
 from svcflow.store.base import NewDelivery
+from svcflow.store.query import sla_index
 from svcflow.store.sqlite import store, writes
 from svcflow.store.sqlite.case_rows import BY_ID
 from svcflow.store.sqlite.rows import from_ts, micros, micros_param, plain_json, to_json
@@ -207,3 +210,32 @@ def test_an_outbox_row_due_at_the_events_moment_binds_the_events_stamp_and_other
     )
     assert [row[13] for row in written] == [stamp, micros_param(later)]
     assert written[0][13] is stamp
+
+
+def test_the_sla_columns_read_from_the_clocks_records_are_those_their_json_gives() -> None:
+    """Issue 16: a commit works the SLA columns out from the records the clocks' JSON was
+    written from (``Kept.decoded``) without parsing its moments; the same as ``sla_index``
+    reads from the JSON, and read from the JSON where a clock has no such record."""
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    hour = timedelta(hours=1)
+
+    def clock(status: str, due: datetime | None, breached: datetime | None) -> Clock:
+        return Clock(status, 1, start, 0, hour, "24x7", hour * 0, start, (), breached, due, due)
+
+    kinds = [
+        clock(status, due, breached)
+        for status in ("running", "paused", "stopped", "cancelled")
+        for due in (None, start + hour, start + 2 * hour)
+        for breached in (None, start)
+    ]
+    elsewhere = clock("running", datetime(2026, 3, 2, 9, 30, tzinfo=timezone(hour)), None)
+    for clocks in itertools.chain(
+        itertools.combinations(kinds, 2), ((kind,) for kind in kinds), [(elsewhere, kinds[2])]
+    ):
+        kept = {"metrics": {f"m{n}": each.to_json() for n, each in enumerate(clocks)}}
+        plain = {"metrics": {name: dict(value) for name, value in kept["metrics"].items()}}
+        found = writes._sla_index(kept)
+        assert found == sla_index(plain) == writes._sla_index(plain)
+    assert all(each.to_json().decoded is each for each in kinds)  # (records read)
+    assert elsewhere.to_json().decoded is None
+    assert writes._sla_index({}) == (None, False) == writes._sla_index({"metrics": {}})

@@ -10,7 +10,7 @@ before anything is committed.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple, NoReturn
@@ -197,8 +197,30 @@ def _own(db: sqlite3.Connection, change: CaseChange) -> None:
 
 def _sla_columns(case: Case, form: MomentForm) -> tuple[StoredMoment | None, int]:
     """The case's earliest running SLA deadline (as stored) and whether a clock breached."""
-    due, breached = sla_index(case.sla)
+    due, breached = _sla_index(case.sla)
     return (None if due is None else form(due)), int(breached)
+
+
+def _sla_index(sla: Mapping[str, Any]) -> tuple[datetime | None, bool]:
+    """``sla_index`` of the SLA state, read from the records its clocks were written from when
+    each has one (``decoded``: the SLA step's ``Kept``, from which the stored SLA text is
+    written too), without parsing their ISO moments: 8.3 against 3.6 kIr (issue 16)."""
+    due: datetime | None = None
+    breached = False
+    for clock in sla.get("metrics", _NO_CLOCKS).values():
+        record = getattr(clock, "decoded", None)
+        if record is None:
+            return sla_index(sla)
+        if record.breached_at is not None:
+            breached = breached or record.status in _ACTIVE
+        elif record.status == "running" and record.deadline is not None:
+            deadline = record.deadline
+            due = deadline if due is None or deadline < due else due
+    return due, breached
+
+
+_NO_CLOCKS: Mapping[str, Any] = {}
+_ACTIVE = ("running", "paused")
 
 
 def conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
