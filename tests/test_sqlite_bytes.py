@@ -30,7 +30,7 @@ from svcflow.spec.models import FieldSpec
 from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
-from svcflow.store.sqlite.packing import SHORTEST, deflated, pack, unpack
+from svcflow.store.sqlite.packing import SHORTEST, deflated, pack, pack_utf8, unpack
 from svcflow.store.sqlite.rows import from_ts, micros, micros_param, ts
 from svcflow.store.sqlite.schema import CASE_COLUMNS
 from svcflow.store.sqlite.values import (
@@ -213,6 +213,22 @@ def test_texts_too_short_to_gain_from_packing_stay_json_text() -> None:
         assert pack(text) == text
         assert unpack(pack(text)) == text
     assert isinstance(pack("x" * SHORTEST), bytes)
+
+
+def test_packing_from_utf8_bytes_gives_what_packing_the_text_gives() -> None:
+    for text in (
+        "{}",
+        "x" * (SHORTEST - 1),
+        "x" * SHORTEST,
+        "ü" * (SHORTEST - 1),  # twice as many bytes as characters: stays text, as pack keeps it
+        "ü" * SHORTEST,
+        '{"note":"Grüße, 你好, \\u0000 and \\"quotes\\"", "more": "text, to be long enough"}',
+        "x" * 5000,
+    ):
+        packed = pack_utf8(text.encode())
+        assert packed == pack(text)
+        assert type(packed) is (str if len(text) < SHORTEST else bytearray)  # bound as it is
+        assert unpack(bytes(packed) if isinstance(packed, bytearray) else packed) == text
 
 
 def _plan(db: sqlite3.Connection, sql: str, params: list[object]) -> str:

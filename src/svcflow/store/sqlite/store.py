@@ -54,7 +54,7 @@ from svcflow.store.sqlite.erasure import (
 )
 from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.outbox_keys import KEYED, PLAIN, DeliveryLookup
-from svcflow.store.sqlite.packing import pack, unpack
+from svcflow.store.sqlite.packing import pack_utf8, unpack
 from svcflow.store.sqlite.rows import (
     MomentForm,
     dead_letter_of,
@@ -421,8 +421,8 @@ class SqliteStore:
     compared (:mod:`.rows`): 8-byte BLOBs of microseconds in SQLite (set by
     ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
 
-    _pack: Packer = staticmethod(pack)
-    """How history details are kept (:mod:`.packing`): deflated in SQLite. (SLA state is kept
+    _pack: Packer = staticmethod(pack_utf8)
+    """How history details are kept (:mod:`.packing`): packed in SQLite. (SLA state is kept
     in the compact form of ``svcflow.sla.encoding``, unpacked.)"""
 
     _FATAL: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
@@ -504,7 +504,15 @@ class SqliteStore:
         )
         write_notifications(db, case.id, change.notifications, moment, self._rows, ref=ref)
         write_deliveries(
-            db, case.id, change.deliveries, moment, self._shared, self._rows, self._moment, ref=ref
+            db,
+            case.id,
+            change.deliveries,
+            moment,
+            self._shared,
+            self._rows,
+            self._moment,
+            ref=ref,
+            at=case.updated_at,
         )
         write_messages(db, case.id, change.messages)
         write_signals(db, change)
