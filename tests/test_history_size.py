@@ -148,6 +148,33 @@ LONG_TEXTS = MINIMAL.replace(
 )
 
 
+def test_a_case_row_keeps_inline_only_data_without_a_large_text(tmp_path: Path) -> None:
+    """Issue 16: the SQLite store looks for large texts in case data only when the data's
+    encoded text is that long; a text of the threshold's length is taken out whatever its
+    neighbours, and data that long without one (several shorter texts) is kept inline."""
+    path = tmp_path / "cases.db"
+    short, exact = "s" * (TEXT_THRESHOLD - 1), "x" * TEXT_THRESHOLD
+    with Engine(
+        [load_workflow_text(MINIMAL, "ticket.yaml")],
+        f"sqlite:///{path}",
+        clock=ManualClock("2026-03-02T09:00:00+00:00"),
+    ) as engine:
+        ids = [
+            engine.start("ticket", {"customer": "c"}).id,
+            engine.start("ticket", {"customer": short, "answer": short}).id,
+            engine.start("ticket", {"customer": "c", "answer": exact}).id,
+        ]
+        read = [engine.get(case_id).data for case_id in ids]
+    with sqlite3.connect(path) as db:
+        rows = [
+            db.execute("SELECT data, texts FROM cases WHERE id = ?", (case_id,)).fetchone()
+            for case_id in ids
+        ]
+    assert [texts is None for _, texts in rows] == [True, True, False]
+    assert [len(data) > TEXT_THRESHOLD for data, _ in rows] == [False, True, False]
+    assert (read[1]["customer"], read[1]["answer"], read[2]["answer"]) == (short, short, exact)
+
+
 def test_large_case_texts_read_back_the_same_on_every_store_replays_included(
     make_engine: Callable[..., Engine], store_url: str
 ) -> None:

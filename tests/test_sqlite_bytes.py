@@ -30,7 +30,7 @@ from svcflow.spec.models import FieldSpec
 from svcflow.store.query import CaseQuery
 from svcflow.store.sqlite import SCHEMA_VERSION
 from svcflow.store.sqlite.find import count_sql, page_sql
-from svcflow.store.sqlite.packing import SHORTEST, deflated, pack, unpack
+from svcflow.store.sqlite.packing import SHORTEST, deflated, pack, pack_utf8, unpack
 from svcflow.store.sqlite.rows import from_ts, micros, micros_param, ts
 from svcflow.store.sqlite.schema import CASE_COLUMNS
 from svcflow.store.sqlite.values import (
@@ -215,6 +215,22 @@ def test_texts_too_short_to_gain_from_packing_stay_json_text() -> None:
     assert isinstance(pack("x" * SHORTEST), bytes)
 
 
+def test_packing_from_utf8_bytes_gives_what_packing_the_text_gives() -> None:
+    for text in (
+        "{}",
+        "x" * (SHORTEST - 1),
+        "x" * SHORTEST,
+        "ü" * (SHORTEST - 1),  # twice as many bytes as characters: stays text, as pack keeps it
+        "ü" * SHORTEST,
+        '{"note":"Grüße, 你好, \\u0000 and \\"quotes\\"", "more": "text, to be long enough"}',
+        "x" * 5000,
+    ):
+        packed = pack_utf8(text.encode())
+        assert packed == pack(text)
+        assert type(packed) is (str if len(text) < SHORTEST else bytearray)  # bound as it is
+        assert unpack(bytes(packed) if isinstance(packed, bytearray) else packed) == text
+
+
 def _plan(db: sqlite3.Connection, sql: str, params: list[object]) -> str:
     return " / ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
 
@@ -392,6 +408,16 @@ def test_a_values_row_parses_as_the_json_module_reads_it() -> None:
         given = iter(values[2:])
         expected = {n: next(given) if values[1] >> i & 1 else None for i, n in enumerate(names)}
         assert repr(values_object(stored, shapes.__getitem__)) == repr(expected)
+    other = {7: ("z", "y", "x")}  # the same present fields, named by another file's shape
+    assert values_object("[7,5,1,2]", shapes.__getitem__) == {
+        "a": 1,
+        "b": None,
+        "c": 2,
+        "d": None,
+        "e": None,
+        "f": None,
+    }
+    assert values_object("[7,5,1,2]", other.__getitem__) == {"z": 1, "y": None, "x": 2}
 
 
 def test_moments_no_query_compares_are_stored_as_eight_bytes_and_read_back_exactly(

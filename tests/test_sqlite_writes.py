@@ -7,20 +7,27 @@ writer, as the ``json`` module wrote them; moments are bound as ``bytearray`` (n
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
+from typing import cast
 
 import pytest
 
 from support.workflows import WORKFLOWS
 from svcflow import Engine, ManualClock
-from svcflow.store.sqlite import store
+from svcflow.sla.clocks import Clock
+from svcflow.store.base import NewDelivery
+from svcflow.store.query import sla_index
+from svcflow.store.sqlite import store, writes
+from svcflow.store.sqlite.case_rows import BY_ID
 from svcflow.store.sqlite.rows import from_ts, micros, micros_param, plain_json, to_json
+from svcflow.store.sqlite.shared import SharedTexts
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
 
@@ -143,3 +150,92 @@ def test_rows_name_their_case_by_its_remembered_key_only_where_that_row_is_the_c
         assert {t.case_id for t in engine.store.timers(first.id)} == {first.id}
         engine.fire(first.id, "investigate", {})  # by its id, as a case this store did not write
         assert first.id not in refs and engine.history(first.id)[-1].trigger == "investigate"
+
+
+def test_history_details_are_written_as_utf8_bytes_of_the_text_plain_json_writes() -> None:
+    """The details go to packing as the JSON writer's bytes (issue 16: not decoded and encoded
+    again); what pydantic-core's writer refuses is written by the ``json`` module, as before."""
+    for details in (
+        {"left": "acknowledged", "note": "Grüße 😀", "n": [1, 1.5, None, True]},
+        {"proxy": MappingProxyType({"a": 1})},  # pydantic-core refuses it
+    ):
+        assert writes._utf8_json(details) == plain_json(details).encode()
+    with pytest.raises(UnicodeEncodeError):  # no store keeps it: as binding the text refused it
+        writes._utf8_json({"surrogate": "\ud800"})
+
+
+def test_a_notifications_recipients_text_is_its_own_whichever_were_written_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each tuple of recipients keeps its JSON text (issue 16), up to a bound; other sequences
+    are written each time."""
+    monkeypatch.setattr(writes, "_RECIPIENTS", {})
+    monkeypatch.setattr(writes, "_RECIPIENTS_KEPT", 2)
+    for recipients in [("customer",), ("team_lead", "agent"), ("customer",), ("x",), ["a", "b"]]:
+        assert writes._recipients(recipients) == plain_json(list(recipients))
+    assert writes._RECIPIENTS == {
+        ("customer",): '["customer"]',
+        ("team_lead", "agent"): '["team_lead","agent"]',
+    }
+
+
+def test_an_outbox_row_due_at_the_events_moment_binds_the_events_stamp_and_others_their_own() -> (
+    None
+):
+    """A delivery due at the moment of its event (``at``) binds the event's stamp itself,
+    which ``form`` made of that moment (issue 16); one due later, its own moment."""
+    now, later = datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 2, 10, tzinfo=UTC)
+    written: list[tuple[object, ...]] = []
+
+    class Db:
+        def executemany(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+            written.extend(rows)
+
+    deliveries = [
+        NewDelivery(
+            "n:1:a", "n:1", "t", "email", "a@x", None, "customer", "en", "s", "b", True, due
+        )
+        for due in (now, later)
+    ]
+    stamp = micros_param(now)
+    writes.write_deliveries(
+        cast(sqlite3.Connection, Db()),
+        "n",
+        deliveries,
+        stamp,
+        SharedTexts(),
+        BY_ID,
+        micros_param,
+        at=now,
+    )
+    assert [row[13] for row in written] == [stamp, micros_param(later)]
+    assert written[0][13] is stamp
+
+
+def test_the_sla_columns_read_from_the_clocks_records_are_those_their_json_gives() -> None:
+    """Issue 16: a commit works the SLA columns out from the records the clocks' JSON was
+    written from (``Kept.decoded``) without parsing its moments; the same as ``sla_index``
+    reads from the JSON, and read from the JSON where a clock has no such record."""
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    hour = timedelta(hours=1)
+
+    def clock(status: str, due: datetime | None, breached: datetime | None) -> Clock:
+        return Clock(status, 1, start, 0, hour, "24x7", hour * 0, start, (), breached, due, due)
+
+    kinds = [
+        clock(status, due, breached)
+        for status in ("running", "paused", "stopped", "cancelled")
+        for due in (None, start + hour, start + 2 * hour)
+        for breached in (None, start)
+    ]
+    elsewhere = clock("running", datetime(2026, 3, 2, 9, 30, tzinfo=timezone(hour)), None)
+    for clocks in itertools.chain(
+        itertools.combinations(kinds, 2), ((kind,) for kind in kinds), [(elsewhere, kinds[2])]
+    ):
+        kept = {"metrics": {f"m{n}": each.to_json() for n, each in enumerate(clocks)}}
+        plain = {"metrics": {name: dict(value) for name, value in kept["metrics"].items()}}
+        found = writes._sla_index(kept)
+        assert found == sla_index(plain) == writes._sla_index(plain)
+    assert all(each.to_json().decoded is each for each in kinds)  # (records read)
+    assert elsewhere.to_json().decoded is None
+    assert writes._sla_index({}) == (None, False) == writes._sla_index({"metrics": {}})

@@ -174,7 +174,7 @@ class PostgresStore(SqliteStore):
 
     # -- connections and schema --
 
-    _pack = staticmethod(str)
+    _pack = staticmethod(bytes.decode)
     """History details stay JSON text: PostgreSQL compresses large values itself (TOAST), and
     its JSON operators keep reading them. SLA state is kept as in SQLite (the compact form)."""
 

@@ -33,7 +33,7 @@ if sys.version_info >= (3, 14):
 else:  # the standard library's module, backported (a dependency on these versions)
     from backports import zstd
 
-__all__ = ["SHORTEST", "deflated", "pack", "unpack"]
+__all__ = ["SHORTEST", "deflated", "pack", "pack_utf8", "unpack"]
 
 _FRAGMENTS = (
     # the less common pieces first: both packers reach the end of the dictionary most cheaply
@@ -132,6 +132,19 @@ def pack(text: str) -> str | bytes:
     if len(text) < SHORTEST:
         return text
     return _PREFIX + _PACKER.compress(text.encode(), _FRAME)[4:]
+
+
+def pack_utf8(data: bytes) -> str | bytearray:
+    """What :func:`pack` gives for the text whose UTF-8 bytes are ``data``, without decoding
+    the text and encoding it again (the JSON writer gives bytes, issue 16); packed as a
+    ``bytearray``, which ``sqlite3`` binds as the same BLOB without looking for an adapter
+    (:func:`svcflow.store.sqlite.rows.micros_param`)."""
+    if len(data) < SHORTEST or (not data.isascii() and len(data.decode()) < SHORTEST):
+        return data.decode()  # (bytes: never fewer than the text's characters)
+    packed = bytearray(_PACKER.compress(data, _FRAME))
+    del packed[:3]  # the magic number but its last byte, which becomes the kind
+    packed[0] = _ZSTANDARD
+    return packed
 
 
 def unpack(value: str | bytes) -> str:

@@ -41,7 +41,7 @@ from svcflow.store.base import (
     IdempotentReplay,
     Workload,
 )
-from svcflow.store.history_texts import take_out_data
+from svcflow.store.history_texts import TEXT_THRESHOLD, take_out_data
 from svcflow.store.query import CasePage, CaseQuery, data_index, page_of, page_start
 from svcflow.store.sqlite.case_rows import BY_ID, BY_REF, CaseRows
 from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
@@ -54,7 +54,7 @@ from svcflow.store.sqlite.erasure import (
 )
 from svcflow.store.sqlite.find import count_sql, page_sql
 from svcflow.store.sqlite.outbox_keys import KEYED, PLAIN, DeliveryLookup
-from svcflow.store.sqlite.packing import pack, unpack
+from svcflow.store.sqlite.packing import pack_utf8, unpack
 from svcflow.store.sqlite.rows import (
     MomentForm,
     dead_letter_of,
@@ -421,8 +421,8 @@ class SqliteStore:
     compared (:mod:`.rows`): 8-byte BLOBs of microseconds in SQLite (set by
     ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
 
-    _pack: Packer = staticmethod(pack)
-    """How history details are kept (:mod:`.packing`): deflated in SQLite. (SLA state is kept
+    _pack: Packer = staticmethod(pack_utf8)
+    """How history details are kept (:mod:`.packing`): packed in SQLite. (SLA state is kept
     in the compact form of ``svcflow.sla.encoding``, unpacked.)"""
 
     _FATAL: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
@@ -504,7 +504,15 @@ class SqliteStore:
         )
         write_notifications(db, case.id, change.notifications, moment, self._rows, ref=ref)
         write_deliveries(
-            db, case.id, change.deliveries, moment, self._shared, self._rows, self._moment, ref=ref
+            db,
+            case.id,
+            change.deliveries,
+            moment,
+            self._shared,
+            self._rows,
+            self._moment,
+            ref=ref,
+            at=case.updated_at,
         )
         write_messages(db, case.id, change.messages)
         write_signals(db, change)
@@ -582,14 +590,24 @@ class SqliteStore:
         return self._require_codec().decode_sla(unpack(stored))
 
     def _stored_data(self, case: Case) -> StoredData:
-        """The case's data as its row keeps it: encoded, its large texts taken out."""
+        """The case's data as its row keeps it: encoded, its large texts taken out. Encoded
+        first: a text shorter than ``TEXT_THRESHOLD`` characters has no large text in it (the
+        codec writes each text of the data whole, in JSON), so the data need not be searched
+        for one, about 28 kIr (issue 16); else searched, and encoded again if one was taken."""
+        text = self._encoded(case, case.data)
+        if len(text) < TEXT_THRESHOLD:
+            return tuple.__new__(StoredData, (text, None, ()))
         bare, taken = take_out_data(case.data)
+        if taken:
+            text = self._encoded(case, bare)
+        return tuple.__new__(StoredData, (text, places_column(taken), taken))
+
+    def _encoded(self, case: Case, data: Mapping[str, Any]) -> str:
+        """``data``, the case's or with its large texts taken out, as the row keeps it."""
         codec = self._require_codec()
         if self._values_only:
-            text = values_form(codec.plain(case.workflow, case.version, bare), self._shape_id)
-        else:
-            text = codec.encode(case.workflow, case.version, bare)
-        return tuple.__new__(StoredData, (text, places_column(taken), taken))
+            return values_form(codec.plain(case.workflow, case.version, data), self._shape_id)
+        return codec.encode(case.workflow, case.version, data)
 
     def _shape_id(self, shape: Shape) -> int:
         """The id of the shared text naming these field names (:mod:`.values`), stored when
@@ -1281,9 +1299,10 @@ class SqliteStore:
             data = MappingProxyType(self._decode_data(row))
             sla = _NO_SLA if row[8] == "{}" else MappingProxyType(self._decode_sla(row[8]))
             self._remember(row[0], tuple.__new__(_Known, (row[5], row[2], data, sla)))
+        created = from_ts(row[6])  # (a case not changed since its start: one moment, read once)
+        updated = created if row[7] == row[6] else from_ts(row[7])
         return tuple.__new__(  # (the named tuple without its keyword __new__: batches read many)
-            Case,
-            (row[0], row[1], row[2], row[3], data, row[5], from_ts(row[6]), from_ts(row[7]), sla),
+            Case, (row[0], row[1], row[2], row[3], data, row[5], created, updated, sla)
         )
 
     def _idempotency(self, db: sqlite3.Connection, key: str) -> IdempotencyRecord | None:

@@ -10,9 +10,13 @@ before anything is committed.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from functools import cache
-from typing import NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn
+
+from pydantic_core import PydanticSerializationError
+from pydantic_core import to_json as _json_bytes
 
 from svcflow.errors import ConcurrencyConflict
 from svcflow.records import Case, HistoryEntry, plain
@@ -57,8 +61,9 @@ __all__ = [
 ]
 
 
-Packer = Callable[[str], str | bytes]
-"""How a store keeps a JSON text it repeats a lot (:func:`.packing.pack` in SQLite)."""
+Packer = Callable[[bytes], str | bytes | bytearray]
+"""How a store keeps a JSON text it repeats a lot, given as its UTF-8 bytes (what the JSON
+writer gives): :func:`.packing.pack_utf8` in SQLite."""
 
 
 class StoredData(NamedTuple):
@@ -192,8 +197,30 @@ def _own(db: sqlite3.Connection, change: CaseChange) -> None:
 
 def _sla_columns(case: Case, form: MomentForm) -> tuple[StoredMoment | None, int]:
     """The case's earliest running SLA deadline (as stored) and whether a clock breached."""
-    due, breached = sla_index(case.sla)
+    due, breached = _sla_index(case.sla)
     return (None if due is None else form(due)), int(breached)
+
+
+def _sla_index(sla: Mapping[str, Any]) -> tuple[datetime | None, bool]:
+    """``sla_index`` of the SLA state, read from the records its clocks were written from when
+    each has one (``decoded``: the SLA step's ``Kept``, from which the stored SLA text is
+    written too), without parsing their ISO moments: 8.3 against 3.6 kIr (issue 16)."""
+    due: datetime | None = None
+    breached = False
+    for clock in sla.get("metrics", _NO_CLOCKS).values():
+        record = getattr(clock, "decoded", None)
+        if record is None:
+            return sla_index(sla)
+        if record.breached_at is not None:
+            breached = breached or record.status in _ACTIVE
+        elif record.status == "running" and record.deadline is not None:
+            deadline = record.deadline
+            due = deadline if due is None or deadline < due else due
+    return due, breached
+
+
+_NO_CLOCKS: Mapping[str, Any] = {}
+_ACTIVE = ("running", "paused")
 
 
 def conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
@@ -247,26 +274,39 @@ def write_history(
 def _history_row(
     entry: HistoryEntry, case: str | int, stamp: StoredMoment, texts: str | None, pack: Packer
 ) -> tuple[object, ...]:
+    _, seq, _, actor, kind, trigger, from_state, to_state, payload, version, details = entry
     return (
         case,
-        entry.seq,
+        seq,
         stamp,
-        entry.actor,
-        entry.kind,
-        entry.trigger,
-        entry.from_state,
-        entry.to_state,
-        None if entry.payload is None else plain_json(entry.payload),
-        entry.version,
-        pack(plain_json(dict(entry.details))),  # a mappingproxy is no JSON object to either
+        actor,
+        kind,
+        trigger,
+        from_state,
+        to_state,
+        None if payload is None else plain_json(payload),
+        version,
+        pack(_utf8_json(dict(details))),  # a mappingproxy is no JSON object to either
         texts,
     )
+
+
+def _utf8_json(value: dict[str, Any]) -> bytes:
+    """:func:`.rows.plain_json`'s text of ``value`` as UTF-8 bytes, as pydantic-core's writer
+    gives them (no decoding and encoding again: about 1,500 instructions a history entry,
+    issue 16); what that writer cannot write, as ``plain_json`` writes it (a lone surrogate
+    raises ``UnicodeEncodeError`` here, as binding it did before)."""
+    try:
+        return _json_bytes(value, inf_nan_mode="constants")
+    except PydanticSerializationError:
+        return to_json(value).encode()
 
 
 TimerKey = tuple[int, str, str, int]
 """A case's timer as a commit needs to know it: id, trigger, owner state, keep (0 or 1)."""
 
 _TIMER_INSERTED = "case_id, trigger, due_at, owner_state, keep, created_at, nominal"
+_TIMER_BY_REF = BY_KNOWN_REF.insert("timers", _TIMER_INSERTED)
 
 
 def write_timers(
@@ -288,40 +328,53 @@ def write_timers(
     the case at that revision. Then nothing is read, and a change that ends no timer deletes
     nothing; with ``known`` None they are read first, unless the change can end none and adds
     none (a due timer fired in its state: nothing to read, and they stay unknown)."""
-    case_id = change.case.id
-    if known is None and not (change.timers or change.cancel_triggers or change.cancel_owned_by):
-        return None
+    timers = change.timers
     if known is None:
+        if not (timers or change.cancel_triggers or change.cancel_owned_by):
+            return None
         known = db.execute(
-            f"SELECT id, trigger, owner_state, keep FROM timers WHERE {rows.of_case}", (case_id,)
+            f"SELECT id, trigger, owner_state, keep FROM timers WHERE {rows.of_case}",
+            (change.case.id,),
         ).fetchall()
-    gone = _ended(change, known)
-    if gone:
-        db.execute(f"DELETE FROM timers WHERE id IN ({', '.join('?' * len(gone))})", gone)
-    gone.append(change.consume_timer or 0)  # deleted by consume_timer already
-    after = [timer for timer in known if timer[0] not in gone]
-    case = case_id if ref is None else ref
+    after: list[TimerKey] = []
+    if known:
+        after, gone = _ended(change, known)
+        if gone:
+            _delete_timers(db, gone)
+    if not timers:
+        return tuple(after)
+    case = change.case.id if ref is None else ref
     added = [
         (
             case,
-            t.trigger,
-            form(t.due_at),
-            t.owner_state,
-            int(t.keep),
+            trigger,
+            form(due),
+            owner,
+            int(keep),
             stamp,
-            None if t.nominal is None else ts(t.nominal),
+            None if nominal is None else ts(nominal),
         )
-        for t in change.timers
+        for trigger, due, owner, keep, nominal in timers
     ]
-    ids = _insert_timers(
-        db, added, (rows if ref is None else BY_KNOWN_REF).insert("timers", _TIMER_INSERTED)
-    )
+    insert = _TIMER_BY_REF if ref is not None else rows.insert("timers", _TIMER_INSERTED)
+    ids = _insert_timers(db, added, insert)
     after += [(i, row[1], row[3], row[4]) for i, row in zip(ids, added, strict=True)]
     return tuple(after)
 
 
-_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
-"""Whether this SQLite has ``INSERT ... RETURNING`` (3.35 and later)."""
+_DELETE_TIMER = "DELETE FROM timers WHERE id = ?"
+
+
+def _delete_timers(db: sqlite3.Connection, ids: list[int]) -> None:
+    """Delete the timers of ``ids``: one statement stepped once an id (SQLite runs ``id IN
+    (?, ?)`` through an ephemeral table it builds for the list: about 20,000 instructions a
+    statement more, issue 16)."""
+    if len(ids) == 1:
+        db.execute(_DELETE_TIMER, ids)
+    else:
+        db.executemany(_DELETE_TIMER, [(i,) for i in ids])
+
+
 _TIMERS_PER_STATEMENT = 100
 _SQLITE = (sqlite3.Connection, sqlite3.Cursor)
 """What a SQLite store's helpers are given: the connection, or the cursor a commit runs on."""
@@ -330,33 +383,46 @@ _SQLITE = (sqlite3.Connection, sqlite3.Cursor)
 def _insert_timers(
     db: sqlite3.Connection, rows: Sequence[tuple[object, ...]], insert: str
 ) -> list[int]:
-    """Insert the timer rows with the statement ``insert``, in one statement where the
-    database returns their ids; the ids in the order of ``rows`` (each row gets a larger id
-    than the rows before it)."""
-    if len(rows) == 1 and isinstance(db, _SQLITE):
-        return [int(db.execute(insert, rows[0]).lastrowid or 0)]
-    if not rows or (isinstance(db, _SQLITE) and not _RETURNING):
-        return [int(db.execute(insert, row).lastrowid or 0) for row in rows]
-    head, _, values = insert.partition(" VALUES ")
+    """Insert the timer rows with the statement ``insert``; the ids in the order of ``rows``
+    (each row gets a larger id than the rows before it). SQLite inserts a row a step, each
+    giving its id (``lastrowid``): ``INSERT ... VALUES (...), (...) RETURNING id`` costs more
+    there (the returned rows go through an ephemeral table, and the statement's text is
+    another for each count of rows: about 5,000 instructions a row more, issue 16); another
+    database gets them in statements of up to :data:`_TIMERS_PER_STATEMENT` rows."""
+    if isinstance(db, _SQLITE):
+        return [db.execute(insert, row).lastrowid or 0 for row in rows]
     ids: list[int] = []
     for start in range(0, len(rows), _TIMERS_PER_STATEMENT):
         chunk = rows[start : start + _TIMERS_PER_STATEMENT]
-        sql = f"{head} VALUES {', '.join([values] * len(chunk))} RETURNING id"
-        ids += sorted(int(row[0]) for row in db.execute(sql, [v for r in chunk for v in r]))
+        ids += sorted(
+            int(row[0])
+            for row in db.execute(_returning(insert, len(chunk)), [v for r in chunk for v in r])
+        )
     return ids
 
 
-def _ended(change: CaseChange, known: Sequence[TimerKey]) -> list[int]:
-    """Ids of the timers the change ends: owned by the state it leaves (unless kept), or with
-    a trigger it cancels."""
-    triggers = frozenset(change.cancel_triggers)
-    owner = change.cancel_owned_by
-    return [
-        timer[0]
-        for timer in known
-        if timer[0] != change.consume_timer
-        and (timer[1] in triggers or (timer[2] == owner and not timer[3]))
-    ]
+@cache
+def _returning(insert: str, count: int) -> str:
+    """``insert`` for ``count`` rows at once, returning their ids."""
+    head, _, values = insert.partition(" VALUES ")
+    return f"{head} VALUES {', '.join([values] * count)} RETURNING id"
+
+
+def _ended(change: CaseChange, known: Sequence[TimerKey]) -> tuple[list[TimerKey], list[int]]:
+    """The case's timers the change leaves, and the ids of those it ends: owned by the state
+    it leaves (unless kept), or with a trigger it cancels (the timer it fired is neither:
+    ``consume_timer`` deleted it already)."""
+    consumed, triggers, owner = change.consume_timer, change.cancel_triggers, change.cancel_owned_by
+    left: list[TimerKey] = []
+    gone: list[int] = []
+    for timer in known:
+        if timer[0] == consumed:
+            continue
+        if timer[1] in triggers or (timer[2] == owner and not timer[3]):
+            gone.append(timer[0])
+        else:
+            left.append(timer)
+    return left, gone
 
 
 def write_notifications(
@@ -371,25 +437,47 @@ def write_notifications(
     ``write_history``'s)."""
     if not notifications:
         return
-    case = case_id if ref is None else ref
+    if ref is None:
+        case: str | int = case_id
+        insert = rows.insert("notifications", _NOTIFICATION_INSERTED)
+    else:
+        case, insert = ref, _NOTIFICATION_BY_REF
     db.executemany(
-        (rows if ref is None else BY_KNOWN_REF).insert("notifications", _NOTIFICATION_INSERTED),
+        insert,
         [
             (
-                n.key,
+                key,
                 case,
-                n.template,
-                plain_json(list(n.recipients)),
-                n.channel,
-                int(n.urgent),
-                n.status,
-                "{}" if not n.context else to_json(dict(n.context)),
+                template,
+                _recipients(recipients),
+                channel,
+                int(urgent),
+                status,
+                "{}" if not context else to_json(dict(context)),
                 stamp,
-                None if n.deliver_after is None else ts(n.deliver_after),
+                None if after is None else ts(after),
             )
-            for n in notifications
+            for key, template, recipients, channel, urgent, context, after, status in notifications
         ],
     )
+
+
+def _recipients(recipients: Sequence[str]) -> str:
+    """A notification's ``recipients`` column: their JSON list, the same few roles for most
+    notifications, so each tuple's text is kept (:data:`_RECIPIENTS_KEPT` at most)."""
+    try:
+        text = _RECIPIENTS.get(recipients)
+    except TypeError:  # a list, or an item that is no role name
+        return plain_json(list(recipients))
+    if text is None:
+        text = plain_json(list(recipients))
+        if len(_RECIPIENTS) < _RECIPIENTS_KEPT:
+            _RECIPIENTS[recipients] = text
+    return text
+
+
+_RECIPIENTS: dict[Sequence[str], str] = {}
+_RECIPIENTS_KEPT = 256
 
 
 def write_deliveries(
@@ -401,39 +489,44 @@ def write_deliveries(
     rows: CaseRows,
     form: MomentForm,
     ref: int | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Insert the outbox rows (their case named by ``ref`` when given, as
     ``write_history``'s); the reason of a row that reached nobody is stored once for all cases
-    (:mod:`.shared`)."""
+    (:mod:`.shared`). ``at`` is the moment ``stamp`` is of (``form`` gave it): a row due then
+    (most: a notice is tried at once) binds ``stamp`` itself (issue 16)."""
     if not deliveries:
         return
-    case = case_id if ref is None else ref
-    db.executemany(
-        (rows if ref is None else BY_KNOWN_REF).insert(
-            "deliveries", _DELIVERY_INSERTED, _DELIVERY_FIXED
-        ),
-        [
+    if ref is None:
+        case: str | int = case_id
+        insert = rows.insert("deliveries", _DELIVERY_INSERTED, _DELIVERY_FIXED)
+    else:
+        case, insert = ref, _DELIVERY_BY_REF
+    written = []
+    for d in deliveries:
+        (key, notice, template, channel, address, name, role, locale, subject, body) = d[:10]
+        urgent, due = d[10], d[11]
+        written.append(
             (
-                d.key,
-                d.notification_key,
+                key,
+                notice,
                 case,
-                d.template,
-                d.channel,
-                d.address,
-                d.name,
-                d.role,
-                d.locale,
-                d.subject,
-                d.body,
-                int(d.urgent),
+                template,
+                channel,
+                address,
+                name,
+                role,
+                locale,
+                subject,
+                body,
+                int(urgent),
                 d.status,
-                form(d.next_attempt_at),
+                stamp if due is at else form(due),
                 stamp,
                 *_reason(db, case_id, d, shared),
             )
-            for d in deliveries
-        ],
-    )
+        )
+    db.executemany(insert, written)
 
 
 _NOTIFICATION_INSERTED = (
@@ -442,6 +535,8 @@ _NOTIFICATION_INSERTED = (
 )
 _DELIVERY_INSERTED = f"{OUTBOX_COLUMNS.removeprefix('id, ')}, reason"
 _DELIVERY_FIXED = (("attempts", "0"), ("reference", "NULL"), ("delivered_at", "NULL"))
+_NOTIFICATION_BY_REF = BY_KNOWN_REF.insert("notifications", _NOTIFICATION_INSERTED)
+_DELIVERY_BY_REF = BY_KNOWN_REF.insert("deliveries", _DELIVERY_INSERTED, _DELIVERY_FIXED)
 
 
 def _reason(
