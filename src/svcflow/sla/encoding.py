@@ -146,7 +146,8 @@ def _base(clocks: list[tuple[str, Clock]], chains: list[tuple[str, Chain]]) -> i
     for _, clock in clocks:
         kept = _rows.get(id(clock))
         if kept is not None and kept[0] is clock:  # its row: started_at less the base it had
-            return kept[2] + kept[3][3]
+            started: int = kept[3][3]
+            return kept[2] + started
         return _us(clock.started_at)
     for _, chain in chains:
         if chain.next_due is not None:
