@@ -26,7 +26,14 @@ from svcflow.store.base import NewDelivery
 from svcflow.store.query import sla_index
 from svcflow.store.sqlite import store, writes
 from svcflow.store.sqlite.case_rows import BY_ID
-from svcflow.store.sqlite.rows import from_ts, micros, micros_param, plain_json, to_json
+from svcflow.store.sqlite.rows import (
+    from_ts,
+    micros,
+    micros_param,
+    plain_json,
+    plain_json_utf8,
+    to_json,
+)
 from svcflow.store.sqlite.shared import SharedTexts
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
@@ -159,9 +166,9 @@ def test_history_details_are_written_as_utf8_bytes_of_the_text_plain_json_writes
         {"left": "acknowledged", "note": "Grüße 😀", "n": [1, 1.5, None, True]},
         {"proxy": MappingProxyType({"a": 1})},  # pydantic-core refuses it
     ):
-        assert writes._utf8_json(details) == plain_json(details).encode()
+        assert plain_json_utf8(details) == plain_json(details).encode()
     with pytest.raises(UnicodeEncodeError):  # no store keeps it: as binding the text refused it
-        writes._utf8_json({"surrogate": "\ud800"})
+        plain_json_utf8({"surrogate": "\ud800"})
 
 
 def test_a_notifications_recipients_text_is_its_own_whichever_were_written_before(
@@ -214,7 +221,7 @@ def test_an_outbox_row_due_at_the_events_moment_binds_the_events_stamp_and_other
 
 def test_the_sla_columns_read_from_the_clocks_records_are_those_their_json_gives() -> None:
     """Issue 16: a commit works the SLA columns out from the records the clocks' JSON was
-    written from (``Kept.decoded``) without parsing its moments; the same as ``sla_index``
+    written from (``Kept.decoded``) without parsing its moments (``sla_index``); the same as it
     reads from the JSON, and read from the JSON where a clock has no such record."""
     start = datetime(2026, 3, 2, 9, tzinfo=UTC)
     hour = timedelta(hours=1)
@@ -234,8 +241,8 @@ def test_the_sla_columns_read_from_the_clocks_records_are_those_their_json_gives
     ):
         kept = {"metrics": {f"m{n}": each.to_json() for n, each in enumerate(clocks)}}
         plain = {"metrics": {name: dict(value) for name, value in kept["metrics"].items()}}
-        found = writes._sla_index(kept)
-        assert found == sla_index(plain) == writes._sla_index(plain)
+        found = sla_index(kept)
+        assert found == sla_index(plain) == sla_index(plain)
     assert all(each.to_json().decoded is each for each in kinds)  # (records read)
     assert elsewhere.to_json().decoded is None
-    assert writes._sla_index({}) == (None, False) == writes._sla_index({"metrics": {}})
+    assert sla_index({}) == (None, False) == sla_index({"metrics": {}})

@@ -91,16 +91,32 @@ class CaseIndex(NamedTuple):
 def sla_index(sla: Mapping[str, Any]) -> tuple[datetime | None, bool]:
     """The earliest deadline of the clocks that run and have not breached, and whether a
     running or paused clock has breached, read from the SLA state as kept with the case
-    (``{"metrics": {name: {"status", "deadline", "breached_at", ...}}}``)."""
+    (``{"metrics": {name: {"status", "deadline", "breached_at", ...}}}``). A clock's JSON that
+    remembers the record it was written from (``decoded``, the SLA step's ``Kept``) is read
+    from that record, without parsing its moments: 3.6 against 8.3 kIr a commit (issue 16)."""
     due: datetime | None = None
     breached = False
-    for clock in sla.get("metrics", {}).values():
-        if clock.get("breached_at") is not None:
-            breached = breached or clock.get("status") in ("running", "paused")
-        elif clock.get("status") == "running" and clock.get("deadline"):
-            deadline = datetime.fromisoformat(clock["deadline"])
+    for clock in sla.get("metrics", _NO_CLOCKS).values():
+        record = getattr(clock, "decoded", None)
+        if record is None:
+            status, deadline, breached_at = (
+                clock.get("status"),
+                clock.get("deadline"),
+                clock.get("breached_at"),
+            )
+        else:
+            status, deadline, breached_at = record.status, record.deadline, record.breached_at
+        if breached_at is not None:
+            breached = breached or status in _ACTIVE
+        elif status == "running" and deadline:
+            if type(deadline) is str:
+                deadline = datetime.fromisoformat(deadline)
             due = deadline if due is None or deadline < due else due
     return due, breached
+
+
+_NO_CLOCKS: Mapping[str, Any] = {}
+_ACTIVE = ("running", "paused")
 
 
 def data_index(data: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -117,7 +117,6 @@ _OPTIONS: dict[int, int] = {
 _PACKER = zstd.ZstdCompressor(options=_OPTIONS, zstd_dict=_ZSTD_DICTIONARY)
 """One packer with the dictionary loaded once, for every text (it ends a frame a call, and
 serialises calls from several threads)."""
-_PREFIX = bytes([_ZSTANDARD])
 _FRAME: Final = zstd.ZstdCompressor.FLUSH_FRAME
 
 
@@ -128,15 +127,15 @@ frame's set-up and end) and would save only a few bytes of them."""
 
 def pack(text: str) -> str | bytes:
     """``text`` as a packed BLOB (see the module's docstring), or itself when shorter than
-    :data:`SHORTEST`."""
-    if len(text) < SHORTEST:
-        return text
-    return _PREFIX + _PACKER.compress(text.encode(), _FRAME)[4:]
+    :data:`SHORTEST`: :func:`pack_utf8` of its UTF-8 bytes."""
+    packed = pack_utf8(text.encode())
+    return packed if isinstance(packed, str) else bytes(packed)
 
 
 def pack_utf8(data: bytes) -> str | bytearray:
-    """What :func:`pack` gives for the text whose UTF-8 bytes are ``data``, without decoding
-    the text and encoding it again (the JSON writer gives bytes, issue 16); packed as a
+    """The text whose UTF-8 bytes are ``data`` as a packed BLOB (see the module's docstring),
+    or the text itself when shorter than :data:`SHORTEST` characters; taking bytes, the JSON
+    writer's, the text is not decoded and encoded again (issue 16). Packed as a
     ``bytearray``, which ``sqlite3`` binds as the same BLOB without looking for an adapter
     (:func:`svcflow.store.sqlite.rows.micros_param`)."""
     if len(data) < SHORTEST or (not data.isascii() and len(data.decode()) < SHORTEST):

@@ -10,13 +10,10 @@ before anything is committed.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, NamedTuple, NoReturn
-
-from pydantic_core import PydanticSerializationError
-from pydantic_core import to_json as _json_bytes
+from typing import NamedTuple, NoReturn
 
 from svcflow.errors import ConcurrencyConflict
 from svcflow.records import Case, HistoryEntry, plain
@@ -32,7 +29,14 @@ from svcflow.store.base import (
 from svcflow.store.history_texts import TextPlace
 from svcflow.store.query import data_index, sla_index
 from svcflow.store.sqlite.case_rows import BY_KNOWN_REF, CaseRows
-from svcflow.store.sqlite.rows import MomentForm, StoredMoment, plain_json, to_json, ts
+from svcflow.store.sqlite.rows import (
+    MomentForm,
+    StoredMoment,
+    plain_json,
+    plain_json_utf8,
+    to_json,
+    ts,
+)
 from svcflow.store.sqlite.schema import (
     CASE_COLUMNS,
     INDEX_COLUMNS,
@@ -197,30 +201,8 @@ def _own(db: sqlite3.Connection, change: CaseChange) -> None:
 
 def _sla_columns(case: Case, form: MomentForm) -> tuple[StoredMoment | None, int]:
     """The case's earliest running SLA deadline (as stored) and whether a clock breached."""
-    due, breached = _sla_index(case.sla)
+    due, breached = sla_index(case.sla)
     return (None if due is None else form(due)), int(breached)
-
-
-def _sla_index(sla: Mapping[str, Any]) -> tuple[datetime | None, bool]:
-    """``sla_index`` of the SLA state, read from the records its clocks were written from when
-    each has one (``decoded``: the SLA step's ``Kept``, from which the stored SLA text is
-    written too), without parsing their ISO moments: 8.3 against 3.6 kIr (issue 16)."""
-    due: datetime | None = None
-    breached = False
-    for clock in sla.get("metrics", _NO_CLOCKS).values():
-        record = getattr(clock, "decoded", None)
-        if record is None:
-            return sla_index(sla)
-        if record.breached_at is not None:
-            breached = breached or record.status in _ACTIVE
-        elif record.status == "running" and record.deadline is not None:
-            deadline = record.deadline
-            due = deadline if due is None or deadline < due else due
-    return due, breached
-
-
-_NO_CLOCKS: Mapping[str, Any] = {}
-_ACTIVE = ("running", "paused")
 
 
 def conflict(db: sqlite3.Connection, case_id: str, expected: int) -> NoReturn:
@@ -286,20 +268,9 @@ def _history_row(
         to_state,
         None if payload is None else plain_json(payload),
         version,
-        pack(_utf8_json(dict(details))),  # a mappingproxy is no JSON object to either
+        pack(plain_json_utf8(dict(details))),  # a mappingproxy is no JSON object to either
         texts,
     )
-
-
-def _utf8_json(value: dict[str, Any]) -> bytes:
-    """:func:`.rows.plain_json`'s text of ``value`` as UTF-8 bytes, as pydantic-core's writer
-    gives them (no decoding and encoding again: about 1,500 instructions a history entry,
-    issue 16); what that writer cannot write, as ``plain_json`` writes it (a lone surrogate
-    raises ``UnicodeEncodeError`` here, as binding it did before)."""
-    try:
-        return _json_bytes(value, inf_nan_mode="constants")
-    except PydanticSerializationError:
-        return to_json(value).encode()
 
 
 TimerKey = tuple[int, str, str, int]
