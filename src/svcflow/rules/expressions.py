@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 from svcflow.errors import ExpressionError, did_you_mean
 from svcflow.rules.cost import CostModel, cost_model, current_cel_limits, size_of
-from svcflow.rules.plain import UNSURE, Plain, plain_form
 from svcflow.spec.extensions import current_extensions
 
 __all__ = [
@@ -97,8 +96,6 @@ class Expression:
     functions: Mapping[str, Callable[..., Any]] | None = None
     cost: CostModel | None = None
     """Set when the cost depends on the lists the expression iterates (checked per call)."""
-    plain: Plain | None = None
-    """The expression worked out in Python where CEL's answer is certain (:mod:`.plain`)."""
 
     def evaluate(
         self,
@@ -107,10 +104,6 @@ class Expression:
     ) -> Any:
         """Evaluate with the referenced ``variables``; raise ``ExpressionError`` on failure."""
         context: Any = {name: variables.get(name) for name in self.names}
-        if self.plain is not None:
-            found = self.plain(context)
-            if found is not UNSURE:
-                return found
         if self.cost is not None:
             self._check_budget(context)
         functions = functions or self.functions
@@ -215,15 +208,13 @@ def compile_expression(
     refused = _cost_problem(source, model)
     if refused is not None:
         return [refused]
-    names = tuple(referenced)
     return Expression(
         source=source,
-        names=names,
+        names=tuple(referenced),
         where=where,
         _program=program,
         functions=called or None,
         cost=model if model.variables else None,
-        plain=None if called or model.variables else plain_form(source, names),
     )
 
 
