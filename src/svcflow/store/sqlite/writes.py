@@ -355,13 +355,23 @@ def _insert_timers(
     db: sqlite3.Connection, rows: Sequence[tuple[object, ...]], insert: str
 ) -> list[int]:
     """Insert the timer rows with the statement ``insert``; the ids in the order of ``rows``
-    (each row gets a larger id than the rows before it). SQLite inserts a row a step, each
-    giving its id (``lastrowid``): ``INSERT ... VALUES (...), (...) RETURNING id`` costs more
-    there (the returned rows go through an ephemeral table, and the statement's text is
-    another for each count of rows: about 5,000 instructions a row more, issue 16); another
-    database gets them in statements of up to :data:`_TIMERS_PER_STATEMENT` rows."""
+    (each row gets a larger id than the rows before it). Statements of up to
+    :data:`_TIMERS_PER_STATEMENT` rows. In SQLite ``INSERT ... VALUES (...), (...)`` without
+    ``RETURNING`` (which costs more there: the returned rows go through an ephemeral table,
+    about 5,000 instructions a row, issue 16): an ``AUTOINCREMENT`` table gives a statement's
+    rows consecutive ids, each one more than the largest ever used, so they end at
+    ``lastrowid``; a start's five timers in one statement cost about 50 kIr less than one
+    statement each (issue 16). Another database returns them."""
     if isinstance(db, _SQLITE):
-        return [db.execute(insert, row).lastrowid or 0 for row in rows]
+        ids: list[int] = []
+        for start in range(0, len(rows), _TIMERS_PER_STATEMENT):
+            chunk = rows[start : start + _TIMERS_PER_STATEMENT]
+            if len(chunk) == 1:
+                ids.append(db.execute(insert, chunk[0]).lastrowid or 0)
+                continue
+            last = db.execute(_rows(insert, len(chunk)), [v for r in chunk for v in r]).lastrowid
+            ids += range((last or 0) - len(chunk) + 1, (last or 0) + 1)
+        return ids
     ids: list[int] = []
     for start in range(0, len(rows), _TIMERS_PER_STATEMENT):
         chunk = rows[start : start + _TIMERS_PER_STATEMENT]
@@ -370,6 +380,13 @@ def _insert_timers(
             for row in db.execute(_returning(insert, len(chunk)), [v for r in chunk for v in r])
         )
     return ids
+
+
+@cache
+def _rows(insert: str, count: int) -> str:
+    """``insert`` for ``count`` rows at once."""
+    head, _, values = insert.partition(" VALUES ")
+    return f"{head} VALUES {', '.join([values] * count)}"
 
 
 @cache
