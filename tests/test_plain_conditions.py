@@ -105,3 +105,22 @@ def test_a_value_of_another_type_is_left_to_the_program() -> None:
     with pytest.raises(ExpressionError):
         compiled.test({"a": True, "b": "yes"})  # CEL: no && on a string
     assert compiled.test({"a": False, "b": "yes"}) is False  # CEL: false && anything
+
+
+def test_a_condition_that_names_a_table_reads_the_table() -> None:
+    from datetime import UTC, datetime
+
+    from svcflow import load_workflow_text
+    from svcflow.rules.expressions import CaseVariables
+    from test_tables_workflow import TRIAGE
+
+    text = TRIAGE.replace(
+        'when: priority_matrix.priority == "urgent"', "when: priority_matrix != null"
+    )
+    loaded = load_workflow_text(text)
+    [condition] = [e for e in loaded.expressions.values() if e.source == "priority_matrix != null"]
+    assert condition.plain is None  # a table's name is no variable: the program decides
+    variables = CaseVariables(
+        {"impact": "high", "urgency": "high", "segment": "vip"}, "new", datetime.now(UTC)
+    )
+    assert condition.test(variables) is True

@@ -111,6 +111,10 @@ class Expression:
             answer = self.plain(variables)
             if answer is not None:
                 return answer
+        return self._run(variables, functions)
+
+    def _run(self, variables: Variables, functions: Mapping[str, Callable[..., Any]] | None) -> Any:
+        """The program's answer."""
         context: Any = {name: variables.get(name) for name in self.names}
         if self.cost is not None:
             self._check_budget(context)
@@ -147,6 +151,10 @@ class Expression:
         functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> bool:
         """Evaluate a condition; anything but a boolean result is an ``ExpressionError``."""
+        if self.plain is not None:  # (not through ``evaluate``: a call less, issue 16)
+            answer = self.plain(variables)
+            if answer is not None:
+                return answer  # type: ignore[no-any-return]
         result = self.evaluate(variables, functions)
         if not isinstance(result, bool):
             raise ExpressionError(
