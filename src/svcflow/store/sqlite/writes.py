@@ -363,6 +363,8 @@ def _insert_timers(
     ``lastrowid``; a start's five timers in one statement cost about 50 kIr less than one
     statement each (issue 16). Another database returns them."""
     if isinstance(db, _SQLITE):
+        if len(rows) == 1:  # (most steps: the statement as it is)
+            return [db.execute(insert, rows[0]).lastrowid or 0]
         ids: list[int] = []
         for start in range(0, len(rows), _TIMERS_PER_STATEMENT):
             chunk = rows[start : start + _TIMERS_PER_STATEMENT]
