@@ -362,10 +362,10 @@ def _insert_timers(
     rows consecutive ids, each one more than the largest ever used, so they end at
     ``lastrowid``; a start's five timers in one statement cost about 50 kIr less than one
     statement each (issue 16). Another database returns them."""
+    ids: list[int] = []
     if isinstance(db, _SQLITE):
         if len(rows) == 1:  # (most steps: the statement as it is)
             return [db.execute(insert, rows[0]).lastrowid or 0]
-        ids: list[int] = []
         for start in range(0, len(rows), _TIMERS_PER_STATEMENT):
             chunk = rows[start : start + _TIMERS_PER_STATEMENT]
             if len(chunk) == 1:
@@ -374,7 +374,6 @@ def _insert_timers(
             last = db.execute(_rows(insert, len(chunk)), [v for r in chunk for v in r]).lastrowid
             ids += range((last or 0) - len(chunk) + 1, (last or 0) + 1)
         return ids
-    ids: list[int] = []
     for start in range(0, len(rows), _TIMERS_PER_STATEMENT):
         chunk = rows[start : start + _TIMERS_PER_STATEMENT]
         ids += sorted(
