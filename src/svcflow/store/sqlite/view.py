@@ -33,8 +33,8 @@ half (:func:`forget_older_half`). A view saves reads of the cases its connection
 an event's case, a batch of ``fire_many`` or of due timers (64 and 256 cases, which the newer
 half holds whole). Every case it keeps, closed ones included, stays on the heap (about 4 KB a
 case with the store's own entries) for each full run of the garbage collector to walk: at
-10,000, 1,600 cases of the bench kept about 60 more misses of a 1 MiB cache an event than with
-64, most of them in the collector (issue 16)."""
+10,000, 1,600 cases of the bench missed a 1 MiB cache about 106 times an event more than at
+512, most of it in the collector (issue 16)."""
 
 
 def forget_older_half(entries: dict[str, Any]) -> None:
