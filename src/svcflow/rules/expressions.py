@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from svcflow.errors import ExpressionError, did_you_mean
 from svcflow.rules.cost import CostModel, cost_model, current_cel_limits, size_of
+from svcflow.rules.plain import plain_condition
 from svcflow.spec.extensions import current_extensions
 
 __all__ = [
@@ -96,6 +97,9 @@ class Expression:
     functions: Mapping[str, Callable[..., Any]] | None = None
     cost: CostModel | None = None
     """Set when the cost depends on the lists the expression iterates (checked per call)."""
+    plain: Callable[[Variables], Any] | None = None
+    """A plain condition's answer without the program (:mod:`svcflow.rules.plain`): a
+    ``bool``, or None when the program must be run."""
 
     def evaluate(
         self,
@@ -103,6 +107,14 @@ class Expression:
         functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> Any:
         """Evaluate with the referenced ``variables``; raise ``ExpressionError`` on failure."""
+        if self.plain is not None:
+            answer = self.plain(variables)
+            if answer is not None:
+                return answer
+        return self._run(variables, functions)
+
+    def _run(self, variables: Variables, functions: Mapping[str, Callable[..., Any]] | None) -> Any:
+        """The program's answer."""
         context: Any = {name: variables.get(name) for name in self.names}
         if self.cost is not None:
             self._check_budget(context)
@@ -139,6 +151,10 @@ class Expression:
         functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> bool:
         """Evaluate a condition; anything but a boolean result is an ``ExpressionError``."""
+        if self.plain is not None:  # (not through ``evaluate``: a call less, issue 16)
+            answer = self.plain(variables)
+            if answer is not None:
+                return answer  # type: ignore[no-any-return]
         result = self.evaluate(variables, functions)
         if not isinstance(result, bool):
             raise ExpressionError(
@@ -215,6 +231,7 @@ def compile_expression(
         _program=program,
         functions=called or None,
         cost=model if model.variables else None,
+        plain=None if called else plain_condition(source, referenced),
     )
 
 

@@ -94,4 +94,5 @@ class TableSet:
         if not used:
             return expression
         kept = {f.name: getattr(expression, f.name) for f in fields(expression)}
-        return TableExpression(**(kept | {"tables": used}))
+        # no plain answer: it would read a table's name as a variable, not as the table
+        return TableExpression(**(kept | {"tables": used, "plain": None}))
