@@ -16,7 +16,7 @@ import pytest
 from support.workflows import WORKFLOWS
 from svcflow import ConcurrencyConflict, Engine, ManualClock
 from svcflow.store.sqlite.rows import ts
-from svcflow.store.sqlite.view import ConnectionView
+from svcflow.store.sqlite.view import VIEW_SIZE, ConnectionView, forget_older_half
 
 START = {"customer": "C-1042", "channel": "email", "summary": "Late parcel"}
 
@@ -113,3 +113,31 @@ def test_a_stale_revision_is_refused_even_when_the_view_missed_a_commit(
         assert (refused.value.expected_revision, refused.value.actual_revision) == (2, 3)
         assert other.get(case.id) == moved and len(other.history(case.id)) == 3
         assert engine.get(case.id) == moved  # the refused commit forgot the case: read again
+
+
+def test_what_a_store_keeps_of_its_cases_is_bounded(tmp_path: Path, clock: ManualClock) -> None:
+    """A view and the store's own entries keep at most 512 cases (``VIEW_SIZE``; issue 16:
+    every case kept stays on the heap for the garbage collector to walk); past it they forget
+    the cases that came first, keep the last ones, and a case let go is read from the file."""
+    assert VIEW_SIZE <= 512
+    with _engine(tmp_path / "cases.db", clock) as engine:
+        first = engine.fire(engine.start("complaint", START).id, "acknowledge")
+        last = [engine.start("complaint", START).id for _ in range(600)][-200:]
+        store = engine.store
+        view = store._local.view  # type: ignore[attr-defined]
+        kept = [view.cases, view.messages, store._decoded, store._owners, store._timer_keys]  # type: ignore[attr-defined]
+        for entries in [*kept, store._refs]:  # type: ignore[attr-defined]
+            assert len(entries) <= 512 and set(last) <= set(entries)
+            assert first.id not in entries
+        assert engine.get(first.id) == first
+        moved = engine.fire(first.id, "investigate")
+        assert (moved.state, moved.revision) == ("investigating", first.revision + 1)
+
+
+def test_forgetting_the_older_half_keeps_the_keys_that_came_last() -> None:
+    entries = {str(n): n for n in range(10)}
+    entries["2"] = 20  # put again: keeps its place
+    forget_older_half(entries)
+    assert entries == {"5": 5, "6": 6, "7": 7, "8": 8, "9": 9}
+    forget_older_half(entries)
+    assert list(entries) == ["7", "8", "9"]

@@ -89,7 +89,7 @@ from svcflow.store.sqlite.values import (
     values_form,
     values_object,
 )
-from svcflow.store.sqlite.view import ConnectionView
+from svcflow.store.sqlite.view import VIEW_SIZE, ConnectionView, forget_older_half
 from svcflow.store.sqlite.writes import (
     SAME_DATA_INDEX,
     SAME_VERSION,
@@ -156,7 +156,10 @@ PAGE_SIZE = 2048
 file is made). An event writes about 12 pages to the WAL, each copied and checksummed whole:
 half as many bytes as with SQLite's default of 4,096, for about 3% of an event's instructions
 (issue 16), at the cost of about 4% more bytes a case (rows pack a little worse)."""
-_DECODED_CACHE_SIZE = 10_000
+_DECODED_CACHE_SIZE = VIEW_SIZE
+"""How many cases the store's own entries (decoded data, owners, timer keys, row keys) keep
+before they forget the older half: as many as a view (:data:`.view.VIEW_SIZE`, whose reasons
+hold)."""
 
 
 _CASE_BY_ID = f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?"
@@ -529,7 +532,7 @@ class SqliteStore:
             self._refs.pop(case_id, None)
             return
         if len(self._refs) >= _DECODED_CACHE_SIZE:
-            self._refs.clear()
+            forget_older_half(self._refs)
         self._refs[case_id] = ref
 
     def _remember_committed(self, change: CaseChange, timers: Timers) -> None:
@@ -1145,7 +1148,7 @@ class SqliteStore:
         """The case's timers at ``revision``, as this store committed or read them: only
         commits of a case add or delete its timers, and each moves its revision."""
         if len(self._timer_keys) >= _DECODED_CACHE_SIZE:
-            self._timer_keys.clear()
+            forget_older_half(self._timer_keys)
         self._timer_keys[case_id] = (revision, timers)
 
     def _timers_at(self, case_id: str, revision: int) -> Timers:
@@ -1154,7 +1157,7 @@ class SqliteStore:
 
     def _remember_owner(self, case_id: str, owner: str | None) -> None:
         if len(self._owners) >= _DECODED_CACHE_SIZE:
-            self._owners.clear()
+            forget_older_half(self._owners)
         self._owners[case_id] = owner
 
     def add_dead_letter(
@@ -1283,7 +1286,7 @@ class SqliteStore:
         revision (the usual read before the next event) skips decoding, and the next commit
         skips encoding what it did not change. Bounded; cleared when full."""
         if len(self._decoded) >= _DECODED_CACHE_SIZE:
-            self._decoded.clear()
+            forget_older_half(self._decoded)
         self._decoded[case_id] = decoded
 
     def _require_codec(self) -> DataCodec:
