@@ -368,9 +368,6 @@ def _insert_timers(
             return [db.execute(insert, rows[0]).lastrowid or 0]
         for start in range(0, len(rows), _TIMERS_PER_STATEMENT):
             chunk = rows[start : start + _TIMERS_PER_STATEMENT]
-            if len(chunk) == 1:
-                ids.append(db.execute(insert, chunk[0]).lastrowid or 0)
-                continue
             last = db.execute(_rows(insert, len(chunk)), [v for r in chunk for v in r]).lastrowid
             ids += range((last or 0) - len(chunk) + 1, (last or 0) + 1)
         return ids
@@ -393,8 +390,7 @@ def _rows(insert: str, count: int) -> str:
 @cache
 def _returning(insert: str, count: int) -> str:
     """``insert`` for ``count`` rows at once, returning their ids."""
-    head, _, values = insert.partition(" VALUES ")
-    return f"{head} VALUES {', '.join([values] * count)} RETURNING id"
+    return f"{_rows(insert, count)} RETURNING id"
 
 
 def _ended(change: CaseChange, known: Sequence[TimerKey]) -> tuple[list[TimerKey], list[int]]:
