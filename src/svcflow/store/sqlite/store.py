@@ -1284,7 +1284,8 @@ class SqliteStore:
     def _remember(self, case_id: str, decoded: _Known) -> None:
         """Keep decoded data and SLA state by case and revision: a case read again at the same
         revision (the usual read before the next event) skips decoding, and the next commit
-        skips encoding what it did not change. Bounded; cleared when full."""
+        skips encoding what it did not change. Bounded: past :data:`_DECODED_CACHE_SIZE` cases
+        it forgets the older half."""
         if len(self._decoded) >= _DECODED_CACHE_SIZE:
             forget_older_half(self._decoded)
         self._decoded[case_id] = decoded
