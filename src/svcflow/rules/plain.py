@@ -92,19 +92,20 @@ class _Parser:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
 
     def either(self) -> tuple[ast.expr, bool]:
-        left = self.both()
-        while self.peek() == ("op", "||"):
-            self.at += 1
-            right = self.both()
-            left = (ast.BoolOp(ast.Or(), [self.boolean(*left), self.boolean(*right)]), True)
-        return left
+        return self.joined("||", ast.Or, self.both)
 
     def both(self) -> tuple[ast.expr, bool]:
-        left = self.compare()
-        while self.peek() == ("op", "&&"):
+        return self.joined("&&", ast.And, self.compare)
+
+    def joined(
+        self, operator: str, join: type[ast.boolop], part: Callable[[], tuple[ast.expr, bool]]
+    ) -> tuple[ast.expr, bool]:
+        """``part``s joined by ``operator`` (left to right), each of which must be a bool."""
+        left = part()
+        while self.peek() == ("op", operator):
             self.at += 1
-            right = self.compare()
-            left = (ast.BoolOp(ast.And(), [self.boolean(*left), self.boolean(*right)]), True)
+            right = part()
+            left = (ast.BoolOp(join(), [self.boolean(*left), self.boolean(*right)]), True)
         return left
 
     def compare(self) -> tuple[ast.expr, bool]:
