@@ -151,11 +151,13 @@ class Expression:
         functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> bool:
         """Evaluate a condition; anything but a boolean result is an ``ExpressionError``."""
-        if self.plain is not None:  # (not through ``evaluate``: a call less, issue 16)
+        if self.plain is None:
+            result = self.evaluate(variables, functions)
+        else:  # (not through ``evaluate``, which would ask ``plain`` again: issue 16)
             answer = self.plain(variables)
             if answer is not None:
                 return answer  # type: ignore[no-any-return]
-        result = self.evaluate(variables, functions)
+            result = self._run(variables, functions)
         if not isinstance(result, bool):
             raise ExpressionError(
                 self.source,
