@@ -362,21 +362,18 @@ def _insert_timers(
     rows consecutive ids, each one more than the largest ever used, so they end at
     ``lastrowid``; a start's five timers in one statement cost about 50 kIr less than one
     statement each (issue 16). Another database returns them."""
+    sqlite = isinstance(db, _SQLITE)
+    if sqlite and len(rows) == 1:  # (most steps: the statement as it is)
+        return [db.execute(insert, rows[0]).lastrowid or 0]
     ids: list[int] = []
-    if isinstance(db, _SQLITE):
-        if len(rows) == 1:  # (most steps: the statement as it is)
-            return [db.execute(insert, rows[0]).lastrowid or 0]
-        for start in range(0, len(rows), _TIMERS_PER_STATEMENT):
-            chunk = rows[start : start + _TIMERS_PER_STATEMENT]
-            last = db.execute(_rows(insert, len(chunk)), [v for r in chunk for v in r]).lastrowid
-            ids += range((last or 0) - len(chunk) + 1, (last or 0) + 1)
-        return ids
     for start in range(0, len(rows), _TIMERS_PER_STATEMENT):
         chunk = rows[start : start + _TIMERS_PER_STATEMENT]
-        ids += sorted(
-            int(row[0])
-            for row in db.execute(_returning(insert, len(chunk)), [v for r in chunk for v in r])
-        )
+        values = [v for r in chunk for v in r]
+        if sqlite:
+            last = db.execute(_rows(insert, len(chunk)), values).lastrowid or 0
+            ids += range(last - len(chunk) + 1, last + 1)
+        else:
+            ids += sorted(int(row[0]) for row in db.execute(_returning(insert, len(chunk)), values))
     return ids
 
 
