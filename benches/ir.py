@@ -126,10 +126,13 @@ def instructions(variant: str, cases: int, tmp: Path) -> int:
     return _count(sys.executable, __file__, *child, out=out)
 
 
-def _count(*command: str, out: Path) -> int:
-    """Total instructions of ``command`` run under cachegrind."""
+def _count(*command: str, out: Path, path: Path | None = None) -> int:
+    """Total instructions of ``command`` run under cachegrind (with ``path`` first on
+    ``PYTHONPATH`` when given: another copy of svcflow's sources)."""
     valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}"]
     environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    if path is not None:
+        environment["PYTHONPATH"] = str(path)
     done = subprocess.run(
         [*valgrind, *command], capture_output=True, text=True, env=environment, check=False
     )
