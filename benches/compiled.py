@@ -1,0 +1,126 @@
+"""What compiling the event path with mypyc would give: kIr an event, pure against compiled.
+
+svcflow is pure Python, and ``benches/sql_floor.py`` shows that most of an event on SQLite is
+svcflow's own Python above the statements. mypyc (part of mypy, already a test dependency)
+compiles type-annotated modules into C extensions that import in place of the ``.py`` files.
+This bench measures what that would give, without changing how svcflow is built or installed:
+
+1. copies ``src/`` to a temporary directory and runs ``mypyc`` there on :data:`MODULES` (the
+   modules of the event path that compile as they are; C compiler and Python headers needed);
+2. runs ``ir.py``'s instruction count (cachegrind, N against 2N cases after the same start-up)
+   for each variant twice in the same run: on ``src/`` (pure) and on the compiled copy.
+
+It measures; it does not install anything. What a compiled build would still need (the test
+suite passing against it, a build option, a test lane in CI) is listed in docs/performance.md,
+"Thirteenth pass".
+
+Run (a few minutes: compiling takes about a minute, valgrind the rest)::
+
+    nice -n 19 python benches/compiled.py --cases 40
+    nice -n 19 python benches/compiled.py --cases 40 --modules svcflow/sla/encoding.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import ir  # noqa: E402
+
+MODULES = (
+    "svcflow/engine/facade.py",
+    "svcflow/engine/units.py",
+    "svcflow/sla/encoding.py",
+    "svcflow/sla/escalation.py",
+    "svcflow/messaging/notifier.py",
+    "svcflow/store/history_texts.py",
+    "svcflow/store/sqlite/store.py",
+    "svcflow/store/sqlite/writes.py",
+    "svcflow/store/sqlite/rows.py",
+    "svcflow/store/sqlite/view.py",
+    "svcflow/store/sqlite/values.py",
+    "svcflow/store/sqlite/packing.py",
+    "svcflow/store/sqlite/texts.py",
+)
+"""The event path's modules that mypyc compiles as they are. ``sla/clocks.py`` and
+``core/machine.py`` need their ``__slots__`` classes and one nested function changed first
+(mypyc refuses ``__slots__`` and fails inside a nested function of a dataclass's classmethod);
+``core/effects.py`` compiled breaks ``object.__new__(StepResult)``; ``clock.py``'s runtime
+``Protocol`` and ``engine/timers.py``'s ``dict`` subclass are refused."""
+
+
+def compile_copy(tmp: Path, modules: list[str]) -> Path:
+    """A copy of ``src/`` with ``modules`` compiled by mypyc in it; its path."""
+    copy = tmp / "src"
+    shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    mypyc = Path(sys.executable).with_name("mypyc")
+    done = subprocess.run(
+        [str(mypyc), *modules], cwd=copy, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"mypyc failed:\n{(done.stdout + done.stderr)[-4000:]}")
+    return copy
+
+
+def kir(variant: str, cases: int, label: str, source: Path, tmp: Path) -> int:
+    """Total instructions of ``ir.py``'s child running ``cases`` cases on ``source``."""
+    out = tmp / f"cachegrind.{variant}.{cases}.{label}"
+    command = [sys.executable, str(HERE / "ir.py"), "--child", variant, "--cases", str(cases)]
+    return ir._count(*command, out=out, path=source)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=40, help="N of the N vs 2N runs")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=["bare", "memory_shipped", "sqlite_shipped"],
+        choices=list(ir.VARIANTS),
+    )
+    parser.add_argument("--modules", nargs="+", default=list(MODULES), help="what to compile")
+    parser.add_argument("--jobs", type=int, default=2, help="valgrind runs at a time")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="svcflow-compiled-") as temporary:
+        tmp = Path(temporary)
+        sources = {"pure": ROOT / "src", "compiled": compile_copy(tmp, args.modules)}
+        runs = [
+            (variant, n, label)
+            for variant in args.variants
+            for label in sources
+            for n in (args.cases, 2 * args.cases)
+        ]
+        with ThreadPoolExecutor(args.jobs) as pool:
+            found = pool.map(lambda run: kir(*run, sources[run[2]], tmp), runs)
+            counts = dict(zip(runs, found, strict=True))
+    events = args.cases * ir.EVENTS
+
+    def per_event(variant: str, label: str) -> float:
+        more, fewer = counts[variant, 2 * args.cases, label], counts[variant, args.cases, label]
+        return (more - fewer) / events / 1000
+
+    bare = per_event("bare", "pure") if "bare" in args.variants else None
+    print(f"commit {ir.commit()}, {args.cases} vs {2 * args.cases} cases; compiled with mypyc:")
+    print("  " + " ".join(args.modules))
+    print("\n| variant | pure kIr/event | compiled kIr/event | compiled x bare |")
+    print("|---|---:|---:|---:|")
+    for variant in args.variants:
+        ratio = "" if bare is None else f"{per_event(variant, 'compiled') / bare:.2f}"
+        print(
+            f"| {ir.VARIANTS[variant]} | {per_event(variant, 'pure'):,.1f} | "
+            f"{per_event(variant, 'compiled'):,.1f} | {ratio} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
