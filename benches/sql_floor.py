@@ -42,7 +42,7 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -120,48 +120,42 @@ def _recording_connections() -> Iterator[None]:
 
 
 def record(tmp: Path, cases: int) -> tuple[Path, Path]:
-    """Run the warm-up and ``2 * cases`` shipped complaints on SQLite; keep the file as the
-    warm-up left it and the statements of the cases after it (with the index at which the
-    second ``cases`` begin). Returns (start file, recording)."""
-    from svcflow import Engine, ManualClock
-
-    path, start = tmp / "recorded.db", tmp / "start.db"
-    clock = ManualClock(bench_events.CLOCK_START)
-    folder = ir.workflow_dir(tmp, "shipped")
-    with (
-        _recording_connections(),
-        Engine.from_directory(
-            folder, store=f"sqlite:///{path}", clock=clock, load_plugins=False
-        ) as engine,
-    ):
-        run = _cases(engine)
-        run(ir.WARMUP)
-        with sqlite3.connect(path) as copy_from:
-            copy_from.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            with sqlite3.connect(start) as copy_to:
-                copy_from.backup(copy_to)
-        _Recorder.calls, _Recorder.on = [], True
+    """Run the warm-up and ``2 * cases`` shipped complaints on SQLite as ``ir.py`` does; keep
+    the file as the warm-up left it and the statements of the cases after it (with the index at
+    which the second ``cases`` begin). Returns (start file, recording)."""
+    start, recording = tmp / "start.db", tmp / "statements.pickle"
+    with _recording_connections():
+        harness = ir.harness("sqlite_shipped", tmp, "-recorded")
         try:
-            run(cases)
-            half = len(_Recorder.calls)
-            run(cases)
+            _run(harness, ir.WARMUP)
+            _copy(tmp / "cases-sqlite_shipped-recorded.db", start)
+            _Recorder.calls, _Recorder.on = [], True
+            try:
+                _run(harness, cases)
+                half = len(_Recorder.calls)
+                _run(harness, cases)
+            finally:
+                _Recorder.on = False
         finally:
-            _Recorder.on = False
-    recording = tmp / "statements.pickle"
+            harness.close()
     recording.write_bytes(pickle.dumps((half, _Recorder.calls), protocol=pickle.HIGHEST_PROTOCOL))
     return start, recording
 
 
-def _cases(engine: Any) -> Callable[[int], None]:
-    def run(n: int) -> None:
-        for _ in range(n):
-            case = engine.start("complaint", bench_events.START_DATA, actor="bench")
-            for trigger, payload in bench_events.STEPS:
-                case = engine.fire(case.id, trigger, payload, actor="bench")
-            if case.state != "closed":
-                raise RuntimeError(f"case {case.id} ended in {case.state!r}, not 'closed'")
+def _run(harness: bench_events.Harness, cases: int) -> None:
+    closed = harness.run(cases)
+    if closed != cases:
+        raise RuntimeError(f"only {closed} of {cases} cases reached 'closed'")
 
-    return run
+
+def _copy(path: Path, to: Path) -> None:
+    """``path``'s committed content, WAL included, as a file of its own at ``to``."""
+    source, copy = sqlite3.connect(path), sqlite3.connect(to)
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
 
 
 # -- 2. replay (a child process) ------------------------------------------------------------------
