@@ -127,8 +127,8 @@ def instructions(variant: str, cases: int, tmp: Path) -> int:
 
 
 def _count(*command: str, out: Path, path: Path | None = None) -> int:
-    """Total instructions of ``command`` run under cachegrind (with ``path`` first on
-    ``PYTHONPATH`` when given: another copy of svcflow's sources)."""
+    """Total instructions of ``command`` run under cachegrind (with ``PYTHONPATH`` set to
+    ``path`` when given: another copy of svcflow's sources, as ``benches/compiled.py`` runs)."""
     valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}"]
     environment = {**os.environ, "PYTHONHASHSEED": "0"}
     if path is not None:
