@@ -380,10 +380,6 @@ class Clock(NamedTuple):
     def from_json(cls, data: Mapping[str, Any]) -> Clock:
         if type(data) is Kept and data.decoded is not None:
             return cast(Clock, data.decoded)
-
-        def moment(value: str | None) -> datetime | None:
-            return None if value is None else datetime.fromisoformat(value)
-
         return cls(
             status=data["status"],
             cycle=data["cycle"],
@@ -394,12 +390,18 @@ class Clock(NamedTuple):
             used=timedelta(seconds=data["used"]),
             since=datetime.fromisoformat(data["since"]),
             warned=tuple(data["warned"]),
-            breached_at=moment(data["breached_at"]),
-            deadline=moment(data["deadline"]),
-            next_due=moment(data["next_due"]),
+            breached_at=_moment_or_none(data["breached_at"]),
+            deadline=_moment_or_none(data["deadline"]),
+            next_due=_moment_or_none(data["next_due"]),
             label=data.get("label"),
             within=data.get("within"),
         )
+
+
+def _moment_or_none(value: str | None) -> datetime | None:
+    """A stored optional moment (ISO text or null). A module function, not one nested in
+    ``Clock.from_json``: mypyc cannot compile that (issue 16, ``benches/compiled.py``)."""
+    return None if value is None else datetime.fromisoformat(value)
 
 
 def _new_clock(fields: tuple[Any, ...]) -> Clock:
