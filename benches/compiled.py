@@ -69,6 +69,8 @@ def compile_copy(tmp: Path, modules: list[str]) -> Path:
     copy = tmp / "src"
     shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
     mypyc = Path(sys.executable).with_name("mypyc")
+    if not mypyc.exists():
+        raise SystemExit(f"no {mypyc}: install mypy (pip install -r requirements-test.txt)")
     done = subprocess.run(
         [str(mypyc), *modules], cwd=copy, capture_output=True, text=True, check=False
     )
