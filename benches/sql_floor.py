@@ -64,8 +64,12 @@ VARIANTS: dict[str, str] = {
     "no_timers_by_case": "without the index timers_by_case",
     "apsw": "through APSW and the SQLite it bundles",
 }
-_DROPPED = {name: name.removeprefix("no_") for name in VARIANTS if name.startswith("no_cases")}
-_DROPPED["no_timers_by_case"] = "timers_by_case"
+_DROPPED = {
+    name: name.removeprefix("no_")
+    for name in VARIANTS
+    if name.startswith(("no_cases", "no_timers"))
+}
+"""The index each ``no_<index>`` variant drops."""
 
 Call = tuple[str, str, Any]  # ("one" | "many", statement, parameters)
 
