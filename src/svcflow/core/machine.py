@@ -21,6 +21,7 @@ from typing import Any, NamedTuple, NoReturn, TypeVar, cast
 
 from transitions import EventData, Machine, State
 
+from svcflow.compiled import raised_from
 from svcflow.core.authority import Actor, Authority
 from svcflow.core.effects import NotificationRequest, StepResult, TimerRequest, step_result
 from svcflow.definitions import resolve_calendars
@@ -62,7 +63,7 @@ class _Step(CaseVariables):
     """The record one step works on (and the machine's model, for tools that run it); also the
     variables of CEL."""
 
-    __slots__ = ("_actor", "case_id", "owned", "result")
+    __slots__ = ("case_id", "owned", "result")
 
     def __init__(
         self,
@@ -75,7 +76,7 @@ class _Step(CaseVariables):
     ):
         # (the fields of CaseVariables set here: a super() call costs as much as the rest)
         self.data, self.state, self.now = data, state, now
-        self._actor: Actor | Mapping[str, Any] = NOBODY if actor is None else actor
+        self._actor = NOBODY if actor is None else actor
         self.case_id = case_id
         self.result = result
         self.owned = False
@@ -83,7 +84,7 @@ class _Step(CaseVariables):
     @property
     def actor(self) -> Mapping[str, Any]:
         """``actor`` as expressions read it, made when first read (most steps read none)."""
-        found = self._actor
+        found: Actor | Mapping[str, Any] = self._actor
         if isinstance(found, Actor):
             found = self._actor = found.variable()
         return found
@@ -584,10 +585,11 @@ class CompiledWorkflow:
             try:
                 returned = function(request)
             except Exception as error:
-                raise PluginError(
+                failed = PluginError(
                     f"{where}: plugin action '{call.action}' failed: {type(error).__name__}: "
                     f"{error}; nothing was written"
-                ) from error
+                )
+                raise raised_from(failed, error)  # noqa: B904 (svcflow.compiled)
             if returned:
                 step.write(
                     self.schema.validate_changes(

@@ -24,6 +24,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any
 
 from svcflow.clock import Clock, SystemClock, as_utc
+from svcflow.compiled import mypyc_attr, raised_from
 from svcflow.core.authority import Actor
 from svcflow.core.effects import StepResult
 from svcflow.core.machine import CompiledWorkflow
@@ -118,6 +119,7 @@ def new_case_id() -> str:
     return value.hex()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # hosts subclass it
 class Engine:
     """Runs cases of loaded workflows against a store, on an injected clock.
 
@@ -392,7 +394,8 @@ class Engine:
         try:
             return self._writer.commit(change)
         except ScopeTaken as taken:
-            raise CaseAlreadyOpen(workflow, customer_id or "", taken.case_id) from None
+            already = CaseAlreadyOpen(workflow, customer_id or "", taken.case_id)
+            raise raised_from(already, None)  # noqa: B904 (svcflow.compiled)
 
     def fire(
         self,

@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from svcflow.compiled import raised_from
 from svcflow.core.effects import NotificationRequest
 from svcflow.errors import NoRecipient
 from svcflow.hooks.host import PluginHost
@@ -176,7 +177,7 @@ class Notifier:
         except TemplateError:
             raise
         except Exception as error:
-            raise TemplateError(f"{type(error).__name__}: {error}") from None
+            raise raised_from(TemplateError(f"{type(error).__name__}: {error}"), None)  # noqa: B904 (svcflow.compiled)
 
     def _recipients(
         self, case: Case, request: NotificationRequest, audience: Audience

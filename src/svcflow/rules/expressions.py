@@ -18,6 +18,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any, Protocol
 
+from svcflow.compiled import raised_from
 from svcflow.errors import ExpressionError, did_you_mean
 from svcflow.rules.cost import CostModel, cost_model, current_cel_limits, size_of
 from svcflow.rules.plain import plain_condition
@@ -52,7 +53,7 @@ class CaseVariables:
     """A case's data plus ``state``, ``now`` and ``actor`` (a map of ``id`` and ``roles``; the
     ``system`` actor with no roles when nobody fired the step): what workflow expressions read."""
 
-    __slots__ = ("actor", "data", "now", "state")
+    __slots__ = ("_actor", "data", "now", "state")
 
     def __init__(
         self,
@@ -62,7 +63,15 @@ class CaseVariables:
         actor: Mapping[str, Any] | None = None,
     ) -> None:
         self.data, self.state, self.now = data, state, now
-        self.actor = actor or NOBODY
+        self._actor: Any = actor or NOBODY  # (a subclass may keep what it makes the map from)
+
+    @property
+    def actor(self) -> Mapping[str, Any]:
+        """Who fired the step, as expressions read it. A property, so that a subclass may make
+        it when it is first read (``svcflow.core.machine``'s step): an attribute read by
+        compiled code (the build compiled with mypyc) would not see a subclass's property."""
+        actor: Mapping[str, Any] = self._actor
+        return actor
 
     def get(self, name: str, default: Any = None) -> Any:
         if name == "now":
@@ -126,7 +135,8 @@ class Expression:
         except BaseException as error:  # several builtin types, or a Rust panic
             if isinstance(error, KeyboardInterrupt | SystemExit):
                 raise
-            raise ExpressionError(self.source, self.where, _first_line(error)) from None
+            failed = ExpressionError(self.source, self.where, _first_line(error))
+            raise raised_from(failed, None)  # noqa: B904 (svcflow.compiled)
 
     def _check_budget(self, values: dict[str, Any]) -> None:
         limits = current_cel_limits()

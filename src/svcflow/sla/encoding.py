@@ -33,6 +33,7 @@ from typing import Any
 from pydantic_core import PydanticSerializationError
 from pydantic_core import to_json as _json_bytes
 
+from svcflow.compiled import raised_from
 from svcflow.sla.clocks import Clock, Kept
 from svcflow.sla.escalation import Chain
 
@@ -136,7 +137,7 @@ def _record(value: Any, kind: type[Clock] | type[Chain]) -> Any:
     try:
         record = kind.from_json(value)
     except (KeyError, TypeError, ValueError, AttributeError):
-        raise _Inexact from None
+        raise raised_from(_Inexact(), None)  # noqa: B904 (svcflow.compiled)
     if record.to_json() != value or list(record.to_json()) != list(value):
         raise _Inexact
     return record

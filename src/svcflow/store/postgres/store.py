@@ -42,6 +42,8 @@ from svcflow.store.base import (
 )
 from svcflow.store.postgres.connection import Reader, Row, Transaction
 from svcflow.store.postgres.schema import migrate, schema_version
+from svcflow.store.sqlite.case_rows import BY_ID
+from svcflow.store.sqlite.outbox_keys import PLAIN
 from svcflow.store.sqlite.rows import outbox_entry_of, timer_of, ts
 from svcflow.store.sqlite.schema import OUTBOX_COLUMNS, TIMER_COLUMNS
 from svcflow.store.sqlite.shared import SharedTexts
@@ -148,6 +150,15 @@ class PostgresStore(SqliteStore):
         self._owners: dict[str, str | None] = {}
         self._timer_keys: dict[str, tuple[int, tuple[TimerKey, ...] | None]] = {}
         self._shared = SharedTexts()
+        self._views = False
+        self._values_only = False
+        self._deliveries = PLAIN
+        self._rows = BY_ID
+        self._by_ref = False
+        self._moment = ts
+        # History details stay JSON text: PostgreSQL compresses large values itself (TOAST), and
+        # its JSON operators keep reading them. SLA state is kept as in SQLite (the compact form).
+        self._pack = bytes.decode
         self._listener: psycopg.Connection[Row] | None = None
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url,
@@ -173,10 +184,6 @@ class PostgresStore(SqliteStore):
         )
 
     # -- connections and schema --
-
-    _pack = staticmethod(bytes.decode)
-    """History details stay JSON text: PostgreSQL compresses large values itself (TOAST), and
-    its JSON operators keep reading them. SLA state is kept as in SQLite (the compact form)."""
 
     def _connection(self) -> Reader:  # type: ignore[override]
         return self._reader

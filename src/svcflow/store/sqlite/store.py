@@ -18,8 +18,9 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
+from svcflow.compiled import mypyc_attr, raised_from
 from svcflow.errors import StoreBusy, StoreError, StoreFault, StoreFull, WorkflowVersionConflict
 from svcflow.records import (
     Case,
@@ -43,7 +44,7 @@ from svcflow.store.base import (
 )
 from svcflow.store.history_texts import TEXT_THRESHOLD, take_out_data
 from svcflow.store.query import CasePage, CaseQuery, data_index, page_of, page_start
-from svcflow.store.sqlite.case_rows import BY_ID, BY_REF, CaseRows
+from svcflow.store.sqlite.case_rows import BY_REF, CaseRows
 from svcflow.store.sqlite.customers import load_customer, owner_of_contact, save_customer
 from svcflow.store.sqlite.erasure import (
     erase_case_rows,
@@ -53,7 +54,7 @@ from svcflow.store.sqlite.erasure import (
     write_entries,
 )
 from svcflow.store.sqlite.find import count_sql, page_sql
-from svcflow.store.sqlite.outbox_keys import KEYED, PLAIN, DeliveryLookup
+from svcflow.store.sqlite.outbox_keys import KEYED, DeliveryLookup
 from svcflow.store.sqlite.packing import pack_utf8, unpack
 from svcflow.store.sqlite.rows import (
     MomentForm,
@@ -233,6 +234,7 @@ def _bind_plainly() -> None:
 _bind_plainly()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SqliteStore:
     """A SQLite-file store; safe for several threads and processes on one machine.
 
@@ -265,11 +267,13 @@ class SqliteStore:
         self._by_ref = True
         self._refs = {}
         self._moment = micros_param
+        self._pack = pack_utf8
         try:
             self._migrate()
         except (sqlite3.Error, StoreFault) as error:
             cause = error.__cause__ or error
-            raise StoreError(f"cannot open the SQLite store {self.path}: {cause}") from None
+            refused = StoreError(f"cannot open the SQLite store {self.path}: {cause}")
+            raise raised_from(refused, None)  # noqa: B904 (svcflow.compiled)
 
     # -- connections and schema -------------------------------------------------------------------
 
@@ -325,7 +329,7 @@ class SqliteStore:
                     connection.execute("ROLLBACK")
                 raise
         except sqlite3.Error as error:
-            raise _store_fault(self.path, error) from error
+            raise raised_from(_store_fault(self.path, error), error)  # noqa: B904 (svcflow.compiled)
 
     def _migrate(self) -> None:
         with self._write() as connection:
@@ -376,7 +380,7 @@ class SqliteStore:
                     connection.execute("ROLLBACK")
                 raise
         except sqlite3.Error as error:
-            raise _store_fault(self.path, error) from error
+            raise raised_from(_store_fault(self.path, error), error)  # noqa: B904 (svcflow.compiled)
         return timers
 
     def commit_many(self, changes: Sequence[CaseChange]) -> list[Exception | None]:
@@ -395,40 +399,44 @@ class SqliteStore:
                 self._remember_committed(change, result)
         return [result if isinstance(result, Exception) else None for result in results]
 
-    _views = False
-    """Whether reads may be answered by the connection's view (:mod:`.view`): set by
-    ``SqliteStore.__init__``; a store sharing this code for another database reads."""
+    # How this database is spoken. Each store's ``__init__`` sets every one of them on the
+    # instance, with no default here: the build compiled with mypyc (docs/performance.md) keeps
+    # instance attributes in the compiled class's own slots, where a subclass's class-body
+    # value would not be seen.
 
-    _values_only = False
-    """Whether case data is written in the values-only form (:mod:`.values`): set by
-    ``SqliteStore.__init__``; a store sharing this code for another database (PostgreSQL,
-    whose JSON operators read the data) keeps the JSON object."""
+    _views: bool
+    """Whether reads may be answered by the connection's view (:mod:`.view`): in SQLite; a
+    store sharing this code for another database reads."""
 
-    _deliveries: DeliveryLookup = PLAIN
+    _values_only: bool
+    """Whether case data is written in the values-only form (:mod:`.values`): in SQLite; a
+    store sharing this code for another database (PostgreSQL, whose JSON operators read the
+    data) keeps the JSON object."""
+
+    _deliveries: DeliveryLookup
     """How a case's or a notification's outbox rows are found (:mod:`.outbox_keys`): by key
-    range in SQLite (set by ``SqliteStore.__init__``), by their own indexes elsewhere."""
+    range in SQLite (``KEYED``), by their own indexes elsewhere (``PLAIN``)."""
 
-    _rows: CaseRows = BY_ID
+    _rows: CaseRows
     """How history, timers, notifications and deliveries name their case (:mod:`.case_rows`):
-    by the case row's integer key in SQLite (set by ``SqliteStore.__init__``), by id elsewhere."""
+    by the case row's integer key in SQLite (``BY_REF``), by id elsewhere (``BY_ID``)."""
 
-    _by_ref = False
+    _by_ref: bool
     """Whether a commit binds the case row's key in the rows naming their case
     (:data:`.case_rows.BY_KNOWN_REF`), the key ``write_case`` made or found the row by
-    (``_refs``, the keys of the cases this store wrote): set with ``_rows`` by
-    ``SqliteStore.__init__``."""
+    (``_refs``, the keys of the cases this store wrote): set with ``_rows``."""
     _refs: dict[str, int]  # (set where _by_ref is)
 
-    _moment: MomentForm = staticmethod(ts)
+    _moment: MomentForm
     """How the moments of cases, history, timers, notifications and deliveries are written and
-    compared (:mod:`.rows`): 8-byte BLOBs of microseconds in SQLite (set by
-    ``SqliteStore.__init__``), as ``ts`` gives them elsewhere."""
+    compared (:mod:`.rows`): 8-byte BLOBs of microseconds in SQLite (``micros_param``), as
+    ``ts`` gives them elsewhere."""
 
-    _pack: Packer = staticmethod(pack_utf8)
-    """How history details are kept (:mod:`.packing`): packed in SQLite. (SLA state is kept
-    in the compact form of ``svcflow.sla.encoding``, unpacked.)"""
+    _pack: Packer
+    """How history details are kept (:mod:`.packing`): packed in SQLite (``pack_utf8``). (SLA
+    state is kept in the compact form of ``svcflow.sla.encoding``, unpacked.)"""
 
-    _FATAL: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+    _FATAL: ClassVar[tuple[type[Exception], ...]] = (sqlite3.OperationalError,)
     """Errors of the transaction itself (disk full, I/O, busy): they end a batch."""
 
     def _apply_together(
@@ -448,7 +456,7 @@ class SqliteStore:
                 except self._FATAL:
                     raise
                 except Exception as refused:  # rolled back whole by _write
-                    raise _Refused from refused
+                    raise raised_from(_Refused(), refused)  # noqa: B904 (svcflow.compiled)
         except _Refused:
             return None
 
