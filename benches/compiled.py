@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,32 +37,15 @@ sys.path.insert(0, str(HERE))
 
 import ir  # noqa: E402
 
-MODULES = (
-    "svcflow/core/machine.py",
-    "svcflow/engine/facade.py",
-    "svcflow/engine/units.py",
-    "svcflow/rules/expressions.py",
-    "svcflow/rules/tables/binding.py",
-    "svcflow/sla/clocks.py",
-    "svcflow/sla/encoding.py",
-    "svcflow/sla/escalation.py",
-    "svcflow/messaging/notifier.py",
-    "svcflow/store/history_texts.py",
-    "svcflow/store/sqlite/store.py",
-    "svcflow/store/sqlite/writes.py",
-    "svcflow/store/sqlite/rows.py",
-    "svcflow/store/sqlite/view.py",
-    "svcflow/store/sqlite/values.py",
-    "svcflow/store/sqlite/packing.py",
-    "svcflow/store/sqlite/texts.py",
+MODULES: tuple[str, ...] = tuple(
+    tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["svcflow"][
+        "compiled"
+    ]["modules"]
 )
-"""The event path's modules that mypyc compiles as they are. Some go together: ``core/machine.py``'s
-step subclasses ``rules/expressions.py``'s variables (a compiled class with ``__slots__`` may
-not subclass a Python one), and ``rules/tables/binding.py``'s expression subclasses the
-compiled ``Expression``. Left out: ``core/effects.py`` (compiled, ``object.__new__`` of its
-``StepResult`` is refused), ``clock.py`` (a runtime ``Protocol``), ``engine/timers.py`` and
-``store/query.py`` (they subclass builtin types). The PostgreSQL store subclasses
-``SqliteStore``: measured here only on SQLite and memory, which do not load it."""
+"""The modules the compiled build compiles (pyproject.toml, ``[tool.svcflow.compiled]``): the
+event path's modules that mypyc compiles as they are. Left out: ``core/effects.py`` (compiled,
+``object.__new__`` of its ``StepResult`` is refused), ``clock.py`` (a runtime ``Protocol``),
+``engine/timers.py`` and ``store/query.py`` (they subclass builtin types)."""
 
 
 def compile_copy(tmp: Path, modules: list[str]) -> Path:

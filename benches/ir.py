@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
+import importlib.machinery
 import json
 import os
 import re
@@ -47,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -344,8 +347,30 @@ def commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
+def build() -> str:
+    """Which svcflow this bench measures: the pure-Python one, or the build compiled with mypyc
+    (``SVCFLOW_COMPILE=1 pip install .``; docs/performance.md), and how many of the modules
+    pyproject.toml's ``[tool.svcflow.compiled]`` lists are compiled where it is imported from."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    names = [
+        path.removesuffix(".py").replace("/", ".")
+        for path in pyproject["tool"]["svcflow"]["compiled"]["modules"]
+    ]
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    compiled = [name for name in names if importlib.import_module(name).__file__.endswith(suffixes)]
+    where = Path(importlib.import_module("svcflow").__file__).parent
+    if not compiled:
+        return f"pure Python ({where})"
+    return f"compiled with mypyc, {len(compiled)} of {len(names)} modules ({where})"
+
+
 def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    results: dict[str, Any] = {"commit": commit(), "cases": args.cases, "variants": {}}
+    results: dict[str, Any] = {
+        "commit": commit(),
+        "build": build(),
+        "cases": args.cases,
+        "variants": {},
+    }
     parts = set(args.parts)
     variants = results["variants"]
     if "kir" in parts:
@@ -382,7 +407,7 @@ def render(results: dict[str, Any]) -> str:
     """The results as Markdown tables and lines; parts not measured are left out."""
     lines = [
         f"commit {results['commit']}, {results['cases']} vs {2 * results['cases']} cases "
-        f"x {EVENTS} events under cachegrind",
+        f"x {EVENTS} events under cachegrind; svcflow {results['build']}",
         "",
         "| variant | kIr/event | x bare transitions | target | events/s wall |",
         "|---|---:|---:|---:|---:|",
