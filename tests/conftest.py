@@ -1,14 +1,18 @@
 """Shared fixtures: a manual clock, engines on each real store kind, a throwaway PostgreSQL
-server, Graphviz's ``dot`` (helpers and texts the tests import live in ``tests/support/``)."""
+server, Graphviz's ``dot``, the compiled build's lane (helpers and texts the tests import live in
+``tests/support/``)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from support import compiled_build
 from support.apt import terminal_announcer
 from support.graphviz import dot
 from support.postgres import SHARED_ENV, TemporaryCluster
@@ -96,3 +100,32 @@ def postgres_database_url(postgres_cluster: TemporaryCluster) -> Iterator[str]:
     url = postgres_cluster.create_database()
     yield url
     postgres_cluster.drop_database(url)
+
+
+COMPILED_LANE = pytest.StashKey[compiled_build.Lane]()
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """When a test of the compiled build's lane is selected, the lane starts now in the
+    background (building takes minutes, on the core the suite leaves idle) and that test moves
+    to the end of the run, where it waits for the lane."""
+    lane_tests = [item for item in items if item.get_closest_marker("compiled_build")]
+    if not lane_tests or config.option.collectonly:
+        return
+    items[:] = [item for item in items if item not in lane_tests] + lane_tests
+    directory = Path(tempfile.mkdtemp(prefix="svcflow-compiled-"))
+    config.stash[COMPILED_LANE] = compiled_build.start(directory)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    lane = config.stash.get(COMPILED_LANE, None)
+    if lane is not None:
+        lane.stop()
+        shutil.rmtree(lane.log.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def compiled_lane(pytestconfig: pytest.Config) -> compiled_build.Lane:
+    """The compiled build's lane, started at collection (see the hook above)."""
+    return pytestconfig.stash[COMPILED_LANE]

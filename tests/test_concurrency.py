@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from support.stores import PatchableSqliteStore
 from svcflow import (
     Case,
     ConcurrencyConflict,
@@ -44,12 +45,11 @@ def db(tmp_path: Path) -> Path:
 def pair(request: pytest.FixtureRequest, db: Path) -> Iterator[tuple[Engine, Engine]]:
     """Two engines on one store: two SQLite connections to one file, two PostgreSQL
     connection pools on one database, or one shared MemoryStore."""
-    if request.param != "memory":
-        url = (
-            f"sqlite:///{db}"
-            if request.param == "sqlite"
-            else request.getfixturevalue("postgres_schema_url")
-        )
+    if request.param == "sqlite":  # (tests replace the stores' methods: support.stores)
+        first = _engine(PatchableSqliteStore(db))
+        second = _engine(PatchableSqliteStore(db))
+    elif request.param == "postgres":
+        url = request.getfixturevalue("postgres_schema_url")
         first = _engine(url)
         second = _engine(url)
         assert first.store is not second.store

@@ -3,7 +3,6 @@ from any directory, and a built wheel carries the workflows, templates, calendar
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from support.sources import copy_build_sources
 from support.workflows import ROOT
 from svcflow.cli import main
 from svcflow.shipped import shipped_scenario, shipped_workflows
@@ -92,14 +92,7 @@ def test_the_shipped_files_are_the_repository_files_not_copies() -> None:
 def test_a_built_wheel_carries_the_shipped_files(tmp_path: Path) -> None:
     """Built from a copy of the sources (links kept as links), so the checkout gets no
     ``build/`` folder whose stale files a later wheel could pick up."""
-    source = tmp_path / "source"
-    skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    shutil.copytree(ROOT / "src", source / "src", symlinks=True, ignore=skip)
-    shutil.copytree(ROOT / "workflows", source / "workflows")
-    (source / "tests" / "scenarios").mkdir(parents=True)
-    shutil.copy(shipped_scenario(), source / "tests" / "scenarios")
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
-        shutil.copy(ROOT / name, source)
+    source = copy_build_sources(tmp_path / "source")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
         check=True,

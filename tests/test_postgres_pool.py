@@ -20,7 +20,6 @@ from svcflow.store.base import NewTimer
 from svcflow.store.postgres import PostgresStore
 from svcflow.store.postgres import store as postgres_store
 from svcflow.store.registry import open_store
-from svcflow.store.sqlite import store as sqlite_store
 from test_store_conformance import _case, _change, _delivery, _open
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -134,18 +133,19 @@ def _held_writers(store: PostgresStore, count: int) -> Iterator[None]:
     transaction (every row written, not yet committed) until the block ends."""
     inside = threading.Barrier(count + 1)
     release = threading.Event()
-    original = sqlite_store.write_idempotency
+    original = store._apply
 
-    def hold(db: Any, change: Any, *rest: Any) -> None:
-        original(db, change, *rest)
+    def hold(db: Any, change: Any, prepared: Any) -> Any:
+        timers = original(db, change, prepared)
         inside.wait(10)
         release.wait(30)
+        return timers
 
     def write(case_id: str) -> None:
         store.commit(_change(_case(case_id), idempotency_key=f"key-{case_id}"))
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sqlite_store, "write_idempotency", hold)
+        patch.setattr(store, "_apply", hold)
         writers = [threading.Thread(target=write, args=(f"w{n}",)) for n in range(count)]
         for writer in writers:
             writer.start()

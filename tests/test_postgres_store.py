@@ -26,7 +26,6 @@ from svcflow.store.base import (
 from svcflow.store.postgres import SCHEMA_VERSION, PostgresStore
 from svcflow.store.postgres.store import describe, read_fault, store_fault
 from svcflow.store.registry import open_store
-from svcflow.store.sqlite import store as sqlite_store
 from test_store_conformance import _case, _change, _delivery, _message, _open
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -326,17 +325,18 @@ def _race(url: str, monkeypatch: pytest.MonkeyPatch, winner: Any, winning: Any, 
     until it waits for the winner's uncommitted row at a unique index; then let the winner
     commit, and wait for both."""
     written, release = threading.Event(), threading.Event()
-    original = sqlite_store.write_idempotency
+    original = winner._apply
     held_by: list[int] = []
 
-    def hold_the_winner(db: Any, change: Any, *rest: Any) -> None:
-        original(db, change, *rest)
-        if change.case.id == "a":  # every row of the winner written, not yet committed
+    def hold_the_winner(db: Any, change: Any, prepared: Any) -> Any:
+        timers = original(db, change, prepared)
+        if change.case.id == "a" and change.idempotency_key:  # all written, not yet committed
             held_by.append(db.connection.info.backend_pid)
             written.set()
             release.wait(30)
+        return timers
 
-    monkeypatch.setattr(sqlite_store, "write_idempotency", hold_the_winner)
+    monkeypatch.setattr(winner, "_apply", hold_the_winner)
     first = threading.Thread(target=winner.commit, args=(winning,))
     second = threading.Thread(target=lose)
     try:
@@ -421,16 +421,17 @@ def test_a_batch_meeting_two_winners_at_the_unique_index_one_after_the_other_nam
     written = {"a": threading.Event(), "c": threading.Event()}
     release = {"a": threading.Event(), "c": threading.Event()}
     pids: dict[str, int] = {}
-    original = sqlite_store.write_idempotency
+    original = winner._apply
 
-    def hold_the_winners(db: Any, change: Any, *rest: Any) -> None:
-        original(db, change, *rest)
+    def hold_the_winners(db: Any, change: Any, prepared: Any) -> Any:
+        timers = original(db, change, prepared)
         if change.case.id in written:  # every row of a winner written, not yet committed
             pids[change.case.id] = db.connection.info.backend_pid
             written[change.case.id].set()
             release[change.case.id].wait(30)
+        return timers
 
-    monkeypatch.setattr(sqlite_store, "write_idempotency", hold_the_winners)
+    monkeypatch.setattr(winner, "_apply", hold_the_winners)
 
     def change(case_id: str, key: str) -> Any:
         return _change(_case(case_id), idempotency_key=key)

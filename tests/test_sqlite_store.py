@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from support.schema import undo_care, undo_case_index, undo_history_texts
+from support.stores import PatchableSqliteStore
 from support.workflows import MINIMAL
 from svcflow import Engine, ManualClock, StoreError, load_workflow_text
 from svcflow.errors import StoreFault
@@ -162,7 +163,8 @@ def test_a_failed_commit_is_rolled_back_and_the_store_stays_usable(
 def test_two_runners_never_fire_a_timer_twice(tmp_path: Path, clock: ManualClock) -> None:
     url = f"sqlite:///{tmp_path / 'cases.db'}"
     workflow = load_workflow_text(MINIMAL, "ticket.yaml")
-    with Engine([workflow], url, clock) as first, Engine([workflow], url, clock) as second:
+    patchable = PatchableSqliteStore(tmp_path / "cases.db")
+    with Engine([workflow], url, clock) as first, Engine([workflow], patchable, clock) as second:
         case = first.start("ticket", {"customer": "Ann"})
         clock.advance("1h")
         seen_by_second = second.store.due_timers(clock.now(), 10)

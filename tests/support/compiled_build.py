@@ -1,0 +1,148 @@
+"""The test lane of the build compiled with mypyc: build it as a user would, then run the tests
+that pin behaviour down (goldens, crash tests, stores) against it.
+
+``SVCFLOW_COMPILE=1 pip wheel`` builds the wheel from a copy of this checkout (pip builds in
+the source tree; the copy keeps ``build/`` out of the checkout the rest of the suite reads), with
+pip's own isolated build environment, into which svcflow's build backend brings mypy. The wheel
+is installed with ``pip install --target`` into a directory put first on ``PYTHONPATH``, so that
+the test run below (and every worker process it starts) imports the compiled svcflow instead of
+the checkout's sources. Compiling takes a minute or two, so :func:`start` runs all of it in the
+background as soon as the session knows the lane is wanted (``tests/conftest.py``), and the
+lane's test waits for it at the end.
+
+Run alone, from ``tests/``: ``python -m support.compiled_build DIRECTORY``; the exit status is
+the lane's.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import os
+import signal
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from support.sources import copy_build_sources
+from support.workflows import ROOT
+
+LANE_TESTS = (
+    "tests/test_same_results.py",
+    "tests/test_shipped_workflows.py",
+    "tests/test_report.py",
+    "tests/test_crash.py",
+    "tests/test_runner_crash.py",
+    "tests/test_delivery_crash.py",
+    "tests/test_postgres_crash.py",
+    "tests/test_store_conformance.py",
+    "tests/test_sqlite_store.py",
+    "tests/test_concurrency.py",
+    "tests/test_batches.py",
+    "tests/test_sla_lifecycle.py",
+    "tests/test_escalation_lifecycle.py",
+    "tests/test_authority.py",
+)
+"""The tests run against the compiled build: the byte-identical goldens (scenarios, simulation
+and report), the crash tests, the stores' conformance and batches on all three kinds, and the
+SLA, escalation and authority paths the compiled modules carry."""
+
+
+def compiled_modules() -> tuple[str, ...]:
+    """The module names pyproject.toml's ``[tool.svcflow.compiled]`` lists."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    paths = pyproject["tool"]["svcflow"]["compiled"]["modules"]
+    return tuple(path.removesuffix(".py").replace("/", ".") for path in paths)
+
+
+def compiled(module: ModuleType) -> bool:
+    """Whether ``module`` was imported from a C extension: the compiled build's. A test that
+    replaces a module's function to count the module's own calls to it does not run there,
+    because compiled code calls it directly, not through the module."""
+    return (module.__file__ or "").endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+
+
+def _run(*command: str, env: dict[str, str] | None = None, shown: str = "") -> None:
+    """Run a step of the lane, its output into the lane's; a failed step raises."""
+    print(f"$ {shown or ' '.join(command)}", flush=True)
+    subprocess.run(command, check=True, env=env, cwd=ROOT)
+
+
+def lane(directory: Path) -> int:
+    """Build, install and test the compiled build in ``directory``; the tests' exit status.
+    Everything goes to standard output (the log :class:`Lane` keeps)."""
+    source, wheels, site = directory / "source", directory / "wheel", directory / "site"
+    copy_build_sources(source)
+    pip = (sys.executable, "-m", "pip", "--disable-pip-version-check")
+    compiling = {**os.environ, "SVCFLOW_COMPILE": "1"}
+    _run(*pip, "wheel", "--no-deps", "-w", str(wheels), str(source), env=compiling)
+    (wheel,) = wheels.glob("svcflow-*.whl")
+    _run(*pip, "install", "--no-deps", "--target", str(site), str(wheel))
+    testing = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT / "tests")])}
+    testing.pop("SVCFLOW_COMPILE", None)
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    check = (
+        "import importlib, sys\n"
+        f"names = {compiled_modules()!r}\n"
+        "files = [importlib.import_module(name).__file__ for name in names]\n"
+        f"plain = [f for f in files if not f.endswith({suffixes!r})]\n"
+        "print(f'{len(files) - len(plain)} of {len(files)} modules compiled, from', "
+        "importlib.import_module('svcflow').__file__)\n"
+        "sys.exit(1 if plain else 0)\n"
+    )
+    _run(sys.executable, "-c", check, env=testing, shown="python -c <which modules are compiled>")
+    print(f"$ pytest {' '.join(LANE_TESTS)}", flush=True)
+    tested = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *LANE_TESTS],
+        env=testing,
+        cwd=ROOT,
+        check=False,
+    )
+    return tested.returncode
+
+
+@dataclass
+class Lane:
+    """The lane running in the background: its process and the file its output goes to."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def wait(self, timeout: float) -> tuple[int, str]:
+        """The lane's exit status and output, once it has finished."""
+        try:
+            status = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            status = -1
+        return status, self.log.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        """Stop the lane and everything it started (pip, the compiler, the tests)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def start(directory: Path) -> Lane:
+    """:func:`lane` in a process of its own (and its own process group, for :meth:`Lane.stop`)."""
+    log = directory / "lane.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "support.compiled_build", str(directory)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT / "tests",
+            start_new_session=True,
+        )
+    return Lane(process, log)
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(lane(Path(sys.argv[1])))
+    except subprocess.CalledProcessError as failed:
+        print(f"lane step failed with status {failed.returncode}: {failed.cmd}", flush=True)
+        raise SystemExit(2) from None
