@@ -1,18 +1,19 @@
-"""What compiling the event path with mypyc would give: kIr an event, pure against compiled.
+"""The compiled build against the pure one: kIr an event, counted in the same run.
 
 svcflow is pure Python, and ``benches/sql_floor.py`` shows that most of an event on SQLite is
-svcflow's own Python above the statements. mypyc (part of mypy, already a test dependency)
-compiles type-annotated modules into C extensions that import in place of the ``.py`` files.
-This bench measures what that would give, without changing how svcflow is built or installed:
+svcflow's own Python above the statements. ``SVCFLOW_COMPILE=1 pip install .`` builds svcflow
+with the modules pyproject.toml lists under ``[tool.svcflow.compiled]`` compiled by mypyc into C
+extensions that import in place of the ``.py`` files (docs/performance.md, "The compiled
+build"). This bench counts what that gives, without installing anything:
 
 1. copies ``src/`` to a temporary directory and runs ``mypyc`` there on :data:`MODULES` (the
-   modules of the event path that compile as they are; C compiler and Python headers needed);
+   same modules as the build; ``--modules`` tries others; C compiler and Python headers
+   needed);
 2. runs ``ir.py``'s instruction count (cachegrind, N against 2N cases after the same start-up)
    for each variant twice in the same run: on ``src/`` (pure) and on the compiled copy.
 
-It measures; it does not install anything. What a compiled build would still need (the test
-suite passing against it, a build option, a test lane in CI) is listed in docs/performance.md,
-"Thirteenth pass".
+For wall time, run ``ir.py`` itself with the compiled build installed (it says which build it
+measured).
 
 Run (a few minutes: compiling takes about a minute, valgrind the rest)::
 

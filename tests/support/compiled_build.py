@@ -1,9 +1,11 @@
 """The test lane of the build compiled with mypyc: build it as a user would, then run the tests
 that pin behaviour down (goldens, crash tests, stores) against it.
 
-``SVCFLOW_COMPILE=1 pip wheel`` builds the wheel from a copy of this checkout (pip builds in
-the source tree; the copy keeps ``build/`` out of the checkout the rest of the suite reads), with
-pip's own isolated build environment, into which svcflow's build backend brings mypy. The wheel
+``python -m build --sdist`` makes the source distribution from a copy of this checkout (the
+copy keeps build files out of the checkout the rest of the suite reads), and
+``SVCFLOW_COMPILE=1 pip wheel`` builds the wheel from it, as ``SVCFLOW_COMPILE=1 pip install
+svcflow`` does from the package index, in pip's isolated build environment, into which
+svcflow's build backend brings mypy. The wheel
 is installed with ``pip install --target`` into a directory put first on ``PYTHONPATH``, so that
 the test run below (and every worker process it starts) imports the compiled svcflow instead of
 the checkout's sources. Compiling takes a minute or two, so :func:`start` runs all of it in the
@@ -64,20 +66,25 @@ def compiled(module: ModuleType) -> bool:
     return (module.__file__ or "").endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
 
 
-def _run(*command: str, env: dict[str, str] | None = None, shown: str = "") -> None:
+def _run(
+    *command: str, env: dict[str, str] | None = None, shown: str = "", cwd: Path = ROOT
+) -> None:
     """Run a step of the lane, its output into the lane's; a failed step raises."""
     print(f"$ {shown or ' '.join(command)}", flush=True)
-    subprocess.run(command, check=True, env=env, cwd=ROOT)
+    subprocess.run(command, check=True, env=env, cwd=cwd)
 
 
 def lane(directory: Path) -> int:
     """Build, install and test the compiled build in ``directory``; the tests' exit status.
     Everything goes to standard output (the log :class:`Lane` keeps)."""
-    source, wheels, site = directory / "source", directory / "wheel", directory / "site"
+    source, sdists = directory / "source", directory / "sdist"
+    wheels, site = directory / "wheel", directory / "site"
     copy_build_sources(source)
+    _run(sys.executable, "-m", "build", "--sdist", "--outdir", str(sdists), cwd=source)
+    (sdist,) = sdists.glob("svcflow-*.tar.gz")
     pip = (sys.executable, "-m", "pip", "--disable-pip-version-check")
     compiling = {**os.environ, "SVCFLOW_COMPILE": "1"}
-    _run(*pip, "wheel", "--no-deps", "-w", str(wheels), str(source), env=compiling)
+    _run(*pip, "wheel", "--no-deps", "-w", str(wheels), str(sdist), env=compiling)
     (wheel,) = wheels.glob("svcflow-*.whl")
     _run(*pip, "install", "--no-deps", "--target", str(site), str(wheel))
     testing = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT / "tests")])}

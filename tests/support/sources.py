@@ -25,6 +25,6 @@ def copy_build_sources(destination: Path) -> Path:
     shutil.copytree(ROOT / "build_backend", destination / "build_backend", ignore=skip)
     (destination / SCENARIO).parent.mkdir(parents=True)
     shutil.copy(ROOT / SCENARIO, destination / SCENARIO)
-    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, destination)
     return destination
