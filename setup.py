@@ -9,7 +9,6 @@ sources, which Python then imports instead; without it the package is pure Pytho
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
 
 from setuptools import Extension, setup
@@ -17,13 +16,8 @@ from setuptools import Extension, setup
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "build_backend"))
 
+from compiled_modules import compiled_paths  # noqa: E402
 from svcflow_backend import compiling  # noqa: E402
-
-
-def compiled_modules() -> list[str]:
-    """The modules the compiled build compiles, as paths from this directory."""
-    pyproject = tomllib.loads((HERE / "pyproject.toml").read_text(encoding="utf-8"))
-    return [f"src/{module}" for module in pyproject["tool"]["svcflow"]["compiled"]["modules"]]
 
 
 def extensions() -> list[Extension]:
@@ -31,7 +25,7 @@ def extensions() -> list[Extension]:
         return []
     from mypyc.build import mypycify
 
-    return mypycify(compiled_modules())
+    return mypycify([f"src/{path}" for path in compiled_paths()])
 
 
 setup(ext_modules=extensions())

@@ -28,21 +28,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "build_backend"))
 
 import ir  # noqa: E402
+from compiled_modules import compiled_paths  # noqa: E402
 
-MODULES: tuple[str, ...] = tuple(
-    tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["svcflow"][
-        "compiled"
-    ]["modules"]
-)
+MODULES: tuple[str, ...] = tuple(compiled_paths())
 """The modules the compiled build compiles (pyproject.toml, ``[tool.svcflow.compiled]``): the
 event path's modules that mypyc compiles as they are. Left out: ``core/effects.py`` (compiled,
 ``object.__new__`` of its ``StepResult`` is refused), ``clock.py`` (a runtime ``Protocol``),

@@ -49,7 +49,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -351,11 +350,10 @@ def build() -> str:
     """Which svcflow this bench measures: the pure-Python one, or the build compiled with mypyc
     (``SVCFLOW_COMPILE=1 pip install .``; docs/performance.md), and how many of the modules
     pyproject.toml's ``[tool.svcflow.compiled]`` lists are compiled where it is imported from."""
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    names = [
-        path.removesuffix(".py").replace("/", ".")
-        for path in pyproject["tool"]["svcflow"]["compiled"]["modules"]
-    ]
+    sys.path.insert(0, str(ROOT / "build_backend"))
+    from compiled_modules import compiled_names
+
+    names = compiled_names()
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     compiled = [name for name in names if importlib.import_module(name).__file__.endswith(suffixes)]
     where = Path(importlib.import_module("svcflow").__file__).parent

@@ -11,6 +11,8 @@ build_meta tweaks"); every other hook is setuptools' unchanged.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from setuptools import build_meta as _setuptools
 from setuptools.build_meta import *  # noqa: F403  (the hooks this module does not change)
@@ -43,6 +45,38 @@ def get_requires_for_build_wheel(
     return required
 
 
+def get_requires_for_build_sdist(
+    config_settings: dict[str, str | list[str]] | None = None,
+) -> list[str]:
+    """setuptools' own, for the pure sources: an sdist is never compiled."""
+    with _pure():
+        required: list[str] = _setuptools.get_requires_for_build_sdist(config_settings)
+    return required
+
+
+def build_sdist(
+    sdist_directory: str, config_settings: dict[str, str | list[str]] | None = None
+) -> str:
+    """setuptools' own, whatever ``SVCFLOW_COMPILE`` says: an sdist carries the sources, and
+    whoever builds a wheel from it chooses then."""
+    with _pure():
+        built: str = _setuptools.build_sdist(sdist_directory, config_settings)
+    return built
+
+
+def prepare_metadata_for_build_wheel(
+    metadata_directory: str, config_settings: dict[str, str | list[str]] | None = None
+) -> str:
+    """setuptools' own, run pure: the metadata is the same for both builds, and compiling is
+    left to ``build_wheel`` (``setup.py`` would otherwise run mypyc's code generation twice)."""
+    compiling()  # a wrong setting is refused here already
+    with _pure():
+        prepared: str = _setuptools.prepare_metadata_for_build_wheel(
+            metadata_directory, config_settings
+        )
+    return prepared
+
+
 def get_requires_for_build_editable(
     config_settings: dict[str, str | list[str]] | None = None,
 ) -> list[str]:
@@ -72,3 +106,14 @@ def _refuse_editable_compiled() -> None:
             "be imported instead of the sources you edit. Install without -e "
             "(SVCFLOW_COMPILE=1 pip install .), or edit with SVCFLOW_COMPILE unset."
         )
+
+
+@contextmanager
+def _pure() -> Iterator[None]:
+    """``SVCFLOW_COMPILE`` unset for the block (each hook runs in a process of its own)."""
+    asked = os.environ.pop("SVCFLOW_COMPILE", None)
+    try:
+        yield
+    finally:
+        if asked is not None:
+            os.environ["SVCFLOW_COMPILE"] = asked

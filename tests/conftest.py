@@ -111,7 +111,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     background (building takes minutes, on the core the suite leaves idle) and that test moves
     to the end of the run, where it waits for the lane."""
     lane_tests = [item for item in items if item.get_closest_marker("compiled_build")]
-    if not lane_tests or config.option.collectonly:
+    if not lane_tests or config.option.collectonly or os.environ.get(compiled_build.INSIDE):
         return
     items[:] = [item for item in items if item not in lane_tests] + lane_tests
     directory = Path(tempfile.mkdtemp(prefix="svcflow-compiled-"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -151,3 +152,23 @@ def test_raised_from_chains_as_raise_from_does() -> None:
         fail(None)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
     assert isinstance(caught.value.__context__, KeyError)  # kept, as ``from None`` keeps it
+
+
+@pytest.mark.parametrize("hook", ["build_sdist", "prepare_metadata_for_build_wheel"])
+def test_the_sdist_and_the_wheels_metadata_are_made_pure_whatever_the_setting(
+    hook: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An sdist carries the sources (whoever builds a wheel from it chooses), and the
+    metadata is the same for both builds: neither runs mypyc's code generation."""
+    monkeypatch.setenv("SVCFLOW_COMPILE", "1")
+    backend = _backend()
+    seen: list[str | None] = []
+
+    def setuptools_hook(directory: str, config_settings: object = None) -> str:
+        seen.append(os.environ.get("SVCFLOW_COMPILE"))
+        return "made"
+
+    monkeypatch.setattr(backend._setuptools, hook, setuptools_hook)
+    assert getattr(backend, hook)(str(tmp_path)) == "made"
+    assert seen == [None]
+    assert os.environ["SVCFLOW_COMPILE"] == "1"  # as it was, for the hooks after it

@@ -170,10 +170,11 @@ def test_two_runners_never_fire_a_timer_twice(tmp_path: Path, clock: ManualClock
         seen_by_second = second.store.due_timers(clock.now(), 10)
         assert [t.trigger for t in seen_by_second] == ["remind"]
         assert [f.timer.trigger for f in first.advance()] == ["remind"]
-        # The second runner read the timer before the first fired it: it must skip it.
+        # The second runner claimed the timer before the first fired it: it must skip it.
         stale = iter([seen_by_second])
-        second.store.due_timers = lambda now, limit: next(stale, [])  # type: ignore[method-assign]
+        second.store.claim_due_timers = lambda *claim: next(stale, [])  # type: ignore[method-assign]
         assert second.advance() == []
+        assert next(stale, None) is None  # the stale claim was the one the runner fired from
         assert [e.kind for e in first.history(case.id)] == ["started", "timer"]
         assert first.get(case.id).data["priority"] == "high"
 

@@ -18,12 +18,12 @@ the lane's.
 
 from __future__ import annotations
 
+import importlib
 import importlib.machinery
 import os
 import signal
 import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -52,11 +52,19 @@ and report), the crash tests, the stores' conformance and batches on all three k
 SLA, escalation and authority paths the compiled modules carry."""
 
 
+INSIDE = "SVCFLOW_COMPILED_LANE"
+"""Set in the lane's own test run, which never starts a lane of its own."""
+
+
 def compiled_modules() -> tuple[str, ...]:
-    """The module names pyproject.toml's ``[tool.svcflow.compiled]`` lists."""
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    paths = pyproject["tool"]["svcflow"]["compiled"]["modules"]
-    return tuple(path.removesuffix(".py").replace("/", ".") for path in paths)
+    """The module names pyproject.toml's ``[tool.svcflow.compiled]`` lists
+    (``build_backend/compiled_modules.py`` reads it for the build)."""
+    sys.path.insert(0, str(ROOT / "build_backend"))
+    try:
+        from compiled_modules import compiled_names
+    finally:
+        sys.path.remove(str(ROOT / "build_backend"))
+    return tuple(compiled_names())
 
 
 def compiled(module: ModuleType) -> bool:
@@ -84,22 +92,14 @@ def lane(directory: Path) -> int:
     (sdist,) = sdists.glob("svcflow-*.tar.gz")
     pip = (sys.executable, "-m", "pip", "--disable-pip-version-check")
     compiling = {**os.environ, "SVCFLOW_COMPILE": "1"}
-    _run(*pip, "wheel", "--no-deps", "-w", str(wheels), str(sdist), env=compiling)
+    wheel_from = ("wheel", "--no-deps", "--no-cache-dir", "-w", str(wheels), str(sdist))
+    _run(*pip, *wheel_from, env=compiling)  # (pip's cache keys a built wheel by the sdist alone)
     (wheel,) = wheels.glob("svcflow-*.whl")
     _run(*pip, "install", "--no-deps", "--target", str(site), str(wheel))
     testing = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT / "tests")])}
     testing.pop("SVCFLOW_COMPILE", None)
-    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    check = (
-        "import importlib, sys\n"
-        f"names = {compiled_modules()!r}\n"
-        "files = [importlib.import_module(name).__file__ for name in names]\n"
-        f"plain = [f for f in files if not f.endswith({suffixes!r})]\n"
-        "print(f'{len(files) - len(plain)} of {len(files)} modules compiled, from', "
-        "importlib.import_module('svcflow').__file__)\n"
-        "sys.exit(1 if plain else 0)\n"
-    )
-    _run(sys.executable, "-c", check, env=testing, shown="python -c <which modules are compiled>")
+    testing[INSIDE] = "1"
+    _run(sys.executable, "-m", "support.compiled_build", "--check", env=testing)
     print(f"$ pytest {' '.join(LANE_TESTS)}", flush=True)
     tested = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *LANE_TESTS],
@@ -127,10 +127,16 @@ class Lane:
         return status, self.log.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
-        """Stop the lane and everything it started (pip, the compiler, the tests)."""
+        """Stop the lane and everything it started (pip, the compiler, the tests): interrupted
+        first, as Ctrl-C would, so that its tests stop the PostgreSQL servers they started
+        (which run in sessions of their own); killed if that takes more than 30 s."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
 
 
 def start(directory: Path) -> Lane:
@@ -147,7 +153,22 @@ def start(directory: Path) -> Lane:
     return Lane(process, log)
 
 
+def check() -> int:
+    """Say how many of the compiled modules this process imports from extensions, and from
+    where; 1 unless all of them."""
+    names = compiled_modules()
+    modules = [importlib.import_module(name) for name in names]
+    done = sum(compiled(module) for module in modules)
+    print(
+        f"{done} of {len(names)} modules compiled, from",
+        importlib.import_module("svcflow").__file__,
+    )
+    return 0 if done == len(names) else 1
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--check":
+        raise SystemExit(check())
     try:
         raise SystemExit(lane(Path(sys.argv[1])))
     except subprocess.CalledProcessError as failed:

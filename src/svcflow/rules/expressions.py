@@ -73,6 +73,10 @@ class CaseVariables:
         actor: Mapping[str, Any] = self._actor
         return actor
 
+    @actor.setter
+    def actor(self, value: Mapping[str, Any]) -> None:
+        self._actor = value
+
     def get(self, name: str, default: Any = None) -> Any:
         if name == "now":
             return self.now

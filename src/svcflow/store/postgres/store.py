@@ -155,6 +155,7 @@ class PostgresStore(SqliteStore):
         self._deliveries = PLAIN
         self._rows = BY_ID
         self._by_ref = False
+        self._refs = {}
         self._moment = ts
         # History details stay JSON text: PostgreSQL compresses large values itself (TOAST), and
         # its JSON operators keep reading them. SLA state is kept as in SQLite (the compact form).
