@@ -74,11 +74,9 @@ def compiled(module: ModuleType) -> bool:
     return (module.__file__ or "").endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
 
 
-def _run(
-    *command: str, env: dict[str, str] | None = None, shown: str = "", cwd: Path = ROOT
-) -> None:
+def _run(*command: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
     """Run a step of the lane, its output into the lane's; a failed step raises."""
-    print(f"$ {shown or ' '.join(command)}", flush=True)
+    print(f"$ {' '.join(command)}", flush=True)
     subprocess.run(command, check=True, env=env, cwd=cwd)
 
 
